@@ -1,0 +1,79 @@
+package printers
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	appsv1beta1 "k8s.io/api/apps/v1beta1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+var statefulSetPrinter = printer{
+	columns: []metav1.TableColumnDefinition{
+		nameColumn,
+		{Name: "Ready", Type: "string", Description: "Number of the pod with ready state"},
+		ageColumn,
+		{Name: "Containers", Type: "string", Priority: 1, Description: containersDesc},
+		{Name: "Images", Type: "string", Priority: 1, Description: imagesDesc},
+	},
+	row: rowFunc(statefulSetRow),
+}
+
+// statefulSetRow: READY is status.readyReplicas/spec.replicas (replicas
+// defaults to 1 when unset).
+func statefulSetRow(sts *appsv1.StatefulSet, now time.Time) (metav1.TableRow, error) {
+	desired := int32(1)
+	if sts.Spec.Replicas != nil {
+		desired = *sts.Spec.Replicas
+	}
+	names, images := containerCells(sts.Spec.Template.Spec.Containers)
+	return metav1.TableRow{Cells: []any{
+		sts.Name,
+		fmt.Sprintf("%d/%d", sts.Status.ReadyReplicas, desired),
+		since(sts.CreationTimestamp, now),
+		names,
+		images,
+	}}, nil
+}
+
+// containerCells are the CONTAINERS and IMAGES cells: names and images,
+// comma-separated in template order.
+func containerCells(containers []corev1.Container) (names, images string) {
+	n := make([]string, len(containers))
+	im := make([]string, len(containers))
+	for i, c := range containers {
+		n[i], im[i] = c.Name, c.Image
+	}
+	return strings.Join(n, ","), strings.Join(im, ",")
+}
+
+var controllerRevisionPrinter = printer{
+	columns: []metav1.TableColumnDefinition{
+		nameColumn,
+		{Name: "Controller", Type: "string", Description: "Controller of the object"},
+		{Name: "Revision", Type: "string", Description: appsv1beta1.ControllerRevision{}.SwaggerDoc()["revision"]},
+		ageColumn,
+	},
+	row: rowFunc(controllerRevisionRow),
+}
+
+// controllerRevisionRow: CONTROLLER is "<kind>.<group>/<name>" of the
+// controlling owner in lower case ("statefulset.apps/web"), or "<none>".
+func controllerRevisionRow(cr *appsv1.ControllerRevision, now time.Time) (metav1.TableRow, error) {
+	controller := "<none>"
+	if ref := metav1.GetControllerOf(cr); ref != nil {
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
+		if err != nil {
+			return metav1.TableRow{}, fmt.Errorf("controller revision %s/%s: owner apiVersion: %w", cr.Namespace, cr.Name, err)
+		}
+		controller = ref.Name
+		if gk := gv.WithKind(ref.Kind).GroupKind(); !gk.Empty() {
+			controller = strings.ToLower(gk.String()) + "/" + ref.Name
+		}
+	}
+	return metav1.TableRow{Cells: []any{cr.Name, controller, cr.Revision, since(cr.CreationTimestamp, now)}}, nil
+}

@@ -1,0 +1,149 @@
+package printers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/apiserver/pkg/registry/rest"
+)
+
+// printer describes the table of one kind: its columns and how one object
+// becomes one row.
+type printer struct {
+	columns []metav1.TableColumnDefinition
+	// row fills Cells (and Conditions) for one object. It fails for an object
+	// of another type.
+	row func(obj runtime.Object, now time.Time) (metav1.TableRow, error)
+}
+
+// rowFunc adapts a typed row function to printer.row.
+func rowFunc[T runtime.Object](f func(obj T, now time.Time) (metav1.TableRow, error)) func(runtime.Object, time.Time) (metav1.TableRow, error) {
+	return func(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
+		t, ok := obj.(T)
+		if !ok {
+			return metav1.TableRow{}, fmt.Errorf("no table handler registered for this type %T", obj)
+		}
+		return f(t, now)
+	}
+}
+
+// printersByResource lists the kinds with kube's columns.
+var printersByResource = map[schema.GroupResource]printer{
+	{Group: "", Resource: "pods"}:                           podPrinter,
+	{Group: "", Resource: "nodes"}:                          nodePrinter,
+	{Group: "", Resource: "namespaces"}:                     namespacePrinter,
+	{Group: "", Resource: "services"}:                       servicePrinter,
+	{Group: "", Resource: "endpoints"}:                      endpointsPrinter,
+	{Group: "", Resource: "persistentvolumes"}:              persistentVolumePrinter,
+	{Group: "", Resource: "persistentvolumeclaims"}:         persistentVolumeClaimPrinter,
+	{Group: "", Resource: "configmaps"}:                     configMapPrinter,
+	{Group: "", Resource: "secrets"}:                        secretPrinter,
+	{Group: "", Resource: "serviceaccounts"}:                serviceAccountPrinter,
+	{Group: "", Resource: "events"}:                         eventPrinter,
+	{Group: "events.k8s.io", Resource: "events"}:            eventsV1Printer,
+	{Group: "discovery.k8s.io", Resource: "endpointslices"}: endpointSlicePrinter,
+	{Group: "storage.k8s.io", Resource: "storageclasses"}:   storageClassPrinter,
+	{Group: "coordination.k8s.io", Resource: "leases"}:      leasePrinter,
+	{Group: "apps", Resource: "statefulsets"}:               statefulSetPrinter,
+	{Group: "apps", Resource: "controllerrevisions"}:        controllerRevisionPrinter,
+}
+
+// For returns the Table convertor of a resource: kube's columns for the kinds
+// petset serves, and rest.NewDefaultTableConvertor (NAME, CREATED AT) for any
+// other resource.
+func For(gr schema.GroupResource) rest.TableConvertor {
+	p, ok := printersByResource[gr]
+	if !ok {
+		return rest.NewDefaultTableConvertor(gr)
+	}
+	return convertor{printer: p, now: time.Now}
+}
+
+// convertor is the rest.TableConvertor of one kind.
+type convertor struct {
+	printer printer
+	// now is the clock ages are measured against.
+	now func() time.Time
+}
+
+var _ rest.TableConvertor = convertor{}
+
+// ConvertToTable renders obj (one object or a List of them) as a Table with
+// every column, as the Kubernetes API server does (it always prints "wide").
+// tableOptions is nil or a *metav1.TableOptions; its NoHeaders drops the
+// column definitions (the watch stream sends them only with the first event).
+func (c convertor) ConvertToTable(_ context.Context, obj runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
+	noHeaders := false
+	switch t := tableOptions.(type) {
+	case nil:
+	case *metav1.TableOptions:
+		if t != nil {
+			noHeaders = t.NoHeaders
+		}
+	default:
+		return nil, fmt.Errorf("unrecognized type %T for table options, can't display tabular output", tableOptions)
+	}
+
+	now := c.now()
+	table := &metav1.Table{Rows: []metav1.TableRow{}}
+	add := func(o runtime.Object) error {
+		row, err := c.printer.row(o, now)
+		if err != nil {
+			return err
+		}
+		row.Object = runtime.RawExtension{Object: o}
+		table.Rows = append(table.Rows, row)
+		return nil
+	}
+	if meta.IsListType(obj) {
+		if err := meta.EachListItem(obj, add); err != nil {
+			return nil, fmt.Errorf("printing %T as a table: %w", obj, err)
+		}
+	} else if err := add(obj); err != nil {
+		return nil, err
+	}
+
+	if !noHeaders {
+		table.ColumnDefinitions = c.printer.columns
+	}
+	if m, err := meta.ListAccessor(obj); err == nil {
+		table.ResourceVersion = m.GetResourceVersion()
+		table.Continue = m.GetContinue()
+		table.RemainingItemCount = m.GetRemainingItemCount()
+	} else if m, err := meta.CommonAccessor(obj); err == nil {
+		table.ResourceVersion = m.GetResourceVersion()
+	}
+	return table, nil
+}
+
+// Column descriptions shared by every kind.
+var (
+	objectMetaDoc  = metav1.ObjectMeta{}.SwaggerDoc()
+	nameColumn     = metav1.TableColumnDefinition{Name: "Name", Type: "string", Format: "name", Description: objectMetaDoc["name"]}
+	ageColumn      = metav1.TableColumnDefinition{Name: "Age", Type: "string", Description: objectMetaDoc["creationTimestamp"]}
+	containersDesc = "Names of each container in the template."
+	imagesDesc     = "Images referenced by each container in the template."
+)
+
+// since is the age of a timestamp as kubectl shows it ("5m", "3d2h"), or
+// "<unknown>" when the timestamp is unset.
+func since(t metav1.Time, now time.Time) string {
+	if t.IsZero() {
+		return "<unknown>"
+	}
+	return duration.HumanDuration(now.Sub(t.Time))
+}
+
+// sinceMicro is since for a MicroTime.
+func sinceMicro(t metav1.MicroTime, now time.Time) string {
+	if t.IsZero() {
+		return "<unknown>"
+	}
+	return duration.HumanDuration(now.Sub(t.Time))
+}
