@@ -1,0 +1,39 @@
+// Package fake is a simulated implementation of runtime.Runtime: it keeps
+// sandboxes and containers as records and moves them through their lifecycle
+// on timers, without running any process. It backs simulated nodes
+// (`petset up --simulate-nodes N`, `petset agent --simulate`) and the agent's
+// tests.
+//
+// Behaviour:
+//   - A started container is Created, then Running after Config.StartDelay.
+//     It exits only when stopped (StopContainer: it exits Config.StopDelay
+//     after SIGTERM with code 0, or is "killed" with code 137 when the grace
+//     period runs out first), when its sandbox is stopped, or when Exit
+//     injects an exit code.
+//   - Sandboxes get pod IPs from Config.PodCIDR (the network and first
+//     address are skipped); host-network sandboxes get no IP.
+//   - Logs holds one line per state change of a container.
+//   - Exec understands a few argv: `hostname` (prints the sandbox hostname),
+//     `cat` (echoes stdin), `echo ARGS…`, `true`, `false`, `sh -c 'exit N'` and
+//     `env`; anything else fails with exit code 126 and the error
+//     "simulated node: exec of X not supported".
+//   - Probe reports a probe as passing once the container has been running
+//     for Config.ReadyDelay, so simulated pods go Pending → Running → Ready.
+//
+// Users steer simulated nodes with annotations, which the agent (not this
+// package) reads and turns into calls on the runtime:
+//   - pod annotation `petset.io/simulate: fail` makes the pod's containers exit
+//     with code 1 once running; `petset.io/simulate: succeed` makes them exit
+//     with code 0.
+//   - node annotation `petset.io/simulate: stop-heartbeat` makes that node's
+//     agent stop renewing its Lease and posting node status (to rehearse the
+//     loss of a node); removing the annotation resumes both.
+//
+// Concurrency: every method is safe for concurrent use; one mutex guards all
+// state. Timers are the only asynchronous work: they are created through the
+// injected clock and stopped when their container or sandbox goes away. No
+// goroutine outlives a call except the ones the clock runs for AfterFunc.
+// Events are delivered on a buffered channel; when the buffer is full an
+// event is dropped (the agent resyncs periodically, so nothing is lost for
+// good).
+package fake

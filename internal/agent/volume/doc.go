@@ -1,0 +1,30 @@
+// Package volume resolves a pod's volumes to directories on the node and does
+// the node's part of petset's local-volume contract.
+//
+// It owns:
+//   - Mount: persistentVolumeClaim → bound PV → spec.local.path or
+//     spec.hostPath.path (created with MkdirAll, mode 0777, when the path lies
+//     under this node's volume directory); hostPath volumes with their type
+//     checks (DirectoryOrCreate, Directory, FileOrCreate, File, Socket,
+//     CharDevice, BlockDevice); emptyDir as a per-pod directory; configMap,
+//     secret, downwardAPI and projected volumes as per-pod directories whose
+//     files are (re)written on every Mount, so calling Mount again refreshes
+//     them after the source objects change. Files are replaced atomically
+//     (write to a temporary name, rename) and files no longer projected are
+//     removed.
+//   - Unmount: removal of a pod's per-pod directories (emptyDir, projected
+//     files) when the pod is gone. PV directories are never touched there.
+//   - ReconcilePV: reclaim on the node. A PV being deleted that carries the
+//     petset.io/local-volume finalizer and whose node affinity names this node
+//     gets its directory removed (only when it lies under the volume
+//     directory), then the finalizer dropped. A PV annotated
+//     petset.io/recycle=requested gets its directory emptied and the
+//     annotation set to done.
+//
+// It does not own watching objects (the agent's informers feed it through the
+// Objects interface), bind mounting into containers (the runtime does that),
+// nor provisioning PV objects (the control plane's volume controller).
+//
+// Concurrency: a Manager is safe for concurrent use; Mount and Unmount of one
+// pod must not run concurrently (the agent calls them from the pod's worker).
+package volume

@@ -1,0 +1,587 @@
+package volume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Names of petset's local-volume contract.
+const (
+	// Finalizer holds a deleted PV until its node removed the directory.
+	Finalizer = "petset.io/local-volume"
+	// RecycleAnnotation carries the Recycle handshake: requested → done.
+	RecycleAnnotation = "petset.io/recycle"
+	// VolumeDirAnnotation is the Node annotation naming its volume directory.
+	VolumeDirAnnotation = "petset.io/volume-dir"
+)
+
+// Objects gives the manager the API objects volumes refer to. A missing
+// object is reported with an error satisfying apierrors.IsNotFound.
+type Objects interface {
+	ConfigMap(namespace, name string) (*corev1.ConfigMap, error)
+	Secret(namespace, name string) (*corev1.Secret, error)
+	PersistentVolumeClaim(namespace, name string) (*corev1.PersistentVolumeClaim, error)
+	PersistentVolume(name string) (*corev1.PersistentVolume, error)
+}
+
+// FieldResolver resolves downward-API references for downwardAPI and
+// projected volumes; the agent supplies the same resolution it uses for env.
+type FieldResolver interface {
+	FieldRef(pod *corev1.Pod, fieldPath string) (string, error)
+	ResourceFieldRef(pod *corev1.Pod, containerName string, ref *corev1.ResourceFieldSelector) (string, error)
+}
+
+// Config wires a Manager.
+type Config struct {
+	NodeName string
+	// VolumeDir is where this node keeps provisioned volumes (absolute).
+	VolumeDir string
+	// PodsDir is where per-pod directories are made (absolute).
+	PodsDir string
+	Objects Objects
+	Fields  FieldResolver
+	// Client updates PVs during reclaim; nil disables ReconcilePV.
+	Client kubernetes.Interface
+}
+
+// Manager resolves and prepares volumes.
+type Manager struct {
+	cfg Config
+}
+
+// Volume is one prepared pod volume.
+type Volume struct {
+	HostPath string
+	ReadOnly bool
+}
+
+// New returns a Manager.
+func New(cfg Config) (*Manager, error) {
+	if !filepath.IsAbs(cfg.VolumeDir) || !filepath.IsAbs(cfg.PodsDir) {
+		return nil, fmt.Errorf("volume: VolumeDir %q and PodsDir %q must be absolute", cfg.VolumeDir, cfg.PodsDir)
+	}
+	if cfg.Objects == nil || cfg.Fields == nil {
+		return nil, errors.New("volume: Objects and Fields are required")
+	}
+	return &Manager{cfg: cfg}, nil
+}
+
+// PodDir is the per-pod directory of a pod.
+func (m *Manager) PodDir(uid types.UID) string {
+	return filepath.Join(m.cfg.PodsDir, string(uid))
+}
+
+// Mount prepares every volume of pod and returns them by volume name.
+func (m *Manager) Mount(ctx context.Context, pod *corev1.Pod) (map[string]Volume, error) {
+	out := make(map[string]Volume, len(pod.Spec.Volumes))
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		vol, err := m.mountOne(ctx, pod, v)
+		if err != nil {
+			return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+		}
+		out[v.Name] = vol
+	}
+	return out, nil
+}
+
+func (m *Manager) volDir(pod *corev1.Pod, name string) string {
+	return filepath.Join(m.PodDir(pod.UID), "volumes", name)
+}
+
+func (m *Manager) mountOne(_ context.Context, pod *corev1.Pod, v *corev1.Volume) (Volume, error) {
+	switch {
+	case v.PersistentVolumeClaim != nil:
+		return m.mountClaim(pod, v.PersistentVolumeClaim)
+	case v.HostPath != nil:
+		if err := prepareHostPath(v.HostPath.Path, v.HostPath.Type); err != nil {
+			return Volume{}, err
+		}
+		return Volume{HostPath: v.HostPath.Path}, nil
+	case v.EmptyDir != nil:
+		dir := m.volDir(pod, v.Name)
+		if err := os.MkdirAll(dir, 0o777); err != nil {
+			return Volume{}, fmt.Errorf("emptyDir: %w", err)
+		}
+		if err := os.Chmod(dir, 0o777); err != nil {
+			return Volume{}, fmt.Errorf("emptyDir: %w", err)
+		}
+		return Volume{HostPath: dir}, nil
+	case v.ConfigMap != nil, v.Secret != nil, v.DownwardAPI != nil, v.Projected != nil:
+		files, err := m.projectedFiles(pod, v)
+		if err != nil {
+			return Volume{}, err
+		}
+		dir := m.volDir(pod, v.Name)
+		if err := writeFiles(dir, files); err != nil {
+			return Volume{}, err
+		}
+		return Volume{HostPath: dir, ReadOnly: true}, nil
+	default:
+		return Volume{}, errors.New("unsupported volume source (petset supports persistentVolumeClaim, hostPath, emptyDir, configMap, secret, downwardAPI and projected)")
+	}
+}
+
+func (m *Manager) mountClaim(pod *corev1.Pod, src *corev1.PersistentVolumeClaimVolumeSource) (Volume, error) {
+	pvc, err := m.cfg.Objects.PersistentVolumeClaim(pod.Namespace, src.ClaimName)
+	if err != nil {
+		return Volume{}, fmt.Errorf("persistentvolumeclaim %q: %w", src.ClaimName, err)
+	}
+	if pvc.Spec.VolumeName == "" || pvc.Status.Phase != corev1.ClaimBound {
+		return Volume{}, fmt.Errorf("persistentvolumeclaim %q is not bound yet", src.ClaimName)
+	}
+	pv, err := m.cfg.Objects.PersistentVolume(pvc.Spec.VolumeName)
+	if err != nil {
+		return Volume{}, fmt.Errorf("persistentvolume %q: %w", pvc.Spec.VolumeName, err)
+	}
+	var path string
+	switch {
+	case pv.Spec.Local != nil:
+		path = pv.Spec.Local.Path
+	case pv.Spec.HostPath != nil:
+		path = pv.Spec.HostPath.Path
+	default:
+		return Volume{}, fmt.Errorf("persistentvolume %q: only local and hostPath volumes can be mounted by petset", pv.Name)
+	}
+	if m.underVolumeDir(path) {
+		if err := os.MkdirAll(path, 0o777); err != nil {
+			return Volume{}, fmt.Errorf("persistentvolume %q: %w", pv.Name, err)
+		}
+		if err := os.Chmod(path, 0o777); err != nil {
+			return Volume{}, fmt.Errorf("persistentvolume %q: %w", pv.Name, err)
+		}
+	} else if pv.Spec.HostPath != nil {
+		if err := prepareHostPath(path, pv.Spec.HostPath.Type); err != nil {
+			return Volume{}, fmt.Errorf("persistentvolume %q: %w", pv.Name, err)
+		}
+	} else if _, err := os.Stat(path); err != nil {
+		return Volume{}, fmt.Errorf("persistentvolume %q: local path: %w", pv.Name, err)
+	}
+	return Volume{HostPath: path, ReadOnly: src.ReadOnly}, nil
+}
+
+// underVolumeDir reports whether path lies strictly inside the volume dir.
+func (m *Manager) underVolumeDir(path string) bool {
+	rel, err := filepath.Rel(m.cfg.VolumeDir, filepath.Clean(path))
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, "../") && filepath.IsAbs(path)
+}
+
+func prepareHostPath(path string, t *corev1.HostPathType) error {
+	typ := corev1.HostPathUnset
+	if t != nil {
+		typ = *t
+	}
+	st, err := os.Stat(path)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("hostPath %s: %w", path, err)
+	}
+	fail := func(what string) error {
+		return fmt.Errorf("hostPath type check failed: %s is not a %s", path, what)
+	}
+	switch typ {
+	case corev1.HostPathUnset:
+		return nil
+	case corev1.HostPathDirectoryOrCreate:
+		if !exists {
+			if err := os.MkdirAll(path, 0o755); err != nil {
+				return fmt.Errorf("hostPath %s: %w", path, err)
+			}
+			return nil
+		}
+		if !st.IsDir() {
+			return fail("directory")
+		}
+	case corev1.HostPathDirectory:
+		if !exists || !st.IsDir() {
+			return fail("directory")
+		}
+	case corev1.HostPathFileOrCreate:
+		if !exists {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return fmt.Errorf("hostPath %s: %w", path, err)
+			}
+			f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o644)
+			if err != nil {
+				return fmt.Errorf("hostPath %s: %w", path, err)
+			}
+			return f.Close()
+		}
+		if st.IsDir() {
+			return fail("file")
+		}
+	case corev1.HostPathFile:
+		if !exists || !st.Mode().IsRegular() {
+			return fail("file")
+		}
+	case corev1.HostPathSocket:
+		if !exists || st.Mode()&fs.ModeSocket == 0 {
+			return fail("socket")
+		}
+	case corev1.HostPathCharDev:
+		if !exists || st.Mode()&fs.ModeCharDevice == 0 {
+			return fail("character device")
+		}
+	case corev1.HostPathBlockDev:
+		if !exists || st.Mode()&fs.ModeDevice == 0 || st.Mode()&fs.ModeCharDevice != 0 {
+			return fail("block device")
+		}
+	default:
+		return fmt.Errorf("hostPath %s: unknown type %q", path, typ)
+	}
+	return nil
+}
+
+// file is one projected file.
+type file struct {
+	data []byte
+	mode os.FileMode
+}
+
+func modeOf(item *int32, def *int32, fallback os.FileMode) os.FileMode {
+	switch {
+	case item != nil:
+		return os.FileMode(*item) & 0o777
+	case def != nil:
+		return os.FileMode(*def) & 0o777
+	}
+	return fallback
+}
+
+func addKeyed(files map[string]file, data map[string][]byte, items []corev1.KeyToPath, def *int32, optional bool, what string) error {
+	if len(items) == 0 {
+		for k, v := range data {
+			files[k] = file{data: v, mode: modeOf(nil, def, 0o644)}
+		}
+		return nil
+	}
+	for _, it := range items {
+		v, ok := data[it.Key]
+		if !ok {
+			if optional {
+				continue
+			}
+			return fmt.Errorf("%s has no key %q", what, it.Key)
+		}
+		files[it.Path] = file{data: v, mode: modeOf(it.Mode, def, 0o644)}
+	}
+	return nil
+}
+
+func configMapData(cm *corev1.ConfigMap) map[string][]byte {
+	d := make(map[string][]byte, len(cm.Data)+len(cm.BinaryData))
+	for k, v := range cm.Data {
+		d[k] = []byte(v)
+	}
+	for k, v := range cm.BinaryData {
+		d[k] = v
+	}
+	return d
+}
+
+func (m *Manager) configMapFiles(files map[string]file, ns, name string, items []corev1.KeyToPath, optional *bool, def *int32) error {
+	opt := optional != nil && *optional
+	cm, err := m.cfg.Objects.ConfigMap(ns, name)
+	if err != nil {
+		if apierrors.IsNotFound(err) && opt {
+			return nil
+		}
+		return fmt.Errorf("configmap %q: %w", name, err)
+	}
+	return addKeyed(files, configMapData(cm), items, def, opt, fmt.Sprintf("configmap %q", name))
+}
+
+func (m *Manager) secretFiles(files map[string]file, ns, name string, items []corev1.KeyToPath, optional *bool, def *int32) error {
+	opt := optional != nil && *optional
+	s, err := m.cfg.Objects.Secret(ns, name)
+	if err != nil {
+		if apierrors.IsNotFound(err) && opt {
+			return nil
+		}
+		return fmt.Errorf("secret %q: %w", name, err)
+	}
+	data := make(map[string][]byte, len(s.Data)+len(s.StringData))
+	for k, v := range s.Data {
+		data[k] = v
+	}
+	for k, v := range s.StringData {
+		data[k] = []byte(v)
+	}
+	return addKeyed(files, data, items, def, opt, fmt.Sprintf("secret %q", name))
+}
+
+func (m *Manager) downwardFiles(files map[string]file, pod *corev1.Pod, items []corev1.DownwardAPIVolumeFile, def *int32) error {
+	for _, it := range items {
+		var val string
+		var err error
+		switch {
+		case it.FieldRef != nil:
+			val, err = m.cfg.Fields.FieldRef(pod, it.FieldRef.FieldPath)
+		case it.ResourceFieldRef != nil:
+			val, err = m.cfg.Fields.ResourceFieldRef(pod, it.ResourceFieldRef.ContainerName, it.ResourceFieldRef)
+		default:
+			err = errors.New("downwardAPI item needs fieldRef or resourceFieldRef")
+		}
+		if err != nil {
+			return fmt.Errorf("downwardAPI %q: %w", it.Path, err)
+		}
+		files[it.Path] = file{data: []byte(val), mode: modeOf(it.Mode, def, 0o644)}
+	}
+	return nil
+}
+
+func (m *Manager) projectedFiles(pod *corev1.Pod, v *corev1.Volume) (map[string]file, error) {
+	files := map[string]file{}
+	switch {
+	case v.ConfigMap != nil:
+		s := v.ConfigMap
+		return files, m.configMapFiles(files, pod.Namespace, s.Name, s.Items, s.Optional, s.DefaultMode)
+	case v.Secret != nil:
+		s := v.Secret
+		return files, m.secretFiles(files, pod.Namespace, s.SecretName, s.Items, s.Optional, s.DefaultMode)
+	case v.DownwardAPI != nil:
+		return files, m.downwardFiles(files, pod, v.DownwardAPI.Items, v.DownwardAPI.DefaultMode)
+	}
+	p := v.Projected
+	for _, src := range p.Sources {
+		var err error
+		switch {
+		case src.ConfigMap != nil:
+			err = m.configMapFiles(files, pod.Namespace, src.ConfigMap.Name, src.ConfigMap.Items, src.ConfigMap.Optional, p.DefaultMode)
+		case src.Secret != nil:
+			err = m.secretFiles(files, pod.Namespace, src.Secret.Name, src.Secret.Items, src.Secret.Optional, p.DefaultMode)
+		case src.DownwardAPI != nil:
+			err = m.downwardFiles(files, pod, src.DownwardAPI.Items, p.DefaultMode)
+		case src.ServiceAccountToken != nil:
+			// petset issues no service-account tokens; the file stays absent.
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// writeFiles makes dir hold exactly files: each file is replaced atomically
+// when its content or mode changed; files not listed are removed.
+func writeFiles(dir string, files map[string]file) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("projecting files: %w", err)
+	}
+	want := map[string]bool{}
+	for rel, f := range files {
+		clean := filepath.Clean(rel)
+		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
+			return fmt.Errorf("projecting files: path %q escapes the volume", rel)
+		}
+		want[clean] = true
+		p := filepath.Join(dir, clean)
+		if old, err := os.ReadFile(p); err == nil && string(old) == string(f.data) {
+			if st, err := os.Stat(p); err == nil && st.Mode().Perm() == f.mode {
+				continue
+			}
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("projecting %s: %w", rel, err)
+		}
+		tmp := filepath.Join(filepath.Dir(p), ".."+filepath.Base(p)+".tmp")
+		if err := os.WriteFile(tmp, f.data, f.mode); err != nil {
+			return fmt.Errorf("projecting %s: %w", rel, err)
+		}
+		if err := os.Chmod(tmp, f.mode); err != nil {
+			return fmt.Errorf("projecting %s: %w", rel, err)
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			return fmt.Errorf("projecting %s: %w", rel, err)
+		}
+	}
+	var stale []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if !want[rel] {
+			stale = append(stale, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("projecting files: %w", err)
+	}
+	sort.Strings(stale)
+	for _, p := range stale {
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("projecting files: %w", err)
+		}
+	}
+	return nil
+}
+
+// Unmount removes the pod's per-pod directories. PV directories are kept.
+func (m *Manager) Unmount(_ context.Context, uid types.UID) error {
+	if uid == "" {
+		return errors.New("volume: unmount needs a pod UID")
+	}
+	if err := os.RemoveAll(m.PodDir(uid)); err != nil {
+		return fmt.Errorf("volume: removing pod directory: %w", err)
+	}
+	return nil
+}
+
+// PodDirs lists the pod UIDs that have per-pod directories, so the agent
+// can remove those of pods that no longer exist.
+func (m *Manager) PodDirs() ([]types.UID, error) {
+	ents, err := os.ReadDir(m.cfg.PodsDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("volume: %w", err)
+	}
+	var out []types.UID
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, types.UID(e.Name()))
+		}
+	}
+	return out, nil
+}
+
+// NodeOf returns the node a PV's required node affinity pins it to via
+// kubernetes.io/hostname, or "".
+func NodeOf(pv *corev1.PersistentVolume) string {
+	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
+		return ""
+	}
+	for _, t := range pv.Spec.NodeAffinity.Required.NodeSelectorTerms {
+		for _, e := range t.MatchExpressions {
+			if e.Key == corev1.LabelHostname && e.Operator == corev1.NodeSelectorOpIn && len(e.Values) == 1 {
+				return e.Values[0]
+			}
+		}
+	}
+	return ""
+}
+
+func pvPath(pv *corev1.PersistentVolume) string {
+	switch {
+	case pv.Spec.Local != nil:
+		return pv.Spec.Local.Path
+	case pv.Spec.HostPath != nil:
+		return pv.Spec.HostPath.Path
+	}
+	return ""
+}
+
+// ReconcilePV does this node's part of reclaiming pv (see the package
+// comment). PVs of other nodes are ignored.
+func (m *Manager) ReconcilePV(ctx context.Context, pv *corev1.PersistentVolume) error {
+	if m.cfg.Client == nil || NodeOf(pv) != m.cfg.NodeName {
+		return nil
+	}
+	path := pvPath(pv)
+	if pv.DeletionTimestamp != nil && hasFinalizer(pv) {
+		if path != "" && m.underVolumeDir(path) {
+			if err := os.RemoveAll(path); err != nil {
+				return fmt.Errorf("volume: deleting directory of pv %s: %w", pv.Name, err)
+			}
+		}
+		return m.updatePV(ctx, pv.Name, func(p *corev1.PersistentVolume) bool {
+			if p.DeletionTimestamp == nil || !hasFinalizer(p) {
+				return false
+			}
+			var fins []string
+			for _, f := range p.Finalizers {
+				if f != Finalizer {
+					fins = append(fins, f)
+				}
+			}
+			p.Finalizers = fins
+			return true
+		})
+	}
+	if pv.Annotations[RecycleAnnotation] == "requested" && pv.DeletionTimestamp == nil {
+		if path != "" && m.underVolumeDir(path) {
+			if err := emptyDir(path); err != nil {
+				return fmt.Errorf("volume: recycling pv %s: %w", pv.Name, err)
+			}
+		}
+		return m.updatePV(ctx, pv.Name, func(p *corev1.PersistentVolume) bool {
+			if p.Annotations[RecycleAnnotation] != "requested" {
+				return false
+			}
+			p.Annotations[RecycleAnnotation] = "done"
+			return true
+		})
+	}
+	return nil
+}
+
+func hasFinalizer(pv *corev1.PersistentVolume) bool {
+	for _, f := range pv.Finalizers {
+		if f == Finalizer {
+			return true
+		}
+	}
+	return false
+}
+
+func emptyDir(path string) error {
+	ents, err := os.ReadDir(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return os.MkdirAll(path, 0o777)
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(path, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updatePV reads the newest PV, applies change and writes it back, retrying
+// on conflicts.
+func (m *Manager) updatePV(ctx context.Context, name string, change func(*corev1.PersistentVolume) bool) error {
+	pvs := m.cfg.Client.CoreV1().PersistentVolumes()
+	for range 5 {
+		pv, err := pvs.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("volume: reading pv %s: %w", name, err)
+		}
+		pv = pv.DeepCopy()
+		if !change(pv) {
+			return nil
+		}
+		_, err = pvs.Update(ctx, pv, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			continue
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("volume: updating pv %s: %w", name, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("volume: updating pv %s: conflicts persisted", name)
+}
