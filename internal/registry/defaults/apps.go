@@ -1,0 +1,53 @@
+package defaults
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// StatefulSet applies the apps/v1 StatefulSet defaults (podManagementPolicy
+// OrderedReady; updateStrategy RollingUpdate with an empty rollingUpdate when
+// the type is empty; partition 0 and maxUnavailable 1 when rollingUpdate is
+// set; a Retain/Retain claim retention policy; replicas 1;
+// revisionHistoryLimit 10), then the core defaults of the pod template and of
+// every volume claim template.
+func StatefulSet(ss *appsv1.StatefulSet) {
+	spec := &ss.Spec
+	if spec.PodManagementPolicy == "" {
+		spec.PodManagementPolicy = appsv1.OrderedReadyPodManagement
+	}
+	if spec.UpdateStrategy.Type == "" {
+		spec.UpdateStrategy.Type = appsv1.RollingUpdateStatefulSetStrategyType
+		if spec.UpdateStrategy.RollingUpdate == nil {
+			spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateStatefulSetStrategy{}
+		}
+	}
+	if spec.UpdateStrategy.Type == appsv1.RollingUpdateStatefulSetStrategyType && spec.UpdateStrategy.RollingUpdate != nil {
+		ru := spec.UpdateStrategy.RollingUpdate
+		if ru.Partition == nil {
+			ru.Partition = ptrTo(int32(0))
+		}
+		if ru.MaxUnavailable == nil {
+			ru.MaxUnavailable = ptrTo(intstr.FromInt32(1))
+		}
+	}
+	if spec.PersistentVolumeClaimRetentionPolicy == nil {
+		spec.PersistentVolumeClaimRetentionPolicy = &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{}
+	}
+	if spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted == "" {
+		spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted = appsv1.RetainPersistentVolumeClaimRetentionPolicyType
+	}
+	if spec.PersistentVolumeClaimRetentionPolicy.WhenScaled == "" {
+		spec.PersistentVolumeClaimRetentionPolicy.WhenScaled = appsv1.RetainPersistentVolumeClaimRetentionPolicyType
+	}
+	if spec.Replicas == nil {
+		spec.Replicas = ptrTo(int32(1))
+	}
+	if spec.RevisionHistoryLimit == nil {
+		spec.RevisionHistoryLimit = ptrTo(int32(10))
+	}
+	PodTemplateSpec(&spec.Template)
+	for i := range spec.VolumeClaimTemplates {
+		PersistentVolumeClaim(&spec.VolumeClaimTemplates[i])
+	}
+}
