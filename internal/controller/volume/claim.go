@@ -1,0 +1,322 @@
+package volume
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
+	storagehelpers "k8s.io/component-helpers/storage/volume"
+)
+
+// Event reasons, as upstream's PV controller emits them.
+const (
+	reasonFailedBinding         = "FailedBinding"
+	reasonVolumeMismatch        = "VolumeMismatch"
+	reasonClaimLost             = "ClaimLost"
+	reasonWaitForFirstConsumer  = "WaitForFirstConsumer"
+	reasonExternalProvisioning  = "ExternalProvisioning"
+	reasonProvisioningFailed    = "ProvisioningFailed"
+	reasonProvisioningSucceeded = "ProvisioningSucceeded"
+	reasonVolumeFailedDelete    = "VolumeFailedDelete"
+	reasonVolumeRecycled        = "VolumeRecycled"
+	reasonVolumeDelete          = "VolumeDelete"
+)
+
+const annYes = "yes"
+
+func (c *Controller) syncClaim(ctx context.Context, key string) error {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return nil
+	}
+	claim, err := c.claims.PersistentVolumeClaims(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil // deletion is handled from the volume side
+	}
+	if err != nil {
+		return fmt.Errorf("getting claim %s: %w", key, err)
+	}
+	if _, done := claim.Annotations[storagehelpers.AnnBindCompleted]; done {
+		return c.syncBoundClaim(ctx, claim)
+	}
+	return c.syncUnboundClaim(ctx, claim)
+}
+
+func (c *Controller) syncUnboundClaim(ctx context.Context, claim *v1.PersistentVolumeClaim) error {
+	if claim.Spec.VolumeName != "" {
+		return c.syncPreboundClaim(ctx, claim)
+	}
+	// Retroactive default storage class.
+	if claim.Spec.StorageClassName == nil {
+		def, err := c.defaultClass()
+		if err != nil {
+			return err
+		}
+		if def != nil {
+			upd := claim.DeepCopy()
+			upd.Spec.StorageClassName = &def.Name
+			if _, err := c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
+				return fmt.Errorf("assigning default storage class %q to claim %s/%s: %w", def.Name, claim.Namespace, claim.Name, err)
+			}
+			return nil // the update brings the claim back
+		}
+	}
+	delay, err := c.delayBinding(claim)
+	if err != nil {
+		return err
+	}
+	vol, err := c.findBestMatch(claim, delay)
+	if err != nil {
+		return err
+	}
+	if vol != nil {
+		return c.bind(ctx, vol, claim)
+	}
+	className := storagehelpers.GetPersistentVolumeClaimClass(claim)
+	switch {
+	case delay && !storagehelpers.IsDelayBindingProvisioning(claim):
+		c.recorder.Event(claim, v1.EventTypeNormal, reasonWaitForFirstConsumer, "waiting for first consumer to be created before binding")
+	case className != "":
+		if err := c.provision(ctx, claim); err != nil {
+			return err
+		}
+	default:
+		c.recorder.Event(claim, v1.EventTypeNormal, reasonFailedBinding, "no persistent volumes available for this claim and no storage class is set")
+	}
+	return c.setClaimPhase(ctx, claim, v1.ClaimPending)
+}
+
+// syncPreboundClaim handles a claim whose user set spec.volumeName.
+func (c *Controller) syncPreboundClaim(ctx context.Context, claim *v1.PersistentVolumeClaim) error {
+	vol, err := c.volumes.Get(claim.Spec.VolumeName)
+	if apierrors.IsNotFound(err) {
+		return c.setClaimPhase(ctx, claim, v1.ClaimPending)
+	}
+	if err != nil {
+		return fmt.Errorf("getting volume %s: %w", claim.Spec.VolumeName, err)
+	}
+	if vol.Spec.ClaimRef == nil || storagehelpers.IsVolumeBoundToClaim(vol, claim) {
+		if msg := volumeSatisfiesClaim(vol, claim); msg != "" {
+			c.recorder.Event(claim, v1.EventTypeWarning, reasonVolumeMismatch, "Cannot bind to requested volume \""+vol.Name+"\": "+msg)
+			return c.setClaimPhase(ctx, claim, v1.ClaimPending)
+		}
+		return c.bind(ctx, vol, claim)
+	}
+	c.recorder.Eventf(claim, v1.EventTypeWarning, reasonFailedBinding, "volume %q already bound to a different claim.", vol.Name)
+	return c.setClaimPhase(ctx, claim, v1.ClaimPending)
+}
+
+func (c *Controller) syncBoundClaim(ctx context.Context, claim *v1.PersistentVolumeClaim) error {
+	if claim.Spec.VolumeName == "" {
+		if claim.Status.Phase != v1.ClaimLost {
+			c.recorder.Event(claim, v1.EventTypeWarning, reasonClaimLost, "Bound claim has lost reference to PersistentVolume. Data on the volume is lost!")
+		}
+		return c.setClaimPhase(ctx, claim, v1.ClaimLost)
+	}
+	vol, err := c.volumes.Get(claim.Spec.VolumeName)
+	if apierrors.IsNotFound(err) {
+		if claim.Status.Phase != v1.ClaimLost {
+			c.recorder.Event(claim, v1.EventTypeWarning, reasonClaimLost, "Bound claim has lost its PersistentVolume. Data on the volume is lost!")
+		}
+		return c.setClaimPhase(ctx, claim, v1.ClaimLost)
+	}
+	if err != nil {
+		return fmt.Errorf("getting volume %s: %w", claim.Spec.VolumeName, err)
+	}
+	if vol.Spec.ClaimRef == nil || storagehelpers.IsVolumeBoundToClaim(vol, claim) {
+		return c.bind(ctx, vol, claim)
+	}
+	if claim.Status.Phase != v1.ClaimLost {
+		c.recorder.Event(claim, v1.EventTypeWarning, reasonClaimLost, "Two claims are bound to the same volume, this one is bound incorrectly")
+	}
+	return c.setClaimPhase(ctx, claim, v1.ClaimLost)
+}
+
+// delayBinding reports whether the claim's class binds on first consumer.
+// A class that does not exist does not delay.
+func (c *Controller) delayBinding(claim *v1.PersistentVolumeClaim) (bool, error) {
+	className := storagehelpers.GetPersistentVolumeClaimClass(claim)
+	if className == "" {
+		return false, nil
+	}
+	class, err := c.classes.Get(className)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("getting storage class %q: %w", className, err)
+	}
+	return class.VolumeBindingMode != nil && *class.VolumeBindingMode == "WaitForFirstConsumer", nil
+}
+
+// findBestMatch returns the volume pre-bound to claim, or the smallest
+// Available volume that satisfies it, preferring volumes whose access modes
+// are the fewest superset of the claim's (as upstream's access-mode index).
+// Under delayed binding only pre-bound volumes are returned: choosing among
+// unbound volumes is the scheduler's job there.
+func (c *Controller) findBestMatch(claim *v1.PersistentVolumeClaim, delay bool) (*v1.PersistentVolume, error) {
+	all, err := c.volumes.List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("listing volumes: %w", err)
+	}
+	for _, v := range all {
+		if v.Spec.ClaimRef != nil && storagehelpers.IsVolumeBoundToClaim(v, claim) && v.DeletionTimestamp == nil {
+			if volumeSatisfiesClaim(v, claim) == "" {
+				return v, nil
+			}
+		}
+	}
+	byModes := map[int][]*v1.PersistentVolume{}
+	var counts []int
+	for _, v := range all {
+		if !storagehelpers.CheckAccessModes(claim, v) {
+			continue
+		}
+		n := len(v.Spec.AccessModes)
+		if _, ok := byModes[n]; !ok {
+			counts = append(counts, n)
+		}
+		byModes[n] = append(byModes[n], v)
+	}
+	sort.Ints(counts)
+	for _, n := range counts {
+		vols := byModes[n]
+		sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
+		vol, err := storagehelpers.FindMatchingVolume(claim, vols, nil, nil, delay, true)
+		if err != nil {
+			return nil, fmt.Errorf("matching volumes for claim %s/%s: %w", claim.Namespace, claim.Name, err)
+		}
+		if vol != nil {
+			return vol, nil
+		}
+	}
+	return nil, nil
+}
+
+// volumeSatisfiesClaim returns why vol cannot serve claim, or "".
+func volumeSatisfiesClaim(vol *v1.PersistentVolume, claim *v1.PersistentVolumeClaim) string {
+	req := claim.Spec.Resources.Requests[v1.ResourceStorage]
+	capacity := vol.Spec.Capacity[v1.ResourceStorage]
+	if capacity.Cmp(req) < 0 {
+		return "requested PV is too small"
+	}
+	if storagehelpers.GetPersistentVolumeClass(vol) != storagehelpers.GetPersistentVolumeClaimClass(claim) {
+		return "storageClassName does not match"
+	}
+	if storagehelpers.CheckVolumeModeMismatches(&claim.Spec, &vol.Spec) {
+		return "incompatible volumeMode"
+	}
+	if !storagehelpers.CheckAccessModes(claim, vol) {
+		return "incompatible accessMode"
+	}
+	return ""
+}
+
+// bind makes vol and claim point at each other and marks both Bound. Every
+// step is idempotent, so a failed bind is simply retried.
+func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *v1.PersistentVolumeClaim) error {
+	log := logger(ctx).With("claim", claim.Namespace+"/"+claim.Name, "volume", vol.Name)
+	newVol, dirty, err := storagehelpers.GetBindVolumeToClaim(vol, claim)
+	if err != nil {
+		return fmt.Errorf("binding volume %s: %w", vol.Name, err)
+	}
+	if dirty {
+		newVol, err = c.client.CoreV1().PersistentVolumes().Update(ctx, newVol, metav1.UpdateOptions{})
+		if err != nil {
+			return fmt.Errorf("binding volume %s to claim %s/%s: %w", vol.Name, claim.Namespace, claim.Name, err)
+		}
+	}
+	if newVol.Status.Phase != v1.VolumeBound {
+		upd := newVol.DeepCopy()
+		upd.Status.Phase = v1.VolumeBound
+		upd.Status.Message = ""
+		upd.Status.Reason = ""
+		t := metav1.NewTime(now())
+		upd.Status.LastPhaseTransitionTime = &t
+		if _, err := c.client.CoreV1().PersistentVolumes().UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("marking volume %s Bound: %w", vol.Name, err)
+		}
+	}
+
+	upd := claim.DeepCopy()
+	changed := false
+	if upd.Spec.VolumeName != vol.Name {
+		upd.Spec.VolumeName = vol.Name
+		setAnn(&upd.ObjectMeta, storagehelpers.AnnBoundByController, annYes)
+		changed = true
+	}
+	if _, ok := upd.Annotations[storagehelpers.AnnBindCompleted]; !ok {
+		setAnn(&upd.ObjectMeta, storagehelpers.AnnBindCompleted, annYes)
+		changed = true
+	}
+	if changed {
+		upd, err = c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Update(ctx, upd, metav1.UpdateOptions{})
+		if err != nil {
+			return fmt.Errorf("binding claim %s/%s to volume %s: %w", claim.Namespace, claim.Name, vol.Name, err)
+		}
+	}
+	want := upd.DeepCopy()
+	want.Status.Phase = v1.ClaimBound
+	want.Status.AccessModes = vol.Spec.AccessModes
+	want.Status.Capacity = vol.Spec.Capacity
+	if upd.Status.Phase != want.Status.Phase || !equalModes(upd.Status.AccessModes, want.Status.AccessModes) ||
+		!equalResources(upd.Status.Capacity, want.Status.Capacity) {
+		if _, err := c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).UpdateStatus(ctx, want, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("marking claim %s/%s Bound: %w", claim.Namespace, claim.Name, err)
+		}
+		log.Info("claim bound")
+	}
+	return nil
+}
+
+func (c *Controller) setClaimPhase(ctx context.Context, claim *v1.PersistentVolumeClaim, phase v1.PersistentVolumeClaimPhase) error {
+	if claim.Status.Phase == phase {
+		return nil
+	}
+	upd := claim.DeepCopy()
+	upd.Status.Phase = phase
+	if _, err := c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("setting claim %s/%s phase %s: %w", claim.Namespace, claim.Name, phase, err)
+	}
+	return nil
+}
+
+func setAnn(m *metav1.ObjectMeta, k, v string) {
+	if m.Annotations == nil {
+		m.Annotations = map[string]string{}
+	}
+	m.Annotations[k] = v
+}
+
+func equalModes(a, b []v1.PersistentVolumeAccessMode) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func equalResources(a, b v1.ResourceList) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, q := range a {
+		o, ok := b[k]
+		if !ok || o.Cmp(q) != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,42 @@
+// Package volume is petset's PersistentVolume controller: the part of
+// kube-controller-manager that binds PersistentVolumeClaims to
+// PersistentVolumes, provisions volumes for petset's own provisioner
+// (petset.io/local) and reclaims volumes whose claims were deleted.
+//
+// It owns:
+//   - binding: a claim without spec.volumeName gets the smallest Available
+//     volume that satisfies it (capacity, access modes, storage class, label
+//     selector, volume mode), or the volume pre-bound to it through
+//     spec.volumeName or the volume's spec.claimRef; it writes
+//     spec.claimRef, spec.volumeName, the bind-completed/bound-by-controller
+//     annotations and the phases and status of both objects;
+//   - the retroactive default storage class: an unbound claim whose
+//     spec.storageClassName is nil gets the default StorageClass's name;
+//   - WaitForFirstConsumer: such claims are neither bound nor provisioned
+//     until the scheduler has written the volume.kubernetes.io/selected-node
+//     annotation on the claim. The split with the scheduler is upstream's:
+//     the scheduler chooses the node and, when it found a matching static
+//     volume, pre-binds that volume by setting its spec.claimRef; this
+//     controller completes every binding and does every provisioning;
+//   - provisioning for classes whose provisioner is petset.io/local: a PV
+//     named pvc-<claim UID> with a local path under the chosen node's
+//     petset.io/volume-dir annotation and node affinity to that node (the
+//     contract shared with the node agent is in provision.go). Claims of
+//     other provisioners get the storage-provisioner annotations and an
+//     ExternalProvisioning event, as upstream;
+//   - reclaim of Released volumes: Retain leaves them, Delete deletes the PV
+//     object of volumes petset provisioned (the node agent removes the data
+//     and then the petset.io/local-volume finalizer), Recycle asks the node
+//     agent through the petset.io/recycle annotation and makes the volume
+//     Available again once the agent reports done.
+//
+// It does not own: creating or removing directories on nodes (the node
+// agent), pvc-protection finalizers, or choosing nodes for pods (the
+// scheduler package).
+//
+// Concurrency: New wires informers and two rate-limited work queues (claims
+// and volumes); Run starts the informers it was given, waits for their caches
+// and runs one worker per queue until ctx is done, then shuts the queues down
+// and waits for its workers. A key is never processed by two workers at once
+// (workqueue guarantee). Handlers only enqueue keys.
+package volume

@@ -1,0 +1,276 @@
+package volume
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+
+	v1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/reference"
+	storagehelpers "k8s.io/component-helpers/storage/volume"
+)
+
+// The contract for petset's local volumes, shared with the node agent.
+const (
+	// ProvisionerName is petset's own provisioner.
+	ProvisionerName = "petset.io/local"
+	// VolumeDirAnnotation is set by each node agent on its Node: the absolute
+	// directory under which that node keeps provisioned volumes.
+	VolumeDirAnnotation = "petset.io/volume-dir"
+	// Finalizer is put on every provisioned PV. The node agent of the node in
+	// the PV's node affinity removes it after it removed the directory of a
+	// deleted PV.
+	Finalizer = "petset.io/local-volume"
+	// RecycleAnnotation on a Released PV with reclaim policy Recycle: the
+	// controller sets RecycleRequested, the node agent empties the directory
+	// and sets RecycleDone, then the controller makes the PV Available.
+	RecycleAnnotation = "petset.io/recycle"
+	RecycleRequested  = "requested"
+	RecycleDone       = "done"
+
+	// DefaultClassName is the name of the class DefaultStorageClass returns.
+	DefaultClassName = "standard"
+	// IsDefaultClassAnnotation marks the default StorageClass.
+	IsDefaultClassAnnotation     = "storageclass.kubernetes.io/is-default-class"
+	betaIsDefaultClassAnnotation = "storageclass.beta.kubernetes.io/is-default-class"
+
+	hostnameLabel = "kubernetes.io/hostname"
+)
+
+// DefaultStorageClass returns the StorageClass the server creates at first
+// start: "standard", the default class, provisioned by petset.io/local,
+// reclaim policy Delete, binding on first consumer.
+func DefaultStorageClass() *storagev1.StorageClass {
+	reclaim := v1.PersistentVolumeReclaimDelete
+	mode := storagev1.VolumeBindingWaitForFirstConsumer
+	return &storagev1.StorageClass{
+		TypeMeta: metav1.TypeMeta{APIVersion: "storage.k8s.io/v1", Kind: "StorageClass"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        DefaultClassName,
+			Annotations: map[string]string{IsDefaultClassAnnotation: "true"},
+		},
+		Provisioner:       ProvisionerName,
+		ReclaimPolicy:     &reclaim,
+		VolumeBindingMode: &mode,
+	}
+}
+
+// ProvisionedVolumeName is the name of the PV provisioned for claim.
+func ProvisionedVolumeName(claim *v1.PersistentVolumeClaim) string {
+	return "pvc-" + string(claim.UID)
+}
+
+// provision handles an unbound claim of a class for which no volume matched.
+func (c *Controller) provision(ctx context.Context, claim *v1.PersistentVolumeClaim) error {
+	className := storagehelpers.GetPersistentVolumeClaimClass(claim)
+	class, err := c.classes.Get(className)
+	if apierrors.IsNotFound(err) {
+		c.recorder.Eventf(claim, v1.EventTypeWarning, reasonProvisioningFailed, "storageclass.storage.k8s.io %q not found", className)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("getting storage class %q: %w", className, err)
+	}
+	if class.Provisioner == storagehelpers.NotSupportedProvisioner {
+		c.recorder.Eventf(claim, v1.EventTypeNormal, reasonFailedBinding, "no persistent volumes available for this claim and storage class %q does not provision volumes", className)
+		return nil
+	}
+	if claim.Annotations[storagehelpers.AnnStorageProvisioner] != class.Provisioner ||
+		claim.Annotations[storagehelpers.AnnBetaStorageProvisioner] != class.Provisioner {
+		upd := claim.DeepCopy()
+		setAnn(&upd.ObjectMeta, storagehelpers.AnnStorageProvisioner, class.Provisioner)
+		setAnn(&upd.ObjectMeta, storagehelpers.AnnBetaStorageProvisioner, class.Provisioner)
+		if claim, err = c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("annotating claim %s/%s with its provisioner: %w", upd.Namespace, upd.Name, err)
+		}
+	}
+	if class.Provisioner != ProvisionerName {
+		c.recorder.Eventf(claim, v1.EventTypeNormal, reasonExternalProvisioning,
+			"Waiting for a volume to be created either by the external provisioner '%s' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.",
+			class.Provisioner)
+		return nil
+	}
+
+	node, msg, err := c.provisioningNode(claim, class)
+	if err != nil {
+		return err
+	}
+	if node == nil {
+		c.recorder.Event(claim, v1.EventTypeWarning, reasonProvisioningFailed, msg)
+		return nil // retried when nodes change
+	}
+	vol, err := c.client.CoreV1().PersistentVolumes().Create(ctx, newLocalVolume(claim, class, node), metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// Provisioned earlier; the informer has not caught up yet.
+		vol, err = c.client.CoreV1().PersistentVolumes().Get(ctx, ProvisionedVolumeName(claim), metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("getting provisioned volume: %w", err)
+		}
+	} else if err != nil {
+		c.recorder.Eventf(claim, v1.EventTypeWarning, reasonProvisioningFailed, "failed to create volume %s: %v", ProvisionedVolumeName(claim), err)
+		return fmt.Errorf("creating volume for claim %s/%s: %w", claim.Namespace, claim.Name, err)
+	} else {
+		c.recorder.Eventf(claim, v1.EventTypeNormal, reasonProvisioningSucceeded, "Successfully provisioned volume %s using %s", vol.Name, ProvisionerName)
+		logger(ctx).Info("volume provisioned", "claim", claim.Namespace+"/"+claim.Name, "volume", vol.Name, "node", node.Name)
+	}
+	if !storagehelpers.IsVolumeBoundToClaim(vol, claim) {
+		return fmt.Errorf("volume %s exists but is not bound to claim %s/%s", vol.Name, claim.Namespace, claim.Name)
+	}
+	return c.bind(ctx, vol, claim)
+}
+
+// provisioningNode returns the node to provision claim's volume on: the
+// scheduler's selected node, or for Immediate classes the Ready node with a
+// volume directory that holds the fewest petset volumes (ties by name). When
+// no node qualifies it returns nil and the reason.
+func (c *Controller) provisioningNode(claim *v1.PersistentVolumeClaim, class *storagev1.StorageClass) (*v1.Node, string, error) {
+	if sel, ok := claim.Annotations[storagehelpers.AnnSelectedNode]; ok {
+		node, err := c.nodes.Get(sel)
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Sprintf("selected node %q not found", sel), nil
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("getting node %s: %w", sel, err)
+		}
+		if node.Annotations[VolumeDirAnnotation] == "" {
+			return nil, fmt.Sprintf("node %q has no %s annotation: its petset agent has not registered a volume directory", sel, VolumeDirAnnotation), nil
+		}
+		if !allowedOn(class, node) {
+			return nil, fmt.Sprintf("selected node %q is not in the allowed topologies of storage class %q", sel, class.Name), nil
+		}
+		return node, "", nil
+	}
+	nodes, err := c.nodes.List(labels.Everything())
+	if err != nil {
+		return nil, "", fmt.Errorf("listing nodes: %w", err)
+	}
+	vols, err := c.volumes.List(labels.Everything())
+	if err != nil {
+		return nil, "", fmt.Errorf("listing volumes: %w", err)
+	}
+	perNode := map[string]int{}
+	for _, v := range vols {
+		if v.Annotations[storagehelpers.AnnDynamicallyProvisioned] == ProvisionerName {
+			perNode[volumeNode(v)]++
+		}
+	}
+	var candidates []*v1.Node
+	for _, n := range nodes {
+		if nodeReady(n) && !n.Spec.Unschedulable && n.Annotations[VolumeDirAnnotation] != "" && allowedOn(class, n) {
+			candidates = append(candidates, n)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil, fmt.Sprintf("no Ready node with a %s annotation matches storage class %q", VolumeDirAnnotation, class.Name), nil
+	}
+	sort.Slice(candidates, func(i, j int) bool {
+		a, b := candidates[i], candidates[j]
+		if perNode[a.Name] != perNode[b.Name] {
+			return perNode[a.Name] < perNode[b.Name]
+		}
+		return a.Name < b.Name
+	})
+	return candidates[0], "", nil
+}
+
+// allowedOn reports whether class's allowedTopologies admit node.
+func allowedOn(class *storagev1.StorageClass, node *v1.Node) bool {
+	if len(class.AllowedTopologies) == 0 {
+		return true
+	}
+	for _, term := range class.AllowedTopologies {
+		ok := true
+		for _, req := range term.MatchLabelExpressions {
+			val, has := node.Labels[req.Key]
+			found := false
+			for _, v := range req.Values {
+				if has && v == val {
+					found = true
+					break
+				}
+			}
+			if !found {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// nodeHostname is the value of kubernetes.io/hostname the PV's node affinity
+// names: the node's label if it has one, else its name.
+func nodeHostname(node *v1.Node) string {
+	if h := node.Labels[hostnameLabel]; h != "" {
+		return h
+	}
+	return node.Name
+}
+
+// volumeNode returns the single hostname a local PV's node affinity names.
+func volumeNode(v *v1.PersistentVolume) string {
+	if v.Spec.NodeAffinity == nil || v.Spec.NodeAffinity.Required == nil {
+		return ""
+	}
+	for _, term := range v.Spec.NodeAffinity.Required.NodeSelectorTerms {
+		for _, req := range term.MatchExpressions {
+			if req.Key == hostnameLabel && req.Operator == v1.NodeSelectorOpIn && len(req.Values) == 1 {
+				return req.Values[0]
+			}
+		}
+	}
+	return ""
+}
+
+func newLocalVolume(claim *v1.PersistentVolumeClaim, class *storagev1.StorageClass, node *v1.Node) *v1.PersistentVolume {
+	name := ProvisionedVolumeName(claim)
+	reclaim := v1.PersistentVolumeReclaimDelete
+	if class.ReclaimPolicy != nil {
+		reclaim = *class.ReclaimPolicy
+	}
+	ref, err := reference.GetReference(scheme.Scheme, claim)
+	if err != nil || ref == nil {
+		ref = &v1.ObjectReference{Kind: "PersistentVolumeClaim", APIVersion: "v1", Namespace: claim.Namespace, Name: claim.Name, UID: claim.UID}
+	}
+	ref.ResourceVersion = ""
+	capacity := v1.ResourceList{}
+	if q, ok := claim.Spec.Resources.Requests[v1.ResourceStorage]; ok {
+		capacity[v1.ResourceStorage] = q
+	}
+	return &v1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name,
+			Annotations: map[string]string{
+				storagehelpers.AnnDynamicallyProvisioned: ProvisionerName,
+				storagehelpers.AnnBoundByController:      annYes,
+			},
+			Finalizers: []string{Finalizer},
+		},
+		Spec: v1.PersistentVolumeSpec{
+			Capacity:                      capacity,
+			AccessModes:                   claim.Spec.AccessModes,
+			ClaimRef:                      ref,
+			PersistentVolumeReclaimPolicy: reclaim,
+			StorageClassName:              class.Name,
+			MountOptions:                  class.MountOptions,
+			VolumeMode:                    claim.Spec.VolumeMode,
+			PersistentVolumeSource: v1.PersistentVolumeSource{
+				Local: &v1.LocalVolumeSource{Path: path.Join(node.Annotations[VolumeDirAnnotation], name)},
+			},
+			NodeAffinity: &v1.VolumeNodeAffinity{Required: &v1.NodeSelector{
+				NodeSelectorTerms: []v1.NodeSelectorTerm{{MatchExpressions: []v1.NodeSelectorRequirement{{
+					Key: hostnameLabel, Operator: v1.NodeSelectorOpIn, Values: []string{nodeHostname(node)},
+				}}}},
+			}},
+		},
+	}
+}
