@@ -318,7 +318,9 @@ func (r *Runtime) ListSandboxes(context.Context) ([]runtime.Sandbox, error) {
 	for _, s := range r.sandboxes {
 		out = append(out, s.sb)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) || (out[i].CreatedAt.Equal(out[j].CreatedAt) && out[i].UID < out[j].UID) })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].CreatedAt.Before(out[j].CreatedAt) || (out[i].CreatedAt.Equal(out[j].CreatedAt) && out[i].UID < out[j].UID)
+	})
 	return out, nil
 }
 
