@@ -1,0 +1,453 @@
+package statefulset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	apps "k8s.io/api/apps/v1"
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	appsinformers "k8s.io/client-go/informers/apps/v1"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+)
+
+// Controller reconciles StatefulSets. It is built by NewController and runs
+// with Run.
+type Controller struct {
+	client  kubernetes.Interface
+	control *control
+	history *history
+	writes  *writeTracker
+
+	podLister corelisters.PodLister
+	setLister appslisters.StatefulSetLister
+	synced    []cache.InformerSynced
+
+	queue workqueue.TypedRateLimitingInterface[string]
+}
+
+// errCacheBehind makes a sync wait (with backoff) for the caches to observe
+// the controller's own earlier writes.
+var errCacheBehind = errors.New("informer caches have not yet observed this controller's writes")
+
+// NewController wires a StatefulSet controller to the informers. Pods and
+// StatefulSets drive the queue; claims and revisions are read through their
+// listers only. The informers must be started by the caller.
+func NewController(ctx context.Context, client kubernetes.Interface,
+	podInformer coreinformers.PodInformer, setInformer appsinformers.StatefulSetInformer,
+	pvcInformer coreinformers.PersistentVolumeClaimInformer, revInformer appsinformers.ControllerRevisionInformer,
+	recorder record.EventRecorder) *Controller {
+	writes := &writeTracker{
+		podsSeen: podInformer.Informer().LastSyncResourceVersion,
+		pvcsSeen: pvcInformer.Informer().LastSyncResourceVersion,
+	}
+	hist := &history{client: client, lister: revInformer.Lister()}
+	c := &Controller{
+		client:  client,
+		history: hist,
+		writes:  writes,
+		control: &control{
+			pods: &podControl{
+				client:    client,
+				podLister: podInformer.Lister(),
+				pvcLister: pvcInformer.Lister(),
+				recorder:  recorder,
+				writes:    writes,
+			},
+			status:         &statusUpdater{client: client, setLister: setInformer.Lister()},
+			history:        hist,
+			compare:        &templateComparer{},
+			recorder:       recorder,
+			now:            time.Now,
+			maxUnavailable: true,
+		},
+		podLister: podInformer.Lister(),
+		setLister: setInformer.Lister(),
+		synced: []cache.InformerSynced{
+			podInformer.Informer().HasSynced,
+			setInformer.Informer().HasSynced,
+			pvcInformer.Informer().HasSynced,
+			revInformer.Informer().HasSynced,
+		},
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "statefulset"},
+		),
+	}
+	log := loggerFrom(ctx)
+	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.addPod,
+		UpdateFunc: c.updatePod,
+		DeleteFunc: c.deletePod,
+	}); err != nil {
+		log.Error("register pod event handler", "error", err)
+	}
+	if _, err := setInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueueSet,
+		UpdateFunc: func(_, cur interface{}) { c.enqueueSet(cur) },
+		DeleteFunc: c.deleteSet,
+	}); err != nil {
+		log.Error("register statefulset event handler", "error", err)
+	}
+	return c
+}
+
+// HasSynced reports whether all four informer caches have synced.
+func (c *Controller) HasSynced() bool {
+	for _, s := range c.synced {
+		if !s() {
+			return false
+		}
+	}
+	return true
+}
+
+// Run waits for the caches, then processes sets with the given number of
+// workers until ctx is done. It returns after every worker has stopped.
+func (c *Controller) Run(ctx context.Context, workers int) {
+	defer utilruntime.HandleCrash()
+	log := loggerFrom(ctx)
+	log.Info("starting statefulset controller", "workers", workers)
+	defer log.Info("stopped statefulset controller")
+	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+		c.queue.ShutDown()
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c.processNext(ctx) {
+			}
+		}()
+	}
+	<-ctx.Done()
+	c.queue.ShutDown()
+	wg.Wait()
+}
+
+func (c *Controller) processNext(ctx context.Context) bool {
+	key, quit := c.queue.Get()
+	if quit {
+		return false
+	}
+	defer c.queue.Done(key)
+	log := loggerFrom(ctx).With("statefulset", key)
+	start := time.Now()
+	err := c.sync(WithLogger(ctx, log), key)
+	switch {
+	case err == nil:
+		c.queue.Forget(key)
+	case errors.Is(err, errCacheBehind):
+		log.Debug("sync deferred", "reason", err)
+		c.queue.AddRateLimited(key)
+	default:
+		log.Warn("sync failed; requeued", "error", err, "duration", time.Since(start))
+		c.queue.AddRateLimited(key)
+	}
+	return true
+}
+
+// sync reconciles the set named by key.
+func (c *Controller) sync(ctx context.Context, key string) error {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		loggerFrom(ctx).Error("invalid key", "error", err)
+		return nil
+	}
+	set, err := c.setLister.StatefulSets(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get statefulset: %w", err)
+	}
+	selector, err := metav1.LabelSelectorAsSelector(set.Spec.Selector)
+	if err != nil {
+		// Not retried: the set must be fixed by its owner.
+		loggerFrom(ctx).Error("invalid selector", "error", err)
+		return nil
+	}
+	if !c.writes.observed(set) {
+		return errCacheBehind
+	}
+	adopt := &adoptionCheck{client: c.client, set: set}
+	if err := c.adoptOrphanRevisions(ctx, set, selector, adopt); err != nil {
+		return err
+	}
+	pods, err := c.claimPods(ctx, set, selector, adopt)
+	if err != nil {
+		return err
+	}
+	status, err := c.control.sync(ctx, set, pods, selector)
+	if err != nil {
+		return err
+	}
+	if set.Spec.MinReadySeconds > 0 && status != nil && int(status.AvailableReplicas) != specReplicas(set) {
+		c.queue.AddAfter(key, time.Duration(set.Spec.MinReadySeconds)*time.Second)
+	}
+	return nil
+}
+
+// adoptionCheck confirms, once per sync, with a live read that the set still
+// exists with the same UID and is not being deleted.
+type adoptionCheck struct {
+	client kubernetes.Interface
+	set    *apps.StatefulSet
+	once   sync.Once
+	err    error
+}
+
+func (a *adoptionCheck) check(ctx context.Context) error {
+	a.once.Do(func() {
+		fresh, err := a.client.AppsV1().StatefulSets(a.set.Namespace).Get(ctx, a.set.Name, metav1.GetOptions{})
+		switch {
+		case err != nil:
+			a.err = fmt.Errorf("recheck statefulset before adoption: %w", err)
+		case fresh.UID != a.set.UID:
+			a.err = fmt.Errorf("original StatefulSet %s/%s is gone: got uid %s, wanted %s", a.set.Namespace, a.set.Name, fresh.UID, a.set.UID)
+		case fresh.DeletionTimestamp != nil:
+			a.err = fmt.Errorf("%s/%s has just been deleted at %s", a.set.Namespace, a.set.Name, fresh.DeletionTimestamp)
+		}
+	})
+	return a.err
+}
+
+// claimPods returns the pods the set owns, adopting matching orphans and
+// releasing owned pods that no longer match (§7).
+func (c *Controller) claimPods(ctx context.Context, set *apps.StatefulSet, selector labels.Selector, adopt *adoptionCheck) ([]*v1.Pod, error) {
+	all, err := c.podLister.Pods(set.Namespace).List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	matches := func(pod *v1.Pod) bool {
+		return !selector.Empty() && selector.Matches(labels.Set(pod.Labels)) && isMemberOf(set, pod)
+	}
+	var claimed []*v1.Pod
+	var errs []error
+	for _, pod := range all {
+		ref := metav1.GetControllerOf(pod)
+		if ref != nil {
+			if ref.UID != set.UID {
+				continue
+			}
+			if matches(pod) {
+				claimed = append(claimed, pod)
+				continue
+			}
+			if set.DeletionTimestamp != nil {
+				continue
+			}
+			if err := c.releasePod(ctx, set, pod); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if set.DeletionTimestamp != nil || pod.DeletionTimestamp != nil || !matches(pod) {
+			continue
+		}
+		if err := adopt.check(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("cannot adopt pod %s: %w", pod.Name, err))
+			continue
+		}
+		adopted, err := c.adoptPod(ctx, set, pod)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if adopted != nil {
+			claimed = append(claimed, adopted)
+		}
+	}
+	return claimed, errors.Join(errs...)
+}
+
+func (c *Controller) adoptPod(ctx context.Context, set *apps.StatefulSet, pod *v1.Pod) (*v1.Pod, error) {
+	patch, err := ownerRefPatch(set, pod.UID)
+	if err != nil {
+		return nil, err
+	}
+	adopted, err := c.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("adopt pod %s: %w", pod.Name, err)
+	}
+	loggerFrom(ctx).Info("adopted pod", "pod", pod.Name)
+	return adopted, nil
+}
+
+func (c *Controller) releasePod(ctx context.Context, set *apps.StatefulSet, pod *v1.Pod) error {
+	patch, err := releasePatch(set, pod.UID)
+	if err != nil {
+		return err
+	}
+	_, err = c.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
+		return fmt.Errorf("release pod %s: %w", pod.Name, err)
+	}
+	if err == nil {
+		loggerFrom(ctx).Info("released pod", "pod", pod.Name)
+	}
+	return nil
+}
+
+// adoptOrphanRevisions gives orphan revisions selected by the set a
+// controller reference to it.
+func (c *Controller) adoptOrphanRevisions(ctx context.Context, set *apps.StatefulSet, selector labels.Selector, adopt *adoptionCheck) error {
+	revs, err := c.history.list(set, selector)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, rev := range revs {
+		if metav1.GetControllerOf(rev) != nil {
+			continue
+		}
+		if err := adopt.check(ctx); err != nil {
+			return fmt.Errorf("cannot adopt revision %s: %w", rev.Name, err)
+		}
+		if err := c.history.adopt(ctx, set, rev); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Event handlers: they only enqueue.
+
+func (c *Controller) enqueueSet(obj interface{}) {
+	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+	if err != nil {
+		utilruntime.HandleError(fmt.Errorf("key for %#v: %w", obj, err))
+		return
+	}
+	c.queue.Add(key)
+}
+
+func (c *Controller) deleteSet(obj interface{}) {
+	if set, ok := obj.(*apps.StatefulSet); ok {
+		c.writes.forget(set.UID)
+	} else if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		if set, ok := tomb.Obj.(*apps.StatefulSet); ok {
+			c.writes.forget(set.UID)
+		}
+	}
+	c.enqueueSet(obj)
+}
+
+// ownerOf returns the set a controller reference points at, if it still
+// exists with the same UID.
+func (c *Controller) ownerOf(namespace string, ref *metav1.OwnerReference) *apps.StatefulSet {
+	if ref == nil || ref.Kind != setKind.Kind {
+		return nil
+	}
+	set, err := c.setLister.StatefulSets(namespace).Get(ref.Name)
+	if err != nil || set.UID != ref.UID {
+		return nil
+	}
+	return set
+}
+
+// setsSelecting returns the sets in the pod's namespace whose selector
+// matches the pod's labels.
+func (c *Controller) setsSelecting(pod *v1.Pod) []*apps.StatefulSet {
+	if len(pod.Labels) == 0 {
+		return nil
+	}
+	sets, err := c.setLister.StatefulSets(pod.Namespace).List(labels.Everything())
+	if err != nil {
+		return nil
+	}
+	var out []*apps.StatefulSet
+	for _, set := range sets {
+		sel, err := metav1.LabelSelectorAsSelector(set.Spec.Selector)
+		if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.Labels)) {
+			continue
+		}
+		out = append(out, set)
+	}
+	return out
+}
+
+func (c *Controller) addPod(obj interface{}) {
+	pod := obj.(*v1.Pod)
+	if pod.DeletionTimestamp != nil {
+		c.deletePod(pod)
+		return
+	}
+	if ref := metav1.GetControllerOf(pod); ref != nil {
+		if set := c.ownerOf(pod.Namespace, ref); set != nil {
+			c.enqueueSet(set)
+		}
+		return
+	}
+	for _, set := range c.setsSelecting(pod) {
+		c.enqueueSet(set)
+	}
+}
+
+func (c *Controller) updatePod(oldObj, curObj interface{}) {
+	cur, old := curObj.(*v1.Pod), oldObj.(*v1.Pod)
+	if cur.ResourceVersion == old.ResourceVersion {
+		return
+	}
+	labelsChanged := !reflect.DeepEqual(cur.Labels, old.Labels)
+	curRef, oldRef := metav1.GetControllerOf(cur), metav1.GetControllerOf(old)
+	refChanged := !reflect.DeepEqual(curRef, oldRef)
+	if refChanged && oldRef != nil {
+		if set := c.ownerOf(old.Namespace, oldRef); set != nil {
+			c.enqueueSet(set)
+		}
+	}
+	if curRef != nil {
+		set := c.ownerOf(cur.Namespace, curRef)
+		if set == nil {
+			return
+		}
+		c.enqueueSet(set)
+		if !isRunningAndReady(old) && isRunningAndReady(cur) && set.Spec.MinReadySeconds > 0 {
+			if key, err := cache.MetaNamespaceKeyFunc(set); err == nil {
+				c.queue.AddAfter(key, time.Duration(set.Spec.MinReadySeconds)*time.Second+time.Second)
+			}
+		}
+		return
+	}
+	if labelsChanged || refChanged {
+		for _, set := range c.setsSelecting(cur) {
+			c.enqueueSet(set)
+		}
+	}
+}
+
+func (c *Controller) deletePod(obj interface{}) {
+	pod, ok := obj.(*v1.Pod)
+	if !ok {
+		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
+		if !ok {
+			return
+		}
+		if pod, ok = tomb.Obj.(*v1.Pod); !ok {
+			return
+		}
+	}
+	if set := c.ownerOf(pod.Namespace, metav1.GetControllerOf(pod)); set != nil {
+		c.enqueueSet(set)
+	}
+}

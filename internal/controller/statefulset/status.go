@@ -1,0 +1,95 @@
+package statefulset
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apps "k8s.io/api/apps/v1"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	"k8s.io/client-go/util/retry"
+)
+
+// statusUpdater writes a set's status through the status subresource.
+type statusUpdater struct {
+	client    kubernetes.Interface
+	setLister appslisters.StatefulSetLister
+}
+
+// update writes status, reapplying it to a fresh copy from the cache on conflict.
+func (su *statusUpdater) update(ctx context.Context, set *apps.StatefulSet, status *apps.StatefulSetStatus) error {
+	set = set.DeepCopy()
+	set.Status = *status
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		_, err := su.client.AppsV1().StatefulSets(set.Namespace).UpdateStatus(ctx, set, metav1.UpdateOptions{})
+		if err == nil {
+			return nil
+		}
+		if fresh, getErr := su.setLister.StatefulSets(set.Namespace).Get(set.Name); getErr == nil {
+			set = fresh.DeepCopy()
+			set.Status = *status
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("update status of statefulset %s/%s: %w", set.Namespace, set.Name, err)
+	}
+	return nil
+}
+
+// countPods computes the pod counts of status from pods; placeholders (no
+// phase) are not counted.
+func countPods(status *apps.StatefulSetStatus, pods []*v1.Pod, minReadySeconds int32, now time.Time) {
+	status.Replicas, status.ReadyReplicas, status.AvailableReplicas = 0, 0, 0
+	status.CurrentReplicas, status.UpdatedReplicas = 0, 0
+	for _, pod := range pods {
+		if pod == nil || !isCreated(pod) {
+			continue
+		}
+		status.Replicas++
+		if isRunningAndReady(pod) {
+			status.ReadyReplicas++
+			if isRunningAndAvailable(pod, minReadySeconds, now) {
+				status.AvailableReplicas++
+			}
+		}
+		if isTerminating(pod) {
+			continue
+		}
+		rev := podRevision(pod)
+		if rev == status.CurrentRevision {
+			status.CurrentReplicas++
+		}
+		if rev == status.UpdateRevision {
+			status.UpdatedReplicas++
+		}
+	}
+}
+
+// completeRollout advances currentRevision once every replica is updated and
+// ready (1.37: for every update strategy, OnDelete included).
+func completeRollout(set *apps.StatefulSet, status *apps.StatefulSetStatus) {
+	if status.UpdatedReplicas == status.ReadyReplicas &&
+		status.ReadyReplicas == status.Replicas &&
+		status.Replicas == int32(specReplicas(set)) {
+		status.CurrentReplicas = status.UpdatedReplicas
+		status.CurrentRevision = status.UpdateRevision
+	}
+}
+
+// statusChanged reports whether status differs from the stored one in a way
+// worth a write (collisionCount or conditions alone are not).
+func statusChanged(set *apps.StatefulSet, status *apps.StatefulSetStatus) bool {
+	old := &set.Status
+	return status.ObservedGeneration > old.ObservedGeneration ||
+		status.Replicas != old.Replicas ||
+		status.ReadyReplicas != old.ReadyReplicas ||
+		status.AvailableReplicas != old.AvailableReplicas ||
+		status.CurrentReplicas != old.CurrentReplicas ||
+		status.UpdatedReplicas != old.UpdatedReplicas ||
+		status.CurrentRevision != old.CurrentRevision ||
+		status.UpdateRevision != old.UpdateRevision
+}
