@@ -1,0 +1,42 @@
+// Package scheduler is petset's default-scheduler: it binds pending pods to
+// nodes through the pods/binding subresource, the way kube-scheduler does.
+//
+// It owns choosing a node for every pod whose spec.schedulerName is empty or
+// "default-scheduler", that has no spec.nodeName, no scheduling gates and is
+// not terminating. Filters (filter.go): node Ready and schedulable, taints
+// against tolerations, nodeSelector and required node affinity, free host
+// ports, resource requests against allocatable, required pod affinity and
+// anti-affinity (including existing pods' anti-affinity), and volumes
+// (volumes.go). Scores (score.go): preferred node affinity, preferred pod
+// (anti-)affinity, spreading pods of one owner, least-requested resources,
+// PreferNoSchedule taints; ties are broken at random.
+//
+// Volumes and the split with the volume controller (package
+// internal/controller/volume): a pod whose claims are bound may only go
+// where the bound PVs' node affinity allows. An unbound claim of an
+// Immediate class makes the pod unschedulable ("pod has unbound immediate
+// PersistentVolumeClaims") until the volume controller binds it. For an
+// unbound claim of a WaitForFirstConsumer class a node qualifies when an
+// Available PV that matches the claim allows it, or when the class has a
+// provisioner and its allowed topologies admit the node. Once a node is
+// chosen the scheduler pre-binds the matching PV (sets its spec.claimRef, as
+// upstream's volume binder does) and writes the claim's
+// volume.kubernetes.io/selected-node annotation; it does not bind the pod yet.
+// The volume controller completes the binding or provisions a volume on that
+// node; when the claim turns Bound the pod is retried and, now restricted by
+// the new PV's node affinity, bound to that node.
+//
+// It does not own: preemption (none is implemented; the unschedulable message
+// says so in upstream's words), the PodScheduled=True condition (the binding
+// subresource sets it), or volume binding itself.
+//
+// Concurrency: New wires informers, event handlers and a rate-limited work
+// queue; Run starts the informers, waits for their caches and runs one
+// worker, so pods are scheduled one at a time against one view of the
+// cluster. Pods bound but not yet seen bound by the informer are kept as
+// "assumed" so the next decision accounts for them. Pods that could not be
+// scheduled are parked with a per-pod exponential backoff and requeued only
+// when nodes, pods, claims, volumes or classes change (and, as upstream, at
+// the latest after five minutes). The parked and assumed maps are guarded by
+// a mutex shared with the event handlers.
+package scheduler

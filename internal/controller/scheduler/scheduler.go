@@ -1,0 +1,435 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	storagelisters "k8s.io/client-go/listers/storage/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/client-go/util/workqueue"
+)
+
+// SchedulerName is the spec.schedulerName this scheduler serves (an empty
+// name is defaulted to it by the API server).
+const SchedulerName = "default-scheduler"
+
+const (
+	initialBackoff = time.Second
+	maxBackoff     = 10 * time.Second
+	// maxParked is how long an unschedulable pod waits for a cluster event
+	// before it is retried anyway (upstream's podMaxInUnschedulablePodsDuration).
+	maxParked = 5 * time.Minute
+)
+
+// Scheduler binds pending pods to nodes.
+type Scheduler struct {
+	client   kubernetes.Interface
+	recorder record.EventRecorder
+	factory  informers.SharedInformerFactory
+
+	pods       corelisters.PodLister
+	nodes      corelisters.NodeLister
+	claims     corelisters.PersistentVolumeClaimLister
+	volumes    corelisters.PersistentVolumeLister
+	namespaces corelisters.NamespaceLister
+	classes    storagelisters.StorageClassLister
+	synced     []cache.InformerSynced
+
+	queue   workqueue.TypedRateLimitingInterface[string]
+	backoff workqueue.TypedRateLimiter[string]
+
+	mu sync.Mutex
+	// assumed holds pods this scheduler bound that the informer still shows
+	// unbound, keyed namespace/name, with spec.nodeName set.
+	assumed map[string]*v1.Pod
+	// parked holds unschedulable pods and when their backoff ends.
+	parked map[string]time.Time
+	// events counts cluster changes; a scheduling attempt that saw the
+	// counter move while it ran retries instead of parking.
+	events uint64
+}
+
+// New wires the scheduler to the informers of factory; nothing runs until Run.
+func New(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory, recorder record.EventRecorder) *Scheduler {
+	s := &Scheduler{
+		client:   client,
+		recorder: recorder,
+		factory:  factory,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](initialBackoff, maxBackoff),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "scheduler"}),
+		backoff: workqueue.NewTypedItemExponentialFailureRateLimiter[string](initialBackoff, maxBackoff),
+		assumed: map[string]*v1.Pod{},
+		parked:  map[string]time.Time{},
+	}
+	podInf := factory.Core().V1().Pods()
+	nodeInf := factory.Core().V1().Nodes()
+	claimInf := factory.Core().V1().PersistentVolumeClaims()
+	volumeInf := factory.Core().V1().PersistentVolumes()
+	nsInf := factory.Core().V1().Namespaces()
+	classInf := factory.Storage().V1().StorageClasses()
+	s.pods = podInf.Lister()
+	s.nodes = nodeInf.Lister()
+	s.claims = claimInf.Lister()
+	s.volumes = volumeInf.Lister()
+	s.namespaces = nsInf.Lister()
+	s.classes = classInf.Lister()
+
+	log := logger(ctx)
+	add := func(reg cache.ResourceEventHandlerRegistration, err error) {
+		if err != nil {
+			log.Error("scheduler: registering event handler", "err", err)
+			return
+		}
+		s.synced = append(s.synced, reg.HasSynced)
+	}
+	add(podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { s.podChanged(nil, obj) },
+		UpdateFunc: s.podChanged,
+		DeleteFunc: s.podDeleted,
+	}))
+	add(nodeInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { s.clusterChanged() },
+		UpdateFunc: func(old, obj any) {
+			o, ok1 := old.(*v1.Node)
+			n, ok2 := obj.(*v1.Node)
+			if ok1 && ok2 && !nodeSchedulingChanged(o, n) {
+				return
+			}
+			s.clusterChanged()
+		},
+		DeleteFunc: func(any) { s.clusterChanged() },
+	}))
+	anyChange := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { s.clusterChanged() },
+		UpdateFunc: func(any, any) { s.clusterChanged() },
+		DeleteFunc: func(any) { s.clusterChanged() },
+	}
+	add(claimInf.Informer().AddEventHandler(anyChange))
+	add(volumeInf.Informer().AddEventHandler(anyChange))
+	add(classInf.Informer().AddEventHandler(anyChange))
+	add(nsInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { s.clusterChanged() },
+		UpdateFunc: func(old, obj any) {
+			o, ok1 := old.(*v1.Namespace)
+			n, ok2 := obj.(*v1.Namespace)
+			if ok1 && ok2 && reflect.DeepEqual(o.Labels, n.Labels) {
+				return
+			}
+			s.clusterChanged()
+		},
+	}))
+	return s
+}
+
+// logger returns the slog logger carried by ctx (set with
+// logr.NewContextWithSlogLogger), or slog.Default.
+func logger(ctx context.Context) *slog.Logger {
+	if l := logr.FromContextAsSlogLogger(ctx); l != nil {
+		return l
+	}
+	return slog.Default()
+}
+
+// Run starts the informers of the factory given to New, waits for their
+// caches and schedules pods until ctx is done. It returns after its worker
+// stopped.
+func (s *Scheduler) Run(ctx context.Context) {
+	log := logger(ctx).With("controller", "scheduler")
+	defer s.queue.ShutDown()
+	s.factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), s.synced...) {
+		return
+	}
+	log.Info("scheduler started")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for s.processNext(ctx) {
+		}
+	}()
+	<-ctx.Done()
+	s.queue.ShutDown()
+	<-done
+	log.Info("scheduler stopped")
+}
+
+// responsible reports whether pod is one this scheduler must place.
+func responsible(pod *v1.Pod) bool {
+	return (pod.Spec.SchedulerName == "" || pod.Spec.SchedulerName == SchedulerName) &&
+		pod.Spec.NodeName == "" && pod.DeletionTimestamp == nil &&
+		pod.Status.Phase != v1.PodSucceeded && pod.Status.Phase != v1.PodFailed &&
+		len(pod.Spec.SchedulingGates) == 0
+}
+
+func podKey(pod *v1.Pod) string { return pod.Namespace + "/" + pod.Name }
+
+func (s *Scheduler) podChanged(oldObj, obj any) {
+	pod, ok := obj.(*v1.Pod)
+	if !ok {
+		return
+	}
+	key := podKey(pod)
+	if responsible(pod) {
+		if old, ok := oldObj.(*v1.Pod); ok && reflect.DeepEqual(old.Spec, pod.Spec) &&
+			reflect.DeepEqual(old.Labels, pod.Labels) && reflect.DeepEqual(old.Annotations, pod.Annotations) {
+			return // our own status write, or a resync
+		}
+		s.mu.Lock()
+		delete(s.parked, key)
+		s.mu.Unlock()
+		s.queue.Add(key)
+		return
+	}
+	if pod.Spec.NodeName == "" {
+		return
+	}
+	s.mu.Lock()
+	delete(s.assumed, key)
+	s.mu.Unlock()
+	old, _ := oldObj.(*v1.Pod)
+	if old == nil || old.Spec.NodeName == "" || old.Status.Phase != pod.Status.Phase ||
+		!reflect.DeepEqual(old.Labels, pod.Labels) || (old.DeletionTimestamp == nil) != (pod.DeletionTimestamp == nil) {
+		s.clusterChanged()
+	}
+}
+
+func (s *Scheduler) podDeleted(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	pod, ok := obj.(*v1.Pod)
+	if !ok {
+		return
+	}
+	key := podKey(pod)
+	s.mu.Lock()
+	_, wasAssumed := s.assumed[key]
+	delete(s.assumed, key)
+	delete(s.parked, key)
+	s.mu.Unlock()
+	s.backoff.Forget(key)
+	if pod.Spec.NodeName != "" || wasAssumed {
+		s.clusterChanged()
+	}
+}
+
+// clusterChanged moves every parked pod back to the queue, honouring what
+// remains of its backoff.
+func (s *Scheduler) clusterChanged() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events++
+	for key, until := range s.parked {
+		delete(s.parked, key)
+		if d := time.Until(until); d > 0 {
+			s.queue.AddAfter(key, d)
+		} else {
+			s.queue.Add(key)
+		}
+	}
+}
+
+// park records an unschedulable pod. It is requeued by the next cluster
+// event after its backoff, or after maxParked regardless. If the cluster
+// changed while the attempt ran, it is requeued after its backoff at once.
+func (s *Scheduler) park(key string, seenEvents uint64, backoff bool) {
+	var d time.Duration
+	if backoff {
+		d = s.backoff.When(key)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.events != seenEvents {
+		s.queue.AddAfter(key, d)
+		return
+	}
+	s.parked[key] = time.Now().Add(d)
+	s.queue.AddAfter(key, maxParked)
+}
+
+func (s *Scheduler) processNext(ctx context.Context) bool {
+	key, quit := s.queue.Get()
+	if quit {
+		return false
+	}
+	defer s.queue.Done(key)
+	if err := s.scheduleOne(ctx, key); err != nil {
+		if ctx.Err() == nil {
+			logger(ctx).Info("scheduler: attempt failed, retrying", "pod", key, "err", err)
+		}
+		s.queue.AddRateLimited(key)
+		return true
+	}
+	s.queue.Forget(key)
+	return true
+}
+
+// scheduleOne makes one scheduling attempt for the pod named key. A returned
+// error is transient (API failures) and retried with backoff; a pod that does
+// not fit is parked, not an error.
+func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return nil
+	}
+	pod, err := s.pods.Pods(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("getting pod %s: %w", key, err)
+	}
+	s.mu.Lock()
+	_, isAssumed := s.assumed[key]
+	seen := s.events
+	s.mu.Unlock()
+	if !responsible(pod) || isAssumed {
+		return nil
+	}
+	log := logger(ctx).With("pod", key)
+
+	snap, err := s.snapshot()
+	if err != nil {
+		return err
+	}
+	if len(snap.nodes) == 0 {
+		return s.unschedulable(ctx, pod, seen, errNoNodes.Error())
+	}
+	pv, fitErr, err := s.podVolumes(pod)
+	if err != nil {
+		return err
+	}
+	if fitErr != "" {
+		return s.unschedulable(ctx, pod, seen, fitError(len(snap.nodes), fitErr, nil))
+	}
+	feasible, failures := s.filter(pod, snap, pv)
+	if len(feasible) == 0 {
+		return s.unschedulable(ctx, pod, seen, fitError(len(snap.nodes), "", failures))
+	}
+	node := pickBest(score(pod, snap, feasible))
+
+	if len(pv.delayed) > 0 || pv.binding {
+		// Volumes first: the pod is bound once its claims are.
+		if err := s.prepareVolumes(ctx, pod, node, pv); err != nil {
+			return err
+		}
+		log.Info("waiting for volumes to bind before binding pod", "node", node.node.Name)
+		s.park(key, seen, false)
+		return nil
+	}
+
+	binding := &v1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID},
+		Target:     v1.ObjectReference{Kind: "Node", Name: node.node.Name},
+	}
+	if err := s.client.CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{}); err != nil {
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			return nil // deleted, or bound by someone else meanwhile
+		}
+		s.recorder.Eventf(pod, v1.EventTypeWarning, "FailedScheduling", "Binding rejected: %v", err)
+		return fmt.Errorf("binding pod %s to %s: %w", key, node.node.Name, err)
+	}
+	bound := pod.DeepCopy()
+	bound.Spec.NodeName = node.node.Name
+	s.mu.Lock()
+	if cur, err := s.pods.Pods(ns).Get(name); err == nil && cur.UID == pod.UID && cur.Spec.NodeName == "" {
+		s.assumed[key] = bound
+	}
+	delete(s.parked, key)
+	s.mu.Unlock()
+	s.backoff.Forget(key)
+	s.recorder.Eventf(pod, v1.EventTypeNormal, "Scheduled", "Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, node.node.Name)
+	log.Info("pod bound", "node", node.node.Name)
+	return nil
+}
+
+var errNoNodes = errors.New("no nodes available to schedule pods")
+
+// unschedulable records why pod cannot be placed: the PodScheduled=False
+// condition, a FailedScheduling event, and parks the pod.
+func (s *Scheduler) unschedulable(ctx context.Context, pod *v1.Pod, seen uint64, msg string) error {
+	s.recorder.Event(pod, v1.EventTypeWarning, "FailedScheduling", msg)
+	logger(ctx).Info("pod unschedulable", "pod", podKey(pod), "reason", msg)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := s.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if cur.UID != pod.UID || !responsible(cur) {
+			return nil
+		}
+		cond := v1.PodCondition{
+			Type:               v1.PodScheduled,
+			Status:             v1.ConditionFalse,
+			Reason:             v1.PodReasonUnschedulable,
+			Message:            msg,
+			LastProbeTime:      metav1.Time{},
+			LastTransitionTime: metav1.Now(),
+		}
+		if !setCondition(&cur.Status, cond) {
+			return nil
+		}
+		_, err = s.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("setting PodScheduled condition of %s: %w", podKey(pod), err)
+	}
+	s.park(podKey(pod), seen, true)
+	return nil
+}
+
+// setCondition sets cond in status, keeping the transition time when the
+// status did not change. It reports whether anything changed.
+func setCondition(status *v1.PodStatus, cond v1.PodCondition) bool {
+	for i := range status.Conditions {
+		c := &status.Conditions[i]
+		if c.Type != cond.Type {
+			continue
+		}
+		if c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message {
+			return false
+		}
+		if c.Status == cond.Status {
+			cond.LastTransitionTime = c.LastTransitionTime
+		}
+		*c = cond
+		return true
+	}
+	status.Conditions = append(status.Conditions, cond)
+	return true
+}
+
+// nodeSchedulingChanged reports whether an update of a node can change
+// scheduling decisions (not heartbeats).
+func nodeSchedulingChanged(o, n *v1.Node) bool {
+	return !reflect.DeepEqual(o.Labels, n.Labels) ||
+		!reflect.DeepEqual(o.Spec.Taints, n.Spec.Taints) ||
+		o.Spec.Unschedulable != n.Spec.Unschedulable ||
+		!reflect.DeepEqual(o.Status.Allocatable, n.Status.Allocatable) ||
+		readyStatus(o) != readyStatus(n)
+}
+
+func readyStatus(n *v1.Node) v1.ConditionStatus {
+	for _, c := range n.Status.Conditions {
+		if c.Type == v1.NodeReady {
+			return c.Status
+		}
+	}
+	return ""
+}

@@ -1,0 +1,210 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	v1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	storagehelpers "k8s.io/component-helpers/storage/volume"
+)
+
+const (
+	msgUnboundImmediate    = "pod has unbound immediate PersistentVolumeClaims"
+	msgVolumeNodeConflict  = "node(s) had volume node affinity conflict"
+	msgNoVolumesToBind     = "node(s) didn't find available persistent volumes to bind"
+	msgBoundToMissingPV    = "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)"
+	annSelectedNode        = storagehelpers.AnnSelectedNode
+	waitForFirstConsumerBM = storagev1.VolumeBindingWaitForFirstConsumer
+)
+
+// podVolumes is what a pod's claims require of a node.
+type podVolumes struct {
+	// bound are the PVs of the pod's bound claims.
+	bound []*v1.PersistentVolume
+	// missingPV: a bound claim names a PV that does not exist.
+	missingPV bool
+	// binding: a claim names its PV but the binding is not complete yet;
+	// the pod is bound only after it is.
+	binding bool
+	// delayed are unbound claims of WaitForFirstConsumer classes.
+	delayed []*v1.PersistentVolumeClaim
+	classes map[string]*storagev1.StorageClass
+	// available are the PVs delayed claims may be matched with.
+	available []*v1.PersistentVolume
+}
+
+// podVolumes gathers the claims of pod. A non-empty message means the pod
+// cannot be scheduled anywhere (upstream's VolumeBinding PreFilter).
+func (s *Scheduler) podVolumes(pod *v1.Pod) (*podVolumes, string, error) {
+	pv := &podVolumes{classes: map[string]*storagev1.StorageClass{}}
+	immediate := false
+	for _, vol := range pod.Spec.Volumes {
+		var claimName string
+		switch {
+		case vol.PersistentVolumeClaim != nil:
+			claimName = vol.PersistentVolumeClaim.ClaimName
+		case vol.Ephemeral != nil:
+			claimName = pod.Name + "-" + vol.Name
+		default:
+			continue
+		}
+		claim, err := s.claims.PersistentVolumeClaims(pod.Namespace).Get(claimName)
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Sprintf("persistentvolumeclaim %q not found", claimName), nil
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("getting claim %s/%s: %w", pod.Namespace, claimName, err)
+		}
+		if claim.DeletionTimestamp != nil {
+			return nil, fmt.Sprintf("persistentvolumeclaim %q is being deleted", claimName), nil
+		}
+		if claim.Spec.VolumeName != "" {
+			if claim.Status.Phase != v1.ClaimBound {
+				pv.binding = true
+			}
+			vol, err := s.volumes.Get(claim.Spec.VolumeName)
+			if apierrors.IsNotFound(err) {
+				pv.missingPV = true
+				continue
+			}
+			if err != nil {
+				return nil, "", fmt.Errorf("getting volume %s: %w", claim.Spec.VolumeName, err)
+			}
+			pv.bound = append(pv.bound, vol)
+			continue
+		}
+		className := storagehelpers.GetPersistentVolumeClaimClass(claim)
+		var class *storagev1.StorageClass
+		if className != "" {
+			class, err = s.classes.Get(className)
+			if err != nil && !apierrors.IsNotFound(err) {
+				return nil, "", fmt.Errorf("getting storage class %q: %w", className, err)
+			}
+		}
+		if class == nil || class.VolumeBindingMode == nil || *class.VolumeBindingMode != waitForFirstConsumerBM {
+			immediate = true
+			continue
+		}
+		pv.classes[className] = class
+		pv.delayed = append(pv.delayed, claim)
+	}
+	if immediate {
+		return nil, msgUnboundImmediate, nil
+	}
+	if len(pv.delayed) > 0 {
+		all, err := s.volumes.List(labels.Everything())
+		if err != nil {
+			return nil, "", fmt.Errorf("listing volumes: %w", err)
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+		pv.available = all
+	}
+	return pv, "", nil
+}
+
+// volumesFit returns why node cannot serve the pod's volumes, or "".
+func (s *Scheduler) volumesFit(pv *podVolumes, node *v1.Node) string {
+	if pv.missingPV {
+		return msgBoundToMissingPV
+	}
+	for _, vol := range pv.bound {
+		if err := storagehelpers.CheckNodeAffinity(vol, node.Labels); err != nil {
+			return msgVolumeNodeConflict
+		}
+	}
+	if _, ok := pv.matchDelayed(node); !ok {
+		return msgNoVolumesToBind
+	}
+	return ""
+}
+
+// matchDelayed finds, for each delayed claim, a PV to pre-bind on node (nil
+// when the claim is to be provisioned). ok is false if some claim can be
+// served neither way.
+func (pv *podVolumes) matchDelayed(node *v1.Node) (map[string]*v1.PersistentVolume, bool) {
+	matches := map[string]*v1.PersistentVolume{}
+	chosen := map[string]*v1.PersistentVolume{}
+	for _, claim := range pv.delayed {
+		if sel, ok := claim.Annotations[annSelectedNode]; ok && sel != node.Name {
+			return nil, false // already being provisioned for another node
+		}
+		vol, err := storagehelpers.FindMatchingVolume(claim, pv.available, node, chosen, true, true)
+		if err != nil {
+			return nil, false
+		}
+		if vol != nil {
+			chosen[vol.Name] = vol
+			matches[claim.Name] = vol
+			continue
+		}
+		class := pv.classes[storagehelpers.GetPersistentVolumeClaimClass(claim)]
+		if class.Provisioner == "" || class.Provisioner == storagehelpers.NotSupportedProvisioner || !allowedTopology(class, node) {
+			return nil, false
+		}
+		matches[claim.Name] = nil
+	}
+	return matches, true
+}
+
+func allowedTopology(class *storagev1.StorageClass, node *v1.Node) bool {
+	if len(class.AllowedTopologies) == 0 {
+		return true
+	}
+	for _, term := range class.AllowedTopologies {
+		ok := true
+		for _, req := range term.MatchLabelExpressions {
+			val, has := node.Labels[req.Key]
+			in := false
+			for _, v := range req.Values {
+				if has && v == val {
+					in = true
+				}
+			}
+			if !in {
+				ok = false
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// prepareVolumes commits the volume decisions for pod on node: pre-binds
+// the matched PVs and marks every delayed claim with the selected node. The
+// volume controller takes it from there.
+func (s *Scheduler) prepareVolumes(ctx context.Context, pod *v1.Pod, node *nodeInfo, pv *podVolumes) error {
+	matches, ok := pv.matchDelayed(node.node)
+	if !ok {
+		return fmt.Errorf("volumes of pod %s no longer fit node %s", podKey(pod), node.node.Name)
+	}
+	for _, claim := range pv.delayed {
+		if vol := matches[claim.Name]; vol != nil && !storagehelpers.IsVolumeBoundToClaim(vol, claim) {
+			upd, _, err := storagehelpers.GetBindVolumeToClaim(vol, claim)
+			if err != nil {
+				return fmt.Errorf("pre-binding volume %s: %w", vol.Name, err)
+			}
+			if _, err := s.client.CoreV1().PersistentVolumes().Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
+				return fmt.Errorf("pre-binding volume %s to claim %s/%s: %w", vol.Name, claim.Namespace, claim.Name, err)
+			}
+		}
+		if claim.Annotations[annSelectedNode] == node.node.Name {
+			continue
+		}
+		upd := claim.DeepCopy()
+		if upd.Annotations == nil {
+			upd.Annotations = map[string]string{}
+		}
+		upd.Annotations[annSelectedNode] = node.node.Name
+		if _, err := s.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("selecting node %s for claim %s/%s: %w", node.node.Name, claim.Namespace, claim.Name, err)
+		}
+	}
+	return nil
+}
