@@ -1,0 +1,236 @@
+package linux
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// network is the node's pod network: one bridge holding the gateway, a veth
+// pair per pod, addresses claimed as files so they survive restarts.
+type network struct {
+	bridge  string
+	subnet  *net.IPNet
+	gateway net.IP
+	ipamDir string
+	mu      sync.Mutex // serialises address claims
+}
+
+func newNetwork(bridge, cidr, ipamDir string) (*network, error) {
+	_, subnet, err := net.ParseCIDR(cidr)
+	if err != nil {
+		return nil, fmt.Errorf("pod CIDR %q: %w", cidr, err)
+	}
+	if subnet.IP.To4() == nil {
+		return nil, fmt.Errorf("pod CIDR %q: only IPv4 is supported", cidr)
+	}
+	if ones, bits := subnet.Mask.Size(); bits-ones < 2 {
+		return nil, fmt.Errorf("pod CIDR %q is too small", cidr)
+	}
+	if len(bridge) == 0 || len(bridge) > 15 {
+		return nil, fmt.Errorf("bridge name %q must have 1 to 15 characters", bridge)
+	}
+	gw := nextIP(subnet.IP.To4(), 1)
+	return &network{bridge: bridge, subnet: subnet, gateway: gw, ipamDir: ipamDir}, nil
+}
+
+func nextIP(ip net.IP, n int) net.IP {
+	out := make(net.IP, 4)
+	copy(out, ip.To4())
+	v := uint32(out[0])<<24 | uint32(out[1])<<16 | uint32(out[2])<<8 | uint32(out[3])
+	v += uint32(n)
+	out[0], out[1], out[2], out[3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+	return out
+}
+
+func (n *network) prefixLen() int {
+	ones, _ := n.subnet.Mask.Size()
+	return ones
+}
+
+// ensureBridge creates the bridge with the gateway address, or completes
+// an existing one.
+func (n *network) ensureBridge() error {
+	link, err := netlink.LinkByName(n.bridge)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if !errors.As(err, &nf) {
+			return fmt.Errorf("look up bridge %s: %w", n.bridge, err)
+		}
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.bridge}}
+		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("create bridge %s: %w", n.bridge, err)
+		}
+		if link, err = netlink.LinkByName(n.bridge); err != nil {
+			return fmt.Errorf("look up bridge %s: %w", n.bridge, err)
+		}
+	}
+	if _, ok := link.(*netlink.Bridge); !ok {
+		return fmt.Errorf("%s exists and is a %s, not a bridge", n.bridge, link.Type())
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: n.gateway, Mask: n.subnet.Mask}}
+	addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("list addresses of %s: %w", n.bridge, err)
+	}
+	have := false
+	for _, a := range addrs {
+		have = have || a.IP.Equal(n.gateway)
+	}
+	if !have {
+		if err := netlink.AddrAdd(link, addr); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("add %s to %s: %w", addr, n.bridge, err)
+		}
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bring up %s: %w", n.bridge, err)
+	}
+	return nil
+}
+
+// allocate claims an address for uid, returning the one it already holds
+// if any.
+func (n *network) allocate(uid string) (net.IP, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if ip := n.lookup(uid); ip != nil {
+		return ip, nil
+	}
+	ones, bits := n.subnet.Mask.Size()
+	size := 1 << (bits - ones)
+	for i := 2; i < size-1; i++ {
+		ip := nextIP(n.subnet.IP, i)
+		f, err := os.OpenFile(filepath.Join(n.ipamDir, ip.String()), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("claim %s: %w", ip, err)
+		}
+		_, werr := f.WriteString(uid)
+		cerr := f.Close()
+		if err := errors.Join(werr, cerr); err != nil {
+			os.Remove(f.Name())
+			return nil, fmt.Errorf("claim %s: %w", ip, err)
+		}
+		return ip, nil
+	}
+	return nil, fmt.Errorf("pod network %s has no free address", n.subnet)
+}
+
+// lookup returns the address claimed by uid in this subnet, if any.
+func (n *network) lookup(uid string) net.IP {
+	ents, _ := os.ReadDir(n.ipamDir)
+	for _, e := range ents {
+		ip := net.ParseIP(e.Name())
+		if ip == nil || !n.subnet.Contains(ip) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(n.ipamDir, e.Name()))
+		if err == nil && strings.TrimSpace(string(b)) == uid {
+			return ip.To4()
+		}
+	}
+	return nil
+}
+
+// release frees ip if uid holds it.
+func (n *network) release(uid, ip string) {
+	if ip == "" {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := filepath.Join(n.ipamDir, ip)
+	if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) == uid {
+		os.Remove(p)
+	}
+}
+
+func vethName(uid string) string {
+	s := sha256.Sum256([]byte(uid))
+	return "veth" + hex.EncodeToString(s[:5])
+}
+
+// attach plugs the network namespace of pid into the bridge with ip.
+func (n *network) attach(uid string, pid int, ip net.IP) (string, error) {
+	br, err := netlink.LinkByName(n.bridge)
+	if err != nil {
+		return "", fmt.Errorf("look up bridge %s: %w", n.bridge, err)
+	}
+	host := vethName(uid)
+	if old, err := netlink.LinkByName(host); err == nil {
+		netlink.LinkDel(old) // left over from a sandbox that died
+	}
+	veth := &netlink.Veth{
+		LinkAttrs:     netlink.LinkAttrs{Name: host, MasterIndex: br.Attrs().Index, MTU: br.Attrs().MTU},
+		PeerName:      "eth0",
+		PeerNamespace: netlink.NsPid(pid),
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return "", fmt.Errorf("create veth %s: %w", host, err)
+	}
+	fail := func(err error) (string, error) {
+		if l, e := netlink.LinkByName(host); e == nil {
+			netlink.LinkDel(l)
+		}
+		return "", err
+	}
+	hl, err := netlink.LinkByName(host)
+	if err != nil {
+		return fail(fmt.Errorf("look up veth %s: %w", host, err))
+	}
+	if err := netlink.LinkSetUp(hl); err != nil {
+		return fail(fmt.Errorf("bring up %s: %w", host, err))
+	}
+	ns, err := netns.GetFromPid(pid)
+	if err != nil {
+		return fail(fmt.Errorf("open network namespace of pid %d: %w", pid, err))
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fail(fmt.Errorf("netlink in pod namespace: %w", err))
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fail(fmt.Errorf("pod loopback: %w", err))
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		return fail(fmt.Errorf("bring up pod loopback: %w", err))
+	}
+	eth, err := h.LinkByName("eth0")
+	if err != nil {
+		return fail(fmt.Errorf("pod eth0: %w", err))
+	}
+	if err := h.AddrAdd(eth, &netlink.Addr{IPNet: &net.IPNet{IP: ip, Mask: n.subnet.Mask}}); err != nil {
+		return fail(fmt.Errorf("address pod eth0: %w", err))
+	}
+	if err := h.LinkSetUp(eth); err != nil {
+		return fail(fmt.Errorf("bring up pod eth0: %w", err))
+	}
+	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: n.gateway}); err != nil {
+		return fail(fmt.Errorf("default route in pod: %w", err))
+	}
+	return host, nil
+}
+
+// detach removes the host end of a pod's veth (the pod end goes with it).
+func (n *network) detach(host string) {
+	if host == "" {
+		return
+	}
+	if l, err := netlink.LinkByName(host); err == nil {
+		netlink.LinkDel(l)
+	}
+}
