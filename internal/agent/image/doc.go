@@ -29,9 +29,12 @@
 // Built-in entries (Default): the seeds' applications luksa/kubia-pet,
 // luksa/kubia-pet-peers and hello-stateful run as `petset example <app>`;
 // tutum/dnsutils idles (`sleep infinity`) and runs the host's dig, nslookup
-// or host when given as args; busybox runs the host's sh; nginx exists only
-// when the host has an nginx binary (see nginxEntrypoint for the
-// configuration petset writes). mysql and other real databases are not in
+// or host when given as args; busybox runs the host's sh; nginx runs the
+// host's nginx binary in the foreground with a configuration petset writes
+// (see nginxEntrypoint) when the host has one, and otherwise petset's static
+// web server (`petset example static --root /usr/share/nginx/html --listen
+// :80`), so the seeds' nginx sets serve their volume's index.html either
+// way. mysql and other real databases are not in
 // the catalog: their programs are not available as host binaries, so a pod
 // naming them without a `command` gets ErrImageNotFound.
 //

@@ -79,20 +79,34 @@ func Default(petsetBinary string) *Catalog {
 		{Pattern: "tutum/dnsutils", Cmd: []string{"sleep", "infinity"}, Env: env},
 		{Pattern: "busybox", Cmd: []string{"sh"}, Env: env},
 	}
-	if _, err := exec.LookPath("nginx"); err == nil {
-		builtins = append(builtins, Entry{
-			Pattern:    "nginx",
-			Entrypoint: []string{"sh", "-c", nginxEntrypoint, "petset-nginx-entrypoint"},
-			Cmd:        []string{"nginx", "-g", "daemon off;"},
-			Env:        env,
-		})
-	}
+	builtins = append(builtins, nginxEntry(petsetBinary, env))
 	for _, e := range builtins {
 		if err := c.Add(e); err != nil {
 			panic(fmt.Sprintf("image: built-in entry %q: %v", e.Pattern, err))
 		}
 	}
 	return c
+}
+
+// nginxEntry is the nginx image: the host's nginx binary when there is one
+// (see nginxEntrypoint), else petset's static web server (`petset example
+// static`), which serves /usr/share/nginx/html on port 80 the way the
+// image's default site does.
+func nginxEntry(petsetBinary string, env []string) Entry {
+	if _, err := exec.LookPath("nginx"); err == nil {
+		return Entry{
+			Pattern:    "nginx",
+			Entrypoint: []string{"sh", "-c", nginxEntrypoint, "petset-nginx-entrypoint"},
+			Cmd:        []string{"nginx", "-g", "daemon off;"},
+			Env:        env,
+		}
+	}
+	return Entry{
+		Pattern:    "nginx",
+		Entrypoint: []string{petsetBinary, "example", "static"},
+		Cmd:        []string{"--root", "/usr/share/nginx/html", "--listen", ":80"},
+		Env:        env,
+	}
 }
 
 // nginxEntrypoint plays the role of the nginx image's entrypoint script. It

@@ -58,17 +58,26 @@ func TestResolveUnknownImage(t *testing.T) {
 	}
 }
 
-func TestNginxOnlyWithHostBinary(t *testing.T) {
+func TestNginxHostBinaryOrStaticServer(t *testing.T) {
 	c := Default("/opt/petset")
-	_, err := c.Resolve("nginx:1.21", nil, nil)
+	r, err := c.Resolve("nginx:1.21", nil, nil)
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
 	if _, lookErr := exec.LookPath("nginx"); lookErr != nil {
-		if !errors.Is(err, ErrImageNotFound) {
-			t.Fatalf("host has no nginx, err = %v, want ErrImageNotFound", err)
+		want := []string{"/opt/petset", "example", "static", "--root", "/usr/share/nginx/html", "--listen", ":80"}
+		if !slices.Equal(r.Argv, want) {
+			t.Fatalf("no host nginx: argv = %q, want %q", r.Argv, want)
 		}
 		return
 	}
-	if err != nil {
-		t.Fatalf("host has nginx, Resolve: %v", err)
+	if want := []string{"sh", "-c", nginxEntrypoint, "petset-nginx-entrypoint", "nginx", "-g", "daemon off;"}; !slices.Equal(r.Argv, want) {
+		t.Fatalf("host nginx: argv = %q", r.Argv)
+	}
+	// kubectl exec-style args keep the entrypoint, as the image's docker-entrypoint.sh.
+	r, err = c.Resolve("nginx", nil, []string{"sh", "-c", "hostname"})
+	if err != nil || r.Argv[len(r.Argv)-3] != "sh" {
+		t.Fatalf("args: %q, %v", r.Argv, err)
 	}
 }
 
