@@ -101,11 +101,12 @@ func nginxEntry(petsetBinary string, env []string) Entry {
 			Env:        env,
 		}
 	}
+	// No entrypoint: args given to the container replace the whole command,
+	// as with the image's entrypoint script, which executes its arguments.
 	return Entry{
-		Pattern:    "nginx",
-		Entrypoint: []string{petsetBinary, "example", "static"},
-		Cmd:        []string{"--root", "/usr/share/nginx/html", "--listen", ":80"},
-		Env:        env,
+		Pattern: "nginx",
+		Cmd:     []string{petsetBinary, "example", "static", "--root", "/usr/share/nginx/html", "--listen", ":80"},
+		Env:     env,
 	}
 }
 

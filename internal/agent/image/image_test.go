@@ -69,6 +69,9 @@ func TestNginxHostBinaryOrStaticServer(t *testing.T) {
 		if !slices.Equal(r.Argv, want) {
 			t.Fatalf("no host nginx: argv = %q, want %q", r.Argv, want)
 		}
+		if r, err := c.Resolve("nginx", nil, []string{"sh"}); err != nil || !slices.Equal(r.Argv, []string{"sh"}) {
+			t.Fatalf("no host nginx, args: %q, %v", r.Argv, err)
+		}
 		return
 	}
 	if want := []string{"sh", "-c", nginxEntrypoint, "petset-nginx-entrypoint", "nginx", "-g", "daemon off;"}; !slices.Equal(r.Argv, want) {
