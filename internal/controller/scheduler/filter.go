@@ -40,9 +40,7 @@ func (s *Scheduler) filter(pod *v1.Pod, snap *snapshot, pv *podVolumes) ([]*node
 	for _, ni := range snap.nodes {
 		reasons := fitsNode(pod, req, required, ni)
 		if len(reasons) == 0 {
-			if r := s.volumesFit(pv, ni.node); r != "" {
-				reasons = []string{r}
-			}
+			reasons = s.volumesFit(pv, ni.node)
 		}
 		if len(reasons) == 0 {
 			if r := aff.fits(ni); r != "" {
@@ -226,16 +224,6 @@ func newAffinityCheck(pod *v1.Pod, snap *snapshot) *affinityCheck {
 
 // fits returns the reason the node fails inter-pod affinity, or "".
 func (a *affinityCheck) fits(cand *nodeInfo) string {
-	// Existing pods' anti-affinity against the incoming pod.
-	for _, ni := range a.snap.nodes {
-		for _, p := range ni.pods {
-			for _, term := range requiredAntiAffinityTerms(p) {
-				if sameTopology(ni.node, cand.node, term.TopologyKey) && termMatches(&term, p, a.pod, a.snap.nsLabels) {
-					return msgExistingAntiAffinity
-				}
-			}
-		}
-	}
 	// The incoming pod's affinity.
 	for _, term := range requiredAffinityTerms(a.pod) {
 		if _, ok := cand.node.Labels[term.TopologyKey]; !ok {
@@ -272,6 +260,16 @@ func (a *affinityCheck) fits(cand *nodeInfo) string {
 			for _, p := range ni.pods {
 				if termMatches(&term, a.pod, p, a.snap.nsLabels) {
 					return msgPodAntiAffinity
+				}
+			}
+		}
+	}
+	// Existing pods' anti-affinity against the incoming pod.
+	for _, ni := range a.snap.nodes {
+		for _, p := range ni.pods {
+			for _, term := range requiredAntiAffinityTerms(p) {
+				if sameTopology(ni.node, cand.node, term.TopologyKey) && termMatches(&term, p, a.pod, a.snap.nsLabels) {
+					return msgExistingAntiAffinity
 				}
 			}
 		}

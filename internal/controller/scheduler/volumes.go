@@ -107,20 +107,23 @@ func (s *Scheduler) podVolumes(pod *v1.Pod) (*podVolumes, string, error) {
 	return pv, "", nil
 }
 
-// volumesFit returns why node cannot serve the pod's volumes, or "".
-func (s *Scheduler) volumesFit(pv *podVolumes, node *v1.Node) string {
+// volumesFit returns why node cannot serve the pod's volumes (upstream's
+// VolumeBinding filter reasons), or nothing.
+func (s *Scheduler) volumesFit(pv *podVolumes, node *v1.Node) []string {
 	if pv.missingPV {
-		return msgBoundToMissingPV
+		return []string{msgBoundToMissingPV}
 	}
+	var reasons []string
 	for _, vol := range pv.bound {
 		if err := storagehelpers.CheckNodeAffinity(vol, node.Labels); err != nil {
-			return msgVolumeNodeConflict
+			reasons = append(reasons, msgVolumeNodeConflict)
+			break
 		}
 	}
 	if _, ok := pv.matchDelayed(node); !ok {
-		return msgNoVolumesToBind
+		reasons = append(reasons, msgNoVolumesToBind)
 	}
-	return ""
+	return reasons
 }
 
 // matchDelayed finds, for each delayed claim, a PV to pre-bind on node (nil
