@@ -1,0 +1,465 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	fieldsel "k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
+
+	"petset/internal/agent/image"
+	"petset/internal/agent/probe"
+	"petset/internal/agent/runtime"
+	"petset/internal/agent/volume"
+)
+
+// Annotations users steer the agent with.
+const (
+	// SimulateAnnotation on a pod ("fail", "succeed") makes its containers
+	// exit with 1 or 0 on runtimes that can inject exits (the simulated
+	// one); on a Node ("stop-heartbeat") it stops that node's lease
+	// renewal and status posting.
+	SimulateAnnotation = "petset.io/simulate"
+)
+
+// imageResolver turns an image and a container's command and args into
+// what to execute; *image.Catalog satisfies it.
+type imageResolver interface {
+	Resolve(image string, command, args []string) (image.Resolved, error)
+}
+
+// exitInjector is implemented by runtimes that can make a container exit
+// on demand (the simulated runtime).
+type exitInjector interface {
+	Exit(containerID string, code int) error
+}
+
+// simulatedProber is implemented by runtimes whose probes are simulated.
+type simulatedProber interface {
+	Probe(ctx context.Context, containerID string) (bool, string)
+}
+
+// Clock is what the agent needs of a clock; k8s.io/utils/clock's real and
+// fake clocks satisfy it.
+type Clock interface {
+	clock.WithDelayedExecution
+}
+
+// Config wires an Agent.
+type Config struct {
+	NodeName string
+	Client   kubernetes.Interface
+	Runtime  runtime.Runtime
+	// Images resolves images; nil runs each container's command and args
+	// as given (suitable for simulated nodes).
+	Images imageResolver
+	// NodeIP is the node's InternalIP; pods' hostIP.
+	NodeIP string
+	// Capacity overrides the detected capacity per resource (cpu, memory,
+	// pods, ephemeral-storage).
+	Capacity corev1.ResourceList
+	// Labels are added to the Node's labels.
+	Labels map[string]string
+	// Role, when set, labels the node node-role.kubernetes.io/<Role>.
+	Role   string
+	Taints []corev1.Taint
+	// VolumeDir is where this node keeps provisioned volumes (absolute).
+	VolumeDir string
+	// PodsDir holds per-pod directories; default <VolumeDir>/../pods.
+	PodsDir string
+	DNS     DNS
+	PodCIDR string
+	// StreamingPort is published as daemonEndpoints.kubeletEndpoint.Port.
+	StreamingPort int32
+	// StatusUpdateFrequency is how often node status is computed (default
+	// 10s); it is posted when it changed or StatusReportFrequency (default
+	// 1m) passed since the last post.
+	StatusUpdateFrequency time.Duration
+	StatusReportFrequency time.Duration
+	// LeaseDuration is the lease's leaseDurationSeconds (default 40s); the
+	// lease is renewed every quarter of it.
+	LeaseDuration time.Duration
+	// ResyncPeriod is how often every pod is re-synced (default 10s).
+	ResyncPeriod time.Duration
+	// Version is reported as nodeInfo.kubeletVersion (default v1.37.2).
+	Version string
+	// Clock drives timers (restart back-off, probes, heartbeats); nil
+	// means the real clock.
+	Clock  Clock
+	Logger *slog.Logger
+}
+
+// Agent is one node's agent.
+type Agent struct {
+	cfg     Config
+	log     *slog.Logger
+	clock   Clock
+	client  kubernetes.Interface
+	rt      runtime.Runtime
+	volumes *volume.Manager
+	probes  *probe.Manager
+	fields  fields
+
+	podFactory informers.SharedInformerFactory
+	objFactory informers.SharedInformerFactory
+	pods       cache.SharedIndexInformer
+	podLister  corelisters.PodLister
+	cmLister   corelisters.ConfigMapLister
+	secLister  corelisters.SecretLister
+	pvcLister  corelisters.PersistentVolumeClaimLister
+	pvLister   corelisters.PersistentVolumeLister
+
+	queue   *workqueue.Typed[types.UID]
+	pvQueue *workqueue.Typed[string]
+	ready   chan struct{}
+
+	mu            sync.Mutex
+	workers       map[types.UID]*podWorker
+	nodeUID       types.UID
+	stopHeartbeat bool
+	wg            sync.WaitGroup
+}
+
+// New wires an agent; Run starts it.
+func New(cfg Config) (*Agent, error) {
+	if cfg.NodeName == "" || cfg.Client == nil || cfg.Runtime == nil {
+		return nil, errors.New("agent: NodeName, Client and Runtime are required")
+	}
+	if !filepath.IsAbs(cfg.VolumeDir) {
+		return nil, fmt.Errorf("agent: VolumeDir %q must be an absolute path", cfg.VolumeDir)
+	}
+	if cfg.PodsDir == "" {
+		cfg.PodsDir = filepath.Join(filepath.Dir(cfg.VolumeDir), "pods")
+	}
+	if cfg.DNS.ClusterDomain == "" {
+		cfg.DNS.ClusterDomain = "cluster.local"
+	}
+	if cfg.StatusUpdateFrequency <= 0 {
+		cfg.StatusUpdateFrequency = 10 * time.Second
+	}
+	if cfg.StatusReportFrequency <= 0 {
+		cfg.StatusReportFrequency = time.Minute
+	}
+	if cfg.LeaseDuration <= 0 {
+		cfg.LeaseDuration = 40 * time.Second
+	}
+	if cfg.ResyncPeriod <= 0 {
+		cfg.ResyncPeriod = 10 * time.Second
+	}
+	if cfg.Version == "" {
+		cfg.Version = "v1.37.2"
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	a := &Agent{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "agent", "node", cfg.NodeName),
+		clock:   cfg.Clock,
+		client:  cfg.Client,
+		rt:      cfg.Runtime,
+		ready:   make(chan struct{}),
+		workers: map[types.UID]*podWorker{},
+		queue:   workqueue.NewTyped[types.UID](),
+		pvQueue: workqueue.NewTyped[string](),
+	}
+	a.fields = fields{allocatable: a.capacity()}
+
+	a.podFactory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fieldsel.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
+		}))
+	a.objFactory = informers.NewSharedInformerFactory(cfg.Client, 0)
+	a.pods = a.podFactory.Core().V1().Pods().Informer()
+	if err := a.pods.AddIndexers(cache.Indexers{"uid": func(obj any) ([]string, error) {
+		p, ok := obj.(*corev1.Pod)
+		if !ok {
+			return nil, nil
+		}
+		return []string{string(p.UID)}, nil
+	}}); err != nil {
+		return nil, fmt.Errorf("agent: pod index: %w", err)
+	}
+	a.podLister = a.podFactory.Core().V1().Pods().Lister()
+	a.cmLister = a.objFactory.Core().V1().ConfigMaps().Lister()
+	a.secLister = a.objFactory.Core().V1().Secrets().Lister()
+	a.pvcLister = a.objFactory.Core().V1().PersistentVolumeClaims().Lister()
+	a.pvLister = a.objFactory.Core().V1().PersistentVolumes().Lister()
+
+	vm, err := volume.New(volume.Config{
+		NodeName:  cfg.NodeName,
+		VolumeDir: cfg.VolumeDir,
+		PodsDir:   cfg.PodsDir,
+		Objects:   listerObjects{a},
+		Fields:    a.fields,
+		Client:    cfg.Client,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	a.volumes = vm
+
+	var runner probe.Runner = probe.NewProber(cfg.Runtime)
+	if sp, ok := cfg.Runtime.(simulatedProber); ok {
+		runner = simulatedRunner{sp}
+	}
+	a.probes = probe.NewManager(runner, cfg.Clock, func(uid string) { a.queue.Add(types.UID(uid)) })
+	return a, nil
+}
+
+// simulatedRunner answers probes from a simulated runtime.
+type simulatedRunner struct{ sp simulatedProber }
+
+func (s simulatedRunner) Run(ctx context.Context, _ *corev1.Probe, t probe.Target) (bool, string) {
+	return s.sp.Probe(ctx, t.ContainerID)
+}
+
+// listerObjects reads objects from the agent's informers.
+type listerObjects struct{ a *Agent }
+
+func (l listerObjects) ConfigMap(ns, name string) (*corev1.ConfigMap, error) {
+	return l.a.cmLister.ConfigMaps(ns).Get(name)
+}
+func (l listerObjects) Secret(ns, name string) (*corev1.Secret, error) {
+	return l.a.secLister.Secrets(ns).Get(name)
+}
+func (l listerObjects) PersistentVolumeClaim(ns, name string) (*corev1.PersistentVolumeClaim, error) {
+	return l.a.pvcLister.PersistentVolumeClaims(ns).Get(name)
+}
+func (l listerObjects) PersistentVolume(name string) (*corev1.PersistentVolume, error) {
+	return l.a.pvLister.Get(name)
+}
+
+// Ready is closed once the node is registered, the caches are synced and
+// the pods already running on the node have been adopted.
+func (a *Agent) Ready() <-chan struct{} { return a.ready }
+
+// Runtime returns the runtime the agent runs pods with.
+func (a *Agent) Runtime() runtime.Runtime { return a.rt }
+
+// NodeName returns the agent's node name.
+func (a *Agent) NodeName() string { return a.cfg.NodeName }
+
+// Run registers the node and runs pods until ctx is cancelled. Pods keep
+// running when Run returns; a new agent adopts them.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.queue.ShutDown()
+	defer a.pvQueue.ShutDown()
+
+	if err := a.registerUntilDone(ctx); err != nil {
+		return err
+	}
+	a.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { a.enqueuePod(obj) },
+		UpdateFunc: func(_, obj any) { a.enqueuePod(obj) },
+		DeleteFunc: func(obj any) { a.enqueuePod(obj) },
+	})
+	pvInf := a.objFactory.Core().V1().PersistentVolumes().Informer()
+	pvInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { a.enqueuePV(obj) },
+		UpdateFunc: func(_, obj any) { a.enqueuePV(obj) },
+	})
+	podsChanged := func(obj any) { a.enqueueAll() }
+	for _, inf := range []cache.SharedIndexInformer{
+		a.objFactory.Core().V1().ConfigMaps().Informer(),
+		a.objFactory.Core().V1().Secrets().Informer(),
+		a.objFactory.Core().V1().PersistentVolumeClaims().Informer(),
+	} {
+		inf.AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: func(_, obj any) { podsChanged(obj) }})
+	}
+	a.podFactory.Start(ctx.Done())
+	a.objFactory.Start(ctx.Done())
+	defer a.podFactory.Shutdown()
+	defer a.objFactory.Shutdown()
+	for typ, ok := range a.podFactory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return fmt.Errorf("agent: cache of %v did not sync: %w", typ, ctx.Err())
+		}
+	}
+	for typ, ok := range a.objFactory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return fmt.Errorf("agent: cache of %v did not sync: %w", typ, ctx.Err())
+		}
+	}
+
+	// Adopt what the runtime still runs: each sandbox gets a worker, which
+	// either continues the pod or tears the sandbox down.
+	sandboxes, err := a.rt.ListSandboxes(ctx)
+	if err != nil {
+		return fmt.Errorf("agent: listing sandboxes: %w", err)
+	}
+	for _, sb := range sandboxes {
+		a.queue.Add(types.UID(sb.UID))
+	}
+	if dirs, err := a.volumes.PodDirs(); err == nil {
+		for _, uid := range dirs {
+			a.queue.Add(uid)
+		}
+	}
+	a.enqueueAll()
+
+	var loops sync.WaitGroup
+	run := func(f func(context.Context)) {
+		loops.Add(1)
+		go func() { defer loops.Done(); f(ctx) }()
+	}
+	run(a.dispatch)
+	run(a.runtimeEvents)
+	run(a.resync)
+	run(a.nodeStatusLoop)
+	run(a.leaseLoop)
+	run(a.reconcilePVs)
+	close(a.ready)
+	a.log.Info("agent ready", "sandboxesAdopted", len(sandboxes))
+
+	<-ctx.Done()
+	a.queue.ShutDown()
+	a.pvQueue.ShutDown()
+	loops.Wait()
+	a.wg.Wait()
+	a.probes.Wait()
+	return nil
+}
+
+func (a *Agent) enqueuePod(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	if p, ok := obj.(*corev1.Pod); ok {
+		a.queue.Add(p.UID)
+	}
+}
+
+func (a *Agent) enqueuePV(obj any) {
+	if pv, ok := obj.(*corev1.PersistentVolume); ok && volume.NodeOf(pv) == a.cfg.NodeName {
+		a.pvQueue.Add(pv.Name)
+	}
+}
+
+// enqueueAll queues every pod bound to the node and every worker.
+func (a *Agent) enqueueAll() {
+	for _, obj := range a.pods.GetStore().List() {
+		if p, ok := obj.(*corev1.Pod); ok {
+			a.queue.Add(p.UID)
+		}
+	}
+	a.mu.Lock()
+	uids := make([]types.UID, 0, len(a.workers))
+	for uid := range a.workers {
+		uids = append(uids, uid)
+	}
+	a.mu.Unlock()
+	for _, uid := range uids {
+		a.queue.Add(uid)
+	}
+}
+
+func (a *Agent) resync(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.clock.After(a.cfg.ResyncPeriod):
+			a.enqueueAll()
+		}
+	}
+}
+
+func (a *Agent) runtimeEvents(ctx context.Context) {
+	ch := a.rt.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-ch:
+			if ev.PodUID != "" {
+				a.queue.Add(types.UID(ev.PodUID))
+			}
+		}
+	}
+}
+
+func (a *Agent) reconcilePVs(ctx context.Context) {
+	for {
+		name, shutdown := a.pvQueue.Get()
+		if shutdown {
+			return
+		}
+		pv, err := a.pvLister.Get(name)
+		if err == nil {
+			if err := a.volumes.ReconcilePV(ctx, pv); err != nil {
+				a.log.Warn("reclaiming volume", "pv", name, "err", err)
+				a.clock.AfterFunc(5*time.Second, func() { a.pvQueue.Add(name) })
+			}
+		}
+		a.pvQueue.Done(name)
+	}
+}
+
+// podByUID returns the pod bound to this node with uid, or nil.
+func (a *Agent) podByUID(uid types.UID) *corev1.Pod {
+	objs, err := a.pods.GetIndexer().ByIndex("uid", string(uid))
+	if err != nil {
+		return nil
+	}
+	for _, o := range objs {
+		if p, ok := o.(*corev1.Pod); ok && p.Spec.NodeName == a.cfg.NodeName {
+			return p
+		}
+	}
+	return nil
+}
+
+// ContainerID returns the runtime ID of a container of a pod on this node:
+// its current instance, or with previous the one before it. It is what the
+// streaming endpoints (logs, exec, attach) use.
+func (a *Agent) ContainerID(namespace, pod, container string, previous bool) (string, error) {
+	p, err := a.podLister.Pods(namespace).Get(pod)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", fmt.Errorf("pod %s/%s is not on node %s: %w", namespace, pod, a.cfg.NodeName, runtime.ErrNotFound)
+		}
+		return "", fmt.Errorf("pod %s/%s: %w", namespace, pod, err)
+	}
+	list, err := a.rt.ListContainers(context.TODO(), string(p.UID))
+	if err != nil {
+		return "", fmt.Errorf("listing containers of %s/%s: %w", namespace, pod, err)
+	}
+	var mine []runtime.ContainerStatus
+	for _, c := range list {
+		if c.Name == container {
+			mine = append(mine, c)
+		}
+	}
+	sort.Slice(mine, func(i, j int) bool { return mine[i].Attempt > mine[j].Attempt })
+	idx := 0
+	if previous {
+		idx = 1
+	}
+	if len(mine) <= idx {
+		what := "container"
+		if previous {
+			what = "previous terminated container"
+		}
+		return "", fmt.Errorf("%s %q in pod %q not found: %w", what, container, pod, runtime.ErrNotFound)
+	}
+	return mine[idx].ID, nil
+}

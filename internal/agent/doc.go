@@ -1,0 +1,41 @@
+// Package agent is petset's node agent, its kubelet: an ordinary client-go
+// client of the API server that runs the pods bound to one node.
+//
+// It owns:
+//   - the Node object: registration (labels kubernetes.io/hostname, os,
+//     arch, node-role; capacity and allocatable; addresses; podCIDR; taints;
+//     kubelet's four conditions; nodeInfo; daemonEndpoints; annotation
+//     petset.io/volume-dir), re-registration when the Node is deleted, status
+//     posting (checked every StatusUpdateFrequency, posted on change or every
+//     StatusReportFrequency) and the Lease kube-node-lease/<node>, renewed
+//     every quarter of LeaseDuration;
+//   - per-pod workers: sandbox (hostname, /etc/hosts, /etc/resolv.conf),
+//     volumes (through package volume), init containers in order, app
+//     containers with restartPolicy and CrashLoopBackOff (10s doubling to
+//     5m, reset after 10m of running), env with downward API and $(VAR)
+//     expansion, image resolution, probes (through package probe), graceful
+//     deletion (preStop, SIGTERM with the grace period, final status, then a
+//     grace-0 delete with a UID precondition) and teardown of pods that no
+//     longer exist;
+//   - pod status via pods/status, written only when it changed;
+//   - adoption after a restart: sandboxes the runtime reports are matched to
+//     pods by UID; those of pods that are gone are torn down.
+//   - the node side of local-volume reclaim (delegated to package volume).
+//
+// It does not own running processes (package runtime and its
+// implementations), the image catalog, nor the streaming (logs, exec,
+// attach) HTTP server: that server calls ContainerID and Runtime.
+//
+// Simulation: with the simulated runtime (runtime/fake) the pod annotation
+// petset.io/simulate=fail|succeed makes containers exit with 1|0 once
+// running, and the node annotation petset.io/simulate=stop-heartbeat stops
+// lease renewal and status posting until removed.
+//
+// Concurrency: Run owns every goroutine it starts — the dispatcher (pod UIDs
+// from a workqueue to per-pod workers), one worker goroutine per pod (a pod's
+// state is touched only by its worker), the runtime-event reader, the
+// resync timer, the node-status and lease loops and the PV reconciler — and
+// waits for all of them before returning. Pods keep running after Run
+// returns; the next agent adopts them. All waits are timers of the injected
+// clock, never sleeps in loops.
+package agent

@@ -1,0 +1,755 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"petset/internal/agent/probe"
+	"petset/internal/agent/runtime"
+	"petset/internal/agent/volume"
+)
+
+// Restart back-off as kubelet's CrashLoopBackOff.
+const (
+	backoffInitial = 10 * time.Second
+	backoffMax     = 5 * time.Minute
+	backoffReset   = 10 * time.Minute
+)
+
+// podWorker owns one pod's lifecycle on the node. Its state is touched only
+// by its own goroutine.
+type podWorker struct {
+	uid  types.UID
+	kick chan struct{}
+
+	backoff     map[string]time.Duration // container → current back-off
+	pullErr     map[string]*pullFailure
+	configErr   map[string]string // container → CreateContainerConfigError message
+	startErr    map[string]string // container → RunContainerError message
+	mountErr    string
+	sandboxErr  string
+	terminated  bool // graceful termination done, pod deletion requested
+	wake        interface{ Stop() bool }
+	simulatedAt map[string]bool // container IDs the simulate annotation was applied to
+}
+
+type pullFailure struct {
+	msg      string
+	at       time.Time
+	backoff  time.Duration
+	reported bool // ErrImagePull was shown once; further syncs show ImagePullBackOff
+}
+
+// dispatch hands queued pod UIDs to their workers, starting workers as
+// needed.
+func (a *Agent) dispatch(ctx context.Context) {
+	for {
+		uid, shutdown := a.queue.Get()
+		if shutdown {
+			return
+		}
+		a.mu.Lock()
+		w, ok := a.workers[uid]
+		if !ok && ctx.Err() == nil {
+			w = &podWorker{
+				uid:         uid,
+				kick:        make(chan struct{}, 1),
+				backoff:     map[string]time.Duration{},
+				pullErr:     map[string]*pullFailure{},
+				configErr:   map[string]string{},
+				startErr:    map[string]string{},
+				simulatedAt: map[string]bool{},
+			}
+			a.workers[uid] = w
+			a.wg.Add(1)
+			go a.work(ctx, w)
+		}
+		a.mu.Unlock()
+		if w != nil {
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
+		}
+		a.queue.Done(uid)
+	}
+}
+
+func (a *Agent) work(ctx context.Context, w *podWorker) {
+	defer a.wg.Done()
+	defer func() {
+		if w.wake != nil {
+			w.wake.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.kick:
+		}
+		done, after := a.syncPod(ctx, w)
+		if ctx.Err() != nil {
+			return
+		}
+		if done {
+			a.mu.Lock()
+			select {
+			case <-w.kick:
+				a.mu.Unlock()
+				select {
+				case w.kick <- struct{}{}:
+				default:
+				}
+				continue
+			default:
+			}
+			delete(a.workers, w.uid)
+			a.mu.Unlock()
+			return
+		}
+		if w.wake != nil {
+			w.wake.Stop()
+			w.wake = nil
+		}
+		if after > 0 {
+			uid := w.uid
+			w.wake = a.clock.AfterFunc(after, func() { a.queue.Add(uid) })
+		}
+	}
+}
+
+// syncPod brings the runtime in line with the pod. It reports whether the
+// worker is finished and when it wants to run again (0: on events only).
+func (a *Agent) syncPod(ctx context.Context, w *podWorker) (bool, time.Duration) {
+	pod := a.podByUID(w.uid)
+	log := a.log.With("podUID", w.uid)
+	if pod == nil {
+		if err := a.teardown(ctx, w.uid); err != nil {
+			log.Warn("tearing down pod", "err", err)
+			return false, 2 * time.Second
+		}
+		return true, 0
+	}
+	log = log.With("pod", pod.Namespace+"/"+pod.Name)
+	if pod.DeletionTimestamp != nil {
+		return false, a.terminate(ctx, w, pod)
+	}
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		a.stopTerminal(ctx, w.uid)
+		return false, 0
+	}
+	after, err := a.runPod(ctx, w, pod)
+	if err != nil {
+		log.Warn("syncing pod", "err", err)
+		if after == 0 || after > 2*time.Second {
+			after = 2 * time.Second
+		}
+	}
+	return false, after
+}
+
+// teardown removes everything of a pod that no longer exists.
+func (a *Agent) teardown(ctx context.Context, uid types.UID) error {
+	a.probes.StopPod(string(uid))
+	list, err := a.rt.ListContainers(ctx, string(uid))
+	if err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		return fmt.Errorf("listing containers: %w", err)
+	}
+	for _, c := range list {
+		if c.State != runtime.StateExited {
+			if err := a.rt.StopContainer(ctx, c.ID, 0); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				return fmt.Errorf("stopping %s: %w", c.Name, err)
+			}
+		}
+	}
+	if err := a.rt.StopSandbox(ctx, string(uid)); err != nil {
+		return fmt.Errorf("stopping sandbox: %w", err)
+	}
+	for _, c := range list {
+		if err := a.rt.RemoveContainer(ctx, c.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			return fmt.Errorf("removing %s: %w", c.Name, err)
+		}
+	}
+	if err := a.volumes.Unmount(ctx, uid); err != nil {
+		return err
+	}
+	return nil
+}
+
+// stopTerminal releases the sandbox of a pod that reached Succeeded or
+// Failed; its containers' records stay for logs until the pod is deleted.
+func (a *Agent) stopTerminal(ctx context.Context, uid types.UID) {
+	a.probes.StopPod(string(uid))
+	list, _ := a.rt.ListContainers(ctx, string(uid))
+	for _, c := range list {
+		if c.State != runtime.StateExited {
+			_ = a.rt.StopContainer(ctx, c.ID, 0)
+		}
+	}
+	_ = a.rt.StopSandbox(ctx, string(uid))
+}
+
+func gracePeriod(pod *corev1.Pod) time.Duration {
+	switch {
+	case pod.DeletionGracePeriodSeconds != nil:
+		return time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
+	case pod.Spec.TerminationGracePeriodSeconds != nil:
+		return time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
+	}
+	return 30 * time.Second
+}
+
+// terminate stops a pod being deleted: preStop hooks, then SIGTERM with the
+// pod's grace period, then a final status and the grace-0 delete that
+// removes the pod object.
+func (a *Agent) terminate(ctx context.Context, w *podWorker, pod *corev1.Pod) time.Duration {
+	log := a.log.With("pod", pod.Namespace+"/"+pod.Name)
+	if !w.terminated {
+		a.probes.StopPod(string(pod.UID))
+		grace := gracePeriod(pod)
+		deadline := a.clock.Now().Add(grace)
+		list, err := a.rt.ListContainers(ctx, string(pod.UID))
+		if err != nil {
+			log.Warn("listing containers", "err", err)
+			return 2 * time.Second
+		}
+		sb := a.sandboxIP(ctx, pod)
+		var wg sync.WaitGroup
+		for _, c := range list {
+			if c.State == runtime.StateExited {
+				continue
+			}
+			spec := containerSpec(pod, c.Name)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if spec != nil && spec.Lifecycle != nil && spec.Lifecycle.PreStop != nil && c.State == runtime.StateRunning {
+					hctx, cancel := context.WithTimeout(ctx, grace)
+					if err := a.runHook(hctx, spec.Lifecycle.PreStop, c.ID, spec, sb); err != nil {
+						log.Info("preStop hook failed", "container", c.Name, "err", err)
+					}
+					cancel()
+				}
+				left := deadline.Sub(a.clock.Now())
+				if left < 0 {
+					left = 0
+				}
+				if err := a.rt.StopContainer(ctx, c.ID, left); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+					log.Warn("stopping container", "container", c.Name, "err", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return 0
+		}
+		// A last status with the containers terminated.
+		if _, err := a.updateStatus(ctx, w, pod, sb, true); err != nil {
+			log.Info("final status", "err", err)
+		}
+		if err := a.rt.StopSandbox(ctx, string(pod.UID)); err != nil {
+			log.Warn("stopping sandbox", "err", err)
+			return 2 * time.Second
+		}
+		w.terminated = true
+	}
+	err := a.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+		GracePeriodSeconds: ptrInt64(0),
+		Preconditions:      &metav1.Preconditions{UID: &pod.UID},
+	})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		log.Warn("deleting pod", "err", err)
+		return 2 * time.Second
+	}
+	return 5 * time.Second
+}
+
+func ptrInt64(v int64) *int64 { return &v }
+
+// runHook runs a lifecycle handler (exec, httpGet, tcpSocket or sleep).
+func (a *Agent) runHook(ctx context.Context, h *corev1.LifecycleHandler, containerID string, c *corev1.Container, podIP string) error {
+	switch {
+	case h.Exec != nil:
+		code, err := a.rt.Exec(ctx, containerID, h.Exec.Command, runtime.Streams{})
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return fmt.Errorf("command %q exited with %d", h.Exec.Command, code)
+		}
+	case h.HTTPGet != nil:
+		port, err := probe.ResolvePort(h.HTTPGet.Port, c.Ports)
+		if err != nil {
+			return err
+		}
+		host := h.HTTPGet.Host
+		if host == "" {
+			host = podIP
+		}
+		scheme := "http"
+		if h.HTTPGet.Scheme == corev1.URISchemeHTTPS {
+			scheme = "https"
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+h.HTTPGet.Path, nil)
+		if err != nil {
+			return err
+		}
+		for _, hd := range h.HTTPGet.HTTPHeaders {
+			req.Header.Add(hd.Name, hd.Value)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		_ = resp.Body.Close()
+	case h.Sleep != nil:
+		select {
+		case <-ctx.Done():
+		case <-a.clock.After(time.Duration(h.Sleep.Seconds) * time.Second):
+		}
+	}
+	return nil
+}
+
+func containerSpec(pod *corev1.Pod, name string) *corev1.Container {
+	for i := range pod.Spec.InitContainers {
+		if pod.Spec.InitContainers[i].Name == name {
+			return &pod.Spec.InitContainers[i]
+		}
+	}
+	for i := range pod.Spec.Containers {
+		if pod.Spec.Containers[i].Name == name {
+			return &pod.Spec.Containers[i]
+		}
+	}
+	return nil
+}
+
+// sandboxIP is the pod's IP as the runtime knows it (no sandbox: "").
+func (a *Agent) sandboxIP(ctx context.Context, pod *corev1.Pod) string {
+	if pod.Spec.HostNetwork {
+		return a.cfg.NodeIP
+	}
+	list, err := a.rt.ListSandboxes(ctx)
+	if err != nil {
+		return pod.Status.PodIP
+	}
+	for _, sb := range list {
+		if sb.UID == string(pod.UID) {
+			return sb.IP
+		}
+	}
+	return ""
+}
+
+// instances groups a pod's runtime containers by name, newest attempt first.
+func instances(list []runtime.ContainerStatus) map[string][]runtime.ContainerStatus {
+	m := map[string][]runtime.ContainerStatus{}
+	for _, c := range list {
+		m[c.Name] = append(m[c.Name], c)
+	}
+	for _, l := range m {
+		sort.Slice(l, func(i, j int) bool { return l[i].Attempt > l[j].Attempt })
+	}
+	return m
+}
+
+func shouldRestart(policy corev1.RestartPolicy, exitCode int) bool {
+	switch policy {
+	case corev1.RestartPolicyNever:
+		return false
+	case corev1.RestartPolicyOnFailure:
+		return exitCode != 0
+	}
+	return true
+}
+
+// backoffWait returns how long the container must still wait before its
+// next restart (0: restart now).
+func (a *Agent) backoffWait(w *podWorker, last runtime.ContainerStatus) time.Duration {
+	if !last.StartedAt.IsZero() && last.FinishedAt.Sub(last.StartedAt) >= backoffReset {
+		w.backoff[last.Name] = 0
+	}
+	b := w.backoff[last.Name]
+	if b == 0 {
+		return 0
+	}
+	left := last.FinishedAt.Add(b).Sub(a.clock.Now())
+	if left < 0 {
+		return 0
+	}
+	return left
+}
+
+// noteRestart advances the container's back-off after a restart.
+func (w *podWorker) noteRestart(name string) {
+	b := w.backoff[name]
+	switch {
+	case b == 0:
+		b = backoffInitial
+	case b*2 > backoffMax:
+		b = backoffMax
+	default:
+		b *= 2
+	}
+	w.backoff[name] = b
+}
+
+// runPod moves a live pod forward: sandbox, volumes, init containers, app
+// containers, probes, status.
+func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time.Duration, error) {
+	var wake time.Duration
+	soon := func(d time.Duration) {
+		if d > 0 && (wake == 0 || d < wake) {
+			wake = d
+		}
+	}
+
+	podIP := pod.Status.PodIP
+	if pod.Spec.HostNetwork {
+		podIP = a.cfg.NodeIP
+	}
+	sb, err := a.rt.RunSandbox(ctx, runtime.SandboxConfig{
+		UID:         string(pod.UID),
+		Namespace:   pod.Namespace,
+		Name:        pod.Name,
+		Hostname:    podHostname(pod),
+		HostsFile:   hostsFile(pod, podIP, a.cfg.DNS.ClusterDomain),
+		ResolvConf:  resolvConf(pod, a.cfg.DNS),
+		HostNetwork: pod.Spec.HostNetwork,
+	})
+	if err != nil {
+		w.sandboxErr = err.Error()
+		_, _ = a.updateStatus(ctx, w, pod, "", false)
+		return 5 * time.Second, fmt.Errorf("creating sandbox: %w", err)
+	}
+	w.sandboxErr = ""
+	podIP = sb.IP
+	if pod.Spec.HostNetwork {
+		podIP = a.cfg.NodeIP
+	}
+
+	mounts, err := a.volumes.Mount(ctx, pod)
+	if err != nil {
+		w.mountErr = err.Error()
+		if _, serr := a.updateStatus(ctx, w, pod, podIP, false); serr != nil {
+			return 2 * time.Second, serr
+		}
+		return 2 * time.Second, nil
+	}
+	w.mountErr = ""
+	hostsPath := filepath.Join(a.volumes.PodDir(pod.UID), "etc-hosts")
+	if err := writeIfChanged(hostsPath, hostsFile(pod, podIP, a.cfg.DNS.ClusterDomain)); err != nil {
+		return 2 * time.Second, err
+	}
+
+	list, err := a.rt.ListContainers(ctx, string(pod.UID))
+	if err != nil {
+		return 2 * time.Second, fmt.Errorf("listing containers: %w", err)
+	}
+	byName := instances(list)
+
+	// Simulation: make running containers exit on request.
+	if inj, ok := a.rt.(exitInjector); ok {
+		code := -1
+		switch pod.Annotations[SimulateAnnotation] {
+		case "fail":
+			code = 1
+		case "succeed":
+			code = 0
+		}
+		if code >= 0 {
+			for _, c := range list {
+				if c.State == runtime.StateRunning && !w.simulatedAt[c.ID] {
+					w.simulatedAt[c.ID] = true
+					_ = inj.Exit(c.ID, code)
+				}
+			}
+		}
+	}
+
+	// Liveness and startup failures restart the container.
+	for _, c := range list {
+		if c.State != runtime.StateRunning {
+			continue
+		}
+		if st, ok := a.probes.Status(c.ID); ok && st.Failed != "" {
+			a.log.Info("restarting container after probe failure", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "reason", st.Message)
+			a.probes.StopContainer(c.ID)
+			if err := a.rt.StopContainer(ctx, c.ID, gracePeriodSpec(pod)); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				return 2 * time.Second, fmt.Errorf("stopping %s after probe failure: %w", c.Name, err)
+			}
+		}
+	}
+	if len(list) > 0 {
+		if list, err = a.rt.ListContainers(ctx, string(pod.UID)); err != nil {
+			return 2 * time.Second, fmt.Errorf("listing containers: %w", err)
+		}
+		byName = instances(list)
+	}
+
+	envPod := podEnvPod(pod, podIP, a.cfg.NodeIP)
+	start := func(c *corev1.Container, attempt int) {
+		if d := a.startContainer(ctx, w, envPod, c, attempt, mounts, hostsPath); d > 0 {
+			soon(d)
+		}
+	}
+	nextAttempt := func(name string) int {
+		if l := byName[name]; len(l) > 0 {
+			return l[0].Attempt + 1
+		}
+		return 0
+	}
+
+	// Init containers, in order.
+	initDone := true
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+		l := byName[c.Name]
+		if len(l) == 0 {
+			start(c, 0)
+			initDone = false
+			break
+		}
+		last := l[0]
+		if last.State == runtime.StateRunning && sidecar {
+			continue
+		}
+		if last.State != runtime.StateExited {
+			initDone = false
+			break
+		}
+		if last.ExitCode == 0 && !sidecar {
+			continue
+		}
+		initDone = false
+		if !sidecar && pod.Spec.RestartPolicy == corev1.RestartPolicyNever {
+			break // the pod fails
+		}
+		if d := a.backoffWait(w, last); d > 0 {
+			soon(d)
+		} else {
+			w.noteRestart(c.Name)
+			start(c, last.Attempt+1)
+		}
+		break
+	}
+
+	if initDone {
+		for i := range pod.Spec.Containers {
+			c := &pod.Spec.Containers[i]
+			l := byName[c.Name]
+			if len(l) == 0 {
+				start(c, nextAttempt(c.Name))
+				continue
+			}
+			last := l[0]
+			if last.State != runtime.StateExited || !shouldRestart(pod.Spec.RestartPolicy, last.ExitCode) {
+				continue
+			}
+			if d := a.backoffWait(w, last); d > 0 {
+				soon(d)
+				continue
+			}
+			w.noteRestart(c.Name)
+			start(c, last.Attempt+1)
+		}
+	}
+
+	// Keep two instances per container (current and previous), drop older.
+	if list, err = a.rt.ListContainers(ctx, string(pod.UID)); err != nil {
+		return 2 * time.Second, fmt.Errorf("listing containers: %w", err)
+	}
+	byName = instances(list)
+	running := map[string]bool{}
+	for _, l := range byName {
+		for i, c := range l {
+			if i >= 2 && c.State == runtime.StateExited {
+				_ = a.rt.RemoveContainer(ctx, c.ID)
+			}
+		}
+		if c := l[0]; c.State == runtime.StateRunning {
+			running[c.ID] = true
+			if spec := containerSpec(pod, c.Name); spec != nil {
+				host := podIP
+				if pod.Spec.HostNetwork {
+					host = "127.0.0.1"
+				}
+				a.probes.Start(ctx, string(pod.UID), c.ID, c.StartedAt, probe.Probes{
+					Startup: spec.StartupProbe, Liveness: spec.LivenessProbe, Readiness: spec.ReadinessProbe,
+				}, probe.Target{Host: host, Ports: spec.Ports})
+			}
+		}
+	}
+	a.probes.Retain(string(pod.UID), running)
+
+	phase, err := a.updateStatus(ctx, w, pod, podIP, false)
+	if err != nil {
+		return time.Second, err
+	}
+	if phase == corev1.PodSucceeded || phase == corev1.PodFailed {
+		a.stopTerminal(ctx, pod.UID)
+	}
+	for _, p := range w.pullErr {
+		if !p.reported {
+			// ErrImagePull has been shown; the next status says ImagePullBackOff.
+			p.reported = true
+			soon(time.Second)
+		}
+	}
+	return wake, nil
+}
+
+func gracePeriodSpec(pod *corev1.Pod) time.Duration {
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		return time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
+	}
+	return 30 * time.Second
+}
+
+// podEnvPod is a copy of pod carrying the addresses env and downward API
+// files read.
+func podEnvPod(pod *corev1.Pod, podIP, hostIP string) *corev1.Pod {
+	p := pod.DeepCopy()
+	p.Status.PodIP = podIP
+	p.Status.PodIPs = nil
+	if podIP != "" {
+		p.Status.PodIPs = []corev1.PodIP{{IP: podIP}}
+	}
+	p.Status.HostIP = hostIP
+	p.Status.HostIPs = nil
+	if hostIP != "" {
+		p.Status.HostIPs = []corev1.HostIP{{IP: hostIP}}
+	}
+	return p
+}
+
+// startContainer resolves and starts one container instance; failures are
+// recorded on w for the status. It returns when to retry (0: not needed).
+func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Pod, c *corev1.Container, attempt int, mounts map[string]volume.Volume, hostsPath string) time.Duration {
+	if pf := w.pullErr[c.Name]; pf != nil && a.clock.Since(pf.at) < pf.backoff {
+		return pf.backoff - a.clock.Since(pf.at)
+	}
+	env, err := containerEnv(pod, c, listerObjects{a}, a.fields)
+	if err != nil {
+		w.configErr[c.Name] = err.Error()
+		return 5 * time.Second
+	}
+	delete(w.configErr, c.Name)
+	command := expandArgs(c.Command, env)
+	args := expandArgs(c.Args, env)
+	argv := append(append([]string{}, command...), args...)
+	var imageEnv []string
+	workDir := c.WorkingDir
+	if a.cfg.Images != nil {
+		res, err := a.cfg.Images.Resolve(c.Image, command, args)
+		if err != nil {
+			pf := w.pullErr[c.Name]
+			if pf == nil {
+				pf = &pullFailure{}
+				w.pullErr[c.Name] = pf
+			}
+			switch {
+			case pf.backoff == 0:
+				pf.backoff = backoffInitial
+			case pf.backoff*2 > backoffMax:
+				pf.backoff = backoffMax
+			default:
+				pf.backoff *= 2
+			}
+			pf.msg, pf.at, pf.reported = err.Error(), a.clock.Now(), false
+			return pf.backoff
+		}
+		argv, imageEnv = res.Argv, res.Env
+		if workDir == "" {
+			workDir = res.WorkingDir
+		}
+	}
+	delete(w.pullErr, c.Name)
+	if len(argv) == 0 {
+		w.startErr[c.Name] = "no command to run: the container sets neither command nor args"
+		return 0
+	}
+	var ms []runtime.Mount
+	for _, vm := range c.VolumeMounts {
+		v, ok := mounts[vm.Name]
+		if !ok {
+			w.startErr[c.Name] = fmt.Sprintf("volume %q not found", vm.Name)
+			return 0
+		}
+		host := v.HostPath
+		if vm.SubPath != "" {
+			host = filepath.Join(host, vm.SubPath)
+			if err := os.MkdirAll(host, 0o777); err != nil {
+				w.startErr[c.Name] = fmt.Sprintf("subPath %q: %v", vm.SubPath, err)
+				return 5 * time.Second
+			}
+		}
+		ms = append(ms, runtime.Mount{HostPath: host, ContainerPath: vm.MountPath, ReadOnly: vm.ReadOnly || v.ReadOnly})
+	}
+	if !pod.Spec.HostNetwork {
+		ms = append(ms, runtime.Mount{HostPath: hostsPath, ContainerPath: "/etc/hosts"})
+	}
+	cfg := runtime.ContainerConfig{
+		Name:       c.Name,
+		Attempt:    attempt,
+		Argv:       argv,
+		Env:        mergeEnv(imageEnv, env),
+		WorkingDir: workDir,
+		Mounts:     ms,
+		Resources:  resourcesOf(c),
+		Stdin:      c.Stdin,
+		StdinOnce:  c.StdinOnce,
+		TTY:        c.TTY,
+	}
+	if _, err := a.rt.StartContainer(ctx, string(pod.UID), cfg); err != nil {
+		w.startErr[c.Name] = err.Error()
+		return 5 * time.Second
+	}
+	delete(w.startErr, c.Name)
+	return 0
+}
+
+func resourcesOf(c *corev1.Container) runtime.Resources {
+	var r runtime.Resources
+	if q, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
+		r.CPUMilli = q.MilliValue()
+	}
+	if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+		r.MemoryBytes = q.Value()
+	}
+	return r
+}
+
+func writeIfChanged(path string, data []byte) error {
+	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
