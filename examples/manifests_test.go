@@ -1,0 +1,106 @@
+// Package examples_test checks the walkthrough manifests: each document
+// decodes strictly into a kind petset serves, and every container image
+// resolves through petset's image catalog.
+package examples_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"petset/internal/agent/image"
+)
+
+func decodeAll(t *testing.T, file string) []runtime.Object {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codecs := serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict)
+	dec := codecs.UniversalDeserializer()
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var out []runtime.Object
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		obj, _, err := dec.Decode(doc, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if list, ok := obj.(*corev1.List); ok {
+			for _, item := range list.Items {
+				o, _, err := dec.Decode(item.Raw, nil, nil)
+				if err != nil {
+					t.Fatalf("%s: list item: %v", file, err)
+				}
+				out = append(out, o)
+			}
+			continue
+		}
+		out = append(out, obj)
+	}
+	return out
+}
+
+func TestManifests(t *testing.T) {
+	files, err := filepath.Glob("*/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests: %v", err)
+	}
+	catalog := image.Default("/usr/local/bin/petset")
+	kinds := map[string]int{}
+	for _, f := range files {
+		for _, obj := range decodeAll(t, f) {
+			switch o := obj.(type) {
+			case *appsv1.StatefulSet:
+				kinds["StatefulSet"]++
+				if o.Spec.Selector == nil {
+					t.Errorf("%s: StatefulSet %s has no selector", f, o.Name)
+				}
+				for _, c := range o.Spec.Template.Spec.Containers {
+					if _, err := catalog.Resolve(c.Image, c.Command, c.Args); err != nil {
+						t.Errorf("%s: container %s: %v", f, c.Name, err)
+					}
+				}
+			case *corev1.Service:
+				kinds["Service"]++
+			case *corev1.PersistentVolume:
+				kinds["PersistentVolume"]++
+			case *storagev1.StorageClass:
+				kinds["StorageClass"]++
+				if o.Provisioner != "petset.io/local" {
+					t.Errorf("%s: provisioner %s", f, o.Provisioner)
+				}
+			default:
+				t.Errorf("%s: unexpected kind %T", f, obj)
+			}
+		}
+	}
+	want := map[string]int{"StatefulSet": 5, "Service": 4, "PersistentVolume": 3, "StorageClass": 1}
+	for k, n := range want {
+		if kinds[k] != n {
+			t.Errorf("%s: %d, want %d", k, kinds[k], n)
+		}
+	}
+}
