@@ -1,0 +1,787 @@
+package validation
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/diff"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+const fileModeErrorMsg = "must be a number between 0 and 0777 (octal), both inclusive"
+
+var (
+	supportedPortProtocols    = []string{string(corev1.ProtocolSCTP), string(corev1.ProtocolTCP), string(corev1.ProtocolUDP)}
+	supportedRestartPolicies  = []string{string(corev1.RestartPolicyAlways), string(corev1.RestartPolicyOnFailure), string(corev1.RestartPolicyNever)}
+	supportedDNSPolicies      = []string{string(corev1.DNSClusterFirstWithHostNet), string(corev1.DNSClusterFirst), string(corev1.DNSDefault), string(corev1.DNSNone)}
+	supportedPullPolicies     = []string{string(corev1.PullAlways), string(corev1.PullIfNotPresent), string(corev1.PullNever)}
+	supportedTermMsgPolicies  = []string{string(corev1.TerminationMessageFallbackToLogsOnError), string(corev1.TerminationMessageReadFile)}
+	supportedHTTPSchemes      = []string{string(corev1.URISchemeHTTP), string(corev1.URISchemeHTTPS)}
+	supportedTolerationOps    = []string{string(corev1.TolerationOpEqual), string(corev1.TolerationOpExists)}
+	supportedTaintEffects     = []string{string(corev1.TaintEffectNoExecute), string(corev1.TaintEffectNoSchedule), string(corev1.TaintEffectPreferNoSchedule)}
+	supportedMountPropagation = []string{string(corev1.MountPropagationBidirectional), string(corev1.MountPropagationHostToContainer), string(corev1.MountPropagationNone)}
+
+	// The pod spec fields an update may change; kube lists them in its
+	// Forbidden message.
+	updatablePodSpecFields = []string{
+		"`spec.containers[*].image`",
+		"`spec.initContainers[*].image`",
+		"`spec.activeDeadlineSeconds`",
+		"`spec.tolerations` (only additions to existing tolerations)",
+		"`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
+	}
+)
+
+// ValidatePod validates a pod on create.
+func ValidatePod(pod *corev1.Pod) field.ErrorList {
+	errs := validateObjectMeta(&pod.ObjectMeta, true, nameIsDNSSubdomain)
+	errs = append(errs, ValidatePodSpec(&pod.Spec, field.NewPath("spec"))...)
+	return errs
+}
+
+// ValidatePodTemplateSpec validates a pod template: its labels and
+// annotations (at fldPath.labels / fldPath.annotations, as kube reports them)
+// and its spec.
+func ValidatePodTemplateSpec(t *corev1.PodTemplateSpec, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, metav1validation.ValidateLabels(t.Labels, fldPath.Child("labels"))...)
+	errs = append(errs, apimachineryvalidation.ValidateAnnotations(t.Annotations, fldPath.Child("annotations"))...)
+	errs = append(errs, ValidatePodSpec(&t.Spec, fldPath.Child("spec"))...)
+	if len(t.Spec.EphemeralContainers) > 0 {
+		errs = append(errs, field.Forbidden(fldPath.Child("spec", "ephemeralContainers"), "ephemeral containers not allowed in pod template"))
+	}
+	return errs
+}
+
+// ValidatePodSpec validates a pod spec at fldPath (usually "spec" or
+// "spec.template.spec").
+func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	volNames, vErrs := validateVolumes(spec.Volumes, fldPath.Child("volumes"))
+	errs = append(errs, vErrs...)
+
+	containerNames := sets.New[string]()
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		idx := fldPath.Child("initContainers").Index(i)
+		errs = append(errs, validateContainer(c, volNames, containerNames, idx, spec.HostNetwork)...)
+		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+		if c.RestartPolicy != nil && !sidecar {
+			errs = append(errs, field.NotSupported(idx.Child("restartPolicy"), *c.RestartPolicy, []string{string(corev1.ContainerRestartPolicyAlways)}))
+		}
+		if !sidecar {
+			for name, p := range map[string]*corev1.Probe{"livenessProbe": c.LivenessProbe, "readinessProbe": c.ReadinessProbe, "startupProbe": c.StartupProbe} {
+				if p != nil {
+					errs = append(errs, field.Forbidden(idx.Child(name), "may not be set for init containers without restartPolicy=Always"))
+				}
+			}
+			if c.Lifecycle != nil {
+				errs = append(errs, field.Forbidden(idx.Child("lifecycle"), "may not be set for init containers without restartPolicy=Always"))
+			}
+		}
+	}
+	if len(spec.Containers) == 0 {
+		errs = append(errs, field.Required(fldPath.Child("containers"), ""))
+	}
+	for i := range spec.Containers {
+		c := &spec.Containers[i]
+		idx := fldPath.Child("containers").Index(i)
+		errs = append(errs, validateContainer(c, volNames, containerNames, idx, spec.HostNetwork)...)
+		if c.RestartPolicy != nil {
+			errs = append(errs, field.Forbidden(idx.Child("restartPolicy"), "may not be set for non-init containers"))
+		}
+	}
+
+	switch spec.RestartPolicy {
+	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
+	case "":
+		errs = append(errs, field.Required(fldPath.Child("restartPolicy"), ""))
+	default:
+		errs = append(errs, field.NotSupported(fldPath.Child("restartPolicy"), spec.RestartPolicy, supportedRestartPolicies))
+	}
+	switch spec.DNSPolicy {
+	case corev1.DNSClusterFirstWithHostNet, corev1.DNSClusterFirst, corev1.DNSDefault:
+	case corev1.DNSNone:
+		if spec.DNSConfig == nil {
+			errs = append(errs, field.Required(fldPath.Child("dnsConfig"), fmt.Sprintf("must provide `dnsConfig` when `dnsPolicy` is %s", corev1.DNSNone)))
+		}
+	case "":
+		errs = append(errs, field.Required(fldPath.Child("dnsPolicy"), ""))
+	default:
+		errs = append(errs, field.NotSupported(fldPath.Child("dnsPolicy"), spec.DNSPolicy, supportedDNSPolicies))
+	}
+
+	errs = append(errs, metav1validation.ValidateLabels(spec.NodeSelector, fldPath.Child("nodeSelector"))...)
+	if spec.ServiceAccountName != "" {
+		for _, msg := range nameIsDNSSubdomain(spec.ServiceAccountName, false) {
+			errs = append(errs, field.Invalid(fldPath.Child("serviceAccountName"), spec.ServiceAccountName, msg))
+		}
+	}
+	if spec.NodeName != "" {
+		for _, msg := range nameIsDNSSubdomain(spec.NodeName, false) {
+			errs = append(errs, field.Invalid(fldPath.Child("nodeName"), spec.NodeName, msg))
+		}
+	}
+	if spec.ActiveDeadlineSeconds != nil {
+		if v := *spec.ActiveDeadlineSeconds; v < 1 || v > math.MaxInt32 {
+			errs = append(errs, field.Invalid(fldPath.Child("activeDeadlineSeconds"), v, validation.InclusiveRangeError(1, math.MaxInt32)))
+		}
+	}
+	if spec.TerminationGracePeriodSeconds != nil {
+		errs = append(errs, nonNegative(*spec.TerminationGracePeriodSeconds, fldPath.Child("terminationGracePeriodSeconds"))...)
+	}
+	if spec.Hostname != "" {
+		errs = append(errs, dns1123Label(spec.Hostname, fldPath.Child("hostname"))...)
+	}
+	if spec.Subdomain != "" {
+		errs = append(errs, dns1123Label(spec.Subdomain, fldPath.Child("subdomain"))...)
+	}
+	errs = append(errs, validateTolerations(spec.Tolerations, fldPath.Child("tolerations"))...)
+	return errs
+}
+
+func validateTolerations(ts []corev1.Toleration, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, t := range ts {
+		idx := fldPath.Index(i)
+		if t.Key != "" {
+			errs = append(errs, metav1validation.ValidateLabelName(t.Key, idx.Child("key"))...)
+		}
+		if t.Key == "" && t.Operator != corev1.TolerationOpExists {
+			errs = append(errs, field.Invalid(idx.Child("operator"), t.Operator, "operator must be Exists when `key` is empty, which means \"match all values and all keys\""))
+		}
+		if t.TolerationSeconds != nil && t.Effect != corev1.TaintEffectNoExecute {
+			errs = append(errs, field.Invalid(idx.Child("effect"), t.Effect, "effect must be 'NoExecute' when `tolerationSeconds` is set"))
+		}
+		switch t.Operator {
+		case corev1.TolerationOpEqual, "":
+			for _, msg := range validation.IsValidLabelValue(t.Value) {
+				errs = append(errs, field.Invalid(idx.Child("operator"), t.Value, msg))
+			}
+		case corev1.TolerationOpExists:
+			if t.Value != "" {
+				errs = append(errs, field.Invalid(idx.Child("operator"), t.Value, "value must be empty when `operator` is 'Exists'"))
+			}
+		default:
+			errs = append(errs, field.NotSupported(idx.Child("operator"), t.Operator, supportedTolerationOps))
+		}
+		if t.Effect != "" && !sets.New(supportedTaintEffects...).Has(string(t.Effect)) {
+			errs = append(errs, field.NotSupported(idx.Child("effect"), t.Effect, supportedTaintEffects))
+		}
+	}
+	return errs
+}
+
+// setPointerFields returns the JSON names of the non-nil pointer fields of the
+// struct v points to, in declaration order (used for "exactly one source").
+func setPointerFields(v any) []string {
+	rv := reflect.ValueOf(v).Elem()
+	var names []string
+	for i := 0; i < rv.NumField(); i++ {
+		f := rv.Field(i)
+		if f.Kind() != reflect.Pointer || f.IsNil() {
+			continue
+		}
+		name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	return names
+}
+
+func validateVolumes(vols []corev1.Volume, fldPath *field.Path) (sets.Set[string], field.ErrorList) {
+	var errs field.ErrorList
+	names := sets.New[string]()
+	for i := range vols {
+		v := &vols[i]
+		idx := fldPath.Index(i)
+		namePath := idx.Child("name")
+		vErrs := validateVolumeSource(&v.VolumeSource, idx)
+		if v.Name == "" {
+			vErrs = append(vErrs, field.Required(namePath, ""))
+		} else {
+			vErrs = append(vErrs, dns1123Label(v.Name, namePath)...)
+		}
+		if names.Has(v.Name) {
+			vErrs = append(vErrs, field.Duplicate(namePath, v.Name))
+		}
+		if len(vErrs) == 0 {
+			names.Insert(v.Name)
+		}
+		errs = append(errs, vErrs...)
+	}
+	return names, errs
+}
+
+func validateVolumeSource(src *corev1.VolumeSource, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	set := setPointerFields(src)
+	if len(set) == 0 {
+		return field.ErrorList{field.Required(fldPath, "must specify a volume type")}
+	}
+	for _, extra := range set[1:] {
+		errs = append(errs, field.Forbidden(fldPath.Child(extra), "may not specify more than 1 volume type"))
+	}
+	if len(set) > 1 {
+		return errs
+	}
+	switch {
+	case src.HostPath != nil:
+		if src.HostPath.Path == "" {
+			errs = append(errs, field.Required(fldPath.Child("hostPath", "path"), ""))
+		}
+	case src.EmptyDir != nil:
+		if src.EmptyDir.SizeLimit != nil {
+			errs = append(errs, quantityNonNegative(*src.EmptyDir.SizeLimit, fldPath.Child("emptyDir", "sizeLimit"))...)
+		}
+	case src.PersistentVolumeClaim != nil:
+		if src.PersistentVolumeClaim.ClaimName == "" {
+			errs = append(errs, field.Required(fldPath.Child("persistentVolumeClaim", "claimName"), ""))
+		}
+	case src.ConfigMap != nil:
+		p := fldPath.Child("configMap")
+		if src.ConfigMap.Name == "" {
+			errs = append(errs, field.Required(p.Child("name"), ""))
+		}
+		errs = append(errs, validateFileMode(src.ConfigMap.DefaultMode, p.Child("defaultMode"))...)
+		errs = append(errs, validateKeyToPaths(src.ConfigMap.Items, p.Child("items"))...)
+	case src.Secret != nil:
+		p := fldPath.Child("secret")
+		if src.Secret.SecretName == "" {
+			errs = append(errs, field.Required(p.Child("secretName"), ""))
+		}
+		errs = append(errs, validateFileMode(src.Secret.DefaultMode, p.Child("defaultMode"))...)
+		errs = append(errs, validateKeyToPaths(src.Secret.Items, p.Child("items"))...)
+	case src.DownwardAPI != nil:
+		errs = append(errs, validateFileMode(src.DownwardAPI.DefaultMode, fldPath.Child("downwardAPI", "defaultMode"))...)
+	case src.Projected != nil:
+		errs = append(errs, validateFileMode(src.Projected.DefaultMode, fldPath.Child("projected", "defaultMode"))...)
+	case src.NFS != nil:
+		p := fldPath.Child("nfs")
+		if src.NFS.Server == "" {
+			errs = append(errs, field.Required(p.Child("server"), ""))
+		}
+		if src.NFS.Path == "" {
+			errs = append(errs, field.Required(p.Child("path"), ""))
+		} else if !strings.HasPrefix(src.NFS.Path, "/") {
+			errs = append(errs, field.Invalid(p.Child("path"), src.NFS.Path, "must be an absolute path"))
+		}
+	case src.Image != nil:
+		if strings.TrimSpace(src.Image.Reference) == "" {
+			errs = append(errs, field.Required(fldPath.Child("image", "reference"), ""))
+		}
+	case src.Ephemeral != nil:
+		p := fldPath.Child("ephemeral", "volumeClaimTemplate")
+		if src.Ephemeral.VolumeClaimTemplate == nil {
+			errs = append(errs, field.Required(p, ""))
+		} else {
+			errs = append(errs, ValidatePersistentVolumeClaimSpec(&src.Ephemeral.VolumeClaimTemplate.Spec, p.Child("spec"))...)
+		}
+	}
+	return errs
+}
+
+func validateFileMode(mode *int32, p *field.Path) field.ErrorList {
+	if mode != nil && (*mode > 0o777 || *mode < 0) {
+		return field.ErrorList{field.Invalid(p, *mode, fileModeErrorMsg)}
+	}
+	return nil
+}
+
+func validateKeyToPaths(items []corev1.KeyToPath, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, kp := range items {
+		idx := fldPath.Index(i)
+		if kp.Key == "" {
+			errs = append(errs, field.Required(idx.Child("key"), ""))
+		}
+		if kp.Path == "" {
+			errs = append(errs, field.Required(idx.Child("path"), ""))
+		}
+		errs = append(errs, validateLocalDescendingPath(kp.Path, idx.Child("path"))...)
+		errs = append(errs, validateFileMode(kp.Mode, idx.Child("mode"))...)
+	}
+	return errs
+}
+
+func validateLocalDescendingPath(p string, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if strings.HasPrefix(p, "/") {
+		errs = append(errs, field.Invalid(fldPath, p, "must be a relative path"))
+	}
+	for _, part := range strings.Split(strings.ReplaceAll(p, `\`, "/"), "/") {
+		if part == ".." {
+			errs = append(errs, field.Invalid(fldPath, p, "must not contain '..'"))
+			break
+		}
+	}
+	return errs
+}
+
+func validateContainer(c *corev1.Container, volNames, containerNames sets.Set[string], idx *field.Path, hostNetwork bool) field.ErrorList {
+	var errs field.ErrorList
+	namePath := idx.Child("name")
+	if c.Name == "" {
+		errs = append(errs, field.Required(namePath, ""))
+	} else {
+		errs = append(errs, dns1123Label(c.Name, namePath)...)
+	}
+	if containerNames.Has(c.Name) {
+		errs = append(errs, field.Duplicate(namePath, c.Name))
+	} else {
+		containerNames.Insert(c.Name)
+	}
+	if c.Image == "" {
+		errs = append(errs, field.Required(idx.Child("image"), ""))
+	} else if c.Image != strings.TrimSpace(c.Image) {
+		errs = append(errs, field.Invalid(idx.Child("image"), c.Image, "must not have leading or trailing whitespace"))
+	}
+	switch c.ImagePullPolicy {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	case "":
+		errs = append(errs, field.Required(idx.Child("imagePullPolicy"), ""))
+	default:
+		errs = append(errs, field.NotSupported(idx.Child("imagePullPolicy"), c.ImagePullPolicy, supportedPullPolicies))
+	}
+	switch c.TerminationMessagePolicy {
+	case corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError:
+	case "":
+		errs = append(errs, field.Required(idx.Child("terminationMessagePolicy"), "must be 'File' or 'FallbackToLogsOnError'"))
+	default:
+		errs = append(errs, field.NotSupported(idx.Child("terminationMessagePolicy"), c.TerminationMessagePolicy, supportedTermMsgPolicies))
+	}
+	errs = append(errs, validateContainerPorts(c.Ports, idx.Child("ports"), hostNetwork)...)
+	errs = append(errs, validateEnv(c.Env, idx.Child("env"))...)
+	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volNames, idx.Child("volumeMounts"))...)
+	errs = append(errs, validateResources(&c.Resources, idx.Child("resources"))...)
+	errs = append(errs, validateProbe(c.LivenessProbe, idx.Child("livenessProbe"))...)
+	errs = append(errs, validateProbe(c.ReadinessProbe, idx.Child("readinessProbe"))...)
+	errs = append(errs, validateProbe(c.StartupProbe, idx.Child("startupProbe"))...)
+	if c.LivenessProbe != nil && c.LivenessProbe.SuccessThreshold != 1 {
+		errs = append(errs, field.Invalid(idx.Child("livenessProbe", "successThreshold"), c.LivenessProbe.SuccessThreshold, "must be 1"))
+	}
+	if c.StartupProbe != nil && c.StartupProbe.SuccessThreshold != 1 {
+		errs = append(errs, field.Invalid(idx.Child("startupProbe", "successThreshold"), c.StartupProbe.SuccessThreshold, "must be 1"))
+	}
+	if c.Lifecycle != nil {
+		if c.Lifecycle.PostStart != nil {
+			errs = append(errs, validateHandler((*handler)(c.Lifecycle.PostStart), idx.Child("lifecycle", "postStart"))...)
+		}
+		if c.Lifecycle.PreStop != nil {
+			errs = append(errs, validateHandler((*handler)(c.Lifecycle.PreStop), idx.Child("lifecycle", "preStop"))...)
+		}
+	}
+	return errs
+}
+
+func validateContainerPorts(ports []corev1.ContainerPort, fldPath *field.Path, hostNetwork bool) field.ErrorList {
+	var errs field.ErrorList
+	names := sets.New[string]()
+	for i, p := range ports {
+		idx := fldPath.Index(i)
+		if p.Name != "" {
+			if msgs := validation.IsValidPortName(p.Name); len(msgs) != 0 {
+				for _, msg := range msgs {
+					errs = append(errs, field.Invalid(idx.Child("name"), p.Name, msg))
+				}
+			} else if names.Has(p.Name) {
+				errs = append(errs, field.Duplicate(idx.Child("name"), p.Name))
+			} else {
+				names.Insert(p.Name)
+			}
+		}
+		if p.ContainerPort == 0 {
+			errs = append(errs, field.Required(idx.Child("containerPort"), ""))
+		} else {
+			errs = append(errs, portNum(p.ContainerPort, idx.Child("containerPort"))...)
+		}
+		if p.HostPort != 0 {
+			errs = append(errs, portNum(p.HostPort, idx.Child("hostPort"))...)
+		}
+		if hostNetwork && p.HostPort != p.ContainerPort {
+			errs = append(errs, field.Invalid(idx.Child("containerPort"), p.ContainerPort, "must match `hostPort` when `hostNetwork` is true"))
+		}
+		if p.Protocol == "" {
+			errs = append(errs, field.Required(idx.Child("protocol"), ""))
+		} else if !sets.New(supportedPortProtocols...).Has(string(p.Protocol)) {
+			errs = append(errs, field.NotSupported(idx.Child("protocol"), p.Protocol, supportedPortProtocols))
+		}
+	}
+	return errs
+}
+
+func validateEnv(env []corev1.EnvVar, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, ev := range env {
+		idx := fldPath.Index(i)
+		if ev.Name == "" {
+			errs = append(errs, field.Required(idx.Child("name"), ""))
+		} else {
+			for _, msg := range validation.IsRelaxedEnvVarName(ev.Name) {
+				errs = append(errs, field.Invalid(idx.Child("name"), ev.Name, msg))
+			}
+		}
+		if ev.ValueFrom == nil {
+			continue
+		}
+		vf := ev.ValueFrom
+		p := idx.Child("valueFrom")
+		n := 0
+		if vf.FieldRef != nil {
+			n++
+			if vf.FieldRef.APIVersion == "" {
+				errs = append(errs, field.Required(p.Child("fieldRef", "apiVersion"), ""))
+			}
+			if vf.FieldRef.FieldPath == "" {
+				errs = append(errs, field.Required(p.Child("fieldRef", "fieldPath"), ""))
+			}
+		}
+		if vf.ResourceFieldRef != nil {
+			n++
+			if vf.ResourceFieldRef.Resource == "" {
+				errs = append(errs, field.Required(p.Child("resourceFieldRef", "resource"), ""))
+			}
+		}
+		if vf.ConfigMapKeyRef != nil {
+			n++
+			if vf.ConfigMapKeyRef.Name == "" {
+				errs = append(errs, field.Required(p.Child("configMapKeyRef", "name"), ""))
+			}
+			if vf.ConfigMapKeyRef.Key == "" {
+				errs = append(errs, field.Required(p.Child("configMapKeyRef", "key"), ""))
+			}
+		}
+		if vf.SecretKeyRef != nil {
+			n++
+			if vf.SecretKeyRef.Name == "" {
+				errs = append(errs, field.Required(p.Child("secretKeyRef", "name"), ""))
+			}
+			if vf.SecretKeyRef.Key == "" {
+				errs = append(errs, field.Required(p.Child("secretKeyRef", "key"), ""))
+			}
+		}
+		if vf.FileKeyRef != nil {
+			n++
+		}
+		switch {
+		case n == 0:
+			errs = append(errs, field.Invalid(p, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"))
+		case n > 1:
+			errs = append(errs, field.Invalid(p, "", "may not have more than one field specified at a time"))
+		case ev.Value != "":
+			errs = append(errs, field.Invalid(p, "", "may not be specified when `value` is not empty"))
+		}
+	}
+	return errs
+}
+
+func validateVolumeMounts(mounts []corev1.VolumeMount, volNames sets.Set[string], fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	paths := sets.New[string]()
+	for i, m := range mounts {
+		idx := fldPath.Index(i)
+		if m.Name == "" {
+			errs = append(errs, field.Required(idx.Child("name"), ""))
+		}
+		if !volNames.Has(m.Name) {
+			errs = append(errs, field.NotFound(idx.Child("name"), m.Name))
+		}
+		if m.MountPath == "" {
+			errs = append(errs, field.Required(idx.Child("mountPath"), ""))
+		}
+		if paths.Has(m.MountPath) {
+			errs = append(errs, field.Invalid(idx.Child("mountPath"), m.MountPath, "must be unique"))
+		}
+		paths.Insert(m.MountPath)
+		if m.SubPath != "" {
+			errs = append(errs, validateLocalDescendingPath(m.SubPath, idx.Child("subPath"))...)
+		}
+		if m.SubPathExpr != "" && m.SubPath != "" {
+			errs = append(errs, field.Invalid(idx.Child("subPathExpr"), m.SubPathExpr, "subPathExpr and subPath are mutually exclusive"))
+		}
+		if m.MountPropagation != nil && !sets.New(supportedMountPropagation...).Has(string(*m.MountPropagation)) {
+			errs = append(errs, field.NotSupported(idx.Child("mountPropagation"), *m.MountPropagation, supportedMountPropagation))
+		}
+	}
+	return errs
+}
+
+func isContainerResourceName(name corev1.ResourceName) bool {
+	switch name {
+	case corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage:
+		return true
+	}
+	s := string(name)
+	if strings.HasPrefix(s, corev1.ResourceHugePagesPrefix) {
+		return true
+	}
+	// Extended resources: fully qualified, outside the kubernetes.io domain.
+	if !strings.Contains(s, "/") || strings.Contains(s, corev1.ResourceDefaultNamespacePrefix) {
+		return false
+	}
+	return len(validation.IsQualifiedName(s)) == 0
+}
+
+func validateResources(r *corev1.ResourceRequirements, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	limPath, reqPath := fldPath.Child("limits"), fldPath.Child("requests")
+	for name, q := range r.Limits {
+		p := limPath.Key(string(name))
+		if !isContainerResourceName(name) {
+			errs = append(errs, field.Invalid(p, name, "must be a standard resource for containers"))
+		}
+		errs = append(errs, quantityNonNegative(q, p)...)
+	}
+	for name, q := range r.Requests {
+		p := reqPath.Key(string(name))
+		if !isContainerResourceName(name) {
+			errs = append(errs, field.Invalid(p, name, "must be a standard resource for containers"))
+		}
+		errs = append(errs, quantityNonNegative(q, p)...)
+		if lim, ok := r.Limits[name]; ok && q.Cmp(lim) > 0 {
+			errs = append(errs, field.Invalid(p, q.String(), fmt.Sprintf("must be less than or equal to %s limit of %s", name, lim.String())))
+		}
+	}
+	return errs
+}
+
+// handler is the common shape of a probe handler and a lifecycle handler.
+type handler struct {
+	Exec      *corev1.ExecAction
+	HTTPGet   *corev1.HTTPGetAction
+	TCPSocket *corev1.TCPSocketAction
+	Sleep     *corev1.SleepAction
+}
+
+func validateProbe(p *corev1.Probe, fldPath *field.Path) field.ErrorList {
+	if p == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	h := &handler{Exec: p.Exec, HTTPGet: p.HTTPGet, TCPSocket: p.TCPSocket}
+	n := 0
+	for _, set := range []bool{p.Exec != nil, p.HTTPGet != nil, p.TCPSocket != nil, p.GRPC != nil} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		errs = append(errs, field.Required(fldPath, "must specify a handler type"))
+	case n > 1:
+		errs = append(errs, field.Forbidden(fldPath.Child(secondHandler(p)), "may not specify more than 1 handler type"))
+	default:
+		if p.GRPC != nil {
+			errs = append(errs, portNum(p.GRPC.Port, fldPath.Child("grpc", "port"))...)
+		} else {
+			errs = append(errs, validateHandler(h, fldPath)...)
+		}
+	}
+	errs = append(errs, nonNegative(int64(p.InitialDelaySeconds), fldPath.Child("initialDelaySeconds"))...)
+	errs = append(errs, nonNegative(int64(p.TimeoutSeconds), fldPath.Child("timeoutSeconds"))...)
+	errs = append(errs, nonNegative(int64(p.PeriodSeconds), fldPath.Child("periodSeconds"))...)
+	errs = append(errs, nonNegative(int64(p.SuccessThreshold), fldPath.Child("successThreshold"))...)
+	errs = append(errs, nonNegative(int64(p.FailureThreshold), fldPath.Child("failureThreshold"))...)
+	if p.TerminationGracePeriodSeconds != nil && *p.TerminationGracePeriodSeconds <= 0 {
+		errs = append(errs, field.Invalid(fldPath.Child("terminationGracePeriodSeconds"), *p.TerminationGracePeriodSeconds, "must be greater than 0"))
+	}
+	return errs
+}
+
+func secondHandler(p *corev1.Probe) string {
+	seen := 0
+	for _, c := range []struct {
+		set  bool
+		name string
+	}{{p.Exec != nil, "exec"}, {p.HTTPGet != nil, "httpGet"}, {p.TCPSocket != nil, "tcpSocket"}, {p.GRPC != nil, "grpc"}} {
+		if c.set {
+			seen++
+			if seen == 2 {
+				return c.name
+			}
+		}
+	}
+	return ""
+}
+
+// validateHandler checks a lifecycle handler, or a probe handler without
+// gRPC: exactly one action, each well formed.
+func validateHandler(h *handler, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	n := 0
+	add := func(name string, check func(*field.Path) field.ErrorList) {
+		if n > 0 {
+			errs = append(errs, field.Forbidden(fldPath.Child(name), "may not specify more than 1 handler type"))
+			return
+		}
+		n++
+		errs = append(errs, check(fldPath.Child(name))...)
+	}
+	if h.Exec != nil {
+		add("exec", func(p *field.Path) field.ErrorList {
+			if len(h.Exec.Command) == 0 {
+				return field.ErrorList{field.Required(p.Child("command"), "")}
+			}
+			return nil
+		})
+	}
+	if h.HTTPGet != nil {
+		add("httpGet", func(p *field.Path) field.ErrorList {
+			var e field.ErrorList
+			if h.HTTPGet.Path == "" {
+				e = append(e, field.Required(p.Child("path"), ""))
+			}
+			e = append(e, portNumOrName(h.HTTPGet.Port, p.Child("port"))...)
+			if !sets.New(supportedHTTPSchemes...).Has(string(h.HTTPGet.Scheme)) {
+				e = append(e, field.NotSupported(p.Child("scheme"), h.HTTPGet.Scheme, supportedHTTPSchemes))
+			}
+			return e
+		})
+	}
+	if h.TCPSocket != nil {
+		add("tcpSocket", func(p *field.Path) field.ErrorList { return portNumOrName(h.TCPSocket.Port, p.Child("port")) })
+	}
+	if h.Sleep != nil {
+		add("sleep", func(p *field.Path) field.ErrorList { return nonNegative(h.Sleep.Seconds, p.Child("seconds")) })
+	}
+	if n == 0 {
+		errs = append(errs, field.Required(fldPath, "must specify a handler type"))
+	}
+	return errs
+}
+
+// ValidatePodUpdate validates an update of a pod's metadata and spec. Only
+// container images, activeDeadlineSeconds (set or lowered), added
+// tolerations and a negative terminationGracePeriodSeconds raised to 1 may
+// change; spec.nodeName is set through the binding subresource, not here.
+func ValidatePodUpdate(newPod, oldPod *corev1.Pod) field.ErrorList {
+	specPath := field.NewPath("spec")
+	errs := validateObjectMetaUpdate(&newPod.ObjectMeta, &oldPod.ObjectMeta)
+	errs = append(errs, ValidatePodSpec(&newPod.Spec, specPath)...)
+
+	if len(newPod.Spec.Containers) != len(oldPod.Spec.Containers) {
+		return append(errs, field.Forbidden(specPath.Child("containers"), "pod updates may not add or remove containers"))
+	}
+	if len(newPod.Spec.InitContainers) != len(oldPod.Spec.InitContainers) {
+		return append(errs, field.Forbidden(specPath.Child("initContainers"), "pod updates may not add or remove containers"))
+	}
+	if oldPod.Spec.ActiveDeadlineSeconds != nil {
+		if newPod.Spec.ActiveDeadlineSeconds == nil {
+			errs = append(errs, field.Invalid(specPath.Child("activeDeadlineSeconds"), newPod.Spec.ActiveDeadlineSeconds, "must not update from a positive integer to nil value"))
+		} else if *newPod.Spec.ActiveDeadlineSeconds > *oldPod.Spec.ActiveDeadlineSeconds {
+			errs = append(errs, field.Invalid(specPath.Child("activeDeadlineSeconds"), *newPod.Spec.ActiveDeadlineSeconds, "must be less than or equal to previous value"))
+		}
+	}
+
+	munged := newPod.Spec.DeepCopy()
+	for i := range munged.Containers {
+		munged.Containers[i].Image = oldPod.Spec.Containers[i].Image
+	}
+	for i := range munged.InitContainers {
+		munged.InitContainers[i].Image = oldPod.Spec.InitContainers[i].Image
+	}
+	munged.ActiveDeadlineSeconds = oldPod.Spec.ActiveDeadlineSeconds
+	tErrs := validateOnlyAddedTolerations(newPod.Spec.Tolerations, oldPod.Spec.Tolerations, specPath.Child("tolerations"))
+	errs = append(errs, tErrs...)
+	munged.Tolerations = oldPod.Spec.Tolerations
+	if o, n := oldPod.Spec.TerminationGracePeriodSeconds, newPod.Spec.TerminationGracePeriodSeconds; o != nil && *o < 0 && n != nil && *n == 1 {
+		munged.TerminationGracePeriodSeconds = o
+	}
+	if !equality.Semantic.DeepEqual(*munged, oldPod.Spec) {
+		errs = append(errs, field.Forbidden(specPath, fmt.Sprintf("pod updates may not change fields other than %s\n%v",
+			strings.Join(updatablePodSpecFields, ","), diff.Diff(oldPod.Spec, *munged))))
+	}
+	return errs
+}
+
+func validateOnlyAddedTolerations(newTols, oldTols []corev1.Toleration, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, old := range oldTols {
+		found := false
+		oldCmp := old
+		oldCmp.TolerationSeconds = nil
+		for _, n := range newTols {
+			nc := n
+			nc.TolerationSeconds = nil
+			if equality.Semantic.DeepEqual(oldCmp, nc) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			errs = append(errs, field.Forbidden(fldPath, "existing toleration can not be modified except its tolerationSeconds"))
+			return errs
+		}
+	}
+	return errs
+}
+
+// ValidatePodStatusUpdate validates a write to pods/status: metadata rules,
+// nodeName unchanged, valid pod IPs and conditions, and no terminated
+// container brought back to life in a pod that does not restart it.
+func ValidatePodStatusUpdate(newPod, oldPod *corev1.Pod) field.ErrorList {
+	errs := validateObjectMetaUpdate(&newPod.ObjectMeta, &oldPod.ObjectMeta)
+	statusPath := field.NewPath("status")
+	if newPod.Spec.NodeName != oldPod.Spec.NodeName {
+		errs = append(errs, field.Forbidden(statusPath.Child("nodeName"), "may not be changed directly"))
+	}
+	if n := newPod.Status.NominatedNodeName; n != "" && n != oldPod.Status.NominatedNodeName {
+		for _, msg := range nameIsDNSSubdomain(n, false) {
+			errs = append(errs, field.Invalid(statusPath.Child("nominatedNodeName"), n, msg))
+		}
+	}
+	for i, c := range newPod.Status.Conditions {
+		if c.Type == "" {
+			errs = append(errs, field.Required(statusPath.Child("conditions").Index(i).Child("type"), ""))
+		}
+		switch c.Status {
+		case corev1.ConditionTrue, corev1.ConditionFalse, corev1.ConditionUnknown:
+		default:
+			errs = append(errs, field.NotSupported(statusPath.Child("conditions").Index(i).Child("status"), c.Status,
+				[]string{string(corev1.ConditionFalse), string(corev1.ConditionTrue), string(corev1.ConditionUnknown)}))
+		}
+	}
+	if newPod.Status.PodIP != "" {
+		errs = append(errs, validIP(newPod.Status.PodIP, statusPath.Child("podIP"))...)
+	}
+	seen := sets.New[string]()
+	for i, ip := range newPod.Status.PodIPs {
+		p := statusPath.Child("podIPs").Index(i)
+		errs = append(errs, validIP(ip.IP, p)...)
+		if seen.Has(ip.IP) {
+			errs = append(errs, field.Duplicate(p, ip.IP))
+		}
+		seen.Insert(ip.IP)
+	}
+	errs = append(errs, validateContainerStateTransition(newPod.Status.ContainerStatuses, oldPod.Status.ContainerStatuses, statusPath.Child("containerStatuses"), oldPod.Spec.RestartPolicy)...)
+	return errs
+}
+
+func validateContainerStateTransition(newStatuses, oldStatuses []corev1.ContainerStatus, fldPath *field.Path, restartPolicy corev1.RestartPolicy) field.ErrorList {
+	if restartPolicy == corev1.RestartPolicyAlways {
+		return nil
+	}
+	var errs field.ErrorList
+	for i, ns := range newStatuses {
+		if ns.State.Terminated != nil {
+			continue
+		}
+		for _, os := range oldStatuses {
+			if os.Name != ns.Name || os.State.Terminated == nil {
+				continue
+			}
+			if restartPolicy == corev1.RestartPolicyOnFailure && os.State.Terminated.ExitCode != 0 {
+				continue
+			}
+			errs = append(errs, field.Forbidden(fldPath.Index(i).Child("state"), "may not be transitioned to non-terminated state"))
+		}
+	}
+	return errs
+}

@@ -1,0 +1,300 @@
+package validation
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/diff"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+var (
+	supportedAccessModes  = []string{string(corev1.ReadOnlyMany), string(corev1.ReadWriteMany), string(corev1.ReadWriteOnce), string(corev1.ReadWriteOncePod)}
+	supportedVolumeModes  = []string{string(corev1.PersistentVolumeBlock), string(corev1.PersistentVolumeFilesystem)}
+	supportedReclaimPols  = []string{string(corev1.PersistentVolumeReclaimDelete), string(corev1.PersistentVolumeReclaimRecycle), string(corev1.PersistentVolumeReclaimRetain)}
+	supportedSCReclaim    = []string{string(corev1.PersistentVolumeReclaimDelete), string(corev1.PersistentVolumeReclaimRetain)}
+	supportedBindingModes = []string{string(storagev1.VolumeBindingImmediate), string(storagev1.VolumeBindingWaitForFirstConsumer)}
+	supportedPVPhases     = []string{string(corev1.VolumeAvailable), string(corev1.VolumeBound), string(corev1.VolumeFailed), string(corev1.VolumePending), string(corev1.VolumeReleased)}
+	supportedPVCPhases    = []string{string(corev1.ClaimBound), string(corev1.ClaimLost), string(corev1.ClaimPending)}
+)
+
+func validateAccessModes(modes []corev1.PersistentVolumeAccessMode, fldPath *field.Path, requiredMsg string) field.ErrorList {
+	var errs field.ErrorList
+	if len(modes) == 0 {
+		errs = append(errs, field.Required(fldPath, requiredMsg))
+	}
+	supported := sets.New(supportedAccessModes...)
+	for _, m := range modes {
+		if !supported.Has(string(m)) {
+			errs = append(errs, field.NotSupported(fldPath, m, supportedAccessModes))
+		}
+	}
+	if len(modes) > 1 && sets.New(modes...).Has(corev1.ReadWriteOncePod) {
+		errs = append(errs, field.Forbidden(fldPath, "may not use ReadWriteOncePod with other access modes"))
+	}
+	return errs
+}
+
+func validateVolumeMode(mode *corev1.PersistentVolumeMode, fldPath *field.Path) field.ErrorList {
+	if mode != nil && !sets.New(supportedVolumeModes...).Has(string(*mode)) {
+		return field.ErrorList{field.NotSupported(fldPath, *mode, supportedVolumeModes)}
+	}
+	return nil
+}
+
+func validateStorageClassName(name string, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range nameIsDNSSubdomain(name, false) {
+		errs = append(errs, field.Invalid(fldPath, name, msg))
+	}
+	return errs
+}
+
+// ValidatePersistentVolumeClaimSpec validates a claim spec (also used for
+// StatefulSet volumeClaimTemplates and ephemeral volumes).
+func ValidatePersistentVolumeClaimSpec(spec *corev1.PersistentVolumeClaimSpec, fldPath *field.Path) field.ErrorList {
+	errs := validateAccessModes(spec.AccessModes, fldPath.Child("accessModes"), "at least 1 access mode is required")
+	if spec.Selector != nil {
+		errs = append(errs, metav1validation.ValidateLabelSelector(spec.Selector, metav1validation.LabelSelectorValidationOptions{}, fldPath.Child("selector"))...)
+	}
+	storagePath := fldPath.Child("resources").Key(string(corev1.ResourceStorage))
+	if q, ok := spec.Resources.Requests[corev1.ResourceStorage]; !ok {
+		errs = append(errs, field.Required(storagePath, ""))
+	} else if e := quantityPositive(q, storagePath); len(e) > 0 {
+		errs = append(errs, e...)
+	}
+	if spec.StorageClassName != nil && *spec.StorageClassName != "" {
+		errs = append(errs, validateStorageClassName(*spec.StorageClassName, fldPath.Child("storageClassName"))...)
+	}
+	errs = append(errs, validateVolumeMode(spec.VolumeMode, fldPath.Child("volumeMode"))...)
+	if spec.DataSource != nil {
+		p := fldPath.Child("dataSource")
+		if spec.DataSource.Kind == "" {
+			errs = append(errs, field.Required(p.Child("kind"), ""))
+		}
+		if spec.DataSource.Name == "" {
+			errs = append(errs, field.Required(p.Child("name"), ""))
+		}
+	}
+	return errs
+}
+
+// ValidatePersistentVolumeClaim validates a claim on create.
+func ValidatePersistentVolumeClaim(pvc *corev1.PersistentVolumeClaim) field.ErrorList {
+	errs := validateObjectMeta(&pvc.ObjectMeta, true, nameIsDNSSubdomain)
+	errs = append(errs, ValidatePersistentVolumeClaimSpec(&pvc.Spec, field.NewPath("spec"))...)
+	return errs
+}
+
+// ValidatePersistentVolumeClaimUpdate validates a claim update: the spec is
+// immutable except volumeName (set once), volumeAttributesClassName, and
+// resources.requests of a bound claim, whose storage may grow (or shrink to
+// above status.capacity, to recover from a failed expansion).
+func ValidatePersistentVolumeClaimUpdate(newPvc, oldPvc *corev1.PersistentVolumeClaim) field.ErrorList {
+	errs := validateObjectMetaUpdate(&newPvc.ObjectMeta, &oldPvc.ObjectMeta)
+	errs = append(errs, ValidatePersistentVolumeClaim(newPvc)...)
+	newClone, oldClone := newPvc.Spec.DeepCopy(), oldPvc.Spec.DeepCopy()
+	if oldPvc.Spec.VolumeName == "" {
+		oldClone.VolumeName = newClone.VolumeName
+	}
+	// A claim created without a class may get one (the default class) once.
+	if oldClone.StorageClassName == nil && newClone.StorageClassName != nil && oldPvc.Spec.VolumeName == "" {
+		newClone.StorageClassName = nil
+	}
+	newClone.VolumeAttributesClassName = oldClone.VolumeAttributesClassName
+	if newPvc.Status.Phase == corev1.ClaimBound && newClone.Resources.Requests != nil {
+		if q, ok := oldPvc.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
+			newClone.Resources.Requests[corev1.ResourceStorage] = q
+		} else {
+			delete(newClone.Resources.Requests, corev1.ResourceStorage)
+		}
+	}
+	if !equality.Semantic.DeepEqual(*newClone, *oldClone) {
+		errs = append(errs, field.Forbidden(field.NewPath("spec"), "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"))
+	}
+	oldSize := oldPvc.Spec.Resources.Requests[corev1.ResourceStorage]
+	newSize := newPvc.Spec.Resources.Requests[corev1.ResourceStorage]
+	statusSize := oldPvc.Status.Capacity[corev1.ResourceStorage]
+	if newSize.Cmp(oldSize) < 0 && newSize.Cmp(statusSize) <= 0 {
+		errs = append(errs, field.Forbidden(field.NewPath("spec", "resources", "requests", "storage"), "field can not be less than status.capacity"))
+	}
+	errs = append(errs, immutable(newPvc.Spec.VolumeMode, oldPvc.Spec.VolumeMode, field.NewPath("volumeMode"))...)
+	return errs
+}
+
+// ValidatePersistentVolumeClaimStatusUpdate validates a write to
+// persistentvolumeclaims/status.
+func ValidatePersistentVolumeClaimStatusUpdate(newPvc, oldPvc *corev1.PersistentVolumeClaim) field.ErrorList {
+	errs := validateObjectMetaUpdate(&newPvc.ObjectMeta, &oldPvc.ObjectMeta)
+	statusPath := field.NewPath("status")
+	if p := newPvc.Status.Phase; p != "" && !sets.New(supportedPVCPhases...).Has(string(p)) {
+		errs = append(errs, field.NotSupported(statusPath.Child("phase"), p, supportedPVCPhases))
+	}
+	if len(newPvc.Spec.AccessModes) == 0 {
+		errs = append(errs, field.Required(field.NewPath("Spec", "accessModes"), ""))
+	}
+	for name, q := range newPvc.Status.Capacity {
+		errs = append(errs, quantityNonNegative(q, statusPath.Child("capacity").Key(string(name)))...)
+	}
+	for name, q := range newPvc.Status.AllocatedResources {
+		errs = append(errs, quantityNonNegative(q, statusPath.Child("allocatedResources").Key(string(name)))...)
+	}
+	return errs
+}
+
+// ValidatePersistentVolume validates a volume on create.
+func ValidatePersistentVolume(pv *corev1.PersistentVolume) field.ErrorList {
+	errs := validateObjectMeta(&pv.ObjectMeta, false, nameIsDNSSubdomain)
+	specPath := field.NewPath("spec")
+	errs = append(errs, validateAccessModes(pv.Spec.AccessModes, specPath.Child("accessModes"), "")...)
+	if len(pv.Spec.Capacity) == 0 {
+		errs = append(errs, field.Required(specPath.Child("capacity"), ""))
+	}
+	for name, q := range pv.Spec.Capacity {
+		p := specPath.Child("capacity").Key(string(name))
+		if name != corev1.ResourceStorage {
+			errs = append(errs, field.NotSupported(p, name, []string{string(corev1.ResourceStorage)}))
+			continue
+		}
+		errs = append(errs, quantityPositive(q, p)...)
+	}
+	if r := pv.Spec.PersistentVolumeReclaimPolicy; r != "" && !sets.New(supportedReclaimPols...).Has(string(r)) {
+		errs = append(errs, field.NotSupported(specPath.Child("persistentVolumeReclaimPolicy"), r, supportedReclaimPols))
+	}
+	if pv.Spec.StorageClassName != "" {
+		errs = append(errs, validateStorageClassName(pv.Spec.StorageClassName, specPath.Child("storageClassName"))...)
+	}
+	errs = append(errs, validateVolumeMode(pv.Spec.VolumeMode, specPath.Child("volumeMode"))...)
+
+	src := &pv.Spec.PersistentVolumeSource
+	set := setPointerFields(src)
+	if len(set) == 0 {
+		errs = append(errs, field.Required(specPath, "must specify a volume type"))
+	}
+	for _, extra := range set[min(1, len(set)):] {
+		errs = append(errs, field.Forbidden(specPath.Child(extra), "may not specify more than 1 volume type"))
+	}
+	if len(set) == 1 {
+		switch {
+		case src.HostPath != nil:
+			if src.HostPath.Path == "" {
+				errs = append(errs, field.Required(specPath.Child("hostPath", "path"), ""))
+			}
+		case src.Local != nil:
+			if src.Local.Path == "" {
+				errs = append(errs, field.Required(specPath.Child("local", "path"), ""))
+			}
+			if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
+				errs = append(errs, field.Required(specPath.Child("nodeAffinity"), "Local volume requires node affinity"))
+			}
+		case src.NFS != nil:
+			if src.NFS.Server == "" {
+				errs = append(errs, field.Required(specPath.Child("nfs", "server"), ""))
+			}
+			if src.NFS.Path == "" {
+				errs = append(errs, field.Required(specPath.Child("nfs", "path"), ""))
+			}
+		case src.CSI != nil:
+			if src.CSI.Driver == "" {
+				errs = append(errs, field.Required(specPath.Child("csi", "driver"), ""))
+			}
+			if src.CSI.VolumeHandle == "" {
+				errs = append(errs, field.Required(specPath.Child("csi", "volumeHandle"), ""))
+			}
+		}
+	}
+	if na := pv.Spec.NodeAffinity; na != nil && na.Required != nil && len(na.Required.NodeSelectorTerms) == 0 {
+		errs = append(errs, field.Required(specPath.Child("nodeAffinity", "required", "nodeSelectorTerms"), "must have at least one node selector term"))
+	}
+	return errs
+}
+
+// ValidatePersistentVolumeUpdate validates a volume update: the volume
+// source, volumeMode and a set nodeAffinity are immutable.
+func ValidatePersistentVolumeUpdate(newPv, oldPv *corev1.PersistentVolume) field.ErrorList {
+	errs := ValidatePersistentVolume(newPv)
+	errs = append(errs, validateObjectMetaUpdate(&newPv.ObjectMeta, &oldPv.ObjectMeta)...)
+	if !equality.Semantic.DeepEqual(newPv.Spec.PersistentVolumeSource, oldPv.Spec.PersistentVolumeSource) {
+		errs = append(errs, field.Forbidden(field.NewPath("spec", "persistentvolumesource"),
+			fmt.Sprintf("spec.persistentvolumesource is immutable after creation\n%v", diff.Diff(oldPv.Spec.PersistentVolumeSource, newPv.Spec.PersistentVolumeSource))))
+	}
+	errs = append(errs, immutable(newPv.Spec.VolumeMode, oldPv.Spec.VolumeMode, field.NewPath("volumeMode"))...)
+	if oldPv.Spec.NodeAffinity != nil {
+		errs = append(errs, immutable(newPv.Spec.NodeAffinity, oldPv.Spec.NodeAffinity, field.NewPath("nodeAffinity"))...)
+	}
+	return errs
+}
+
+// ValidatePersistentVolumeStatusUpdate validates a write to
+// persistentvolumes/status.
+func ValidatePersistentVolumeStatusUpdate(newPv, oldPv *corev1.PersistentVolume) field.ErrorList {
+	errs := validateObjectMetaUpdate(&newPv.ObjectMeta, &oldPv.ObjectMeta)
+	if p := newPv.Status.Phase; p != "" && !sets.New(supportedPVPhases...).Has(string(p)) {
+		errs = append(errs, field.NotSupported(field.NewPath("status", "phase"), p, supportedPVPhases))
+	}
+	return errs
+}
+
+const maxProvisionerParameterSize = 256 * 1024
+const maxProvisionerParameterLen = 512
+
+// ValidateStorageClass validates a storage class on create.
+func ValidateStorageClass(sc *storagev1.StorageClass) field.ErrorList {
+	errs := validateObjectMeta(&sc.ObjectMeta, false, nameIsDNSSubdomain)
+	p := field.NewPath("provisioner")
+	if sc.Provisioner == "" {
+		errs = append(errs, field.Required(p, ""))
+	} else {
+		for _, msg := range validation.IsQualifiedName(strings.ToLower(sc.Provisioner)) {
+			errs = append(errs, field.Invalid(p, sc.Provisioner, msg))
+		}
+	}
+	params := field.NewPath("parameters")
+	if len(sc.Parameters) > maxProvisionerParameterLen {
+		errs = append(errs, field.TooMany(params, len(sc.Parameters), maxProvisionerParameterLen))
+	}
+	size := 0
+	for k, v := range sc.Parameters {
+		if k == "" {
+			errs = append(errs, field.Invalid(params, k, "field can not be empty."))
+		}
+		size += len(k) + len(v)
+	}
+	if size > maxProvisionerParameterSize {
+		errs = append(errs, field.TooLong(params, "", maxProvisionerParameterSize))
+	}
+	if sc.ReclaimPolicy != nil && !sets.New(supportedSCReclaim...).Has(string(*sc.ReclaimPolicy)) {
+		errs = append(errs, field.NotSupported(field.NewPath("reclaimPolicy"), *sc.ReclaimPolicy, supportedSCReclaim))
+	}
+	bm := field.NewPath("volumeBindingMode")
+	if sc.VolumeBindingMode == nil {
+		errs = append(errs, field.Required(bm, ""))
+	} else if !sets.New(supportedBindingModes...).Has(string(*sc.VolumeBindingMode)) {
+		errs = append(errs, field.NotSupported(bm, *sc.VolumeBindingMode, supportedBindingModes))
+	}
+	return errs
+}
+
+// ValidateStorageClassUpdate validates a storage class update: parameters,
+// provisioner, reclaimPolicy and volumeBindingMode are immutable.
+func ValidateStorageClassUpdate(newSC, oldSC *storagev1.StorageClass) field.ErrorList {
+	errs := validateObjectMetaUpdate(&newSC.ObjectMeta, &oldSC.ObjectMeta)
+	errs = append(errs, ValidateStorageClass(newSC)...)
+	if !equality.Semantic.DeepEqual(newSC.Parameters, oldSC.Parameters) {
+		errs = append(errs, field.Forbidden(field.NewPath("parameters"), "updates to parameters are forbidden."))
+	}
+	if newSC.Provisioner != oldSC.Provisioner {
+		errs = append(errs, field.Forbidden(field.NewPath("provisioner"), "updates to provisioner are forbidden."))
+	}
+	if !equality.Semantic.DeepEqual(newSC.ReclaimPolicy, oldSC.ReclaimPolicy) {
+		errs = append(errs, field.Forbidden(field.NewPath("reclaimPolicy"), "updates to reclaimPolicy are forbidden."))
+	}
+	errs = append(errs, immutable(newSC.VolumeBindingMode, oldSC.VolumeBindingMode, field.NewPath("volumeBindingMode"))...)
+	return errs
+}
