@@ -1,0 +1,10 @@
+// Package apiserver owns petset's Kubernetes API endpoint: the scheme of
+// served kinds, the k8s.io/apiserver GenericAPIServer configured with
+// etcd storage (watch cache included), TLS, bearer-token authentication,
+// authorization, discovery, OpenAPI, and the installation of the stores
+// that internal/registry builds. It does not run controllers; callers get
+// a loopback client config and start those themselves.
+//
+// Concurrency: New wires; Run serves until its context ends, then shuts
+// the HTTP server down gracefully. Ready is closed once the API answers.
+package apiserver

@@ -1,0 +1,86 @@
+package apiserver
+
+import (
+	"reflect"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+)
+
+// servedGroupVersions are the external versions petset serves, in
+// discovery order.
+var servedGroupVersions = []schema.GroupVersion{
+	corev1.SchemeGroupVersion,
+	appsv1.SchemeGroupVersion,
+	autoscalingv1.SchemeGroupVersion,
+	storagev1.SchemeGroupVersion,
+	coordinationv1.SchemeGroupVersion,
+	discoveryv1.SchemeGroupVersion,
+	eventsv1.SchemeGroupVersion,
+	policyv1.SchemeGroupVersion,
+}
+
+// NewScheme returns a scheme with every served kind registered under its
+// external version and, as the same Go type, under the internal version:
+// petset's internal representation is the v1 type, so no conversion is
+// needed. defaulters register the kinds' defaulting functions.
+func NewScheme(defaulters ...func(*runtime.Scheme) error) (*runtime.Scheme, serializer.CodecFactory, error) {
+	s := runtime.NewScheme()
+	builders := []func(*runtime.Scheme) error{
+		corev1.AddToScheme, appsv1.AddToScheme, autoscalingv1.AddToScheme, storagev1.AddToScheme,
+		coordinationv1.AddToScheme, discoveryv1.AddToScheme, eventsv1.AddToScheme, policyv1.AddToScheme,
+	}
+	for _, add := range builders {
+		if err := add(s); err != nil {
+			return nil, serializer.CodecFactory{}, err
+		}
+	}
+	// The same Go types as the internal version of each group.
+	for _, gv := range servedGroupVersions {
+		internal := schema.GroupVersion{Group: gv.Group, Version: runtime.APIVersionInternal}
+		for kind, t := range s.KnownTypes(gv) {
+			if isMetaKind(kind) {
+				continue
+			}
+			s.AddKnownTypeWithName(internal.WithKind(kind), reflectNew(t))
+		}
+	}
+	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
+	unversioned := schema.GroupVersion{Group: "", Version: "v1"}
+	s.AddUnversionedTypes(unversioned,
+		&metav1.Status{}, &metav1.APIVersions{}, &metav1.APIGroupList{}, &metav1.APIGroup{}, &metav1.APIResourceList{})
+	if err := addParameterConversions(s); err != nil {
+		return nil, serializer.CodecFactory{}, err
+	}
+	for _, d := range defaulters {
+		if err := d(s); err != nil {
+			return nil, serializer.CodecFactory{}, err
+		}
+	}
+	return s, serializer.NewCodecFactory(s), nil
+}
+
+// isMetaKind reports the kinds metav1.AddToGroupVersion registers in every
+// group version; they are not ours to register internally.
+func isMetaKind(kind string) bool {
+	switch kind {
+	case "WatchEvent", "ListOptions", "GetOptions", "DeleteOptions", "CreateOptions", "UpdateOptions",
+		"PatchOptions", "ExportOptions", "Status", "APIVersions", "APIGroupList", "APIGroup", "APIResourceList":
+		return true
+	}
+	return false
+}
+
+func reflectNew(t reflect.Type) runtime.Object {
+	return reflect.New(t).Interface().(runtime.Object)
+}

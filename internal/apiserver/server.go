@@ -1,0 +1,283 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/options"
+	serverstorage "k8s.io/apiserver/pkg/server/storage"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
+	restclient "k8s.io/client-go/rest"
+	"k8s.io/component-base/compatibility"
+
+	"petset/internal/apiserver/openapi"
+	"petset/internal/registry"
+)
+
+// KubernetesVersion is the Kubernetes release whose API petset serves. The
+// kubectl dispatcher picks the kubectl it runs by this minor version.
+var KubernetesVersion = version.Info{
+	Major: "1", Minor: "37", GitVersion: "v1.37.2", GitCommit: "petset", GitTreeState: "clean",
+	BuildDate: "2026-11-01T00:00:00Z", GoVersion: "go1.26", Compiler: "gc", Platform: "linux/amd64",
+}
+
+// Config says how to serve.
+type Config struct {
+	// BindAddress and Port to listen on; port 0 picks a free one.
+	BindAddress net.IP
+	Port        int
+	// CertFile and KeyFile are the serving certificate.
+	CertFile, KeyFile string
+	// AdminToken and JoinToken are the accepted bearer tokens.
+	AdminToken, JoinToken string
+	// EtcdServers are the etcd client URLs.
+	EtcdServers []string
+	// StoragePrefix is the etcd key prefix (default "/registry").
+	StoragePrefix string
+	// Registry are the dependencies of the kinds (allocators).
+	Registry registry.Deps
+	// TableConvertor returns the table columns of a resource; nil uses the default.
+	TableConvertor func(schema.GroupResource) rest.TableConvertor
+	// Defaulters register defaulting functions in the scheme.
+	Defaulters []func(*runtime.Scheme) error
+	// Validation wires per-kind validation into the kinds.
+	Validation func(*registry.Kind)
+	Logger     *slog.Logger
+}
+
+// Server is a configured API server.
+type Server struct {
+	generic  *genericapiserver.GenericAPIServer
+	loopback *restclient.Config
+	scheme   *runtime.Scheme
+	codecs   serializer.CodecFactory
+	stores   map[schema.GroupResource]*registry.Store
+	port     int
+	ready    chan struct{}
+	log      *slog.Logger
+}
+
+// New wires the API server: scheme, storage over etcd, auth, OpenAPI and
+// every kind's store. It does not listen yet.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	kinds := registry.Kinds(cfg.Registry)
+	if cfg.Validation != nil {
+		for _, k := range kinds {
+			cfg.Validation(k)
+		}
+	}
+	scheme, codecs, err := NewScheme(cfg.Defaulters...)
+	if err != nil {
+		return nil, fmt.Errorf("build scheme: %w", err)
+	}
+	if err := addFieldLabelConversions(scheme, kinds); err != nil {
+		return nil, err
+	}
+
+	c := genericapiserver.NewConfig(codecs)
+	c.EffectiveVersion = compatibility.NewEffectiveVersionFromString(KubernetesVersion.Major+"."+KubernetesVersion.Minor+".2", "", "")
+
+	secure := options.NewSecureServingOptions().WithLoopback()
+	secure.BindAddress = cfg.BindAddress
+	secure.BindPort = cfg.Port
+	secure.ServerCert.CertKey = options.CertKey{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile}
+	if cfg.Port == 0 {
+		ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddress.String(), "0"))
+		if err != nil {
+			return nil, fmt.Errorf("listen: %w", err)
+		}
+		secure.Listener = ln
+		secure.BindPort = ln.Addr().(*net.TCPAddr).Port
+	}
+	if err := secure.ApplyTo(&c.SecureServing, &c.LoopbackClientConfig); err != nil {
+		return nil, fmt.Errorf("secure serving: %w", err)
+	}
+	c.Authentication.Authenticator = newAuthenticator(cfg.AdminToken, cfg.JoinToken)
+	c.Authorization.Authorizer = authorizer.AuthorizerFunc(authorize)
+	c.ExternalAddress = net.JoinHostPort(cfg.BindAddress.String(), strconv.Itoa(secure.BindPort))
+	c.PublicAddress = cfg.BindAddress
+	c.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
+		return serveVersion(genericapiserver.DefaultBuildHandlerChain(h, c))
+	}
+
+	prefix := cfg.StoragePrefix
+	if prefix == "" {
+		prefix = "/registry"
+	}
+	etcdOpts := options.NewEtcdOptions(storagebackend.NewDefaultConfig(prefix, nil))
+	etcdOpts.StorageConfig.Transport.ServerList = cfg.EtcdServers
+	resourceConfig := serverstorage.NewResourceConfig()
+	resourceConfig.EnableVersions(servedGroupVersions...)
+	storageFactory := serverstorage.NewDefaultStorageFactory(etcdOpts.StorageConfig, "application/vnd.kubernetes.protobuf",
+		codecs, serverstorage.NewDefaultResourceEncodingConfig(scheme), resourceConfig, map[schema.GroupResource]string{
+			// events.k8s.io events are a Go type of their own here (no conversion
+			// to core events), so they live under a key prefix of their own.
+			{Group: "events.k8s.io", Resource: "events"}: "events.k8s.io/events",
+		})
+	if err := etcdOpts.ApplyWithStorageFactoryTo(storageFactory, c); err != nil {
+		return nil, fmt.Errorf("etcd storage: %w", err)
+	}
+
+	namer := openapinamer.NewDefinitionNamer(scheme)
+	c.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, namer)
+	c.OpenAPIConfig.Info.Title = "Kubernetes"
+	c.OpenAPIConfig.Info.Version = KubernetesVersion.GitVersion
+	c.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, namer)
+	c.OpenAPIV3Config.Info.Title = "Kubernetes"
+	c.OpenAPIV3Config.Info.Version = KubernetesVersion.GitVersion
+
+	gen, err := c.Complete(nil).New("petset-apiserver", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, fmt.Errorf("create API server: %w", err)
+	}
+	s := &Server{
+		generic: gen, loopback: c.LoopbackClientConfig, scheme: scheme, codecs: codecs,
+		stores: map[schema.GroupResource]*registry.Store{}, port: secure.BindPort,
+		ready: make(chan struct{}), log: log,
+	}
+	if err := s.install(kinds, c.RESTOptionsGetter, cfg.TableConvertor); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// install builds a store per kind and installs each API group.
+func (s *Server) install(kinds []*registry.Kind, opts generic.RESTOptionsGetter, table func(schema.GroupResource) rest.TableConvertor) error {
+	groups := map[string]*genericapiserver.APIGroupInfo{}
+	var order []string
+	paramCodec := runtime.NewParameterCodec(s.scheme)
+	for _, k := range kinds {
+		var tc rest.TableConvertor
+		if table != nil {
+			tc = table(k.GroupResource())
+		} else {
+			tc = rest.NewDefaultTableConvertor(k.GroupResource())
+		}
+		store, status, err := registry.NewStore(k, s.scheme, opts, tc)
+		if err != nil {
+			return err
+		}
+		s.stores[k.GroupResource()] = store
+		info, ok := groups[k.GVK.Group]
+		if !ok {
+			gi := genericapiserver.NewDefaultAPIGroupInfo(k.GVK.Group, s.scheme, paramCodec, s.codecs)
+			info = &gi
+			groups[k.GVK.Group] = info
+			order = append(order, k.GVK.Group)
+		}
+		m := info.VersionedResourcesStorageMap[k.GVK.Version]
+		if m == nil {
+			m = map[string]rest.Storage{}
+			info.VersionedResourcesStorageMap[k.GVK.Version] = m
+		}
+		m[k.Resource] = store
+		if status != nil {
+			m[k.Resource+"/status"] = status
+		}
+	}
+	for _, k := range kinds {
+		m := groups[k.GVK.Group].VersionedResourcesStorageMap[k.GVK.Version]
+		for sub, st := range registry.Subresources(k, s.stores) {
+			m[k.Resource+"/"+sub] = st
+		}
+	}
+	for _, g := range order {
+		info := groups[g]
+		if g == "" {
+			if err := s.generic.InstallLegacyAPIGroup("/api", info); err != nil {
+				return fmt.Errorf("install core API: %w", err)
+			}
+			continue
+		}
+		if err := s.generic.InstallAPIGroup(info); err != nil {
+			return fmt.Errorf("install API group %s: %w", g, err)
+		}
+	}
+	return nil
+}
+
+// Run serves until ctx is done.
+func (s *Server) Run(ctx context.Context) error {
+	prepared := s.generic.PrepareRun()
+	go s.waitReady(ctx)
+	return prepared.RunWithContext(ctx)
+}
+
+// waitReady closes Ready once /readyz answers ok through the loopback client.
+func (s *Server) waitReady(ctx context.Context) {
+	client, err := restclient.RESTClientFor(s.restConfigForRaw())
+	if err != nil {
+		s.log.Error("readiness client", "err", err)
+		return
+	}
+	for {
+		res := client.Get().AbsPath("/readyz").Do(ctx)
+		var code int
+		res.StatusCode(&code)
+		if code == http.StatusOK {
+			close(s.ready)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) restConfigForRaw() *restclient.Config {
+	c := restclient.CopyConfig(s.loopback)
+	c.GroupVersion = &schema.GroupVersion{}
+	c.NegotiatedSerializer = s.codecs.WithoutConversion()
+	return c
+}
+
+// Ready is closed when the API server answers /readyz with ok.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// LoopbackConfig is a privileged client config for in-process clients.
+func (s *Server) LoopbackConfig() *restclient.Config { return restclient.CopyConfig(s.loopback) }
+
+// Port is the port the server listens on.
+func (s *Server) Port() int { return s.port }
+
+// Scheme is the server's scheme.
+func (s *Server) Scheme() *runtime.Scheme { return s.scheme }
+
+// serveVersion answers /version with the Kubernetes release petset
+// matches, in front of the library's handler (whose git version comes from
+// linker flags petset does not set).
+func serveVersion(next http.Handler) http.Handler {
+	body, _ := json.MarshalIndent(KubernetesVersion, "", "  ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/version" || r.URL.Path == "/version/" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(body)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+var _ = metav1.Now

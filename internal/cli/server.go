@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"petset/internal/controlplane"
+	"petset/internal/logging"
+)
+
+// controlPlaneFlags are the flags up and server share.
+type controlPlaneFlags struct {
+	dataDir       string
+	listen        string
+	etcdEndpoints []string
+	serviceCIDR   string
+	verbosity     int
+}
+
+func (f *controlPlaneFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "directory for etcd data, credentials, volumes and the kubeconfig")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:6443", "address:port the API server listens on")
+	fs.StringSliceVar(&f.etcdEndpoints, "etcd-endpoints", nil, "client URLs of an external etcd cluster (default: embedded etcd in the data dir)")
+	fs.StringVar(&f.serviceCIDR, "service-cidr", "10.96.0.0/12", "range of Service cluster IPs")
+	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity (0: petset's own info, warnings and errors; 1+: also the libraries')")
+}
+
+func (f *controlPlaneFlags) controlPlane(cmd *cobra.Command) (*controlplane.ControlPlane, error) {
+	log := logging.Setup(cmd.ErrOrStderr(), f.verbosity)
+	return controlplane.New(controlplane.Config{
+		DataDir: f.dataDir, Listen: f.listen, EtcdEndpoints: f.etcdEndpoints,
+		ServiceCIDR: f.serviceCIDR, Logger: log,
+	})
+}
+
+func newServerCommand() *cobra.Command {
+	var f controlPlaneFlags
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane: etcd, API server, controllers and DNS",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cp, err := f.controlPlane(cmd)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return runUntilDone(ctx, cmd, cp.Run, cp.Ready(), cp.KubeconfigPath)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// runUntilDone runs run, prints the kubeconfig line once ready, and waits.
+func runUntilDone(ctx context.Context, cmd *cobra.Command, run func(context.Context) error, ready <-chan struct{}, kubeconfig func() string) error {
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx) }()
+	select {
+	case <-ready:
+		fmt.Fprintf(cmd.OutOrStdout(), "petset is ready; kubeconfig: %s\n", kubeconfig())
+	case err := <-errc:
+		return err
+	}
+	return <-errc
+}

@@ -1,0 +1,124 @@
+package controlplane
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	restclient "k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+)
+
+// leaseName is the Lease in kube-system that elects the server running controllers.
+const leaseName = "petset-controller-manager"
+
+// runControllers elects a leader among the servers sharing this etcd and,
+// while leading, runs the controllers. It returns when ctx ends.
+func (c *ControlPlane) runControllers(ctx context.Context, loopback *restclient.Config) error {
+	cfg := restclient.CopyConfig(loopback)
+	cfg.QPS, cfg.Burst = 1000, 2000
+	cfg.UserAgent = "petset-controller-manager"
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("controller client: %w", err)
+	}
+	// A stable identity per host and data directory lets a restarted
+	// server take its own lease back at once instead of waiting it out.
+	host, _ := os.Hostname()
+	sum := sha256.Sum256([]byte(c.cfg.DataDir))
+	id := host + "_" + hex.EncodeToString(sum[:4])
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metaFor(leaseName, "kube-system"),
+		Client:     client.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	}
+	leCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		LeaseDuration:   15 * time.Second,
+		RenewDeadline:   10 * time.Second,
+		RetryPeriod:     2 * time.Second,
+		ReleaseOnCancel: true,
+		Name:            leaseName,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) {
+				c.log.Info("leading: starting controllers", "identity", id)
+				if err := c.startControllers(ctx, cfg, client); err != nil {
+					c.log.Error("controllers stopped", "err", err)
+				}
+			},
+			OnStoppedLeading: func() {
+				c.log.Info("stopped leading", "identity", id)
+				cancel()
+			},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("leader election: %w", err)
+	}
+	le.Run(leCtx)
+	return nil
+}
+
+// startControllers runs every controller until ctx ends.
+func (c *ControlPlane) startControllers(ctx context.Context, cfg *restclient.Config, client kubernetes.Interface) error {
+	factory := informers.NewSharedInformerFactory(client, 0)
+	var runs []func(context.Context)
+	for _, start := range controllers {
+		run, err := start(ctx, controllerContext{Config: cfg, Client: client, Informers: factory})
+		if err != nil {
+			return err
+		}
+		runs = append(runs, run)
+	}
+	factory.Start(ctx.Done())
+	done := make(chan struct{}, len(runs))
+	for _, run := range runs {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			run(ctx)
+		}()
+	}
+	<-ctx.Done()
+	for range runs {
+		<-done
+	}
+	factory.Shutdown()
+	return nil
+}
+
+// controllerContext is what a controller is built from.
+type controllerContext struct {
+	Config    *restclient.Config
+	Client    kubernetes.Interface
+	Informers informers.SharedInformerFactory
+}
+
+// controllers construct the controllers the leader runs; each returns its
+// Run function.
+var controllers []func(context.Context, controllerContext) (func(context.Context), error)
+
+// agentTransport carries API server requests to node agents. Agents serve
+// TLS with certificates of their own, so the connection is encrypted but
+// the agent's certificate is not verified; the agent verifies the API
+// server by the bearer token it sends.
+func agentTransport() (http.RoundTripper, error) {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // see doc comment
+	t.ForceAttemptHTTP2 = false
+	return t, nil
+}
+
+func metaFor(name, ns string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: ns}
+}

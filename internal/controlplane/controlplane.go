@@ -1,0 +1,265 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/client-go/kubernetes"
+	restclient "k8s.io/client-go/rest"
+
+	"petset/internal/allocator"
+	"petset/internal/apiserver"
+	"petset/internal/etcd"
+	"petset/internal/pki"
+	"petset/internal/registry/printers"
+	"petset/internal/registry"
+)
+
+// Config configures a control plane.
+type Config struct {
+	// DataDir holds etcd's data (when embedded), credentials and the kubeconfig.
+	DataDir string
+	// Listen is host:port for the API (default 127.0.0.1:6443; port 0 picks one).
+	Listen string
+	// EtcdEndpoints selects an external etcd cluster instead of the embedded one.
+	EtcdEndpoints []string
+	// ServiceCIDR is the range of Service cluster IPs (default 10.96.0.0/12).
+	ServiceCIDR string
+	// NodePortRange is the range of node ports (default 30000-32767).
+	NodePortMin, NodePortMax int
+	// ExtraSANs are additional names or IPs for the serving certificate.
+	ExtraSANs []string
+	Logger    *slog.Logger
+}
+
+// ControlPlane is a configured, not yet running, control plane.
+type ControlPlane struct {
+	cfg   Config
+	files pki.Files
+	host  string
+	port  int
+	log   *slog.Logger
+
+	ready      chan struct{}
+	mu         sync.Mutex
+	adminToken string
+	joinToken  string
+	loopback   *restclient.Config
+	server     string
+}
+
+// New checks the configuration and prepares the data directory and
+// credentials (created at first start).
+func New(cfg Config) (*ControlPlane, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:6443"
+	}
+	if cfg.ServiceCIDR == "" {
+		cfg.ServiceCIDR = "10.96.0.0/12"
+	}
+	if cfg.NodePortMin == 0 {
+		cfg.NodePortMin, cfg.NodePortMax = 30000, 32767
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	host, portStr, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %q: %w", cfg.Listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %q: bad port", cfg.Listen)
+	}
+	if net.ParseIP(host) == nil {
+		return nil, fmt.Errorf("--listen %q: host must be an IP address", cfg.Listen)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	files := pki.Files{Dir: filepath.Join(cfg.DataDir, "pki")}
+	sans := append([]string{"127.0.0.1", "localhost", host, "kubernetes", "kubernetes.default", "kubernetes.default.svc"}, cfg.ExtraSANs...)
+	if hn, err := os.Hostname(); err == nil {
+		sans = append(sans, hn)
+	}
+	if host == "0.0.0.0" {
+		sans = append(sans, localIPs()...)
+	}
+	if err := files.Ensure(sans); err != nil {
+		return nil, err
+	}
+	admin, err := pki.ReadToken(files.AdminToken())
+	if err != nil {
+		return nil, err
+	}
+	join, err := pki.ReadToken(files.JoinToken())
+	if err != nil {
+		return nil, err
+	}
+	return &ControlPlane{
+		cfg: cfg, files: files, host: host, port: port, log: cfg.Logger,
+		ready: make(chan struct{}), adminToken: admin, joinToken: join,
+	}, nil
+}
+
+// KubeconfigPath is where the admin kubeconfig is written.
+func (c *ControlPlane) KubeconfigPath() string { return filepath.Join(c.cfg.DataDir, "kubeconfig") }
+
+// Ready is closed when the API serves and bootstrap objects exist.
+func (c *ControlPlane) Ready() <-chan struct{} { return c.ready }
+
+// JoinToken is the token node agents authenticate with.
+func (c *ControlPlane) JoinToken() string { return c.joinToken }
+
+// CAFile is the cluster CA certificate.
+func (c *ControlPlane) CAFile() string { return c.files.CACert() }
+
+// ServerURL is the API's URL; valid once Ready.
+func (c *ControlPlane) ServerURL() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.server
+}
+
+// LoopbackConfig is a privileged in-process client config; valid once Ready.
+func (c *ControlPlane) LoopbackConfig() *restclient.Config {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return restclient.CopyConfig(c.loopback)
+}
+
+// Run starts everything and blocks until ctx is done, then stops in order.
+func (c *ControlPlane) Run(ctx context.Context) error {
+	endpoints := c.cfg.EtcdEndpoints
+	if len(endpoints) == 0 {
+		e, err := etcd.Start(ctx, etcd.Config{Dir: filepath.Join(c.cfg.DataDir, "etcd")})
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		endpoints = []string{e.ClientURL()}
+		c.log.Info("embedded etcd ready", "url", e.ClientURL())
+	}
+	etcdClient, err := clientv3.New(clientv3.Config{Endpoints: endpoints, Context: ctx})
+	if err != nil {
+		return fmt.Errorf("etcd client: %w", err)
+	}
+	defer etcdClient.Close()
+
+	ipRange, err := allocator.NewIPRange(c.cfg.ServiceCIDR)
+	if err != nil {
+		return fmt.Errorf("--service-cidr: %w", err)
+	}
+	agentTransport, err := agentTransport()
+	if err != nil {
+		return err
+	}
+	srv, err := apiserver.New(ctx, apiserver.Config{
+		BindAddress: net.ParseIP(c.host), Port: c.port,
+		CertFile: c.files.ServingCert(), KeyFile: c.files.ServingKey(),
+		AdminToken: c.adminToken, JoinToken: c.joinToken,
+		EtcdServers: endpoints,
+		Registry: registry.Deps{
+			// Offset 0 (the range's first address) is the kubernetes Service's, as on kube.
+			ServiceIPs: allocator.New(etcdClient, "/petset/allocations/serviceips/", ipRange, 0),
+			NodePorts:  allocator.New(etcdClient, "/petset/allocations/nodeports/", allocator.PortRange{Min: c.cfg.NodePortMin, Max: c.cfg.NodePortMax}),
+			Agents:     registry.AgentAccess{Token: c.joinToken, Transport: agentTransport},
+		},
+		TableConvertor: printers.For,
+		Logger:         c.log,
+	})
+	if err != nil {
+		return err
+	}
+	serverURL := "https://" + net.JoinHostPort(advertiseHost(c.host), strconv.Itoa(srv.Port()))
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Run(runCtx); err != nil {
+			errc <- fmt.Errorf("API server: %w", err)
+		}
+	}()
+
+	select {
+	case <-srv.Ready():
+	case err := <-errc:
+		cancel()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+		wg.Wait()
+		return nil
+	}
+	if err := c.files.WriteKubeconfig(c.KubeconfigPath(), serverURL, c.adminToken); err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
+	loopback := srv.LoopbackConfig()
+	c.mu.Lock()
+	c.loopback, c.server = loopback, serverURL
+	c.mu.Unlock()
+
+	client, err := kubernetes.NewForConfig(loopback)
+	if err != nil {
+		cancel()
+		wg.Wait()
+		return fmt.Errorf("loopback client: %w", err)
+	}
+	if err := bootstrap(runCtx, client); err != nil {
+		cancel()
+		wg.Wait()
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := c.runControllers(runCtx, loopback); err != nil && !errors.Is(err, context.Canceled) {
+			errc <- fmt.Errorf("controllers: %w", err)
+		}
+	}()
+	close(c.ready)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	cancel()
+	wg.Wait()
+	return runErr
+}
+
+// advertiseHost is the host clients should dial for a listen host.
+func advertiseHost(host string) string {
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return "127.0.0.1"
+	}
+	return host
+}
+
+func localIPs() []string {
+	var out []string
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
+			out = append(out, n.IP.String())
+		}
+	}
+	return out
+}

@@ -1,0 +1,52 @@
+package logging
+
+import (
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"strconv"
+
+	"k8s.io/klog/v2"
+)
+
+// Setup installs a text slog handler writing to w as the default logger
+// and routes klog into it. With verbosity 0, klog's informational chatter
+// (the libraries') is dropped; warnings and errors always pass.
+func Setup(w io.Writer, verbosity int) *slog.Logger {
+	level := slog.LevelInfo
+	if verbosity > 0 {
+		level = slog.LevelDebug
+	}
+	h := slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})
+	logger := slog.New(h)
+	slog.SetDefault(logger)
+
+	klogLevel := slog.LevelWarn
+	if verbosity > 0 {
+		klogLevel = slog.LevelInfo
+	}
+	klog.SetSlogLogger(slog.New(&minLevel{Handler: h.WithAttrs([]slog.Attr{slog.String("source", "klog")}), min: klogLevel}))
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	_ = fs.Set("v", strconv.Itoa(verbosity))
+	return logger
+}
+
+// minLevel drops records below min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (m *minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.Handler.Enabled(ctx, l)
+}
+
+func (m *minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &minLevel{Handler: m.Handler.WithAttrs(attrs), min: m.min}
+}
+
+func (m *minLevel) WithGroup(name string) slog.Handler {
+	return &minLevel{Handler: m.Handler.WithGroup(name), min: m.min}
+}

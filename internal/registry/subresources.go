@@ -1,0 +1,35 @@
+package registry
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/registry/rest"
+)
+
+// Subresources returns the subresources of kind k beyond /status, given
+// every kind's store.
+func Subresources(k *Kind, stores map[schema.GroupResource]*Store) map[string]rest.Storage {
+	gr := k.GroupResource()
+	self := stores[gr]
+	switch gr {
+	case corev1.Resource("pods"):
+		nodes := stores[corev1.Resource("nodes")]
+		return map[string]rest.Storage{
+			"binding":     &BindingREST{pods: self},
+			"eviction":    &EvictionREST{pods: self},
+			"log":         &connectREST{pods: self, nodes: nodes, kind: "log", agent: k.agent},
+			"exec":        &connectREST{pods: self, nodes: nodes, kind: "exec", agent: k.agent},
+			"attach":      &connectREST{pods: self, nodes: nodes, kind: "attach", agent: k.agent},
+			"portforward": &connectREST{pods: self, nodes: nodes, kind: "portforward", agent: k.agent},
+			"proxy":       &PodProxyREST{pods: self},
+		}
+	case corev1.Resource("services"):
+		return map[string]rest.Storage{
+			"proxy": &ServiceProxyREST{services: self, endpoints: stores[corev1.Resource("endpoints")]},
+		}
+	case appsv1.Resource("statefulsets"):
+		return map[string]rest.Storage{"scale": &ScaleREST{sets: self}}
+	}
+	return nil
+}
