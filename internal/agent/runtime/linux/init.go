@@ -73,6 +73,7 @@ type initServer struct {
 type ictr struct {
 	spec    startSpec
 	pid     int
+	started chan struct{} // closed once start's bookkeeping is done
 	done    chan struct{}
 	stdinW  *os.File // write end of the stdin pipe, or the pty master
 	pty     *os.File
@@ -332,7 +333,7 @@ func (s *initServer) start(sp *startSpec) reply {
 		s.cmu.Unlock()
 		return reply{Error: "container " + sp.ID + " exists"}
 	}
-	c := &ictr{spec: *sp, done: make(chan struct{})}
+	c := &ictr{spec: *sp, started: make(chan struct{}), done: make(chan struct{})}
 	c.status = containerStatus{ID: sp.ID, PodUID: sp.PodUID, Name: sp.Name, Attempt: sp.Attempt,
 		State: runtime.StateCreated, CreatedAt: sp.CreatedAt}
 	s.ctrs[sp.ID] = c
@@ -509,6 +510,7 @@ func (s *initServer) startProcess(c *ictr) error {
 		c.readers.Add(1)
 		go s.pump(c, stderrR, "stderr")
 	}
+	close(c.started)
 	return nil
 }
 
@@ -542,6 +544,7 @@ func (s *initServer) pump(c *ictr, r *os.File, stream string) {
 
 // exited runs when a container's main process has been reaped.
 func (s *initServer) exited(c *ictr, ws syscall.WaitStatus) {
+	<-c.started
 	// Whatever the container left behind in its session dies with it.
 	syscall.Kill(-c.pid, syscall.SIGKILL)
 	drained := make(chan struct{})
@@ -770,4 +773,3 @@ func (s *initServer) shutdown() {
 	}
 	s.cmu.Unlock()
 }
-
