@@ -1,0 +1,33 @@
+// Package nodelifecycle notices lost nodes and acts as Kubernetes' node
+// lifecycle and taint-eviction controllers do.
+//
+// It owns:
+//   - node health: a node is healthy while its agent renews the Lease
+//     kube-node-lease/<node> or posts node status (a new Ready heartbeat). When
+//     neither happened within Config.GracePeriod (Config.StartupGracePeriod for
+//     a node that never posted Ready), every node condition (Ready,
+//     MemoryPressure, DiskPressure, PIDPressure) is set to Unknown with reason
+//     NodeStatusUnknown ("Kubelet stopped posting node status.");
+//   - the taints derived from node conditions: node.kubernetes.io/unreachable
+//     (Ready=Unknown) or node.kubernetes.io/not-ready (Ready=False), each with
+//     NoSchedule and NoExecute; memory-pressure, disk-pressure, pid-pressure,
+//     network-unavailable and unschedulable as NoSchedule. They are removed
+//     when the condition clears (the agent posts Ready=True again);
+//   - marking the pods of a node that is not Ready as Ready=False;
+//   - eviction (when Config.EvictionEnabled): a pod on a node with NoExecute
+//     taints it does not tolerate is deleted at once; one whose tolerations
+//     carry tolerationSeconds is deleted when the shortest of them has passed
+//     since the taint was added. The delete is graceful, so the pod stays
+//     Terminating until its agent (never, for a lost node) or a user's forced
+//     delete removes it.
+//
+// It does not own: posting node status or renewing leases (the agent), the
+// default tolerations of pods (the API server adds them), scheduling, or
+// rescheduling evicted pods (the StatefulSet controller re-creates a pod once
+// it is really gone).
+//
+// Time comes from Config.Clock, so tests step a fake clock. Concurrency: the
+// informers (started by the caller's factory) only fill caches; Run runs one
+// monitor loop, every Config.MonitorPeriod, that alone reads and writes the
+// per-node health records, and returns when ctx is cancelled.
+package nodelifecycle
