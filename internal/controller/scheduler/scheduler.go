@@ -328,7 +328,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 		if err := s.prepareVolumes(ctx, pod, node, pv); err != nil {
 			return err
 		}
-		log.Info("waiting for volumes to bind before binding pod", "node", node.node.Name)
+		log.Debug("waiting for volumes to bind before binding pod", "node", node.node.Name)
 		s.park(key, seen, false)
 		return nil
 	}

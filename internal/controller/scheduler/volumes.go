@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	storagehelpers "k8s.io/component-helpers/storage/volume"
+
+	"petset/internal/controller/volume"
 )
 
 const (
@@ -79,6 +81,19 @@ func (s *Scheduler) podVolumes(pod *v1.Pod) (*podVolumes, string, error) {
 			continue
 		}
 		className := storagehelpers.GetPersistentVolumeClaimClass(claim)
+		if claim.Spec.StorageClassName == nil {
+			// The volume controller is about to give the claim the
+			// default class; judge the claim by that class already.
+			all, err := s.classes.List(labels.Everything())
+			if err != nil {
+				return nil, "", fmt.Errorf("listing storage classes: %w", err)
+			}
+			if def := volume.DefaultClassOf(all); def != nil {
+				claim = claim.DeepCopy()
+				claim.Spec.StorageClassName = &def.Name
+				className = def.Name
+			}
+		}
 		var class *storagev1.StorageClass
 		if className != "" {
 			class, err = s.classes.Get(className)
@@ -200,7 +215,11 @@ func (s *Scheduler) prepareVolumes(ctx context.Context, pod *v1.Pod, node *nodeI
 		if claim.Annotations[annSelectedNode] == node.node.Name {
 			continue
 		}
-		upd := claim.DeepCopy()
+		cur, err := s.claims.PersistentVolumeClaims(claim.Namespace).Get(claim.Name)
+		if err != nil {
+			return fmt.Errorf("getting claim %s/%s: %w", claim.Namespace, claim.Name, err)
+		}
+		upd := cur.DeepCopy()
 		if upd.Annotations == nil {
 			upd.Annotations = map[string]string{}
 		}

@@ -227,12 +227,19 @@ func (c *Controller) enqueueUnboundClaims(match func(*v1.PersistentVolumeClaim) 
 	}
 }
 
-// defaultClass returns the newest StorageClass marked default, or nil.
+// defaultClass returns the default StorageClass, or nil.
 func (c *Controller) defaultClass() (*storagev1.StorageClass, error) {
 	classes, err := c.classes.List(labels.Everything())
 	if err != nil {
 		return nil, fmt.Errorf("listing storage classes: %w", err)
 	}
+	return DefaultClassOf(classes), nil
+}
+
+// DefaultClassOf returns the class a claim without spec.storageClassName
+// gets: of the classes annotated as default, the newest (ties by name), as
+// upstream's DefaultStorageClass admission chooses. Nil when none is default.
+func DefaultClassOf(classes []*storagev1.StorageClass) *storagev1.StorageClass {
 	var best *storagev1.StorageClass
 	for _, sc := range classes {
 		if !isDefaultClass(sc) {
@@ -243,7 +250,7 @@ func (c *Controller) defaultClass() (*storagev1.StorageClass, error) {
 			best = sc
 		}
 	}
-	return best, nil
+	return best
 }
 
 func isDefaultClass(sc *storagev1.StorageClass) bool {

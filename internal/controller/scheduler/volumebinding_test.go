@@ -1,0 +1,148 @@
+package scheduler
+
+import (
+	"context"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	storagehelpers "k8s.io/component-helpers/storage/volume"
+
+	"petset/internal/controller/volume"
+)
+
+// startWithVolumes runs the scheduler and the volume controller together on
+// one informer factory, as the server does.
+func startWithVolumes(t *testing.T, objs ...runtime.Object) *harness {
+	h, factory, recorder := newHarness(t, objs...)
+	s := New(h.ctx, h.client, factory, recorder)
+	vc := volume.New(h.ctx, h.client, factory, recorder)
+	h.run(s.Run)
+	h.run(vc.Run)
+	return h
+}
+
+func withVolumeDir(dir string) nodeOpt {
+	return func(n *v1.Node) {
+		if n.Annotations == nil {
+			n.Annotations = map[string]string{}
+		}
+		n.Annotations[volume.VolumeDirAnnotation] = dir
+	}
+}
+
+func (h *harness) claim(name string) *v1.PersistentVolumeClaim {
+	h.t.Helper()
+	c, err := h.client.CoreV1().PersistentVolumeClaims("default").Get(h.ctx, name, metav1.GetOptions{})
+	if err != nil {
+		h.t.Fatalf("get claim %s: %v", name, err)
+	}
+	return c
+}
+
+// A claim without a class, used by a pod, of the default WaitForFirstConsumer
+// class: the scheduler selects a node, the volume controller provisions a
+// volume there, the claim binds, then the pod is bound to that node.
+func TestWaitForFirstConsumerProvisioning(t *testing.T) {
+	claim := newClaim("data-web-0", "-", "1Gi")
+	h := startWithVolumes(t,
+		newNode("node1", withVolumeDir("/var/lib/petset/node1")),
+		newNode("node2", withVolumeDir("/var/lib/petset/node2"), withLabels("disk", "ssd")),
+		newNode("node3", withVolumeDir("/var/lib/petset/node3")),
+		volume.DefaultStorageClass(),
+		claim,
+		newPod("web-0", claimVolume("data-web-0"), nodeSelector("disk", "ssd")),
+	)
+	node := h.waitBound("web-0")
+	if node != "node2" {
+		t.Fatalf("pod bound to %s, want node2", node)
+	}
+	c := h.claim("data-web-0")
+	if c.Status.Phase != v1.ClaimBound {
+		t.Fatalf("pod bound before its claim: claim phase %q", c.Status.Phase)
+	}
+	if c.Spec.StorageClassName == nil || *c.Spec.StorageClassName != "standard" {
+		t.Fatalf("claim class %v, want the default class standard", c.Spec.StorageClassName)
+	}
+	if got := c.Annotations[storagehelpers.AnnSelectedNode]; got != "node2" {
+		t.Fatalf("selected-node annotation %q", got)
+	}
+	if got := c.Annotations[storagehelpers.AnnStorageProvisioner]; got != volume.ProvisionerName {
+		t.Fatalf("storage-provisioner annotation %q", got)
+	}
+	wantPV := "pvc-" + string(claim.UID)
+	if c.Spec.VolumeName != wantPV {
+		t.Fatalf("claim bound to %q, want %q", c.Spec.VolumeName, wantPV)
+	}
+	pv, err := h.client.CoreV1().PersistentVolumes().Get(h.ctx, wantPV, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.Spec.Local == nil || pv.Spec.Local.Path != "/var/lib/petset/node2/"+wantPV {
+		t.Fatalf("volume source %+v", pv.Spec.PersistentVolumeSource)
+	}
+	if err := storagehelpers.CheckNodeAffinity(pv, map[string]string{"kubernetes.io/hostname": "node2"}); err != nil {
+		t.Fatalf("PV node affinity does not admit node2: %v", err)
+	}
+	if err := storagehelpers.CheckNodeAffinity(pv, map[string]string{"kubernetes.io/hostname": "node1"}); err == nil {
+		t.Fatal("PV node affinity admits node1")
+	}
+	if pv.Status.Phase != v1.VolumeBound || pv.Spec.ClaimRef == nil || pv.Spec.ClaimRef.UID != claim.UID {
+		t.Fatalf("PV phase %q claimRef %+v", pv.Status.Phase, pv.Spec.ClaimRef)
+	}
+	h.waitEvent("data-web-0", "WaitForFirstConsumer", "waiting for first consumer to be created before binding")
+	h.waitEvent("data-web-0", "ProvisioningSucceeded", "Successfully provisioned volume "+wantPV)
+	h.waitEvent("web-0", "Scheduled", "Successfully assigned default/web-0 to node2")
+}
+
+// With a matching static local PV of a WaitForFirstConsumer class, the
+// scheduler picks the PV's node and pre-binds it; the volume controller
+// completes the binding; the pod follows.
+func TestWaitForFirstConsumerStaticVolume(t *testing.T) {
+	small := newLocalPV("local-small", "local-storage", "1Gi", "node3")
+	big := newLocalPV("local-big", "local-storage", "10Gi", "node1")
+	h := startWithVolumes(t,
+		newNode("node1"), newNode("node2"), newNode("node3"),
+		newClass("local-storage", storagehelpers.NotSupportedProvisioner, storagev1.VolumeBindingWaitForFirstConsumer),
+		big, small,
+		newClaim("data-db-0", "local-storage", "1Gi"),
+		newPod("db-0", claimVolume("data-db-0")),
+	)
+	node := h.waitBound("db-0")
+	c := h.claim("data-db-0")
+	if c.Status.Phase != v1.ClaimBound {
+		t.Fatalf("claim phase %q", c.Status.Phase)
+	}
+	want := map[string]string{"node3": "local-small", "node1": "local-big"}[node]
+	if want == "" || c.Spec.VolumeName != want {
+		t.Fatalf("pod on %s, claim bound to %q", node, c.Spec.VolumeName)
+	}
+	pv, err := h.client.CoreV1().PersistentVolumes().Get(context.Background(), want, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.Status.Phase != v1.VolumeBound || pv.Spec.ClaimRef == nil || pv.Spec.ClaimRef.Name != "data-db-0" {
+		t.Fatalf("PV %s phase %q claimRef %+v", want, pv.Status.Phase, pv.Spec.ClaimRef)
+	}
+}
+
+// A pod whose claim is already bound to a PV on a node that is down waits.
+func TestBoundVolumeOnUnavailableNode(t *testing.T) {
+	claim := newClaim("data", "local-storage", "1Gi")
+	claim.Spec.VolumeName = "pv-1"
+	claim.Status.Phase = v1.ClaimBound
+	pv := newLocalPV("pv-1", "local-storage", "1Gi", "node1")
+	pv.Spec.ClaimRef = &v1.ObjectReference{Namespace: "default", Name: "data", UID: claim.UID}
+	pv.Status.Phase = v1.VolumeBound
+	h := startScheduler(t,
+		newNode("node1", withReady(v1.ConditionUnknown), withTaint("node.kubernetes.io/unreachable", "", v1.TaintEffectNoSchedule)),
+		newNode("node2"),
+		newClass("local-storage", storagehelpers.NotSupportedProvisioner, storagev1.VolumeBindingWaitForFirstConsumer),
+		claim, pv, newPod("web-0", claimVolume("data")))
+	want := "0/2 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, 1 node(s) had volume node affinity conflict. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
+	if got := h.waitUnschedulable("web-0"); got != want {
+		t.Fatalf("message:\n got %q\nwant %q", got, want)
+	}
+}
