@@ -28,8 +28,9 @@
 //
 // Built-in entries (Default): the seeds' applications luksa/kubia-pet,
 // luksa/kubia-pet-peers and hello-stateful run as `petset example <app>`;
-// tutum/dnsutils idles (`sleep infinity`) and runs the host's dig, nslookup
-// or host when given as args; busybox runs the host's sh; nginx runs the
+// tutum/dnsutils idles (`sleep infinity`) and runs its args as the command
+// (the host's dig, nslookup or host; on a host without dig, through
+// `petset example dnsutils`, which brings its own dig, nslookup and host); busybox runs the host's sh; nginx runs the
 // host's nginx binary in the foreground with a configuration petset writes
 // (see nginxEntrypoint) when the host has one, and otherwise petset's static
 // web server (`petset example static --root /usr/share/nginx/html --listen

@@ -76,7 +76,7 @@ func Default(petsetBinary string) *Catalog {
 		app("luksa/kubia-pet", "kubia"),
 		app("luksa/kubia-pet-peers", "kubiapeers"),
 		app("hello-stateful", "hellostateful"),
-		{Pattern: "tutum/dnsutils", Cmd: []string{"sleep", "infinity"}, Env: env},
+		dnsutilsEntry(petsetBinary, env),
 		{Pattern: "busybox", Cmd: []string{"sh"}, Env: env},
 	}
 	builtins = append(builtins, nginxEntry(petsetBinary, env))
@@ -86,6 +86,18 @@ func Default(petsetBinary string) *Catalog {
 		}
 	}
 	return c
+}
+
+// dnsutilsEntry is the tutum/dnsutils image: idle by default so `kubectl
+// exec` works, args run as the command (`-- dig SRV …`). With BIND's dig on
+// the host the args run from the host; without it petset's dnsutils example
+// (`petset example dnsutils <command>`) runs them: its own dig, nslookup,
+// host and sleep, and any other program from PATH.
+func dnsutilsEntry(petsetBinary string, env []string) Entry {
+	if _, err := exec.LookPath("dig"); err == nil {
+		return Entry{Pattern: "tutum/dnsutils", Cmd: []string{"sleep", "infinity"}, Env: env}
+	}
+	return Entry{Pattern: "tutum/dnsutils", Entrypoint: []string{petsetBinary, "example", "dnsutils"}, Cmd: []string{"sleep", "infinity"}, Env: env}
 }
 
 // nginxEntry is the nginx image: the host's nginx binary when there is one
