@@ -190,13 +190,9 @@ func validateStatefulSetTemplateSpec(spec *appsv1.StatefulSetSpec, fldPath *fiel
 func validateVolumeClaimTemplates(vcts []corev1.PersistentVolumeClaim, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i := range vcts {
-		idx := fldPath.Index(i)
-		if vcts[i].Name == "" {
-			errs = append(errs, field.Required(idx.Child("metadata", "name"), ""))
-		} else {
-			errs = append(errs, dns1123Label(vcts[i].Name, idx.Child("metadata", "name"))...)
-		}
-		errs = append(errs, ValidatePersistentVolumeClaimSpec(&vcts[i].Spec, idx.Child("spec"))...)
+		// Claim template names are checked as the names of the volumes
+		// injected into the pod template (validateStatefulSetTemplateSpec).
+		errs = append(errs, ValidatePersistentVolumeClaimSpec(&vcts[i].Spec, fldPath.Index(i).Child("spec"))...)
 	}
 	return errs
 }

@@ -14,8 +14,9 @@
 // admission, or copying fields the server allocates (Service clusterIP) from
 // the stored object before an update is validated; the registry strategies do
 // those. Pod validation covers the checks that keep stored data sane and that
-// users hit, not every rule of kube's core validation (see the package README
-// in the report for what is left out).
+// users hit, not every rule of kube's core validation: security contexts,
+// affinity, topology spread, resource claims, DNS config contents, sysctls,
+// pod-specific annotations and host-port conflicts are not checked.
 //
 // The package imports only k8s.io/api and k8s.io/apimachinery. Every function
 // is pure: it reads its arguments, never mutates them, and holds no state, so
