@@ -126,7 +126,9 @@ func TestPersistentVolumeClaim(t *testing.T) {
 	}{
 		{"valid", func(*corev1.PersistentVolumeClaim) {}, nil},
 		{"no access modes", func(p *corev1.PersistentVolumeClaim) { p.Spec.AccessModes = nil }, []string{"spec.accessModes: Required value: at least 1 access mode is required"}},
-		{"bad access mode", func(p *corev1.PersistentVolumeClaim) { p.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{"ReadWriteSome"} }, []string{`spec.accessModes: Unsupported value: "ReadWriteSome"`}},
+		{"bad access mode", func(p *corev1.PersistentVolumeClaim) {
+			p.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{"ReadWriteSome"}
+		}, []string{`spec.accessModes: Unsupported value: "ReadWriteSome"`}},
 		{"no storage", func(p *corev1.PersistentVolumeClaim) { p.Spec.Resources.Requests = nil }, []string{"spec.resources[storage]: Required value"}},
 		{"zero storage", func(p *corev1.PersistentVolumeClaim) {
 			p.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("0")
