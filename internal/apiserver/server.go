@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -56,8 +55,6 @@ type Config struct {
 	TableConvertor func(schema.GroupResource) rest.TableConvertor
 	// Defaulters register defaulting functions in the scheme.
 	Defaulters []func(*runtime.Scheme) error
-	// Validation wires per-kind validation into the kinds.
-	Validation func(*registry.Kind)
 	Logger     *slog.Logger
 }
 
@@ -81,11 +78,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		log = slog.Default()
 	}
 	kinds := registry.Kinds(cfg.Registry)
-	if cfg.Validation != nil {
-		for _, k := range kinds {
-			cfg.Validation(k)
-		}
-	}
 	scheme, codecs, err := NewScheme(cfg.Defaulters...)
 	if err != nil {
 		return nil, fmt.Errorf("build scheme: %w", err)
@@ -279,5 +271,3 @@ func serveVersion(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-var _ = metav1.Now

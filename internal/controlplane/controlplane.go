@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
 
@@ -19,8 +20,9 @@ import (
 	"petset/internal/apiserver"
 	"petset/internal/etcd"
 	"petset/internal/pki"
-	"petset/internal/registry/printers"
 	"petset/internal/registry"
+	"petset/internal/registry/defaults"
+	"petset/internal/registry/printers"
 )
 
 // Config configures a control plane.
@@ -174,6 +176,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 			Agents:     registry.AgentAccess{Token: c.joinToken, Transport: agentTransport},
 		},
 		TableConvertor: printers.For,
+		Defaulters:     []func(*runtime.Scheme) error{defaults.RegisterDefaults},
 		Logger:         c.log,
 	})
 	if err != nil {

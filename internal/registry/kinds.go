@@ -29,7 +29,7 @@ type Deps struct {
 
 // Kinds returns every kind petset serves, in discovery order within each group.
 func Kinds(d Deps) []*Kind {
-	return []*Kind{
+	return withValidation([]*Kind{
 		namespaceKind(), nodeKind(), podKind(&d.Agents), serviceKind(d.ServiceIPs, d.NodePorts),
 		{
 			GVK: corev1.SchemeGroupVersion.WithKind("Endpoints"), Resource: "endpoints", Singular: "endpoints",
@@ -100,7 +100,7 @@ func Kinds(d Deps) []*Kind {
 				}
 			},
 		},
-	}
+	})
 }
 
 func namespaceKind() *Kind {

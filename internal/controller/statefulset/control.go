@@ -11,6 +11,7 @@ import (
 
 	apps "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/record"
@@ -191,6 +192,12 @@ func (c *control) reconcile(ctx context.Context, set *apps.StatefulSet, current,
 				if err := c.pods.deletePod(ctx, set, pod); err != nil {
 					return true, err
 				}
+				// Later phases of this sync see it as terminating and
+				// do not delete it again.
+				gone := pod.DeepCopy()
+				ts := metav1.NewTime(now)
+				gone.DeletionTimestamp = &ts
+				replicas[i] = gone
 			}
 			return true, nil
 		}

@@ -51,42 +51,14 @@ func NewController(ctx context.Context, client kubernetes.Interface,
 	podInformer coreinformers.PodInformer, setInformer appsinformers.StatefulSetInformer,
 	pvcInformer coreinformers.PersistentVolumeClaimInformer, revInformer appsinformers.ControllerRevisionInformer,
 	recorder record.EventRecorder) *Controller {
-	writes := &writeTracker{
-		podsSeen: podInformer.Informer().LastSyncResourceVersion,
-		pvcsSeen: pvcInformer.Informer().LastSyncResourceVersion,
-	}
-	hist := &history{client: client, lister: revInformer.Lister()}
-	c := &Controller{
-		client:  client,
-		history: hist,
-		writes:  writes,
-		control: &control{
-			pods: &podControl{
-				client:    client,
-				podLister: podInformer.Lister(),
-				pvcLister: pvcInformer.Lister(),
-				recorder:  recorder,
-				writes:    writes,
-			},
-			status:         &statusUpdater{client: client, setLister: setInformer.Lister()},
-			history:        hist,
-			compare:        &templateComparer{},
-			recorder:       recorder,
-			now:            time.Now,
-			maxUnavailable: true,
-		},
-		podLister: podInformer.Lister(),
-		setLister: setInformer.Lister(),
-		synced: []cache.InformerSynced{
-			podInformer.Informer().HasSynced,
-			setInformer.Informer().HasSynced,
-			pvcInformer.Informer().HasSynced,
-			revInformer.Informer().HasSynced,
-		},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "statefulset"},
-		),
+	c := newController(client, podInformer.Lister(), setInformer.Lister(), pvcInformer.Lister(), revInformer.Lister(), recorder)
+	c.writes.podsSeen = podInformer.Informer().LastSyncResourceVersion
+	c.writes.pvcsSeen = pvcInformer.Informer().LastSyncResourceVersion
+	c.synced = []cache.InformerSynced{
+		podInformer.Informer().HasSynced,
+		setInformer.Informer().HasSynced,
+		pvcInformer.Informer().HasSynced,
+		revInformer.Informer().HasSynced,
 	}
 	log := loggerFrom(ctx)
 	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -104,6 +76,42 @@ func NewController(ctx context.Context, client kubernetes.Interface,
 		log.Error("register statefulset event handler", "error", err)
 	}
 	return c
+}
+
+// newController builds a controller over the given listers, without event
+// handlers; NewController adds them. Tests drive it with listers over
+// indexers they fill themselves.
+func newController(client kubernetes.Interface, podLister corelisters.PodLister, setLister appslisters.StatefulSetLister,
+	pvcLister corelisters.PersistentVolumeClaimLister, revLister appslisters.ControllerRevisionLister,
+	recorder record.EventRecorder) *Controller {
+	writes := &writeTracker{}
+	hist := &history{client: client, lister: revLister}
+	return &Controller{
+		client:  client,
+		history: hist,
+		writes:  writes,
+		control: &control{
+			pods: &podControl{
+				client:    client,
+				podLister: podLister,
+				pvcLister: pvcLister,
+				recorder:  recorder,
+				writes:    writes,
+			},
+			status:         &statusUpdater{client: client, setLister: setLister},
+			history:        hist,
+			compare:        &templateComparer{},
+			recorder:       recorder,
+			now:            time.Now,
+			maxUnavailable: true,
+		},
+		podLister: podLister,
+		setLister: setLister,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "statefulset"},
+		),
+	}
 }
 
 // HasSynced reports whether all four informer caches have synced.
