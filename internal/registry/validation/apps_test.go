@@ -65,7 +65,7 @@ func TestStatefulSetCreateErrors(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*appsv1.StatefulSet)
-		want   []string // each must appear in the kubectl message
+		want   []string // each must appear in the kubectl message; nil = valid
 	}{
 		{"selector does not match template labels", func(ss *appsv1.StatefulSet) {
 			ss.Spec.Template.Labels = map[string]string{"app": "x"}
@@ -116,6 +116,16 @@ func TestStatefulSetCreateErrors(t *testing.T) {
 			`spec.template.spec.containers[0].volumeMounts[0].name: Not found: "data"`}},
 		{"claim template without storage", func(ss *appsv1.StatefulSet) { ss.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests = nil }, []string{
 			"spec.volumeClaimTemplates[0].spec.resources[storage]: Required value"}},
+		{"two claim templates, one unmounted, and a negative template grace period are fine", func(ss *appsv1.StatefulSet) {
+			vct := ss.Spec.VolumeClaimTemplates[0].DeepCopy()
+			vct.Name = "logs"
+			ss.Spec.VolumeClaimTemplates = append(ss.Spec.VolumeClaimTemplates, *vct)
+			ss.Spec.Template.Spec.TerminationGracePeriodSeconds = ptrTo(int64(-1))
+		}, nil},
+		{"claim template name not a volume name", func(ss *appsv1.StatefulSet) {
+			ss.Spec.VolumeClaimTemplates[0].Name = "www.data"
+			ss.Spec.Template.Spec.Containers[0].VolumeMounts[0].Name = "www.data"
+		}, []string{`spec.template.spec.volumes[0].name: Invalid value: "www.data"`}},
 		{"claim template without access modes", func(ss *appsv1.StatefulSet) { ss.Spec.VolumeClaimTemplates[0].Spec.AccessModes = nil }, []string{
 			"spec.volumeClaimTemplates[0].spec.accessModes: Required value: at least 1 access mode is required"}},
 	}
@@ -124,6 +134,12 @@ func TestStatefulSetCreateErrors(t *testing.T) {
 			ss := validStatefulSet()
 			tc.mutate(ss)
 			errs := ValidateStatefulSet(ss)
+			if tc.want == nil {
+				if len(errs) != 0 {
+					t.Fatalf("rejected: %v", errs)
+				}
+				return
+			}
 			if len(errs) == 0 {
 				t.Fatal("accepted")
 			}

@@ -42,8 +42,53 @@ var (
 
 // ValidatePod validates a pod on create.
 func ValidatePod(pod *corev1.Pod) field.ErrorList {
+	specPath := field.NewPath("spec")
 	errs := validateObjectMeta(&pod.ObjectMeta, true, nameIsDNSSubdomain)
-	errs = append(errs, ValidatePodSpec(&pod.Spec, field.NewPath("spec"))...)
+	errs = append(errs, ValidatePodSpec(&pod.Spec, specPath)...)
+	errs = append(errs, validatePodOnly(&pod.Spec, specPath)...)
+	return errs
+}
+
+// validatePodOnly holds the rules kube applies to pods but not to pod
+// templates.
+func validatePodOnly(spec *corev1.PodSpec, specPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	// kube's pod strategy raises a negative grace period to 1 before
+	// validation; one that still arrives here is rejected.
+	if spec.TerminationGracePeriodSeconds != nil {
+		errs = append(errs, nonNegative(*spec.TerminationGracePeriodSeconds, specPath.Child("terminationGracePeriodSeconds"))...)
+	}
+	if spec.ServiceAccountName == "" {
+		for vi, v := range spec.Volumes {
+			if v.Projected == nil {
+				continue
+			}
+			for si, src := range v.Projected.Sources {
+				if src.ServiceAccountToken != nil {
+					errs = append(errs, field.Forbidden(specPath.Child("volumes").Index(vi).Child("projected", "sources").Index(si).Child("serviceAccountToken"),
+						"must not be specified when serviceAccountName is not set"))
+				}
+			}
+		}
+	}
+	for _, list := range []struct {
+		name string
+		cs   []corev1.Container
+	}{{"initContainers", spec.InitContainers}, {"containers", spec.Containers}} {
+		for i, c := range list.cs {
+			idx := specPath.Child(list.name).Index(i)
+			if c.Image != strings.TrimSpace(c.Image) {
+				errs = append(errs, field.Invalid(idx.Child("image"), c.Image, "must not have leading or trailing whitespace"))
+			}
+			if spec.HostNetwork {
+				for j, p := range c.Ports {
+					if p.HostPort != p.ContainerPort {
+						errs = append(errs, field.Invalid(idx.Child("ports").Index(j).Child("hostPort"), p.HostPort, "must match `containerPort` when `hostNetwork` is true"))
+					}
+				}
+			}
+		}
+	}
 	return errs
 }
 
@@ -72,7 +117,7 @@ func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 	for i := range spec.InitContainers {
 		c := &spec.InitContainers[i]
 		idx := fldPath.Child("initContainers").Index(i)
-		errs = append(errs, validateContainer(c, volNames, containerNames, idx, spec.HostNetwork)...)
+		errs = append(errs, validateContainer(c, volNames, containerNames, idx)...)
 		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
 		if c.RestartPolicy != nil && !sidecar {
 			errs = append(errs, field.NotSupported(idx.Child("restartPolicy"), *c.RestartPolicy, []string{string(corev1.ContainerRestartPolicyAlways)}))
@@ -94,7 +139,7 @@ func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 	for i := range spec.Containers {
 		c := &spec.Containers[i]
 		idx := fldPath.Child("containers").Index(i)
-		errs = append(errs, validateContainer(c, volNames, containerNames, idx, spec.HostNetwork)...)
+		errs = append(errs, validateContainer(c, volNames, containerNames, idx)...)
 		if c.RestartPolicy != nil {
 			errs = append(errs, field.Forbidden(idx.Child("restartPolicy"), "may not be set for non-init containers"))
 		}
@@ -135,8 +180,29 @@ func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 			errs = append(errs, field.Invalid(fldPath.Child("activeDeadlineSeconds"), v, validation.InclusiveRangeError(1, math.MaxInt32)))
 		}
 	}
-	if spec.TerminationGracePeriodSeconds != nil {
-		errs = append(errs, nonNegative(*spec.TerminationGracePeriodSeconds, fldPath.Child("terminationGracePeriodSeconds"))...)
+	if spec.TerminationGracePeriodSeconds == nil {
+		errs = append(errs, field.Required(fldPath.Child("terminationGracePeriodSeconds"), ""))
+	}
+	if spec.HostNetwork {
+		// Templates may leave hostPort 0 (defaulted when the pod is made).
+		for _, list := range []struct {
+			name string
+			cs   []corev1.Container
+		}{{"initContainers", spec.InitContainers}, {"containers", spec.Containers}} {
+			for i, c := range list.cs {
+				for j, p := range c.Ports {
+					if p.HostPort != 0 && p.HostPort != p.ContainerPort {
+						errs = append(errs, field.Invalid(fldPath.Child(list.name).Index(i).Child("ports").Index(j).Child("hostPort"), p.HostPort, "must match `containerPort` when `hostNetwork` is true"))
+					}
+				}
+			}
+		}
+	}
+	errs = append(errs, validateAffinity(spec.Affinity, fldPath.Child("affinity"))...)
+	for i, s := range spec.ImagePullSecrets {
+		if s.Name == "" {
+			errs = append(errs, field.Required(fldPath.Child("imagePullSecrets").Index(i).Child("name"), ""))
+		}
 	}
 	if spec.Hostname != "" {
 		errs = append(errs, dns1123Label(spec.Hostname, fldPath.Child("hostname"))...)
@@ -325,7 +391,7 @@ func validateLocalDescendingPath(p string, fldPath *field.Path) field.ErrorList 
 	return errs
 }
 
-func validateContainer(c *corev1.Container, volNames, containerNames sets.Set[string], idx *field.Path, hostNetwork bool) field.ErrorList {
+func validateContainer(c *corev1.Container, volNames, containerNames sets.Set[string], idx *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	namePath := idx.Child("name")
 	if c.Name == "" {
@@ -340,8 +406,6 @@ func validateContainer(c *corev1.Container, volNames, containerNames sets.Set[st
 	}
 	if c.Image == "" {
 		errs = append(errs, field.Required(idx.Child("image"), ""))
-	} else if c.Image != strings.TrimSpace(c.Image) {
-		errs = append(errs, field.Invalid(idx.Child("image"), c.Image, "must not have leading or trailing whitespace"))
 	}
 	switch c.ImagePullPolicy {
 	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
@@ -357,7 +421,7 @@ func validateContainer(c *corev1.Container, volNames, containerNames sets.Set[st
 	default:
 		errs = append(errs, field.NotSupported(idx.Child("terminationMessagePolicy"), c.TerminationMessagePolicy, supportedTermMsgPolicies))
 	}
-	errs = append(errs, validateContainerPorts(c.Ports, idx.Child("ports"), hostNetwork)...)
+	errs = append(errs, validateContainerPorts(c.Ports, idx.Child("ports"))...)
 	errs = append(errs, validateEnv(c.Env, idx.Child("env"))...)
 	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volNames, idx.Child("volumeMounts"))...)
 	errs = append(errs, validateResources(&c.Resources, idx.Child("resources"))...)
@@ -381,7 +445,7 @@ func validateContainer(c *corev1.Container, volNames, containerNames sets.Set[st
 	return errs
 }
 
-func validateContainerPorts(ports []corev1.ContainerPort, fldPath *field.Path, hostNetwork bool) field.ErrorList {
+func validateContainerPorts(ports []corev1.ContainerPort, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	names := sets.New[string]()
 	for i, p := range ports {
@@ -404,9 +468,6 @@ func validateContainerPorts(ports []corev1.ContainerPort, fldPath *field.Path, h
 		}
 		if p.HostPort != 0 {
 			errs = append(errs, portNum(p.HostPort, idx.Child("hostPort"))...)
-		}
-		if hostNetwork && p.HostPort != p.ContainerPort {
-			errs = append(errs, field.Invalid(idx.Child("containerPort"), p.ContainerPort, "must match `hostPort` when `hostNetwork` is true"))
 		}
 		if p.Protocol == "" {
 			errs = append(errs, field.Required(idx.Child("protocol"), ""))
@@ -761,26 +822,43 @@ func ValidatePodStatusUpdate(newPod, oldPod *corev1.Pod) field.ErrorList {
 		seen.Insert(ip.IP)
 	}
 	errs = append(errs, validateContainerStateTransition(newPod.Status.ContainerStatuses, oldPod.Status.ContainerStatuses, statusPath.Child("containerStatuses"), oldPod.Spec.RestartPolicy)...)
+	sidecars := sets.New[string]()
+	for _, c := range oldPod.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			sidecars.Insert(c.Name)
+		}
+	}
+	errs = append(errs, validateStateTransition(newPod.Status.InitContainerStatuses, oldPod.Status.InitContainerStatuses, statusPath.Child("initContainerStatuses"), oldPod.Spec.RestartPolicy, sidecars)...)
 	return errs
 }
 
 func validateContainerStateTransition(newStatuses, oldStatuses []corev1.ContainerStatus, fldPath *field.Path, restartPolicy corev1.RestartPolicy) field.ErrorList {
+	return validateStateTransition(newStatuses, oldStatuses, fldPath, restartPolicy, nil)
+}
+
+// validateStateTransition reports a container (indexed as in oldStatuses,
+// as kube does) that terminated and is reported as not terminated again
+// although the pod does not restart it. Restartable (sidecar) init
+// containers, named in restartable, may restart.
+func validateStateTransition(newStatuses, oldStatuses []corev1.ContainerStatus, fldPath *field.Path, restartPolicy corev1.RestartPolicy, restartable sets.Set[string]) field.ErrorList {
 	if restartPolicy == corev1.RestartPolicyAlways {
 		return nil
 	}
 	var errs field.ErrorList
-	for i, ns := range newStatuses {
-		if ns.State.Terminated != nil {
+	for i, os := range oldStatuses {
+		if os.State.Terminated == nil {
 			continue
 		}
-		for _, os := range oldStatuses {
-			if os.Name != ns.Name || os.State.Terminated == nil {
-				continue
+		if os.State.Terminated.ExitCode != 0 && restartPolicy == corev1.RestartPolicyOnFailure {
+			continue
+		}
+		if restartable.Has(os.Name) {
+			continue
+		}
+		for _, ns := range newStatuses {
+			if ns.Name == os.Name && ns.State.Terminated == nil {
+				errs = append(errs, field.Forbidden(fldPath.Index(i).Child("state"), "may not be transitioned to non-terminated state"))
 			}
-			if restartPolicy == corev1.RestartPolicyOnFailure && os.State.Terminated.ExitCode != 0 {
-				continue
-			}
-			errs = append(errs, field.Forbidden(fldPath.Index(i).Child("state"), "may not be transitioned to non-terminated state"))
 		}
 	}
 	return errs

@@ -116,7 +116,7 @@ func ValidatePersistentVolumeClaimUpdate(newPvc, oldPvc *corev1.PersistentVolume
 		}
 	}
 	if !equality.Semantic.DeepEqual(*newClone, *oldClone) {
-		errs = append(errs, field.Forbidden(field.NewPath("spec"), "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"))
+		errs = append(errs, field.Forbidden(field.NewPath("spec"), fmt.Sprintf("spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims\n%v", diff.Diff(*oldClone, *newClone))))
 	}
 	oldSize := oldPvc.Spec.Resources.Requests[corev1.ResourceStorage]
 	newSize := newPvc.Spec.Resources.Requests[corev1.ResourceStorage]
