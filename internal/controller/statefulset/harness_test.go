@@ -89,11 +89,11 @@ type harness struct {
 	now        time.Time
 	rv         int64
 	uid        int
-	graceful   bool             // pod deletes set a deletionTimestamp
-	inject     map[string]int   // "verb/resource[/sub]" → errors to return
-	injected   int              // injected errors returned so far
-	violations []string         // API-level invariant violations seen by the fake server
-	writes     map[string]int   // write calls by "verb/resource[/sub]"
+	graceful   bool           // pod deletes set a deletionTimestamp
+	inject     map[string]int // "verb/resource[/sub]" → errors to return
+	injected   int            // injected errors returned so far
+	violations []string       // API-level invariant violations seen by the fake server
+	writes     map[string]int // write calls by "verb/resource[/sub]"
 	deleted    map[types.UID]bool
 }
 
