@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand"
 	"sort"
 	"strconv"
 	"sync"
@@ -672,3 +673,7 @@ func names(pods []*v1.Pod) []string {
 func testCtx() context.Context {
 	return WithLogger(context.Background(), slog.New(slog.DiscardHandler))
 }
+
+const time10m = 10 * time.Minute
+
+func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }

@@ -38,6 +38,7 @@ type walker struct {
 	seed int64
 
 	chaos bool // random pod failures, external deletions and injected API errors
+	calm  bool // never enable chaos
 	steps int
 }
 
@@ -395,7 +396,7 @@ func (w *walker) converge(what string) {
 	w.t.Helper()
 	const maxSteps = 4000
 	for i := 0; i < maxSteps; i++ {
-		w.chaos = i < 150
+		w.chaos = i < 150 && !w.calm
 		err := w.step()
 		if err == nil && w.converged() {
 			return
