@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -65,46 +66,58 @@ func ValidateNamespaceFinalizeUpdate(newNs, oldNs *corev1.Namespace) field.Error
 	return errs
 }
 
-// ValidateNode validates a Node on create.
+// ValidateNode validates a Node: name, taints (reported under
+// metadata.taints, as kube does), resource quantities and pod CIDRs.
 func ValidateNode(n *corev1.Node) field.ErrorList {
 	errs := validateObjectMeta(&n.ObjectMeta, false, nameIsDNSSubdomain)
-	specPath := field.NewPath("spec")
-	if n.Spec.PodCIDR != "" {
-		errs = append(errs, validation.IsValidCIDR(specPath.Child("podCIDR"), n.Spec.PodCIDR)...)
-	}
-	for i, c := range n.Spec.PodCIDRs {
-		errs = append(errs, validation.IsValidCIDR(specPath.Child("podCIDRs").Index(i), c)...)
-	}
-	keys := sets.New[string]()
+	taintsPath := metadataPath.Child("taints")
+	seen := map[corev1.TaintEffect]sets.Set[string]{}
 	for i, t := range n.Spec.Taints {
-		idx := specPath.Child("taints").Index(i)
-		errs = append(errs, validateLabelName(t.Key, idx.Child("key"))...)
-		if t.Value != "" {
-			for _, msg := range validation.IsValidLabelValue(t.Value) {
-				errs = append(errs, field.Invalid(idx.Child("value"), t.Value, msg))
-			}
+		idx := taintsPath.Index(i)
+		errs = append(errs, metav1validation.ValidateLabelName(t.Key, idx.Child("key"))...)
+		if msgs := validation.IsValidLabelValue(t.Value); len(msgs) != 0 {
+			errs = append(errs, field.Invalid(idx.Child("value"), t.Value, strings.Join(msgs, ";")))
 		}
 		if t.Effect == "" {
 			errs = append(errs, field.Required(idx.Child("effect"), ""))
 		} else if !sets.New(supportedTaintEffects...).Has(string(t.Effect)) {
-			errs = append(errs, field.NotSupported(idx.Child("effect"), t.Effect, supportedTaintEffects))
+			errs = append(errs, field.NotSupported(idx.Child("effect"), t.Effect, []string{
+				string(corev1.TaintEffectNoSchedule), string(corev1.TaintEffectPreferNoSchedule), string(corev1.TaintEffectNoExecute)}))
 		}
-		k := t.Key + "/" + string(t.Effect)
-		if keys.Has(k) {
-			errs = append(errs, field.Duplicate(idx, fmt.Sprintf("taints must be unique by key and effect pair, but got key: %s, effect: %s", t.Key, t.Effect)))
+		if seen[t.Effect].Has(t.Key) {
+			dup := field.Duplicate(idx, t)
+			dup.Detail = "taints must be unique by key and effect pair"
+			errs = append(errs, dup)
+			continue
 		}
-		keys.Insert(k)
+		if seen[t.Effect] == nil {
+			seen[t.Effect] = sets.New[string]()
+		}
+		seen[t.Effect].Insert(t.Key)
+	}
+	errs = append(errs, validateNodeResources(n)...)
+	cidrsPath := field.NewPath("spec", "podCIDRs")
+	cidrs := sets.New[string]()
+	for i, c := range n.Spec.PodCIDRs {
+		errs = append(errs, validation.IsValidCIDR(cidrsPath.Index(i), c)...)
+		if cidrs.Has(c) {
+			errs = append(errs, field.Duplicate(cidrsPath.Index(i), c))
+		}
+		cidrs.Insert(c)
+	}
+	if len(n.Spec.PodCIDRs) > 2 {
+		errs = append(errs, field.Invalid(cidrsPath, n.Spec.PodCIDRs, "may specify no more than one CIDR for each IP family"))
 	}
 	return errs
 }
 
-func validateLabelName(name string, p *field.Path) field.ErrorList {
+func validateNodeResources(n *corev1.Node) field.ErrorList {
 	var errs field.ErrorList
-	if name == "" {
-		return field.ErrorList{field.Required(p, "")}
+	for name, q := range n.Status.Capacity {
+		errs = append(errs, quantityNonNegative(q, field.NewPath("status", "capacity", string(name)))...)
 	}
-	for _, msg := range validation.IsQualifiedName(name) {
-		errs = append(errs, field.Invalid(p, name, msg))
+	for name, q := range n.Status.Allocatable {
+		errs = append(errs, quantityNonNegative(q, field.NewPath("status", "allocatable", string(name)))...)
 	}
 	return errs
 }
@@ -126,16 +139,10 @@ func ValidateNodeUpdate(newNode, oldNode *corev1.Node) field.ErrorList {
 // ValidateNodeStatusUpdate validates a write to nodes/status.
 func ValidateNodeStatusUpdate(newNode, oldNode *corev1.Node) field.ErrorList {
 	errs := validateObjectMetaUpdate(&newNode.ObjectMeta, &oldNode.ObjectMeta)
-	statusPath := field.NewPath("status")
-	for name, q := range newNode.Status.Capacity {
-		errs = append(errs, quantityNonNegative(q, statusPath.Child("capacity").Key(string(name)))...)
-	}
-	for name, q := range newNode.Status.Allocatable {
-		errs = append(errs, quantityNonNegative(q, statusPath.Child("allocatable").Key(string(name)))...)
-	}
+	errs = append(errs, validateNodeResources(newNode)...)
 	for i, a := range newNode.Status.Addresses {
 		if a.Type == "" {
-			errs = append(errs, field.Required(statusPath.Child("addresses").Index(i).Child("type"), ""))
+			errs = append(errs, field.Required(field.NewPath("status", "addresses").Index(i).Child("type"), ""))
 		}
 	}
 	return errs

@@ -47,7 +47,22 @@ func TestService(t *testing.T) {
 			s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Port: 443, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(443)})
 		}, []string{"spec.ports[1].name: Required value"}},
 		{"bad type", func(s *corev1.Service) { s.Spec.Type = "Internal" }, []string{`spec.type: Unsupported value: "Internal"`}},
-		{"bad clusterIP", func(s *corev1.Service) { s.Spec.ClusterIP = "10.0.0" }, []string{`spec.clusterIP: Invalid value: "10.0.0"`}},
+		{"bad clusterIP", func(s *corev1.Service) { s.Spec.ClusterIP = "10.0.0" }, []string{`spec.clusterIPs[0]: Invalid value: "10.0.0"`}},
+		{"duplicate port", func(s *corev1.Service) {
+			s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Name: "web2", Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(80)})
+		}, []string{"spec.ports[1]: Duplicate value:"}},
+		{"headless NodePort", func(s *corev1.Service) {
+			s.Spec.Type = corev1.ServiceTypeNodePort
+			s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
+		}, []string{`spec.clusterIPs[0]: Invalid value: "None": may not be set to 'None' for NodePort services`}},
+		{"externalTrafficPolicy on ClusterIP", func(s *corev1.Service) { s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal }, []string{
+			`spec.externalTrafficPolicy: Invalid value: "Local": may only be set for externally-accessible services`}},
+		{"clusterIPs filled by the registry", func(s *corev1.Service) {
+			s.Spec.ClusterIP = "10.96.0.10"
+			s.Spec.ClusterIPs = []string{"10.96.0.10"}
+			s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol}
+			s.Spec.IPFamilyPolicy = ptrTo(corev1.IPFamilyPolicySingleStack)
+		}, nil},
 		{"externalName required", func(s *corev1.Service) {
 			s.Spec.Type = corev1.ServiceTypeExternalName
 			s.Spec.ClusterIP = ""
@@ -70,7 +85,11 @@ func TestService(t *testing.T) {
 	checkErrs(t, gk, "nginx", ValidateServiceUpdate(upd, old), nil)
 	upd.Spec.ClusterIP = "10.96.0.11"
 	upd.Spec.ClusterIPs = []string{"10.96.0.11"}
-	checkErrs(t, gk, "nginx", ValidateServiceUpdate(upd, old), []string{`spec.clusterIP: Invalid value: "10.96.0.11": field is immutable`})
+	checkErrs(t, gk, "nginx", ValidateServiceUpdate(upd, old), []string{`spec.clusterIPs[0]: Invalid value: "10.96.0.11": may not change once set`})
+	dropped := old.DeepCopy()
+	dropped.Spec.ClusterIP = ""
+	dropped.Spec.ClusterIPs = nil
+	checkErrs(t, gk, "nginx", ValidateServiceUpdate(dropped, old), []string{`spec.clusterIPs[0]: Invalid value: "": may not change once set`})
 }
 
 func TestEndpointsAndSlices(t *testing.T) {
@@ -275,7 +294,7 @@ func TestNamespaceAndNode(t *testing.T) {
 	checkErrs(t, schema.GroupKind{Kind: "Node"}, "node-1", ValidateNodeUpdate(moved, node), []string{"spec.podCIDRs: Forbidden: node updates may not change podCIDR except from \"\" to valid"})
 	tainted := node.DeepCopy()
 	tainted.Spec.Taints = []corev1.Taint{{Key: "k", Effect: "Sometimes"}}
-	checkErrs(t, schema.GroupKind{Kind: "Node"}, "node-1", ValidateNode(tainted), []string{`spec.taints[0].effect: Unsupported value: "Sometimes"`})
+	checkErrs(t, schema.GroupKind{Kind: "Node"}, "node-1", ValidateNode(tainted), []string{`metadata.taints[0].effect: Unsupported value: "Sometimes"`})
 }
 
 func TestConfigMapAndSecret(t *testing.T) {

@@ -2,6 +2,7 @@ package validation
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -28,6 +29,28 @@ func validateProtocol(proto corev1.Protocol, p *field.Path) field.ErrorList {
 	return nil
 }
 
+// effectiveClusterIPs is spec.clusterIPs, or [spec.clusterIP] when the
+// registry has not filled clusterIPs in yet.
+func effectiveClusterIPs(spec *corev1.ServiceSpec) []string {
+	if len(spec.ClusterIPs) > 0 {
+		return spec.ClusterIPs
+	}
+	if spec.ClusterIP != "" {
+		return []string{spec.ClusterIP}
+	}
+	return nil
+}
+
+func isHeadless(spec *corev1.ServiceSpec) bool {
+	ips := effectiveClusterIPs(spec)
+	return spec.Type == corev1.ServiceTypeClusterIP && len(ips) == 1 && ips[0] == corev1.ClusterIPNone
+}
+
+func externallyAccessible(spec *corev1.ServiceSpec) bool {
+	return spec.Type == corev1.ServiceTypeLoadBalancer || spec.Type == corev1.ServiceTypeNodePort ||
+		(spec.Type == corev1.ServiceTypeClusterIP && len(spec.ExternalIPs) > 0)
+}
+
 // ValidateService validates a Service on create. The name must be a DNS-1035
 // label. clusterIP must be empty (to be allocated), "None" (headless) or an
 // IP address.
@@ -35,35 +58,37 @@ func ValidateService(svc *corev1.Service) field.ErrorList {
 	errs := validateObjectMeta(&svc.ObjectMeta, true, nameIsDNS1035Label)
 	specPath := field.NewPath("spec")
 	spec := &svc.Spec
-	headless := spec.ClusterIP == corev1.ClusterIPNone
-
-	switch spec.Type {
-	case "":
-		errs = append(errs, field.Required(specPath.Child("type"), ""))
-	case corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer:
-	case corev1.ServiceTypeExternalName:
-		if spec.ClusterIP != "" {
-			errs = append(errs, field.Forbidden(specPath.Child("clusterIPs"), "may not be set for ExternalName services"))
-		}
-		if spec.ExternalName == "" {
-			errs = append(errs, field.Required(specPath.Child("externalName"), ""))
-		} else {
-			errs = append(errs, dns1123Subdomain(spec.ExternalName, specPath.Child("externalName"))...)
-		}
-	default:
-		errs = append(errs, field.NotSupported(specPath.Child("type"), spec.Type, supportedServiceTypes))
-	}
+	headless := isHeadless(spec)
+	ips := effectiveClusterIPs(spec)
+	ipsPath := specPath.Child("clusterIPs")
 
 	if len(spec.Ports) == 0 && !headless && spec.Type != corev1.ServiceTypeExternalName {
 		errs = append(errs, field.Required(specPath.Child("ports"), ""))
 	}
+	switch spec.Type {
+	case corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeNodePort:
+		if len(ips) > 0 && ips[0] == corev1.ClusterIPNone {
+			errs = append(errs, field.Invalid(ipsPath.Index(0), ips[0], fmt.Sprintf("may not be set to 'None' for %s services", spec.Type)))
+		}
+	case corev1.ServiceTypeExternalName:
+		if len(ips) > 0 {
+			errs = append(errs, field.Forbidden(ipsPath, "may not be set for ExternalName services"))
+		}
+		if len(spec.IPFamilies) > 0 {
+			errs = append(errs, field.Forbidden(specPath.Child("ipFamilies"), "may not be set for ExternalName services"))
+		}
+		if spec.IPFamilyPolicy != nil {
+			errs = append(errs, field.Forbidden(specPath.Child("ipFamilyPolicy"), "may not be set for ExternalName services"))
+		}
+		if cname := strings.TrimSuffix(spec.ExternalName, "."); cname != "" {
+			errs = append(errs, dns1123Subdomain(cname, specPath.Child("externalName"))...)
+		} else {
+			errs = append(errs, field.Required(specPath.Child("externalName"), ""))
+		}
+	}
+
 	portsPath := specPath.Child("ports")
 	names := sets.New[string]()
-	type portKey struct {
-		port  int32
-		proto corev1.Protocol
-	}
-	seen := map[portKey]bool{}
 	for i, sp := range spec.Ports {
 		idx := portsPath.Index(i)
 		if len(spec.Ports) > 1 && sp.Name == "" {
@@ -72,78 +97,175 @@ func ValidateService(svc *corev1.Service) field.ErrorList {
 			errs = append(errs, dns1123Label(sp.Name, idx.Child("name"))...)
 			if names.Has(sp.Name) {
 				errs = append(errs, field.Duplicate(idx.Child("name"), sp.Name))
+			} else {
+				names.Insert(sp.Name)
 			}
-			names.Insert(sp.Name)
 		}
 		errs = append(errs, portNum(sp.Port, idx.Child("port"))...)
 		errs = append(errs, validateProtocol(sp.Protocol, idx.Child("protocol"))...)
 		errs = append(errs, portNumOrName(sp.TargetPort, idx.Child("targetPort"))...)
+		if sp.AppProtocol != nil {
+			for _, msg := range validation.IsQualifiedName(*sp.AppProtocol) {
+				errs = append(errs, field.Invalid(idx.Child("appProtocol"), *sp.AppProtocol, msg))
+			}
+		}
 		if sp.NodePort != 0 {
-			if spec.Type != corev1.ServiceTypeNodePort && spec.Type != corev1.ServiceTypeLoadBalancer {
+			if spec.Type == corev1.ServiceTypeClusterIP {
 				errs = append(errs, field.Forbidden(idx.Child("nodePort"), "may not be used when `type` is 'ClusterIP'"))
 			}
 			errs = append(errs, portNum(sp.NodePort, idx.Child("nodePort"))...)
 		}
-		k := portKey{sp.Port, sp.Protocol}
-		if seen[k] {
-			errs = append(errs, field.Duplicate(idx, fmt.Sprintf("%d/%s", sp.Port, sp.Protocol)))
-		}
-		seen[k] = true
 	}
 
-	if spec.ClusterIP != "" && !headless {
-		errs = append(errs, validIP(spec.ClusterIP, specPath.Child("clusterIP"))...)
+	if spec.Selector != nil {
+		errs = append(errs, metav1validation.ValidateLabels(spec.Selector, specPath.Child("selector"))...)
 	}
-	for i, ip := range spec.ClusterIPs {
-		if ip == corev1.ClusterIPNone {
-			if i != 0 || len(spec.ClusterIPs) > 1 {
-				errs = append(errs, field.Invalid(specPath.Child("clusterIPs").Index(i), ip, "'None' must be the first and only value"))
-			}
-			continue
-		}
-		errs = append(errs, validIP(ip, specPath.Child("clusterIPs").Index(i))...)
-	}
-	if len(spec.ClusterIPs) > 0 && spec.ClusterIP != spec.ClusterIPs[0] {
-		errs = append(errs, field.Invalid(specPath.Child("clusterIPs").Index(0), spec.ClusterIPs[0], "must match `clusterIP` when set"))
-	}
-	errs = append(errs, metav1validation.ValidateLabels(spec.Selector, specPath.Child("selector"))...)
 
 	switch spec.SessionAffinity {
-	case corev1.ServiceAffinityNone:
-	case corev1.ServiceAffinityClientIP:
-		if c := spec.SessionAffinityConfig; c != nil && c.ClientIP != nil && c.ClientIP.TimeoutSeconds != nil {
-			if t := *c.ClientIP.TimeoutSeconds; t <= 0 || t > 86400 {
-				errs = append(errs, field.Invalid(specPath.Child("sessionAffinityConfig", "clientIP", "timeoutSeconds"), t,
-					fmt.Sprintf("must be greater than 0 and less than %d", 86400)))
-			}
-		}
 	case "":
 		errs = append(errs, field.Required(specPath.Child("sessionAffinity"), ""))
+	case corev1.ServiceAffinityNone:
+		if spec.SessionAffinityConfig != nil {
+			errs = append(errs, field.Forbidden(specPath.Child("sessionAffinityConfig"), fmt.Sprintf("must not be set when session affinity is %s", corev1.ServiceAffinityNone)))
+		}
+	case corev1.ServiceAffinityClientIP:
+		p := specPath.Child("sessionAffinityConfig")
+		c := spec.SessionAffinityConfig
+		switch {
+		case c == nil:
+			errs = append(errs, field.Required(p, fmt.Sprintf("when session affinity type is %s", corev1.ServiceAffinityClientIP)))
+		case c.ClientIP == nil:
+			errs = append(errs, field.Required(p.Child("clientIP"), fmt.Sprintf("when session affinity type is %s", corev1.ServiceAffinityClientIP)))
+		case c.ClientIP.TimeoutSeconds == nil:
+			errs = append(errs, field.Required(p.Child("clientIP", "timeoutSeconds"), fmt.Sprintf("when session affinity type is %s", corev1.ServiceAffinityClientIP)))
+		default:
+			if t := *c.ClientIP.TimeoutSeconds; t <= 0 || t > maxClientIPServiceAffinitySeconds {
+				errs = append(errs, field.Invalid(p.Child("clientIP", "timeoutSeconds"), t,
+					fmt.Sprintf("must be greater than 0 and less than %d", maxClientIPServiceAffinitySeconds)))
+			}
+		}
 	default:
 		errs = append(errs, field.NotSupported(specPath.Child("sessionAffinity"), spec.SessionAffinity, supportedSessionAffinity))
 	}
-	if p := spec.ExternalTrafficPolicy; p != "" && !sets.New(supportedTrafficPolicies...).Has(string(p)) {
-		errs = append(errs, field.NotSupported(specPath.Child("externalTrafficPolicy"), p, supportedTrafficPolicies))
+
+	if len(spec.ClusterIPs) > 0 && spec.ClusterIP != spec.ClusterIPs[0] {
+		errs = append(errs, field.Invalid(ipsPath, spec.ClusterIPs, "first value must match `clusterIP`"))
 	}
-	if p := spec.InternalTrafficPolicy; p != nil && !sets.New(supportedTrafficPolicies...).Has(string(*p)) {
-		errs = append(errs, field.NotSupported(specPath.Child("internalTrafficPolicy"), *p, supportedTrafficPolicies))
+	seenIPs := sets.New[string]()
+	for i, ip := range ips {
+		if ip == corev1.ClusterIPNone {
+			if i != 0 || len(ips) > 1 {
+				errs = append(errs, field.Invalid(ipsPath.Index(i), ip, "'None' must be the first and only value"))
+			}
+			continue
+		}
+		if spec.Type == corev1.ServiceTypeExternalName {
+			continue
+		}
+		errs = append(errs, validIP(ip, ipsPath.Index(i))...)
+		if seenIPs.Has(ip) {
+			errs = append(errs, field.Duplicate(ipsPath.Index(i), ip))
+		}
+		seenIPs.Insert(ip)
 	}
+	if len(ips) > 2 {
+		errs = append(errs, field.Invalid(ipsPath, spec.ClusterIPs, "may only hold up to 2 values"))
+	}
+	for i, f := range spec.IPFamilies {
+		if f != corev1.IPv4Protocol && f != corev1.IPv6Protocol {
+			errs = append(errs, field.NotSupported(specPath.Child("ipFamilies").Index(i), f, []string{string(corev1.IPv4Protocol), string(corev1.IPv6Protocol)}))
+		}
+	}
+	if p := spec.IPFamilyPolicy; p != nil {
+		switch *p {
+		case corev1.IPFamilyPolicySingleStack, corev1.IPFamilyPolicyPreferDualStack, corev1.IPFamilyPolicyRequireDualStack:
+		default:
+			errs = append(errs, field.NotSupported(specPath.Child("ipFamilyPolicy"), *p, []string{
+				string(corev1.IPFamilyPolicyPreferDualStack), string(corev1.IPFamilyPolicyRequireDualStack), string(corev1.IPFamilyPolicySingleStack)}))
+		}
+	}
+
 	for i, ip := range spec.ExternalIPs {
 		errs = append(errs, validIP(ip, specPath.Child("externalIPs").Index(i))...)
+	}
+
+	switch spec.Type {
+	case "":
+		errs = append(errs, field.Required(specPath.Child("type"), ""))
+	case corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeExternalName:
+	default:
+		errs = append(errs, field.NotSupported(specPath.Child("type"), spec.Type, supportedServiceTypes))
+	}
+
+	type nodePortKey struct {
+		port  int32
+		proto corev1.Protocol
+	}
+	nodePorts := map[nodePortKey]bool{}
+	for i, sp := range spec.Ports {
+		if sp.NodePort == 0 {
+			continue
+		}
+		k := nodePortKey{sp.NodePort, sp.Protocol}
+		if nodePorts[k] {
+			errs = append(errs, field.Duplicate(portsPath.Index(i).Child("nodePort"), sp.NodePort))
+		}
+		nodePorts[k] = true
+	}
+	ports := map[corev1.ServicePort]bool{}
+	for i, sp := range spec.Ports {
+		k := corev1.ServicePort{Protocol: sp.Protocol, Port: sp.Port}
+		if ports[k] {
+			errs = append(errs, field.Duplicate(portsPath.Index(i), k))
+		}
+		ports[k] = true
+	}
+
+	if spec.AllocateLoadBalancerNodePorts != nil && spec.Type != corev1.ServiceTypeLoadBalancer {
+		errs = append(errs, field.Forbidden(specPath.Child("allocateLoadBalancerNodePorts"), "may only be used when `type` is 'LoadBalancer'"))
+	}
+	if spec.Type == corev1.ServiceTypeLoadBalancer && spec.AllocateLoadBalancerNodePorts == nil {
+		errs = append(errs, field.Required(field.NewPath("allocateLoadBalancerNodePorts"), ""))
+	}
+
+	if !externallyAccessible(spec) {
+		if spec.ExternalTrafficPolicy != "" {
+			errs = append(errs, field.Invalid(specPath.Child("externalTrafficPolicy"), spec.ExternalTrafficPolicy, "may only be set for externally-accessible services"))
+		}
+	} else if spec.ExternalTrafficPolicy == "" {
+		errs = append(errs, field.Required(specPath.Child("externalTrafficPolicy"), ""))
+	} else if !sets.New(supportedTrafficPolicies...).Has(string(spec.ExternalTrafficPolicy)) {
+		errs = append(errs, field.NotSupported(specPath.Child("externalTrafficPolicy"), spec.ExternalTrafficPolicy, supportedTrafficPolicies))
+	}
+	if spec.InternalTrafficPolicy == nil {
+		switch spec.Type {
+		case corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeClusterIP:
+			errs = append(errs, field.Required(specPath.Child("internalTrafficPolicy"), ""))
+		}
+	} else if !sets.New(supportedTrafficPolicies...).Has(string(*spec.InternalTrafficPolicy)) {
+		errs = append(errs, field.NotSupported(specPath.Child("internalTrafficPolicy"), *spec.InternalTrafficPolicy, supportedTrafficPolicies))
 	}
 	return errs
 }
 
-// ValidateServiceUpdate validates a Service update: clusterIP (and
-// clusterIPs) are immutable except when the type changes to or from
-// ExternalName. The registry must have copied allocated values from the
-// stored object into new before calling this.
+// ValidateServiceUpdate validates a Service update: the primary cluster IP
+// may not change once set, except when the type changes to or from
+// ExternalName. The registry must have copied allocated values (clusterIP,
+// clusterIPs, ipFamilies, nodePorts) from the stored object into new before
+// calling this, as kube's service REST does.
 func ValidateServiceUpdate(newSvc, oldSvc *corev1.Service) field.ErrorList {
 	errs := validateObjectMetaUpdate(&newSvc.ObjectMeta, &oldSvc.ObjectMeta)
 	if newSvc.Spec.Type != corev1.ServiceTypeExternalName && oldSvc.Spec.Type != corev1.ServiceTypeExternalName {
-		errs = append(errs, immutable(newSvc.Spec.ClusterIP, oldSvc.Spec.ClusterIP, field.NewPath("spec", "clusterIP"))...)
-		if len(oldSvc.Spec.ClusterIPs) > 0 && len(newSvc.Spec.ClusterIPs) > 0 && newSvc.Spec.ClusterIPs[0] != oldSvc.Spec.ClusterIPs[0] {
-			errs = append(errs, field.Invalid(field.NewPath("spec", "clusterIPs").Index(0), newSvc.Spec.ClusterIPs[0], "may not change once set"))
+		oldIPs, newIPs := effectiveClusterIPs(&oldSvc.Spec), effectiveClusterIPs(&newSvc.Spec)
+		if len(oldIPs) > 0 && (len(newIPs) == 0 || newIPs[0] != oldIPs[0]) {
+			value := ""
+			if len(newIPs) > 0 {
+				value = newIPs[0]
+			}
+			errs = append(errs, field.Invalid(field.NewPath("spec", "clusterIPs").Index(0), value, "may not change once set"))
+		}
+		if len(oldSvc.Spec.IPFamilies) > 0 && len(newSvc.Spec.IPFamilies) > 0 && oldSvc.Spec.IPFamilies[0] != newSvc.Spec.IPFamilies[0] {
+			errs = append(errs, field.Invalid(field.NewPath("spec", "ipFamilies").Index(0), newSvc.Spec.IPFamilies[0], "may not change once set"))
 		}
 	}
 	errs = append(errs, ValidateService(newSvc)...)
@@ -292,3 +414,7 @@ func ValidateEndpointSliceUpdate(newES, oldES *discoveryv1.EndpointSlice) field.
 	errs = append(errs, immutable(newES.AddressType, oldES.AddressType, field.NewPath("addressType"))...)
 	return errs
 }
+
+// maxClientIPServiceAffinitySeconds is the longest ClientIP session
+// affinity timeout (one day).
+const maxClientIPServiceAffinitySeconds = 86400
