@@ -165,13 +165,13 @@ func ValidateConfigMap(cm *corev1.ConfigMap) field.ErrorList {
 	size := 0
 	for k, v := range cm.Data {
 		errs = append(errs, validateDataKeys([]string{k}, field.NewPath("data"))...)
+		if _, dup := cm.BinaryData[k]; dup {
+			errs = append(errs, field.Invalid(field.NewPath("data").Key(k), k, "duplicate of key present in binaryData"))
+		}
 		size += len(v)
 	}
 	for k, v := range cm.BinaryData {
 		errs = append(errs, validateDataKeys([]string{k}, field.NewPath("binaryData"))...)
-		if _, dup := cm.Data[k]; dup {
-			errs = append(errs, field.Invalid(field.NewPath("binaryData").Key(k), k, "duplicate of key present in data"))
-		}
 		size += len(v)
 	}
 	if size > MaxSecretSize {
@@ -200,7 +200,7 @@ func ValidateConfigMapUpdate(newCM, oldCM *corev1.ConfigMap) field.ErrorList {
 }
 
 // ValidateSecret validates a Secret: key names, total size at most 1 MiB and
-// the keys each built-in type requires.
+// the keys each built-in type requires (other types are not checked).
 func ValidateSecret(s *corev1.Secret) field.ErrorList {
 	errs := validateObjectMeta(&s.ObjectMeta, true, nameIsDNSSubdomain)
 	dataPath := field.NewPath("data")
@@ -246,10 +246,6 @@ func ValidateSecret(s *corev1.Secret) field.ErrorList {
 		}
 		if !has(corev1.TLSPrivateKeyKey) {
 			errs = append(errs, field.Required(dataPath.Key(corev1.TLSPrivateKeyKey), ""))
-		}
-	default:
-		for _, msg := range validation.IsQualifiedName(string(s.Type)) {
-			errs = append(errs, field.Invalid(field.NewPath("type"), s.Type, msg))
 		}
 	}
 	return errs

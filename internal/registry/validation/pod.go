@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/diff"
@@ -574,20 +575,41 @@ func validateVolumeMounts(mounts []corev1.VolumeMount, volNames sets.Set[string]
 	return errs
 }
 
+// isNativeResource reports a resource name in the kubernetes.io domain
+// (unprefixed or *.kubernetes.io/).
+func isNativeResource(name corev1.ResourceName) bool {
+	s := string(name)
+	return !strings.Contains(s, "/") || strings.Contains(s, corev1.ResourceDefaultNamespacePrefix)
+}
+
+func isHugePages(name corev1.ResourceName) bool {
+	return strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix)
+}
+
+// isOvercommitAllowed: requests may be below limits only for native
+// resources other than huge pages.
+func isOvercommitAllowed(name corev1.ResourceName) bool {
+	return isNativeResource(name) && !isHugePages(name)
+}
+
 func isContainerResourceName(name corev1.ResourceName) bool {
 	switch name {
 	case corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage:
 		return true
 	}
-	s := string(name)
-	if strings.HasPrefix(s, corev1.ResourceHugePagesPrefix) {
+	if isHugePages(name) {
 		return true
 	}
 	// Extended resources: fully qualified, outside the kubernetes.io domain.
-	if !strings.Contains(s, "/") || strings.Contains(s, corev1.ResourceDefaultNamespacePrefix) {
-		return false
+	return !isNativeResource(name) && len(validation.IsQualifiedName(string(name))) == 0
+}
+
+func validateResourceQuantity(name corev1.ResourceName, q resource.Quantity, p *field.Path) field.ErrorList {
+	errs := quantityNonNegative(q, p)
+	if !isNativeResource(name) && q.MilliValue()%1000 != 0 {
+		errs = append(errs, field.Invalid(p, q, "must be an integer"))
 	}
-	return len(validation.IsQualifiedName(s)) == 0
+	return errs
 }
 
 func validateResources(r *corev1.ResourceRequirements, fldPath *field.Path) field.ErrorList {
@@ -598,16 +620,23 @@ func validateResources(r *corev1.ResourceRequirements, fldPath *field.Path) fiel
 		if !isContainerResourceName(name) {
 			errs = append(errs, field.Invalid(p, name, "must be a standard resource for containers"))
 		}
-		errs = append(errs, quantityNonNegative(q, p)...)
+		errs = append(errs, validateResourceQuantity(name, q, p)...)
 	}
 	for name, q := range r.Requests {
 		p := reqPath.Key(string(name))
 		if !isContainerResourceName(name) {
 			errs = append(errs, field.Invalid(p, name, "must be a standard resource for containers"))
 		}
-		errs = append(errs, quantityNonNegative(q, p)...)
-		if lim, ok := r.Limits[name]; ok && q.Cmp(lim) > 0 {
-			errs = append(errs, field.Invalid(p, q.String(), fmt.Sprintf("must be less than or equal to %s limit of %s", name, lim.String())))
+		errs = append(errs, validateResourceQuantity(name, q, p)...)
+		// kube reports these two at the requests (or limits) path itself.
+		if lim, ok := r.Limits[name]; ok {
+			if q.Cmp(lim) != 0 && !isOvercommitAllowed(name) {
+				errs = append(errs, field.Invalid(reqPath, q.String(), fmt.Sprintf("must be equal to %s limit of %s", name, lim.String())))
+			} else if q.Cmp(lim) > 0 {
+				errs = append(errs, field.Invalid(reqPath, q.String(), fmt.Sprintf("must be less than or equal to %s limit of %s", name, lim.String())))
+			}
+		} else if !isOvercommitAllowed(name) {
+			errs = append(errs, field.Required(limPath, "Limit must be set for non overcommitable resources"))
 		}
 	}
 	return errs

@@ -96,7 +96,13 @@ func TestPodCreate(t *testing.T) {
 			`spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"`}},
 		{"requests above limits", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("1")
-		}, []string{`spec.containers[0].resources.requests[cpu]: Invalid value: "1": must be less than or equal to cpu limit of 500m`}},
+		}, []string{`spec.containers[0].resources.requests: Invalid value: "1": must be less than or equal to cpu limit of 500m`}},
+		{"extended resource request without limit", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Resources.Requests["example.com/gpu"] = resource.MustParse("1")
+		}, []string{"spec.containers[0].resources.limits: Required value: Limit must be set for non overcommitable resources"}},
+		{"unknown native resource", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Resources.Limits["disk"] = resource.MustParse("1")
+		}, []string{`spec.containers[0].resources.limits[disk]: Invalid value: "disk": must be a standard resource for containers`}},
 		{"negative quantity", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory] = resource.MustParse("-1")
 		}, []string{`spec.containers[0].resources.limits[memory]: Invalid value: "-1": must be greater than or equal to 0`}},
