@@ -424,6 +424,7 @@ func validateContainer(c *corev1.Container, volNames, containerNames sets.Set[st
 	}
 	errs = append(errs, validateContainerPorts(c.Ports, idx.Child("ports"))...)
 	errs = append(errs, validateEnv(c.Env, idx.Child("env"))...)
+	errs = append(errs, validateEnvFrom(c.EnvFrom, idx.Child("envFrom"))...)
 	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volNames, idx.Child("volumeMounts"))...)
 	errs = append(errs, validateResources(&c.Resources, idx.Child("resources"))...)
 	errs = append(errs, validateProbe(c.LivenessProbe, idx.Child("livenessProbe"))...)
@@ -479,6 +480,13 @@ func validateContainerPorts(ports []corev1.ContainerPort, fldPath *field.Path) f
 	return errs
 }
 
+var (
+	envFieldPaths = []string{"metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName",
+		"spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs"}
+	envResourceFieldPaths = []string{"limits.cpu", "limits.ephemeral-storage", "limits.memory",
+		"requests.cpu", "requests.ephemeral-storage", "requests.memory"}
+)
+
 func validateEnv(env []corev1.EnvVar, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i, ev := range env {
@@ -490,56 +498,146 @@ func validateEnv(env []corev1.EnvVar, fldPath *field.Path) field.ErrorList {
 				errs = append(errs, field.Invalid(idx.Child("name"), ev.Name, msg))
 			}
 		}
-		if ev.ValueFrom == nil {
-			continue
+		errs = append(errs, validateEnvVarValueFrom(ev, idx.Child("valueFrom"))...)
+	}
+	return errs
+}
+
+func validateEnvVarValueFrom(ev corev1.EnvVar, p *field.Path) field.ErrorList {
+	vf := ev.ValueFrom
+	if vf == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	n := 0
+	if vf.FieldRef != nil {
+		n++
+		errs = append(errs, validateObjectFieldSelector(vf.FieldRef, envFieldPaths, p.Child("fieldRef"))...)
+	}
+	if vf.ResourceFieldRef != nil {
+		n++
+		rp := p.Child("resourceFieldRef")
+		r := vf.ResourceFieldRef.Resource
+		switch {
+		case r == "":
+			errs = append(errs, field.Required(rp.Child("resource"), ""))
+		case !sets.New(envResourceFieldPaths...).Has(r) && !strings.HasPrefix(r, "requests.hugepages-") && !strings.HasPrefix(r, "limits.hugepages-"):
+			errs = append(errs, field.NotSupported(rp.Child("resource"), r, envResourceFieldPaths))
 		}
-		vf := ev.ValueFrom
-		p := idx.Child("valueFrom")
+	}
+	if vf.ConfigMapKeyRef != nil {
+		n++
+		errs = append(errs, validateKeySelector(vf.ConfigMapKeyRef.Name, vf.ConfigMapKeyRef.Key, p.Child("configMapKeyRef"))...)
+	}
+	if vf.SecretKeyRef != nil {
+		n++
+		errs = append(errs, validateKeySelector(vf.SecretKeyRef.Name, vf.SecretKeyRef.Key, p.Child("secretKeyRef"))...)
+	}
+	switch {
+	case n == 0:
+		errs = append(errs, field.Invalid(p, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"))
+	case ev.Value != "":
+		errs = append(errs, field.Invalid(p, "", "may not be specified when `value` is not empty"))
+	case n > 1:
+		errs = append(errs, field.Invalid(p, "", "may not have more than one field specified at a time"))
+	}
+	return errs
+}
+
+// validateObjectFieldSelector checks a downward-API fieldRef: apiVersion and
+// fieldPath set, and the path one of supported or a subscripted
+// metadata.labels / metadata.annotations.
+func validateObjectFieldSelector(fs *corev1.ObjectFieldSelector, supported []string, p *field.Path) field.ErrorList {
+	if fs.APIVersion == "" {
+		return field.ErrorList{field.Required(p.Child("apiVersion"), "")}
+	}
+	if fs.FieldPath == "" {
+		return field.ErrorList{field.Required(p.Child("fieldPath"), "")}
+	}
+	if path, subscript, ok := splitSubscriptedPath(fs.FieldPath); ok {
+		var errs field.ErrorList
+		switch path {
+		case "metadata.annotations":
+			subscript = strings.ToLower(subscript)
+			fallthrough
+		case "metadata.labels":
+			for _, msg := range validation.IsQualifiedName(subscript) {
+				errs = append(errs, field.Invalid(p, subscript, msg))
+			}
+		default:
+			errs = append(errs, field.Invalid(p, path, "does not support subscript"))
+		}
+		return errs
+	}
+	if !sets.New(supported...).Has(fs.FieldPath) {
+		return field.ErrorList{field.NotSupported(p.Child("fieldPath"), fs.FieldPath, supported)}
+	}
+	return nil
+}
+
+// splitSubscriptedPath splits "metadata.labels['key']" into its path and key.
+func splitSubscriptedPath(fieldPath string) (string, string, bool) {
+	if !strings.HasSuffix(fieldPath, "']") {
+		return "", "", false
+	}
+	s := strings.TrimSuffix(fieldPath, "']")
+	parts := strings.SplitN(s, "['", 2)
+	if len(parts) < 2 || len(parts[0]) == 0 {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
+}
+
+func validateKeySelector(name, key string, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range nameIsDNSSubdomain(name, false) {
+		errs = append(errs, field.Invalid(p.Child("name"), name, msg))
+	}
+	if key == "" {
+		errs = append(errs, field.Required(p.Child("key"), ""))
+	} else {
+		for _, msg := range validation.IsConfigMapKey(key) {
+			errs = append(errs, field.Invalid(p.Child("key"), key, msg))
+		}
+	}
+	return errs
+}
+
+func validateEnvFrom(sources []corev1.EnvFromSource, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, ef := range sources {
+		idx := fldPath.Index(i)
+		if ef.Prefix != "" {
+			for _, msg := range validation.IsRelaxedEnvVarName(ef.Prefix) {
+				errs = append(errs, field.Invalid(idx.Child("prefix"), ef.Prefix, msg))
+			}
+		}
 		n := 0
-		if vf.FieldRef != nil {
+		if ef.ConfigMapRef != nil {
 			n++
-			if vf.FieldRef.APIVersion == "" {
-				errs = append(errs, field.Required(p.Child("fieldRef", "apiVersion"), ""))
-			}
-			if vf.FieldRef.FieldPath == "" {
-				errs = append(errs, field.Required(p.Child("fieldRef", "fieldPath"), ""))
-			}
+			errs = append(errs, validateEnvSourceName(ef.ConfigMapRef.Name, idx.Child("configMapRef", "name"))...)
 		}
-		if vf.ResourceFieldRef != nil {
+		if ef.SecretRef != nil {
 			n++
-			if vf.ResourceFieldRef.Resource == "" {
-				errs = append(errs, field.Required(p.Child("resourceFieldRef", "resource"), ""))
-			}
-		}
-		if vf.ConfigMapKeyRef != nil {
-			n++
-			if vf.ConfigMapKeyRef.Name == "" {
-				errs = append(errs, field.Required(p.Child("configMapKeyRef", "name"), ""))
-			}
-			if vf.ConfigMapKeyRef.Key == "" {
-				errs = append(errs, field.Required(p.Child("configMapKeyRef", "key"), ""))
-			}
-		}
-		if vf.SecretKeyRef != nil {
-			n++
-			if vf.SecretKeyRef.Name == "" {
-				errs = append(errs, field.Required(p.Child("secretKeyRef", "name"), ""))
-			}
-			if vf.SecretKeyRef.Key == "" {
-				errs = append(errs, field.Required(p.Child("secretKeyRef", "key"), ""))
-			}
-		}
-		if vf.FileKeyRef != nil {
-			n++
+			errs = append(errs, validateEnvSourceName(ef.SecretRef.Name, idx.Child("secretRef", "name"))...)
 		}
 		switch {
 		case n == 0:
-			errs = append(errs, field.Invalid(p, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"))
+			errs = append(errs, field.Invalid(fldPath, "", "must specify one of: `configMapRef` or `secretRef`"))
 		case n > 1:
-			errs = append(errs, field.Invalid(p, "", "may not have more than one field specified at a time"))
-		case ev.Value != "":
-			errs = append(errs, field.Invalid(p, "", "may not be specified when `value` is not empty"))
+			errs = append(errs, field.Invalid(fldPath, "", "may not have more than one field specified at a time"))
 		}
+	}
+	return errs
+}
+
+func validateEnvSourceName(name string, p *field.Path) field.ErrorList {
+	if name == "" {
+		return field.ErrorList{field.Required(p, "")}
+	}
+	var errs field.ErrorList
+	for _, msg := range nameIsDNSSubdomain(name, true) {
+		errs = append(errs, field.Invalid(p, name, msg))
 	}
 	return errs
 }
@@ -562,11 +660,15 @@ func validateVolumeMounts(mounts []corev1.VolumeMount, volNames sets.Set[string]
 			errs = append(errs, field.Invalid(idx.Child("mountPath"), m.MountPath, "must be unique"))
 		}
 		paths.Insert(m.MountPath)
+		// kube reports subPath problems at the volumeMounts path itself.
 		if m.SubPath != "" {
-			errs = append(errs, validateLocalDescendingPath(m.SubPath, idx.Child("subPath"))...)
+			errs = append(errs, validateLocalDescendingPath(m.SubPath, fldPath.Child("subPath"))...)
 		}
-		if m.SubPathExpr != "" && m.SubPath != "" {
-			errs = append(errs, field.Invalid(idx.Child("subPathExpr"), m.SubPathExpr, "subPathExpr and subPath are mutually exclusive"))
+		if m.SubPathExpr != "" {
+			if m.SubPath != "" {
+				errs = append(errs, field.Invalid(idx.Child("subPathExpr"), m.SubPathExpr, "subPathExpr and subPath are mutually exclusive"))
+			}
+			errs = append(errs, validateLocalDescendingPath(m.SubPathExpr, fldPath.Child("subPathExpr"))...)
 		}
 		if m.MountPropagation != nil && !sets.New(supportedMountPropagation...).Has(string(*m.MountPropagation)) {
 			errs = append(errs, field.NotSupported(idx.Child("mountPropagation"), *m.MountPropagation, supportedMountPropagation))

@@ -92,6 +92,20 @@ func TestPodCreate(t *testing.T) {
 		{"mountPath missing", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].MountPath = "" }, []string{
 			"spec.containers[0].volumeMounts[0].mountPath: Required value"}},
 		{"env name", func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].Name = "A=B" }, []string{`spec.containers[0].env[0].name: Invalid value: "A=B"`}},
+		{"unsupported fieldRef", func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].ValueFrom.FieldRef.FieldPath = "spec.hostname" }, []string{
+			`spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Unsupported value: "spec.hostname": supported values: "metadata.name"`}},
+		{"label fieldRef", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Env[0].ValueFrom.FieldRef.FieldPath = "metadata.labels['app']"
+		}, nil},
+		{"value and valueFrom", func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].Value = "x" }, []string{
+			"spec.containers[0].env[0].valueFrom: Invalid value: \"\": may not be specified when `value` is not empty"}},
+		{"envFrom without source", func(p *corev1.Pod) { p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{Prefix: "X_"}} }, []string{
+			"spec.containers[0].envFrom: Invalid value: \"\": must specify one of: `configMapRef` or `secretRef`"}},
+		{"envFrom configMap", func(p *corev1.Pod) {
+			p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}}
+		}, nil},
+		{"subPath escapes", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].SubPath = "../x" }, []string{
+			`spec.containers[0].volumeMounts.subPath: Invalid value: "../x": must not contain '..'`}},
 		{"restartPolicy", func(p *corev1.Pod) { p.Spec.RestartPolicy = "Sometimes" }, []string{
 			`spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"`}},
 		{"requests above limits", func(p *corev1.Pod) {
