@@ -1,0 +1,589 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"petset/internal/agent/image"
+	"petset/internal/agent/runtime"
+	rtfake "petset/internal/agent/runtime/fake"
+)
+
+const node = "node-a"
+
+type harness struct {
+	t      *testing.T
+	client *fake.Clientset
+	rt     *rtfake.Runtime
+	clock  Clock
+	dir    string
+}
+
+func newHarness(t *testing.T, clk Clock) *harness {
+	t.Helper()
+	rt, err := rtfake.New(rtfake.Config{PodCIDR: "10.88.3.0/24", Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, client: fake.NewSimpleClientset(), rt: rt, clock: clk, dir: t.TempDir()}
+}
+
+func (h *harness) config() Config {
+	return Config{
+		NodeName:      node,
+		Client:        h.client,
+		Runtime:       h.rt,
+		NodeIP:        "192.0.2.10",
+		Capacity:      corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("8Gi")},
+		Role:          "worker",
+		VolumeDir:     h.dir + "/volumes",
+		DNS:           DNS{Servers: []string{"10.96.0.10"}},
+		PodCIDR:       "10.88.3.0/24",
+		StreamingPort: 10250,
+		ResyncPeriod:  time.Hour,
+		Clock:         h.clock,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+// start runs an agent until the test ends (or stop is called).
+func (h *harness) start(cfg Config) (stop func()) {
+	h.t.Helper()
+	a, err := New(cfg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	select {
+	case <-a.Ready():
+	case err := <-done:
+		h.t.Fatalf("agent stopped before ready: %v", err)
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			h.t.Errorf("agent Run: %v", err)
+		}
+	}
+	h.t.Cleanup(stop)
+	return stop
+}
+
+// eventually waits (bounded) for cond, calling step between tries.
+func eventually(t *testing.T, what string, cond func() bool, step func()) {
+	t.Helper()
+	for range 3000 {
+		if cond() {
+			return
+		}
+		if step != nil {
+			step()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func (h *harness) pod(name string) *corev1.Pod {
+	p, err := h.client.CoreV1().Pods("default").Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+func (h *harness) createPod(p *corev1.Pod) *corev1.Pod {
+	h.t.Helper()
+	if p.Namespace == "" {
+		p.Namespace = "default"
+	}
+	if p.UID == "" {
+		p.UID = types.UID("uid-" + p.Name)
+	}
+	p.Spec.NodeName = node
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}
+	out, err := h.client.CoreV1().Pods(p.Namespace).Create(context.Background(), p, metav1.CreateOptions{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out
+}
+
+func cond(p *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == t {
+			return &p.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func isTrue(p *corev1.Pod, t corev1.PodConditionType) bool {
+	c := cond(p, t)
+	return c != nil && c.Status == corev1.ConditionTrue
+}
+
+func simplePod(name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "web"}},
+		Spec: corev1.PodSpec{
+			Hostname:  name,
+			Subdomain: "web",
+			Containers: []corev1.Container{{
+				Name: "main", Image: "busybox", Command: []string{"sleep", "3600"},
+				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}, PeriodSeconds: 1},
+			}},
+		},
+	}
+}
+
+func TestNodeRegistrationLeaseAndReregistration(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	h := newHarness(t, clk)
+	h.start(h.config())
+	ctx := context.Background()
+
+	n, err := h.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{corev1.LabelHostname: node, corev1.LabelOSStable: "linux", "node-role.kubernetes.io/worker": ""} {
+		if got, ok := n.Labels[k]; !ok || got != v {
+			t.Errorf("label %s = %q, want %q", k, got, v)
+		}
+	}
+	if n.Annotations["petset.io/volume-dir"] != h.dir+"/volumes" {
+		t.Errorf("volume-dir annotation = %q", n.Annotations["petset.io/volume-dir"])
+	}
+	if n.Spec.PodCIDR != "10.88.3.0/24" {
+		t.Errorf("podCIDR = %q", n.Spec.PodCIDR)
+	}
+	if q := n.Status.Capacity[corev1.ResourceCPU]; q.String() != "4" {
+		t.Errorf("cpu capacity = %s", q.String())
+	}
+	if n.Status.DaemonEndpoints.KubeletEndpoint.Port != 10250 {
+		t.Errorf("kubelet port = %d", n.Status.DaemonEndpoints.KubeletEndpoint.Port)
+	}
+	ready := false
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue && c.Reason == "KubeletReady" {
+			ready = true
+		}
+	}
+	if !ready || len(n.Status.Conditions) != 4 {
+		t.Errorf("conditions = %+v", n.Status.Conditions)
+	}
+	if len(n.Status.Addresses) != 2 || n.Status.Addresses[0].Address != "192.0.2.10" {
+		t.Errorf("addresses = %+v", n.Status.Addresses)
+	}
+
+	var first time.Time
+	eventually(t, "lease created", func() bool {
+		l, err := h.client.CoordinationV1().Leases("kube-node-lease").Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		first = l.Spec.RenewTime.Time
+		return *l.Spec.LeaseDurationSeconds == 40 && *l.Spec.HolderIdentity == node
+	}, nil)
+	eventually(t, "lease renewed", func() bool {
+		l, err := h.client.CoordinationV1().Leases("kube-node-lease").Get(ctx, node, metav1.GetOptions{})
+		return err == nil && l.Spec.RenewTime.Time.After(first)
+	}, func() { clk.Step(time.Second) })
+
+	if err := h.client.CoreV1().Nodes().Delete(ctx, node, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "node re-registered", func() bool {
+		_, err := h.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		return err == nil
+	}, func() { clk.Step(time.Second) })
+
+	// stop-heartbeat: the lease stops being renewed until the annotation goes.
+	n, _ = h.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	n.Annotations[SimulateAnnotation] = "stop-heartbeat"
+	if _, err := h.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Let the status loop observe it, then note the lease.
+	for range 15 {
+		clk.Step(time.Second)
+		time.Sleep(5 * time.Millisecond)
+	}
+	a := h.client.CoordinationV1().Leases("kube-node-lease")
+	eventually(t, "heartbeat stopped", func() bool {
+		l1, _ := a.Get(ctx, node, metav1.GetOptions{})
+		for range 12 {
+			clk.Step(time.Second)
+			time.Sleep(5 * time.Millisecond)
+		}
+		l2, _ := a.Get(ctx, node, metav1.GetOptions{})
+		return l1.Spec.RenewTime.Equal(l2.Spec.RenewTime)
+	}, nil)
+	n, _ = h.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	delete(n.Annotations, SimulateAnnotation)
+	if _, err := h.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l1, _ := a.Get(ctx, node, metav1.GetOptions{})
+	eventually(t, "heartbeat resumed", func() bool {
+		l2, _ := a.Get(ctx, node, metav1.GetOptions{})
+		return l2.Spec.RenewTime.After(l1.Spec.RenewTime.Time)
+	}, func() { clk.Step(time.Second) })
+}
+
+func TestPodPendingRunningReady(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start(h.config())
+	p := simplePod("web-0")
+	p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("1Gi")}
+	h.createPod(p)
+	eventually(t, "pod ready", func() bool {
+		p := h.pod("web-0")
+		return p != nil && p.Status.Phase == corev1.PodRunning && isTrue(p, corev1.PodReady)
+	}, nil)
+	got := h.pod("web-0")
+	st := got.Status
+	if !strings.HasPrefix(st.PodIP, "10.88.3.") || len(st.PodIPs) != 1 {
+		t.Errorf("podIP %q podIPs %v", st.PodIP, st.PodIPs)
+	}
+	if st.HostIP != "192.0.2.10" || st.StartTime == nil || st.QOSClass != corev1.PodQOSGuaranteed {
+		t.Errorf("hostIP %q startTime %v qos %q", st.HostIP, st.StartTime, st.QOSClass)
+	}
+	for _, c := range []corev1.PodConditionType{corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady, corev1.PodScheduled} {
+		if !isTrue(got, c) {
+			t.Errorf("condition %s not true: %+v", c, cond(got, c))
+		}
+	}
+	cs := st.ContainerStatuses[0]
+	if cs.State.Running == nil || !cs.Ready || cs.Started == nil || !*cs.Started || cs.RestartCount != 0 || !strings.HasPrefix(cs.ContainerID, "petset://") || cs.Image != "busybox" {
+		t.Errorf("container status %+v", cs)
+	}
+	sc, ok := h.rt.SandboxConfig(string(got.UID))
+	if !ok {
+		t.Fatal("no sandbox")
+	}
+	if sc.Hostname != "web-0" {
+		t.Errorf("hostname %q", sc.Hostname)
+	}
+	if want := "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"; string(sc.ResolvConf) != want {
+		t.Errorf("resolv.conf %q", sc.ResolvConf)
+	}
+	id := strings.TrimPrefix(cs.ContainerID, "petset://")
+	cc, _ := h.rt.ContainerConfig(id)
+	if strings.Join(cc.Argv, " ") != "sleep 3600" {
+		t.Errorf("argv %q", cc.Argv)
+	}
+	var hostsMount string
+	for _, m := range cc.Mounts {
+		if m.ContainerPath == "/etc/hosts" {
+			hostsMount = m.HostPath
+		}
+	}
+	if hostsMount == "" {
+		t.Fatal("no /etc/hosts mount")
+	}
+	// The status is stable: a resync writes nothing new.
+	rv := got.ResourceVersion
+	time.Sleep(50 * time.Millisecond)
+	if p := h.pod("web-0"); p.ResourceVersion != rv {
+		t.Errorf("status rewritten without a change: %s -> %s", rv, p.ResourceVersion)
+	}
+}
+
+func TestInitContainersRunInOrder(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start(h.config())
+	p := simplePod("init-0")
+	p.Spec.Containers[0].ReadinessProbe = nil
+	p.Spec.InitContainers = []corev1.Container{
+		{Name: "first", Image: "busybox", Command: []string{"true"}},
+		{Name: "second", Image: "busybox", Command: []string{"true"}},
+	}
+	p = h.createPod(p)
+	containers := func() map[string][]runtime.ContainerStatus {
+		l, _ := h.rt.ListContainers(context.Background(), string(p.UID))
+		return instances(l)
+	}
+	eventually(t, "first init container running", func() bool {
+		c := containers()["first"]
+		return len(c) == 1 && c[0].State == runtime.StateRunning
+	}, nil)
+	eventually(t, "pending with init status", func() bool {
+		p := h.pod("init-0")
+		c := cond(p, corev1.PodInitialized)
+		return p.Status.Phase == corev1.PodPending && c != nil && c.Status == corev1.ConditionFalse &&
+			c.Message == "containers with incomplete status: [first second]" &&
+			len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
+			p.Status.ContainerStatuses[0].State.Waiting.Reason == "PodInitializing"
+	}, nil)
+	if c := containers(); len(c["second"]) != 0 || len(c["main"]) != 0 {
+		t.Fatalf("started out of order: %v", c)
+	}
+	if err := h.rt.Exit(containers()["first"][0].ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "second init container running", func() bool {
+		c := containers()["second"]
+		return len(c) == 1 && c[0].State == runtime.StateRunning
+	}, nil)
+	if c := containers(); len(c["main"]) != 0 {
+		t.Fatal("app container started before init finished")
+	}
+	if err := h.rt.Exit(containers()["second"][0].ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "initialized and running", func() bool {
+		p := h.pod("init-0")
+		return p.Status.Phase == corev1.PodRunning && isTrue(p, corev1.PodInitialized) && isTrue(p, corev1.PodReady) &&
+			len(p.Status.InitContainerStatuses) == 2 && p.Status.InitContainerStatuses[1].State.Terminated != nil &&
+			p.Status.InitContainerStatuses[1].State.Terminated.Reason == "Completed"
+	}, nil)
+}
+
+func TestCrashLoopBackOff(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	h := newHarness(t, clk)
+	h.start(h.config())
+	p := simplePod("crash-0")
+	p.Spec.Containers[0].ReadinessProbe = nil
+	p.Annotations = map[string]string{SimulateAnnotation: "fail"}
+	h.createPod(p)
+	status := func() corev1.ContainerStatus {
+		p := h.pod("crash-0")
+		if p == nil || len(p.Status.ContainerStatuses) == 0 {
+			return corev1.ContainerStatus{}
+		}
+		return p.Status.ContainerStatuses[0]
+	}
+	// First failure restarts at once; the second waits 10s.
+	eventually(t, "back-off after second failure", func() bool {
+		s := status()
+		return s.RestartCount == 1 && s.State.Waiting != nil && s.State.Waiting.Reason == "CrashLoopBackOff" &&
+			s.LastTerminationState.Terminated != nil && s.LastTerminationState.Terminated.ExitCode == 1
+	}, nil)
+	if msg := status().State.Waiting.Message; !strings.Contains(msg, "back-off 10s restarting failed container=main pod=crash-0_default") {
+		t.Errorf("message %q", msg)
+	}
+	if p := h.pod("crash-0"); p.Status.Phase != corev1.PodRunning || isTrue(p, corev1.PodReady) {
+		t.Errorf("phase %s ready %v", p.Status.Phase, isTrue(p, corev1.PodReady))
+	}
+	clk.Step(9 * time.Second)
+	time.Sleep(50 * time.Millisecond)
+	if s := status(); s.RestartCount != 1 {
+		t.Fatalf("restarted before the back-off ended: %d", s.RestartCount)
+	}
+	clk.Step(time.Second)
+	eventually(t, "restart after 10s", func() bool {
+		s := status()
+		return s.RestartCount == 2 && s.State.Waiting != nil && s.State.Waiting.Reason == "CrashLoopBackOff"
+	}, nil)
+	if msg := status().State.Waiting.Message; !strings.Contains(msg, "back-off 20s") {
+		t.Errorf("message %q", msg)
+	}
+	clk.Step(19 * time.Second)
+	time.Sleep(50 * time.Millisecond)
+	if s := status(); s.RestartCount != 2 {
+		t.Fatalf("restarted before the 20s back-off ended: %d", s.RestartCount)
+	}
+	clk.Step(time.Second)
+	eventually(t, "restart after 20s", func() bool { return status().RestartCount == 3 }, nil)
+	// Only the current and previous instances are kept.
+	pod := h.pod("crash-0")
+	l, _ := h.rt.ListContainers(context.Background(), string(pod.UID))
+	if len(l) != 2 {
+		t.Errorf("kept %d instances, want 2", len(l))
+	}
+}
+
+func TestBackoffDurations(t *testing.T) {
+	w := &podWorker{backoff: map[string]time.Duration{}}
+	var got []time.Duration
+	for range 8 {
+		w.noteRestart("c")
+		got = append(got, w.backoff["c"])
+	}
+	want := []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second, 160 * time.Second, 5 * time.Minute, 5 * time.Minute, 5 * time.Minute}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("back-off sequence %v, want %v", got, want)
+		}
+	}
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	a := &Agent{clock: clk}
+	start := clk.Now()
+	// A container that ran 10 minutes resets the back-off.
+	if d := a.backoffWait(w, runtime.ContainerStatus{Name: "c", StartedAt: start.Add(-11 * time.Minute), FinishedAt: start}); d != 0 || w.backoff["c"] != 0 {
+		t.Errorf("wait %v backoff %v after a long run", d, w.backoff["c"])
+	}
+}
+
+func TestRestartPolicyNeverAndSimulatedOutcomes(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start(h.config())
+	for _, tc := range []struct {
+		name, annotation string
+		phase            corev1.PodPhase
+		exit             int32
+		reason           string
+	}{
+		{"fails", "fail", corev1.PodFailed, 1, "Error"},
+		{"succeeds", "succeed", corev1.PodSucceeded, 0, "Completed"},
+	} {
+		p := simplePod(tc.name)
+		p.Spec.RestartPolicy = corev1.RestartPolicyNever
+		p.Spec.Containers[0].ReadinessProbe = nil
+		p.Annotations = map[string]string{SimulateAnnotation: tc.annotation}
+		h.createPod(p)
+		eventually(t, tc.name+" terminal", func() bool {
+			p := h.pod(tc.name)
+			if p.Status.Phase != tc.phase || len(p.Status.ContainerStatuses) != 1 {
+				return false
+			}
+			term := p.Status.ContainerStatuses[0].State.Terminated
+			return term != nil && term.ExitCode == tc.exit && term.Reason == tc.reason && !isTrue(p, corev1.PodReady)
+		}, nil)
+	}
+	if sb, _ := h.rt.ListSandboxes(context.Background()); len(sb) != 0 {
+		t.Errorf("sandboxes of terminal pods still run: %v", sb)
+	}
+}
+
+func TestGracefulDeletion(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start(h.config())
+	p := simplePod("del-0")
+	p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}
+	h.createPod(p)
+	eventually(t, "running", func() bool { return h.pod("del-0").Status.Phase == corev1.PodRunning }, nil)
+	ctx := context.Background()
+	cur := h.pod("del-0")
+	now := metav1.Now()
+	cur.DeletionTimestamp = &now
+	grace := int64(30)
+	cur.DeletionGracePeriodSeconds = &grace
+	if _, err := h.client.CoreV1().Pods("default").Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "pod deleted by the agent", func() bool {
+		_, err := h.client.CoreV1().Pods("default").Get(ctx, "del-0", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	}, nil)
+	var sawGraceZero bool
+	for _, act := range h.client.Actions() {
+		if act.GetVerb() == "delete" && act.GetResource().Resource == "pods" {
+			sawGraceZero = true
+		}
+	}
+	if !sawGraceZero {
+		t.Error("no pod delete issued")
+	}
+	eventually(t, "sandbox gone", func() bool {
+		sb, _ := h.rt.ListSandboxes(ctx)
+		return len(sb) == 0
+	}, nil)
+}
+
+func TestAdoptionAfterRestart(t *testing.T) {
+	h := newHarness(t, nil)
+	stop := h.start(h.config())
+	h.createPod(simplePod("keep-0"))
+	eventually(t, "ready", func() bool { p := h.pod("keep-0"); return p != nil && isTrue(p, corev1.PodReady) }, nil)
+	before := h.pod("keep-0").Status.ContainerStatuses[0].ContainerID
+	stop()
+
+	// An orphan: a sandbox whose pod no longer exists.
+	ctx := context.Background()
+	if _, err := h.rt.RunSandbox(ctx, runtime.SandboxConfig{UID: "orphan", Namespace: "default", Name: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.rt.StartContainer(ctx, "orphan", runtime.ContainerConfig{Name: "c", Argv: []string{"sleep"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.start(h.config())
+	eventually(t, "orphan torn down", func() bool {
+		sb, _ := h.rt.ListSandboxes(ctx)
+		return len(sb) == 1 && sb[0].Name == "keep-0"
+	}, nil)
+	p := h.pod("keep-0")
+	l, _ := h.rt.ListContainers(ctx, string(p.UID))
+	if len(l) != 1 || "petset://"+l[0].ID != before {
+		t.Fatalf("containers after adoption: %+v (before %s)", l, before)
+	}
+	eventually(t, "still ready after adoption", func() bool {
+		p := h.pod("keep-0")
+		return isTrue(p, corev1.PodReady) && p.Status.ContainerStatuses[0].ContainerID == before
+	}, nil)
+}
+
+func TestImageNotFound(t *testing.T) {
+	h := newHarness(t, nil)
+	cfg := h.config()
+	cfg.Images = image.New()
+	h.start(cfg)
+	p := simplePod("img-0")
+	p.Spec.Containers[0].Command = nil
+	p.Spec.Containers[0].Image = "no-such-image:1"
+	h.createPod(p)
+	reasons := map[string]string{}
+	eventually(t, "ImagePullBackOff", func() bool {
+		cs := h.pod("img-0").Status.ContainerStatuses
+		if len(cs) == 1 && cs[0].State.Waiting != nil {
+			reasons[cs[0].State.Waiting.Reason] = cs[0].State.Waiting.Message
+		}
+		_, ok := reasons["ImagePullBackOff"]
+		return ok
+	}, nil)
+	if msg := reasons["ImagePullBackOff"]; !strings.Contains(msg, `Back-off pulling image "no-such-image:1"`) || !strings.Contains(msg, "not found") {
+		t.Errorf("message %q", msg)
+	}
+	if p := h.pod("img-0"); p.Status.Phase != corev1.PodPending {
+		t.Errorf("phase %s", p.Status.Phase)
+	}
+}
+
+func TestContainerID(t *testing.T) {
+	h := newHarness(t, nil)
+	a, err := New(h.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-a.Ready()
+	p := simplePod("id-0")
+	p.Spec.Containers[0].ReadinessProbe = nil
+	h.createPod(p)
+	eventually(t, "running", func() bool { return h.pod("id-0").Status.Phase == corev1.PodRunning }, nil)
+	id, err := a.ContainerID("default", "id-0", "main", false)
+	if err != nil || "petset://"+id != h.pod("id-0").Status.ContainerStatuses[0].ContainerID {
+		t.Fatalf("ContainerID = %q, %v", id, err)
+	}
+	if _, err := a.ContainerID("default", "id-0", "main", true); err == nil {
+		t.Error("previous container found for a container that never restarted")
+	}
+	if _, err := a.ContainerID("default", "missing", "main", false); err == nil {
+		t.Error("container of a missing pod found")
+	}
+}
