@@ -81,7 +81,7 @@ func validatePodOnly(spec *corev1.PodSpec, specPath *field.Path) field.ErrorList
 			if c.Image != strings.TrimSpace(c.Image) {
 				errs = append(errs, field.Invalid(idx.Child("image"), c.Image, "must not have leading or trailing whitespace"))
 			}
-			if spec.HostNetwork {
+			if spec.HostNetwork && list.name == "containers" {
 				for j, p := range c.Ports {
 					if p.HostPort != p.ContainerPort {
 						errs = append(errs, field.Invalid(idx.Child("ports").Index(j).Child("hostPort"), p.HostPort, "must match `containerPort` when `hostNetwork` is true"))
@@ -114,35 +114,59 @@ func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 	volNames, vErrs := validateVolumes(spec.Volumes, fldPath.Child("volumes"))
 	errs = append(errs, vErrs...)
 
+	// Regular containers first, then init containers, whose names must
+	// differ from every other container's (kube's order and error paths).
+	containersPath := fldPath.Child("containers")
 	containerNames := sets.New[string]()
-	for i := range spec.InitContainers {
-		c := &spec.InitContainers[i]
-		idx := fldPath.Child("initContainers").Index(i)
-		errs = append(errs, validateContainer(c, volNames, containerNames, idx)...)
-		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
-		if c.RestartPolicy != nil && !sidecar {
-			errs = append(errs, field.NotSupported(idx.Child("restartPolicy"), *c.RestartPolicy, []string{string(corev1.ContainerRestartPolicyAlways)}))
-		}
-		if !sidecar {
-			for name, p := range map[string]*corev1.Probe{"livenessProbe": c.LivenessProbe, "readinessProbe": c.ReadinessProbe, "startupProbe": c.StartupProbe} {
-				if p != nil {
-					errs = append(errs, field.Forbidden(idx.Child(name), "may not be set for init containers without restartPolicy=Always"))
-				}
-			}
-			if c.Lifecycle != nil {
-				errs = append(errs, field.Forbidden(idx.Child("lifecycle"), "may not be set for init containers without restartPolicy=Always"))
-			}
-		}
-	}
 	if len(spec.Containers) == 0 {
-		errs = append(errs, field.Required(fldPath.Child("containers"), ""))
+		errs = append(errs, field.Required(containersPath, ""))
 	}
 	for i := range spec.Containers {
 		c := &spec.Containers[i]
-		idx := fldPath.Child("containers").Index(i)
-		errs = append(errs, validateContainer(c, volNames, containerNames, idx)...)
+		idx := containersPath.Index(i)
+		errs = append(errs, validateContainer(c, volNames, idx)...)
+		if containerNames.Has(c.Name) {
+			errs = append(errs, field.Duplicate(idx.Child("name"), c.Name))
+		} else {
+			containerNames.Insert(c.Name)
+		}
+		errs = append(errs, validateContainerHandlers(c, idx)...)
 		if c.RestartPolicy != nil {
 			errs = append(errs, field.Forbidden(idx.Child("restartPolicy"), "may not be set for non-init containers"))
+		}
+	}
+	errs = append(errs, validateHostPortConflicts(spec.Containers, containersPath)...)
+
+	initPath := fldPath.Child("initContainers")
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		idx := initPath.Index(i)
+		errs = append(errs, validateContainer(c, volNames, idx)...)
+		sidecar := false
+		if c.RestartPolicy != nil {
+			if *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+				sidecar = true
+			} else {
+				errs = append(errs, field.NotSupported(idx.Child("restartPolicy"), *c.RestartPolicy, []string{string(corev1.ContainerRestartPolicyAlways)}))
+			}
+		}
+		if containerNames.Has(c.Name) {
+			errs = append(errs, field.Duplicate(idx.Child("name"), c.Name))
+		} else if c.Name != "" {
+			containerNames.Insert(c.Name)
+		}
+		errs = append(errs, validateHostPortConflicts([]corev1.Container{*c}, initPath)...)
+		if sidecar {
+			errs = append(errs, validateContainerHandlers(c, idx)...)
+			continue
+		}
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"lifecycle", c.Lifecycle != nil}, {"livenessProbe", c.LivenessProbe != nil}, {"readinessProbe", c.ReadinessProbe != nil}, {"startupProbe", c.StartupProbe != nil}} {
+			if f.set {
+				errs = append(errs, field.Forbidden(idx.Child(f.name), "may not be set for init containers without restartPolicy=Always"))
+			}
 		}
 	}
 
@@ -156,16 +180,30 @@ func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 	switch spec.DNSPolicy {
 	case corev1.DNSClusterFirstWithHostNet, corev1.DNSClusterFirst, corev1.DNSDefault:
 	case corev1.DNSNone:
-		if spec.DNSConfig == nil {
-			errs = append(errs, field.Required(fldPath.Child("dnsConfig"), fmt.Sprintf("must provide `dnsConfig` when `dnsPolicy` is %s", corev1.DNSNone)))
-		}
 	case "":
 		errs = append(errs, field.Required(fldPath.Child("dnsPolicy"), ""))
 	default:
 		errs = append(errs, field.NotSupported(fldPath.Child("dnsPolicy"), spec.DNSPolicy, supportedDNSPolicies))
 	}
 
+	errs = append(errs, validatePodDNSConfig(spec.DNSConfig, spec.DNSPolicy, fldPath.Child("dnsConfig"))...)
 	errs = append(errs, metav1validation.ValidateLabels(spec.NodeSelector, fldPath.Child("nodeSelector"))...)
+	for i, g := range spec.ReadinessGates {
+		for _, msg := range validation.IsQualifiedName(string(g.ConditionType)) {
+			errs = append(errs, field.Invalid(fldPath.Child("readinessGates").Index(i).Child("conditionType"), g.ConditionType, msg))
+		}
+	}
+	gates := sets.New[string]()
+	for i, g := range spec.SchedulingGates {
+		p := fldPath.Child("schedulingGates").Index(i)
+		for _, msg := range validation.IsQualifiedName(g.Name) {
+			errs = append(errs, field.Invalid(p, g.Name, msg))
+		}
+		if gates.Has(g.Name) {
+			errs = append(errs, field.Duplicate(p, g.Name))
+		}
+		gates.Insert(g.Name)
+	}
 	if spec.ServiceAccountName != "" {
 		for _, msg := range nameIsDNSSubdomain(spec.ServiceAccountName, false) {
 			errs = append(errs, field.Invalid(fldPath.Child("serviceAccountName"), spec.ServiceAccountName, msg))
@@ -186,15 +224,10 @@ func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 	}
 	if spec.HostNetwork {
 		// Templates may leave hostPort 0 (defaulted when the pod is made).
-		for _, list := range []struct {
-			name string
-			cs   []corev1.Container
-		}{{"initContainers", spec.InitContainers}, {"containers", spec.Containers}} {
-			for i, c := range list.cs {
-				for j, p := range c.Ports {
-					if p.HostPort != 0 && p.HostPort != p.ContainerPort {
-						errs = append(errs, field.Invalid(fldPath.Child(list.name).Index(i).Child("ports").Index(j).Child("hostPort"), p.HostPort, "must match `containerPort` when `hostNetwork` is true"))
-					}
+		for i, c := range spec.Containers {
+			for j, p := range c.Ports {
+				if p.HostPort != 0 && p.HostPort != p.ContainerPort {
+					errs = append(errs, field.Invalid(containersPath.Index(i).Child("ports").Index(j).Child("hostPort"), p.HostPort, "must match `containerPort` when `hostNetwork` is true"))
 				}
 			}
 		}
@@ -392,18 +425,14 @@ func validateLocalDescendingPath(p string, fldPath *field.Path) field.ErrorList 
 	return errs
 }
 
-func validateContainer(c *corev1.Container, volNames, containerNames sets.Set[string], idx *field.Path) field.ErrorList {
+// validateContainer holds the checks common to every kind of container.
+func validateContainer(c *corev1.Container, volNames sets.Set[string], idx *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	namePath := idx.Child("name")
 	if c.Name == "" {
 		errs = append(errs, field.Required(namePath, ""))
 	} else {
 		errs = append(errs, dns1123Label(c.Name, namePath)...)
-	}
-	if containerNames.Has(c.Name) {
-		errs = append(errs, field.Duplicate(namePath, c.Name))
-	} else {
-		containerNames.Insert(c.Name)
 	}
 	if c.Image == "" {
 		errs = append(errs, field.Required(idx.Child("image"), ""))
@@ -418,7 +447,7 @@ func validateContainer(c *corev1.Container, volNames, containerNames sets.Set[st
 	switch c.TerminationMessagePolicy {
 	case corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError:
 	case "":
-		errs = append(errs, field.Required(idx.Child("terminationMessagePolicy"), "must be 'File' or 'FallbackToLogsOnError'"))
+		errs = append(errs, field.Required(idx.Child("terminationMessagePolicy"), ""))
 	default:
 		errs = append(errs, field.NotSupported(idx.Child("terminationMessagePolicy"), c.TerminationMessagePolicy, supportedTermMsgPolicies))
 	}
@@ -427,21 +456,90 @@ func validateContainer(c *corev1.Container, volNames, containerNames sets.Set[st
 	errs = append(errs, validateEnvFrom(c.EnvFrom, idx.Child("envFrom"))...)
 	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volNames, idx.Child("volumeMounts"))...)
 	errs = append(errs, validateResources(&c.Resources, idx.Child("resources"))...)
-	errs = append(errs, validateProbe(c.LivenessProbe, idx.Child("livenessProbe"))...)
-	errs = append(errs, validateProbe(c.ReadinessProbe, idx.Child("readinessProbe"))...)
-	errs = append(errs, validateProbe(c.StartupProbe, idx.Child("startupProbe"))...)
-	if c.LivenessProbe != nil && c.LivenessProbe.SuccessThreshold != 1 {
-		errs = append(errs, field.Invalid(idx.Child("livenessProbe", "successThreshold"), c.LivenessProbe.SuccessThreshold, "must be 1"))
-	}
-	if c.StartupProbe != nil && c.StartupProbe.SuccessThreshold != 1 {
-		errs = append(errs, field.Invalid(idx.Child("startupProbe", "successThreshold"), c.StartupProbe.SuccessThreshold, "must be 1"))
-	}
+	return errs
+}
+
+// validateContainerHandlers checks probes and lifecycle hooks, allowed on
+// regular containers and restartable (sidecar) init containers.
+func validateContainerHandlers(c *corev1.Container, idx *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	if c.Lifecycle != nil {
 		if c.Lifecycle.PostStart != nil {
 			errs = append(errs, validateHandler((*handler)(c.Lifecycle.PostStart), idx.Child("lifecycle", "postStart"))...)
 		}
 		if c.Lifecycle.PreStop != nil {
 			errs = append(errs, validateHandler((*handler)(c.Lifecycle.PreStop), idx.Child("lifecycle", "preStop"))...)
+		}
+	}
+	errs = append(errs, validateProbe(c.LivenessProbe, idx.Child("livenessProbe"))...)
+	if c.LivenessProbe != nil && c.LivenessProbe.SuccessThreshold != 1 {
+		errs = append(errs, field.Invalid(idx.Child("livenessProbe", "successThreshold"), c.LivenessProbe.SuccessThreshold, "must be 1"))
+	}
+	errs = append(errs, validateProbe(c.ReadinessProbe, idx.Child("readinessProbe"))...)
+	errs = append(errs, validateProbe(c.StartupProbe, idx.Child("startupProbe"))...)
+	if c.StartupProbe != nil && c.StartupProbe.SuccessThreshold != 1 {
+		errs = append(errs, field.Invalid(idx.Child("startupProbe", "successThreshold"), c.StartupProbe.SuccessThreshold, "must be 1"))
+	}
+	return errs
+}
+
+// validateHostPortConflicts reports a host port (per protocol and host IP)
+// used twice among containers.
+func validateHostPortConflicts(containers []corev1.Container, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := sets.New[string]()
+	for ci, c := range containers {
+		for pi, p := range c.Ports {
+			if p.HostPort == 0 {
+				continue
+			}
+			key := fmt.Sprintf("%s/%s/%d", p.Protocol, p.HostIP, p.HostPort)
+			if seen.Has(key) {
+				errs = append(errs, field.Duplicate(fldPath.Index(ci).Child("ports").Index(pi).Child("hostPort"), key))
+			}
+			seen.Insert(key)
+		}
+	}
+	return errs
+}
+
+const (
+	maxDNSNameservers     = 3
+	maxDNSSearchPaths     = 32
+	maxDNSSearchListChars = 2048
+)
+
+func validatePodDNSConfig(c *corev1.PodDNSConfig, policy corev1.DNSPolicy, fldPath *field.Path) field.ErrorList {
+	if policy == corev1.DNSNone {
+		if c == nil {
+			return field.ErrorList{field.Required(fldPath, fmt.Sprintf("must provide `dnsConfig` when `dnsPolicy` is %s", corev1.DNSNone))}
+		}
+		if len(c.Nameservers) == 0 {
+			return field.ErrorList{field.Required(fldPath.Child("nameservers"), fmt.Sprintf("must provide at least one DNS nameserver when `dnsPolicy` is %s", corev1.DNSNone))}
+		}
+	}
+	if c == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if len(c.Nameservers) > maxDNSNameservers {
+		errs = append(errs, field.Invalid(fldPath.Child("nameservers"), c.Nameservers, fmt.Sprintf("must not have more than %v nameservers", maxDNSNameservers)))
+	}
+	for i, ns := range c.Nameservers {
+		errs = append(errs, validIP(ns, fldPath.Child("nameservers").Index(i))...)
+	}
+	if len(c.Searches) > maxDNSSearchPaths {
+		errs = append(errs, field.Invalid(fldPath.Child("searches"), c.Searches, fmt.Sprintf("must not have more than %v search paths", maxDNSSearchPaths)))
+	}
+	if len(strings.Join(c.Searches, " ")) > maxDNSSearchListChars {
+		errs = append(errs, field.Invalid(fldPath.Child("searches"), c.Searches, fmt.Sprintf("must not have more than %v characters (including spaces) in the search list", maxDNSSearchListChars)))
+	}
+	for i, search := range c.Searches {
+		errs = append(errs, dns1123Subdomain(strings.TrimSuffix(search, "."), fldPath.Child("searches").Index(i))...)
+	}
+	for i, o := range c.Options {
+		if o.Name == "" {
+			errs = append(errs, field.Required(fldPath.Child("options").Index(i), "must not be empty"))
 		}
 	}
 	return errs

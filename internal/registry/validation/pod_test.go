@@ -73,7 +73,17 @@ func TestPodCreate(t *testing.T) {
 		{"name not a subdomain", func(p *corev1.Pod) { p.Name = "Web_0" }, []string{`metadata.name: Invalid value: "Web_0": a lowercase RFC 1123 subdomain`}},
 		{"no containers", func(p *corev1.Pod) { p.Spec.Containers = nil }, []string{"spec.containers: Required value"}},
 		{"bad container name", func(p *corev1.Pod) { p.Spec.Containers[0].Name = "Nginx" }, []string{`spec.containers[0].name: Invalid value: "Nginx": a lowercase RFC 1123 label`}},
-		{"duplicate with init container", func(p *corev1.Pod) { p.Spec.Containers[0].Name = "init" }, []string{`spec.containers[0].name: Duplicate value: "init"`}},
+		{"duplicate with init container", func(p *corev1.Pod) { p.Spec.Containers[0].Name = "init" }, []string{`spec.initContainers[0].name: Duplicate value: "init"`}},
+		{"dnsPolicy None without dnsConfig", func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSNone }, []string{
+			"spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None"}},
+		{"host port used twice", func(p *corev1.Pod) {
+			c := p.Spec.Containers[0].DeepCopy()
+			c.Name = "second"
+			c.Ports[0].Name = "web2"
+			p.Spec.Containers[0].Ports[0].HostPort = 8080
+			c.Ports[0].HostPort = 8080
+			p.Spec.Containers = append(p.Spec.Containers, *c)
+		}, []string{`spec.containers[1].ports[0].hostPort: Duplicate value: "TCP//8080"`}},
 		{"missing image", func(p *corev1.Pod) { p.Spec.Containers[0].Image = "" }, []string{"spec.containers[0].image: Required value"}},
 		{"port out of range", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].ContainerPort = 70000 }, []string{
 			"spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive"}},
