@@ -3,13 +3,16 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -36,6 +39,7 @@ type harness struct {
 func newHarness(t *testing.T, objs ...runtime.Object) (*harness, informers.SharedInformerFactory, record.EventRecorder) {
 	t.Helper()
 	client := fake.NewClientset(objs...)
+	serveLikeAPIServer(client)
 	podsGVR := v1.SchemeGroupVersion.WithResource("pods")
 	client.PrependReactor("create", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		if action.GetSubresource() != "binding" {
@@ -51,6 +55,7 @@ func newHarness(t *testing.T, objs ...runtime.Object) (*harness, informers.Share
 			return true, nil, apierrors.NewConflict(podsGVR.GroupResource(), pod.Name, fmt.Errorf("pod %s is already assigned to node %q", pod.Name, pod.Spec.NodeName))
 		}
 		pod.Spec.NodeName = b.Target.Name
+		pod.ResourceVersion += "-bound"
 		setCondition(&pod.Status, v1.PodCondition{Type: v1.PodScheduled, Status: v1.ConditionTrue, LastTransitionTime: metav1.Now()})
 		return true, b, client.Tracker().Update(podsGVR, pod, pod.Namespace)
 	})
@@ -326,5 +331,66 @@ func newLocalPV(name, class, size, node string) *v1.PersistentVolume {
 			}}}},
 		},
 		Status: v1.PersistentVolumeStatus{Phase: v1.VolumeAvailable},
+	}
+}
+
+// serveLikeAPIServer makes the fake clientset's updates behave as the API
+// server's do for the kinds these controllers write: optimistic concurrency
+// on metadata.resourceVersion (a stale update gets 409 Conflict), the status
+// subresource changing only status, and the main resource leaving status
+// alone. Without it a controller writing from a stale cache would silently
+// clobber newer data in the fake, which a real server never allows.
+func serveLikeAPIServer(client *fake.Clientset) {
+	var mu sync.Mutex
+	var rv int64 = 1000
+	client.PrependReactor("update", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		ua := action.(k8stesting.UpdateAction)
+		obj := ua.GetObject()
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return false, nil, nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		gvr := action.GetResource()
+		cur, err := client.Tracker().Get(gvr, action.GetNamespace(), m.GetName())
+		if err != nil {
+			return true, nil, err
+		}
+		cm, _ := meta.Accessor(cur)
+		if m.GetResourceVersion() != "" && cm.GetResourceVersion() != "" && m.GetResourceVersion() != cm.GetResourceVersion() {
+			return true, nil, apierrors.NewConflict(gvr.GroupResource(), m.GetName(),
+				fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
+		}
+		var merged runtime.Object
+		if action.GetSubresource() == "status" {
+			merged = cur.DeepCopyObject()
+			copyStatus(merged, obj)
+		} else {
+			merged = obj.DeepCopyObject()
+			copyStatus(merged, cur)
+		}
+		rv++
+		mm, _ := meta.Accessor(merged)
+		mm.SetResourceVersion(strconv.FormatInt(rv, 10))
+		if err := client.Tracker().Update(gvr, merged, action.GetNamespace()); err != nil {
+			return true, nil, err
+		}
+		return true, merged, nil
+	})
+}
+
+// copyStatus sets dst's status to src's for the kinds with a status
+// subresource that these tests write.
+func copyStatus(dst, src runtime.Object) {
+	switch d := dst.(type) {
+	case *v1.Pod:
+		d.Status = *src.(*v1.Pod).Status.DeepCopy()
+	case *v1.PersistentVolumeClaim:
+		d.Status = *src.(*v1.PersistentVolumeClaim).Status.DeepCopy()
+	case *v1.PersistentVolume:
+		d.Status = *src.(*v1.PersistentVolume).Status.DeepCopy()
+	case *v1.Node:
+		d.Status = *src.(*v1.Node).Status.DeepCopy()
 	}
 }

@@ -204,7 +204,14 @@ func (s *Scheduler) prepareVolumes(ctx context.Context, pod *v1.Pod, node *nodeI
 	}
 	for _, claim := range pv.delayed {
 		if vol := matches[claim.Name]; vol != nil && !storagehelpers.IsVolumeBoundToClaim(vol, claim) {
-			upd, _, err := storagehelpers.GetBindVolumeToClaim(vol, claim)
+			fresh, err := s.client.CoreV1().PersistentVolumes().Get(ctx, vol.Name, metav1.GetOptions{})
+			if err != nil {
+				return fmt.Errorf("getting volume %s: %w", vol.Name, err)
+			}
+			if fresh.Spec.ClaimRef != nil && !storagehelpers.IsVolumeBoundToClaim(fresh, claim) {
+				return fmt.Errorf("volume %s was meanwhile taken by claim %s/%s", vol.Name, fresh.Spec.ClaimRef.Namespace, fresh.Spec.ClaimRef.Name)
+			}
+			upd, _, err := storagehelpers.GetBindVolumeToClaim(fresh, claim)
 			if err != nil {
 				return fmt.Errorf("pre-binding volume %s: %w", vol.Name, err)
 			}

@@ -177,6 +177,12 @@ func (c *Controller) findBestMatch(claim *v1.PersistentVolumeClaim, delay bool) 
 		if !storagehelpers.CheckAccessModes(claim, v) {
 			continue
 		}
+		if v.Spec.ClaimRef == nil && (v.Status.Phase == "" || v.Status.Phase == v1.VolumePending) {
+			// New and free, only not yet marked Available by this
+			// controller's volume worker: as good as Available.
+			v = v.DeepCopy()
+			v.Status.Phase = v1.VolumeAvailable
+		}
 		n := len(v.Spec.AccessModes)
 		if _, ok := byModes[n]; !ok {
 			counts = append(counts, n)
@@ -221,6 +227,18 @@ func volumeSatisfiesClaim(vol *v1.PersistentVolume, claim *v1.PersistentVolumeCl
 // step is idempotent, so a failed bind is simply retried.
 func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *v1.PersistentVolumeClaim) error {
 	log := logger(ctx).With("claim", claim.Namespace+"/"+claim.Name, "volume", vol.Name)
+	if vol.Spec.ClaimRef == nil {
+		// The cache may not show a binding made moments ago; the API
+		// server has the truth.
+		fresh, err := c.client.CoreV1().PersistentVolumes().Get(ctx, vol.Name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("getting volume %s: %w", vol.Name, err)
+		}
+		if fresh.Spec.ClaimRef != nil && !storagehelpers.IsVolumeBoundToClaim(fresh, claim) {
+			return fmt.Errorf("volume %s was meanwhile bound to %s/%s", vol.Name, fresh.Spec.ClaimRef.Namespace, fresh.Spec.ClaimRef.Name)
+		}
+		vol = fresh
+	}
 	newVol, dirty, err := storagehelpers.GetBindVolumeToClaim(vol, claim)
 	if err != nil {
 		return fmt.Errorf("binding volume %s: %w", vol.Name, err)
@@ -243,7 +261,17 @@ func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *
 		}
 	}
 
-	upd := claim.DeepCopy()
+	cur, err := c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Get(ctx, claim.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil // deleted meanwhile; the volume side releases the volume
+	}
+	if err != nil {
+		return fmt.Errorf("getting claim %s/%s: %w", claim.Namespace, claim.Name, err)
+	}
+	if cur.UID != claim.UID {
+		return fmt.Errorf("claim %s/%s was replaced while binding", claim.Namespace, claim.Name)
+	}
+	upd := cur.DeepCopy()
 	changed := false
 	if upd.Spec.VolumeName != vol.Name {
 		upd.Spec.VolumeName = vol.Name
