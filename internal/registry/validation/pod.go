@@ -320,30 +320,118 @@ func validateVolumes(vols []corev1.Volume, fldPath *field.Path) (sets.Set[string
 	return names, errs
 }
 
+// volumeSourceOrder lists a volume's sources in the order kube examines
+// them: the first one set is validated, every further one is Forbidden (at
+// the name kube reports, typos included).
+var volumeSourceOrder = []struct {
+	name, forbiddenName string
+	set                 func(*corev1.VolumeSource) bool
+}{
+	{"emptyDir", "emptyDir", func(s *corev1.VolumeSource) bool { return s.EmptyDir != nil }},
+	{"hostPath", "hostPath", func(s *corev1.VolumeSource) bool { return s.HostPath != nil }},
+	{"gitRepo", "gitRepo", func(s *corev1.VolumeSource) bool { return s.GitRepo != nil }},
+	{"gcePersistentDisk", "gcePersistentDisk", func(s *corev1.VolumeSource) bool { return s.GCEPersistentDisk != nil }},
+	{"awsElasticBlockStore", "awsElasticBlockStore", func(s *corev1.VolumeSource) bool { return s.AWSElasticBlockStore != nil }},
+	{"secret", "secret", func(s *corev1.VolumeSource) bool { return s.Secret != nil }},
+	{"nfs", "nfs", func(s *corev1.VolumeSource) bool { return s.NFS != nil }},
+	{"iscsi", "iscsi", func(s *corev1.VolumeSource) bool { return s.ISCSI != nil }},
+	{"glusterfs", "glusterfs", func(s *corev1.VolumeSource) bool { return s.Glusterfs != nil }},
+	{"flocker", "flocker", func(s *corev1.VolumeSource) bool { return s.Flocker != nil }},
+	{"persistentVolumeClaim", "persistentVolumeClaim", func(s *corev1.VolumeSource) bool { return s.PersistentVolumeClaim != nil }},
+	{"rbd", "rbd", func(s *corev1.VolumeSource) bool { return s.RBD != nil }},
+	{"cinder", "cinder", func(s *corev1.VolumeSource) bool { return s.Cinder != nil }},
+	{"cephfs", "cephFS", func(s *corev1.VolumeSource) bool { return s.CephFS != nil }},
+	{"quobyte", "quobyte", func(s *corev1.VolumeSource) bool { return s.Quobyte != nil }},
+	{"downwardAPI", "downwarAPI", func(s *corev1.VolumeSource) bool { return s.DownwardAPI != nil }},
+	{"fc", "fc", func(s *corev1.VolumeSource) bool { return s.FC != nil }},
+	{"flexVolume", "flexVolume", func(s *corev1.VolumeSource) bool { return s.FlexVolume != nil }},
+	{"configMap", "configMap", func(s *corev1.VolumeSource) bool { return s.ConfigMap != nil }},
+	{"azureFile", "azureFile", func(s *corev1.VolumeSource) bool { return s.AzureFile != nil }},
+	{"vsphereVolume", "vsphereVolume", func(s *corev1.VolumeSource) bool { return s.VsphereVolume != nil }},
+	{"photonPersistentDisk", "photonPersistentDisk", func(s *corev1.VolumeSource) bool { return s.PhotonPersistentDisk != nil }},
+	{"portworxVolume", "portworxVolume", func(s *corev1.VolumeSource) bool { return s.PortworxVolume != nil }},
+	{"azureDisk", "azureDisk", func(s *corev1.VolumeSource) bool { return s.AzureDisk != nil }},
+	{"storageos", "storageos", func(s *corev1.VolumeSource) bool { return s.StorageOS != nil }},
+	{"projected", "projected", func(s *corev1.VolumeSource) bool { return s.Projected != nil }},
+	{"scaleIO", "scaleIO", func(s *corev1.VolumeSource) bool { return s.ScaleIO != nil }},
+	{"csi", "csi", func(s *corev1.VolumeSource) bool { return s.CSI != nil }},
+	{"ephemeral", "ephemeral", func(s *corev1.VolumeSource) bool { return s.Ephemeral != nil }},
+	{"image", "image", func(s *corev1.VolumeSource) bool { return s.Image != nil }},
+}
+
+var supportedHostPathTypes = []string{"", string(corev1.HostPathBlockDev), string(corev1.HostPathCharDev), string(corev1.HostPathDirectory),
+	string(corev1.HostPathDirectoryOrCreate), string(corev1.HostPathFile), string(corev1.HostPathFileOrCreate), string(corev1.HostPathSocket)}
+
 func validateVolumeSource(src *corev1.VolumeSource, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	set := setPointerFields(src)
-	if len(set) == 0 {
-		return field.ErrorList{field.Required(fldPath, "must specify a volume type")}
-	}
-	for _, extra := range set[1:] {
-		errs = append(errs, field.Forbidden(fldPath.Child(extra), "may not specify more than 1 volume type"))
-	}
-	if len(set) > 1 {
-		return errs
-	}
-	switch {
-	case src.HostPath != nil:
-		if src.HostPath.Path == "" {
-			errs = append(errs, field.Required(fldPath.Child("hostPath", "path"), ""))
+	first := ""
+	for _, v := range volumeSourceOrder {
+		if !v.set(src) {
+			continue
 		}
+		if first != "" {
+			errs = append(errs, field.Forbidden(fldPath.Child(v.forbiddenName), "may not specify more than 1 volume type"))
+			continue
+		}
+		first = v.name
+		errs = append(errs, validateVolumeSourceContent(src, fldPath)...)
+	}
+	if first == "" {
+		errs = append(errs, field.Required(fldPath, "must specify a volume type"))
+	}
+	return errs
+}
+
+// validateVolumeSourceContent checks the first (in kube's order) source set
+// on src, for the sources petset users meet.
+func validateVolumeSourceContent(src *corev1.VolumeSource, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch {
 	case src.EmptyDir != nil:
-		if src.EmptyDir.SizeLimit != nil {
-			errs = append(errs, quantityNonNegative(*src.EmptyDir.SizeLimit, fldPath.Child("emptyDir", "sizeLimit"))...)
+		if src.EmptyDir.SizeLimit != nil && src.EmptyDir.SizeLimit.Sign() < 0 {
+			errs = append(errs, field.Forbidden(fldPath.Child("emptyDir", "sizeLimit"), "SizeLimit field must be a valid resource quantity"))
+		}
+	case src.HostPath != nil:
+		p := fldPath.Child("hostPath")
+		if src.HostPath.Path == "" {
+			return field.ErrorList{field.Required(p.Child("path"), "")}
+		}
+		errs = append(errs, validatePathNoBacksteps(src.HostPath.Path, p.Child("path"))...)
+		if t := src.HostPath.Type; t != nil && !sets.New(supportedHostPathTypes...).Has(string(*t)) {
+			errs = append(errs, field.NotSupported(p.Child("type"), *t, supportedHostPathTypes))
+		}
+	case src.Secret != nil:
+		p := fldPath.Child("secret")
+		if src.Secret.SecretName == "" {
+			errs = append(errs, field.Required(p.Child("secretName"), ""))
+		}
+		errs = append(errs, validateFileMode(src.Secret.DefaultMode, p.Child("defaultMode"))...)
+		errs = append(errs, validateKeyToPaths(src.Secret.Items, p.Child("items"))...)
+	case src.NFS != nil:
+		p := fldPath.Child("nfs")
+		if src.NFS.Server == "" {
+			errs = append(errs, field.Required(p.Child("server"), ""))
+		}
+		if src.NFS.Path == "" {
+			errs = append(errs, field.Required(p.Child("path"), ""))
+		}
+		if !strings.HasPrefix(src.NFS.Path, "/") {
+			errs = append(errs, field.Invalid(p.Child("path"), src.NFS.Path, "must be an absolute path"))
 		}
 	case src.PersistentVolumeClaim != nil:
 		if src.PersistentVolumeClaim.ClaimName == "" {
 			errs = append(errs, field.Required(fldPath.Child("persistentVolumeClaim", "claimName"), ""))
+		}
+	case src.DownwardAPI != nil:
+		p := fldPath.Child("downwardAPI")
+		errs = append(errs, validateFileMode(src.DownwardAPI.DefaultMode, p.Child("defaultMode"))...)
+		for i, item := range src.DownwardAPI.Items {
+			ip := p.Child("items").Index(i)
+			if item.Path == "" {
+				errs = append(errs, field.Required(ip.Child("path"), ""))
+			}
+			errs = append(errs, validateLocalDescendingPath(item.Path, ip.Child("path"))...)
+			errs = append(errs, validateFileMode(item.Mode, ip.Child("mode"))...)
 		}
 	case src.ConfigMap != nil:
 		p := fldPath.Child("configMap")
@@ -352,30 +440,11 @@ func validateVolumeSource(src *corev1.VolumeSource, fldPath *field.Path) field.E
 		}
 		errs = append(errs, validateFileMode(src.ConfigMap.DefaultMode, p.Child("defaultMode"))...)
 		errs = append(errs, validateKeyToPaths(src.ConfigMap.Items, p.Child("items"))...)
-	case src.Secret != nil:
-		p := fldPath.Child("secret")
-		if src.Secret.SecretName == "" {
-			errs = append(errs, field.Required(p.Child("secretName"), ""))
-		}
-		errs = append(errs, validateFileMode(src.Secret.DefaultMode, p.Child("defaultMode"))...)
-		errs = append(errs, validateKeyToPaths(src.Secret.Items, p.Child("items"))...)
-	case src.DownwardAPI != nil:
-		errs = append(errs, validateFileMode(src.DownwardAPI.DefaultMode, fldPath.Child("downwardAPI", "defaultMode"))...)
 	case src.Projected != nil:
 		errs = append(errs, validateFileMode(src.Projected.DefaultMode, fldPath.Child("projected", "defaultMode"))...)
-	case src.NFS != nil:
-		p := fldPath.Child("nfs")
-		if src.NFS.Server == "" {
-			errs = append(errs, field.Required(p.Child("server"), ""))
-		}
-		if src.NFS.Path == "" {
-			errs = append(errs, field.Required(p.Child("path"), ""))
-		} else if !strings.HasPrefix(src.NFS.Path, "/") {
-			errs = append(errs, field.Invalid(p.Child("path"), src.NFS.Path, "must be an absolute path"))
-		}
-	case src.Image != nil:
-		if strings.TrimSpace(src.Image.Reference) == "" {
-			errs = append(errs, field.Required(fldPath.Child("image", "reference"), ""))
+	case src.CSI != nil:
+		if src.CSI.Driver == "" {
+			errs = append(errs, field.Required(fldPath.Child("csi", "driver"), ""))
 		}
 	case src.Ephemeral != nil:
 		p := fldPath.Child("ephemeral", "volumeClaimTemplate")
@@ -384,8 +453,21 @@ func validateVolumeSource(src *corev1.VolumeSource, fldPath *field.Path) field.E
 		} else {
 			errs = append(errs, ValidatePersistentVolumeClaimSpec(&src.Ephemeral.VolumeClaimTemplate.Spec, p.Child("spec"))...)
 		}
+	case src.Image != nil:
+		if strings.TrimSpace(src.Image.Reference) == "" {
+			errs = append(errs, field.Required(fldPath.Child("image", "reference"), ""))
+		}
 	}
 	return errs
+}
+
+func validatePathNoBacksteps(p string, fldPath *field.Path) field.ErrorList {
+	for _, part := range strings.Split(strings.ReplaceAll(p, `\`, "/"), "/") {
+		if part == ".." {
+			return field.ErrorList{field.Invalid(fldPath, p, "must not contain '..'")}
+		}
+	}
+	return nil
 }
 
 func validateFileMode(mode *int32, p *field.Path) field.ErrorList {
@@ -416,13 +498,7 @@ func validateLocalDescendingPath(p string, fldPath *field.Path) field.ErrorList 
 	if strings.HasPrefix(p, "/") {
 		errs = append(errs, field.Invalid(fldPath, p, "must be a relative path"))
 	}
-	for _, part := range strings.Split(strings.ReplaceAll(p, `\`, "/"), "/") {
-		if part == ".." {
-			errs = append(errs, field.Invalid(fldPath, p, "must not contain '..'"))
-			break
-		}
-	}
-	return errs
+	return append(errs, validatePathNoBacksteps(p, fldPath)...)
 }
 
 // validateContainer holds the checks common to every kind of container.
