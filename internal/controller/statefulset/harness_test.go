@@ -190,7 +190,8 @@ func (h *harness) react(action clienttesting.Action) (bool, runtime.Object, erro
 			set.Status = apps.StatefulSetStatus{}
 		}
 		if pod, ok := obj.(*v1.Pod); ok {
-			pod.Status = v1.PodStatus{}
+			// The API server's pod strategy starts every pod Pending.
+			pod.Status = v1.PodStatus{Phase: v1.PodPending}
 		}
 		if err := h.tracker().Create(a.GetResource(), obj, a.GetNamespace()); err != nil {
 			return true, nil, err
