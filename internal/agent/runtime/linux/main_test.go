@@ -35,7 +35,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// testRoles are roles other test files add.
+var testRoles = map[string]func(args []string) int{}
+
 func runTestRole(role string, args []string) int {
+	if f := testRoles[role]; f != nil {
+		return f(args)
+	}
 	switch role {
 	case "listen": // listen <addr>: answer every connection with the hostname
 		ln, err := net.Listen("tcp", args[0])

@@ -422,8 +422,16 @@ func sandboxOf(rec sandboxRecord) runtime.Sandbox {
 	return runtime.Sandbox{UID: rec.UID, Namespace: rec.Namespace, Name: rec.Name, IP: rec.IP, CreatedAt: rec.CreatedAt}
 }
 
+// errClosed is returned by methods called after Close.
+var errClosed = errors.New("runtime is closed")
+
+func (r *Runtime) closed() bool { return isClosed(r.closing) }
+
 // RunSandbox implements runtime.Runtime.
 func (r *Runtime) RunSandbox(ctx context.Context, cfg runtime.SandboxConfig) (runtime.Sandbox, error) {
+	if r.closed() {
+		return runtime.Sandbox{}, errClosed
+	}
 	if cfg.UID == "" {
 		return runtime.Sandbox{}, errors.New("run sandbox: empty pod UID")
 	}
@@ -572,6 +580,9 @@ func (r *Runtime) startSandbox(ctx context.Context, cfg runtime.SandboxConfig) (
 
 // StopSandbox implements runtime.Runtime.
 func (r *Runtime) StopSandbox(ctx context.Context, podUID string) error {
+	if r.closed() {
+		return errClosed
+	}
 	unlock := r.lockPod(podUID)
 	defer unlock()
 	sb := r.sandbox(podUID)
@@ -593,6 +604,8 @@ func (r *Runtime) StopSandbox(ctx context.Context, podUID string) error {
 		}
 		select {
 		case <-sb.gone:
+		case <-r.closing:
+			return errClosed
 		case <-ctx.Done():
 			return fmt.Errorf("stop sandbox %s: %w", podUID, ctx.Err())
 		}
@@ -658,6 +671,9 @@ func newID() string {
 // started, the container is recorded as Exited with reason StartError
 // (exit code 128) and the error is returned along with that status.
 func (r *Runtime) StartContainer(ctx context.Context, podUID string, cfg runtime.ContainerConfig) (runtime.ContainerStatus, error) {
+	if r.closed() {
+		return runtime.ContainerStatus{}, errClosed
+	}
 	sb := r.sandbox(podUID)
 	if sb == nil || isClosed(sb.gone) {
 		return runtime.ContainerStatus{}, notFound("sandbox", podUID)
@@ -879,6 +895,8 @@ func (r *Runtime) StopContainer(ctx context.Context, containerID string, grace t
 		return nil
 	case <-sb.gone:
 		return nil
+	case <-r.closing:
+		return errClosed
 	case <-ctx.Done():
 		return fmt.Errorf("stop container %s: %w", containerID, ctx.Err())
 	}

@@ -123,9 +123,9 @@ func TestVolumeMounts(t *testing.T) {
 	inPod := filepath.Join(t.TempDir(), "pod", "var", "lib", "data")
 	roInPod := filepath.Join(t.TempDir(), "pod", "etc", "conf")
 	st := start(t, rt, sb.UID, runtime.ContainerConfig{
-		Name:   "writer",
-		Argv:   []string{"sh", "-c", "echo persisted > " + inPod + "/file; cat " + roInPod + "/config; echo; if echo x > " + roInPod + "/new 2>/dev/null; then echo RW; else echo RO; fi; pwd"},
-		Mounts: []runtime.Mount{{HostPath: hostDir, ContainerPath: inPod}, {HostPath: roDir, ContainerPath: roInPod, ReadOnly: true}},
+		Name:       "writer",
+		Argv:       []string{"sh", "-c", "echo persisted > " + inPod + "/file; cat " + roInPod + "/config; echo; if echo x > " + roInPod + "/new 2>/dev/null; then echo RW; else echo RO; fi; pwd"},
+		Mounts:     []runtime.Mount{{HostPath: hostDir, ContainerPath: inPod}, {HostPath: roDir, ContainerPath: roInPod, ReadOnly: true}},
 		WorkingDir: inPod,
 	})
 	st = waitState(t, rt, st.ID, runtime.StateExited)
