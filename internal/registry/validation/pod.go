@@ -3,7 +3,6 @@ package validation
 import (
 	"fmt"
 	"math"
-	"reflect"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -280,22 +279,6 @@ func validateTolerations(ts []corev1.Toleration, fldPath *field.Path) field.Erro
 	return errs
 }
 
-// setPointerFields returns the JSON names of the non-nil pointer fields of the
-// struct v points to, in declaration order (used for "exactly one source").
-func setPointerFields(v any) []string {
-	rv := reflect.ValueOf(v).Elem()
-	var names []string
-	for i := 0; i < rv.NumField(); i++ {
-		f := rv.Field(i)
-		if f.Kind() != reflect.Pointer || f.IsNil() {
-			continue
-		}
-		name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("json"), ",")
-		names = append(names, name)
-	}
-	return names
-}
-
 func validateVolumes(vols []corev1.Volume, fldPath *field.Path) (sets.Set[string], field.ErrorList) {
 	var errs field.ErrorList
 	names := sets.New[string]()
@@ -462,7 +445,7 @@ func validateVolumeSourceContent(src *corev1.VolumeSource, fldPath *field.Path) 
 }
 
 func validatePathNoBacksteps(p string, fldPath *field.Path) field.ErrorList {
-	for _, part := range strings.Split(strings.ReplaceAll(p, `\`, "/"), "/") {
+	for _, part := range strings.Split(p, "/") {
 		if part == ".." {
 			return field.ErrorList{field.Invalid(fldPath, p, "must not contain '..'")}
 		}

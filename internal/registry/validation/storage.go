@@ -2,11 +2,13 @@ package validation
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/diff"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -20,8 +22,6 @@ var (
 	supportedReclaimPols  = []string{string(corev1.PersistentVolumeReclaimDelete), string(corev1.PersistentVolumeReclaimRecycle), string(corev1.PersistentVolumeReclaimRetain)}
 	supportedSCReclaim    = []string{string(corev1.PersistentVolumeReclaimDelete), string(corev1.PersistentVolumeReclaimRetain)}
 	supportedBindingModes = []string{string(storagev1.VolumeBindingImmediate), string(storagev1.VolumeBindingWaitForFirstConsumer)}
-	supportedPVPhases     = []string{string(corev1.VolumeAvailable), string(corev1.VolumeBound), string(corev1.VolumeFailed), string(corev1.VolumePending), string(corev1.VolumeReleased)}
-	supportedPVCPhases    = []string{string(corev1.ClaimBound), string(corev1.ClaimLost), string(corev1.ClaimPending)}
 )
 
 func validateAccessModes(modes []corev1.PersistentVolumeAccessMode, fldPath *field.Path, requiredMsg string) field.ErrorList {
@@ -132,86 +132,148 @@ func ValidatePersistentVolumeClaimUpdate(newPvc, oldPvc *corev1.PersistentVolume
 // persistentvolumeclaims/status.
 func ValidatePersistentVolumeClaimStatusUpdate(newPvc, oldPvc *corev1.PersistentVolumeClaim) field.ErrorList {
 	errs := validateObjectMetaUpdate(&newPvc.ObjectMeta, &oldPvc.ObjectMeta)
-	statusPath := field.NewPath("status")
-	if p := newPvc.Status.Phase; p != "" && !sets.New(supportedPVCPhases...).Has(string(p)) {
-		errs = append(errs, field.NotSupported(statusPath.Child("phase"), p, supportedPVCPhases))
+	if newPvc.ResourceVersion == "" {
+		errs = append(errs, field.Required(field.NewPath("resourceVersion"), ""))
 	}
 	if len(newPvc.Spec.AccessModes) == 0 {
 		errs = append(errs, field.Required(field.NewPath("Spec", "accessModes"), ""))
 	}
 	for name, q := range newPvc.Status.Capacity {
-		errs = append(errs, quantityNonNegative(q, statusPath.Child("capacity").Key(string(name)))...)
+		errs = append(errs, validateBasicResource(q, field.NewPath("status", "capacity").Key(string(name)))...)
 	}
 	for name, q := range newPvc.Status.AllocatedResources {
-		errs = append(errs, quantityNonNegative(q, statusPath.Child("allocatedResources").Key(string(name)))...)
+		errs = append(errs, validateBasicResource(q, field.NewPath("status", "allocatedResources").Key(string(name)))...)
 	}
 	return errs
+}
+
+func validateBasicResource(q resource.Quantity, p *field.Path) field.ErrorList {
+	if q.Value() < 0 {
+		return field.ErrorList{field.Invalid(p, q.Value(), "must be a valid resource quantity")}
+	}
+	return nil
+}
+
+// pvSourceOrder lists a PersistentVolume's sources in the order kube
+// examines them.
+var pvSourceOrder = []struct {
+	name string
+	set  func(*corev1.PersistentVolumeSource) bool
+}{
+	{"hostPath", func(s *corev1.PersistentVolumeSource) bool { return s.HostPath != nil }},
+	{"gcePersistentDisk", func(s *corev1.PersistentVolumeSource) bool { return s.GCEPersistentDisk != nil }},
+	{"awsElasticBlockStore", func(s *corev1.PersistentVolumeSource) bool { return s.AWSElasticBlockStore != nil }},
+	{"glusterfs", func(s *corev1.PersistentVolumeSource) bool { return s.Glusterfs != nil }},
+	{"flocker", func(s *corev1.PersistentVolumeSource) bool { return s.Flocker != nil }},
+	{"nfs", func(s *corev1.PersistentVolumeSource) bool { return s.NFS != nil }},
+	{"rbd", func(s *corev1.PersistentVolumeSource) bool { return s.RBD != nil }},
+	{"quobyte", func(s *corev1.PersistentVolumeSource) bool { return s.Quobyte != nil }},
+	{"cephFS", func(s *corev1.PersistentVolumeSource) bool { return s.CephFS != nil }},
+	{"iscsi", func(s *corev1.PersistentVolumeSource) bool { return s.ISCSI != nil }},
+	{"cinder", func(s *corev1.PersistentVolumeSource) bool { return s.Cinder != nil }},
+	{"fc", func(s *corev1.PersistentVolumeSource) bool { return s.FC != nil }},
+	{"flexVolume", func(s *corev1.PersistentVolumeSource) bool { return s.FlexVolume != nil }},
+	{"azureFile", func(s *corev1.PersistentVolumeSource) bool { return s.AzureFile != nil }},
+	{"vsphereVolume", func(s *corev1.PersistentVolumeSource) bool { return s.VsphereVolume != nil }},
+	{"photonPersistentDisk", func(s *corev1.PersistentVolumeSource) bool { return s.PhotonPersistentDisk != nil }},
+	{"portworxVolume", func(s *corev1.PersistentVolumeSource) bool { return s.PortworxVolume != nil }},
+	{"azureDisk", func(s *corev1.PersistentVolumeSource) bool { return s.AzureDisk != nil }},
+	{"scaleIO", func(s *corev1.PersistentVolumeSource) bool { return s.ScaleIO != nil }},
+	{"local", func(s *corev1.PersistentVolumeSource) bool { return s.Local != nil }},
+	{"storageos", func(s *corev1.PersistentVolumeSource) bool { return s.StorageOS != nil }},
+	{"csi", func(s *corev1.PersistentVolumeSource) bool { return s.CSI != nil }},
 }
 
 // ValidatePersistentVolume validates a volume on create.
 func ValidatePersistentVolume(pv *corev1.PersistentVolume) field.ErrorList {
 	errs := validateObjectMeta(&pv.ObjectMeta, false, nameIsDNSSubdomain)
 	specPath := field.NewPath("spec")
-	errs = append(errs, validateAccessModes(pv.Spec.AccessModes, specPath.Child("accessModes"), "")...)
-	if len(pv.Spec.Capacity) == 0 {
-		errs = append(errs, field.Required(specPath.Child("capacity"), ""))
+	spec := &pv.Spec
+	errs = append(errs, validateAccessModes(spec.AccessModes, specPath.Child("accessModes"), "")...)
+
+	capPath := specPath.Child("capacity")
+	if len(spec.Capacity) == 0 {
+		errs = append(errs, field.Required(capPath, ""))
 	}
-	for name, q := range pv.Spec.Capacity {
-		p := specPath.Child("capacity").Key(string(name))
-		if name != corev1.ResourceStorage {
-			errs = append(errs, field.NotSupported(p, name, []string{string(corev1.ResourceStorage)}))
-			continue
-		}
-		errs = append(errs, quantityPositive(q, p)...)
+	if _, ok := spec.Capacity[corev1.ResourceStorage]; !ok || len(spec.Capacity) > 1 {
+		errs = append(errs, field.NotSupported(capPath, spec.Capacity, []string{string(corev1.ResourceStorage)}))
 	}
-	if r := pv.Spec.PersistentVolumeReclaimPolicy; r != "" && !sets.New(supportedReclaimPols...).Has(string(r)) {
+	for name, q := range spec.Capacity {
+		errs = append(errs, quantityPositive(q, capPath.Key(string(name)))...)
+	}
+	if r := spec.PersistentVolumeReclaimPolicy; r != "" && !sets.New(supportedReclaimPols...).Has(string(r)) {
 		errs = append(errs, field.NotSupported(specPath.Child("persistentVolumeReclaimPolicy"), r, supportedReclaimPols))
 	}
-	if pv.Spec.StorageClassName != "" {
-		errs = append(errs, validateStorageClassName(pv.Spec.StorageClassName, specPath.Child("storageClassName"))...)
-	}
-	errs = append(errs, validateVolumeMode(pv.Spec.VolumeMode, specPath.Child("volumeMode"))...)
 
-	src := &pv.Spec.PersistentVolumeSource
-	set := setPointerFields(src)
-	if len(set) == 0 {
-		errs = append(errs, field.Required(specPath, "must specify a volume type"))
+	affinitySpecified := false
+	if na := spec.NodeAffinity; na != nil && na.Required != nil {
+		affinitySpecified = true
+		errs = append(errs, validateNodeSelector(na.Required, specPath.Child("nodeAffinity", "required"))...)
 	}
-	for _, extra := range set[min(1, len(set)):] {
-		errs = append(errs, field.Forbidden(specPath.Child(extra), "may not specify more than 1 volume type"))
-	}
-	if len(set) == 1 {
+
+	src := &spec.PersistentVolumeSource
+	first := ""
+	for _, v := range pvSourceOrder {
+		if !v.set(src) {
+			continue
+		}
+		if first != "" {
+			errs = append(errs, field.Forbidden(specPath.Child(v.name), "may not specify more than 1 volume type"))
+			continue
+		}
+		first = v.name
 		switch {
 		case src.HostPath != nil:
+			p := specPath.Child("hostPath")
 			if src.HostPath.Path == "" {
-				errs = append(errs, field.Required(specPath.Child("hostPath", "path"), ""))
+				errs = append(errs, field.Required(p.Child("path"), ""))
+				break
 			}
-		case src.Local != nil:
-			if src.Local.Path == "" {
-				errs = append(errs, field.Required(specPath.Child("local", "path"), ""))
-			}
-			if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
-				errs = append(errs, field.Required(specPath.Child("nodeAffinity"), "Local volume requires node affinity"))
+			errs = append(errs, validatePathNoBacksteps(src.HostPath.Path, p.Child("path"))...)
+			if t := src.HostPath.Type; t != nil && !sets.New(supportedHostPathTypes...).Has(string(*t)) {
+				errs = append(errs, field.NotSupported(p.Child("type"), *t, supportedHostPathTypes))
 			}
 		case src.NFS != nil:
+			p := specPath.Child("nfs")
 			if src.NFS.Server == "" {
-				errs = append(errs, field.Required(specPath.Child("nfs", "server"), ""))
+				errs = append(errs, field.Required(p.Child("server"), ""))
 			}
 			if src.NFS.Path == "" {
-				errs = append(errs, field.Required(specPath.Child("nfs", "path"), ""))
+				errs = append(errs, field.Required(p.Child("path"), ""))
+			}
+			if !strings.HasPrefix(src.NFS.Path, "/") {
+				errs = append(errs, field.Invalid(p.Child("path"), src.NFS.Path, "must be an absolute path"))
+			}
+		case src.Local != nil:
+			p := specPath.Child("local")
+			if src.Local.Path == "" {
+				errs = append(errs, field.Required(p.Child("path"), ""))
+			} else {
+				errs = append(errs, validatePathNoBacksteps(src.Local.Path, p.Child("path"))...)
+			}
+			if !affinitySpecified {
+				errs = append(errs, field.Required(specPath.Child("nodeAffinity"), "Local volume requires node affinity"))
 			}
 		case src.CSI != nil:
+			p := specPath.Child("csi")
 			if src.CSI.Driver == "" {
-				errs = append(errs, field.Required(specPath.Child("csi", "driver"), ""))
+				errs = append(errs, field.Required(p.Child("driver"), ""))
 			}
 			if src.CSI.VolumeHandle == "" {
-				errs = append(errs, field.Required(specPath.Child("csi", "volumeHandle"), ""))
+				errs = append(errs, field.Required(p.Child("volumeHandle"), ""))
 			}
 		}
 	}
-	if na := pv.Spec.NodeAffinity; na != nil && na.Required != nil && len(na.Required.NodeSelectorTerms) == 0 {
-		errs = append(errs, field.Required(specPath.Child("nodeAffinity", "required", "nodeSelectorTerms"), "must have at least one node selector term"))
+	if first == "" {
+		errs = append(errs, field.Required(specPath, "must specify a volume type"))
 	}
+	if src.HostPath != nil && path.Clean(src.HostPath.Path) == "/" && spec.PersistentVolumeReclaimPolicy == corev1.PersistentVolumeReclaimRecycle {
+		errs = append(errs, field.Forbidden(specPath.Child("persistentVolumeReclaimPolicy"), "may not be 'recycle' for a hostPath mount of '/'"))
+	}
+	if spec.StorageClassName != "" {
+		errs = append(errs, validateStorageClassName(spec.StorageClassName, specPath.Child("storageClassName"))...)
+	}
+	errs = append(errs, validateVolumeMode(spec.VolumeMode, specPath.Child("volumeMode"))...)
 	return errs
 }
 
@@ -225,8 +287,8 @@ func ValidatePersistentVolumeUpdate(newPv, oldPv *corev1.PersistentVolume) field
 			fmt.Sprintf("spec.persistentvolumesource is immutable after creation\n%v", diff.Diff(oldPv.Spec.PersistentVolumeSource, newPv.Spec.PersistentVolumeSource))))
 	}
 	errs = append(errs, immutable(newPv.Spec.VolumeMode, oldPv.Spec.VolumeMode, field.NewPath("volumeMode"))...)
-	if oldPv.Spec.NodeAffinity != nil {
-		errs = append(errs, immutable(newPv.Spec.NodeAffinity, oldPv.Spec.NodeAffinity, field.NewPath("nodeAffinity"))...)
+	if oldPv.Spec.NodeAffinity != nil && !equality.Semantic.DeepEqual(newPv.Spec.NodeAffinity, oldPv.Spec.NodeAffinity) {
+		errs = append(errs, field.Invalid(field.NewPath("nodeAffinity"), newPv.Spec.NodeAffinity, "field is immutable, except for updating from beta label to GA"))
 	}
 	return errs
 }
@@ -235,8 +297,8 @@ func ValidatePersistentVolumeUpdate(newPv, oldPv *corev1.PersistentVolume) field
 // persistentvolumes/status.
 func ValidatePersistentVolumeStatusUpdate(newPv, oldPv *corev1.PersistentVolume) field.ErrorList {
 	errs := validateObjectMetaUpdate(&newPv.ObjectMeta, &oldPv.ObjectMeta)
-	if p := newPv.Status.Phase; p != "" && !sets.New(supportedPVPhases...).Has(string(p)) {
-		errs = append(errs, field.NotSupported(field.NewPath("status", "phase"), p, supportedPVPhases))
+	if newPv.ResourceVersion == "" {
+		errs = append(errs, field.Required(field.NewPath("resourceVersion"), ""))
 	}
 	return errs
 }
