@@ -101,6 +101,10 @@ func TestEndpointsAndSlices(t *testing.T) {
 		}},
 	}
 	checkErrs(t, schema.GroupKind{Kind: "Endpoints"}, "nginx", ValidateEndpoints(ep), nil)
+	loop := ep.DeepCopy()
+	loop.Subsets[0].Addresses[0].IP = "127.0.0.1"
+	checkErrs(t, schema.GroupKind{Kind: "Endpoints"}, "nginx", ValidateEndpoints(loop), []string{
+		`subsets[0].addresses[0].ip: Invalid value: "127.0.0.1": may not be in the loopback range (127.0.0.0/8, ::1/128)`})
 	ep.Subsets[0].Addresses[0].IP = "nope"
 	checkErrs(t, schema.GroupKind{Kind: "Endpoints"}, "nginx", ValidateEndpoints(ep), []string{`subsets[0].addresses[0].ip: Invalid value: "nope"`})
 

@@ -2,6 +2,7 @@ package validation
 
 import (
 	"fmt"
+	"net"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -310,6 +311,11 @@ func ValidateEndpoints(ep *corev1.Endpoints) field.ErrorList {
 			}
 			errs = append(errs, portNum(p.Port, pp.Child("port"))...)
 			errs = append(errs, validateProtocol(p.Protocol, pp.Child("protocol"))...)
+			if p.AppProtocol != nil {
+				for _, msg := range validation.IsQualifiedName(*p.AppProtocol) {
+					errs = append(errs, field.Invalid(pp.Child("appProtocol"), *p.AppProtocol, msg))
+				}
+			}
 		}
 	}
 	return errs
@@ -324,6 +330,29 @@ func validateEndpointAddress(a *corev1.EndpointAddress, p *field.Path) field.Err
 		for _, msg := range nameIsDNSSubdomain(*a.NodeName, false) {
 			errs = append(errs, field.Invalid(p.Child("nodeName"), *a.NodeName, msg))
 		}
+	}
+	return append(errs, validateNonSpecialIP(a.IP, p.Child("ip"))...)
+}
+
+// validateNonSpecialIP rejects addresses an endpoint cannot usefully have:
+// unspecified, loopback and link-local.
+func validateNonSpecialIP(addr string, p *field.Path) field.ErrorList {
+	ip := net.ParseIP(addr)
+	if ip == nil {
+		return field.ErrorList{field.Invalid(p, addr, "must be a valid IP address")}
+	}
+	var errs field.ErrorList
+	if ip.IsUnspecified() {
+		errs = append(errs, field.Invalid(p, addr, fmt.Sprintf("may not be unspecified (%v)", addr)))
+	}
+	if ip.IsLoopback() {
+		errs = append(errs, field.Invalid(p, addr, "may not be in the loopback range (127.0.0.0/8, ::1/128)"))
+	}
+	if ip.IsLinkLocalUnicast() {
+		errs = append(errs, field.Invalid(p, addr, "may not be in the link-local range (169.254.0.0/16, fe80::/10)"))
+	}
+	if ip.IsLinkLocalMulticast() {
+		errs = append(errs, field.Invalid(p, addr, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"))
 	}
 	return errs
 }
