@@ -174,7 +174,8 @@ func TestAttach(t *testing.T) {
 	if got.ExitCode != 0 {
 		t.Fatalf("exit %+v", got)
 	}
-	if l := logsOf(t, rt, st.ID, runtime.LogOptions{}); l != "ready\ntyped\nbye\n" {
+	// stdout and stderr are separate pipes: their relative order is not fixed.
+	if l := logsOf(t, rt, st.ID, runtime.LogOptions{}); !strings.HasPrefix(l, "ready\n") || !strings.Contains(l, "typed\n") || !strings.Contains(l, "bye\n") || len(l) != len("ready\ntyped\nbye\n") {
 		t.Fatalf("log %q", l)
 	}
 }
@@ -291,4 +292,41 @@ func sessionProcesses(sid int) []int {
 		}
 	}
 	return pids
+}
+
+func TestSandboxInitDeath(t *testing.T) {
+	requireRoot(t)
+	rt := startRuntime(t, newTestConfig(t))
+	sb := runSandbox(t, rt, "crash-0")
+	st := start(t, rt, sb.UID, runtime.ContainerConfig{Name: "main", Argv: []string{"sleep", "1000"}})
+	rt.mu.Lock()
+	initPID := rt.sandboxes[sb.UID].rec.InitPID
+	rt.mu.Unlock()
+	if err := syscall.Kill(initPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	got := waitState(t, rt, st.ID, runtime.StateExited)
+	if got.ExitCode != 137 || !strings.Contains(got.Message, "sandbox") {
+		t.Fatalf("container after its init died: %+v", got)
+	}
+	if !processGone(st.PID) {
+		t.Fatalf("container process %d survives its sandbox's init", st.PID)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		list, _ := rt.ListSandboxes(context.Background())
+		_, err := os.Stat(filepath.Join(rt.l.ipamDir(), sb.IP))
+		if len(list) == 0 && err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dead sandbox still listed (%+v) or its IP still claimed", list)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The pod can get a new sandbox.
+	again, err := rt.RunSandbox(context.Background(), runtime.SandboxConfig{UID: sb.UID, Namespace: "default", Name: "crash-0"})
+	if err != nil || again.IP == "" {
+		t.Fatalf("new sandbox after a crash: %+v, %v", again, err)
+	}
 }

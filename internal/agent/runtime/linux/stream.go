@@ -68,10 +68,33 @@ func (r *Runtime) Exec(ctx context.Context, containerID string, argv []string, s
 			go io.Copy(master, s.Stdin)
 		}
 		if s.Resize != nil {
+			// The caller owns the channel and may never close it: stop
+			// resizing before the master is closed.
+			var mu sync.Mutex
+			closed := false
+			stop := make(chan struct{})
 			go func() {
-				for sz := range s.Resize {
-					pty.Setsize(master, &pty.Winsize{Cols: sz.Width, Rows: sz.Height})
+				for {
+					select {
+					case sz, ok := <-s.Resize:
+						if !ok {
+							return
+						}
+						mu.Lock()
+						if !closed {
+							pty.Setsize(master, &pty.Winsize{Cols: sz.Width, Rows: sz.Height})
+						}
+						mu.Unlock()
+					case <-stop:
+						return
+					}
 				}
+			}()
+			defer func() {
+				close(stop)
+				mu.Lock()
+				closed = true
+				mu.Unlock()
 			}()
 		}
 		out := s.Stdout
