@@ -537,3 +537,21 @@ func BenchmarkQuerySRV(b *testing.B) {
 		}
 	})
 }
+
+func TestHeadlessWithoutPorts(t *testing.T) {
+	c := startCluster(t, Config{TTL: 5},
+		headlessService("default", "bare", false),
+		slice("default", "bare-a", "bare", discoveryv1.AddressTypeIPv4, nil, ep{"bare-0", "10.244.5.1", true}))
+	r := c.ask(t, "udp", "bare.default.svc.cluster.local.", mdns.TypeA)
+	if got := rrs(r.Answer); !slices.Equal(got, []string{"bare.default.svc.cluster.local. A 10.244.5.1"}) || r.Answer[0].Header().Ttl != 5 {
+		t.Fatalf("A = %v", r.Answer)
+	}
+	r = c.ask(t, "udp", "bare.default.svc.cluster.local.", mdns.TypeSRV)
+	if r.Rcode != mdns.RcodeSuccess || len(r.Answer) != 0 {
+		t.Fatalf("SRV without ports: rcode %s answer %v, want NODATA", mdns.RcodeToString[r.Rcode], r.Answer)
+	}
+	r = c.ask(t, "udp", "bare-0.bare.default.svc.cluster.local.", mdns.TypeA)
+	if len(r.Answer) != 1 {
+		t.Fatalf("endpoint A = %v", r.Answer)
+	}
+}
