@@ -122,6 +122,9 @@ func TestEndpointsAndSlices(t *testing.T) {
 	bad.AddressType = "IPv5"
 	checkErrs(t, gk, es.Name, ValidateEndpointSlice(bad), []string{
 		`addressType: Unsupported value: "IPv5"`, "endpoints[0].addresses: Required value: must contain at least 1 address"})
+	wrongFamily := es.DeepCopy()
+	wrongFamily.Endpoints[0].Addresses = []string{"fd00::5"}
+	checkErrs(t, gk, es.Name, ValidateEndpointSlice(wrongFamily), []string{`endpoints[0].addresses[0]: Invalid value: "fd00::5": must be a valid IPv4 address`})
 	changed := es.DeepCopy()
 	changed.AddressType = discoveryv1.AddressTypeFQDN
 	changed.Endpoints[0].Addresses = []string{"web-0.example"}

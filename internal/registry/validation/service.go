@@ -367,20 +367,30 @@ const (
 	maxEndpointSliceEndpoints = 1000
 	maxEndpointSlicePorts     = 100
 	maxEndpointAddresses      = 100
+	maxTopologyLabels         = 16
 )
 
 // ValidateEndpointSlice validates an EndpointSlice on create.
 func ValidateEndpointSlice(es *discoveryv1.EndpointSlice) field.ErrorList {
 	errs := validateObjectMeta(&es.ObjectMeta, true, nameIsDNSSubdomain)
-	if !sets.New(supportedAddressTypes...).Has(string(es.AddressType)) {
-		errs = append(errs, field.NotSupported(field.NewPath("addressType"), es.AddressType, supportedAddressTypes))
+	atPath := field.NewPath("addressType")
+	if es.AddressType == "" {
+		errs = append(errs, field.Required(atPath, ""))
+	} else if !sets.New(supportedAddressTypes...).Has(string(es.AddressType)) {
+		errs = append(errs, field.NotSupported(atPath, es.AddressType, supportedAddressTypes))
 	}
-	epPath := field.NewPath("endpoints")
-	if len(es.Endpoints) > maxEndpointSliceEndpoints {
-		errs = append(errs, field.TooMany(epPath, len(es.Endpoints), maxEndpointSliceEndpoints))
+	errs = append(errs, validateSliceEndpoints(es.Endpoints, es.AddressType, field.NewPath("endpoints"))...)
+	errs = append(errs, validateSlicePorts(es.Ports, field.NewPath("ports"))...)
+	return errs
+}
+
+func validateSliceEndpoints(endpoints []discoveryv1.Endpoint, addrType discoveryv1.AddressType, fldPath *field.Path) field.ErrorList {
+	if len(endpoints) > maxEndpointSliceEndpoints {
+		return field.ErrorList{field.TooMany(fldPath, len(endpoints), maxEndpointSliceEndpoints)}
 	}
-	for i, ep := range es.Endpoints {
-		idx := epPath.Index(i)
+	var errs field.ErrorList
+	for i, ep := range endpoints {
+		idx := fldPath.Index(i)
 		ap := idx.Child("addresses")
 		if len(ep.Addresses) == 0 {
 			errs = append(errs, field.Required(ap, "must contain at least 1 address"))
@@ -388,29 +398,38 @@ func ValidateEndpointSlice(es *discoveryv1.EndpointSlice) field.ErrorList {
 			errs = append(errs, field.TooMany(ap, len(ep.Addresses), maxEndpointAddresses))
 		}
 		for j, a := range ep.Addresses {
-			switch es.AddressType {
+			p := ap.Index(j)
+			switch addrType {
 			case discoveryv1.AddressTypeIPv4, discoveryv1.AddressTypeIPv6:
-				errs = append(errs, validIP(a, ap.Index(j))...)
+				isV6 := strings.Contains(a, ":")
+				if net.ParseIP(a) == nil || isV6 != (addrType == discoveryv1.AddressTypeIPv6) {
+					errs = append(errs, field.Invalid(p, a, fmt.Sprintf("must be a valid %s address", addrType)))
+				}
+				errs = append(errs, validateNonSpecialIP(a, p)...)
 			case discoveryv1.AddressTypeFQDN:
-				errs = append(errs, dns1123Subdomain(a, ap.Index(j))...)
+				errs = append(errs, validation.IsFullyQualifiedDomainName(p, a)...)
 			}
 		}
+		tp := idx.Child("topology")
+		if len(ep.DeprecatedTopology) > maxTopologyLabels {
+			errs = append(errs, field.TooMany(tp, len(ep.DeprecatedTopology), maxTopologyLabels))
+		}
+		errs = append(errs, metav1validation.ValidateLabels(ep.DeprecatedTopology, tp)...)
 		if ep.Hostname != nil {
 			errs = append(errs, dns1123Label(*ep.Hostname, idx.Child("hostname"))...)
 		}
-		if ep.NodeName != nil {
-			for _, msg := range nameIsDNSSubdomain(*ep.NodeName, false) {
-				errs = append(errs, field.Invalid(idx.Child("nodeName"), *ep.NodeName, msg))
-			}
-		}
 	}
-	portsPath := field.NewPath("ports")
-	if len(es.Ports) > maxEndpointSlicePorts {
-		errs = append(errs, field.TooMany(portsPath, len(es.Ports), maxEndpointSlicePorts))
+	return errs
+}
+
+func validateSlicePorts(ports []discoveryv1.EndpointPort, fldPath *field.Path) field.ErrorList {
+	if len(ports) > maxEndpointSlicePorts {
+		return field.ErrorList{field.TooMany(fldPath, len(ports), maxEndpointSlicePorts)}
 	}
+	var errs field.ErrorList
 	names := sets.New[string]()
-	for i, p := range es.Ports {
-		idx := portsPath.Index(i)
+	for i, p := range ports {
+		idx := fldPath.Index(i)
 		name := ""
 		if p.Name != nil {
 			name = *p.Name
@@ -420,16 +439,17 @@ func ValidateEndpointSlice(es *discoveryv1.EndpointSlice) field.ErrorList {
 		}
 		if names.Has(name) {
 			errs = append(errs, field.Duplicate(idx.Child("name"), name))
+		} else {
+			names.Insert(name)
 		}
-		names.Insert(name)
 		if p.Protocol == nil {
 			errs = append(errs, field.Required(idx.Child("protocol"), ""))
-		} else {
-			errs = append(errs, validateProtocol(*p.Protocol, idx.Child("protocol"))...)
+		} else if !sets.New(supportedPortProtocols...).Has(string(*p.Protocol)) {
+			errs = append(errs, field.NotSupported(idx.Child("protocol"), *p.Protocol, supportedPortProtocols))
 		}
-		if p.Port != nil {
-			for _, msg := range validation.IsInRange(int(*p.Port), 0, 65535) {
-				errs = append(errs, field.Invalid(idx.Child("port"), *p.Port, msg))
+		if p.AppProtocol != nil {
+			for _, msg := range validation.IsQualifiedName(*p.AppProtocol) {
+				errs = append(errs, field.Invalid(idx.Child("appProtocol"), *p.AppProtocol, msg))
 			}
 		}
 	}
