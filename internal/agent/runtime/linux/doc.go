@@ -57,6 +57,22 @@
 // host directories), probes, the pod's API status, and NAT or routing
 // between nodes.
 //
+// # Wiring
+//
+// cmd/petset/main.go must call Main first thing (before flag parsing): the
+// runtime re-executes os.Executable() with PETSET_RUNTIME_ROLE=sandbox-init
+// (argv[0] "petset-sandbox-init") and Main runs that role. Tests that start
+// sandboxes do the same in TestMain. New(ctx, Config) wires and starts the
+// runtime; Close stops its goroutines and leaves pods running.
+//
+// # Limits of the design
+//
+// Containers of one pod share the pod's mount namespace and see the host's
+// root filesystem (there are no images): two containers mounting different
+// volumes at the same path would clash (the later mount wins). Mount points
+// that do not exist are created on the host's filesystem (only the last
+// path element is removed again when the pod stops).
+//
 // # Concurrency
 //
 // Every Runtime method is safe for concurrent use; a mutex guards the maps,

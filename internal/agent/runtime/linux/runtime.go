@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -547,28 +548,34 @@ func (r *Runtime) startSandbox(ctx context.Context, cfg runtime.SandboxConfig) (
 		kill()
 		return rec, ctx.Err()
 	}
+	// The record is written before the network is plumbed, so an agent
+	// that dies half-way leaves a sandbox its successor can adopt or stop.
+	undo := func() {
+		kill()
+		if r.net != nil {
+			r.net.detach(rec.HostVeth)
+			r.net.release(cfg.UID, rec.IP)
+		}
+		os.Remove(r.l.sandboxFile(cfg.UID))
+	}
 	if r.isolated && !cfg.HostNetwork {
 		ip, err := r.net.allocate(cfg.UID)
 		if err != nil {
 			kill()
 			return rec, err
 		}
-		host, err := r.net.attach(cfg.UID, pid, ip)
-		if err != nil {
-			kill()
-			r.net.release(cfg.UID, ip.String())
-			return rec, err
-		}
-		rec.IP, rec.HostVeth = ip.String(), host
+		rec.IP, rec.HostVeth = ip.String(), vethName(cfg.UID)
 	}
 	sb.rec = rec
 	if err := writeJSON(r.l.sandboxFile(cfg.UID), rec); err != nil {
-		kill()
-		r.net.detach(rec.HostVeth)
-		if r.net != nil {
-			r.net.release(cfg.UID, rec.IP)
-		}
+		undo()
 		return rec, fmt.Errorf("persist sandbox: %w", err)
+	}
+	if rec.IP != "" {
+		if _, err := r.net.attach(cfg.UID, pid, net.ParseIP(rec.IP).To4()); err != nil {
+			undo()
+			return rec, err
+		}
 	}
 	r.mu.Lock()
 	r.sandboxes[cfg.UID] = sb
