@@ -44,6 +44,7 @@ type Controller struct {
 	endpoints corelisters.EndpointsLister
 	synced    []cache.InformerSynced
 	queue     workqueue.TypedRateLimitingInterface[string]
+	ready     chan struct{}
 
 	// pending records, per Service key, slices this controller created or
 	// deleted that the slice cache does not show yet. A sync waits for the
@@ -67,6 +68,7 @@ func New(ctx context.Context, client kubernetes.Interface, services coreinformer
 		slices:    slices.Lister(),
 		endpoints: endpoints.Lister(),
 		pending:   map[string]*pendingWrites{},
+		ready:     make(chan struct{}),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "endpointslice"},
@@ -120,6 +122,7 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 		return
 	}
 	log.Info("endpointslice controller started", "workers", workers)
+	close(c.ready)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -134,6 +137,9 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	wg.Wait()
 	log.Info("endpointslice controller stopped")
 }
+
+// Ready is closed once Run has synced its caches and started its workers.
+func (c *Controller) Ready() <-chan struct{} { return c.ready }
 
 func (c *Controller) processNext(ctx context.Context, log *slog.Logger) bool {
 	key, quit := c.queue.Get()

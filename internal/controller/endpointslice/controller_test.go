@@ -36,6 +36,11 @@ func startController(t *testing.T) *fake.Clientset {
 		<-done
 		f.Shutdown()
 	})
+	select {
+	case <-c.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatal("controller never became ready")
+	}
 	// The fake clientset only tells watchers about changes made after they
 	// registered: wait for the four watches before creating objects.
 	waitFor(t, "informers watching", func() bool {

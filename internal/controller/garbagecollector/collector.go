@@ -68,6 +68,7 @@ type Collector struct {
 	factory   metadatainformer.SharedInformerFactory
 	informers []cache.SharedIndexInformer
 	queue     workqueue.TypedRateLimitingInterface[objectID]
+	ready     chan struct{}
 
 	mu sync.Mutex
 	// nodes holds every object seen in the caches, by UID.
@@ -87,6 +88,7 @@ func New(ctx context.Context, client metadata.Interface, resources []Resource) (
 		resources:  append([]Resource(nil), resources...),
 		byKind:     make(map[schema.GroupKind]int, len(resources)),
 		factory:    metadatainformer.NewSharedInformerFactory(client, 0),
+		ready:      make(chan struct{}),
 		nodes:      make(map[types.UID]*node),
 		dependents: make(map[types.UID]map[types.UID]struct{}),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
@@ -139,6 +141,7 @@ func (c *Collector) Run(ctx context.Context, workers int) {
 		return
 	}
 	log.Info("garbage collector started", "workers", workers, "resources", len(c.resources))
+	close(c.ready)
 
 	var wg sync.WaitGroup
 	for range workers {
@@ -154,6 +157,10 @@ func (c *Collector) Run(ctx context.Context, workers int) {
 	wg.Wait()
 	log.Info("garbage collector stopped")
 }
+
+// Ready is closed once Run has synced every informer and started its
+// workers.
+func (c *Collector) Ready() <-chan struct{} { return c.ready }
 
 func (c *Collector) processNext(ctx context.Context, log *slog.Logger) bool {
 	id, quit := c.queue.Get()

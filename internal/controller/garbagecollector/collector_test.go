@@ -207,6 +207,11 @@ func start(t *testing.T, s *server) {
 		cancel()
 		<-done
 	})
+	select {
+	case <-c.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatal("collector never became ready")
+	}
 	// The fake tracker only tells watchers about changes made after they
 	// registered, so wait for every resource's watch before changing state.
 	waitFor(t, "all informers watching", func() bool {

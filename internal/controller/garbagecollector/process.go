@@ -23,7 +23,17 @@ func (c *Collector) process(ctx context.Context, id objectID) error {
 		// Deleted since it was queued; its dependents were queued then.
 		return nil
 	}
-	if len(cached.owners) == 0 && !cached.foregroundDeleting() && !cached.orphaning() {
+	switch {
+	case cached.foregroundDeleting() || cached.orphaning():
+		// Our own deletion to finish: checked live below.
+	case cached.deleting || len(cached.owners) == 0:
+		// Being deleted by someone else (a pod terminating gracefully), or
+		// owned by nothing: nothing for the collector to do.
+		return nil
+	case c.ownersCachedAndSolid(cached):
+		// Every owner is in the caches and not deleting. The cache is
+		// trusted only to skip work: when an owner goes, its deletion
+		// event queues this object again and the owners are checked live.
 		return nil
 	}
 
@@ -85,6 +95,29 @@ func (c *Collector) process(ctx context.Context, id objectID) error {
 		log.Info("deleting object whose owners are all gone or deleting", "propagationPolicy", policy)
 		return c.delete(ctx, id, policy)
 	}
+}
+
+// ownersCachedAndSolid reports whether every owner of n is present in the
+// caches (same UID, right namespace) and not in foreground deletion. Owners
+// of kinds the collector does not watch count as present.
+func (c *Collector) ownersCachedAndSolid(n node) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ref := range n.owners {
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
+		res, known := c.byKind[schema.GroupKind{Group: gv.Group, Kind: ref.Kind}]
+		if err != nil || !known {
+			continue
+		}
+		o := c.nodes[ref.UID]
+		if o == nil || o.id.res != res || o.id.name != ref.Name || o.foregroundDeleting() {
+			return false
+		}
+		if c.resources[res].Namespaced && o.id.namespace != n.id.namespace {
+			return false
+		}
+	}
+	return true
 }
 
 // resourceClient returns the metadata client for one object's resource and

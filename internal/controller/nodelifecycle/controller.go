@@ -61,6 +61,7 @@ type Controller struct {
 	synced []cache.InformerSynced
 	cfg    Config
 	clock  clock.WithTicker
+	ready  chan struct{}
 
 	// health is read and written only by the monitor loop.
 	health map[string]*nodeHealth
@@ -105,6 +106,7 @@ func New(ctx context.Context, client kubernetes.Interface, nodes coreinformers.N
 		clock:        cfg.Clock,
 		health:       map[string]*nodeHealth{},
 		firstTainted: map[string]time.Time{},
+		ready:        make(chan struct{}),
 		synced:       []cache.InformerSynced{nodes.Informer().HasSynced, leases.Informer().HasSynced, pods.Informer().HasSynced},
 	}
 	// An index of pods by node; without it (the informer already started)
@@ -137,6 +139,7 @@ func (c *Controller) Run(ctx context.Context) {
 	log.Info("node lifecycle controller started", "gracePeriod", c.cfg.GracePeriod, "eviction", c.cfg.EvictionEnabled)
 	t := c.clock.NewTicker(c.cfg.MonitorPeriod)
 	defer t.Stop()
+	close(c.ready)
 	for {
 		if err := c.monitor(ctx); err != nil {
 			log.Info("node monitor pass incomplete, retrying next period", "err", err)
@@ -149,6 +152,9 @@ func (c *Controller) Run(ctx context.Context) {
 		}
 	}
 }
+
+// Ready is closed once Run has synced its caches and started monitoring.
+func (c *Controller) Ready() <-chan struct{} { return c.ready }
 
 // monitor runs one pass over all nodes.
 func (c *Controller) monitor(ctx context.Context) error {

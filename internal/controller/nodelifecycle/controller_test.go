@@ -422,6 +422,11 @@ func TestRunMarksSilentNode(t *testing.T) {
 		cancel()
 		<-done
 	}()
+	select {
+	case <-e.c.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatal("controller never became ready")
+	}
 	waitFor(t, "node Unknown", func() bool {
 		if e.clock.HasWaiters() {
 			e.clock.Step(5 * time.Second)
