@@ -279,84 +279,187 @@ func ValidateServiceAccountUpdate(newSA, oldSA *corev1.ServiceAccount) field.Err
 	return append(errs, ValidateServiceAccount(newSA)...)
 }
 
-// ValidateEvent validates a core/v1 Event: the involved object's namespace
-// must match the event's (an event about a cluster-scoped object lives in
-// "default" or no namespace).
-func ValidateEvent(ev *corev1.Event) field.ErrorList {
-	errs := validateObjectMeta(&ev.ObjectMeta, true, nameIsDNSSubdomain)
-	p := field.NewPath("involvedObject", "namespace")
-	if ev.InvolvedObject.Namespace == "" {
-		if ev.Namespace != metav1.NamespaceNone && ev.Namespace != metav1.NamespaceDefault {
-			errs = append(errs, field.Invalid(p, ev.InvolvedObject.Namespace, "does not match event.namespace"))
+// eventFields is the part of an Event that kube validates, in core/v1
+// terms; events.k8s.io/v1 Events are mapped onto it as kube's conversion
+// does (regarding → involvedObject, note → message, deprecated* → …), so
+// errors name the same paths in both APIs.
+type eventFields struct {
+	meta                                   *metav1.ObjectMeta
+	involvedObject                         corev1.ObjectReference
+	reason, message, typ, action           string
+	reportingController, reportingInstance string
+	eventTime                              metav1.MicroTime
+	firstTimestamp, lastTimestamp          metav1.Time
+	count                                  int32
+	source                                 corev1.EventSource
+	seriesCount                            int32
+	seriesLastObserved                     metav1.MicroTime
+	hasSeries                              bool
+}
+
+const (
+	reportingInstanceLengthLimit = 128
+	actionLengthLimit            = 128
+	reasonLengthLimit            = 128
+	noteLengthLimit              = 1024
+)
+
+func coreEventFields(ev *corev1.Event) eventFields {
+	f := eventFields{
+		meta: &ev.ObjectMeta, involvedObject: ev.InvolvedObject, reason: ev.Reason, message: ev.Message, typ: ev.Type,
+		action: ev.Action, reportingController: ev.ReportingController, reportingInstance: ev.ReportingInstance,
+		eventTime: ev.EventTime, firstTimestamp: ev.FirstTimestamp, lastTimestamp: ev.LastTimestamp, count: ev.Count, source: ev.Source,
+	}
+	if ev.Series != nil {
+		f.hasSeries, f.seriesCount, f.seriesLastObserved = true, ev.Series.Count, ev.Series.LastObservedTime
+	}
+	return f
+}
+
+func eventsV1Fields(ev *eventsv1.Event) eventFields {
+	f := eventFields{
+		meta: &ev.ObjectMeta, involvedObject: ev.Regarding, reason: ev.Reason, message: ev.Note, typ: ev.Type,
+		action: ev.Action, reportingController: ev.ReportingController, reportingInstance: ev.ReportingInstance,
+		eventTime: ev.EventTime, firstTimestamp: ev.DeprecatedFirstTimestamp, lastTimestamp: ev.DeprecatedLastTimestamp,
+		count: ev.DeprecatedCount, source: ev.DeprecatedSource,
+	}
+	if ev.Series != nil {
+		f.hasSeries, f.seriesCount, f.seriesLastObserved = true, ev.Series.Count, ev.Series.LastObservedTime
+	}
+	return f
+}
+
+// legacyValidateEvent holds the rules every Event passes, whichever API
+// wrote it.
+func legacyValidateEvent(f eventFields) field.ErrorList {
+	var errs field.ErrorList
+	nsPath := field.NewPath("involvedObject", "namespace")
+	ns := f.meta.Namespace
+	if f.eventTime.IsZero() {
+		if f.involvedObject.Namespace == "" {
+			if ns != metav1.NamespaceNone && ns != metav1.NamespaceDefault {
+				errs = append(errs, field.Invalid(nsPath, f.involvedObject.Namespace, "does not match event.namespace"))
+			}
+		} else if ns != f.involvedObject.Namespace {
+			errs = append(errs, field.Invalid(nsPath, f.involvedObject.Namespace, "does not match event.namespace"))
 		}
-	} else if ev.Namespace != ev.InvolvedObject.Namespace {
-		errs = append(errs, field.Invalid(p, ev.InvolvedObject.Namespace, "does not match event.namespace"))
+	} else {
+		if f.involvedObject.Namespace == "" && ns != metav1.NamespaceDefault && ns != metav1.NamespaceSystem {
+			errs = append(errs, field.Invalid(nsPath, f.involvedObject.Namespace, "does not match event.namespace"))
+		}
+		if f.reportingController == "" {
+			errs = append(errs, field.Required(field.NewPath("reportingController"), ""))
+		}
+		for _, msg := range validation.IsQualifiedName(f.reportingController) {
+			errs = append(errs, field.Invalid(field.NewPath("reportingController"), f.reportingController, msg))
+		}
+		errs = append(errs, requiredWithLimit(f.reportingInstance, reportingInstanceLengthLimit, field.NewPath("reportingInstance"))...)
+		errs = append(errs, requiredWithLimit(f.action, actionLengthLimit, field.NewPath("action"))...)
+		errs = append(errs, requiredWithLimit(f.reason, reasonLengthLimit, field.NewPath("reason"))...)
+		if len(f.message) > noteLengthLimit {
+			errs = append(errs, field.Invalid(field.NewPath("message"), "", fmt.Sprintf("can have at most %v characters", noteLengthLimit)))
+		}
+	}
+	for _, msg := range validation.IsDNS1123Subdomain(ns) {
+		errs = append(errs, field.Invalid(field.NewPath("namespace"), ns, msg))
 	}
 	return errs
+}
+
+func requiredWithLimit(v string, limit int, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if v == "" {
+		errs = append(errs, field.Required(p, ""))
+	}
+	if len(v) > limit {
+		errs = append(errs, field.Invalid(p, "", fmt.Sprintf("can have at most %v characters", limit)))
+	}
+	return errs
+}
+
+func validateEventSeries(f eventFields) field.ErrorList {
+	if !f.hasSeries {
+		return nil
+	}
+	var errs field.ErrorList
+	if f.seriesCount < 2 {
+		errs = append(errs, field.Invalid(field.NewPath("series.count"), "", "should be at least 2"))
+	}
+	if f.seriesLastObserved.IsZero() {
+		errs = append(errs, field.Required(field.NewPath("series.lastObservedTime"), ""))
+	}
+	return errs
+}
+
+// ValidateEvent validates a core/v1 Event (create): the involved object's
+// namespace must match the event's, and events carrying an eventTime need
+// the reporting fields. As in kube, core/v1 writes get no further checks.
+func ValidateEvent(ev *corev1.Event) field.ErrorList {
+	return legacyValidateEvent(coreEventFields(ev))
 }
 
 // ValidateEventUpdate validates a core/v1 Event update.
-func ValidateEventUpdate(newEv, oldEv *corev1.Event) field.ErrorList {
-	errs := validateObjectMetaUpdate(&newEv.ObjectMeta, &oldEv.ObjectMeta)
-	return append(errs, ValidateEvent(newEv)...)
+func ValidateEventUpdate(newEv, _ *corev1.Event) field.ErrorList {
+	return legacyValidateEvent(coreEventFields(newEv))
 }
 
-// ValidateEventsV1Event validates an events.k8s.io/v1 Event: the regarding
-// object's namespace must match, and the fields the new events API requires
-// (eventTime, reportingController, reportingInstance, action, reason, type)
-// must be set.
+// ValidateEventsV1Event validates an events.k8s.io/v1 Event (create): the
+// legacy rules plus the strict ones of the new API (name, eventTime, type,
+// series, and the deprecated fields unset).
 func ValidateEventsV1Event(ev *eventsv1.Event) field.ErrorList {
-	errs := validateObjectMeta(&ev.ObjectMeta, true, nameIsDNSSubdomain)
-	p := field.NewPath("regarding", "namespace")
-	if ev.Regarding.Namespace == "" {
-		if ev.Namespace != metav1.NamespaceNone && ev.Namespace != metav1.NamespaceDefault {
-			errs = append(errs, field.Invalid(p, ev.Regarding.Namespace, "does not match event.namespace"))
-		}
-	} else if ev.Namespace != ev.Regarding.Namespace {
-		errs = append(errs, field.Invalid(p, ev.Regarding.Namespace, "does not match event.namespace"))
-	}
-	if ev.EventTime.IsZero() {
+	f := eventsV1Fields(ev)
+	errs := legacyValidateEvent(f)
+	errs = append(errs, validateObjectMeta(&ev.ObjectMeta, true, nameIsDNSSubdomain)...)
+	errs = append(errs, validateEventSeries(f)...)
+	if f.eventTime.IsZero() {
 		errs = append(errs, field.Required(field.NewPath("eventTime"), ""))
 	}
-	if ev.Type != corev1.EventTypeNormal && ev.Type != corev1.EventTypeWarning {
-		errs = append(errs, field.Invalid(field.NewPath("type"), ev.Type, fmt.Sprintf("has invalid value: %v", ev.Type)))
+	if f.typ != corev1.EventTypeNormal && f.typ != corev1.EventTypeWarning {
+		errs = append(errs, field.Invalid(field.NewPath("type"), "", fmt.Sprintf("has invalid value: %v", f.typ)))
 	}
-	if ev.ReportingController == "" {
-		errs = append(errs, field.Required(field.NewPath("reportingController"), ""))
-	} else {
-		for _, msg := range validation.IsQualifiedName(ev.ReportingController) {
-			errs = append(errs, field.Invalid(field.NewPath("reportingController"), ev.ReportingController, msg))
-		}
+	if !f.firstTimestamp.IsZero() {
+		errs = append(errs, field.Invalid(field.NewPath("firstTimestamp"), "", "needs to be unset"))
 	}
-	for name, v := range map[string]string{"reportingInstance": ev.ReportingInstance, "action": ev.Action, "reason": ev.Reason} {
-		if v == "" {
-			errs = append(errs, field.Required(field.NewPath(name), ""))
-		} else if len(v) > 128 {
-			errs = append(errs, field.Invalid(field.NewPath(name), "", "can have at most 128 characters"))
-		}
+	if !f.lastTimestamp.IsZero() {
+		errs = append(errs, field.Invalid(field.NewPath("lastTimestamp"), "", "needs to be unset"))
 	}
-	if len(ev.Note) > 1024 {
-		errs = append(errs, field.Invalid(field.NewPath("note"), "", "can have at most 1024 characters"))
+	if f.count != 0 {
+		errs = append(errs, field.Invalid(field.NewPath("count"), "", "needs to be unset"))
+	}
+	if f.source.Component != "" || f.source.Host != "" {
+		errs = append(errs, field.Invalid(field.NewPath("source"), "", "needs to be unset"))
 	}
 	return errs
 }
 
-// ValidateEventsV1EventUpdate validates an events.k8s.io/v1 Event update.
+// ValidateEventsV1EventUpdate validates an events.k8s.io/v1 Event update:
+// only the series (and metadata) may change.
 func ValidateEventsV1EventUpdate(newEv, oldEv *eventsv1.Event) field.ErrorList {
-	errs := validateObjectMetaUpdate(&newEv.ObjectMeta, &oldEv.ObjectMeta)
-	errs = append(errs, ValidateEventsV1Event(newEv)...)
-	for name, pair := range map[string][2]any{
-		"regarding":           {newEv.Regarding, oldEv.Regarding},
-		"related":             {newEv.Related, oldEv.Related},
-		"reportingController": {newEv.ReportingController, oldEv.ReportingController},
-		"reportingInstance":   {newEv.ReportingInstance, oldEv.ReportingInstance},
-		"action":              {newEv.Action, oldEv.Action},
-		"reason":              {newEv.Reason, oldEv.Reason},
-		"note":                {newEv.Note, oldEv.Note},
-		"type":                {newEv.Type, oldEv.Type},
-		"eventTime":           {newEv.EventTime, oldEv.EventTime},
+	nf, of := eventsV1Fields(newEv), eventsV1Fields(oldEv)
+	errs := legacyValidateEvent(nf)
+	errs = append(errs, validateObjectMetaUpdate(&newEv.ObjectMeta, &oldEv.ObjectMeta)...)
+	if !equality.Semantic.DeepEqual(newEv.Series, oldEv.Series) {
+		errs = append(errs, validateEventSeries(nf)...)
+	}
+	for _, c := range []struct {
+		name     string
+		new, old any
+	}{
+		{"involvedObject", nf.involvedObject, of.involvedObject},
+		{"reason", nf.reason, of.reason},
+		{"message", nf.message, of.message},
+		{"source", nf.source, of.source},
+		{"firstTimestamp", nf.firstTimestamp, of.firstTimestamp},
+		{"lastTimestamp", nf.lastTimestamp, of.lastTimestamp},
+		{"count", nf.count, of.count},
+		{"type", nf.typ, of.typ},
+		{"eventTime", nf.eventTime, of.eventTime},
+		{"action", nf.action, of.action},
+		{"related", newEv.Related, oldEv.Related},
+		{"reportingController", nf.reportingController, of.reportingController},
+		{"reportingInstance", nf.reportingInstance, of.reportingInstance},
 	} {
-		errs = append(errs, immutable(pair[0], pair[1], field.NewPath(name))...)
+		errs = append(errs, immutable(c.new, c.old, field.NewPath(c.name))...)
 	}
 	return errs
 }
@@ -370,6 +473,18 @@ func ValidateLease(l *coordinationv1.Lease) field.ErrorList {
 	}
 	if t := l.Spec.LeaseTransitions; t != nil && *t < 0 {
 		errs = append(errs, field.Invalid(specPath.Child("leaseTransitions"), *t, "must be greater than or equal to 0"))
+	}
+	if st := l.Spec.Strategy; st != nil {
+		sp := specPath.Child("strategy")
+		if parts := strings.Split(string(*st), "/"); len(parts) == 1 {
+			if *st != coordinationv1.OldestEmulationVersion {
+				errs = append(errs, field.NotSupported(sp.Child("strategy"), *st, []string{string(coordinationv1.OldestEmulationVersion)}))
+			}
+		} else {
+			for _, msg := range validation.IsQualifiedName(string(*st)) {
+				errs = append(errs, field.Invalid(sp.Child("strategy"), *st, msg))
+			}
+		}
 	}
 	if l.Spec.PreferredHolder != nil && *l.Spec.PreferredHolder != "" && (l.Spec.Strategy == nil || *l.Spec.Strategy == "") {
 		errs = append(errs, field.Forbidden(specPath.Child("preferredHolder"), "may only be specified if `strategy` is defined"))

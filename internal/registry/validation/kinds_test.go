@@ -363,8 +363,17 @@ func TestEventsAndLease(t *testing.T) {
 	checkErrs(t, gk, v1ev.Name, ValidateEventsV1Event(v1ev), nil)
 	incomplete := v1ev.DeepCopy()
 	incomplete.EventTime = metav1.MicroTime{}
-	incomplete.ReportingController = ""
-	checkErrs(t, gk, v1ev.Name, ValidateEventsV1Event(incomplete), []string{"eventTime: Required value", "reportingController: Required value"})
+	incomplete.Type = "Info"
+	checkErrs(t, gk, v1ev.Name, ValidateEventsV1Event(incomplete), []string{"eventTime: Required value", `type: Invalid value: "": has invalid value: Info`})
+	noController := v1ev.DeepCopy()
+	noController.ReportingController = ""
+	checkErrs(t, gk, v1ev.Name, ValidateEventsV1Event(noController), []string{"reportingController: Required value"})
+	edited := v1ev.DeepCopy()
+	edited.Note = "changed"
+	checkErrs(t, gk, v1ev.Name, ValidateEventsV1EventUpdate(edited, v1ev), []string{`message: Invalid value: "changed": field is immutable`})
+	series := v1ev.DeepCopy()
+	series.Series = &eventsv1.EventSeries{Count: 2, LastObservedTime: metav1.NewMicroTime(time.Unix(1700000100, 0))}
+	checkErrs(t, gk, v1ev.Name, ValidateEventsV1EventUpdate(series, v1ev), nil)
 
 	lease := &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Name: "petset-controllers", Namespace: "kube-system", ResourceVersion: "1"},

@@ -319,17 +319,18 @@ func ValidateStorageClass(sc *storagev1.StorageClass) field.ErrorList {
 	}
 	params := field.NewPath("parameters")
 	if len(sc.Parameters) > maxProvisionerParameterLen {
-		errs = append(errs, field.TooMany(params, len(sc.Parameters), maxProvisionerParameterLen))
-	}
-	size := 0
-	for k, v := range sc.Parameters {
-		if k == "" {
-			errs = append(errs, field.Invalid(params, k, "field can not be empty."))
+		errs = append(errs, field.TooLong(params, "", maxProvisionerParameterLen))
+	} else {
+		size := 0
+		for k, v := range sc.Parameters {
+			if k == "" {
+				errs = append(errs, field.Invalid(params, k, "field can not be empty."))
+			}
+			size += len(k) + len(v)
 		}
-		size += len(k) + len(v)
-	}
-	if size > maxProvisionerParameterSize {
-		errs = append(errs, field.TooLong(params, "", maxProvisionerParameterSize))
+		if size > maxProvisionerParameterSize {
+			errs = append(errs, field.TooLong(params, "", maxProvisionerParameterSize))
+		}
 	}
 	if sc.ReclaimPolicy != nil && !sets.New(supportedSCReclaim...).Has(string(*sc.ReclaimPolicy)) {
 		errs = append(errs, field.NotSupported(field.NewPath("reclaimPolicy"), *sc.ReclaimPolicy, supportedSCReclaim))
