@@ -56,6 +56,10 @@ type Scheduler struct {
 	// assumed holds pods this scheduler bound that the informer still shows
 	// unbound, keyed namespace/name, with spec.nodeName set.
 	assumed map[string]*v1.Pod
+	// reserved holds pods waiting for their volumes to bind, with
+	// spec.nodeName set to the node chosen for them, so that other pods
+	// are placed around them meanwhile.
+	reserved map[string]*v1.Pod
 	// parked holds unschedulable pods and when their backoff ends.
 	parked map[string]time.Time
 	// events counts cluster changes; a scheduling attempt that saw the
@@ -73,7 +77,8 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](initialBackoff, maxBackoff),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "scheduler"}),
 		backoff: workqueue.NewTypedItemExponentialFailureRateLimiter[string](initialBackoff, maxBackoff),
-		assumed: map[string]*v1.Pod{},
+		assumed:  map[string]*v1.Pod{},
+		reserved: map[string]*v1.Pod{},
 		parked:  map[string]time.Time{},
 	}
 	podInf := factory.Core().V1().Pods()
@@ -200,6 +205,7 @@ func (s *Scheduler) podChanged(oldObj, obj any) {
 	}
 	s.mu.Lock()
 	delete(s.assumed, key)
+	delete(s.reserved, key)
 	s.mu.Unlock()
 	old, _ := oldObj.(*v1.Pod)
 	if old == nil || old.Spec.NodeName == "" || old.Status.Phase != pod.Status.Phase ||
@@ -219,11 +225,13 @@ func (s *Scheduler) podDeleted(obj any) {
 	key := podKey(pod)
 	s.mu.Lock()
 	_, wasAssumed := s.assumed[key]
+	_, wasReserved := s.reserved[key]
 	delete(s.assumed, key)
+	delete(s.reserved, key)
 	delete(s.parked, key)
 	s.mu.Unlock()
 	s.backoff.Forget(key)
-	if pod.Spec.NodeName != "" || wasAssumed {
+	if pod.Spec.NodeName != "" || wasAssumed || wasReserved {
 		s.clusterChanged()
 	}
 }
@@ -303,7 +311,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 	}
 	log := logger(ctx).With("pod", key)
 
-	snap, err := s.snapshot()
+	snap, err := s.snapshot(key)
 	if err != nil {
 		return err
 	}
@@ -329,6 +337,11 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 			return err
 		}
 		log.Debug("waiting for volumes to bind before binding pod", "node", node.node.Name)
+		held := pod.DeepCopy()
+		held.Spec.NodeName = node.node.Name
+		s.mu.Lock()
+		s.reserved[key] = held
+		s.mu.Unlock()
 		s.park(key, seen, false)
 		return nil
 	}
@@ -350,6 +363,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 	if cur, err := s.pods.Pods(ns).Get(name); err == nil && cur.UID == pod.UID && cur.Spec.NodeName == "" {
 		s.assumed[key] = bound
 	}
+	delete(s.reserved, key)
 	delete(s.parked, key)
 	s.mu.Unlock()
 	s.backoff.Forget(key)
@@ -363,6 +377,9 @@ var errNoNodes = errors.New("no nodes available to schedule pods")
 // unschedulable records why pod cannot be placed: the PodScheduled=False
 // condition, a FailedScheduling event, and parks the pod.
 func (s *Scheduler) unschedulable(ctx context.Context, pod *v1.Pod, seen uint64, msg string) error {
+	s.mu.Lock()
+	delete(s.reserved, podKey(pod))
+	s.mu.Unlock()
 	s.recorder.Event(pod, v1.EventTypeWarning, "FailedScheduling", msg)
 	logger(ctx).Info("pod unschedulable", "pod", podKey(pod), "reason", msg)
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {

@@ -35,7 +35,11 @@ const (
 	defaultMemory   = 200 * 1024 * 1024
 )
 
-func (s *Scheduler) snapshot() (*snapshot, error) {
+// snapshot returns the cluster as the next decision must see it: pods the
+// informer shows bound, plus pods this scheduler bound (assumed) or holds a
+// node for while their volumes bind (reserved), except the pod being
+// scheduled (self).
+func (s *Scheduler) snapshot(self string) (*snapshot, error) {
 	nodes, err := s.nodes.List(labels.Everything())
 	if err != nil {
 		return nil, fmt.Errorf("listing nodes: %w", err)
@@ -60,14 +64,18 @@ func (s *Scheduler) snapshot() (*snapshot, error) {
 	sort.Slice(snap.nodes, func(i, j int) bool { return snap.nodes[i].node.Name < snap.nodes[j].node.Name })
 
 	s.mu.Lock()
-	assumed := make(map[string]*v1.Pod, len(s.assumed))
+	placed := make(map[string]*v1.Pod, len(s.assumed)+len(s.reserved))
+	for k, p := range s.reserved {
+		placed[k] = p
+	}
 	for k, p := range s.assumed {
-		assumed[k] = p
+		placed[k] = p
 	}
 	s.mu.Unlock()
+	delete(placed, self)
 	for _, p := range pods {
 		if p.Spec.NodeName == "" {
-			if a, ok := assumed[podKey(p)]; ok && a.UID == p.UID {
+			if a, ok := placed[podKey(p)]; ok && a.UID == p.UID && p.DeletionTimestamp == nil {
 				p = a
 			} else {
 				continue

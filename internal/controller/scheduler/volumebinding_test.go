@@ -146,3 +146,36 @@ func TestBoundVolumeOnUnavailableNode(t *testing.T) {
 		t.Fatalf("message:\n got %q\nwant %q", got, want)
 	}
 }
+
+// Replicas created at once (podManagementPolicy Parallel) with required
+// anti-affinity and volumes of the default class: while one pod waits for
+// its volume the node chosen for it is held, so the three pods and their
+// volumes end up on three different nodes.
+func TestParallelReplicasWithVolumesSpread(t *testing.T) {
+	objs := []runtime.Object{volume.DefaultStorageClass()}
+	for _, n := range []string{"node1", "node2", "node3"} {
+		objs = append(objs, newNode(n, withVolumeDir("/var/lib/petset/"+n)))
+	}
+	names := []string{"web-0", "web-1", "web-2"}
+	for _, name := range names {
+		objs = append(objs, newClaim("www-"+name, "-", "1Gi"),
+			newPod(name, podLabels("app", "nginx"), antiAffinityHostname("app", "nginx"), claimVolume("www-"+name)))
+	}
+	h := startWithVolumes(t, objs...)
+	nodes := map[string]string{}
+	for _, name := range names {
+		node := h.waitBound(name)
+		if other, dup := nodes[node]; dup {
+			t.Fatalf("%s and %s both on %s", other, name, node)
+		}
+		nodes[node] = name
+		c := h.claim("www-" + name)
+		pv, err := h.client.CoreV1().PersistentVolumes().Get(h.ctx, c.Spec.VolumeName, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("volume of %s: %v", name, err)
+		}
+		if err := storagehelpers.CheckNodeAffinity(pv, map[string]string{"kubernetes.io/hostname": node}); err != nil {
+			t.Fatalf("volume of %s not on its node %s: %v", name, node, err)
+		}
+	}
+}
