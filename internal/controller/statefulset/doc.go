@@ -10,7 +10,13 @@
 //   - podcontrol.go: the writes of pods and claims, and their events;
 //   - status.go: the status subresource writer;
 //   - revision.go: ControllerRevision serialization, hashing and history;
-//   - identity.go: naming, pod construction, health and claim ownership rules.
+//   - identity.go: naming, pod construction, health and claim ownership rules;
+//   - writes.go: the record of the controller's own writes, so that a sync
+//     waits until the informer caches have observed them (stale-write
+//     consistency, compared through the informers' last seen resourceVersion).
+//
+// Logging: log/slog from the context (WithLogger), else slog.Default(); each
+// sync logs with the key statefulset=<namespace>/<name>.
 //
 // It does not delete PersistentVolumeClaims (the garbage collector does, through
 // the owner references this package maintains), does not schedule or run pods,

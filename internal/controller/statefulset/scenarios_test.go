@@ -723,3 +723,72 @@ func TestParsePodName(t *testing.T) {
 		}
 	}
 }
+
+func TestUpdateDeleteFailureKeepsCurrentReplicas(t *testing.T) {
+	h := newHarness(t)
+	h.createSet(newSet("web", setOpts{replicas: 3}))
+	settle(t, h, "web")
+	h.updateSet("web", setImage("nginx:2"))
+	h.injectError("delete/pods", 1)
+	if err := h.sync("web"); err == nil {
+		t.Fatalf("failed update delete not surfaced")
+	}
+	if st := h.set("web").Status; st.CurrentReplicas != 3 {
+		t.Fatalf("currentReplicas after a failed delete = %d, want 3", st.CurrentReplicas)
+	}
+	h.mustSync("web")
+	if st := h.set("web").Status; st.CurrentReplicas != 2 {
+		t.Fatalf("currentReplicas after a delete = %d, want 2", st.CurrentReplicas)
+	}
+	expect(t, "top pod rolled first", terminating(h), "web-2")
+}
+
+func TestEventHandlersEnqueue(t *testing.T) {
+	h := newHarness(t)
+	set := h.createSet(newSet("web", setOpts{replicas: 1}))
+	other := h.createSet(newSet("db", setOpts{replicas: 1}))
+	h.refresh()
+	c := h.ctrl
+	drain := func() []string {
+		var keys []string
+		for c.queue.Len() > 0 {
+			k, _ := c.queue.Get()
+			keys = append(keys, k)
+			c.queue.Done(k)
+			c.queue.Forget(k)
+		}
+		return keys
+	}
+	owned := newPod(set, "r", 0)
+	owned.UID = "p1"
+	c.addPod(owned)
+	expect(t, "owned pod add", strings.Join(drain(), ","), "default/web")
+
+	stale := owned.DeepCopy()
+	stale.OwnerReferences[0].UID = "someone-else"
+	c.addPod(stale)
+	expect(t, "owner ref to another incarnation", strings.Join(drain(), ","), "")
+
+	orphan := newPod(other, "r", 0)
+	orphan.OwnerReferences = nil
+	c.addPod(orphan)
+	expect(t, "orphan add enqueues selecting sets", strings.Join(drain(), ","), "default/db")
+
+	old := owned.DeepCopy()
+	old.ResourceVersion = "1"
+	cur := owned.DeepCopy()
+	cur.ResourceVersion = "1"
+	c.updatePod(old, cur)
+	expect(t, "resync with same resourceVersion", strings.Join(drain(), ","), "")
+
+	cur.ResourceVersion = "2"
+	cur.OwnerReferences = nil
+	cur.Labels = map[string]string{"app": "db"}
+	c.updatePod(old, cur)
+	got := drain()
+	if len(got) != 2 {
+		t.Fatalf("release to orphan enqueued %v, want old owner and the selecting set", got)
+	}
+	c.deletePod(owned)
+	expect(t, "delete", strings.Join(drain(), ","), "default/web")
+}
