@@ -387,3 +387,35 @@ func TestEmptyServiceGetsPlaceholderSlice(t *testing.T) {
 	slicesBecome(t, client, "empty", "p:10.1.0.50//node-1/true/true/false ")
 	waitFor(t, "placeholder replaced", func() bool { return len(slicesOf(t, client, "empty")) == 1 })
 }
+
+// More pods than fit one slice are spread over several slices, each within
+// the limit, together listing every pod once.
+func TestLargeServiceIsSplitIntoSlices(t *testing.T) {
+	client := startController(t)
+	mustCreate(t, client, headless("big", false, v1.ServicePort{Name: "web", Port: 80}))
+	const n = MaxEndpointsPerSlice + 30
+	for i := range n {
+		mustCreate(t, client, newPod(fmt.Sprintf("p-%03d", i), ip(fmt.Sprintf("10.2.%d.%d", i/200, i%200+1)), ready(true)))
+	}
+	waitFor(t, "all pods in slices", func() bool {
+		seen := map[string]int{}
+		slices := slicesOf(t, client, "big")
+		for _, s := range slices {
+			if len(s.Endpoints) > MaxEndpointsPerSlice {
+				return false
+			}
+			for _, e := range s.Endpoints {
+				seen[e.TargetRef.Name]++
+			}
+		}
+		if len(seen) != n || len(slices) != 2 {
+			return false
+		}
+		for _, c := range seen {
+			if c != 1 {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -473,3 +473,22 @@ func TestNewRejectsIncompleteResources(t *testing.T) {
 		t.Error("New accepted a kind listed twice")
 	}
 }
+
+// Foreground: a dependent that also has another live owner is not deleted;
+// only its reference to the deleting owner goes, which unblocks the owner.
+func TestForegroundDependentWithAnotherOwnerSurvives(t *testing.T) {
+	s := newServer(t)
+	owner := set("web", "set1")
+	owner.deleting = true
+	owner.finalizers = []string{FinalizerForegroundDeletion}
+	s.create(t, owner)
+	s.create(t, set("keeper", "keep1"))
+	s.create(t, pvc("shared", "pvc1", setRef("web", "set1"), ref("apps/v1", "StatefulSet", "keeper", "keep1", false)))
+	start(t, s)
+
+	waitFor(t, "set removed", s.gone(stsGVR, "web"))
+	m := s.exists(t, pvcGVR, "shared")
+	if got := ownerUIDs(m); len(got) != 1 || got[0] != "keep1" || m.DeletionTimestamp != nil {
+		t.Errorf("shared claim: owners %v deleting %v; want [keep1], not deleting", got, m.DeletionTimestamp)
+	}
+}
