@@ -32,10 +32,7 @@ func ValidateNamespace(ns *corev1.Namespace) field.ErrorList {
 
 func validateFinalizerName(name string, p *field.Path) field.ErrorList {
 	errs := apimachineryvalidation.ValidateFinalizerName(name, p)
-	if len(strings.Split(name, "/")) == 1 && name != string(corev1.FinalizerKubernetes) {
-		errs = append(errs, field.Invalid(p, name, "name is neither a standard finalizer name nor is it fully qualified"))
-	}
-	return errs
+	return append(errs, validateKubeFinalizerName(name, p)...)
 }
 
 // ValidateNamespaceUpdate validates a Namespace update.

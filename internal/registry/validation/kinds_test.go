@@ -289,6 +289,12 @@ func TestNamespaceAndNode(t *testing.T) {
 	bad := ns.DeepCopy()
 	bad.Name = "Demo"
 	checkErrs(t, schema.GroupKind{Kind: "Namespace"}, "Demo", ValidateNamespace(bad), []string{`metadata.name: Invalid value: "Demo": a lowercase RFC 1123 label`})
+	withFinalizers := ns.DeepCopy()
+	withFinalizers.Finalizers = []string{"foregroundDeletion", "example.com/cleanup"}
+	checkErrs(t, schema.GroupKind{Kind: "Namespace"}, "demo", ValidateNamespace(withFinalizers), nil)
+	withFinalizers.Finalizers = []string{"cleanup"}
+	checkErrs(t, schema.GroupKind{Kind: "Namespace"}, "demo", ValidateNamespace(withFinalizers), []string{
+		`metadata.finalizers[0]: Invalid value: "cleanup": name is neither a standard finalizer name nor is it fully qualified`})
 	terminating := ns.DeepCopy()
 	terminating.Status.Phase = corev1.NamespaceTerminating
 	checkErrs(t, schema.GroupKind{Kind: "Namespace"}, "demo", ValidateNamespaceStatusUpdate(terminating, ns), []string{

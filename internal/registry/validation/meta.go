@@ -2,11 +2,14 @@ package validation
 
 import (
 	"fmt"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -19,12 +22,34 @@ var (
 	metadataPath = field.NewPath("metadata")
 )
 
+// standardFinalizers are the finalizer names kube accepts without a domain.
+var standardFinalizers = sets.New(string(corev1.FinalizerKubernetes), metav1.FinalizerOrphanDependents, metav1.FinalizerDeleteDependents)
+
+// validateKubeFinalizerName rejects a finalizer that is neither standard nor
+// domain-qualified.
+func validateKubeFinalizerName(name string, p *field.Path) field.ErrorList {
+	if !strings.Contains(name, "/") && !standardFinalizers.Has(name) {
+		return field.ErrorList{field.Invalid(p, name, "name is neither a standard finalizer name nor is it fully qualified")}
+	}
+	return nil
+}
+
+// validateObjectMeta is kube's core ValidateObjectMeta: the generic rules
+// plus the finalizer-name rule.
 func validateObjectMeta(meta *metav1.ObjectMeta, namespaced bool, nameFn apimachineryvalidation.ValidateNameFunc) field.ErrorList {
-	return apimachineryvalidation.ValidateObjectMeta(meta, namespaced, nameFn, metadataPath)
+	errs := apimachineryvalidation.ValidateObjectMeta(meta, namespaced, nameFn, metadataPath)
+	for i, f := range meta.Finalizers {
+		errs = append(errs, validateKubeFinalizerName(f, metadataPath.Child("finalizers").Index(i))...)
+	}
+	return errs
 }
 
 func validateObjectMetaUpdate(newMeta, oldMeta *metav1.ObjectMeta) field.ErrorList {
-	return apimachineryvalidation.ValidateObjectMetaUpdate(newMeta, oldMeta, metadataPath)
+	errs := apimachineryvalidation.ValidateObjectMetaUpdate(newMeta, oldMeta, metadataPath)
+	for i, f := range newMeta.Finalizers {
+		errs = append(errs, validateKubeFinalizerName(f, metadataPath.Child("finalizers").Index(i))...)
+	}
+	return errs
 }
 
 func nonNegative(v int64, p *field.Path) field.ErrorList {
