@@ -440,6 +440,7 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg runtime.SandboxConfig) (ru
 	defer unlock()
 	if sb := r.sandbox(cfg.UID); sb != nil {
 		if !isClosed(sb.gone) {
+			r.refreshFiles(sb.rec, cfg)
 			return sandboxOf(sb.rec), nil
 		}
 		r.teardown(ctx, sb, "sandbox init process exited")
@@ -567,6 +568,12 @@ func (r *Runtime) startSandbox(ctx context.Context, cfg runtime.SandboxConfig) (
 		rec.IP, rec.HostVeth = ip.String(), vethName(cfg.UID)
 	}
 	sb.rec = rec
+	if ic.HostsFile != "" && rec.IP != "" {
+		if err := os.WriteFile(ic.HostsFile, withOwnAddress(cfg.HostsFile, rec.IP, hostname), 0o644); err != nil {
+			undo()
+			return rec, fmt.Errorf("write pod hosts file: %w", err)
+		}
+	}
 	if err := writeJSON(r.l.sandboxFile(cfg.UID), rec); err != nil {
 		undo()
 		return rec, fmt.Errorf("persist sandbox: %w", err)
@@ -583,6 +590,48 @@ func (r *Runtime) startSandbox(ctx context.Context, cfg runtime.SandboxConfig) (
 	r.watchSandbox(sb)
 	r.log.Info("sandbox started", "pod", cfg.Namespace+"/"+cfg.Name, "uid", cfg.UID, "pid", pid, "ip", rec.IP)
 	return rec, nil
+}
+
+// refreshFiles rewrites a running pod's hosts and resolv.conf in place
+// (same inode, so the bind mounts show the new content) when the agent
+// passes new content, e.g. once it knows the pod's IP.
+func (r *Runtime) refreshFiles(rec sandboxRecord, cfg runtime.SandboxConfig) {
+	if !rec.Isolated {
+		return
+	}
+	dir := r.l.podDir(rec.UID)
+	for _, f := range []struct {
+		data []byte
+		name string
+	}{{withOwnAddress(cfg.HostsFile, rec.IP, rec.Hostname), "hosts"}, {cfg.ResolvConf, "resolv.conf"}} {
+		p := filepath.Join(dir, f.name)
+		old, err := os.ReadFile(p)
+		if err != nil || len(f.data) == 0 || string(old) == string(f.data) {
+			continue // not mounted (no content at creation), or unchanged
+		}
+		if err := os.WriteFile(p, f.data, 0o644); err != nil {
+			r.log.Warn("update pod file", "uid", rec.UID, "file", f.name, "err", err)
+		}
+	}
+}
+
+// withOwnAddress adds "<ip> <hostname>" to a hosts file that does not
+// mention the pod's IP yet (the agent cannot know it before the sandbox
+// exists).
+func withOwnAddress(hosts []byte, ip, hostname string) []byte {
+	if len(hosts) == 0 || ip == "" {
+		return hosts
+	}
+	for _, line := range strings.Split(string(hosts), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == ip {
+			return hosts
+		}
+	}
+	out := append([]byte(nil), hosts...)
+	if out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	return append(out, ip+"\t"+hostname+"\n"...)
 }
 
 // StopSandbox implements runtime.Runtime.

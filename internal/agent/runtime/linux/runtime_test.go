@@ -55,10 +55,23 @@ func TestSandboxIdentity(t *testing.T) {
 	if h, _ := os.Hostname(); h != hostName {
 		t.Errorf("host hostname changed to %q", h)
 	}
-	// RunSandbox is idempotent per UID.
-	again, err := rt.RunSandbox(context.Background(), runtime.SandboxConfig{UID: sb.UID, Namespace: "default", Name: "kubia-0"})
-	if err != nil || again.IP != sb.IP {
+	// The pod's own address is in its hosts file although the agent could
+	// not know it yet.
+	if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(sb.IP) + `\tkubia-0$`).MatchString(out) {
+		t.Errorf("hosts file lacks the pod's own address %s:\n%s", sb.IP, out)
+	}
+	// RunSandbox is idempotent per UID, and refreshes the pod's files in
+	// place when the agent has new content.
+	hosts := "127.0.0.1\tlocalhost\n" + sb.IP + "\tkubia-0.kubia.default.svc.cluster.local\tkubia-0\n"
+	again, err := rt.RunSandbox(context.Background(), runtime.SandboxConfig{UID: sb.UID, Namespace: "default", Name: "kubia-0",
+		HostsFile: []byte(hosts), ResolvConf: []byte("nameserver 10.234.0.1\n")})
+	if err != nil || again.IP != sb.IP || !again.CreatedAt.Equal(sb.CreatedAt) {
 		t.Fatalf("second RunSandbox = %+v, %v; want the same sandbox %+v", again, err, sb)
+	}
+	st = start(t, rt, sb.UID, runtime.ContainerConfig{Name: "again", Argv: []string{"cat", "/etc/hosts", "/etc/resolv.conf"}})
+	st = waitState(t, rt, st.ID, runtime.StateExited)
+	if got := logsOf(t, rt, st.ID, runtime.LogOptions{}); got != hosts+"nameserver 10.234.0.1\n" {
+		t.Fatalf("pod files after refresh = %q", got)
 	}
 }
 
