@@ -56,6 +56,7 @@ type ControlPlane struct {
 	joinToken  string
 	loopback   *restclient.Config
 	server     string
+	etcdURLs   []string
 }
 
 // New checks the configuration and prepares the data directory and
@@ -131,6 +132,23 @@ func (c *ControlPlane) ServerURL() string {
 	return c.server
 }
 
+// EtcdEndpoints are the client URLs of the etcd in use; valid once Ready.
+func (c *ControlPlane) EtcdEndpoints() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.etcdURLs...)
+}
+
+// AdminConfig is a client config with the admin token, as the kubeconfig
+// holds it; valid once Ready.
+func (c *ControlPlane) AdminConfig() *restclient.Config {
+	return &restclient.Config{
+		Host:            c.ServerURL(),
+		BearerToken:     c.adminToken,
+		TLSClientConfig: restclient.TLSClientConfig{CAFile: c.files.CACert()},
+	}
+}
+
 // LoopbackConfig is a privileged in-process client config; valid once Ready.
 func (c *ControlPlane) LoopbackConfig() *restclient.Config {
 	c.mu.Lock()
@@ -150,6 +168,9 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		endpoints = []string{e.ClientURL()}
 		c.log.Info("embedded etcd ready", "url", e.ClientURL())
 	}
+	c.mu.Lock()
+	c.etcdURLs = endpoints
+	c.mu.Unlock()
 	etcdClient, err := clientv3.New(clientv3.Config{Endpoints: endpoints, Context: ctx})
 	if err != nil {
 		return fmt.Errorf("etcd client: %w", err)

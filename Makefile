@@ -1,0 +1,38 @@
+# petset — see README.md.
+GO ?= go
+BIN := bin/petset
+
+.PHONY: build up test unit integration e2e fuzz vet verify bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/petset
+
+# Start petset on this machine (control plane + local node agent).
+up: build
+	./$(BIN) up
+
+# Everything CI runs: static checks, unit, integration and e2e tests, a bounded fuzz run.
+test: verify unit integration e2e fuzz
+
+verify:
+	@test -z "$$(gofmt -l cmd internal test examples)" || { gofmt -l cmd internal test examples; echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	hack/verify-openapi.sh
+
+unit:
+	$(GO) test -count=1 -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/e2e)
+
+integration:
+	$(GO) test -count=1 ./test/integration/...
+
+e2e: build
+	PETSET_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./test/e2e/...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 30s ./internal/apiserver/
+
+bench: build
+	PETSET_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x ./test/bench/...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,109 @@
+package controlplane
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/record"
+
+	"petset/internal/controller/endpointslice"
+	"petset/internal/controller/garbagecollector"
+	"petset/internal/controller/nodelifecycle"
+	"petset/internal/controller/scheduler"
+	"petset/internal/controller/statefulset"
+	"petset/internal/controller/volume"
+)
+
+func init() {
+	controllers = append(controllers,
+		startGarbageCollector, startStatefulSet, startScheduler, startVolume,
+		startEndpointSlice, startNodeLifecycle,
+	)
+	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
+		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
+		return err
+	})
+}
+
+// recorder returns an event recorder that writes core/v1 events as component.
+func recorder(ctx context.Context, client kubernetes.Interface, component string) record.EventRecorder {
+	b := record.NewBroadcaster(record.WithContext(ctx))
+	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	go func() {
+		<-ctx.Done()
+		b.Shutdown()
+	}()
+	return b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
+}
+
+// gcResources are the kinds the garbage collector follows ownerReferences of.
+var gcResources = []garbagecollector.Resource{
+	{GVR: corev1.SchemeGroupVersion.WithResource("pods"), Kind: "Pod", Namespaced: true},
+	{GVR: corev1.SchemeGroupVersion.WithResource("services"), Kind: "Service", Namespaced: true},
+	{GVR: corev1.SchemeGroupVersion.WithResource("endpoints"), Kind: "Endpoints", Namespaced: true},
+	{GVR: corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims"), Kind: "PersistentVolumeClaim", Namespaced: true},
+	{GVR: corev1.SchemeGroupVersion.WithResource("persistentvolumes"), Kind: "PersistentVolume"},
+	{GVR: corev1.SchemeGroupVersion.WithResource("configmaps"), Kind: "ConfigMap", Namespaced: true},
+	{GVR: corev1.SchemeGroupVersion.WithResource("secrets"), Kind: "Secret", Namespaced: true},
+	{GVR: corev1.SchemeGroupVersion.WithResource("serviceaccounts"), Kind: "ServiceAccount", Namespaced: true},
+	{GVR: corev1.SchemeGroupVersion.WithResource("nodes"), Kind: "Node"},
+	{GVR: appsv1.SchemeGroupVersion.WithResource("statefulsets"), Kind: "StatefulSet", Namespaced: true},
+	{GVR: appsv1.SchemeGroupVersion.WithResource("controllerrevisions"), Kind: "ControllerRevision", Namespaced: true},
+	{GVR: discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), Kind: "EndpointSlice", Namespaced: true},
+	{GVR: storagev1.SchemeGroupVersion.WithResource("storageclasses"), Kind: "StorageClass"},
+	{GVR: coordinationv1.SchemeGroupVersion.WithResource("leases"), Kind: "Lease", Namespaced: true},
+}
+
+func startGarbageCollector(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	md, err := metadata.NewForConfig(cc.Config)
+	if err != nil {
+		return nil, fmt.Errorf("metadata client: %w", err)
+	}
+	gc, err := garbagecollector.New(ctx, md, gcResources)
+	if err != nil {
+		return nil, fmt.Errorf("garbage collector: %w", err)
+	}
+	return func(ctx context.Context) { gc.Run(ctx, 5) }, nil
+}
+
+func startStatefulSet(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	f := cc.Informers
+	c := statefulset.NewController(ctx, cc.Client, f.Core().V1().Pods(), f.Apps().V1().StatefulSets(),
+		f.Core().V1().PersistentVolumeClaims(), f.Apps().V1().ControllerRevisions(),
+		recorder(ctx, cc.Client, "statefulset-controller"))
+	return func(ctx context.Context) { c.Run(ctx, 5) }, nil
+}
+
+func startScheduler(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	s := scheduler.New(ctx, cc.Client, cc.Informers, recorder(ctx, cc.Client, "default-scheduler"))
+	return s.Run, nil
+}
+
+func startVolume(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	c := volume.New(ctx, cc.Client, cc.Informers, recorder(ctx, cc.Client, "persistentvolume-controller"))
+	return c.Run, nil
+}
+
+func startEndpointSlice(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	f := cc.Informers
+	c := endpointslice.New(ctx, cc.Client, f.Core().V1().Services(), f.Core().V1().Pods(),
+		f.Discovery().V1().EndpointSlices(), f.Core().V1().Endpoints())
+	return func(ctx context.Context) { c.Run(ctx, 5) }, nil
+}
+
+func startNodeLifecycle(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	f := cc.Informers
+	c := nodelifecycle.New(ctx, cc.Client, f.Core().V1().Nodes(), f.Coordination().V1().Leases(), f.Core().V1().Pods(),
+		nodelifecycle.Config{EvictionEnabled: true})
+	return c.Run, nil
+}
