@@ -1014,6 +1014,7 @@ func ValidatePodUpdate(newPod, oldPod *corev1.Pod) field.ErrorList {
 	specPath := field.NewPath("spec")
 	errs := validateObjectMetaUpdate(&newPod.ObjectMeta, &oldPod.ObjectMeta)
 	errs = append(errs, ValidatePodSpec(&newPod.Spec, specPath)...)
+	errs = append(errs, validatePodOnly(&newPod.Spec, specPath)...)
 
 	if len(newPod.Spec.Containers) != len(oldPod.Spec.Containers) {
 		return append(errs, field.Forbidden(specPath.Child("containers"), "pod updates may not add or remove containers"))
