@@ -366,16 +366,19 @@ func (s *initServer) mountVolumes(ms []mountSpec) error {
 	}
 	for _, m := range ms {
 		target := filepath.Clean(m.ContainerPath)
+		st, err := os.Stat(m.HostPath)
+		if err != nil {
+			return fmt.Errorf("volume %s: %w", m.HostPath, err)
+		}
 		if prev, ok := s.mounts[target]; ok {
-			if prev == m.HostPath {
+			// A directory mounted for an earlier container stays; a file is
+			// mounted again, since its writer may have replaced it (rename)
+			// and a bind mount pins the old inode.
+			if prev == m.HostPath && st.IsDir() {
 				continue
 			}
 			unix.Unmount(target, unix.MNT_DETACH)
 			delete(s.mounts, target)
-		}
-		st, err := os.Stat(m.HostPath)
-		if err != nil {
-			return fmt.Errorf("volume %s: %w", m.HostPath, err)
 		}
 		if _, err := os.Lstat(target); isNotExist(err) {
 			if st.IsDir() {

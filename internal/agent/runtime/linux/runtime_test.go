@@ -161,6 +161,19 @@ func TestVolumeMounts(t *testing.T) {
 	if ents, _ := os.ReadDir(inPod); len(ents) != 0 {
 		t.Errorf("the pod's bind mount leaked to the host: %v", ents)
 	}
+	// A file mounted over /etc/hosts (as the agent does) shows the current
+	// file even when its writer replaced it by rename between containers.
+	hostsFile := filepath.Join(t.TempDir(), "etc-hosts")
+	for i, content := range []string{"10.0.0.1\tfirst\n", "10.0.0.2\tsecond\n"} {
+		os.WriteFile(hostsFile+".tmp", []byte(content), 0o644)
+		os.Rename(hostsFile+".tmp", hostsFile)
+		st := start(t, rt, sb.UID, runtime.ContainerConfig{Name: "hosts", Attempt: i, Argv: []string{"cat", "/etc/hosts"},
+			Mounts: []runtime.Mount{{HostPath: hostsFile, ContainerPath: "/etc/hosts"}}})
+		st = waitState(t, rt, st.ID, runtime.StateExited)
+		if got := logsOf(t, rt, st.ID, runtime.LogOptions{}); got != content {
+			t.Fatalf("attempt %d: /etc/hosts = %q, want %q", i, got, content)
+		}
+	}
 	if err := rt.StopSandbox(context.Background(), sb.UID); err != nil {
 		t.Fatal(err)
 	}
