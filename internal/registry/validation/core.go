@@ -78,8 +78,7 @@ func ValidateNode(n *corev1.Node) field.ErrorList {
 		if t.Effect == "" {
 			errs = append(errs, field.Required(idx.Child("effect"), ""))
 		} else if !sets.New(supportedTaintEffects...).Has(string(t.Effect)) {
-			errs = append(errs, field.NotSupported(idx.Child("effect"), t.Effect, []string{
-				string(corev1.TaintEffectNoSchedule), string(corev1.TaintEffectPreferNoSchedule), string(corev1.TaintEffectNoExecute)}))
+			errs = append(errs, field.NotSupported(idx.Child("effect"), t.Effect, supportedTaintEffects))
 		}
 		if seen[t.Effect].Has(t.Key) {
 			dup := field.Duplicate(idx, t)

@@ -23,10 +23,10 @@ var (
 	supportedRestartPolicies  = []string{string(corev1.RestartPolicyAlways), string(corev1.RestartPolicyOnFailure), string(corev1.RestartPolicyNever)}
 	supportedDNSPolicies      = []string{string(corev1.DNSClusterFirstWithHostNet), string(corev1.DNSClusterFirst), string(corev1.DNSDefault), string(corev1.DNSNone)}
 	supportedPullPolicies     = []string{string(corev1.PullAlways), string(corev1.PullIfNotPresent), string(corev1.PullNever)}
-	supportedTermMsgPolicies  = []string{string(corev1.TerminationMessageFallbackToLogsOnError), string(corev1.TerminationMessageReadFile)}
+	supportedTermMsgPolicies  = []string{string(corev1.TerminationMessageReadFile), string(corev1.TerminationMessageFallbackToLogsOnError)}
 	supportedHTTPSchemes      = []string{string(corev1.URISchemeHTTP), string(corev1.URISchemeHTTPS)}
 	supportedTolerationOps    = []string{string(corev1.TolerationOpEqual), string(corev1.TolerationOpExists)}
-	supportedTaintEffects     = []string{string(corev1.TaintEffectNoExecute), string(corev1.TaintEffectNoSchedule), string(corev1.TaintEffectPreferNoSchedule)}
+	supportedTaintEffects     = []string{string(corev1.TaintEffectNoSchedule), string(corev1.TaintEffectPreferNoSchedule), string(corev1.TaintEffectNoExecute)}
 	supportedMountPropagation = []string{string(corev1.MountPropagationBidirectional), string(corev1.MountPropagationHostToContainer), string(corev1.MountPropagationNone)}
 
 	// The pod spec fields an update may change; kube lists them in its
