@@ -76,6 +76,11 @@ func startScheduler(t *testing.T, objs ...runtime.Object) *harness {
 	h, factory, recorder := newHarness(t, objs...)
 	s := New(h.ctx, h.client, factory, recorder)
 	h.run(func(ctx context.Context) { s.Run(ctx) })
+	select {
+	case <-s.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatal("scheduler never became ready")
+	}
 	return h
 }
 

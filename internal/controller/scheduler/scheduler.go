@@ -48,6 +48,7 @@ type Scheduler struct {
 	namespaces corelisters.NamespaceLister
 	classes    storagelisters.StorageClassLister
 	synced     []cache.InformerSynced
+	ready      chan struct{}
 
 	queue   workqueue.TypedRateLimitingInterface[string]
 	backoff workqueue.TypedRateLimiter[string]
@@ -73,13 +74,14 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 		client:   client,
 		recorder: recorder,
 		factory:  factory,
+		ready:    make(chan struct{}),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](initialBackoff, maxBackoff),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "scheduler"}),
-		backoff: workqueue.NewTypedItemExponentialFailureRateLimiter[string](initialBackoff, maxBackoff),
+		backoff:  workqueue.NewTypedItemExponentialFailureRateLimiter[string](initialBackoff, maxBackoff),
 		assumed:  map[string]*v1.Pod{},
 		reserved: map[string]*v1.Pod{},
-		parked:  map[string]time.Time{},
+		parked:   map[string]time.Time{},
 	}
 	podInf := factory.Core().V1().Pods()
 	nodeInf := factory.Core().V1().Nodes()
@@ -150,6 +152,9 @@ func logger(ctx context.Context) *slog.Logger {
 	return slog.Default()
 }
 
+// Ready is closed once Run has synced its caches and started working.
+func (s *Scheduler) Ready() <-chan struct{} { return s.ready }
+
 // Run starts the informers of the factory given to New, waits for their
 // caches and schedules pods until ctx is done. It returns after its worker
 // stopped.
@@ -160,6 +165,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 	if !cache.WaitForCacheSync(ctx.Done(), s.synced...) {
 		return
 	}
+	close(s.ready)
 	log.Info("scheduler started")
 	done := make(chan struct{})
 	go func() {

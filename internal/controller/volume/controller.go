@@ -33,6 +33,7 @@ type Controller struct {
 	classes storagelisters.StorageClassLister
 	nodes   corelisters.NodeLister
 	synced  []cache.InformerSynced
+	ready   chan struct{}
 
 	claimQueue  workqueue.TypedRateLimitingInterface[string]
 	volumeQueue workqueue.TypedRateLimitingInterface[string]
@@ -45,6 +46,7 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 		client:   client,
 		recorder: recorder,
 		factory:  factory,
+		ready:    make(chan struct{}),
 		claimQueue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "volume-claims"}),
@@ -107,6 +109,9 @@ func logger(ctx context.Context) *slog.Logger {
 	return slog.Default()
 }
 
+// Ready is closed once Run has synced its caches and started working.
+func (c *Controller) Ready() <-chan struct{} { return c.ready }
+
 // Run starts the informers of the factory given to New, waits for their caches
 // and processes claims and volumes until ctx is done. It returns after its
 // workers have stopped.
@@ -118,6 +123,7 @@ func (c *Controller) Run(ctx context.Context) {
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return
 	}
+	close(c.ready)
 	log.Info("volume controller started")
 	var wg sync.WaitGroup
 	wg.Add(2)

@@ -55,6 +55,11 @@ func start(t *testing.T, objs ...runtime.Object) *harness {
 		<-done
 		broadcaster.Shutdown()
 	})
+	select {
+	case <-c.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatal("volume controller never became ready")
+	}
 	return &harness{t: t, ctx: ctx, client: client}
 }
 
