@@ -92,7 +92,6 @@ func TestWaitForFirstConsumerProvisioning(t *testing.T) {
 	if pv.Status.Phase != v1.VolumeBound || pv.Spec.ClaimRef == nil || pv.Spec.ClaimRef.UID != claim.UID {
 		t.Fatalf("PV phase %q claimRef %+v", pv.Status.Phase, pv.Spec.ClaimRef)
 	}
-	h.waitEvent("data-web-0", "WaitForFirstConsumer", "waiting for first consumer to be created before binding")
 	h.waitEvent("data-web-0", "ProvisioningSucceeded", "Successfully provisioned volume "+wantPV)
 	h.waitEvent("web-0", "Scheduled", "Successfully assigned default/web-0 to node2")
 }
