@@ -15,7 +15,7 @@
 // the stored object before an update is validated; the registry strategies do
 // those. Pod validation covers the checks that keep stored data sane and that
 // users hit, not every rule of kube's core validation: security contexts,
-// affinity, topology spread, resource claims, DNS config contents, sysctls,
+// beyond ids and privilege escalation, topology spread, resource claims, sysctls,
 // pod-specific annotations and host-port conflicts are not checked.
 //
 // The package imports only k8s.io/api and k8s.io/apimachinery. Every function

@@ -232,6 +232,7 @@ func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 		}
 	}
 	errs = append(errs, validateAffinity(spec.Affinity, fldPath.Child("affinity"))...)
+	errs = append(errs, validatePodSecurityContext(spec.SecurityContext, fldPath.Child("securityContext"))...)
 	for i, s := range spec.ImagePullSecrets {
 		if s.Name == "" {
 			errs = append(errs, field.Required(fldPath.Child("imagePullSecrets").Index(i).Child("name"), ""))
@@ -515,6 +516,7 @@ func validateContainer(c *corev1.Container, volNames sets.Set[string], idx *fiel
 	errs = append(errs, validateEnvFrom(c.EnvFrom, idx.Child("envFrom"))...)
 	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volNames, idx.Child("volumeMounts"))...)
 	errs = append(errs, validateResources(&c.Resources, idx.Child("resources"))...)
+	errs = append(errs, validateSecurityContext(c.SecurityContext, idx.Child("securityContext"))...)
 	return errs
 }
 

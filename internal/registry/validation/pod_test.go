@@ -168,6 +168,10 @@ func TestPodCreate(t *testing.T) {
 				Sources:     []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}},
 			}}})
 		}, []string{"spec.volumes[1].projected.sources[0].serviceAccountToken: Forbidden: must not be specified when serviceAccountName is not set"}},
+		{"negative runAsUser", func(p *corev1.Pod) {
+			p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{RunAsUser: ptrTo(int64(-1))}
+		}, []string{"spec.containers[0].securityContext.runAsUser: Invalid value: -1: must be between 0 and 2147483647, inclusive"}},
+		{"fsGroup", func(p *corev1.Pod) { p.Spec.SecurityContext.FSGroup = ptrTo(int64(1000)) }, nil},
 		{"sidecar init container may have probes", func(p *corev1.Pod) {
 			p.Spec.InitContainers[0].RestartPolicy = ptrTo(corev1.ContainerRestartPolicyAlways)
 			p.Spec.InitContainers[0].ReadinessProbe = p.Spec.Containers[0].ReadinessProbe

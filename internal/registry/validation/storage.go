@@ -103,9 +103,12 @@ func ValidatePersistentVolumeClaimUpdate(newPvc, oldPvc *corev1.PersistentVolume
 	if oldPvc.Spec.VolumeName == "" {
 		oldClone.VolumeName = newClone.VolumeName
 	}
-	// A claim created without a class may get one (the default class) once.
-	if oldClone.StorageClassName == nil && newClone.StorageClassName != nil && oldPvc.Spec.VolumeName == "" {
-		newClone.StorageClassName = nil
+	// A claim created without a class may get one (retroactive default
+	// class) once, unless the beta annotation names a different class.
+	if oldClone.StorageClassName == nil && newClone.StorageClassName != nil {
+		if a, ok := oldPvc.Annotations[corev1.BetaStorageClassAnnotation]; !ok || a == *newClone.StorageClassName {
+			newClone.StorageClassName = nil
+		}
 	}
 	newClone.VolumeAttributesClassName = oldClone.VolumeAttributesClassName
 	if newPvc.Status.Phase == corev1.ClaimBound && newClone.Resources.Requests != nil {
