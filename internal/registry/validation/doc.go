@@ -14,9 +14,10 @@
 // admission, or copying fields the server allocates (Service clusterIP) from
 // the stored object before an update is validated; the registry strategies do
 // those. Pod validation covers the checks that keep stored data sane and that
-// users hit, not every rule of kube's core validation: security contexts,
-// beyond ids and privilege escalation, topology spread, resource claims, sysctls,
-// pod-specific annotations and host-port conflicts are not checked.
+// users hit, not every rule of kube's core validation: security contexts
+// beyond ids and privilege escalation, seccomp/AppArmor, topology spread,
+// resource claims, sysctls, volume devices, the contents of legacy cloud
+// volume sources and pod-specific annotations are not checked.
 //
 // The package imports only k8s.io/api and k8s.io/apimachinery. Every function
 // is pure: it reads its arguments, never mutates them, and holds no state, so
