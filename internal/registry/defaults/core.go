@@ -256,12 +256,13 @@ func PodTemplateSpec(t *corev1.PodTemplateSpec) {
 	PodSpec(&t.Spec)
 }
 
-// Pod applies the pod defaults: requests defaulted from limits,
-// enableServiceLinks true, host ports for hostNetwork pods, the pod spec
+// Pod applies the pod defaults: requests defaulted from limits, pod-level
+// requests/limits (PodLevelResources) when the pod sets some, enableServiceLinks true, host ports for hostNetwork pods, the pod spec
 // defaults and the resource lists of the status.
 func Pod(p *corev1.Pod) {
 	requestsFromLimits(p.Spec.Containers)
 	requestsFromLimits(p.Spec.InitContainers)
+	podLevelResources(p)
 	if p.Spec.EnableServiceLinks == nil {
 		p.Spec.EnableServiceLinks = ptrTo(corev1.DefaultEnableServiceLinks)
 	}

@@ -2,6 +2,7 @@ package defaults
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -364,5 +365,65 @@ func TestRegisterDefaultsOnDecode(t *testing.T) {
 	node := decode(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"n"},"status":{"capacity":{"cpu":"2"}}}`).(*corev1.Node)
 	if node.Status.Allocatable.Cpu().String() != "2" {
 		t.Errorf("node allocatable %v", node.Status.Allocatable)
+	}
+}
+
+func TestPodLevelResources(t *testing.T) {
+	cases := []struct {
+		name          string
+		pod           corev1.ResourceRequirements
+		containers    []corev1.ResourceRequirements
+		wantRequests  corev1.ResourceList
+		wantLimits    corev1.ResourceList
+		wantResources bool
+	}{
+		{
+			name:       "no pod-level resources: untouched",
+			containers: []corev1.ResourceRequirements{{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}},
+		},
+		{
+			name:          "pod limits only: requests from container requests, else from pod limits",
+			pod:           corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("1Gi")}},
+			containers:    []corev1.ResourceRequirements{{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}}},
+			wantRequests:  corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("1Gi")},
+			wantLimits:    corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("1Gi")},
+			wantResources: true,
+		},
+		{
+			name: "pod requests only: limits from containers when every container limits",
+			pod:  corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}},
+			containers: []corev1.ResourceRequirements{
+				{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("1Gi")}},
+				{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}},
+			},
+			wantRequests:  corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")},
+			wantLimits:    corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("3")},
+			wantResources: true,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &corev1.Pod{}
+			if tc.pod.Limits != nil || tc.pod.Requests != nil {
+				rr := corev1.ResourceRequirements{Limits: tc.pod.Limits, Requests: tc.pod.Requests}
+				p.Spec.Resources = &rr
+			}
+			for i, r := range tc.containers {
+				p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: fmt.Sprintf("c%d", i), Image: "x", Resources: r})
+			}
+			Pod(p)
+			if !tc.wantResources {
+				if p.Spec.Resources != nil {
+					t.Fatalf("pod-level resources appeared: %+v", p.Spec.Resources)
+				}
+				return
+			}
+			if !equality.Semantic.DeepEqual(p.Spec.Resources.Requests, tc.wantRequests) {
+				t.Errorf("requests %v, want %v", p.Spec.Resources.Requests, tc.wantRequests)
+			}
+			if !equality.Semantic.DeepEqual(p.Spec.Resources.Limits, tc.wantLimits) {
+				t.Errorf("limits %v, want %v", p.Spec.Resources.Limits, tc.wantLimits)
+			}
+		})
 	}
 }

@@ -9,9 +9,8 @@
 // functions apply (the hand-written SetDefaults_* rules plus the nested walks
 // the generator adds), and RegisterDefaults, which installs them on a
 // runtime.Scheme so the API server's codec applies them on decode and after
-// patches. The feature gates petset runs with are fixed: MaxUnavailableStatefulSet
-// and StatefulSetAutoDeletePVC on, ImageVolume on, PodLevelResources' defaulting
-// of pod-level requests/limits not implemented.
+// patches. The feature gates petset runs with are fixed: MaxUnavailableStatefulSet,
+// StatefulSetAutoDeletePVC, ImageVolume and PodLevelResources on.
 //
 // It does not own server-side allocation that kube performs in the registry
 // rather than in defaulting (Service clusterIP, ipFamilies and ipFamilyPolicy,
