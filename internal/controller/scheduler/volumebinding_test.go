@@ -178,3 +178,36 @@ func TestParallelReplicasWithVolumesSpread(t *testing.T) {
 		}
 	}
 }
+
+// Seed 000: static PVs without a class, the kubia set's class-less claims,
+// and petset's default class present. The claims bind to the static PVs and
+// the pods are scheduled once they are bound.
+func TestStaticVolumesWithDefaultClassPresent(t *testing.T) {
+	gce := func(name, size string) *v1.PersistentVolume {
+		pv := newLocalPV(name, "", size, "")
+		pv.Spec.NodeAffinity = nil
+		pv.Spec.PersistentVolumeSource = v1.PersistentVolumeSource{GCEPersistentDisk: &v1.GCEPersistentDiskVolumeSource{PDName: name, FSType: "nfs4"}}
+		pv.Spec.PersistentVolumeReclaimPolicy = v1.PersistentVolumeReclaimRecycle
+		pv.Status.Phase = ""
+		return pv
+	}
+	h := startWithVolumes(t,
+		newNode("node1", withVolumeDir("/v")), newNode("node2", withVolumeDir("/v")),
+		volume.DefaultStorageClass(),
+		gce("pv-a", "1Mi"), gce("pv-b", "1Mi"), gce("pv-c", "1Mi"),
+		newClaim("data-kubia-0", "-", "1Mi"), newClaim("data-kubia-1", "-", "1Mi"),
+		newPod("kubia-0", claimVolume("data-kubia-0")), newPod("kubia-1", claimVolume("data-kubia-1")),
+	)
+	seen := map[string]bool{}
+	for _, name := range []string{"kubia-0", "kubia-1"} {
+		h.waitBound(name)
+		c := h.claim("data-" + name)
+		if c.Status.Phase != v1.ClaimBound || !map[string]bool{"pv-a": true, "pv-b": true, "pv-c": true}[c.Spec.VolumeName] {
+			t.Fatalf("claim of %s: phase %s volume %q", name, c.Status.Phase, c.Spec.VolumeName)
+		}
+		if seen[c.Spec.VolumeName] {
+			t.Fatalf("volume %s bound twice", c.Spec.VolumeName)
+		}
+		seen[c.Spec.VolumeName] = true
+	}
+}

@@ -82,16 +82,15 @@ func (s *Scheduler) podVolumes(pod *v1.Pod) (*podVolumes, string, error) {
 		}
 		className := storagehelpers.GetPersistentVolumeClaimClass(claim)
 		if claim.Spec.StorageClassName == nil {
-			// The volume controller is about to give the claim the
-			// default class; judge the claim by that class already.
-			all, err := s.classes.List(labels.Everything())
-			if err != nil {
-				return nil, "", fmt.Errorf("listing storage classes: %w", err)
+			// The volume controller binds such a claim to a class-less
+			// volume if one matches, and otherwise gives it the default
+			// class; judge the claim by what it is about to become.
+			if className, err = s.classOfClasslessClaim(claim); err != nil {
+				return nil, "", err
 			}
-			if def := volume.DefaultClassOf(all); def != nil {
+			if className != "" {
 				claim = claim.DeepCopy()
-				claim.Spec.StorageClassName = &def.Name
-				className = def.Name
+				claim.Spec.StorageClassName = &className
 			}
 		}
 		var class *storagev1.StorageClass
@@ -120,6 +119,34 @@ func (s *Scheduler) podVolumes(pod *v1.Pod) (*podVolumes, string, error) {
 		pv.available = all
 	}
 	return pv, "", nil
+}
+
+// classOfClasslessClaim returns the class a claim without
+// spec.storageClassName will end up with: "" when an Available class-less
+// volume satisfies it (the volume controller binds it right away), else the
+// default class's name ("" if there is none).
+func (s *Scheduler) classOfClasslessClaim(claim *v1.PersistentVolumeClaim) (string, error) {
+	vols, err := s.volumes.List(labels.Everything())
+	if err != nil {
+		return "", fmt.Errorf("listing volumes: %w", err)
+	}
+	var free []*v1.PersistentVolume
+	for _, v := range vols {
+		if storagehelpers.CheckAccessModes(claim, v) {
+			free = append(free, v)
+		}
+	}
+	if vol, err := storagehelpers.FindMatchingVolume(claim, free, nil, nil, false, true); err == nil && vol != nil {
+		return "", nil
+	}
+	classes, err := s.classes.List(labels.Everything())
+	if err != nil {
+		return "", fmt.Errorf("listing storage classes: %w", err)
+	}
+	if def := volume.DefaultClassOf(classes); def != nil {
+		return def.Name, nil
+	}
+	return "", nil
 }
 
 // volumesFit returns why node cannot serve the pod's volumes (upstream's

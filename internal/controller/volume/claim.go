@@ -51,7 +51,20 @@ func (c *Controller) syncUnboundClaim(ctx context.Context, claim *v1.PersistentV
 	if claim.Spec.VolumeName != "" {
 		return c.syncPreboundClaim(ctx, claim)
 	}
-	// Retroactive default storage class.
+	delay, err := c.delayBinding(claim)
+	if err != nil {
+		return err
+	}
+	vol, err := c.findBestMatch(claim, delay)
+	if err != nil {
+		return err
+	}
+	if vol != nil {
+		return c.bind(ctx, vol, claim)
+	}
+	// Retroactive default storage class, as upstream: a claim with no
+	// storageClassName that no class-less volume satisfies gets the default
+	// class.
 	if claim.Spec.StorageClassName == nil {
 		def, err := c.defaultClass()
 		if err != nil {
@@ -65,17 +78,6 @@ func (c *Controller) syncUnboundClaim(ctx context.Context, claim *v1.PersistentV
 			}
 			return nil // the update brings the claim back
 		}
-	}
-	delay, err := c.delayBinding(claim)
-	if err != nil {
-		return err
-	}
-	vol, err := c.findBestMatch(claim, delay)
-	if err != nil {
-		return err
-	}
-	if vol != nil {
-		return c.bind(ctx, vol, claim)
 	}
 	className := storagehelpers.GetPersistentVolumeClaimClass(claim)
 	switch {

@@ -200,6 +200,10 @@ func TestStaticBindingSmallestFit(t *testing.T) {
 		volumeOf("pv-c", "1Mi", v1.PersistentVolumeReclaimRetain, hostPath("/tmp/pv-c")),
 		claimOf("data-kubia-0", "-", "1Mi"),
 		claimOf("data-kubia-1", "-", "1Mi"),
+		// petset's default class exists, yet class-less claims that a
+		// class-less volume satisfies bind to it (retroactive default
+		// class assignment happens only when nothing matched).
+		DefaultStorageClass(),
 	)
 	used := map[string]string{}
 	for _, name := range []string{"data-kubia-0", "data-kubia-1"} {
@@ -211,6 +215,9 @@ func TestStaticBindingSmallestFit(t *testing.T) {
 			t.Fatalf("%s and %s bound to the same volume %s", other, name, c.Spec.VolumeName)
 		}
 		used[c.Spec.VolumeName] = name
+		if c.Spec.StorageClassName != nil {
+			t.Fatalf("%s got class %q", name, *c.Spec.StorageClassName)
+		}
 		if c.Annotations[storagehelpers.AnnBindCompleted] == "" || c.Annotations[storagehelpers.AnnBoundByController] == "" {
 			t.Fatalf("claim annotations %v", c.Annotations)
 		}
