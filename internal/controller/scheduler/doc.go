@@ -16,7 +16,9 @@
 // where the bound PVs' node affinity allows. An unbound claim of an
 // Immediate class makes the pod unschedulable ("pod has unbound immediate
 // PersistentVolumeClaims") until the volume controller binds it. For an
-// unbound claim of a WaitForFirstConsumer class a node qualifies when an
+// unbound claim of a WaitForFirstConsumer class (a claim without a class is
+// judged by the class the volume controller will give it: none if a
+// class-less volume matches, else the default class) a node qualifies when an
 // Available PV that matches the claim allows it, or when the class has a
 // provisioner and its allowed topologies admit the node. Once a node is
 // chosen the scheduler pre-binds the matching PV (sets its spec.claimRef, as

@@ -10,8 +10,10 @@
 //     spec.volumeName or the volume's spec.claimRef; it writes
 //     spec.claimRef, spec.volumeName, the bind-completed/bound-by-controller
 //     annotations and the phases and status of both objects;
-//   - the retroactive default storage class: an unbound claim whose
-//     spec.storageClassName is nil gets the default StorageClass's name;
+//   - the retroactive default storage class (petset has no admission
+//     plugin for it): an unbound claim whose spec.storageClassName is nil
+//     first tries the class-less volumes, as upstream, and only when none
+//     satisfies it gets the default StorageClass's name;
 //   - WaitForFirstConsumer: such claims are neither bound nor provisioned
 //     until the scheduler has written the volume.kubernetes.io/selected-node
 //     annotation on the claim. The split with the scheduler is upstream's:
