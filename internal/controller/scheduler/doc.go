@@ -2,8 +2,9 @@
 // nodes through the pods/binding subresource, the way kube-scheduler does.
 //
 // It owns choosing a node for every pod whose spec.schedulerName is empty or
-// "default-scheduler", that has no spec.nodeName, no scheduling gates and is
-// not terminating. Filters (filter.go): node Ready and schedulable, taints
+// "default-scheduler", that has no spec.nodeName and is not terminating
+// (pods with scheduling gates get PodScheduled=False/SchedulingGated and
+// wait for the gates to go). Filters (filter.go): node Ready and schedulable, taints
 // against tolerations, nodeSelector and required node affinity, free host
 // ports, resource requests against allocatable, required pod affinity and
 // anti-affinity (including existing pods' anti-affinity), and volumes

@@ -183,8 +183,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 func responsible(pod *v1.Pod) bool {
 	return (pod.Spec.SchedulerName == "" || pod.Spec.SchedulerName == SchedulerName) &&
 		pod.Spec.NodeName == "" && pod.DeletionTimestamp == nil &&
-		pod.Status.Phase != v1.PodSucceeded && pod.Status.Phase != v1.PodFailed &&
-		len(pod.Spec.SchedulingGates) == 0
+		pod.Status.Phase != v1.PodSucceeded && pod.Status.Phase != v1.PodFailed
 }
 
 func podKey(pod *v1.Pod) string { return pod.Namespace + "/" + pod.Name }
@@ -316,6 +315,10 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 		return nil
 	}
 	log := logger(ctx).With("pod", key)
+	if len(pod.Spec.SchedulingGates) > 0 {
+		// Retried when the gates are removed (a spec update).
+		return s.setScheduledCondition(ctx, pod, v1.PodReasonSchedulingGated, "Scheduling is blocked due to non-empty scheduling gates")
+	}
 
 	snap, err := s.snapshot(key)
 	if err != nil {
@@ -388,6 +391,15 @@ func (s *Scheduler) unschedulable(ctx context.Context, pod *v1.Pod, seen uint64,
 	s.mu.Unlock()
 	s.recorder.Event(pod, v1.EventTypeWarning, "FailedScheduling", msg)
 	logger(ctx).Info("pod unschedulable", "pod", podKey(pod), "reason", msg)
+	if err := s.setScheduledCondition(ctx, pod, v1.PodReasonUnschedulable, msg); err != nil {
+		return err
+	}
+	s.park(podKey(pod), seen, true)
+	return nil
+}
+
+// setScheduledCondition sets PodScheduled=False with reason and message.
+func (s *Scheduler) setScheduledCondition(ctx context.Context, pod *v1.Pod, reason, msg string) error {
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cur, err := s.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 		if err != nil {
@@ -399,7 +411,7 @@ func (s *Scheduler) unschedulable(ctx context.Context, pod *v1.Pod, seen uint64,
 		cond := v1.PodCondition{
 			Type:               v1.PodScheduled,
 			Status:             v1.ConditionFalse,
-			Reason:             v1.PodReasonUnschedulable,
+			Reason:             reason,
 			Message:            msg,
 			LastProbeTime:      metav1.Time{},
 			LastTransitionTime: metav1.Now(),
@@ -413,7 +425,6 @@ func (s *Scheduler) unschedulable(ctx context.Context, pod *v1.Pod, seen uint64,
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("setting PodScheduled condition of %s: %w", podKey(pod), err)
 	}
-	s.park(podKey(pod), seen, true)
 	return nil
 }
 

@@ -333,3 +333,28 @@ func TestIgnoresOtherPods(t *testing.T) {
 		t.Fatalf("pod of another scheduler was touched: node %q conditions %v", p.Spec.NodeName, p.Status.Conditions)
 	}
 }
+
+// A pod with scheduling gates waits, says so, and is scheduled once the
+// gates are removed.
+func TestSchedulingGates(t *testing.T) {
+	gated := newPod("gated")
+	gated.Spec.SchedulingGates = []v1.PodSchedulingGate{{Name: "example.com/wait"}}
+	h := startScheduler(t, newNode("node1"), gated)
+	h.waitFor("SchedulingGated condition", func() (bool, error) {
+		for _, c := range h.pod("gated").Status.Conditions {
+			if c.Type == v1.PodScheduled && c.Reason == v1.PodReasonSchedulingGated &&
+				c.Message == "Scheduling is blocked due to non-empty scheduling gates" {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	p := h.pod("gated")
+	p.Spec.SchedulingGates = nil
+	if _, err := h.client.CoreV1().Pods("default").Update(h.ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.waitBound("gated"); got != "node1" {
+		t.Fatalf("bound to %s", got)
+	}
+}
