@@ -792,3 +792,53 @@ func TestEventHandlersEnqueue(t *testing.T) {
 	c.deletePod(owned)
 	expect(t, "delete", strings.Join(drain(), ","), "default/web")
 }
+
+func TestRevisionNameCollision(t *testing.T) {
+	h := newHarness(t)
+	set := h.createSet(newSet("web", setOpts{replicas: 1}))
+	zero := int32(0)
+	want, err := newRevision(set, 1, &zero)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Someone else's revision already holds the name, with other data and
+	// labels the set does not select (so it is not in the set's history).
+	squatter := want.DeepCopy()
+	squatter.Labels = map[string]string{"app": "other"}
+	squatter.OwnerReferences = nil
+	squatter.Data.Raw = []byte(`{"spec":{"template":{"$patch":"replace"}}}`)
+	if _, err := h.client.AppsV1().ControllerRevisions(testNS).Create(context.Background(), squatter, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.mustSync("web")
+	st := h.set("web").Status
+	if st.CollisionCount == nil || *st.CollisionCount != 1 {
+		t.Fatalf("collisionCount %v, want 1", st.CollisionCount)
+	}
+	one := int32(1)
+	if st.UpdateRevision != revisionName("web", hashRevision(want.Data.Raw, &one)) {
+		t.Fatalf("update revision %s does not use the bumped collision count", st.UpdateRevision)
+	}
+	// Stable afterwards: the persisted count reproduces the same name.
+	settle(t, h, "web")
+	if h.set("web").Status.UpdateRevision != st.UpdateRevision || len(h.revisions()) != 2 {
+		t.Fatalf("revision changed after a collision: %v", revNums(h.revisions()))
+	}
+}
+
+func TestRollingUpdateWithoutRollingUpdateBlock(t *testing.T) {
+	h := newHarness(t)
+	s := newSet("web", setOpts{replicas: 3})
+	s.Spec.UpdateStrategy.RollingUpdate = nil
+	h.createSet(s)
+	settle(t, h, "web")
+	h.updateSet("web", setImage("nginx:2"))
+	h.mustSync("web")
+	expect(t, "one pod at a time from the top", terminating(h), "web-2")
+	settle(t, h, "web")
+	for _, p := range h.pods() {
+		if podImage(p) != "nginx:2" {
+			t.Fatalf("pod %s not updated", p.Name)
+		}
+	}
+}
