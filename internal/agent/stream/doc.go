@@ -1,0 +1,37 @@
+// Package stream is the node agent's streaming server: the kubelet-style
+// HTTPS API the API server proxies pods/log, pods/exec, pods/attach and
+// pods/portforward to.
+//
+// It owns:
+//   - GET /containerLogs/{ns}/{pod}/{container}: the container's log as
+//     text/plain, with follow (flushed as lines arrive), previous,
+//     timestamps, tailLines, limitBytes, sinceSeconds and sinceTime.
+//   - /exec/{ns}/{pod}/{container}?command=…&stdin&stdout&stderr&tty and
+//     /attach/{ns}/{pod}/{container}?…: the remote-command channel protocol
+//     over a WebSocket upgrade (v5.channel.k8s.io, v4.channel.k8s.io and the
+//     older channel.k8s.io and base64 variants) or a SPDY/3.1 upgrade
+//     (X-Stream-Protocol-Version v5 … v1). Channels are 0 stdin, 1 stdout,
+//     2 stderr, 3 status (a metav1.Status; a non-zero exit is
+//     NonZeroExitCode with an ExitCode cause) and 4 terminal resize.
+//   - /portForward/{ns}/{pod}?port=N: TCP relayed to the pod's IP (from the
+//     runtime's sandbox; 127.0.0.1 for host-network pods) over SPDY
+//     (portforward.k8s.io), over WebSocket channels (v4.channel.k8s.io: two
+//     channels per port, each opened with the port as two little-endian
+//     bytes) and over SPDY tunnelled in a WebSocket (SPDY/3.1+portforward.k8s.io,
+//     what kubectl 1.31+ sends first).
+//   - Authentication: every request must carry "Authorization: Bearer
+//     <token>" with the configured token, else 401.
+//   - Its TLS serving certificate: the configured files, or a self-signed
+//     certificate generated in memory. HTTP/2 is not offered: upgrades need
+//     HTTP/1.1 connections.
+//
+// It does not own finding pods and containers (Pods, the agent) nor running
+// processes (the runtime.Runtime); it does not check that the caller may
+// reach the pod (the API server authorised the request).
+//
+// Concurrency: Run serves until its context ends, then closes the listener
+// and every open stream (hijacked connections included) and waits for all
+// handlers. Each request runs on its own goroutine; a streaming session's
+// helper goroutines (resize decoding, port relays) are owned and waited for
+// by the handler that started them. A Server is not reusable after Run.
+package stream

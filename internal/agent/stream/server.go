@@ -1,0 +1,213 @@
+package stream
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"petset/internal/agent/runtime"
+)
+
+// Pods finds the containers and pods the requests name. The agent
+// implements it.
+type Pods interface {
+	// ContainerID returns the runtime ID of the named container of a pod on
+	// this node (with previous, of the instance before the current one). An
+	// error wrapping runtime.ErrNotFound means there is no such container.
+	ContainerID(namespace, pod, container string, previous bool) (string, error)
+}
+
+// Config configures a Server.
+type Config struct {
+	// Addr is the listen address, e.g. "127.0.0.1:0" or ":10250".
+	Addr string
+	// Token is the bearer token every request must carry. It must not be empty.
+	Token string
+	// CertFile and KeyFile are the serving certificate; both empty means a
+	// self-signed certificate generated in memory.
+	CertFile, KeyFile string
+	Pods              Pods
+	Runtime           runtime.Runtime
+}
+
+// Server is the streaming server. Create it with New, then call Run.
+type Server struct {
+	cfg     Config
+	cert    tls.Certificate
+	handler http.Handler
+
+	ready chan struct{}
+	port  int
+}
+
+// New checks cfg and loads or generates the serving certificate.
+func New(cfg Config) (*Server, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("stream server: a bearer token is required")
+	}
+	if cfg.Pods == nil || cfg.Runtime == nil {
+		return nil, errors.New("stream server: Pods and Runtime are required")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = ":10250"
+	}
+	var cert tls.Certificate
+	var err error
+	switch {
+	case cfg.CertFile != "" && cfg.KeyFile != "":
+		cert, err = tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("stream server: loading serving certificate: %w", err)
+		}
+	case cfg.CertFile == "" && cfg.KeyFile == "":
+		cert, err = selfSignedCert()
+		if err != nil {
+			return nil, fmt.Errorf("stream server: generating serving certificate: %w", err)
+		}
+	default:
+		return nil, errors.New("stream server: CertFile and KeyFile go together")
+	}
+	s := &Server{cfg: cfg, cert: cert, ready: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", s.serveLogs)
+	mux.HandleFunc("/exec/{ns}/{pod}/{container}", s.serveExec)
+	mux.HandleFunc("/attach/{ns}/{pod}/{container}", s.serveAttach)
+	mux.HandleFunc("/portForward/{ns}/{pod}", s.servePortForward)
+	s.handler = s.authenticate(mux)
+	return s, nil
+}
+
+// Ready is closed once the server listens; Port is valid from then on.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Port is the port the server listens on, once Ready is closed.
+func (s *Server) Port() int {
+	select {
+	case <-s.ready:
+		return s.port
+	default:
+		return 0
+	}
+}
+
+// Run serves HTTPS until ctx ends, then closes every connection, open
+// streams included, and returns once all handlers have finished.
+func (s *Server) Run(ctx context.Context) error {
+	log := loggerFrom(ctx)
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("stream server: listen on %s: %w", s.cfg.Addr, err)
+	}
+	s.port = ln.Addr().(*net.TCPAddr).Port
+	baseCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var handlers sync.WaitGroup
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			handlers.Add(1)
+			defer handlers.Done()
+			s.handler.ServeHTTP(w, r)
+		}),
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{s.cert},
+			// Only HTTP/1.1: exec, attach and port-forward hijack the
+			// connection, which HTTP/2 cannot do.
+			NextProtos: []string{"http/1.1"},
+			MinVersion: tls.VersionTLS12,
+		},
+		ReadHeaderTimeout: 30 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+	close(s.ready)
+	log.Info("streaming server listening", "addr", ln.Addr().String())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		// Close the listener and idle connections; cancelling baseCtx ends
+		// the requests in flight, whose handlers close their hijacked
+		// connections.
+		srv.Close()
+		cancel()
+		err = <-errc
+	}
+	handlers.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("stream server: %w", err)
+}
+
+// authenticate lets through requests with the exact bearer token.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	want := []byte("Bearer " + s.cfg.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			writeStatus(w, http.StatusUnauthorized, "Unauthorized")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func selfSignedCert() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "localhost"
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: host + "@petset-agent"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(1, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		DNSNames:              []string{host, "localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+// loggerFrom returns the slog logger carried by ctx (set with
+// logr.NewContextWithSlogLogger), or slog.Default.
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if l := logr.FromContextAsSlogLogger(ctx); l != nil {
+		return l.With("component", "stream")
+	}
+	return slog.Default().With("component", "stream")
+}
