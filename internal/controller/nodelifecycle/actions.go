@@ -96,15 +96,18 @@ func conditionIndex(conds []v1.NodeCondition, t v1.NodeConditionType) int {
 	return -1
 }
 
-// managedTaints are the taints this controller adds and removes.
-var managedTaints = map[string]bool{
-	v1.TaintNodeNotReady:           true,
-	v1.TaintNodeUnreachable:        true,
-	v1.TaintNodeMemoryPressure:     true,
-	v1.TaintNodeDiskPressure:       true,
-	v1.TaintNodePIDPressure:        true,
-	v1.TaintNodeNetworkUnavailable: true,
-	v1.TaintNodeUnschedulable:      true,
+// managedTaint reports whether this controller adds and removes the taint:
+// the condition taints with NoSchedule, and not-ready/unreachable with
+// NoExecute. Anything else on the node (a user's taint) is left alone.
+func managedTaint(key string, effect v1.TaintEffect) bool {
+	switch key {
+	case v1.TaintNodeNotReady, v1.TaintNodeUnreachable:
+		return effect == v1.TaintEffectNoSchedule || effect == v1.TaintEffectNoExecute
+	case v1.TaintNodeMemoryPressure, v1.TaintNodeDiskPressure, v1.TaintNodePIDPressure,
+		v1.TaintNodeNetworkUnavailable, v1.TaintNodeUnschedulable:
+		return effect == v1.TaintEffectNoSchedule
+	}
+	return false
 }
 
 type taintKey struct {
@@ -162,7 +165,7 @@ func withTaints(node *v1.Node, want map[taintKey]bool, now time.Time) ([]v1.Tain
 	changed := false
 	for _, t := range node.Spec.Taints {
 		k := taintKey{t.Key, t.Effect}
-		if managedTaints[t.Key] && !want[k] {
+		if managedTaint(t.Key, t.Effect) && !want[k] {
 			changed = true
 			continue
 		}

@@ -352,19 +352,23 @@ func TestNotReadyNodeTaintsWithoutEviction(t *testing.T) {
 	n.Status.Conditions[3].Status = v1.ConditionFalse
 	n.Status.Conditions[1].Status = v1.ConditionTrue // disk pressure
 	n.Spec.Unschedulable = true
-	n.Spec.Taints = []v1.Taint{{Key: "dedicated", Value: "db", Effect: v1.TaintEffectNoSchedule}}
+	n.Spec.Taints = []v1.Taint{
+		{Key: "dedicated", Value: "db", Effect: v1.TaintEffectNoSchedule},
+		{Key: v1.TaintNodeMemoryPressure, Effect: v1.TaintEffectNoExecute}, // a user's, not a managed one
+	}
 	e := newEnv(t, Config{}, n, lease("n1", t0), runningPod("bare", "n1", nil))
 	e.pass(t)
 	got := taintSet(e.node(t, "n1"))
 	for _, k := range []string{
 		v1.TaintNodeNotReady + ":NoSchedule", v1.TaintNodeNotReady + ":NoExecute",
 		v1.TaintNodeDiskPressure + ":NoSchedule", v1.TaintNodeUnschedulable + ":NoSchedule", "dedicated:NoSchedule",
+		v1.TaintNodeMemoryPressure + ":NoExecute",
 	} {
 		if !got[k] {
 			t.Errorf("missing taint %s in %v", k, got)
 		}
 	}
-	if len(got) != 5 {
+	if len(got) != 6 {
 		t.Errorf("taints %v", got)
 	}
 	p := e.pod(t, "bare")
@@ -377,7 +381,7 @@ func TestNotReadyNodeTaintsWithoutEviction(t *testing.T) {
 	n.Status.Conditions[1].Status = v1.ConditionFalse
 	e.postStatus(t, n)
 	e.pass(t)
-	if got := taintSet(e.node(t, "n1")); len(got) != 2 || !got["dedicated:NoSchedule"] || !got[v1.TaintNodeUnschedulable+":NoSchedule"] {
+	if got := taintSet(e.node(t, "n1")); len(got) != 3 || !got["dedicated:NoSchedule"] || !got[v1.TaintNodeUnschedulable+":NoSchedule"] || !got[v1.TaintNodeMemoryPressure+":NoExecute"] {
 		t.Errorf("taints after recovery %v", got)
 	}
 }
