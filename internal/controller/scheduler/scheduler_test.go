@@ -358,3 +358,74 @@ func TestSchedulingGates(t *testing.T) {
 		t.Fatalf("bound to %s", got)
 	}
 }
+
+// Scores pick the node when every node fits.
+func TestScores(t *testing.T) {
+	preferSSD := affinity(&v1.Affinity{NodeAffinity: &v1.NodeAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []v1.PreferredSchedulingTerm{{
+		Weight:     50,
+		Preference: v1.NodeSelectorTerm{MatchExpressions: []v1.NodeSelectorRequirement{{Key: "disk", Operator: v1.NodeSelectorOpIn, Values: []string{"ssd"}}}},
+	}}}})
+	avoidCache := affinity(&v1.Affinity{PodAntiAffinity: &v1.PodAntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []v1.WeightedPodAffinityTerm{{
+		Weight: 100,
+		PodAffinityTerm: v1.PodAffinityTerm{
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "cache"}}, TopologyKey: "kubernetes.io/hostname",
+		},
+	}}}})
+	nearDB := affinity(&v1.Affinity{PodAffinity: &v1.PodAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []v1.WeightedPodAffinityTerm{{
+		Weight: 100,
+		PodAffinityTerm: v1.PodAffinityTerm{
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}, TopologyKey: "kubernetes.io/hostname",
+		},
+	}}}})
+	cases := []struct {
+		name string
+		objs []runtime.Object
+		want string
+	}{
+		{"preferred node affinity", []runtime.Object{newNode("a"), newNode("b", withLabels("disk", "ssd")), newNode("c"), newPod("p", preferSSD)}, "b"},
+		{"preferred pod anti-affinity", []runtime.Object{newNode("a"), newNode("b"), newNode("c"),
+			newPod("x", onNode("a"), podLabels("app", "cache")), newPod("y", onNode("c"), podLabels("app", "cache")),
+			newPod("z", onNode("b"), podLabels("app", "other")), newPod("p", avoidCache)}, "b"},
+		{"preferred pod affinity", []runtime.Object{newNode("a"), newNode("b"), newNode("c"),
+			newPod("db", onNode("c"), podLabels("app", "db")), newPod("p", nearDB)}, "c"},
+		{"least requested", []runtime.Object{newNode("a"), newNode("b"), newNode("c"),
+			newPod("x", onNode("a"), requests("cpu", "3", "memory", "6Gi")), newPod("y", onNode("b"), requests("cpu", "2", "memory", "4Gi")),
+			newPod("p", requests("cpu", "500m"))}, "c"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startScheduler(t, tc.objs...)
+			if got := h.waitBound("p"); got != tc.want {
+				t.Fatalf("bound to %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// A term's namespaceSelector chooses the namespaces whose pods it matches.
+func TestAntiAffinityNamespaceSelector(t *testing.T) {
+	prod := &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "prod", Labels: map[string]string{"env": "prod"}}}
+	other := newPod("x", onNode("a"), podLabels("app", "web"))
+	other.Namespace = "prod"
+	p := newPod("p", affinity(&v1.Affinity{PodAntiAffinity: &v1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []v1.PodAffinityTerm{{
+		LabelSelector:     &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"env": "prod"}},
+		TopologyKey:       "kubernetes.io/hostname",
+	}}}}), nodeSelector("pool", "x"))
+	h := startScheduler(t, prod, newNode("a", withLabels("pool", "x")), newNode("b", withLabels("pool", "x")), other, p)
+	if got := h.waitBound("p"); got != "b" {
+		t.Fatalf("bound to %s, want b", got)
+	}
+}
+
+func TestFitErrorFormat(t *testing.T) {
+	got := fitError(3, "", map[string][]string{
+		"a": {"node(s) had untolerated taint {node.kubernetes.io/unreachable: }"},
+		"b": {"Insufficient cpu", "Insufficient memory"},
+		"c": {"Insufficient cpu"},
+	})
+	want := "0/3 nodes are available: 1 Insufficient memory, 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, 2 Insufficient cpu." + preemptionOf3
+	if got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+}
