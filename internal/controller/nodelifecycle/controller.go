@@ -175,6 +175,20 @@ func (c *Controller) monitor(ctx context.Context) error {
 			delete(c.health, name)
 		}
 	}
+	// Forget pods that are gone (e.g. force-deleted while tainted).
+	if len(c.firstTainted) > 0 {
+		if pods, err := c.pods.List(labels.Everything()); err == nil {
+			live := make(map[string]bool, len(pods))
+			for _, p := range pods {
+				live[string(p.UID)] = true
+			}
+			for uid := range c.firstTainted {
+				if !live[uid] {
+					delete(c.firstTainted, uid)
+				}
+			}
+		}
+	}
 	return errors.Join(errs...)
 }
 

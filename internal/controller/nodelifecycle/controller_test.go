@@ -440,3 +440,34 @@ func TestRunMarksSilentNode(t *testing.T) {
 		return rc.Status == v1.ConditionUnknown && len(n.Spec.Taints) == 2
 	})
 }
+
+// A NoExecute taint without timeAdded (a user's) counts from when the
+// controller first saw the pod under it.
+func TestUserNoExecuteTaintWithoutTime(t *testing.T) {
+	n := readyNode("n1", t0)
+	n.Spec.Taints = []v1.Taint{{Key: "maintenance", Effect: v1.TaintEffectNoExecute}}
+	secs := int64(60)
+	tol := append(defaultTolerations(), v1.Toleration{Key: "maintenance", Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute, TolerationSeconds: &secs})
+	e := newEnv(t, Config{EvictionEnabled: true}, n, lease("n1", t0), runningPod("tolerant", "n1", tol), runningPod("bare", "n1", nil))
+	e.pass(t)
+	if e.pod(t, "bare").DeletionTimestamp == nil {
+		t.Errorf("pod not tolerating the taint was not evicted")
+	}
+	for _, step := range []time.Duration{30 * time.Second, 29 * time.Second} {
+		e.clock.Step(step)
+		e.renewLease(t, "n1")
+		e.pass(t)
+		if e.pod(t, "tolerant").DeletionTimestamp != nil {
+			t.Fatalf("evicted before its 60 s toleration ran out")
+		}
+	}
+	e.clock.Step(2 * time.Second)
+	e.renewLease(t, "n1")
+	e.pass(t)
+	if e.pod(t, "tolerant").DeletionTimestamp == nil {
+		t.Errorf("not evicted after its toleration ran out")
+	}
+	if got := taintSet(e.node(t, "n1")); len(got) != 1 || !got["maintenance:NoExecute"] {
+		t.Errorf("user taint changed: %v", got)
+	}
+}
