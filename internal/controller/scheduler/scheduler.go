@@ -334,6 +334,12 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 	if fitErr != "" {
 		return s.unschedulable(ctx, pod, seen, fitError(len(snap.nodes), fitErr, nil))
 	}
+	pv.liveNodes = map[string]bool{}
+	for _, ni := range snap.nodes {
+		if readyStatus(ni.node) == v1.ConditionTrue {
+			pv.liveNodes[ni.node.Name] = true
+		}
+	}
 	feasible, failures := s.filter(pod, snap, pv)
 	if len(feasible) == 0 {
 		return s.unschedulable(ctx, pod, seen, fitError(len(snap.nodes), "", failures))

@@ -211,3 +211,21 @@ func TestStaticVolumesWithDefaultClassPresent(t *testing.T) {
 		seen[c.Spec.VolumeName] = true
 	}
 }
+
+// A claim whose selected node has gone away before its volume was
+// provisioned is moved to a node that can take the pod.
+func TestSelectedNodeGone(t *testing.T) {
+	claim := newClaim("data-web-0", "standard", "1Gi")
+	claim.Annotations = map[string]string{storagehelpers.AnnSelectedNode: "gone"}
+	h := startWithVolumes(t,
+		newNode("node1", withVolumeDir("/v1")),
+		volume.DefaultStorageClass(), claim,
+		newPod("web-0", claimVolume("data-web-0")))
+	if got := h.waitBound("web-0"); got != "node1" {
+		t.Fatalf("bound to %s", got)
+	}
+	c := h.claim("data-web-0")
+	if c.Annotations[storagehelpers.AnnSelectedNode] != "node1" || c.Status.Phase != v1.ClaimBound {
+		t.Fatalf("claim selected-node %q phase %s", c.Annotations[storagehelpers.AnnSelectedNode], c.Status.Phase)
+	}
+}

@@ -38,6 +38,10 @@ type podVolumes struct {
 	classes map[string]*storagev1.StorageClass
 	// available are the PVs delayed claims may be matched with.
 	available []*v1.PersistentVolume
+	// liveNodes are the nodes that exist and are Ready. A claim's
+	// selected-node annotation naming another node is honoured only while
+	// that node is live; otherwise the claim may be moved.
+	liveNodes map[string]bool
 }
 
 // podVolumes gathers the claims of pod. A non-empty message means the pod
@@ -175,7 +179,7 @@ func (pv *podVolumes) matchDelayed(node *v1.Node) (map[string]*v1.PersistentVolu
 	matches := map[string]*v1.PersistentVolume{}
 	chosen := map[string]*v1.PersistentVolume{}
 	for _, claim := range pv.delayed {
-		if sel, ok := claim.Annotations[annSelectedNode]; ok && sel != node.Name {
+		if sel, ok := claim.Annotations[annSelectedNode]; ok && sel != node.Name && pv.liveNodes[sel] {
 			return nil, false // already being provisioned for another node
 		}
 		vol, err := storagehelpers.FindMatchingVolume(claim, pv.available, node, chosen, true, true)
