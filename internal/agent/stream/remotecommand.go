@@ -42,10 +42,12 @@ type streamOptions struct {
 
 func parseStreamOptions(r *http.Request) (streamOptions, error) {
 	q := r.URL.Query()
+	// The API server sends PodExecOptions' names (stdin, stdout, stderr,
+	// tty); kubelet's own streaming URLs use input, output and error.
 	o := streamOptions{
-		stdin:  boolParam(q, corev1.ExecStdinParam),
-		stdout: boolParam(q, corev1.ExecStdoutParam),
-		stderr: boolParam(q, corev1.ExecStderrParam),
+		stdin:  boolParam(q, "stdin") || boolParam(q, corev1.ExecStdinParam),
+		stdout: boolParam(q, "stdout") || boolParam(q, corev1.ExecStdoutParam),
+		stderr: boolParam(q, "stderr") || boolParam(q, corev1.ExecStderrParam),
 		tty:    boolParam(q, corev1.ExecTTYParam),
 	}
 	if o.tty && o.stderr {
