@@ -27,7 +27,10 @@
 // volume.kubernetes.io/selected-node annotation; it does not bind the pod yet.
 // The volume controller completes the binding or provisions a volume on that
 // node; when the claim turns Bound the pod is retried and, now restricted by
-// the new PV's node affinity, bound to that node.
+// the new PV's node affinity, bound to that node. Meanwhile the pod holds the
+// chosen node (other pods are placed around it). A selected node that no
+// longer exists or is not Ready while the claim is still unbound does not
+// hold the claim: it may be given another node.
 //
 // It does not own: preemption (none is implemented; the unschedulable message
 // says so in upstream's words), the PodScheduled=True condition (the binding
