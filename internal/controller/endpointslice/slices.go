@@ -130,25 +130,46 @@ func (c *Controller) syncSlices(ctx context.Context, svc *v1.Service, pods []*v1
 	if len(groups) == 0 {
 		groups = []sliceGroup{{key: slicePortsKey(nil)}}
 	}
+	// Slices already holding a group's port list are kept for that group;
+	// the others (e.g. the empty placeholder) are reused for chunks that
+	// would otherwise need a new slice, and deleted when left over.
+	type write struct {
+		cur   *discovery.EndpointSlice
+		ports []discovery.EndpointPort
+		eps   []discovery.Endpoint
+	}
+	var writes, creates []write
 	for _, g := range groups {
 		chunks := chunk(g.endpoints)
 		reuse := byKey[g.key]
 		delete(byKey, g.key)
 		for i, eps := range chunks {
-			var cur *discovery.EndpointSlice
 			if i < len(reuse) {
-				cur = reuse[i]
-			}
-			if err := c.writeSlice(ctx, svc, cur, g.ports, eps, trigger); err != nil {
-				errs = append(errs, err)
+				writes = append(writes, write{reuse[i], g.ports, eps})
+			} else {
+				creates = append(creates, write{nil, g.ports, eps})
 			}
 		}
 		if len(reuse) > len(chunks) {
 			extra = append(extra, reuse[len(chunks):]...)
 		}
 	}
+	var spare []*discovery.EndpointSlice
 	for _, rest := range byKey {
-		extra = append(extra, rest...)
+		spare = append(spare, rest...)
+	}
+	sort.Slice(spare, func(i, j int) bool { return spare[i].Name < spare[j].Name })
+	for _, w := range creates {
+		if len(spare) > 0 {
+			w.cur, spare = spare[0], spare[1:]
+		}
+		writes = append(writes, w)
+	}
+	extra = append(extra, spare...)
+	for _, w := range writes {
+		if err := c.writeSlice(ctx, svc, w.cur, w.ports, w.eps, trigger); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for _, s := range extra {
 		err := c.client.DiscoveryV1().EndpointSlices(s.Namespace).Delete(ctx, s.Name, deleteOptions())
