@@ -84,10 +84,12 @@ func New(ctx context.Context, client metadata.Interface, resources []Resource) (
 		return nil, errors.New("garbagecollector: nil metadata client")
 	}
 	c := &Collector{
-		client:     client,
-		resources:  append([]Resource(nil), resources...),
-		byKind:     make(map[schema.GroupKind]int, len(resources)),
-		factory:    metadatainformer.NewSharedInformerFactory(client, 0),
+		client:    client,
+		resources: append([]Resource(nil), resources...),
+		byKind:    make(map[schema.GroupKind]int, len(resources)),
+		// The graph needs names, UIDs, owners, finalizers and deletion
+		// state only; managedFields would just take memory.
+		factory:    metadatainformer.NewSharedInformerFactoryWithOptions(client, 0, metadatainformer.WithTransform(dropManagedFields)),
 		ready:      make(chan struct{}),
 		nodes:      make(map[types.UID]*node),
 		dependents: make(map[types.UID]map[types.UID]struct{}),
@@ -250,11 +252,12 @@ func (c *Collector) forget(res int, obj any) {
 	c.mu.Lock()
 	n := c.nodes[m.UID]
 	if n == nil {
-		c.mu.Unlock()
-		return
+		// Never seen (a missed add): its dependents may still be known.
+		n = &node{id: objectID{res: res, namespace: m.Namespace, name: m.Name, uid: m.UID}}
+	} else {
+		c.unlinkLocked(n)
+		delete(c.nodes, m.UID)
 	}
-	c.unlinkLocked(n)
-	delete(c.nodes, m.UID)
 	var enqueue []objectID
 	for _, d := range c.dependentsLocked(n) {
 		enqueue = append(enqueue, d.id)
@@ -265,6 +268,14 @@ func (c *Collector) forget(res int, obj any) {
 	for _, id := range enqueue {
 		c.queue.Add(id)
 	}
+}
+
+// dropManagedFields is the informer transform that strips managedFields.
+func dropManagedFields(obj any) (any, error) {
+	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+		m.ManagedFields = nil
+	}
+	return obj, nil
 }
 
 func (c *Collector) linkLocked(n *node) {
