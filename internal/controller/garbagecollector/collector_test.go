@@ -492,3 +492,19 @@ func TestForegroundDependentWithAnotherOwnerSurvives(t *testing.T) {
 		t.Errorf("shared claim: owners %v deleting %v; want [keep1], not deleting", got, m.DeletionTimestamp)
 	}
 }
+
+// Two objects owning each other, both blocking, deleted in the foreground:
+// the cycle is broken instead of deadlocking and both go.
+func TestForegroundCycleDoesNotDeadlock(t *testing.T) {
+	s := newServer(t)
+	a := set("a", "uid-a")
+	a.deleting = true
+	a.finalizers = []string{FinalizerForegroundDeletion}
+	a.owners = []metav1.OwnerReference{setRef("b", "uid-b")}
+	b := set("b", "uid-b")
+	b.owners = []metav1.OwnerReference{setRef("a", "uid-a")}
+	s.create(t, a)
+	s.create(t, b)
+	start(t, s)
+	waitFor(t, "both removed", func() bool { return s.gone(stsGVR, "a")() && s.gone(stsGVR, "b")() })
+}

@@ -82,6 +82,22 @@ func (c *Collector) process(ctx context.Context, id objectID) error {
 	case len(waiting) > 0 && len(c.cachedDependents(id)) > 0:
 		// An owner waits for us in foreground deletion and we have
 		// dependents of our own: delete them first, in the foreground too.
+		// If one of our dependents is itself waiting for its dependents,
+		// there may be a cycle; stop blocking our owners so that the cycle
+		// cannot deadlock (upstream's rule, with its false positives).
+		for _, d := range c.cachedDependents(id) {
+			if d.foregroundDeleting() {
+				unblock := map[types.UID]bool{}
+				for _, r := range waiting {
+					unblock[r.UID] = true
+				}
+				log.Info("possible ownership cycle; no longer blocking owners in foreground deletion")
+				if err := c.unblockOwners(ctx, id, unblock); err != nil {
+					return err
+				}
+				break
+			}
+		}
 		log.Info("deleting dependent in the foreground for an owner in foreground deletion")
 		return c.delete(ctx, id, metav1.DeletePropagationForeground)
 	default:
@@ -277,6 +293,30 @@ func (c *Collector) removeOwnerRefs(ctx context.Context, id objectID, drop map[t
 			return nil
 		}
 		return c.patch(ctx, id, metaPatchFields{UID: id.uid, ResourceVersion: latest.ResourceVersion, OwnerReferences: &kept})
+	})
+}
+
+// unblockOwners sets blockOwnerDeletion=false on the references to the given
+// owner UIDs, re-reading the object on conflict.
+func (c *Collector) unblockOwners(ctx context.Context, id objectID, owners map[types.UID]bool) error {
+	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		latest, err := c.live(ctx, id)
+		if err != nil || latest == nil {
+			return err
+		}
+		refs := append([]metav1.OwnerReference(nil), latest.OwnerReferences...)
+		changed := false
+		for i := range refs {
+			if owners[refs[i].UID] && refs[i].BlockOwnerDeletion != nil && *refs[i].BlockOwnerDeletion {
+				no := false
+				refs[i].BlockOwnerDeletion = &no
+				changed = true
+			}
+		}
+		if !changed {
+			return nil
+		}
+		return c.patch(ctx, id, metaPatchFields{UID: id.uid, ResourceVersion: latest.ResourceVersion, OwnerReferences: &refs})
 	})
 }
 
