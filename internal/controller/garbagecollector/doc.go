@@ -23,6 +23,12 @@
 //
 // Deletion decisions never rest on the informer cache alone: an owner is
 // absent only when a live GET returns 404 or an object with a different UID.
+// The cache only lets the collector skip the live check while every owner
+// of an object is cached and not being deleted. Owner kinds not in the
+// resource list are never treated as absent. A dependent that would be
+// deleted in the foreground while one of its own dependents waits in
+// foreground deletion first stops blocking its owners (upstream's cycle
+// rule), so ownership cycles cannot deadlock.
 //
 // Concurrency: one metadata informer per resource feeds a shared ownership
 // graph (guarded by a mutex) and one rate-limited work queue; Run starts the
