@@ -73,6 +73,17 @@ func (w *walker) environment() {
 			movable = append(movable, p)
 		}
 	}
+	if !w.chaos {
+		// The operator's manual fix (§3.6, §4.10): OrderedReady never deletes
+		// a condemned pod above another unhealthy one, and terminal pods
+		// never recover, so stuck terminal condemned pods are deleted by hand.
+		set := h.set(w.name)
+		for _, p := range h.pods() {
+			if isFailedOrSucceeded(p) && !inRange(set, podOrdinal(p)) && p.DeletionTimestamp == nil && w.r.Intn(10) == 0 {
+				h.removePod(p.Name)
+			}
+		}
+	}
 	if len(movable) > 0 {
 		p := movable[w.r.Intn(len(movable))]
 		if p.Status.Phase == v1.PodPending {
