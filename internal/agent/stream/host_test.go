@@ -207,10 +207,15 @@ func runWithTerminal(cmd *exec.Cmd, s runtime.Streams) error {
 	if s.Stdin != nil {
 		go io.Copy(master, s.Stdin)
 	}
+	// The resizer stops before the master is closed.
 	stop := make(chan struct{})
+	var resizer sync.WaitGroup
+	defer resizer.Wait()
 	defer close(stop)
 	if s.Resize != nil {
+		resizer.Add(1)
 		go func() {
+			defer resizer.Done()
 			for {
 				select {
 				case sz := <-s.Resize:

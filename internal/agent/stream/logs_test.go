@@ -41,7 +41,7 @@ func TestLogs(t *testing.T) {
 	pods := &testPods{}
 	ids := addPod(t, rt, pods, "default", "web-0", "nginx")
 	id := ids["nginx"]
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	t0 := t0()
 	for i, l := range []string{"one", "two", "three"} {
 		rt.appendLog(id, t0.Add(time.Duration(i)*time.Minute), l)
 	}
@@ -203,3 +203,6 @@ func restConfigForStreams(cfg *rest.Config) *rest.Config {
 	c.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
 	return c
 }
+
+// t0 is a fixed log time.
+func t0() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
