@@ -343,7 +343,8 @@ func wantedClaimRefs(set *apps.StatefulSet, pod *v1.Pod) (setRef, podRef bool) {
 	return r.whenDeletedDelete, false
 }
 
-// exactControllerRef reports whether refs hold exactly one ref to (gvk, name)
+// hasOnlyControllerRef reports whether refs refer to (gvk, name) at all, and
+// whether they hold exactly one such ref
 // and it is a controller ref with uid.
 func hasOnlyControllerRef(refs []metav1.OwnerReference, gvk schema.GroupVersionKind, name string, uid string) (found, exact bool) {
 	n := 0
@@ -381,10 +382,10 @@ func claimOwnershipMatches(claim *v1.PersistentVolumeClaim, set *apps.StatefulSe
 	return true
 }
 
-// fixClaimOwnership rewrites claim's owner references for the policy. It
+// rewriteClaimRefs rewrites claim's owner references for the policy. It
 // returns true when another controller owns the claim (the policy is then not
 // applied to it).
-func fixClaimOwnership(claim *v1.PersistentVolumeClaim, set *apps.StatefulSet, pod *v1.Pod) (conflict bool) {
+func rewriteClaimRefs(claim *v1.PersistentVolumeClaim, set *apps.StatefulSet, pod *v1.Pod) (conflict bool) {
 	wantSet, wantPod := wantedClaimRefs(set, pod)
 	if !retentionOf(set).retainAll() && claimHasOtherController(claim, set, pod) {
 		wantSet, wantPod, conflict = false, false, true

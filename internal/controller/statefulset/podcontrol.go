@@ -181,7 +181,7 @@ func (pc *podControl) fixClaimOwnership(ctx context.Context, set *apps.StatefulS
 			continue
 		}
 		fixed := existing.DeepCopy()
-		if fixClaimOwnership(fixed, set, pod) {
+		if rewriteClaimRefs(fixed, set, pod) {
 			pc.recorder.Eventf(set, v1.EventTypeWarning, "ConflictingController",
 				"Claim %s of Pod %s in StatefulSet %s has a conflicting controller; the retention policy is not applied to it",
 				claim.Name, pod.Name, set.Name)
