@@ -30,8 +30,10 @@
 // reach the pod (the API server authorised the request).
 //
 // Concurrency: Run serves until its context ends, then closes the listener
-// and every open stream (hijacked connections included) and waits for all
-// handlers. Each request runs on its own goroutine; a streaming session's
+// and idle connections, cancels every request in flight (the runtime stops
+// exec and attach commands, which are reported to their clients as ended by
+// the agent's shutdown; log follows and port relays are cut) and waits for
+// all handlers. Each request runs on its own goroutine; a streaming session's
 // helper goroutines (resize decoding, port relays) are owned and waited for
 // by the handler that started them. A Server is not reusable after Run.
 package stream

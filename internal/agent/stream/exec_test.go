@@ -2,10 +2,13 @@ package stream
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"k8s.io/client-go/rest"
@@ -261,3 +264,59 @@ func TestExecSimulated(t *testing.T) {
 }
 
 var _ runtime.Runtime = (*hostRuntime)(nil)
+
+// signalWriter closes first on the first write.
+type signalWriter struct {
+	once  sync.Once
+	first chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.first) })
+	return len(p), nil
+}
+
+// TestShutdownEndsSessions: Run returns while exec sessions are open, and
+// the sessions end.
+func TestShutdownEndsSessions(t *testing.T) {
+	rt := newHostRuntime(t)
+	pods := &testPods{}
+	addPod(t, rt, pods, "default", "web-0", "app")
+	s, err := New(Config{Addr: "127.0.0.1:0", Token: testToken, Pods: pods, Runtime: rt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	<-s.Ready()
+	cfg := &rest.Config{Host: fmt.Sprintf("https://127.0.0.1:%d", s.Port()), BearerToken: testToken, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+
+	var sessions sync.WaitGroup
+	for _, ek := range []executorKind{executors[0], executors[2]} {
+		out := &signalWriter{first: make(chan struct{})}
+		ex, err := ek.new(cfg, execURL(cfg, "exec", "default", "web-0", "app", []string{"sh", "-c", "echo started; exec sleep 1000"}, false, true, false, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions.Add(1)
+		go func() {
+			defer sessions.Done()
+			err := ex.StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: out})
+			if err == nil || !strings.Contains(err.Error(), "the node agent is shutting down") {
+				t.Errorf("%s session ended with %v", ek.name, err)
+			}
+		}()
+		select {
+		case <-out.first:
+		case <-testContext(t).Done():
+			t.Fatalf("%s: the command did not start", ek.name)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	sessions.Wait()
+}

@@ -185,6 +185,10 @@ func (s *Server) serveRemoteCommand(w http.ResponseWriter, r *http.Request, fn f
 		TTY:    sess.tty,
 		Resize: sess.resize,
 	})
+	if r.Context().Err() != nil {
+		// Run is ending: the runtime stopped the command because of that.
+		st = failure("the session was ended: the node agent is shutting down")
+	}
 	if err := sess.writeStatus(st); err != nil && ctx.Err() == nil {
 		log.Info("writing remote command status", "err", err)
 	}
@@ -246,9 +250,6 @@ func openWebSocketSession(w http.ResponseWriter, r *http.Request, opts streamOpt
 	if err != nil {
 		return nil, fmt.Errorf("websocket upgrade: %w", err)
 	}
-	// Closing the connection (from Run's shutdown too) ends the session.
-	stopOnShutdown := context.AfterFunc(r.Context(), func() { conn.Close() })
-
 	sess := &session{tty: opts.tty, writeStatus: statusWriter(protocol, streams[chanError])}
 	if opts.stdin {
 		sess.stdin = streams[chanStdin]
@@ -283,7 +284,6 @@ func openWebSocketSession(w http.ResponseWriter, r *http.Request, opts streamOpt
 	}
 	sess.close = func() {
 		close(stopResize)
-		stopOnShutdown()
 		conn.Close()
 		wg.Wait()
 	}
@@ -367,9 +367,7 @@ func openSPDYSession(w http.ResponseWriter, r *http.Request, opts streamOptions)
 	if conn == nil {
 		return nil, errors.New("SPDY upgrade failed")
 	}
-	stopOnShutdown := context.AfterFunc(r.Context(), func() { conn.Close() })
 	fail := func(err error) (*session, error) {
-		stopOnShutdown()
 		conn.Close()
 		return nil, err
 	}
@@ -394,6 +392,8 @@ func openSPDYSession(w http.ResponseWriter, r *http.Request, opts streamOptions)
 			return fail(errors.New("timed out waiting for the client to create streams"))
 		case <-conn.CloseChan():
 			return fail(errors.New("the client closed the connection while creating streams"))
+		case <-r.Context().Done():
+			return fail(errors.New("the node agent is shutting down"))
 		}
 	}
 	mu.Lock()
@@ -404,6 +404,8 @@ func openSPDYSession(w http.ResponseWriter, r *http.Request, opts streamOptions)
 		case <-st.replySent:
 		case <-timeout.C:
 			return fail(errors.New("timed out replying to the client's streams"))
+		case <-r.Context().Done():
+			return fail(errors.New("the node agent is shutting down"))
 		}
 	}
 	errStream, ok := byType[corev1.StreamTypeError]
@@ -445,7 +447,6 @@ func openSPDYSession(w http.ResponseWriter, r *http.Request, opts streamOptions)
 	}
 	sess.close = func() {
 		close(stopResize)
-		stopOnShutdown()
 		for _, st := range byType {
 			st.Close()
 		}
