@@ -47,6 +47,9 @@ type Config struct {
 	AdminToken, JoinToken string
 	// EtcdServers are the etcd client URLs.
 	EtcdServers []string
+	// DisableWatchCache serves every read from etcd (kube-apiserver's
+	// --watch-cache=false).
+	DisableWatchCache bool
 	// StoragePrefix is the etcd key prefix (default "/registry").
 	StoragePrefix string
 	// Registry are the dependencies of the kinds (allocators).
@@ -118,6 +121,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	etcdOpts := options.NewEtcdOptions(storagebackend.NewDefaultConfig(prefix, nil))
 	etcdOpts.StorageConfig.Transport.ServerList = cfg.EtcdServers
+	etcdOpts.EnableWatchCache = !cfg.DisableWatchCache
 	resourceConfig := serverstorage.NewResourceConfig()
 	resourceConfig.EnableVersions(servedGroupVersions...)
 	storageFactory := serverstorage.NewDefaultStorageFactory(etcdOpts.StorageConfig, "application/vnd.kubernetes.protobuf",

@@ -19,6 +19,7 @@ type controlPlaneFlags struct {
 	etcdEndpoints []string
 	serviceCIDR   string
 	verbosity     int
+	watchCache    bool
 }
 
 func (f *controlPlaneFlags) register(cmd *cobra.Command) {
@@ -27,6 +28,7 @@ func (f *controlPlaneFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:6443", "address:port the API server listens on")
 	fs.StringSliceVar(&f.etcdEndpoints, "etcd-endpoints", nil, "client URLs of an external etcd cluster (default: embedded etcd in the data dir)")
 	fs.StringVar(&f.serviceCIDR, "service-cidr", "10.96.0.0/12", "range of Service cluster IPs")
+	fs.BoolVar(&f.watchCache, "watch-cache", true, "serve lists and watches from an in-memory cache of etcd")
 	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity (0: petset's own info, warnings and errors; 1+: also the libraries')")
 }
 
@@ -34,7 +36,7 @@ func (f *controlPlaneFlags) controlPlane(cmd *cobra.Command) (*controlplane.Cont
 	log := logging.Setup(cmd.ErrOrStderr(), f.verbosity)
 	return controlplane.New(controlplane.Config{
 		DataDir: f.dataDir, Listen: f.listen, EtcdEndpoints: f.etcdEndpoints,
-		ServiceCIDR: f.serviceCIDR, Logger: log,
+		ServiceCIDR: f.serviceCIDR, DisableWatchCache: !f.watchCache, Logger: log,
 	})
 }
 

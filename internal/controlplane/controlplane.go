@@ -37,6 +37,8 @@ type Config struct {
 	ServiceCIDR string
 	// NodePortRange is the range of node ports (default 30000-32767).
 	NodePortMin, NodePortMax int
+	// DisableWatchCache serves every read from etcd.
+	DisableWatchCache bool
 	// ExtraSANs are additional names or IPs for the serving certificate.
 	ExtraSANs []string
 	Logger    *slog.Logger
@@ -189,7 +191,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		BindAddress: net.ParseIP(c.host), Port: c.port,
 		CertFile: c.files.ServingCert(), KeyFile: c.files.ServingKey(),
 		AdminToken: c.adminToken, JoinToken: c.joinToken,
-		EtcdServers: endpoints,
+		EtcdServers: endpoints, DisableWatchCache: c.cfg.DisableWatchCache,
 		Registry: registry.Deps{
 			// Offset 0 (the range's first address) is the kubernetes Service's, as on kube.
 			ServiceIPs: allocator.New(etcdClient, "/petset/allocations/serviceips/", ipRange, 0),

@@ -27,6 +27,10 @@ func podKind(agents *AgentAccess) *Kind {
 			pod := obj.(*corev1.Pod)
 			pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(pod)}
 			addDefaultTolerations(pod)
+			clampGracePeriod(pod)
+		},
+		PrepareForUpdate: func(ctx context.Context, obj, old runtime.Object) {
+			clampGracePeriod(obj.(*corev1.Pod))
 		},
 		GracefulDelete: podGracefulDelete,
 		Fields:         podFields,
@@ -56,6 +60,15 @@ func podGracefulDelete(ctx context.Context, obj runtime.Object, options *metav1.
 	}
 	options.GracePeriodSeconds = &period
 	return true
+}
+
+// clampGracePeriod raises a negative terminationGracePeriodSeconds to 1,
+// as kube's pod strategy does before validation.
+func clampGracePeriod(pod *corev1.Pod) {
+	if g := pod.Spec.TerminationGracePeriodSeconds; g != nil && *g < 0 {
+		one := int64(1)
+		pod.Spec.TerminationGracePeriodSeconds = &one
+	}
 }
 
 func podFields(obj runtime.Object) fields.Set {

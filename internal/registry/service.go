@@ -37,10 +37,42 @@ func serviceKind(ips, ports Allocator) *Kind {
 			svc := obj.(*corev1.Service)
 			svc.Generation = 0
 		},
+		PrepareForUpdate: func(ctx context.Context, obj, old runtime.Object) {
+			keepAllocatedIPs(obj.(*corev1.Service), old.(*corev1.Service))
+		},
 		Fields: func(obj runtime.Object) fields.Set {
 			svc := obj.(*corev1.Service)
 			return fields.Set{"spec.clusterIP": svc.Spec.ClusterIP, "spec.type": string(svc.Spec.Type)}
 		},
+	}
+}
+
+// keepAllocatedIPs carries the allocated cluster IPs over to an update
+// that leaves them empty (kubectl replace of a manifest without clusterIP),
+// as kube does.
+func keepAllocatedIPs(svc, old *corev1.Service) {
+	if svc.Spec.Type == corev1.ServiceTypeExternalName || old.Spec.Type == corev1.ServiceTypeExternalName {
+		return
+	}
+	if svc.Spec.ClusterIP == "" && len(svc.Spec.ClusterIPs) == 0 {
+		svc.Spec.ClusterIP = old.Spec.ClusterIP
+		svc.Spec.ClusterIPs = old.Spec.ClusterIPs
+	}
+	if len(svc.Spec.IPFamilies) == 0 {
+		svc.Spec.IPFamilies = old.Spec.IPFamilies
+	}
+	if svc.Spec.IPFamilyPolicy == nil {
+		svc.Spec.IPFamilyPolicy = old.Spec.IPFamilyPolicy
+	}
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].NodePort != 0 {
+			continue
+		}
+		for _, op := range old.Spec.Ports {
+			if op.Port == svc.Spec.Ports[i].Port && op.Protocol == svc.Spec.Ports[i].Protocol {
+				svc.Spec.Ports[i].NodePort = op.NodePort
+			}
+		}
 	}
 }
 

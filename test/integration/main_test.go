@@ -12,6 +12,7 @@ import (
 	restclient "k8s.io/client-go/rest"
 
 	"petset/internal/controlplane"
+	"petset/internal/logging"
 )
 
 // cluster is a running control plane for one test.
@@ -27,14 +28,32 @@ type cluster struct {
 // dataDir ("" for a fresh temporary one) and stops it when the test ends.
 func startCluster(t *testing.T, dataDir string) *cluster {
 	t.Helper()
+	return startClusterAt(t, dataDir, "127.0.0.1:0")
+}
+
+// startClusterAt is startCluster listening on addr.
+func startClusterAt(t *testing.T, dataDir, addr string) *cluster {
+	t.Helper()
+	return startClusterWith(t, controlplane.Config{DataDir: dataDir, Listen: addr})
+}
+
+// startClusterWith runs a control plane with cfg (DataDir "" for a fresh one).
+func startClusterWith(t *testing.T, cfg controlplane.Config) *cluster {
+	t.Helper()
+	dataDir := cfg.DataDir
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logging.Setup(io.Discard, 0)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	cp, err := controlplane.New(controlplane.Config{DataDir: dataDir, Listen: "127.0.0.1:0", Logger: log})
+	cfg.DataDir, cfg.Logger = dataDir, log
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	cp, err := controlplane.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,12 +81,12 @@ func startCluster(t *testing.T, dataDir string) *cluster {
 		}
 	}
 	t.Cleanup(stop)
-	cfg := cp.AdminConfig()
-	client, err := kubernetes.NewForConfig(cfg)
+	admin := cp.AdminConfig()
+	client, err := kubernetes.NewForConfig(admin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &cluster{cp: cp, client: client, config: cfg, dataDir: dataDir, stop: stop}
+	return &cluster{cp: cp, client: client, config: admin, dataDir: dataDir, stop: stop}
 }
 
 // eventually polls cond until it holds or a generous bound passes; the

