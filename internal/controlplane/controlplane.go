@@ -249,10 +249,15 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		wg.Wait()
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	wg.Add(1)
+	// Controllers stop before the API server, so their last writes (the
+	// leader lease's release) still reach it.
+	ctrlCtx, stopControllers := context.WithCancel(runCtx)
+	defer stopControllers()
+	var ctrlWG sync.WaitGroup
+	ctrlWG.Add(1)
 	go func() {
-		defer wg.Done()
-		if err := c.runControllers(runCtx, loopback); err != nil && !errors.Is(err, context.Canceled) {
+		defer ctrlWG.Done()
+		if err := c.runControllers(ctrlCtx, loopback); err != nil && !errors.Is(err, context.Canceled) {
 			errc <- fmt.Errorf("controllers: %w", err)
 		}
 	}()
@@ -263,6 +268,8 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
+	stopControllers()
+	ctrlWG.Wait()
 	cancel()
 	wg.Wait()
 	return runErr

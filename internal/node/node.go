@@ -42,9 +42,9 @@ type Config struct {
 	Isolation string
 	// Simulate runs no processes: pods go Pending → Running → Ready on the
 	// timeline below.
-	Simulate                           bool
-	SimStartDelay, SimReadyDelay       time.Duration
-	SimStopDelay                       time.Duration
+	Simulate                     bool
+	SimStartDelay, SimReadyDelay time.Duration
+	SimStopDelay                 time.Duration
 	// StreamAddr is where the streaming server listens (host:port).
 	StreamAddr string
 	// StreamToken is the bearer token the API server sends to the
