@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bufio"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -56,6 +57,26 @@ func TestThroughAPIServerProxy(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || string(b) != "2026-01-02T03:04:05Z a log line\n" {
 			t.Fatalf("%s %q", resp.Status, b)
+		}
+	})
+	t.Run("logs follow", func(t *testing.T) {
+		req, _ := http.NewRequestWithContext(testContext(t), "GET", front.URL+"/containerLogs/default/web-0/nginx?follow=true", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		r := bufio.NewReader(resp.Body)
+		if l, err := r.ReadString('\n'); err != nil || l != "a log line\n" {
+			t.Fatalf("%q %v", l, err)
+		}
+		rt.appendLog(id, t0(), "arrives later")
+		if l, err := r.ReadString('\n'); err != nil || l != "arrives later\n" {
+			t.Fatalf("%q %v", l, err)
+		}
+		rt.closeLog(id)
+		if rest, err := io.ReadAll(r); err != nil || len(rest) != 0 {
+			t.Fatalf("after the end: %q %v", rest, err)
 		}
 	})
 	for _, ek := range []executorKind{executors[0], executors[2]} {
