@@ -25,6 +25,12 @@
 //     certificate generated in memory. HTTP/2 is not offered: upgrades need
 //     HTTP/1.1 connections.
 //
+// Errors before an upgrade are metav1.Status JSON: 401 without the token,
+// 404 "pod ns/name not found on this node" and "container X is not valid
+// for pod Y", 400 "container X of pod Y is not running" for exec and attach,
+// 400 "waiting to start" when Pods also implements ContainerNames and the
+// container is declared but has no instance yet.
+//
 // It does not own finding pods and containers (Pods, the agent) nor running
 // processes (the runtime.Runtime); it does not check that the caller may
 // reach the pod (the API server authorised the request).

@@ -85,6 +85,8 @@ func (s *Server) findContainer(r *http.Request, running bool) (string, error) {
 			return "", &httpError{code: http.StatusBadRequest, msg: fmt.Sprintf("previous terminated container %q in pod %q not found", name, pod)}
 		case !s.podExists(r, ns, pod):
 			return "", &httpError{code: http.StatusNotFound, msg: fmt.Sprintf("pod %s/%s not found on this node", ns, pod)}
+		case s.declared(ns, pod, name):
+			return "", &httpError{code: http.StatusBadRequest, msg: fmt.Sprintf("container %q in pod %q is waiting to start", name, pod)}
 		default:
 			return "", &httpError{code: http.StatusNotFound, msg: fmt.Sprintf("container %s is not valid for pod %s", name, pod)}
 		}
@@ -107,6 +109,25 @@ func (s *Server) findContainer(r *http.Request, running bool) (string, error) {
 		return "", &httpError{code: http.StatusBadRequest, msg: msg}
 	}
 	return id, nil
+}
+
+// declared reports whether the pod's spec names the container, when Pods
+// can tell (see ContainerNames).
+func (s *Server) declared(ns, pod, name string) bool {
+	cn, ok := s.cfg.Pods.(ContainerNames)
+	if !ok {
+		return false
+	}
+	names, err := cn.ContainerNames(ns, pod)
+	if err != nil {
+		return false
+	}
+	for _, n := range names {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // podExists reports whether the runtime has a sandbox for the pod.

@@ -306,8 +306,22 @@ func (r *hostRuntime) Attach(ctx context.Context, id string, s runtime.Streams) 
 // testPods is the Pods of these tests: container IDs by namespace, pod and
 // container name, oldest instance first.
 type testPods struct {
-	mu  sync.Mutex
-	ids map[string][]string
+	mu       sync.Mutex
+	ids      map[string][]string
+	declared map[string][]string // ns/pod -> container names, for ContainerNames
+}
+
+// podsWithSpec adds ContainerNames to testPods.
+type podsWithSpec struct{ *testPods }
+
+func (p podsWithSpec) ContainerNames(ns, pod string) ([]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	names, ok := p.declared[ns+"/"+pod]
+	if !ok {
+		return nil, fmt.Errorf("pod %s/%s: %w", ns, pod, runtime.ErrNotFound)
+	}
+	return names, nil
 }
 
 func (p *testPods) add(ns, pod, container, id string) {

@@ -206,3 +206,21 @@ func restConfigForStreams(cfg *rest.Config) *rest.Config {
 
 // t0 is a fixed log time.
 func t0() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+
+// TestLogsWaitingToStart: with ContainerNames, a declared container without
+// an instance yet is "waiting to start"; an undeclared one is not valid.
+func TestLogsWaitingToStart(t *testing.T) {
+	rt := newHostRuntime(t)
+	pods := &testPods{declared: map[string][]string{"default/web-0": {"nginx", "init"}}}
+	addPod(t, rt, pods, "default", "web-0", "nginx")
+	base, cfg := startServer(t, rt, podsWithSpec{pods})
+	client := httpClient(t, cfg)
+	code, body := getLogs(t, client, base, "/containerLogs/default/web-0/init", nil)
+	if code != http.StatusBadRequest || !strings.Contains(body, `container \"init\" in pod \"web-0\" is waiting to start`) {
+		t.Fatalf("declared: %d %s", code, body)
+	}
+	code, body = getLogs(t, client, base, "/containerLogs/default/web-0/nope", nil)
+	if code != http.StatusNotFound || !strings.Contains(body, "container nope is not valid for pod web-0") {
+		t.Fatalf("undeclared: %d %s", code, body)
+	}
+}

@@ -33,6 +33,14 @@ type Pods interface {
 	ContainerID(namespace, pod, container string, previous bool) (string, error)
 }
 
+// ContainerNames is optionally implemented by Pods: the names of the
+// containers (init and ephemeral ones included) a pod's spec declares. With
+// it, a declared container that has not started yet is reported as
+// "waiting to start" (400) rather than "not valid for pod" (404).
+type ContainerNames interface {
+	ContainerNames(namespace, pod string) ([]string, error)
+}
+
 // Config configures a Server.
 type Config struct {
 	// Addr is the listen address, e.g. "127.0.0.1:0" or ":10250".
