@@ -1,18 +1,27 @@
 package cli
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	restclient "k8s.io/client-go/rest"
 )
 
 func newUpCommand() *cobra.Command {
 	var f controlPlaneFlags
+	var nf nodeFlags
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Run everything on this machine: control plane and a local node agent",
-		Args:  cobra.NoArgs,
+		Short: "Run everything on this machine: control plane, DNS and a local node agent",
+		Long: `Run everything on this machine: embedded etcd, the API server, the controllers,
+cluster DNS and a node agent whose pods are isolated Linux processes (needs
+root; --isolation=none runs them as plain processes). With --simulate-nodes N,
+N simulated nodes run instead, whose pods become Ready without running anything.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cp, err := f.controlPlane(cmd)
 			if err != nil {
@@ -20,9 +29,62 @@ func newUpCommand() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return runUntilDone(ctx, cmd, cp.Run, cp.Ready(), cp.KubeconfigPath)
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+
+			cpErr := make(chan error, 1)
+			go func() { cpErr <- cp.Run(ctx) }()
+			select {
+			case <-cp.Ready():
+			case err := <-cpErr:
+				return err
+			}
+			client := &restclient.Config{
+				Host: cp.ServerURL(), BearerToken: cp.JoinToken(),
+				TLSClientConfig: restclient.TLSClientConfig{CAFile: cp.CAFile()},
+				QPS:             200, Burst: 400, UserAgent: "petset-agent",
+			}
+			nodes, err := nf.nodes(client, f.dataDir, cp.JoinToken(), cmd)
+			if err != nil {
+				cancel()
+				<-cpErr
+				return err
+			}
+			// Nodes stop before the control plane, so their last status
+			// writes reach it.
+			nodeCtx, stopNodes := context.WithCancel(ctx)
+			defer stopNodes()
+			nodesReady := make(chan struct{})
+			nodesErr := make(chan error, 1)
+			go func() { nodesErr <- runNodes(nodeCtx, nodes, nodesReady) }()
+			select {
+			case <-nodesReady:
+				fmt.Fprintf(cmd.OutOrStdout(), "petset is ready; kubeconfig: %s\n", cp.KubeconfigPath())
+			case err := <-nodesErr:
+				cancel()
+				<-cpErr
+				return fmt.Errorf("node: %w", err)
+			case err := <-cpErr:
+				stopNodes()
+				<-nodesErr
+				return err
+			}
+			var runErr error
+			select {
+			case <-ctx.Done():
+			case runErr = <-nodesErr:
+				nodesErr <- nil
+			case runErr = <-cpErr:
+				cpErr <- nil
+			}
+			stopNodes()
+			nerr := <-nodesErr
+			cancel()
+			cerr := <-cpErr
+			return errors.Join(runErr, nerr, cerr)
 		},
 	}
 	f.register(cmd)
+	nf.register(cmd, "simulate-nodes")
 	return cmd
 }

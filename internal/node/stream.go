@@ -3,10 +3,12 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"petset/internal/agent"
 	"petset/internal/agent/runtime"
+	"petset/internal/agent/stream"
 )
 
 // agentRef lets the streaming server, which must listen before the agent
@@ -50,7 +52,18 @@ func (n *Node) setAgent(a *agent.Agent) {
 	r.mu.Unlock()
 }
 
-// startStreaming starts the node's streaming server and returns its port.
+// startStreaming starts the node's streaming server (logs, exec, attach,
+// port-forward) and returns its port once it listens.
 func (n *Node) startStreaming(ctx context.Context, rt runtime.Runtime, goRun func(string, func(context.Context) error)) (int, error) {
-	return 0, nil
+	srv, err := stream.New(stream.Config{Addr: n.cfg.StreamAddr, Token: n.cfg.StreamToken, Pods: n.ref(), Runtime: rt})
+	if err != nil {
+		return 0, fmt.Errorf("node %s: streaming server: %w", n.cfg.Name, err)
+	}
+	goRun("streaming server", srv.Run)
+	select {
+	case <-srv.Ready():
+		return srv.Port(), nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 }

@@ -58,23 +58,20 @@ func (r *StatusREST) ConvertToTable(ctx context.Context, object runtime.Object, 
 // one, its status subresource.
 func NewStore(k *Kind, typer runtime.ObjectTyper, opts generic.RESTOptionsGetter, table rest.TableConvertor) (*Store, *StatusREST, error) {
 	st := strategy{ObjectTyper: typer, NameGenerator: names.SimpleNameGenerator, kind: k}
+	attrs := func(obj runtime.Object) (labels.Set, fields.Set, error) {
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return nil, nil, fmt.Errorf("not a %s: %w", k.GVK.Kind, err)
+		}
+		return labels.Set(m.GetLabels()), k.SelectableFields(obj), nil
+	}
 	s := &genericregistry.Store{
 		NewFunc:                   k.New,
 		NewListFunc:               k.NewList,
 		DefaultQualifiedResource:  k.GroupResource(),
 		SingularQualifiedResource: singular(k),
 		PredicateFunc: func(label labels.Selector, field fields.Selector) storage.SelectionPredicate {
-			return storage.SelectionPredicate{
-				Label: label,
-				Field: field,
-				GetAttrs: func(obj runtime.Object) (labels.Set, fields.Set, error) {
-					m, err := meta.Accessor(obj)
-					if err != nil {
-						return nil, nil, fmt.Errorf("not a %s: %w", k.GVK.Kind, err)
-					}
-					return labels.Set(m.GetLabels()), k.SelectableFields(obj), nil
-				},
-			}
+			return storage.SelectionPredicate{Label: label, Field: field, GetAttrs: attrs}
 		},
 		CreateStrategy:      st,
 		UpdateStrategy:      st,
@@ -91,7 +88,7 @@ func NewStore(k *Kind, typer runtime.ObjectTyper, opts generic.RESTOptionsGetter
 			return k.TTLSeconds, nil
 		}
 	}
-	if err := s.CompleteWithOptions(&generic.StoreOptions{RESTOptions: opts}); err != nil {
+	if err := s.CompleteWithOptions(&generic.StoreOptions{RESTOptions: opts, AttrFunc: attrs}); err != nil {
 		return nil, nil, fmt.Errorf("complete store for %s: %w", k.GroupResource(), err)
 	}
 	store := &Store{Store: s, kind: k}

@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	restclient "k8s.io/client-go/rest"
+
+	"petset/internal/agent/runtime/linux"
+	"petset/internal/node"
+)
+
+// nodeFlags configure the node(s) a command runs.
+type nodeFlags struct {
+	name         string
+	isolation    string
+	podCIDR      string
+	bridge       string
+	nodeIP       string
+	streamAddr   string
+	imageCatalog string
+	simulate     int
+	simStart     time.Duration
+	simReady     time.Duration
+	simStop      time.Duration
+	dnsForward   []string
+}
+
+func (f *nodeFlags) register(cmd *cobra.Command, simulateFlag string) {
+	fs := cmd.Flags()
+	host, _ := os.Hostname()
+	fs.StringVar(&f.name, "node-name", host, "name of this node")
+	fs.StringVar(&f.isolation, "isolation", linux.IsolationNamespaces, "pod isolation: namespaces (needs root) or none (plain host processes; see docs/isolation.md)")
+	fs.StringVar(&f.podCIDR, "pod-cidr", "10.88.0.0/24", "this node's pod network; the bridge holds its first address, which also serves cluster DNS to pods")
+	fs.StringVar(&f.bridge, "bridge", "petset0", "name of the pod bridge")
+	fs.StringVar(&f.nodeIP, "node-ip", "127.0.0.1", "the node's InternalIP, where the API server reaches its streaming server")
+	fs.StringVar(&f.streamAddr, "stream-listen", "", "address:port of the node's logs/exec/attach server (default <node-ip>:0)")
+	fs.StringVar(&f.imageCatalog, "image-catalog", "", "extra image catalog file (see docs/images.md)")
+	fs.StringSliceVar(&f.dnsForward, "dns-forward", nil, "upstream DNS servers for names outside cluster.local (default: answer REFUSED)")
+	if simulateFlag == "simulate-nodes" {
+		fs.IntVar(&f.simulate, "simulate-nodes", 0, "run N simulated nodes instead of a real local node (pods run nothing)")
+	} else {
+		fs.BoolVar(new(bool), "simulate", false, "simulate this node: pods run nothing")
+	}
+	fs.DurationVar(&f.simStart, "simulate-start-delay", 200*time.Millisecond, "simulated nodes: time from container start to Running")
+	fs.DurationVar(&f.simReady, "simulate-ready-delay", 300*time.Millisecond, "simulated nodes: time from Running to Ready")
+	fs.DurationVar(&f.simStop, "simulate-stop-delay", 100*time.Millisecond, "simulated nodes: time a container takes to stop")
+}
+
+// nodes builds the node(s): one real node, or n simulated ones.
+func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd *cobra.Command) ([]*node.Node, error) {
+	log := slogFrom(cmd)
+	if f.simulate == 0 {
+		n, err := node.New(node.Config{
+			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
+			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Bridge: f.bridge, Isolation: f.isolation,
+			StreamAddr: f.streamAddr, StreamToken: token, ImageCatalog: f.imageCatalog,
+			DNSForward: f.dnsForward, Logger: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []*node.Node{n}, nil
+	}
+	if f.simulate < 0 || f.simulate > 250 {
+		return nil, fmt.Errorf("--simulate-nodes must be between 1 and 250")
+	}
+	var out []*node.Node
+	for i := 0; i < f.simulate; i++ {
+		n, err := node.New(node.Config{
+			Name: fmt.Sprintf("sim-%d", i), Client: client, DataDir: filepath.Join(dataDir, "sim", fmt.Sprint(i)),
+			NodeIP: f.nodeIP, PodCIDR: fmt.Sprintf("10.89.%d.0/24", i), Simulate: true,
+			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop,
+			StreamToken: token, Logger: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// runNodes runs every node until ctx ends; ready is closed when all are.
+func runNodes(ctx context.Context, nodes []*node.Node, ready chan<- struct{}) error {
+	var wg sync.WaitGroup
+	errc := make(chan error, len(nodes))
+	for _, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := n.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- err
+			}
+		}()
+	}
+	go func() {
+		for _, n := range nodes {
+			select {
+			case <-n.Ready():
+			case <-ctx.Done():
+				return
+			}
+		}
+		close(ready)
+	}()
+	wg.Wait()
+	close(errc)
+	return errors.Join(collect(errc)...)
+}
+
+func collect(errc <-chan error) []error {
+	var out []error
+	for err := range errc {
+		out = append(out, err)
+	}
+	return out
+}
