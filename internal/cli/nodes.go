@@ -26,6 +26,7 @@ type nodeFlags struct {
 	streamAddr   string
 	imageCatalog string
 	simulate     int
+	simulateOne  bool
 	simStart     time.Duration
 	simReady     time.Duration
 	simStop      time.Duration
@@ -46,7 +47,7 @@ func (f *nodeFlags) register(cmd *cobra.Command, simulateFlag string) {
 	if simulateFlag == "simulate-nodes" {
 		fs.IntVar(&f.simulate, "simulate-nodes", 0, "run N simulated nodes instead of a real local node (pods run nothing)")
 	} else {
-		fs.BoolVar(new(bool), "simulate", false, "simulate this node: pods run nothing")
+		fs.BoolVar(&f.simulateOne, "simulate", false, "simulate this node: pods become Ready without running anything")
 	}
 	fs.DurationVar(&f.simStart, "simulate-start-delay", 200*time.Millisecond, "simulated nodes: time from container start to Running")
 	fs.DurationVar(&f.simReady, "simulate-ready-delay", 300*time.Millisecond, "simulated nodes: time from Running to Ready")
@@ -56,6 +57,18 @@ func (f *nodeFlags) register(cmd *cobra.Command, simulateFlag string) {
 // nodes builds the node(s): one real node, or n simulated ones.
 func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd *cobra.Command) ([]*node.Node, error) {
 	log := slogFrom(cmd)
+	if f.simulateOne {
+		n, err := node.New(node.Config{
+			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
+			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Simulate: true, StreamAddr: f.streamAddr,
+			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop,
+			StreamToken: token, Logger: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []*node.Node{n}, nil
+	}
 	if f.simulate == 0 {
 		n, err := node.New(node.Config{
 			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
