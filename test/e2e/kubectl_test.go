@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -313,6 +314,12 @@ func (s *suite) get(t *testing.T) {
 	for _, p := range []string{"hello-stateful-0", "kubia-0", "web-0", "nginx-sts-0"} {
 		s.waitPod(t, ns, p)
 	}
+
+	for _, pvc := range []string{"data-hello-stateful-0", "data-kubia-0", "www-web-0", "nginx-persistent-storage-nginx-sts-0"} {
+		s.cl.WaitJSONPath(t, waitBound, "{.metadata.name}", pvc, "pvc", pvc, "-n", ns, "--ignore-not-found")
+	}
+	// data-kubia-0 names no class: it gets the default class.
+	s.cl.WaitJSONPath(t, waitBound, "{.spec.storageClassName}", "standard", "pvc", "data-kubia-0", "-n", ns)
 
 	r := s.cl.MustRun(t, "get", "statefulsets", "-n", ns)
 	if h := Header(r.Stdout); h != "NAME READY AGE" {
@@ -952,6 +959,22 @@ func testAnonymousAndWrongToken(t *testing.T, c *Cluster) {
 	}
 	if code, body := do("POST", "/api/v1/namespaces/default/configmaps", "wrong-token", cm); code != http.StatusUnauthorized {
 		t.Errorf("write with wrong token = %d %s, want 401", code, body)
+	}
+	// The same with curl -k, where there is a curl.
+	if curl, err := exec.LookPath("curl"); err == nil {
+		for _, tc := range []struct {
+			args []string
+			want []string
+		}{
+			{[]string{c.Server + "/api/v1/pods"}, []string{"401", "403"}},
+			{[]string{"-X", "POST", "-H", "Content-Type: application/json", "-d", cm, c.Server + "/api/v1/namespaces/default/configmaps"}, []string{"401", "403"}},
+			{[]string{"-H", "Authorization: Bearer wrong-token", c.Server + "/api/v1/pods"}, []string{"401"}},
+		} {
+			out, err := exec.Command(curl, append([]string{"-k", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "30"}, tc.args...)...).Output()
+			if err != nil || !contains(tc.want, string(out)) {
+				t.Errorf("curl -k %v = %q (%v), want one of %v", tc.args, out, err, tc.want)
+			}
+		}
 	}
 	// The admin token works, and nothing got written by the refused requests.
 	if code, body := do("GET", "/api/v1/pods", c.Token, ""); code != http.StatusOK {
