@@ -27,10 +27,12 @@ type nodeFlags struct {
 	imageCatalog string
 	simulate     int
 	simulateOne  bool
-	simStart     time.Duration
-	simReady     time.Duration
-	simStop      time.Duration
-	dnsForward   []string
+	// stopPodsOnExit: petset up stops its pods when it stops.
+	stopPodsOnExit bool
+	simStart       time.Duration
+	simReady       time.Duration
+	simStop        time.Duration
+	dnsForward     []string
 }
 
 func (f *nodeFlags) register(cmd *cobra.Command, simulateFlag string) {
@@ -74,7 +76,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
 			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Bridge: f.bridge, Isolation: f.isolation,
 			StreamAddr: f.streamAddr, StreamToken: token, ImageCatalog: f.imageCatalog,
-			DNSForward: f.dnsForward, Logger: log,
+			DNSForward: f.dnsForward, StopPodsOnExit: f.stopPodsOnExit, Logger: log,
 		})
 		if err != nil {
 			return nil, err

@@ -44,6 +44,7 @@ N simulated nodes run instead, whose pods become Ready without running anything.
 				TLSClientConfig: restclient.TLSClientConfig{CAFile: cp.CAFile()},
 				QPS:             200, Burst: 400, UserAgent: "petset-agent",
 			}
+			nf.stopPodsOnExit = true
 			nodes, err := nf.nodes(client, f.dataDir, cp.JoinToken(), cmd)
 			if err != nil {
 				cancel()

@@ -54,7 +54,11 @@ type Config struct {
 	ImageCatalog string
 	// DNSForward are upstream resolvers for names outside the cluster.
 	DNSForward []string
-	Logger     *slog.Logger
+	// StopPodsOnExit stops every pod of the node when Run returns (petset
+	// up: the whole cluster stops). Otherwise pods keep running and a
+	// restarted node adopts them, as kubelet does.
+	StopPodsOnExit bool
+	Logger         *slog.Logger
 }
 
 // Node is a configured node.
@@ -93,6 +97,9 @@ func (n *Node) Run(ctx context.Context) error {
 		return err
 	}
 	defer closeRT()
+	if cfg.StopPodsOnExit {
+		defer n.stopPods(rt)
+	}
 
 	var wg sync.WaitGroup
 	runCtx, cancel := context.WithCancel(ctx)
@@ -215,4 +222,34 @@ func gateway(cidr string) (string, error) {
 		return "", fmt.Errorf("pod CIDR %q: %w", cidr, err)
 	}
 	return p.Masked().Addr().Next().String(), nil
+}
+
+// stopPods stops every container (with a short grace period) and sandbox
+// the runtime runs.
+func (n *Node) stopPods(rt runtime.Runtime) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sandboxes, err := rt.ListSandboxes(ctx)
+	if err != nil {
+		n.log.Error("listing pods to stop", "err", err)
+		return
+	}
+	var wg sync.WaitGroup
+	for _, sb := range sandboxes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cs, _ := rt.ListContainers(ctx, sb.UID)
+			for _, c := range cs {
+				if c.State == runtime.StateRunning {
+					_ = rt.StopContainer(ctx, c.ID, 10*time.Second)
+				}
+			}
+			if err := rt.StopSandbox(ctx, sb.UID); err != nil {
+				n.log.Error("stopping pod", "pod", sb.Namespace+"/"+sb.Name, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	n.log.Info("stopped pods", "count", len(sandboxes))
 }
