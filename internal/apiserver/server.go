@@ -142,6 +142,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	c.OpenAPIV3Config.Info.Title = "Kubernetes"
 	c.OpenAPIV3Config.Info.Version = KubernetesVersion.GitVersion
 
+	nsLifecycle := &namespaceLifecycle{}
+	c.AdmissionControl = nsLifecycle
+
 	gen, err := c.Complete(nil).New("petset-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, fmt.Errorf("create API server: %w", err)
@@ -154,6 +157,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.install(kinds, c.RESTOptionsGetter, cfg.TableConvertor); err != nil {
 		return nil, err
 	}
+	var nsGetter namespaceGetter = s.stores[schema.GroupResource{Resource: "namespaces"}]
+	nsLifecycle.namespaces.Store(&nsGetter)
 	return s, nil
 }
 

@@ -318,3 +318,17 @@ func TestRestartKeepsObjects(t *testing.T) {
 		t.Fatalf("statefulset uid changed across restart: %s → %s", sts.UID, s2.UID)
 	}
 }
+
+func TestCreateInMissingNamespace(t *testing.T) {
+	c := startCluster(t, "")
+	_, err := c.client.CoreV1().ConfigMaps("nope").Create(context.Background(), configMap("x", "y"), metav1.CreateOptions{})
+	if !apierrors.IsNotFound(err) || err.Error() != `namespaces "nope" not found` {
+		t.Fatalf("create in a missing namespace: want NotFound namespaces \"nope\", got %v", err)
+	}
+	if _, err := c.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "nope"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.client.CoreV1().ConfigMaps("nope").Create(context.Background(), configMap("x", "y"), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create right after the namespace: %v", err)
+	}
+}
