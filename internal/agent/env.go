@@ -122,6 +122,11 @@ func (f fields) ResourceFieldRef(pod *corev1.Pod, containerName string, ref *cor
 	if c == nil {
 		return "", fmt.Errorf("resourceFieldRef: container %q not found", name)
 	}
+	return f.resourceValue(c, ref)
+}
+
+// resourceValue resolves a resourceFieldRef against container c.
+func (f fields) resourceValue(c *corev1.Container, ref *corev1.ResourceFieldSelector) (string, error) {
 	kind, res, ok := strings.Cut(ref.Resource, ".")
 	if !ok || (kind != "limits" && kind != "requests") {
 		return "", fmt.Errorf("unsupported resourceFieldRef resource %q", ref.Resource)
@@ -269,7 +274,13 @@ func containerEnv(pod *corev1.Pod, c *corev1.Container, objs objectGetter, f fie
 			}
 			set(e.Name, v)
 		case vf.ResourceFieldRef != nil:
-			v, err := f.ResourceFieldRef(pod, c.Name, vf.ResourceFieldRef)
+			var v string
+			var err error
+			if r := vf.ResourceFieldRef; r.ContainerName == "" || r.ContainerName == c.Name {
+				v, err = f.resourceValue(c, r)
+			} else {
+				v, err = f.ResourceFieldRef(pod, c.Name, r)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%w: env %s: %w", errConfig, e.Name, err)
 			}

@@ -10,8 +10,8 @@
 //     after SIGTERM with code 0, or is "killed" with code 137 when the grace
 //     period runs out first), when its sandbox is stopped, or when Exit
 //     injects an exit code.
-//   - Sandboxes get pod IPs from Config.PodCIDR (the network and first
-//     address are skipped); host-network sandboxes get no IP.
+//   - Sandboxes get pod IPs from Config.PodCIDR (the network, first and last
+//     addresses are skipped); host-network sandboxes get no IP.
 //   - Logs holds one line per state change of a container.
 //   - Exec understands a few argv: `hostname` (prints the sandbox hostname),
 //     `cat` (echoes stdin), `echo ARGS…`, `true`, `false`, `sh -c 'exit N'` and
@@ -32,7 +32,8 @@
 // Concurrency: every method is safe for concurrent use; one mutex guards all
 // state. Timers are the only asynchronous work: they are created through the
 // injected clock and stopped when their container or sandbox goes away. No
-// goroutine outlives a call except the ones the clock runs for AfterFunc.
+// goroutine outlives a call except the short ones a fired timer starts to
+// apply its state change.
 // Events are delivered on a buffered channel; when the buffer is full an
 // event is dropped (the agent resyncs periodically, so nothing is lost for
 // good).

@@ -38,6 +38,7 @@ type Runtime struct {
 	cfg    Config
 	clock  clock.WithDelayedExecution
 	prefix netip.Prefix
+	last   netip.Addr // broadcast address, never handed out
 	events chan runtime.Event
 
 	mu         sync.Mutex
@@ -77,7 +78,13 @@ func New(cfg Config) (*Runtime, error) {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	last, _ := netip.AddrFromSlice(b)
 	return &Runtime{
+		last:       last,
 		cfg:        cfg,
 		clock:      clk,
 		prefix:     p,
@@ -108,7 +115,7 @@ func (r *Runtime) allocIP(uid string) (string, error) {
 			n = r.prefix.Addr().Next().Next()
 		}
 		r.nextIP = n
-		if r.prefix.Contains(ip) {
+		if r.prefix.Contains(ip) && ip != r.last {
 			if _, used := r.usedIPs[ip]; !used {
 				r.usedIPs[ip] = uid
 				return ip.String(), nil
@@ -152,7 +159,7 @@ func (r *Runtime) StopSandbox(_ context.Context, podUID string) error {
 	}
 	for _, c := range r.containers {
 		if c.st.PodUID == podUID && c.st.State != runtime.StateExited {
-			r.exitLocked(c, 137, "Error", "sandbox stopped")
+			r.exitLocked(c, r.clock.Now(), 137, "Error", "sandbox stopped")
 		}
 	}
 	if s.sb.IP != "" {
@@ -164,8 +171,8 @@ func (r *Runtime) StopSandbox(_ context.Context, podUID string) error {
 	return nil
 }
 
-func (r *Runtime) logf(c *container, format string, args ...any) {
-	fmt.Fprintf(&c.log, "%s %s\n", r.clock.Now().UTC().Format(time.RFC3339Nano), fmt.Sprintf(format, args...))
+func logf(c *container, at time.Time, format string, args ...any) {
+	fmt.Fprintf(&c.log, "%s %s\n", at.UTC().Format(time.RFC3339Nano), fmt.Sprintf(format, args...))
 }
 
 // StartContainer records a Created container that turns Running after
@@ -187,33 +194,48 @@ func (r *Runtime) StartContainer(_ context.Context, podUID string, cfg runtime.C
 		},
 	}
 	r.containers[id] = c
-	r.logf(c, "simulated container %s created (argv %q)", cfg.Name, cfg.Argv)
-	start := func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if c.st.State != runtime.StateCreated {
-			return
-		}
+	now := r.clock.Now()
+	logf(c, now, "simulated container %s created (argv %q)", cfg.Name, cfg.Argv)
+	pid := 100000 + r.seq
+	// Timer callbacks must not read the clock (a fake clock runs them while
+	// holding its lock), so they use the time they were scheduled for.
+	run := func(at time.Time) {
 		c.st.State = runtime.StateRunning
-		c.st.StartedAt = r.clock.Now()
-		c.st.PID = 100000 + r.seq
-		r.logf(c, "simulated container %s running", cfg.Name)
-		r.emit(podUID, id)
+		c.st.StartedAt = at
+		c.st.PID = pid
+		logf(c, at, "simulated container %s running", cfg.Name)
 	}
 	if r.cfg.StartDelay <= 0 {
-		c.st.State = runtime.StateRunning
-		c.st.StartedAt = r.clock.Now()
-		c.st.PID = 100000 + r.seq
-		r.logf(c, "simulated container %s running", cfg.Name)
+		run(now)
 	} else {
-		c.timer = r.clock.AfterFunc(r.cfg.StartDelay, start)
+		at := now.Add(r.cfg.StartDelay)
+		c.timer = r.clock.AfterFunc(r.cfg.StartDelay, r.later(func() {
+			if c.st.State == runtime.StateCreated {
+				c.timer = nil
+				run(at)
+				r.emit(podUID, id)
+			}
+		}))
 	}
 	r.emit(podUID, id)
 	return c.st, nil
 }
 
+// later wraps a timer callback: it runs f with r.mu held on a goroutine of
+// its own, because a fake clock runs callbacks while holding its lock and
+// r.mu is held while the clock is read elsewhere.
+func (r *Runtime) later(f func()) func() {
+	return func() {
+		go func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			f()
+		}()
+	}
+}
+
 // exitLocked marks c exited; r.mu is held.
-func (r *Runtime) exitLocked(c *container, code int, reason, msg string) {
+func (r *Runtime) exitLocked(c *container, now time.Time, code int, reason, msg string) {
 	if c.st.State == runtime.StateExited {
 		return
 	}
@@ -221,7 +243,6 @@ func (r *Runtime) exitLocked(c *container, code int, reason, msg string) {
 		c.timer.Stop()
 		c.timer = nil
 	}
-	now := r.clock.Now()
 	if c.st.StartedAt.IsZero() {
 		c.st.StartedAt = now
 	}
@@ -231,7 +252,7 @@ func (r *Runtime) exitLocked(c *container, code int, reason, msg string) {
 	c.st.Reason = reason
 	c.st.Message = msg
 	c.st.PID = 0
-	r.logf(c, "simulated container %s exited with code %d (%s)", c.cfg.Name, code, msg)
+	logf(c, now, "simulated container %s exited with code %d (%s)", c.cfg.Name, code, msg)
 	close(c.exited)
 	r.emit(c.st.PodUID, c.st.ID)
 }
@@ -252,7 +273,7 @@ func (r *Runtime) Exit(containerID string, code int) error {
 	if !ok {
 		return fmt.Errorf("fake runtime: container %s: %w", containerID, runtime.ErrNotFound)
 	}
-	r.exitLocked(c, code, exitReason(code), "simulated exit")
+	r.exitLocked(c, r.clock.Now(), code, exitReason(code), "simulated exit")
 	return nil
 }
 
@@ -270,19 +291,20 @@ func (r *Runtime) StopContainer(ctx context.Context, containerID string, grace t
 		if c.timer != nil {
 			c.timer.Stop()
 		}
-		r.logf(c, "simulated container %s received SIGTERM", c.cfg.Name)
+		now := r.clock.Now()
+		logf(c, now, "simulated container %s received SIGTERM", c.cfg.Name)
 		code, reason, msg, d := 0, "Completed", "stopped", r.cfg.StopDelay
 		if grace < d {
 			code, reason, msg, d = 137, "Error", "killed after the grace period", grace
 		}
 		if d <= 0 {
-			r.exitLocked(c, code, reason, msg)
+			r.exitLocked(c, now, code, reason, msg)
 		} else {
-			c.timer = r.clock.AfterFunc(d, func() {
-				r.mu.Lock()
-				defer r.mu.Unlock()
-				r.exitLocked(c, code, reason, msg)
-			})
+			at := now.Add(d)
+			c.timer = r.clock.AfterFunc(d, r.later(func() {
+				c.timer = nil
+				r.exitLocked(c, at, code, reason, msg)
+			}))
 		}
 	}
 	exited := c.exited

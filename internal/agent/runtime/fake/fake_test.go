@@ -1,0 +1,132 @@
+package fake
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"petset/internal/agent/runtime"
+)
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 2000 {
+		if cond() {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestLifecycleOnTimeline(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	r, err := New(Config{PodCIDR: "10.1.2.0/24", StartDelay: 2 * time.Second, StopDelay: 5 * time.Second, ReadyDelay: 3 * time.Second, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	sb, err := r.RunSandbox(ctx, runtime.SandboxConfig{UID: "u1", Name: "web-0", Hostname: "web-0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sb.IP != "10.1.2.2" {
+		t.Errorf("first pod IP %q", sb.IP)
+	}
+	again, _ := r.RunSandbox(ctx, runtime.SandboxConfig{UID: "u1"})
+	if again.IP != sb.IP {
+		t.Error("RunSandbox of an existing UID made a new sandbox")
+	}
+	c, err := r.StartContainer(ctx, "u1", runtime.ContainerConfig{Name: "main", Argv: []string{"app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != runtime.StateCreated {
+		t.Fatalf("state %s", c.State)
+	}
+	clk.Step(2 * time.Second)
+	waitFor(t, "running", func() bool { s, _ := r.ContainerStatus(ctx, c.ID); return s.State == runtime.StateRunning })
+	if ok, _ := r.Probe(ctx, c.ID); ok {
+		t.Error("probe passes before the ready delay")
+	}
+	clk.Step(3 * time.Second)
+	if ok, msg := r.Probe(ctx, c.ID); !ok {
+		t.Errorf("probe after ready delay: %s", msg)
+	}
+
+	var out bytes.Buffer
+	if code, err := r.Exec(ctx, c.ID, []string{"hostname"}, runtime.Streams{Stdout: &out}); err != nil || code != 0 || out.String() != "web-0\n" {
+		t.Errorf("hostname: %d %v %q", code, err, out.String())
+	}
+	out.Reset()
+	if code, _ := r.Exec(ctx, c.ID, []string{"cat"}, runtime.Streams{Stdin: strings.NewReader("hi"), Stdout: &out}); code != 0 || out.String() != "hi" {
+		t.Errorf("cat: %d %q", code, out.String())
+	}
+	if code, err := r.Exec(ctx, c.ID, []string{"psql"}, runtime.Streams{}); code != 126 || err == nil || !strings.Contains(err.Error(), "simulated node: exec of") {
+		t.Errorf("unsupported exec: %d %v", code, err)
+	}
+
+	// Stop honours the grace period: the process would need 5s, grace is 1s.
+	done := make(chan error, 1)
+	go func() { done <- r.StopContainer(ctx, c.ID, time.Second) }()
+	waitFor(t, "stop timer", func() bool { return clk.Waiters() > 0 })
+	clk.Step(time.Second)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s, _ := r.ContainerStatus(ctx, c.ID)
+	if s.State != runtime.StateExited || s.ExitCode != 137 {
+		t.Errorf("after grace: %+v", s)
+	}
+	var logs bytes.Buffer
+	if err := r.Logs(ctx, c.ID, runtime.LogOptions{}, &logs); err != nil || strings.Count(logs.String(), "\n") < 4 {
+		t.Errorf("logs %q %v", logs.String(), err)
+	}
+	if err := r.RemoveContainer(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ContainerStatus(ctx, c.ID); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("removed container: %v", err)
+	}
+}
+
+func TestExitInjectionAndSandboxStop(t *testing.T) {
+	r, err := New(Config{PodCIDR: "10.1.3.0/30"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.RunSandbox(ctx, runtime.SandboxConfig{UID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	// A /30 has only one usable address after the network and gateway.
+	if _, err := r.RunSandbox(ctx, runtime.SandboxConfig{UID: "b"}); err == nil {
+		t.Error("CIDR exhaustion not reported")
+	}
+	c, _ := r.StartContainer(ctx, "a", runtime.ContainerConfig{Name: "c"})
+	if err := r.Exit(c.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := r.ContainerStatus(ctx, c.ID)
+	if s.State != runtime.StateExited || s.ExitCode != 1 || s.Reason != "Error" {
+		t.Errorf("%+v", s)
+	}
+	c2, _ := r.StartContainer(ctx, "a", runtime.ContainerConfig{Name: "c", Attempt: 1})
+	if err := r.StopSandbox(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := r.ContainerStatus(ctx, c2.ID); s.State != runtime.StateExited {
+		t.Errorf("container survives its sandbox: %+v", s)
+	}
+	if sbs, _ := r.ListSandboxes(ctx); len(sbs) != 0 {
+		t.Errorf("sandboxes %v", sbs)
+	}
+	if _, err := r.RunSandbox(ctx, runtime.SandboxConfig{UID: "b"}); err != nil {
+		t.Errorf("address not released: %v", err)
+	}
+}
