@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -585,5 +586,71 @@ func TestContainerID(t *testing.T) {
 	}
 	if _, err := a.ContainerID("default", "missing", "main", false); err == nil {
 		t.Error("container of a missing pod found")
+	}
+}
+
+// realProbes hides the simulated runtime's Probe method, so the agent runs
+// real probes (exec through the runtime).
+type realProbes struct{ runtime.Runtime }
+
+func TestLivenessFailureRestartsContainer(t *testing.T) {
+	h := newHarness(t, nil)
+	cfg := h.config()
+	cfg.Runtime = realProbes{h.rt}
+	h.start(cfg)
+	p := simplePod("live-0")
+	p.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}, PeriodSeconds: 1}
+	p.Spec.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"false"}}}, PeriodSeconds: 1, FailureThreshold: 1}
+	grace := int64(0)
+	p.Spec.TerminationGracePeriodSeconds = &grace
+	h.createPod(p)
+	eventually(t, "restart after liveness failure", func() bool {
+		p := h.pod("live-0")
+		if p == nil || len(p.Status.ContainerStatuses) == 0 {
+			return false
+		}
+		cs := p.Status.ContainerStatuses[0]
+		return cs.RestartCount >= 1 && cs.LastTerminationState.Terminated != nil
+	}, nil)
+}
+
+func TestPersistentVolumeClaimMount(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	pvPath := h.dir + "/volumes/pvc-77"
+	pv := &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: "pvc-77"},
+		Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: pvPath}}},
+	}
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "data-db-0", Namespace: "default"},
+		Spec:       corev1.PersistentVolumeClaimSpec{VolumeName: "pvc-77"},
+		Status:     corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound},
+	}
+	if _, err := h.client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.CoreV1().PersistentVolumeClaims("default").Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.start(h.config())
+	p := simplePod("db-0")
+	p.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data-db-0"}}}}
+	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/var/lib/db"}}
+	h.createPod(p)
+	eventually(t, "running", func() bool { p := h.pod("db-0"); return p != nil && p.Status.Phase == corev1.PodRunning }, nil)
+	id := strings.TrimPrefix(h.pod("db-0").Status.ContainerStatuses[0].ContainerID, "petset://")
+	cc, _ := h.rt.ContainerConfig(id)
+	found := false
+	for _, m := range cc.Mounts {
+		if m.ContainerPath == "/var/lib/db" && m.HostPath == pvPath {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("mounts %+v", cc.Mounts)
+	}
+	if _, err := os.Stat(pvPath); err != nil {
+		t.Errorf("volume directory not created: %v", err)
 	}
 }
