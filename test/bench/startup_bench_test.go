@@ -1,0 +1,89 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+)
+
+// startRuns is how many starts of each kind one benchmark iteration times.
+const startRuns = 3
+
+// BenchmarkStartup times `petset up` with a real local node from exec to
+// /readyz 200 and to its "petset is ready" line: on a fresh data dir and on
+// restart over an existing one. Goal (issue): ≤ 1 s. Reported: the median of
+// startRuns runs of each; the log holds every sample.
+func BenchmarkStartup(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		var freshReadyz, freshReady, againReadyz, againReady durations
+		for r := 0; r < startRuns; r++ {
+			c := startCluster(b, realNode)
+			freshReadyz = append(freshReadyz, c.readyzAt.Sub(c.started))
+			freshReady = append(freshReady, c.readyAt.Sub(c.started))
+			c.restart()
+			againReadyz = append(againReadyz, c.readyzAt.Sub(c.started))
+			againReady = append(againReady, c.readyAt.Sub(c.started))
+			c.stop()
+		}
+		b.Logf("fresh: readyz %v; ready line %v", freshReadyz, freshReady)
+		b.Logf("restart: readyz %v; ready line %v", againReadyz, againReady)
+		b.ReportMetric(seconds(freshReadyz.quantile(0.5)), "fresh-readyz-s")
+		b.ReportMetric(seconds(freshReady.quantile(0.5)), "fresh-ready-s")
+		b.ReportMetric(seconds(againReadyz.quantile(0.5)), "restart-readyz-s")
+		b.ReportMetric(seconds(againReady.quantile(0.5)), "restart-ready-s")
+	}
+}
+
+// BenchmarkMemory reports the resident memory of `petset up` (real local
+// node) idle after start, and with the 3 kubia pods running: petset up
+// itself, and its pods (every process below it) separately. VmRSS counts
+// the petset binary's shared pages once per process; Pss splits them.
+// Goal (issue): < 100 MB for petset up itself.
+func BenchmarkMemory(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		c := startCluster(b, realNode)
+		ctx := context.Background()
+		time.Sleep(settle)
+		idle := memoryOf(c.pid())
+		kids, err := descendants(c.pid())
+		if err != nil {
+			b.Fatal(err)
+		}
+		idleKids := memoryOf(kids...)
+
+		cs := c.client()
+		ns := createNamespace(ctx, b, cs, "memory")
+		pods, err := trackPods(ctx, cs, ns)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := createKubia(ctx, cs, ns, kubiaService(b), kubiaSet(b, "kubia", 3, appsv1.OrderedReadyPodManagement)); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pods.waitUntil(ctx, 3*time.Minute, allReady(3)); err != nil {
+			b.Fatalf("kubia pods: %v", err)
+		}
+		time.Sleep(settle)
+		busy := memoryOf(c.pid())
+		if kids, err = descendants(c.pid()); err != nil {
+			b.Fatal(err)
+		}
+		podMem := memoryOf(kids...)
+		b.Logf("idle: petset up rss %.1f MiB pss %.1f MiB; %d other processes (rss %.1f MiB)", idle.rssMiB(), idle.pssMiB(), idleKids.procs, idleKids.rssMiB())
+		b.Logf("3 kubia pods: petset up rss %.1f MiB pss %.1f MiB; pods: %d processes rss %.1f MiB pss %.1f MiB",
+			busy.rssMiB(), busy.pssMiB(), podMem.procs, podMem.rssMiB(), podMem.pssMiB())
+		b.ReportMetric(idle.rssMiB(), "idle-rss-MiB")
+		b.ReportMetric(idle.pssMiB(), "idle-pss-MiB")
+		b.ReportMetric(busy.rssMiB(), "3pods-up-rss-MiB")
+		b.ReportMetric(busy.pssMiB(), "3pods-up-pss-MiB")
+		b.ReportMetric(podMem.rssMiB(), "3pods-pods-rss-MiB")
+		b.ReportMetric(podMem.pssMiB(), "3pods-pods-pss-MiB")
+		b.ReportMetric(float64(podMem.procs), "3pods-pod-procs")
+		c.stop()
+	}
+}
+
+// settle is how long a cluster is left alone before its idle memory is read.
+const settle = 5 * time.Second

@@ -1,0 +1,274 @@
+package bench
+
+// A tracker follows one kind of object in one namespace through a watch and
+// answers "when did this condition first become true" with the time the
+// event that made it true arrived — not the time somebody next looked.
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+)
+
+// trackerState is what conditions see: the live objects by name.
+type trackerState struct {
+	objs    map[string]runtime.Object
+	added   map[string]time.Time // first ADDED event received
+	readyAt map[string]time.Time // first event in which ready(obj) held
+}
+
+type waiter struct {
+	cond func(*trackerState) bool
+	at   chan time.Time
+}
+
+type tracker struct {
+	ready func(runtime.Object) bool
+
+	mu      sync.Mutex
+	state   trackerState
+	waiters []*waiter
+	err     error
+	done    chan struct{}
+}
+
+type lister func(ctx context.Context) (runtime.Object, error)
+type watcher func(ctx context.Context, rv string) (watch.Interface, error)
+
+// newTracker lists, then watches from the list's resource version until ctx
+// ends, restarting the watch from the last version it saw if it closes.
+func newTracker(ctx context.Context, list lister, watchFrom watcher, ready func(runtime.Object) bool) (*tracker, error) {
+	t := &tracker{
+		ready: ready,
+		state: trackerState{objs: map[string]runtime.Object{}, added: map[string]time.Time{}, readyAt: map[string]time.Time{}},
+		done:  make(chan struct{}),
+	}
+	l, err := list(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list: %w", err)
+	}
+	items, err := meta.ExtractList(l)
+	if err != nil {
+		return nil, fmt.Errorf("list items: %w", err)
+	}
+	now := time.Now()
+	for _, o := range items {
+		t.apply(watch.Added, o, now)
+	}
+	la, err := meta.ListAccessor(l)
+	if err != nil {
+		return nil, fmt.Errorf("list meta: %w", err)
+	}
+	rv := la.GetResourceVersion()
+	w, err := watchFrom(ctx, rv)
+	if err != nil {
+		return nil, fmt.Errorf("watch: %w", err)
+	}
+	go t.run(ctx, w, rv, watchFrom)
+	return t, nil
+}
+
+func (t *tracker) run(ctx context.Context, w watch.Interface, rv string, watchFrom watcher) {
+	defer close(t.done)
+	for {
+		for ev := range w.ResultChan() {
+			now := time.Now()
+			if ev.Type == watch.Error {
+				t.fail(fmt.Errorf("watch error: %v", ev.Object))
+				w.Stop()
+				return
+			}
+			if a, err := meta.Accessor(ev.Object); err == nil {
+				rv = a.GetResourceVersion()
+			}
+			t.apply(ev.Type, ev.Object, now)
+		}
+		w.Stop()
+		if ctx.Err() != nil {
+			return
+		}
+		var err error
+		if w, err = watchFrom(ctx, rv); err != nil {
+			t.fail(fmt.Errorf("rewatch from %s: %w", rv, err))
+			return
+		}
+	}
+}
+
+func (t *tracker) fail(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.err = err
+	for _, w := range t.waiters {
+		close(w.at)
+	}
+	t.waiters = nil
+}
+
+func (t *tracker) apply(typ watch.EventType, obj runtime.Object, now time.Time) {
+	a, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	name := a.GetName()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch typ {
+	case watch.Added, watch.Modified:
+		t.state.objs[name] = obj
+		if _, ok := t.state.added[name]; !ok {
+			t.state.added[name] = now
+		}
+		if _, ok := t.state.readyAt[name]; !ok && t.ready != nil && t.ready(obj) {
+			t.state.readyAt[name] = now
+		}
+	case watch.Deleted:
+		delete(t.state.objs, name)
+	default:
+		return
+	}
+	kept := t.waiters[:0]
+	for _, w := range t.waiters {
+		if w.cond(&t.state) {
+			w.at <- now
+			continue
+		}
+		kept = append(kept, w)
+	}
+	t.waiters = kept
+}
+
+// waitUntil returns the arrival time of the event after which cond first
+// held (now, if it holds already), or an error after bound.
+func (t *tracker) waitUntil(ctx context.Context, bound time.Duration, cond func(*trackerState) bool) (time.Time, error) {
+	w := &waiter{cond: cond, at: make(chan time.Time, 1)}
+	t.mu.Lock()
+	if t.err != nil {
+		err := t.err
+		t.mu.Unlock()
+		return time.Time{}, err
+	}
+	if cond(&t.state) {
+		t.mu.Unlock()
+		return time.Now(), nil
+	}
+	t.waiters = append(t.waiters, w)
+	t.mu.Unlock()
+	select {
+	case at, ok := <-w.at:
+		if !ok {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			return time.Time{}, t.err
+		}
+		return at, nil
+	case <-ctx.Done():
+		return time.Time{}, ctx.Err()
+	case <-time.After(bound):
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		for i, x := range t.waiters {
+			if x == w {
+				t.waiters = append(t.waiters[:i], t.waiters[i+1:]...)
+				break
+			}
+		}
+		return time.Time{}, fmt.Errorf("condition not met within %s (%d objects)", bound, len(t.state.objs))
+	}
+}
+
+// snapshot copies the per-object times.
+func (t *tracker) snapshot() (added, readyAt map[string]time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	added = make(map[string]time.Time, len(t.state.added))
+	readyAt = make(map[string]time.Time, len(t.state.readyAt))
+	for k, v := range t.state.added {
+		added[k] = v
+	}
+	for k, v := range t.state.readyAt {
+		readyAt[k] = v
+	}
+	return added, readyAt
+}
+
+func podReady(o runtime.Object) bool {
+	p, ok := o.(*corev1.Pod)
+	if !ok || p.DeletionTimestamp != nil {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// trackPods follows the pods of namespace ns.
+func trackPods(ctx context.Context, cs kubernetes.Interface, ns string) (*tracker, error) {
+	pods := cs.CoreV1().Pods(ns)
+	return newTracker(ctx,
+		func(ctx context.Context) (runtime.Object, error) { return pods.List(ctx, metav1.ListOptions{}) },
+		func(ctx context.Context, rv string) (watch.Interface, error) {
+			return pods.Watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: false})
+		},
+		podReady)
+}
+
+// trackSets follows the StatefulSets of namespace ns.
+func trackSets(ctx context.Context, cs kubernetes.Interface, ns string) (*tracker, error) {
+	sets := cs.AppsV1().StatefulSets(ns)
+	return newTracker(ctx,
+		func(ctx context.Context) (runtime.Object, error) { return sets.List(ctx, metav1.ListOptions{}) },
+		func(ctx context.Context, rv string) (watch.Interface, error) {
+			return sets.Watch(ctx, metav1.ListOptions{ResourceVersion: rv})
+		},
+		nil)
+}
+
+// readyPods counts live pods that are Ready.
+func readyPods(s *trackerState) int {
+	n := 0
+	for _, o := range s.objs {
+		if podReady(o) {
+			n++
+		}
+	}
+	return n
+}
+
+// allReady is true when want pods are Ready.
+func allReady(want int) func(*trackerState) bool {
+	return func(s *trackerState) bool { return readyPods(s) >= want }
+}
+
+// noPods is true when no pod is left.
+func noPods(s *trackerState) bool { return len(s.objs) == 0 }
+
+// rolledOut is kubectl rollout status's rule for a StatefulSet without a
+// partition: the controller saw the latest spec, every replica is ready and
+// updated, and the current revision is the update revision.
+func rolledOut(name string, generation int64) func(*trackerState) bool {
+	return func(s *trackerState) bool {
+		o, ok := s.objs[name].(*appsv1.StatefulSet)
+		if !ok || o.Status.ObservedGeneration < generation {
+			return false
+		}
+		want := int32(1)
+		if o.Spec.Replicas != nil {
+			want = *o.Spec.Replicas
+		}
+		return o.Status.ReadyReplicas >= want && o.Status.UpdatedReplicas >= want &&
+			o.Status.UpdateRevision != "" && o.Status.CurrentRevision == o.Status.UpdateRevision
+	}
+}
