@@ -30,11 +30,19 @@ func (a *Agent) updateStatus(ctx context.Context, w *podWorker, pod *corev1.Pod,
 	if apiequality.Semantic.DeepEqual(pod.Status, st) {
 		return st.Phase, nil
 	}
+	// The same status was written already and the pod seen is the one it
+	// was written over or its result: the informer lags, or the server
+	// normalised a field. Writing again would loop.
+	if w.sent != nil && apiequality.Semantic.DeepEqual(*w.sent, st) && (pod.ResourceVersion == w.sentOver || pod.ResourceVersion == w.sentAs) {
+		return st.Phase, nil
+	}
 	p := pod.DeepCopy()
 	p.Status = st
-	if _, err := a.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+	out, err := a.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	if err != nil {
 		return st.Phase, fmt.Errorf("updating status: %w", err)
 	}
+	w.sent, w.sentOver, w.sentAs = &st, pod.ResourceVersion, out.ResourceVersion
 	return st.Phase, nil
 }
 
@@ -140,7 +148,7 @@ func (a *Agent) buildStatus(w *podWorker, pod *corev1.Pod, podIP string, byName 
 		NominatedNodeName:          old.NominatedNodeName,
 		Resize:                     old.Resize,
 		ResourceClaimStatuses:      old.ResourceClaimStatuses,
-		ObservedGeneration:         pod.Generation,
+		ObservedGeneration:         old.ObservedGeneration,
 		Message:                    old.Message,
 		Reason:                     old.Reason,
 		EphemeralContainerStatuses: old.EphemeralContainerStatuses,

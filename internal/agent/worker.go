@@ -36,15 +36,19 @@ type podWorker struct {
 	uid  types.UID
 	kick chan struct{}
 
-	backoff     map[string]time.Duration // container → current back-off
-	pullErr     map[string]*pullFailure
-	configErr   map[string]string // container → CreateContainerConfigError message
-	startErr    map[string]string // container → RunContainerError message
-	mountErr    string
-	sandboxErr  string
-	terminated  bool // graceful termination done, pod deletion requested
-	wake        interface{ Stop() bool }
-	simulatedAt map[string]bool // container IDs the simulate annotation was applied to
+	backoff    map[string]time.Duration // container → current back-off
+	pullErr    map[string]*pullFailure
+	configErr  map[string]string // container → CreateContainerConfigError message
+	startErr   map[string]string // container → RunContainerError message
+	mountErr   string
+	sandboxErr string
+	terminated bool // graceful termination done, pod deletion requested
+	wake       interface{ Stop() bool }
+	// The last status written, the resourceVersion it was written over and
+	// the one it produced.
+	sent             *corev1.PodStatus
+	sentOver, sentAs string
+	simulatedAt      map[string]bool // container IDs the simulate annotation was applied to
 }
 
 type pullFailure struct {
@@ -155,7 +159,11 @@ func (a *Agent) syncPod(ctx context.Context, w *podWorker) (bool, time.Duration)
 	}
 	after, err := a.runPod(ctx, w, pod)
 	if err != nil {
-		log.Warn("syncing pod", "err", err)
+		if apierrors.IsConflict(err) {
+			log.Debug("status conflict, retrying", "err", err)
+		} else {
+			log.Warn("syncing pod", "err", err)
+		}
 		if after == 0 || after > 2*time.Second {
 			after = 2 * time.Second
 		}
