@@ -31,11 +31,7 @@ func (c *ControlPlane) runControllers(ctx context.Context, loopback *restclient.
 	if err != nil {
 		return fmt.Errorf("controller client: %w", err)
 	}
-	// A stable identity per host and data directory lets a restarted
-	// server take its own lease back at once instead of waiting it out.
-	host, _ := os.Hostname()
-	sum := sha256.Sum256([]byte(c.cfg.DataDir))
-	id := host + "_" + hex.EncodeToString(sum[:4])
+	id := c.LeaderIdentity()
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  metaFor(leaseName, "kube-system"),
 		Client:     client.CoordinationV1(),
@@ -68,6 +64,15 @@ func (c *ControlPlane) runControllers(ctx context.Context, loopback *restclient.
 	}
 	le.Run(leCtx)
 	return nil
+}
+
+// LeaderIdentity is this server's identity in the controller election. It
+// is stable per host and data directory, so a restarted server takes its
+// own lease back at once instead of waiting it out.
+func (c *ControlPlane) LeaderIdentity() string {
+	host, _ := os.Hostname()
+	sum := sha256.Sum256([]byte(c.cfg.DataDir))
+	return host + "_" + hex.EncodeToString(sum[:4])
 }
 
 // startControllers runs every controller until ctx ends.
