@@ -1,0 +1,343 @@
+package e2e
+
+// `petset up` as a real process for the seed walkthroughs: each test gets its
+// own bridge, pod CIDR, data dir and port, so tests never collide with each
+// other or with a petset already running on the machine. Stopping it (by
+// PID) also checks that none of its pod processes survive.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Up is one `petset up` with the kubectl on PATH bound to it.
+type Up struct {
+	*Cluster
+	K        *Client // plain kubectl on PATH, KUBECACHEDIR of this cluster
+	DataDir  string
+	Bridge   string
+	PodCIDR  string
+	BridgeIP string // first address of PodCIDR: cluster DNS
+	Listen   string
+	args     []string // extra flags (e.g. --simulate-nodes 3)
+	real     bool     // runs isolated pod processes (not --simulate-nodes)
+}
+
+// StartUp runs `petset up` with a unique bridge, pod CIDR, data dir and free
+// port plus args, and returns once it printed its ready line. It is stopped
+// (SIGTERM, then SIGKILL, by PID) when the test ends, and the test fails if a
+// pod process of it survives.
+func StartUp(t testing.TB, args ...string) *Up {
+	t.Helper()
+	real := true
+	for _, a := range args {
+		if strings.HasPrefix(a, "--simulate-nodes") {
+			real = false
+		}
+	}
+	if real && os.Geteuid() != 0 {
+		skipOrFail(t, "petset up with isolated pods needs root")
+	}
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		skipOrFail(t, "no kubectl on PATH: %v", err)
+	}
+	dir := t.TempDir()
+	u := &Up{
+		Cluster: &Cluster{Dir: dir},
+		DataDir: filepath.Join(dir, "data"),
+		Bridge:  "pst" + randHex(t, 3),
+		args:    args,
+		real:    real,
+	}
+	u.PodCIDR, u.BridgeIP = freePodCIDR(t)
+	t.Cleanup(func() { u.cleanup(t) })
+	u.Start(t)
+	return u
+}
+
+// Start starts petset up (again) on the same data dir, bridge and CIDR, on a
+// fresh free port unless one was used before (the kubeconfig names it).
+func (u *Up) Start(t testing.TB) {
+	t.Helper()
+	var lastErr string
+	for attempt := 0; attempt < 3; attempt++ {
+		if u.Listen == "" || attempt > 0 {
+			u.Listen = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		}
+		full := append([]string{"up", "--data-dir", u.DataDir, "--listen", u.Listen,
+			"--bridge", u.Bridge, "--pod-cidr", u.PodCIDR}, u.args...)
+		p := StartProcess(t, nil, petsetBin, full...)
+		var kubeconfig string
+		err := WaitFor(3*time.Minute, func() (bool, error) {
+			if m := readyLine.FindStringSubmatch(p.Stdout()); m != nil {
+				kubeconfig = m[1]
+				return true, nil
+			}
+			if p.Exited() {
+				return false, errors.New("petset up exited before it was ready")
+			}
+			return false, nil
+		})
+		if err == nil {
+			u.Process = p
+			u.Kubeconfig = kubeconfig
+			u.readKubeconfig(t)
+			path, lerr := exec.LookPath("kubectl")
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			u.K = u.Kubectl(t, Kubectl{Name: "kubectl", Path: path})
+			return
+		}
+		p.Stop(t)
+		lastErr = fmt.Sprintf("%v\nstderr (tail):\n%s", err, tail(p.Stderr(), 3000))
+		if !strings.Contains(p.Stderr(), "address already in use") {
+			break
+		}
+	}
+	t.Fatalf("petset up did not become ready: %s", lastErr)
+}
+
+// Stop stops petset up gracefully (SIGTERM; SIGKILL after a bound) and
+// waits until none of its pod processes remain.
+func (u *Up) Stop(t testing.TB) {
+	t.Helper()
+	u.Process.Stop(t)
+	if u.real {
+		if err := WaitFor(30*time.Second, func() (bool, error) { return len(u.PodPIDs()) == 0, nil }); err != nil {
+			t.Errorf("pod processes survived petset up's graceful stop: %s", u.describePIDs(u.PodPIDs()))
+		}
+	}
+}
+
+// Kill kills petset up with SIGKILL and waits for it to exit; its pods keep running.
+func (u *Up) Kill(t testing.TB) {
+	t.Helper()
+	_ = u.Process.Cmd.Process.Signal(syscall.SIGKILL)
+	if err := WaitFor(30*time.Second, func() (bool, error) { return u.Process.Exited(), nil }); err != nil {
+		t.Fatalf("petset up (pid %d) did not exit on SIGKILL", u.Process.Cmd.Process.Pid)
+	}
+}
+
+// cleanup stops petset up, fails the test if any of its pod processes
+// survive (and kills those by PID), and removes its bridge.
+func (u *Up) cleanup(t testing.TB) {
+	if u.Process != nil {
+		u.Process.Stop(t)
+	}
+	if u.real {
+		var left []int
+		err := WaitFor(30*time.Second, func() (bool, error) {
+			left = u.PodPIDs()
+			return len(left) == 0, nil
+		})
+		if err != nil {
+			t.Errorf("pod processes of %s survived petset up: %s", u.DataDir, u.describePIDs(left))
+			for _, pid := range left {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+	if _, err := net.InterfaceByName(u.Bridge); err == nil {
+		if out, err := exec.Command("ip", "link", "del", u.Bridge).CombinedOutput(); err != nil {
+			t.Logf("remove bridge %s: %v: %s", u.Bridge, err, out)
+		}
+	}
+}
+
+// PodPIDs lists the processes that belong to this petset's pods: those
+// whose mount table holds a path under the data dir (the pod's /etc/hosts,
+// resolv.conf and volumes are mounted from there), not petset up itself.
+func (u *Up) PodPIDs() []int {
+	self := -1
+	if u.Process != nil && !u.Process.Exited() {
+		self = u.Process.Cmd.Process.Pid
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	needle := []byte(" " + u.DataDir + "/")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self || pid == os.Getpid() {
+			continue
+		}
+		mi, err := os.ReadFile(filepath.Join("/proc", e.Name(), "mountinfo"))
+		if err != nil {
+			continue
+		}
+		if strings.Contains(string(mi), string(needle)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// PodProcesses returns the PIDs of this petset's pod processes whose
+// command line contains cmd and whose environment has HOSTNAME=host.
+func (u *Up) PodProcesses(cmd, host string) []int {
+	var out []int
+	for _, pid := range u.PodPIDs() {
+		cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || !strings.Contains(strings.ReplaceAll(string(cl), "\x00", " "), cmd) {
+			continue
+		}
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil {
+			continue
+		}
+		for _, kv := range strings.Split(string(env), "\x00") {
+			if kv == "HOSTNAME="+host {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (u *Up) describePIDs(pids []int) string {
+	var b strings.Builder
+	for _, pid := range pids {
+		cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		fmt.Fprintf(&b, "[%d %s] ", pid, strings.ReplaceAll(string(cl), "\x00", " "))
+	}
+	return b.String()
+}
+
+func randHex(t testing.TB, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// freePodCIDR picks a random 10.2xx.y.0/24 that no interface on this
+// machine has an address in, and returns it with its first address.
+func freePodCIDR(t testing.TB) (cidr, first string) {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		a, _ := rand.Int(rand.Reader, big.NewInt(50))
+		b, _ := rand.Int(rand.Reader, big.NewInt(256))
+		_, n, _ := net.ParseCIDR(fmt.Sprintf("10.%d.%d.0/24", 200+a.Int64(), b.Int64()))
+		used := false
+		for _, ad := range addrs {
+			if ipn, ok := ad.(*net.IPNet); ok && (n.Contains(ipn.IP) || ipn.Contains(n.IP)) {
+				used = true
+			}
+		}
+		if !used {
+			ip := n.IP.To4()
+			return n.String(), fmt.Sprintf("%d.%d.%d.1", ip[0], ip[1], ip[2])
+		}
+	}
+	t.Fatal("no free 10.2xx.y.0/24 pod CIDR")
+	return "", ""
+}
+
+// WaitReady waits until the set reports want ready replicas and every pod
+// set-0 … set-(want-1) is Ready.
+func (u *Up) WaitReady(t testing.TB, set string, want int) {
+	t.Helper()
+	u.K.WaitJSONPath(t, 3*time.Minute, "{.status.readyReplicas}", strconv.Itoa(want), "statefulset", set)
+	for i := 0; i < want; i++ {
+		u.K.WaitJSONPath(t, 3*time.Minute, `{.status.conditions[?(@.type=="Ready")].status}`, "True",
+			"pod", fmt.Sprintf("%s-%d", set, i))
+	}
+}
+
+// Proxy is a running `kubectl proxy` on a free port.
+type Proxy struct {
+	URL string // http://127.0.0.1:port
+	p   *Process
+}
+
+var proxyLine = regexp.MustCompile(`Starting to serve on 127\.0\.0\.1:(\d+)`)
+
+// StartProxy runs `kubectl proxy --port=0` and waits for its address.
+func (u *Up) StartProxy(t testing.TB) *Proxy {
+	t.Helper()
+	p := u.K.Start(t, "proxy", "--port=0", "--address=127.0.0.1")
+	var url string
+	err := WaitFor(time.Minute, func() (bool, error) {
+		if m := proxyLine.FindStringSubmatch(p.Stdout()); m != nil {
+			url = "http://127.0.0.1:" + m[1]
+			return true, nil
+		}
+		if p.Exited() {
+			return false, fmt.Errorf("kubectl proxy exited: %s", p.Stderr())
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("kubectl proxy: %v", err)
+	}
+	return &Proxy{URL: url, p: p}
+}
+
+// Do sends method with body to path through the proxy and returns status and body.
+func (px *Proxy) Do(t testing.TB, method, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, px.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // what curl -d sends
+	}
+	c := &http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// WaitBody retries method path through the proxy until the answer is 200
+// and holds every phrase, and returns that body.
+func (px *Proxy) WaitBody(t testing.TB, method, path, body string, phrases ...string) string {
+	t.Helper()
+	var code int
+	var got string
+	err := WaitFor(2*time.Minute, func() (bool, error) {
+		code, got = px.Do(t, method, path, body)
+		if code != http.StatusOK {
+			return false, nil
+		}
+		for _, p := range phrases {
+			if !strings.Contains(got, p) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("%s %s: want 200 with %q: %v; last: %d %q", method, path, phrases, err, code, got)
+	}
+	return got
+}
