@@ -102,6 +102,11 @@ type Config struct {
 	// means the real clock.
 	Clock  Clock
 	Logger *slog.Logger
+	// SharedObjects, when set, is the informer factory (over the same
+	// client) for ConfigMaps, Secrets, PVCs and PVs, shared by several
+	// agents in one process (simulated nodes). The agent starts the
+	// informers it needs but never shuts the factory down.
+	SharedObjects informers.SharedInformerFactory
 }
 
 // Agent is one node's agent.
@@ -187,7 +192,10 @@ func New(cfg Config) (*Agent, error) {
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fieldsel.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 		}))
-	a.objFactory = informers.NewSharedInformerFactory(cfg.Client, 0)
+	a.objFactory = cfg.SharedObjects
+	if a.objFactory == nil {
+		a.objFactory = informers.NewSharedInformerFactory(cfg.Client, 0)
+	}
 	a.pods = a.podFactory.Core().V1().Pods().Informer()
 	if err := a.pods.AddIndexers(cache.Indexers{"uid": func(obj any) ([]string, error) {
 		p, ok := obj.(*corev1.Pod)
@@ -267,28 +275,60 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.registerUntilDone(ctx); err != nil {
 		return err
 	}
-	a.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	type registration struct {
+		inf cache.SharedIndexInformer
+		reg cache.ResourceEventHandlerRegistration
+	}
+	var regs []registration
+	defer func() {
+		for _, r := range regs {
+			_ = r.inf.RemoveEventHandler(r.reg)
+		}
+	}()
+	handle := func(inf cache.SharedIndexInformer, h cache.ResourceEventHandler) error {
+		reg, err := inf.AddEventHandler(h)
+		if err != nil {
+			return fmt.Errorf("agent: adding event handler: %w", err)
+		}
+		regs = append(regs, registration{inf, reg})
+		return nil
+	}
+	if err := handle(a.pods, cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { a.enqueuePod(obj) },
 		UpdateFunc: func(_, obj any) { a.enqueuePod(obj) },
 		DeleteFunc: func(obj any) { a.enqueuePod(obj) },
-	})
-	pvInf := a.objFactory.Core().V1().PersistentVolumes().Informer()
-	pvInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	}); err != nil {
+		return err
+	}
+	if err := handle(a.objFactory.Core().V1().PersistentVolumes().Informer(), cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { a.enqueuePV(obj) },
 		UpdateFunc: func(_, obj any) { a.enqueuePV(obj) },
-	})
-	podsChanged := func(obj any) { a.enqueueAll() }
+	}); err != nil {
+		return err
+	}
+	// Pods may wait for (or project) these objects: resync them on change.
 	for _, inf := range []cache.SharedIndexInformer{
 		a.objFactory.Core().V1().ConfigMaps().Informer(),
 		a.objFactory.Core().V1().Secrets().Informer(),
 		a.objFactory.Core().V1().PersistentVolumeClaims().Informer(),
 	} {
-		inf.AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: func(_, obj any) { podsChanged(obj) }})
+		if err := handle(inf, cache.ResourceEventHandlerDetailedFuncs{
+			AddFunc: func(_ any, initial bool) {
+				if !initial {
+					a.enqueueAll()
+				}
+			},
+			UpdateFunc: func(_, _ any) { a.enqueueAll() },
+		}); err != nil {
+			return err
+		}
 	}
 	a.podFactory.Start(ctx.Done())
 	a.objFactory.Start(ctx.Done())
 	defer a.podFactory.Shutdown()
-	defer a.objFactory.Shutdown()
+	if a.cfg.SharedObjects == nil {
+		defer a.objFactory.Shutdown()
+	}
 	for typ, ok := range a.podFactory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			return fmt.Errorf("agent: cache of %v did not sync: %w", typ, ctx.Err())
