@@ -66,7 +66,8 @@ type Config struct {
 	Client   kubernetes.Interface
 	Runtime  runtime.Runtime
 	// Images resolves images; nil runs each container's command and args
-	// as given (suitable for simulated nodes).
+	// as given, or the image name when it has neither (suitable for
+	// simulated nodes, whose runtime runs nothing).
 	Images imageResolver
 	// NodeIP is the node's InternalIP; pods' hostIP.
 	NodeIP string

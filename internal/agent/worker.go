@@ -690,6 +690,11 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 		}
 	}
 	delete(w.pullErr, c.Name)
+	if len(argv) == 0 && a.cfg.Images == nil {
+		// Without a catalog the image itself is what runs; the simulated
+		// runtime ignores argv, a real one reports that it cannot run it.
+		argv = []string{c.Image}
+	}
 	if len(argv) == 0 {
 		w.startErr[c.Name] = "no command to run: the container sets neither command nor args"
 		return 0
