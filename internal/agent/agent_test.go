@@ -654,3 +654,36 @@ func TestPersistentVolumeClaimMount(t *testing.T) {
 		t.Errorf("volume directory not created: %v", err)
 	}
 }
+
+func TestSimulatedTimeline(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	rt, err := rtfake.New(rtfake.Config{PodCIDR: "10.88.3.0/24", StartDelay: 2 * time.Second, ReadyDelay: 5 * time.Second, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, client: fake.NewSimpleClientset(), rt: rt, clock: clk, dir: t.TempDir()}
+	h.start(h.config())
+	p := simplePod("sim-0")
+	p.Spec.Containers[0].Command = nil
+	p.Spec.Containers[0].Image = "nginx"
+	h.createPod(p)
+	eventually(t, "pending, container creating", func() bool {
+		p := h.pod("sim-0")
+		if p == nil || len(p.Status.ContainerStatuses) != 1 {
+			return false
+		}
+		w := p.Status.ContainerStatuses[0].State.Waiting
+		return p.Status.Phase == corev1.PodPending && w != nil && w.Reason == "ContainerCreating" && p.Status.PodIP != ""
+	}, nil)
+	clk.Step(2 * time.Second)
+	eventually(t, "running, not ready", func() bool {
+		p := h.pod("sim-0")
+		return p.Status.Phase == corev1.PodRunning && !isTrue(p, corev1.PodReady)
+	}, nil)
+	eventually(t, "ready after the ready delay", func() bool {
+		return isTrue(h.pod("sim-0"), corev1.PodReady)
+	}, func() { clk.Step(time.Second) })
+	if now, ready := clk.Now(), cond(h.pod("sim-0"), corev1.PodReady); ready.LastTransitionTime.Time.Before(now.Add(-time.Hour)) {
+		t.Errorf("ready transition time %v", ready.LastTransitionTime)
+	}
+}
