@@ -1,0 +1,35 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestWalkthroughWeb is seeds 002/004 on a real node: the nginx `web` set,
+// its claims, and the hostname loop
+// `for i in 0 1 2; do kubectl exec web-$i -- sh -c 'hostname'; done`.
+func TestWalkthroughWeb(t *testing.T) {
+	t.Parallel()
+	u := StartUp(t)
+	k := u.K
+	k.MustRun(t, "apply", "-f", example(t, "web/statefulset.yaml"))
+	u.WaitReady(t, "web", 3)
+	for i := 0; i < 3; i++ {
+		k.WaitJSONPath(t, waitBound, "{.status.phase}", "Bound", "pvc", fmt.Sprintf("www-web-%d", i))
+	}
+	var lines []string
+	for i := 0; i < 3; i++ {
+		r := k.MustRun(t, "exec", fmt.Sprintf("web-%d", i), "--", "sh", "-c", "hostname")
+		lines = append(lines, strings.TrimSpace(r.Stdout))
+	}
+	if got := strings.Join(lines, "\n"); got != "web-0\nweb-1\nweb-2" {
+		t.Errorf("hostname loop printed:\n%s\nwant web-0, web-1, web-2", got)
+	}
+
+	// The seed's nginx serves the claim's directory: write a page into
+	// web-1's volume and read it through the pod proxy.
+	k.MustRun(t, "exec", "web-1", "--", "sh", "-c", "echo $(hostname) > /usr/share/nginx/html/index.html")
+	px := u.StartProxy(t)
+	px.WaitBody(t, "GET", "/api/v1/namespaces/default/pods/web-1/proxy/", "", "web-1")
+}
