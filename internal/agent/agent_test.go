@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"petset/internal/agent/image"
@@ -491,12 +492,15 @@ func TestGracefulDeletion(t *testing.T) {
 	}, nil)
 	var sawGraceZero bool
 	for _, act := range h.client.Actions() {
-		if act.GetVerb() == "delete" && act.GetResource().Resource == "pods" {
-			sawGraceZero = true
+		if d, ok := act.(k8stesting.DeleteActionImpl); ok && d.GetResource().Resource == "pods" {
+			o := d.GetDeleteOptions()
+			if o.GracePeriodSeconds != nil && *o.GracePeriodSeconds == 0 && o.Preconditions != nil && o.Preconditions.UID != nil && *o.Preconditions.UID == cur.UID {
+				sawGraceZero = true
+			}
 		}
 	}
 	if !sawGraceZero {
-		t.Error("no pod delete issued")
+		t.Error("no pod delete with grace 0 and a UID precondition issued")
 	}
 	eventually(t, "sandbox gone", func() bool {
 		sb, _ := h.rt.ListSandboxes(ctx)
