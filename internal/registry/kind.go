@@ -34,6 +34,9 @@ type Kind struct {
 	// changes, the status subresource ignores everything but status and
 	// metadata labels/annotations, and spec changes bump generation.
 	HasStatus bool
+	// KeepStatusOnCreate keeps the status a client creates the object with
+	// (nodes: the agent registers with its status, as kubelet does).
+	KeepStatusOnCreate bool
 	// ReturnDeletedObject makes DELETE answer with the object instead of a Status.
 	ReturnDeletedObject bool
 	// NoUnconditionalUpdate requires a resourceVersion on update (leases).
@@ -101,7 +104,9 @@ func (s strategy) NamespaceScoped() bool { return s.kind.Namespaced }
 func (s strategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	m, _ := meta.Accessor(obj)
 	if s.kind.HasStatus {
-		setField(obj, "Status", reflect.Zero(fieldOf(obj, "Status").Type()))
+		if !s.kind.KeepStatusOnCreate {
+			setField(obj, "Status", reflect.Zero(fieldOf(obj, "Status").Type()))
+		}
 		if fieldOf(obj, "Spec").IsValid() {
 			m.SetGeneration(1)
 		}

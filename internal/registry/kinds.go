@@ -132,7 +132,7 @@ func namespaceKind() *Kind {
 func nodeKind() *Kind {
 	k := &Kind{
 		GVK: corev1.SchemeGroupVersion.WithKind("Node"), Resource: "nodes", Singular: "node",
-		ShortNames: []string{"no"}, HasStatus: true,
+		ShortNames: []string{"no"}, HasStatus: true, KeepStatusOnCreate: true,
 		New: func() runtime.Object { return &corev1.Node{} }, NewList: func() runtime.Object { return &corev1.NodeList{} },
 		Fields: func(obj runtime.Object) fields.Set {
 			return fields.Set{"spec.unschedulable": strconv.FormatBool(obj.(*corev1.Node).Spec.Unschedulable)}
