@@ -49,7 +49,7 @@ the pods bound to this node. --token is the server's join token
 			defer stop()
 			ready := make(chan struct{})
 			errc := make(chan error, 1)
-			go func() { errc <- runNodes(ctx, nodes, ready) }()
+			go func() { errc <- nf.runNodes(ctx, nodes, ready) }()
 			select {
 			case <-ready:
 				fmt.Fprintf(cmd.OutOrStdout(), "petset agent is ready; node %s joined %s\n", nf.name, server)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
 
 	"petset/internal/agent/runtime/linux"
@@ -29,10 +31,13 @@ type nodeFlags struct {
 	simulateOne  bool
 	// stopPodsOnExit: petset up stops its pods when it stops.
 	stopPodsOnExit bool
-	simStart       time.Duration
-	simReady       time.Duration
-	simStop        time.Duration
-	dnsForward     []string
+	// sharedObjects is the simulated nodes' informer factory, shut down
+	// when they stop.
+	sharedObjects informers.SharedInformerFactory
+	simStart      time.Duration
+	simReady      time.Duration
+	simStop       time.Duration
+	dnsForward    []string
 }
 
 func (f *nodeFlags) register(cmd *cobra.Command, simulateFlag string) {
@@ -86,13 +91,20 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 	if f.simulate < 0 || f.simulate > 250 {
 		return nil, fmt.Errorf("--simulate-nodes must be between 1 and 250")
 	}
+	// One client and one set of informers for what every simulated node
+	// reads (ConfigMaps, Secrets, claims, volumes).
+	shared, err := kubernetes.NewForConfig(client)
+	if err != nil {
+		return nil, err
+	}
+	f.sharedObjects = informers.NewSharedInformerFactory(shared, 0)
 	var out []*node.Node
 	for i := 0; i < f.simulate; i++ {
 		n, err := node.New(node.Config{
 			Name: fmt.Sprintf("sim-%d", i), Client: client, DataDir: filepath.Join(dataDir, "sim", fmt.Sprint(i)),
 			NodeIP: f.nodeIP, PodCIDR: fmt.Sprintf("10.89.%d.0/24", i), Simulate: true,
 			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop,
-			StreamToken: token, Logger: log,
+			StreamToken: token, SharedObjects: f.sharedObjects, Logger: log,
 		})
 		if err != nil {
 			return nil, err
@@ -103,7 +115,10 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 }
 
 // runNodes runs every node until ctx ends; ready is closed when all are.
-func runNodes(ctx context.Context, nodes []*node.Node, ready chan<- struct{}) error {
+func (f *nodeFlags) runNodes(ctx context.Context, nodes []*node.Node, ready chan<- struct{}) error {
+	if f.sharedObjects != nil {
+		defer f.sharedObjects.Shutdown()
+	}
 	var wg sync.WaitGroup
 	errc := make(chan error, len(nodes))
 	for _, n := range nodes {

@@ -57,7 +57,7 @@ N simulated nodes run instead, whose pods become Ready without running anything.
 			defer stopNodes()
 			nodesReady := make(chan struct{})
 			nodesErr := make(chan error, 1)
-			go func() { nodesErr <- runNodes(nodeCtx, nodes, nodesReady) }()
+			go func() { nodesErr <- nf.runNodes(nodeCtx, nodes, nodesReady) }()
 			select {
 			case <-nodesReady:
 				fmt.Fprintf(cmd.OutOrStdout(), "petset is ready; kubeconfig: %s\n", cp.KubeconfigPath())

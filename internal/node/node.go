@@ -58,7 +58,11 @@ type Config struct {
 	// up: the whole cluster stops). Otherwise pods keep running and a
 	// restarted node adopts them, as kubelet does.
 	StopPodsOnExit bool
-	Logger         *slog.Logger
+	// SharedObjects is an informer factory for ConfigMaps, Secrets, PVCs
+	// and PVs shared by the simulated nodes of one process; nil gives the
+	// node informers of its own.
+	SharedObjects informers.SharedInformerFactory
+	Logger        *slog.Logger
 }
 
 // Node is a configured node.
@@ -169,6 +173,7 @@ func (n *Node) Run(ctx context.Context) error {
 		PodsDir:       filepath.Join(cfg.DataDir, "pods"),
 		DNS:           agent.DNS{Servers: dnsServers},
 		StreamingPort: int32(streamPort),
+		SharedObjects: cfg.SharedObjects,
 		Logger:        n.log,
 	}
 	if images != nil {
