@@ -191,7 +191,7 @@ func (s *Server) install(kinds []*registry.Kind, opts generic.RESTOptionsGetter,
 			m = map[string]rest.Storage{}
 			info.VersionedResourcesStorageMap[k.GVK.Version] = m
 		}
-		m[k.Resource] = store
+		m[k.Resource] = registry.Main(k, store)
 		if status != nil {
 			m[k.Resource+"/status"] = status
 		}

@@ -10,6 +10,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -18,6 +20,7 @@ import (
 
 	"petset/internal/controller/endpointslice"
 	"petset/internal/controller/garbagecollector"
+	"petset/internal/controller/namespace"
 	"petset/internal/controller/nodelifecycle"
 	"petset/internal/controller/scheduler"
 	"petset/internal/controller/statefulset"
@@ -27,7 +30,7 @@ import (
 func init() {
 	controllers = append(controllers,
 		startGarbageCollector, startStatefulSet, startScheduler, startVolume,
-		startEndpointSlice, startNodeLifecycle,
+		startEndpointSlice, startNodeLifecycle, startNamespace,
 	)
 	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
@@ -106,4 +109,21 @@ func startNodeLifecycle(ctx context.Context, cc controllerContext) (func(context
 	c := nodelifecycle.New(ctx, cc.Client, f.Core().V1().Nodes(), f.Coordination().V1().Leases(), f.Core().V1().Pods(),
 		nodelifecycle.Config{EvictionEnabled: true})
 	return c.Run, nil
+}
+
+func startNamespace(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	dyn, err := dynamic.NewForConfig(cc.Config)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client: %w", err)
+	}
+	var namespaced []schema.GroupVersionResource
+	for _, r := range gcResources {
+		if r.Namespaced {
+			namespaced = append(namespaced, r.GVR)
+		}
+	}
+	namespaced = append(namespaced, corev1.SchemeGroupVersion.WithResource("events"),
+		schema.GroupVersionResource{Group: "events.k8s.io", Version: "v1", Resource: "events"})
+	c := namespace.New(ctx, cc.Client, dyn, cc.Informers.Core().V1().Namespaces(), namespaced)
+	return func(ctx context.Context) { c.Run(ctx, 2) }, nil
 }

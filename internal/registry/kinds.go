@@ -111,6 +111,7 @@ func namespaceKind() *Kind {
 		PrepareForCreate: func(ctx context.Context, obj runtime.Object) {
 			ns := obj.(*corev1.Namespace)
 			ns.Status.Phase = corev1.NamespaceActive
+			ns.Spec.Finalizers = []corev1.FinalizerName{finalizerKubernetes}
 			if ns.Labels == nil {
 				ns.Labels = map[string]string{}
 			}
@@ -118,6 +119,8 @@ func namespaceKind() *Kind {
 		},
 		PrepareForUpdate: func(ctx context.Context, obj, old runtime.Object) {
 			ns := obj.(*corev1.Namespace)
+			// spec.finalizers changes only through namespaces/finalize.
+			ns.Spec.Finalizers = old.(*corev1.Namespace).Spec.Finalizers
 			if ns.Labels == nil {
 				ns.Labels = map[string]string{}
 			}

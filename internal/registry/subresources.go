@@ -28,8 +28,19 @@ func Subresources(k *Kind, stores map[schema.GroupResource]*Store) map[string]re
 		return map[string]rest.Storage{
 			"proxy": &ServiceProxyREST{services: self, endpoints: stores[corev1.Resource("endpoints")]},
 		}
+	case corev1.Resource("namespaces"):
+		return map[string]rest.Storage{"finalize": &FinalizeREST{namespaces: self}}
 	case appsv1.Resource("statefulsets"):
 		return map[string]rest.Storage{"scale": &ScaleREST{sets: self}}
 	}
 	return nil
+}
+
+// Main returns the storage that serves a kind's main resource: the store
+// itself, or a wrapper where a kind's verbs differ (namespace deletion).
+func Main(k *Kind, store *Store) rest.Storage {
+	if k.GroupResource() == corev1.Resource("namespaces") {
+		return &NamespaceREST{Store: store}
+	}
+	return store
 }

@@ -332,3 +332,36 @@ func TestCreateInMissingNamespace(t *testing.T) {
 		t.Fatalf("create right after the namespace: %v", err)
 	}
 }
+
+func TestNamespaceDeletion(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	nss := c.client.CoreV1().Namespaces()
+	if _, err := nss.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "doomed"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.client.CoreV1().ConfigMaps("doomed").Create(ctx, configMap("c", "v"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.client.AppsV1().StatefulSets("doomed").Create(ctx, statefulSet("s", 0), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nss.Delete(ctx, "doomed", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "namespace and its content gone", func() (bool, error) {
+		_, err := nss.Get(ctx, "doomed", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), err
+	})
+	// Its objects went with it: a namespace of the same name starts empty.
+	if _, err := nss.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "doomed"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.client.CoreV1().ConfigMaps("doomed").List(ctx, metav1.ListOptions{})
+	if err != nil || len(l.Items) != 0 {
+		t.Fatalf("recreated namespace holds %d config maps (%v)", len(l.Items), err)
+	}
+	if err := nss.Delete(ctx, "default", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("deleting default: want Forbidden, got %v", err)
+	}
+}
