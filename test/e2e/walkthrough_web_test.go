@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestWalkthroughWeb is seeds 002/004 on a real node: the nginx `web` set,
@@ -25,6 +27,23 @@ func TestWalkthroughWeb(t *testing.T) {
 	}
 	if got := strings.Join(lines, "\n"); got != "web-0\nweb-1\nweb-2" {
 		t.Errorf("hostname loop printed:\n%s\nwant web-0, web-1, web-2", got)
+	}
+
+	// Seed 004: dig SRV lists every pod of the governing service.
+	if _, err := exec.LookPath("dig"); err == nil {
+		var out string
+		err := WaitFor(time.Minute, func() (bool, error) {
+			out = dig(t, "+short", "SRV", "nginx-svc.default.svc.cluster.local", "@"+u.BridgeIP)
+			for i := 0; i < 3; i++ {
+				if !strings.Contains(out, fmt.Sprintf(" web-%d.nginx-svc.default.svc.cluster.local.", i)) {
+					return false, nil
+				}
+			}
+			return true, nil
+		})
+		if err != nil {
+			t.Errorf("dig SRV nginx-svc.default.svc.cluster.local @%s: %v; last:\n%s", u.BridgeIP, err, out)
+		}
 	}
 
 	// The seed's nginx serves the claim's directory: write a page into
