@@ -150,13 +150,14 @@ type cluster struct {
 	done   chan struct{}
 	stdout *lockedBuffer
 
-	started    time.Time // just before exec
-	readyzAt   time.Time // first /readyz 200
-	readyAt    time.Time // ready line read
-	kubeconfig string
-	ready      chan struct{} // closed when the ready line was read
-	stdoutDone chan struct{} // closed when the stdout reader ended
-	readyz     chan struct{} // closed when /readyz first answered 200
+	started      time.Time // just before exec
+	readyzAt     time.Time // first /readyz 200
+	readyAt      time.Time // ready line read
+	nodesReadyAt time.Time // all nodes Ready (waitNodes)
+	kubeconfig   string
+	ready        chan struct{} // closed when the ready line was read
+	stdoutDone   chan struct{} // closed when the stdout reader ended
+	readyz       chan struct{} // closed when /readyz first answered 200
 }
 
 var readyLine = regexp.MustCompile(`petset is ready; kubeconfig: (\S+)`)
@@ -170,7 +171,28 @@ func startCluster(tb testing.TB, n node) *cluster {
 		c.net = newNetwork(tb)
 	}
 	c.start()
+	c.waitNodes()
 	return c
+}
+
+// waitNodes waits for the cluster's nodes to be Ready, so that workloads are
+// measured on a cluster that can run them, and records when they were.
+func (c *cluster) waitNodes() {
+	want := c.node.simulate
+	if want == 0 {
+		want = 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nodes, err := trackNodes(ctx, c.client())
+	if err != nil {
+		c.tb.Fatalf("nodes: %v", err)
+	}
+	at, err := nodes.waitUntil(ctx, 3*time.Minute, nodesReady(want))
+	if err != nil {
+		c.tb.Fatalf("nodes not Ready: %v", err)
+	}
+	c.nodesReadyAt = at
 }
 
 func freeAddr(tb testing.TB) string {

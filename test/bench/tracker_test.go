@@ -236,6 +236,43 @@ func trackSets(ctx context.Context, cs kubernetes.Interface, ns string) (*tracke
 		nil)
 }
 
+func nodeReady(o runtime.Object) bool {
+	n, ok := o.(*corev1.Node)
+	if !ok {
+		return false
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// trackNodes follows the cluster's nodes.
+func trackNodes(ctx context.Context, cs kubernetes.Interface) (*tracker, error) {
+	nodes := cs.CoreV1().Nodes()
+	return newTracker(ctx,
+		func(ctx context.Context) (runtime.Object, error) { return nodes.List(ctx, metav1.ListOptions{}) },
+		func(ctx context.Context, rv string) (watch.Interface, error) {
+			return nodes.Watch(ctx, metav1.ListOptions{ResourceVersion: rv})
+		},
+		nodeReady)
+}
+
+// nodesReady is true when want nodes are Ready.
+func nodesReady(want int) func(*trackerState) bool {
+	return func(s *trackerState) bool {
+		n := 0
+		for _, o := range s.objs {
+			if nodeReady(o) {
+				n++
+			}
+		}
+		return n >= want
+	}
+}
+
 // readyPods counts live pods that are Ready.
 func readyPods(s *trackerState) int {
 	n := 0
