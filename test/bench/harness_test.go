@@ -310,9 +310,11 @@ func (c *cluster) stop() {
 	select {
 	case <-c.done:
 	default:
+		t0 := time.Now()
 		_ = c.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-c.done:
+			c.tb.Logf("petset up (pid %d) stopped %.2fs after SIGTERM", c.cmd.Process.Pid, time.Since(t0).Seconds())
 		case <-time.After(60 * time.Second):
 			c.tb.Logf("petset up (pid %d) did not stop on SIGTERM within 60s; killing it", c.cmd.Process.Pid)
 			_ = c.cmd.Process.Kill()

@@ -88,6 +88,7 @@ func BenchmarkRealParallelPods(b *testing.B) {
 			b.Fatalf("%d pods: %v", n, err)
 		}
 		lat := podLatencies(pods)
+		b.Log(stepLatencies(pods))
 		b.Logf("%d real pods: all Ready after %.2fs; pod create→Ready p50 %.3fs p99 %.3fs max %.3fs",
 			n, at.Sub(t0).Seconds(), lat.quantile(0.5).Seconds(), lat.quantile(0.99).Seconds(), lat.max().Seconds())
 		b.ReportMetric(float64(n), "pods")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,6 +56,10 @@ func BenchmarkPeer(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	claims, err := trackClaims(ctx, cs, ns)
+	if err != nil {
+		b.Fatal(err)
+	}
 	created := false
 	scaleTo := func(n int) (time.Duration, error) {
 		t0 := time.Now()
@@ -96,6 +101,8 @@ func BenchmarkPeer(b *testing.B) {
 			}
 			b.ReportMetric(seconds(at.Sub(t0)), "s")
 			lat := podLatencies(pods)
+			b.Log(stepLatencies(pods))
+			b.Log(claimLatencies(claims))
 			b.ReportMetric(seconds(lat.quantile(0.5)), "pod-ready-p50-s")
 			b.ReportMetric(seconds(lat.quantile(0.99)), "pod-ready-p99-s")
 		}
@@ -148,6 +155,13 @@ func BenchmarkPeer(b *testing.B) {
 
 	cpu1, _ := cpuSeconds(c.pid())
 	end := memoryOf(c.pid())
+	retries := 0
+	for _, line := range strings.Split(c.stderr.String(), "\n") {
+		if strings.Contains(line, "retrying") {
+			retries++
+		}
+	}
+	b.Logf("petset up logged %d \"retrying\" lines", retries)
 	b.Logf("petset up (simulated nodes): idle rss %.0f MiB, after the workloads rss %.0f MiB; CPU %.1f s over them", idle.rssMiB(), end.rssMiB(), cpu1-cpu0)
 }
 

@@ -22,8 +22,9 @@ import (
 // trackerState is what conditions see: the live objects by name.
 type trackerState struct {
 	objs    map[string]runtime.Object
-	added   map[string]time.Time // first ADDED event received
-	readyAt map[string]time.Time // first event in which ready(obj) held
+	added   map[string]time.Time            // first ADDED event received
+	readyAt map[string]time.Time            // first event in which ready(obj) held
+	marked  map[string]map[string]time.Time // mark → name → first event in which it held
 }
 
 type waiter struct {
@@ -33,6 +34,7 @@ type waiter struct {
 
 type tracker struct {
 	ready func(runtime.Object) bool
+	marks map[string]func(runtime.Object) bool
 
 	mu      sync.Mutex
 	state   trackerState
@@ -46,10 +48,11 @@ type watcher func(ctx context.Context, rv string) (watch.Interface, error)
 
 // newTracker lists, then watches from the list's resource version until ctx
 // ends, restarting the watch from the last version it saw if it closes.
-func newTracker(ctx context.Context, list lister, watchFrom watcher, ready func(runtime.Object) bool) (*tracker, error) {
+func newTracker(ctx context.Context, list lister, watchFrom watcher, ready func(runtime.Object) bool, marks map[string]func(runtime.Object) bool) (*tracker, error) {
 	t := &tracker{
 		ready: ready,
-		state: trackerState{objs: map[string]runtime.Object{}, added: map[string]time.Time{}, readyAt: map[string]time.Time{}},
+		marks: marks,
+		state: trackerState{objs: map[string]runtime.Object{}, added: map[string]time.Time{}, readyAt: map[string]time.Time{}, marked: map[string]map[string]time.Time{}},
 		done:  make(chan struct{}),
 	}
 	l, err := list(ctx)
@@ -130,6 +133,16 @@ func (t *tracker) apply(typ watch.EventType, obj runtime.Object, now time.Time) 
 		}
 		if _, ok := t.state.readyAt[name]; !ok && t.ready != nil && t.ready(obj) {
 			t.state.readyAt[name] = now
+		}
+		for mark, holds := range t.marks {
+			m := t.state.marked[mark]
+			if m == nil {
+				m = map[string]time.Time{}
+				t.state.marked[mark] = m
+			}
+			if _, ok := m[name]; !ok && holds(obj) {
+				m[name] = now
+			}
 		}
 	case watch.Deleted:
 		delete(t.state.objs, name)
@@ -222,7 +235,77 @@ func trackPods(ctx context.Context, cs kubernetes.Interface, ns string) (*tracke
 		func(ctx context.Context, rv string) (watch.Interface, error) {
 			return pods.Watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: false})
 		},
-		podReady)
+		podReady, podMarks)
+}
+
+// podMarks are the steps of a pod on its way to Ready, logged per step.
+var podMarks = map[string]func(runtime.Object) bool{
+	"scheduled": func(o runtime.Object) bool { p, ok := o.(*corev1.Pod); return ok && p.Spec.NodeName != "" },
+	"running": func(o runtime.Object) bool {
+		p, ok := o.(*corev1.Pod)
+		return ok && p.Status.Phase == corev1.PodRunning
+	},
+}
+
+// stepLatencies is, for pods that reached Ready, p50/p99 of create →
+// scheduled, scheduled → Running and Running → Ready, as text.
+func stepLatencies(t *tracker) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var sched, run, ready durations
+	for name, r := range t.state.readyAt {
+		a, s, u := t.state.added[name], t.state.marked["scheduled"][name], t.state.marked["running"][name]
+		if a.IsZero() || s.IsZero() || u.IsZero() {
+			continue
+		}
+		sched = append(sched, s.Sub(a))
+		run = append(run, u.Sub(s))
+		ready = append(ready, r.Sub(u))
+	}
+	f := func(d durations) string {
+		return fmt.Sprintf("p50 %.3fs p99 %.3fs", d.quantile(0.5).Seconds(), d.quantile(0.99).Seconds())
+	}
+	return fmt.Sprintf("%d pods: created→scheduled %s; scheduled→Running %s; Running→Ready %s", len(ready), f(sched), f(run), f(ready))
+}
+
+// trackClaims follows the PersistentVolumeClaims of namespace ns; "ready"
+// is Bound.
+func trackClaims(ctx context.Context, cs kubernetes.Interface, ns string) (*tracker, error) {
+	claims := cs.CoreV1().PersistentVolumeClaims(ns)
+	return newTracker(ctx,
+		func(ctx context.Context) (runtime.Object, error) { return claims.List(ctx, metav1.ListOptions{}) },
+		func(ctx context.Context, rv string) (watch.Interface, error) {
+			return claims.Watch(ctx, metav1.ListOptions{ResourceVersion: rv})
+		},
+		func(o runtime.Object) bool {
+			c, ok := o.(*corev1.PersistentVolumeClaim)
+			return ok && c.Status.Phase == corev1.ClaimBound
+		}, map[string]func(runtime.Object) bool{
+			"selected-node": func(o runtime.Object) bool {
+				c, ok := o.(*corev1.PersistentVolumeClaim)
+				return ok && c.Annotations["volume.kubernetes.io/selected-node"] != ""
+			},
+		})
+}
+
+// claimLatencies is, for claims that were bound, p50/p99 of create → node
+// selected (by the scheduler) and node selected → Bound, as text.
+func claimLatencies(t *tracker) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var sel, bound durations
+	for name, r := range t.state.readyAt {
+		a, s := t.state.added[name], t.state.marked["selected-node"][name]
+		if a.IsZero() || s.IsZero() {
+			continue
+		}
+		sel = append(sel, s.Sub(a))
+		bound = append(bound, r.Sub(s))
+	}
+	f := func(d durations) string {
+		return fmt.Sprintf("p50 %.3fs p99 %.3fs", d.quantile(0.5).Seconds(), d.quantile(0.99).Seconds())
+	}
+	return fmt.Sprintf("%d claims: created→node selected %s; node selected→Bound %s", len(bound), f(sel), f(bound))
 }
 
 // trackSets follows the StatefulSets of namespace ns.
@@ -233,7 +316,7 @@ func trackSets(ctx context.Context, cs kubernetes.Interface, ns string) (*tracke
 		func(ctx context.Context, rv string) (watch.Interface, error) {
 			return sets.Watch(ctx, metav1.ListOptions{ResourceVersion: rv})
 		},
-		nil)
+		nil, nil)
 }
 
 func nodeReady(o runtime.Object) bool {
@@ -257,7 +340,7 @@ func trackNodes(ctx context.Context, cs kubernetes.Interface) (*tracker, error) 
 		func(ctx context.Context, rv string) (watch.Interface, error) {
 			return nodes.Watch(ctx, metav1.ListOptions{ResourceVersion: rv})
 		},
-		nodeReady)
+		nodeReady, nil)
 }
 
 // nodesReady is true when want nodes are Ready.
