@@ -111,6 +111,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	c.Authorization.Authorizer = authorizer.AuthorizerFunc(authorize)
 	c.ExternalAddress = net.JoinHostPort(cfg.BindAddress.String(), strconv.Itoa(secure.BindPort))
 	c.PublicAddress = cfg.BindAddress
+	// On shutdown, end open watches (kubectl -w, informers) within a short
+	// grace period instead of waiting for them to time out.
+	c.ShutdownWatchTerminationGracePeriod = 2 * time.Second
 	c.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
 		return serveVersion(genericapiserver.DefaultBuildHandlerChain(h, c))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,9 +32,11 @@ func TestControllerRestartMidRollout(t *testing.T) {
 		}
 		return s.Status.UpdatedReplicas >= 1 && s.Status.UpdatedReplicas < 4, fmt.Errorf("updated %d", s.Status.UpdatedReplicas)
 	})
+	stopAt := time.Now()
 	c.stop()
-
+	t.Logf("control plane stopped in %v", time.Since(stopAt))
 	c2 := startClusterAt(t, dir, addr)
+	t.Logf("control plane restarted %v after the stop began", time.Since(stopAt))
 	eventually(t, "rollout complete after the restart", func() (bool, error) {
 		s, err := c2.client.AppsV1().StatefulSets("default").Get(ctx, "roll", metav1.GetOptions{})
 		if err != nil {
@@ -43,6 +46,7 @@ func TestControllerRestartMidRollout(t *testing.T) {
 		return st.ObservedGeneration == s.Generation && st.CurrentRevision == st.UpdateRevision && st.UpdatedReplicas == 4 && st.ReadyReplicas == 4,
 			fmt.Errorf("status %+v", st)
 	})
+	t.Logf("rollout complete %v after the stop began", time.Since(stopAt))
 	pods := podsOf(t, c2, "roll")
 	if len(pods) != 4 {
 		t.Fatalf("%d pods after the rollout, want 4", len(pods))
