@@ -85,6 +85,57 @@ type ictr struct {
 	sinks  []*sink
 	exit   int
 	status containerStatus
+	// replay holds the output written before the first attach of a
+	// container started with Stdin and StdinOnce (kubectl run -it), so
+	// that attach sees the container's output from its start. Appended
+	// under smu in the same critical section that feeds the sinks, so the
+	// first attach gets the buffer and then the live stream with no gap
+	// and no overlap. replaying is false once the first attach took it
+	// (or the container exited).
+	replaying   bool
+	replay      []outChunk
+	replayBytes int
+}
+
+// outChunk is a piece of a container's output kept for the first attach.
+type outChunk struct {
+	stderr bool
+	data   []byte
+}
+
+// maxReplay bounds the output kept for the first attach; past it the
+// oldest chunks are dropped (the log file still has everything).
+const maxReplay = 1 << 20
+
+// keepForReplay records p for the first attach; c.smu is held.
+func (c *ictr) keepForReplay(stderr bool, p []byte) {
+	if !c.replaying {
+		return
+	}
+	c.replay = append(c.replay, outChunk{stderr: stderr, data: append([]byte(nil), p...)})
+	c.replayBytes += len(p)
+	for c.replayBytes > maxReplay && len(c.replay) > 1 {
+		c.replayBytes -= len(c.replay[0].data)
+		c.replay[0] = outChunk{}
+		c.replay = c.replay[1:]
+	}
+}
+
+// takeReplay writes the kept output to sk and stops keeping; c.smu is
+// held. A write error closes the sink.
+func (c *ictr) takeReplay(sk *sink) {
+	chunks := c.replay
+	c.replaying, c.replay, c.replayBytes = false, nil, 0
+	for _, ch := range chunks {
+		w := sk.out
+		if ch.stderr && sk.err != nil {
+			w = sk.err
+		}
+		if _, err := w.Write(ch.data); err != nil {
+			sk.close()
+			return
+		}
+	}
 }
 
 // sink is one attached client's output.
@@ -504,6 +555,7 @@ func (s *initServer) startProcess(c *ictr) error {
 	c.status.PID = pid
 	c.status.StartedAt = time.Now().UTC()
 	s.writeStatus(c)
+	c.replaying = sp.Stdin && sp.StdinOnce
 	c.smu.Unlock()
 	c.outputs = append(c.outputs, stdoutR)
 	c.readers.Add(1)
@@ -527,6 +579,7 @@ func (s *initServer) pump(c *ictr, r *os.File, stream string) {
 		if n > 0 {
 			ls.write(buf[:n])
 			c.smu.Lock()
+			c.keepForReplay(stream == "stderr", buf[:n])
 			for _, sk := range c.sinks {
 				w := sk.out
 				if stream == "stderr" && sk.err != nil {
@@ -577,6 +630,8 @@ func (s *initServer) exited(c *ictr, ws syscall.WaitStatus) {
 	s.writeStatus(c)
 	sinks := c.sinks
 	c.sinks = nil
+	// A later attach replays the log file instead (Runtime.Attach).
+	c.replaying, c.replay, c.replayBytes = false, nil, 0
 	c.smu.Unlock()
 	for _, sk := range sinks {
 		sk.close()
@@ -673,6 +728,7 @@ func (s *initServer) exec(cc *ctlConn, req request, files []*os.File) {
 func (s *initServer) attach(cc *ctlConn, req request, files []*os.File) {
 	c := s.container(req.ID)
 	if c == nil || c.pid == 0 || isClosed(c.done) {
+		closeFiles(files)
 		cc.send(reply{Error: "container " + req.ID + " is not running"})
 		return
 	}
@@ -681,6 +737,7 @@ func (s *initServer) attach(cc *ctlConn, req request, files []*os.File) {
 		want = 3
 	}
 	if len(files) != want {
+		closeFiles(files)
 		cc.send(reply{Error: fmt.Sprintf("attach needs %d descriptors, got %d", want, len(files))})
 		return
 	}
@@ -693,8 +750,14 @@ func (s *initServer) attach(cc *ctlConn, req request, files []*os.File) {
 	if c.status.State != runtime.StateRunning || isClosed(c.done) {
 		c.smu.Unlock()
 		sk.close()
+		if req.Stdin {
+			files[2].Close()
+		}
 		cc.send(reply{Error: "container " + req.ID + " is not running"})
 		return
+	}
+	if c.replaying {
+		c.takeReplay(sk)
 	}
 	c.sinks = append(c.sinks, sk)
 	c.smu.Unlock()

@@ -167,7 +167,9 @@ func TestAttach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.String() != "typed\n" || errOut.String() != "bye\n" {
+	// The first attach of a StdinOnce container also gets what it wrote
+	// before the attach.
+	if out.String() != "ready\ntyped\n" || errOut.String() != "bye\n" {
 		t.Fatalf("attach stdout %q stderr %q", out.String(), errOut.String())
 	}
 	got := waitState(t, rt, st.ID, runtime.StateExited)

@@ -739,7 +739,7 @@ func (r *Runtime) StartContainer(ctx context.Context, podUID string, cfg runtime
 	}
 	id := newID()
 	rec := &containerRecord{ID: id, PodUID: podUID, Name: cfg.Name, Attempt: cfg.Attempt, CreatedAt: time.Now().UTC(),
-		Env: cfg.Env, WorkDir: cfg.WorkingDir}
+		Env: cfg.Env, WorkDir: cfg.WorkingDir, FirstAttachReplays: cfg.Stdin && cfg.StdinOnce}
 	if err := os.MkdirAll(r.l.ctrDir(id), 0o700); err != nil {
 		return runtime.ContainerStatus{}, fmt.Errorf("start container: %w", err)
 	}

@@ -334,7 +334,11 @@ func TestLogs(t *testing.T) {
 	rt := startRuntime(t, newTestConfig(t))
 	sb := runSandbox(t, rt, "logs-0")
 	ctx := context.Background()
-	st := start(t, rt, sb.UID, runtime.ContainerConfig{Name: "main", Attempt: 0, Argv: []string{"sh", "-c", "for i in 1 2 3 4 5; do echo line$i; done; echo problem >&2"}})
+	// stdout and stderr are separate pipes: the script writes to stderr
+	// only once its stdout is in the log, so the records' order is fixed.
+	script := "for i in 1 2 3 4 5; do echo line$i; done; " +
+		"until grep -rqs 'stdout F line5' " + filepath.Join(rt.l.root, "containers") + "; do sleep 0.01; done; echo problem >&2"
+	st := start(t, rt, sb.UID, runtime.ContainerConfig{Name: "main", Attempt: 0, Argv: []string{"sh", "-c", script}})
 	st = waitState(t, rt, st.ID, runtime.StateExited)
 	raw, err := os.ReadFile(rt.l.logPath(st.ID))
 	if err != nil {

@@ -53,6 +53,9 @@ type containerRecord struct {
 	WorkDir   string
 	Cgroup    cgroupPaths
 	HostPID   int
+	// FirstAttachReplays is set for containers started with Stdin and
+	// StdinOnce: an attach gets their output from the start.
+	FirstAttachReplays bool `json:",omitempty"`
 }
 
 // containerStatus is the persisted status; init writes it on start and exit.

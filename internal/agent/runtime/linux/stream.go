@@ -205,9 +205,20 @@ func (r *Runtime) outputPipe(dst io.Writer, local *[]*os.File, wg *sync.WaitGrou
 
 // Attach implements runtime.Runtime. It returns when the container exits,
 // the client's streams end, or ctx is done.
+//
+// A container started with Stdin and StdinOnce (kubectl run -it) gives its
+// first attach everything it wrote from its start (init keeps it until
+// then) followed by the live stream. When such a container has already
+// exited, Attach writes its whole output from the log file and returns.
 func (r *Runtime) Attach(ctx context.Context, containerID string, s runtime.Streams) error {
-	rec, _, err := r.liveContainer(containerID)
+	rec, err := r.record(containerID)
 	if err != nil {
+		return err
+	}
+	if rec.FirstAttachReplays && r.readStatus(rec).State == runtime.StateExited {
+		return r.replayLog(ctx, rec, s)
+	}
+	if _, _, err := r.liveContainer(containerID); err != nil {
 		return err
 	}
 	var local []*os.File
@@ -252,6 +263,13 @@ func (r *Runtime) Attach(ctx context.Context, containerID string, s runtime.Stre
 		return fmt.Errorf("attach: %w", err)
 	}
 	if rep.Error != "" {
+		if rec.FirstAttachReplays && r.readStatus(rec).State == runtime.StateExited {
+			// It exited since the check above.
+			closeFiles(local)
+			local = nil
+			copies.Wait()
+			return r.replayLog(ctx, rec, s)
+		}
 		return fmt.Errorf("attach to container %s: %s", containerID, rep.Error)
 	}
 	stopResize := make(chan struct{})
@@ -286,6 +304,50 @@ func (r *Runtime) Attach(ctx context.Context, containerID string, s runtime.Stre
 		return ctx.Err()
 	}
 	return nil
+}
+
+// replayLog writes an exited container's whole output from its log file:
+// stdout records to s.Stdout, stderr records to s.Stderr (to s.Stdout with
+// a terminal, which also gets CRLF line ends as a terminal would).
+func (r *Runtime) replayLog(ctx context.Context, rec *containerRecord, s runtime.Streams) error {
+	f, err := os.Open(r.l.logPath(rec.ID))
+	if isNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("attach to container %s: %w", rec.ID, err)
+	}
+	defer f.Close()
+	eol := []byte("\n")
+	if s.TTY {
+		eol = []byte("\r\n")
+	}
+	var p logParser
+	buf := make([]byte, 32*1024)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, rerr := f.Read(buf)
+		for _, l := range p.feed(buf[:n]) {
+			w := s.Stdout
+			if l.stream == "stderr" && s.Stderr != nil && !s.TTY {
+				w = s.Stderr
+			}
+			if w == nil {
+				continue
+			}
+			if _, err := w.Write(append(l.content, eol...)); err != nil {
+				return fmt.Errorf("attach to container %s: %w", rec.ID, err)
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return fmt.Errorf("attach to container %s: %w", rec.ID, rerr)
+		}
+	}
 }
 
 func orDiscard(w io.Writer) io.Writer {
