@@ -29,7 +29,12 @@
 // not touch pods. Init is the parent of every container process (the shim,
 // like conmon): it writes the container's stdout/stderr to a per-container
 // log file in CRI format ("<RFC3339Nano> stdout|stderr F|P <line>") and
-// records start and exit status as JSON files in the state directory. The
+// records start and exit status as JSON files in the state directory. For
+// a container started with Stdin and StdinOnce (kubectl run -it), init also
+// keeps its output in memory (up to 1 MiB, oldest dropped first) until the
+// first attach, which gets that and then the live stream (one lock orders
+// both, so nothing is lost or repeated at the seam); an attach after such a
+// container exited gets its whole log file instead. The
 // runtime learns about changes with inotify on that directory (Events) and
 // about the death of an init with a pidfd; nothing polls. A new Runtime over
 // the same state directory adopts what still runs: sandbox records are
