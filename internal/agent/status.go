@@ -36,6 +36,11 @@ func (a *Agent) updateStatus(ctx context.Context, w *podWorker, pod *corev1.Pod,
 	if w.sent != nil && apiequality.Semantic.DeepEqual(*w.sent, st) && (pod.ResourceVersion == w.sentOver || pod.ResourceVersion == w.sentAs) {
 		return st.Phase, nil
 	}
+	// A node told to stop heartbeating is cut off: like a node whose link
+	// is down, it reports nothing about its pods either.
+	if a.heartbeatStopped() {
+		return st.Phase, nil
+	}
 	p := pod.DeepCopy()
 	p.Status = st
 	out, err := a.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})

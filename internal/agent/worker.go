@@ -276,6 +276,11 @@ func (a *Agent) terminate(ctx context.Context, w *podWorker, pod *corev1.Pod) ti
 		}
 		w.terminated = true
 	}
+	if a.heartbeatStopped() {
+		// Cut off from the API (simulated link failure): the pod stays
+		// Terminating until the node is back or someone force-deletes it.
+		return 5 * time.Second
+	}
 	err := a.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
 		GracePeriodSeconds: ptrInt64(0),
 		Preconditions:      &metav1.Preconditions{UID: &pod.UID},
