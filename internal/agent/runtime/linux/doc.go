@@ -44,7 +44,10 @@
 // holding the gateway (first address of Config.PodCIDR); per pod a veth pair
 // with eth0 in the pod's network namespace, loopback up, default route via
 // the bridge. Pod IPs are claimed as files under <state>/ipam, so they
-// survive agent restarts and never collide. No NAT to the outside is set up.
+// survive agent restarts and never collide. New refuses a pod CIDR that
+// another interface of the host already has an address or a route in (two
+// bridges routing one CIDR would send one node's pod traffic to the other's
+// pods). No NAT to the outside is set up.
 //
 // Resources: cgroup v2 (memory.max, cpu.max) when the unified hierarchy with
 // the memory and cpu controllers is writable, else cgroup v1 (memory, cpu)

@@ -58,8 +58,13 @@ func (n *network) prefixLen() int {
 }
 
 // ensureBridge creates the bridge with the gateway address, or completes
-// an existing one.
+// an existing one. It fails when another interface of the host already has
+// an address or a route in the pod CIDR: the kernel would then route pod
+// traffic by whichever route it finds first, so connections meant for a pod
+// of this node could reach a pod of another bridge holding the same
+// address. What it created itself is removed again in that case.
 func (n *network) ensureBridge() error {
+	created := false
 	link, err := netlink.LinkByName(n.bridge)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
@@ -69,6 +74,8 @@ func (n *network) ensureBridge() error {
 		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.bridge}}
 		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("create bridge %s: %w", n.bridge, err)
+		} else if err == nil {
+			created = true
 		}
 		if link, err = netlink.LinkByName(n.bridge); err != nil {
 			return fmt.Errorf("look up bridge %s: %w", n.bridge, err)
@@ -76,6 +83,14 @@ func (n *network) ensureBridge() error {
 	}
 	if _, ok := link.(*netlink.Bridge); !ok {
 		return fmt.Errorf("%s exists and is a %s, not a bridge", n.bridge, link.Type())
+	}
+	// Checked before and after adding the gateway: of two nodes setting up
+	// the same CIDR at once, the later one sees the other's address.
+	if err := n.checkExclusive(link.Attrs().Index); err != nil {
+		if created {
+			netlink.LinkDel(link)
+		}
+		return err
 	}
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: n.gateway, Mask: n.subnet.Mask}}
 	addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
@@ -90,9 +105,53 @@ func (n *network) ensureBridge() error {
 		if err := netlink.AddrAdd(link, addr); err != nil && !errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("add %s to %s: %w", addr, n.bridge, err)
 		}
+		if err := n.checkExclusive(link.Attrs().Index); err != nil {
+			if created {
+				netlink.LinkDel(link)
+			} else {
+				netlink.AddrDel(link, addr)
+			}
+			return err
+		}
 	}
 	if err := netlink.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bring up %s: %w", n.bridge, err)
+	}
+	return nil
+}
+
+// checkExclusive returns an error when an interface other than the one
+// with index own has an IPv4 address inside the pod CIDR, or a route to
+// the pod CIDR or a part of it. Wider routes (say 10.0.0.0/8 on the
+// uplink) are harmless: the bridge's more specific route wins.
+func (n *network) checkExclusive(own int) error {
+	ours, _ := n.subnet.Mask.Size()
+	name := func(index int) string {
+		if l, err := netlink.LinkByIndex(index); err == nil {
+			return l.Attrs().Name
+		}
+		return fmt.Sprintf("interface %d", index)
+	}
+	addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("list host addresses: %w", err)
+	}
+	for _, a := range addrs {
+		if a.LinkIndex != own && a.IPNet != nil && n.subnet.Contains(a.IP) {
+			return fmt.Errorf("pod CIDR %s overlaps %s on %s: pod traffic would be misrouted; choose another pod CIDR", n.subnet, a.IPNet, name(a.LinkIndex))
+		}
+	}
+	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("list host routes: %w", err)
+	}
+	for _, r := range routes {
+		if r.LinkIndex == own || r.Dst == nil {
+			continue
+		}
+		if ones, _ := r.Dst.Mask.Size(); ones >= ours && n.subnet.Contains(r.Dst.IP) {
+			return fmt.Errorf("pod CIDR %s overlaps the route to %s via %s: pod traffic would be misrouted; choose another pod CIDR", n.subnet, r.Dst, name(r.LinkIndex))
+		}
 	}
 	return nil
 }
