@@ -40,13 +40,7 @@ type connectREST struct {
 
 var _ rest.Connecter = &connectREST{}
 
-func (r *connectREST) New() runtime.Object {
-	switch r.kind {
-	case "log":
-		return &corev1.Pod{}
-	}
-	return &corev1.Pod{}
-}
+func (r *connectREST) New() runtime.Object { return &corev1.Pod{} }
 
 func (r *connectREST) Destroy() {}
 
