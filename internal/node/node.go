@@ -70,6 +70,8 @@ type Node struct {
 	cfg   Config
 	log   *slog.Logger
 	ready chan struct{}
+	// agent is set once built; the streaming server reaches it through this.
+	agent agentRef
 }
 
 // New checks the configuration.
@@ -183,7 +185,7 @@ func (n *Node) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.setAgent(a)
+	n.agent.set(a)
 	goRun("agent", a.Run)
 	select {
 	case <-a.Ready():

@@ -38,15 +38,7 @@ func (r *agentRef) ContainerID(namespace, pod, container string, previous bool) 
 	return a.ContainerID(namespace, pod, container, previous)
 }
 
-var refs sync.Map // *Node → *agentRef
-
-func (n *Node) ref() *agentRef {
-	r, _ := refs.LoadOrStore(n, &agentRef{})
-	return r.(*agentRef)
-}
-
-func (n *Node) setAgent(a *agent.Agent) {
-	r := n.ref()
+func (r *agentRef) set(a *agent.Agent) {
 	r.mu.Lock()
 	r.a = a
 	r.mu.Unlock()
@@ -55,7 +47,7 @@ func (n *Node) setAgent(a *agent.Agent) {
 // startStreaming starts the node's streaming server (logs, exec, attach,
 // port-forward) and returns its port once it listens.
 func (n *Node) startStreaming(ctx context.Context, rt runtime.Runtime, goRun func(string, func(context.Context) error)) (int, error) {
-	srv, err := stream.New(stream.Config{Addr: n.cfg.StreamAddr, Token: n.cfg.StreamToken, Pods: n.ref(), Runtime: rt})
+	srv, err := stream.New(stream.Config{Addr: n.cfg.StreamAddr, Token: n.cfg.StreamToken, Pods: &n.agent, Runtime: rt})
 	if err != nil {
 		return 0, fmt.Errorf("node %s: streaming server: %w", n.cfg.Name, err)
 	}
