@@ -304,8 +304,11 @@ func (c *cluster) pollReadyz(ctx context.Context) {
 	}
 }
 
-// stop sends SIGTERM to petset up, waits up to 60 s, then SIGKILLs it — by
-// PID only — and removes the bridge its real node created. Safe to repeat.
+// stopWait bounds the graceful stop of petset up.
+const stopWait = 30 * time.Second
+
+// stop sends SIGTERM to petset up, waits up to stopWait, then SIGKILLs it
+// and the processes that were below it — by PID only — and removes the bridge its real node created. Safe to repeat.
 func (c *cluster) stop() {
 	select {
 	case <-c.done:
@@ -315,10 +318,14 @@ func (c *cluster) stop() {
 		select {
 		case <-c.done:
 			c.tb.Logf("petset up (pid %d) stopped %.2fs after SIGTERM", c.cmd.Process.Pid, time.Since(t0).Seconds())
-		case <-time.After(60 * time.Second):
-			c.tb.Logf("petset up (pid %d) did not stop on SIGTERM within 60s; killing it", c.cmd.Process.Pid)
+		case <-time.After(stopWait):
+			c.tb.Logf("petset up (pid %d) did not stop on SIGTERM within %s; killing it and its processes", c.cmd.Process.Pid, stopWait)
+			kids, _ := descendants(c.cmd.Process.Pid)
 			_ = c.cmd.Process.Kill()
 			<-c.done
+			for _, p := range kids {
+				_ = syscall.Kill(p, syscall.SIGKILL)
+			}
 		}
 	}
 	<-c.stdoutDone

@@ -41,7 +41,7 @@ func BenchmarkKubiaReady(b *testing.B) {
 				b.Fatalf("run %d: %v", r, err)
 			}
 			all = append(all, at.Sub(t0))
-			deleteNamespace(ctx, b, cs, ns, 2*time.Minute)
+			deleteNamespace(ctx, b, cs, ns, 30*time.Second)
 		}
 		b.Logf("kubia 3/3 Ready: %v", all)
 		b.ReportMetric(seconds(all.quantile(0.5)), "3of3-ready-s")
