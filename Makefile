@@ -20,7 +20,7 @@ verify:
 	hack/verify-openapi.sh
 
 unit:
-	$(GO) test -count=1 -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/e2e)
+	$(GO) test -count=1 -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/e2e -e /test/bench)
 
 integration:
 	$(GO) test -count=1 ./test/integration/...
