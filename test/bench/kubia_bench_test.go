@@ -31,6 +31,10 @@ func BenchmarkKubiaReady(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			claims, err := trackClaims(ctx, cs, ns)
+			if err != nil {
+				b.Fatal(err)
+			}
 			svc, set := kubiaService(b), kubiaSet(b, "kubia", 3, appsv1.OrderedReadyPodManagement)
 			t0 := time.Now()
 			if err := createKubia(ctx, cs, ns, svc, set); err != nil {
@@ -41,6 +45,7 @@ func BenchmarkKubiaReady(b *testing.B) {
 				b.Fatalf("run %d: %v", r, err)
 			}
 			all = append(all, at.Sub(t0))
+			b.Logf("run %d: %.3fs; %s; %s", r, at.Sub(t0).Seconds(), stepLatencies(pods), claimLatencies(claims))
 			deleteNamespace(ctx, b, cs, ns, 30*time.Second)
 		}
 		b.Logf("kubia 3/3 Ready: %v", all)

@@ -39,6 +39,10 @@ func BenchmarkPeer(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				claims, err := trackClaims(ctx, cs, ns)
+				if err != nil {
+					b.Fatal(err)
+				}
 				svc, set := kubiaService(b), kubiaSet(b, "kubia", 3, appsv1.OrderedReadyPodManagement)
 				t0 := time.Now()
 				if err := createKubia(ctx, cs, ns, svc, set); err != nil {
@@ -49,6 +53,7 @@ func BenchmarkPeer(b *testing.B) {
 					b.Fatal(err)
 				}
 				all = append(all, at.Sub(t0))
+				b.Logf("run %d: %.3fs; %s; %s", r, at.Sub(t0).Seconds(), stepLatencies(pods), claimLatencies(claims))
 			}
 			b.Logf("W1 runs: %v", all)
 			b.ReportMetric(seconds(all.quantile(0.5)), "s")
