@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -232,24 +233,29 @@ func randHex(t testing.TB, n int) string {
 }
 
 // freePodCIDR picks a random 10.2xx.y.0/24 that no interface on this
-// machine has an address in, and returns it with its first address.
+// machine has an address in and no other test of this process has taken
+// (the bridge appears only seconds after the pick), and returns it with its
+// first address. 10.234.x.0/24 is left to the runtime's own tests.
 func freePodCIDR(t testing.TB) (cidr, first string) {
 	t.Helper()
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
 		t.Fatal(err)
 	}
+	takenCIDRs.Lock()
+	defer takenCIDRs.Unlock()
 	for i := 0; i < 100; i++ {
-		a, _ := rand.Int(rand.Reader, big.NewInt(50))
+		a, _ := rand.Int(rand.Reader, big.NewInt(30))
 		b, _ := rand.Int(rand.Reader, big.NewInt(256))
 		_, n, _ := net.ParseCIDR(fmt.Sprintf("10.%d.%d.0/24", 200+a.Int64(), b.Int64()))
-		used := false
+		used := takenCIDRs.m[n.String()]
 		for _, ad := range addrs {
 			if ipn, ok := ad.(*net.IPNet); ok && (n.Contains(ipn.IP) || ipn.Contains(n.IP)) {
 				used = true
 			}
 		}
 		if !used {
+			takenCIDRs.m[n.String()] = true
 			ip := n.IP.To4()
 			return n.String(), fmt.Sprintf("%d.%d.%d.1", ip[0], ip[1], ip[2])
 		}
@@ -257,6 +263,12 @@ func freePodCIDR(t testing.TB) (cidr, first string) {
 	t.Fatal("no free 10.2xx.y.0/24 pod CIDR")
 	return "", ""
 }
+
+// takenCIDRs are the pod CIDRs the tests of this process picked.
+var takenCIDRs = struct {
+	sync.Mutex
+	m map[string]bool
+}{m: map[string]bool{}}
 
 // WaitReady waits until the set reports want ready replicas and every pod
 // set-0 … set-(want-1) is Ready.
