@@ -95,7 +95,8 @@ type Config struct {
 	// LeaseDuration is the lease's leaseDurationSeconds (default 40s); the
 	// lease is renewed every quarter of it.
 	LeaseDuration time.Duration
-	// ResyncPeriod is how often every pod is re-synced (default 10s).
+	// ResyncPeriod is how often every pod is re-synced as a safety net
+	// (default 1m, kubelet's --sync-frequency); changes arrive by events.
 	ResyncPeriod time.Duration
 	// Version is reported as nodeInfo.kubeletVersion (default v1.37.2).
 	Version string
@@ -165,7 +166,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg.LeaseDuration = 40 * time.Second
 	}
 	if cfg.ResyncPeriod <= 0 {
-		cfg.ResyncPeriod = 10 * time.Second
+		cfg.ResyncPeriod = time.Minute
 	}
 	if cfg.Version == "" {
 		cfg.Version = "v1.37.2"

@@ -28,7 +28,9 @@ import (
 const SchedulerName = "default-scheduler"
 
 const (
-	initialBackoff = time.Second
+	// A pod is often seen before its claim reaches the informer; a short
+	// first back-off keeps that from costing a second per pod.
+	initialBackoff = 100 * time.Millisecond
 	maxBackoff     = 10 * time.Second
 	// maxParked is how long an unschedulable pod waits for a cluster event
 	// before it is retried anyway (upstream's podMaxInUnschedulablePodsDuration).
