@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"petset/internal/controlplane"
@@ -229,7 +230,7 @@ func TestStatusSubresourceAndGeneration(t *testing.T) {
 	c := startCluster(t, "")
 	ctx := context.Background()
 	sets := c.client.AppsV1().StatefulSets("default")
-	// Scale to 0 so the controller leaves status alone while we test.
+	// No replicas: only the set itself and its status are in play.
 	sts, err := sets.Create(ctx, statefulSet("gen", 0), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -241,14 +242,35 @@ func TestStatusSubresourceAndGeneration(t *testing.T) {
 		t.Fatalf("defaults not applied: %+v", sts.Spec)
 	}
 
-	// The main resource ignores status and bumps generation on a spec change.
-	sts.Spec.Replicas = ptr.To[int32](0)
-	sts.Status.CollisionCount = ptr.To[int32](7)
-	sts.Spec.MinReadySeconds = 5
-	upd, err := sets.Update(ctx, sts, metav1.UpdateOptions{})
-	if err != nil {
-		t.Fatal(err)
+	// The controller writes this set's status too, so every write below
+	// re-reads the set and retries on a conflict.
+	write := func(mutate func(*appsv1.StatefulSet), status bool) *appsv1.StatefulSet {
+		t.Helper()
+		var out *appsv1.StatefulSet
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			cur, err := sets.Get(ctx, "gen", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			mutate(cur)
+			if status {
+				out, err = sets.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+			} else {
+				out, err = sets.Update(ctx, cur, metav1.UpdateOptions{})
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
 	}
+
+	// The main resource ignores status and bumps generation on a spec change.
+	upd := write(func(s *appsv1.StatefulSet) {
+		s.Status.CollisionCount = ptr.To[int32](7)
+		s.Spec.MinReadySeconds = 5
+	}, false)
 	if upd.Generation != 2 {
 		t.Fatalf("generation after a spec change = %d, want 2", upd.Generation)
 	}
@@ -257,22 +279,16 @@ func TestStatusSubresourceAndGeneration(t *testing.T) {
 	}
 
 	// /status ignores spec and does not bump generation.
-	upd.Spec.MinReadySeconds = 99
-	upd.Status.ObservedGeneration = 2
-	upd.Status.CollisionCount = ptr.To[int32](3)
-	st, err := sets.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := write(func(s *appsv1.StatefulSet) {
+		s.Spec.MinReadySeconds = 99
+		s.Status.ObservedGeneration = 2
+		s.Status.CollisionCount = ptr.To[int32](3)
+	}, true)
 	if st.Spec.MinReadySeconds != 5 || st.Generation != 2 || st.Status.CollisionCount == nil || *st.Status.CollisionCount != 3 {
 		t.Fatalf("after /status: minReadySeconds=%d generation=%d collisionCount=%v; want 5, 2, 3", st.Spec.MinReadySeconds, st.Generation, st.Status.CollisionCount)
 	}
 	// Metadata-only changes do not bump generation.
-	st.Labels = map[string]string{"x": "y"}
-	again, err := sets.Update(ctx, st, metav1.UpdateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := write(func(s *appsv1.StatefulSet) { s.Labels = map[string]string{"x": "y"} }, false)
 	if again.Generation != 2 {
 		t.Fatalf("generation after a label change = %d, want 2", again.Generation)
 	}

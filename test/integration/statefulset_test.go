@@ -153,16 +153,7 @@ func TestStatefulSetOnSimulatedNodes(t *testing.T) {
 	})
 
 	// Scale 3 → 5 → 2 keeps every claim.
-	scale := func(n int32) {
-		s, err := sets.GetScale(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Spec.Replicas = n
-		if _, err := sets.UpdateScale(ctx, "web", s, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	scale := func(n int32) { scaleSet(t, c, "web", n) }
 	scale(5)
 	waitReady(t, c, "web", "web-0", "web-1", "web-2", "web-3", "web-4")
 	scale(2)
@@ -239,6 +230,25 @@ func updateSet(t *testing.T, c *cluster, name string, mutate func(*appsv1.Statef
 	}
 }
 
+// scaleSet sets a set's replicas through the scale subresource, retrying
+// when the controller's status writes changed the set in between.
+func scaleSet(t *testing.T, c *cluster, name string, n int32) {
+	t.Helper()
+	sets := c.client.AppsV1().StatefulSets("default")
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s, err := sets.GetScale(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		s.Spec.Replicas = n
+		_, err = sets.UpdateScale(context.Background(), name, s, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func readySince(p corev1.Pod) time.Time {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
@@ -284,11 +294,7 @@ func TestRetentionPolicies(t *testing.T) {
 				}
 				return out, nil
 			}
-			s, _ := sets.GetScale(ctx, app, metav1.GetOptions{})
-			s.Spec.Replicas = 1
-			if _, err := sets.UpdateScale(ctx, app, s, metav1.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			scaleSet(t, c, app, 1)
 			eventually(t, "claims after scale-down", func() (bool, error) {
 				got, _ := claims()
 				return fmt.Sprint(got) == fmt.Sprint(tc.want.afterScale) && len(podsOf(t, c, app)) == 1, fmt.Errorf("claims %v", got)
