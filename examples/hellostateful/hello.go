@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -12,7 +11,8 @@ import (
 	"net/http"
 	"os"
 	"sync"
-	"time"
+
+	"petset/examples/appserver"
 )
 
 // Defaults of the seed's app.
@@ -108,23 +108,5 @@ func Main(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("hostname: %w", err)
 	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	srv := &http.Server{Handler: &Handler{Hostname: host, File: *file, Service: *service}, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	slog.Info("hello-stateful server listening", "addr", ln.Addr().String())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	<-done
-	return nil
+	return appserver.Serve(ctx, "hello-stateful", *listen, &Handler{Hostname: host, File: *file, Service: *service})
 }

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"sync"
-	"time"
+
+	"petset/examples/appserver"
 )
 
 // DefaultDataFile is where the seed's app keeps its data.
@@ -89,28 +89,5 @@ func Main(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("hostname: %w", err)
 	}
-	return serve(ctx, *listen, &Handler{Hostname: host, DataFile: *dataFile})
-}
-
-func serve(ctx context.Context, addr string, h http.Handler) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	slog.Info("kubia server listening", "addr", ln.Addr().String())
-	err = srv.Serve(ln)
-	if errors.Is(err, http.ErrServerClosed) {
-		<-done
-		return nil
-	}
-	return fmt.Errorf("serve: %w", err)
+	return appserver.Serve(ctx, "kubia", *listen, &Handler{Hostname: host, DataFile: *dataFile})
 }

@@ -2,11 +2,9 @@ package kubiapeers
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"petset/examples/appserver"
 	"petset/examples/kubia"
 )
 
@@ -124,23 +123,5 @@ func Main(ctx context.Context, args []string) error {
 		return fmt.Errorf("hostname: %w", err)
 	}
 	h := &Handler{Store: &kubia.Handler{Hostname: host, DataFile: *dataFile}, Service: *service, PeerPort: *peerPort}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	slog.Info("kubia-peers server listening", "addr", ln.Addr().String())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	<-done
-	return nil
+	return appserver.Serve(ctx, "kubia-peers", *listen, h)
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"petset/examples/appserver"
 )
 
 // DefaultRoot is the document root of the nginx image's default site.
@@ -131,23 +132,5 @@ func Main(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(*root, 0o755); err != nil {
 		return fmt.Errorf("document root: %w", err)
 	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	srv := &http.Server{Handler: &Handler{Root: *root, AccessLog: os.Stdout}, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	slog.Info("static web server listening", "addr", ln.Addr().String(), "root", *root)
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	<-done
-	return nil
+	return appserver.Serve(ctx, "static web", *listen, &Handler{Root: *root, AccessLog: os.Stdout}, "root", *root)
 }
