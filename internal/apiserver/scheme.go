@@ -4,12 +4,15 @@ import (
 	"reflect"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -28,6 +31,9 @@ var servedGroupVersions = []schema.GroupVersion{
 	discoveryv1.SchemeGroupVersion,
 	eventsv1.SchemeGroupVersion,
 	policyv1.SchemeGroupVersion,
+	rbacv1.SchemeGroupVersion,
+	authenticationv1.SchemeGroupVersion,
+	authorizationv1.SchemeGroupVersion,
 }
 
 // NewScheme returns a scheme with every served kind registered under its
@@ -39,6 +45,7 @@ func NewScheme(defaulters ...func(*runtime.Scheme) error) (*runtime.Scheme, seri
 	builders := []func(*runtime.Scheme) error{
 		corev1.AddToScheme, appsv1.AddToScheme, autoscalingv1.AddToScheme, storagev1.AddToScheme,
 		coordinationv1.AddToScheme, discoveryv1.AddToScheme, eventsv1.AddToScheme, policyv1.AddToScheme,
+		rbacv1.AddToScheme, authenticationv1.AddToScheme, authorizationv1.AddToScheme,
 	}
 	for _, add := range builders {
 		if err := add(s); err != nil {

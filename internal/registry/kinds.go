@@ -25,11 +25,14 @@ type Deps struct {
 	// Agents is how the API server reaches node agents for logs, exec,
 	// attach and port-forward.
 	Agents AgentAccess
+	// RBAC guards writes of roles and bindings (escalation prevention); nil
+	// allows every write the authorizer let through.
+	RBAC RBACGuard
 }
 
 // Kinds returns every kind petset serves, in discovery order within each group.
 func Kinds(d Deps) []*Kind {
-	return withValidation([]*Kind{
+	return withValidation(append([]*Kind{
 		namespaceKind(), nodeKind(), podKind(&d.Agents), serviceKind(d.ServiceIPs, d.NodePorts),
 		{
 			GVK: corev1.SchemeGroupVersion.WithKind("Endpoints"), Resource: "endpoints", Singular: "endpoints",
@@ -100,7 +103,7 @@ func Kinds(d Deps) []*Kind {
 				}
 			},
 		},
-	})
+	}, rbacKinds(d.RBAC)...))
 }
 
 func namespaceKind() *Kind {

@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -51,6 +52,10 @@ var kindValidators = map[schema.GroupVersionKind]validators{
 	coordinationv1.SchemeGroupVersion.WithKind("Lease"):         typed(validation.ValidateLease, validation.ValidateLeaseUpdate, nil),
 	discoveryv1.SchemeGroupVersion.WithKind("EndpointSlice"):    typed(validation.ValidateEndpointSlice, validation.ValidateEndpointSliceUpdate, nil),
 	eventsv1.SchemeGroupVersion.WithKind("Event"):               typed(validation.ValidateEventsV1Event, validation.ValidateEventsV1EventUpdate, nil),
+	rbacv1.SchemeGroupVersion.WithKind("Role"):                  typed(validation.ValidateRole, validation.ValidateRoleUpdate, nil),
+	rbacv1.SchemeGroupVersion.WithKind("ClusterRole"):           typed(validation.ValidateClusterRole, validation.ValidateClusterRoleUpdate, nil),
+	rbacv1.SchemeGroupVersion.WithKind("RoleBinding"):           typed(validation.ValidateRoleBinding, validation.ValidateRoleBindingUpdate, nil),
+	rbacv1.SchemeGroupVersion.WithKind("ClusterRoleBinding"):    typed(validation.ValidateClusterRoleBinding, validation.ValidateClusterRoleBindingUpdate, nil),
 }
 
 // withValidation attaches each kind's validation functions.

@@ -4,6 +4,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -50,6 +51,13 @@ func RegisterDefaults(scheme *runtime.Scheme) error {
 
 	add(&storagev1.StorageClass{}, func(o any) { StorageClass(o.(*storagev1.StorageClass)) })
 	add(&storagev1.StorageClassList{}, func(o any) { eachPtr(o.(*storagev1.StorageClassList).Items, StorageClass) })
+
+	add(&rbacv1.RoleBinding{}, func(o any) { RoleBinding(o.(*rbacv1.RoleBinding)) })
+	add(&rbacv1.RoleBindingList{}, func(o any) { eachPtr(o.(*rbacv1.RoleBindingList).Items, RoleBinding) })
+	add(&rbacv1.ClusterRoleBinding{}, func(o any) { ClusterRoleBinding(o.(*rbacv1.ClusterRoleBinding)) })
+	add(&rbacv1.ClusterRoleBindingList{}, func(o any) {
+		eachPtr(o.(*rbacv1.ClusterRoleBindingList).Items, ClusterRoleBinding)
+	})
 	return nil
 }
 
