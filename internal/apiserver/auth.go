@@ -11,6 +11,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/request/union"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 )
 
 // Token users. The join token is what node agents present.
@@ -38,12 +39,25 @@ func (t tokenAuthenticator) AuthenticateToken(ctx context.Context, token string)
 	return nil, false, nil
 }
 
-// newAuthenticator authenticates bearer tokens; a request without one is
-// anonymous, a request with a wrong one is rejected with 401.
-func newAuthenticator(admin, join string) authenticator.Request {
-	tokens := bearertoken.New(tokenAuthenticator{admin: admin, join: join})
-	anon := anonymous.NewAuthenticator(nil)
-	return union.NewFailOnError(tokens, anon)
+// newAuthenticator is the union of the authenticators: client
+// certificates of petset's CA, then bearer tokens; a request without
+// credentials is anonymous, a request with wrong ones is rejected with 401.
+// It also returns the CA the TLS server requests client certificates for.
+func newAuthenticator(cfg Config) (authenticator.Request, dynamiccertificates.CAContentProvider, error) {
+	var authns []authenticator.Request
+	var clientCA dynamiccertificates.CAContentProvider
+	if cfg.ClientCAFile != "" {
+		certs, ca, err := newX509Authenticator(cfg.ClientCAFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		authns = append(authns, certs)
+		clientCA = ca
+	}
+	authns = append(authns,
+		bearertoken.New(tokenAuthenticator{admin: cfg.AdminToken, join: cfg.JoinToken}),
+		anonymous.NewAuthenticator(nil))
+	return union.NewFailOnError(authns...), clientCA, nil
 }
 
 // publicPaths are the only things anonymous users may read, as on a

@@ -7,6 +7,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -34,6 +35,7 @@ var servedGroupVersions = []schema.GroupVersion{
 	rbacv1.SchemeGroupVersion,
 	authenticationv1.SchemeGroupVersion,
 	authorizationv1.SchemeGroupVersion,
+	certificatesv1.SchemeGroupVersion,
 }
 
 // NewScheme returns a scheme with every served kind registered under its
@@ -46,6 +48,7 @@ func NewScheme(defaulters ...func(*runtime.Scheme) error) (*runtime.Scheme, seri
 		corev1.AddToScheme, appsv1.AddToScheme, autoscalingv1.AddToScheme, storagev1.AddToScheme,
 		coordinationv1.AddToScheme, discoveryv1.AddToScheme, eventsv1.AddToScheme, policyv1.AddToScheme,
 		rbacv1.AddToScheme, authenticationv1.AddToScheme, authorizationv1.AddToScheme,
+		certificatesv1.AddToScheme,
 	}
 	for _, add := range builders {
 		if err := add(s); err != nil {

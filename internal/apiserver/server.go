@@ -45,6 +45,9 @@ type Config struct {
 	CertFile, KeyFile string
 	// AdminToken and JoinToken are the accepted bearer tokens.
 	AdminToken, JoinToken string
+	// ClientCAFile is the CA whose client certificates authenticate users
+	// (common name = user, organizations = groups); "" accepts none.
+	ClientCAFile string
 	// EtcdServers are the etcd client URLs.
 	EtcdServers []string
 	// DisableWatchCache serves every read from etcd (kube-apiserver's
@@ -107,7 +110,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := secure.ApplyTo(&c.SecureServing, &c.LoopbackClientConfig); err != nil {
 		return nil, fmt.Errorf("secure serving: %w", err)
 	}
-	c.Authentication.Authenticator = newAuthenticator(cfg.AdminToken, cfg.JoinToken)
+	authn, clientCA, err := newAuthenticator(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.Authentication.Authenticator = authn
+	if err := c.Authentication.ApplyClientCert(clientCA, c.SecureServing); err != nil {
+		return nil, fmt.Errorf("client certificates: %w", err)
+	}
 	c.Authorization.Authorizer = authorizer.AuthorizerFunc(authorize)
 	c.ExternalAddress = net.JoinHostPort(cfg.BindAddress.String(), strconv.Itoa(secure.BindPort))
 	c.PublicAddress = cfg.BindAddress

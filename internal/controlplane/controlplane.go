@@ -190,7 +190,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	srv, err := apiserver.New(ctx, apiserver.Config{
 		BindAddress: net.ParseIP(c.host), Port: c.port,
 		CertFile: c.files.ServingCert(), KeyFile: c.files.ServingKey(),
-		AdminToken: c.adminToken, JoinToken: c.joinToken,
+		AdminToken: c.adminToken, JoinToken: c.joinToken, ClientCAFile: c.files.CACert(),
 		EtcdServers: endpoints, DisableWatchCache: c.cfg.DisableWatchCache,
 		Registry: registry.Deps{
 			// Offset 0 (the range's first address) is the kubernetes Service's, as on kube.

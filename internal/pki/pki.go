@@ -24,6 +24,8 @@ type Files struct {
 	Dir string
 }
 
+func (f Files) path(name string) string { return filepath.Join(f.Dir, name) }
+
 // Paths inside the PKI directory.
 func (f Files) CACert() string      { return filepath.Join(f.Dir, "ca.crt") }
 func (f Files) CAKey() string       { return filepath.Join(f.Dir, "ca.key") }
@@ -33,7 +35,8 @@ func (f Files) AdminToken() string  { return filepath.Join(f.Dir, "admin.token")
 func (f Files) JoinToken() string   { return filepath.Join(f.Dir, "join.token") }
 
 // Ensure creates whatever is missing: a CA, a serving certificate for the
-// given hosts (IPs or DNS names) signed by it, and the two tokens. A
+// given hosts (IPs or DNS names) signed by it, the API server's client
+// certificate for node agents, and the two tokens. A
 // serving certificate that does not cover every host is replaced.
 func (f Files) Ensure(hosts []string) error {
 	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
@@ -44,6 +47,9 @@ func (f Files) Ensure(hosts []string) error {
 		return err
 	}
 	if err := f.ensureServing(caCert, caKey, hosts); err != nil {
+		return err
+	}
+	if err := f.ensureKubeletClient(&CA{Cert: caCert, Key: caKey}); err != nil {
 		return err
 	}
 	for _, p := range []string{f.AdminToken(), f.JoinToken()} {

@@ -185,6 +185,15 @@ type statusStrategy struct {
 }
 
 func (s statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+	restoreForSubresource(obj, old)
+	if s.kind.PrepareForStatusUpdate != nil {
+		s.kind.PrepareForStatusUpdate(ctx, obj, old)
+	}
+}
+
+// restoreForSubresource keeps everything but status, labels and
+// annotations of old: what a status-like subresource may not change.
+func restoreForSubresource(obj, old runtime.Object) {
 	if spec := fieldOf(old, "Spec"); spec.IsValid() {
 		setField(obj, "Spec", spec)
 	}
@@ -196,9 +205,6 @@ func (s statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.O
 	m.SetDeletionTimestamp(o.GetDeletionTimestamp())
 	m.SetDeletionGracePeriodSeconds(o.GetDeletionGracePeriodSeconds())
 	m.SetGeneration(o.GetGeneration())
-	if s.kind.PrepareForStatusUpdate != nil {
-		s.kind.PrepareForStatusUpdate(ctx, obj, old)
-	}
 }
 
 func (s statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {

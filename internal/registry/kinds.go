@@ -90,6 +90,7 @@ func Kinds(d Deps) []*Kind {
 			Namespaced: true,
 			New:        func() runtime.Object { return &discoveryv1.EndpointSlice{} }, NewList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} },
 		},
+		csrKind(),
 		{
 			GVK: eventsv1.SchemeGroupVersion.WithKind("Event"), Resource: "events", Singular: "event",
 			Namespaced: true, ShortNames: []string{"ev"}, TTLSeconds: eventTTLSeconds,

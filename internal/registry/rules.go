@@ -2,6 +2,7 @@ package registry
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -56,6 +57,8 @@ var kindValidators = map[schema.GroupVersionKind]validators{
 	rbacv1.SchemeGroupVersion.WithKind("ClusterRole"):           typed(validation.ValidateClusterRole, validation.ValidateClusterRoleUpdate, nil),
 	rbacv1.SchemeGroupVersion.WithKind("RoleBinding"):           typed(validation.ValidateRoleBinding, validation.ValidateRoleBindingUpdate, nil),
 	rbacv1.SchemeGroupVersion.WithKind("ClusterRoleBinding"):    typed(validation.ValidateClusterRoleBinding, validation.ValidateClusterRoleBindingUpdate, nil),
+	certificatesv1.SchemeGroupVersion.WithKind("CertificateSigningRequest"): typed(validation.ValidateCertificateSigningRequest,
+		validation.ValidateCertificateSigningRequestUpdate, validation.ValidateCertificateSigningRequestStatusUpdate),
 }
 
 // withValidation attaches each kind's validation functions.

@@ -2,6 +2,7 @@ package registry
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -30,6 +31,8 @@ func Subresources(k *Kind, stores map[schema.GroupResource]*Store) map[string]re
 		}
 	case corev1.Resource("namespaces"):
 		return map[string]rest.Storage{"finalize": &FinalizeREST{namespaces: self}}
+	case certificatesv1.Resource("certificatesigningrequests"):
+		return map[string]rest.Storage{"approval": approvalREST(self)}
 	case appsv1.Resource("statefulsets"):
 		return map[string]rest.Storage{"scale": &ScaleREST{sets: self}}
 	}

@@ -1,0 +1,172 @@
+package integration
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	restclient "k8s.io/client-go/rest"
+
+	"petset/internal/pki"
+)
+
+// certClient is a client of c that authenticates with a client
+// certificate for user/groups signed by ca.
+func certClient(t *testing.T, c *cluster, ca *pki.CA, user string, groups ...string) kubernetes.Interface {
+	t.Helper()
+	dir := t.TempDir()
+	crt, key := filepath.Join(dir, "c.crt"), filepath.Join(dir, "c.key")
+	if err := ca.IssueClient(crt, key, user, groups, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &restclient.Config{Host: c.cp.ServerURL(), TLSClientConfig: restclient.TLSClientConfig{
+		CAFile: c.cp.CAFile(), CertFile: crt, KeyFile: key,
+	}}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
+func TestClientCertificateAuthentication(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	ca, err := pki.Files{Dir: filepath.Join(c.dataDir, "pki")}.LoadCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := certClient(t, c, ca, "alice", "dev")
+	if _, err := alice.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err != nil {
+		t.Fatalf("alice's certificate from petset's CA: %v", err)
+	}
+	// The CSR records who asked: the certificate's common name and
+	// organizations, and system:authenticated.
+	csr, err := alice.CertificatesV1().CertificateSigningRequests().Create(ctx, newCSR(t, "alice-csr", "example.com/test", "alice", nil), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if csr.Spec.Username != "alice" || strings.Join(csr.Spec.Groups, ",") != "dev,system:authenticated" {
+		t.Fatalf("csr records user %q groups %v, want alice [dev system:authenticated]", csr.Spec.Username, csr.Spec.Groups)
+	}
+
+	// A certificate of another CA with the same name is refused (401).
+	otherDir := t.TempDir()
+	other := pki.Files{Dir: otherDir}
+	if err := other.Ensure([]string{"127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	otherCA, err := other.LoadCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mallory := certClient(t, c, otherCA, "alice", "system:masters")
+	_, err = mallory.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if !apierrors.IsUnauthorized(err) {
+		t.Fatalf("certificate of a foreign CA: want 401, got %v", err)
+	}
+}
+
+// newCSR is a CertificateSigningRequest for a new key with common name cn
+// and organizations orgs.
+func newCSR(t *testing.T, name, signer, cn string, orgs []string, usages ...certificatesv1.KeyUsage) *certificatesv1.CertificateSigningRequest {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn, Organization: orgs}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(usages) == 0 {
+		usages = []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}
+	}
+	return &certificatesv1.CertificateSigningRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: certificatesv1.CertificateSigningRequestSpec{
+			Request:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
+			SignerName: signer,
+			Usages:     usages,
+		},
+	}
+}
+
+func TestCertificateSigningRequestAPI(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	csrs := c.client.CertificatesV1().CertificateSigningRequests()
+
+	bad := newCSR(t, "bad", "example.com/test", "x", nil)
+	bad.Spec.Request = []byte("not a request")
+	if _, err := csrs.Create(ctx, bad, metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
+		t.Fatalf("garbage request: want 422, got %v", err)
+	}
+	noSigner := newCSR(t, "nosigner", "", "x", nil)
+	if _, err := csrs.Create(ctx, noSigner, metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
+		t.Fatalf("no signer: want 422, got %v", err)
+	}
+
+	in := newCSR(t, "req", "example.com/test", "x", nil)
+	in.Spec.Username = "someone-else"
+	in.Status.Conditions = []certificatesv1.CertificateSigningRequestCondition{{Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue}}
+	csr, err := csrs.Create(ctx, in, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if csr.Spec.Username != "petset-admin" || len(csr.Status.Conditions) != 0 {
+		t.Fatalf("create kept client-set username %q / conditions %v", csr.Spec.Username, csr.Status.Conditions)
+	}
+
+	// /status does not approve.
+	csr.Status.Conditions = []certificatesv1.CertificateSigningRequestCondition{{Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "ViaStatus"}}
+	csr, err = csrs.UpdateStatus(ctx, csr, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(csr.Status.Conditions) != 0 {
+		t.Fatalf("/status set conditions %v", csr.Status.Conditions)
+	}
+	// /approval does.
+	csr.Status.Conditions = []certificatesv1.CertificateSigningRequestCondition{{Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "Test"}}
+	csr, err = csrs.UpdateApproval(ctx, "req", csr, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(csr.Status.Conditions) != 1 || csr.Status.Conditions[0].LastUpdateTime.IsZero() {
+		t.Fatalf("after approval: conditions %v", csr.Status.Conditions)
+	}
+	// Approved and Denied exclude each other.
+	deny := csr.DeepCopy()
+	deny.Status.Conditions = append(deny.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{Type: certificatesv1.CertificateDenied, Status: corev1.ConditionTrue})
+	if _, err := csrs.UpdateApproval(ctx, "req", deny, metav1.UpdateOptions{}); !apierrors.IsInvalid(err) {
+		t.Fatalf("approve and deny: want 422, got %v", err)
+	}
+	// The spec never changes.
+	csr.Spec.SignerName = "example.com/other"
+	csr, err = csrs.Update(ctx, csr, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if csr.Spec.SignerName != "example.com/test" {
+		t.Fatalf("spec changed to signer %q", csr.Spec.SignerName)
+	}
+	// Field selector on the signer, as kube-controller-manager uses.
+	list, err := csrs.List(ctx, metav1.ListOptions{FieldSelector: "spec.signerName=example.com/test"})
+	if err != nil || len(list.Items) != 1 {
+		t.Fatalf("list by signer: %v items, err %v", len(list.Items), err)
+	}
+}
