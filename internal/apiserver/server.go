@@ -50,6 +50,9 @@ type Config struct {
 	ClientCAFile string
 	// EtcdServers are the etcd client URLs.
 	EtcdServers []string
+	// EtcdCAFile, EtcdCertFile and EtcdKeyFile secure the connection to
+	// etcd (kube-apiserver's --etcd-cafile/--etcd-certfile/--etcd-keyfile).
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
 	// DisableWatchCache serves every read from etcd (kube-apiserver's
 	// --watch-cache=false).
 	DisableWatchCache bool
@@ -134,6 +137,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	etcdOpts := options.NewEtcdOptions(storagebackend.NewDefaultConfig(prefix, nil))
 	etcdOpts.StorageConfig.Transport.ServerList = cfg.EtcdServers
+	etcdOpts.StorageConfig.Transport.TrustedCAFile = cfg.EtcdCAFile
+	etcdOpts.StorageConfig.Transport.CertFile = cfg.EtcdCertFile
+	etcdOpts.StorageConfig.Transport.KeyFile = cfg.EtcdKeyFile
 	etcdOpts.EnableWatchCache = !cfg.DisableWatchCache
 	resourceConfig := serverstorage.NewResourceConfig()
 	resourceConfig.EnableVersions(servedGroupVersions...)

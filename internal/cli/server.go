@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"petset/internal/controlplane"
+	"petset/internal/etcd"
 	"petset/internal/logging"
 )
 
@@ -18,6 +19,9 @@ type controlPlaneFlags struct {
 	dataDir       string
 	listen        string
 	etcdEndpoints []string
+	etcdCAFile    string
+	etcdCertFile  string
+	etcdKeyFile   string
 	serviceCIDR   string
 	verbosity     int
 	watchCache    bool
@@ -28,6 +32,9 @@ func (f *controlPlaneFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "directory for etcd data, credentials, volumes and the kubeconfig")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:6443", "address:port the API server listens on")
 	fs.StringSliceVar(&f.etcdEndpoints, "etcd-endpoints", nil, "client URLs of an external etcd cluster (default: embedded etcd in the data dir)")
+	fs.StringVar(&f.etcdCAFile, "etcd-cafile", "", "CA file that verifies the external etcd's serving certificate (only with --etcd-endpoints)")
+	fs.StringVar(&f.etcdCertFile, "etcd-certfile", "", "client certificate file for the external etcd (only with --etcd-endpoints)")
+	fs.StringVar(&f.etcdKeyFile, "etcd-keyfile", "", "client key file for the external etcd (only with --etcd-endpoints)")
 	fs.StringVar(&f.serviceCIDR, "service-cidr", "10.96.0.0/12", "range of Service cluster IPs")
 	fs.BoolVar(&f.watchCache, "watch-cache", true, "serve lists and watches from an in-memory cache of etcd")
 	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity (0: petset's own info, warnings and errors; 1+: also the libraries')")
@@ -38,6 +45,7 @@ func (f *controlPlaneFlags) controlPlane(cmd *cobra.Command) (*controlplane.Cont
 	cmd.SetContext(withLogger(cmd.Context(), log))
 	return controlplane.New(controlplane.Config{
 		DataDir: f.dataDir, Listen: f.listen, EtcdEndpoints: f.etcdEndpoints,
+		EtcdTLS:     etcd.TLS{CAFile: f.etcdCAFile, CertFile: f.etcdCertFile, KeyFile: f.etcdKeyFile},
 		ServiceCIDR: f.serviceCIDR, DisableWatchCache: !f.watchCache, Logger: log,
 	})
 }

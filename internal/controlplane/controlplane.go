@@ -33,6 +33,10 @@ type Config struct {
 	Listen string
 	// EtcdEndpoints selects an external etcd cluster instead of the embedded one.
 	EtcdEndpoints []string
+	// EtcdTLS are the CA, client certificate and key for an external etcd
+	// (valid only with EtcdEndpoints). The embedded etcd always uses the
+	// credentials in <DataDir>/pki.
+	EtcdTLS etcd.TLS
 	// ServiceCIDR is the range of Service cluster IPs (default 10.96.0.0/12).
 	ServiceCIDR string
 	// NodePortRange is the range of node ports (default 30000-32767).
@@ -59,6 +63,7 @@ type ControlPlane struct {
 	loopback   *restclient.Config
 	server     string
 	etcdURLs   []string
+	etcdTLS    etcd.TLS
 }
 
 // New checks the configuration and prepares the data directory and
@@ -75,6 +80,12 @@ func New(cfg Config) (*ControlPlane, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if err := cfg.EtcdTLS.Validate(); err != nil {
+		return nil, fmt.Errorf("--etcd-cafile/--etcd-certfile/--etcd-keyfile: %w", err)
+	}
+	if !cfg.EtcdTLS.Empty() && len(cfg.EtcdEndpoints) == 0 {
+		return nil, errors.New("--etcd-cafile/--etcd-certfile/--etcd-keyfile are only valid with --etcd-endpoints")
 	}
 	host, portStr, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
@@ -101,6 +112,13 @@ func New(cfg Config) (*ControlPlane, error) {
 	if err := files.Ensure(sans); err != nil {
 		return nil, err
 	}
+	etcdTLS := cfg.EtcdTLS
+	if len(cfg.EtcdEndpoints) == 0 {
+		if err := files.EnsureEtcd(); err != nil {
+			return nil, err
+		}
+		etcdTLS = etcd.TLS{CAFile: files.EtcdCACert(), CertFile: files.EtcdClientCert(), KeyFile: files.EtcdClientKey()}
+	}
 	admin, err := pki.ReadToken(files.AdminToken())
 	if err != nil {
 		return nil, err
@@ -111,7 +129,7 @@ func New(cfg Config) (*ControlPlane, error) {
 	}
 	return &ControlPlane{
 		cfg: cfg, files: files, host: host, port: port, log: cfg.Logger,
-		ready: make(chan struct{}), adminToken: admin, joinToken: join,
+		ready: make(chan struct{}), adminToken: admin, joinToken: join, etcdTLS: etcdTLS,
 	}, nil
 }
 
@@ -141,6 +159,10 @@ func (c *ControlPlane) EtcdEndpoints() []string {
 	return append([]string(nil), c.etcdURLs...)
 }
 
+// EtcdTLS are the client credentials the control plane connects to etcd
+// with (empty for an external etcd without TLS).
+func (c *ControlPlane) EtcdTLS() etcd.TLS { return c.etcdTLS }
+
 // AdminConfig is a client config with the admin token, as the kubeconfig
 // holds it; valid once Ready.
 func (c *ControlPlane) AdminConfig() *restclient.Config {
@@ -162,7 +184,12 @@ func (c *ControlPlane) LoopbackConfig() *restclient.Config {
 func (c *ControlPlane) Run(ctx context.Context) error {
 	endpoints := c.cfg.EtcdEndpoints
 	if len(endpoints) == 0 {
-		e, err := etcd.Start(ctx, etcd.Config{Dir: filepath.Join(c.cfg.DataDir, "etcd")})
+		f := c.files
+		e, err := etcd.Start(ctx, etcd.Config{
+			Dir:     filepath.Join(c.cfg.DataDir, "etcd"),
+			Serving: etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdServerCert(), KeyFile: f.EtcdServerKey()},
+			Peer:    etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdPeerCert(), KeyFile: f.EtcdPeerKey()},
+		})
 		if err != nil {
 			return err
 		}
@@ -173,7 +200,11 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	c.mu.Lock()
 	c.etcdURLs = endpoints
 	c.mu.Unlock()
-	etcdClient, err := clientv3.New(clientv3.Config{Endpoints: endpoints, Context: ctx})
+	etcdCfg, err := etcd.ClientConfig(ctx, endpoints, c.etcdTLS)
+	if err != nil {
+		return err
+	}
+	etcdClient, err := clientv3.New(etcdCfg)
 	if err != nil {
 		return fmt.Errorf("etcd client: %w", err)
 	}
@@ -191,7 +222,8 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		BindAddress: net.ParseIP(c.host), Port: c.port,
 		CertFile: c.files.ServingCert(), KeyFile: c.files.ServingKey(),
 		AdminToken: c.adminToken, JoinToken: c.joinToken, ClientCAFile: c.files.CACert(),
-		EtcdServers: endpoints, DisableWatchCache: c.cfg.DisableWatchCache,
+		EtcdServers: endpoints, EtcdCAFile: c.etcdTLS.CAFile, EtcdCertFile: c.etcdTLS.CertFile, EtcdKeyFile: c.etcdTLS.KeyFile,
+		DisableWatchCache: c.cfg.DisableWatchCache,
 		Registry: registry.Deps{
 			// Offset 0 (the range's first address) is the kubernetes Service's, as on kube.
 			ServiceIPs: allocator.New(etcdClient, "/petset/allocations/serviceips/", ipRange, 0),

@@ -2,11 +2,14 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 )
 
@@ -15,18 +18,69 @@ type Server struct {
 	e *embed.Etcd
 }
 
-// Config says where the embedded etcd keeps its data.
+// Config says where the embedded etcd keeps its data and its credentials.
 type Config struct {
 	// Dir is the etcd data directory.
 	Dir string
+	// Serving is etcd's client-port certificate and key, and the CA whose
+	// client certificates it accepts (and no others).
+	Serving TLS
+	// Peer is the same for the peer port.
+	Peer TLS
 	// LogLevel is etcd's own log level (default "error").
 	LogLevel string
 }
 
-// Start starts an embedded etcd on loopback with an OS-chosen client port
-// and waits until it serves. The data directory survives restarts: starting
-// again on the same directory serves the same keys.
+// TLS names the files of one side of a mutual-TLS etcd connection: the CA
+// that verifies the other side, and this side's certificate and key.
+type TLS struct {
+	CAFile, CertFile, KeyFile string
+}
+
+// Empty reports whether no file is set (a plain-HTTP connection).
+func (t TLS) Empty() bool { return t.CAFile == "" && t.CertFile == "" && t.KeyFile == "" }
+
+// Validate requires all three files or none.
+func (t TLS) Validate() error {
+	if t.Empty() || (t.CAFile != "" && t.CertFile != "" && t.KeyFile != "") {
+		return nil
+	}
+	return errors.New("etcd TLS needs the CA file, the certificate file and the key file together")
+}
+
+func (t TLS) info() transport.TLSInfo {
+	return transport.TLSInfo{CertFile: t.CertFile, KeyFile: t.KeyFile, TrustedCAFile: t.CAFile, ClientCertAuth: true}
+}
+
+// ClientConfig is the clientv3 configuration for endpoints with the client
+// credentials t (none when t is empty).
+func ClientConfig(ctx context.Context, endpoints []string, t TLS) (clientv3.Config, error) {
+	cfg := clientv3.Config{Endpoints: endpoints, Context: ctx}
+	if err := t.Validate(); err != nil {
+		return cfg, err
+	}
+	if t.Empty() {
+		return cfg, nil
+	}
+	tc, err := t.info().ClientConfig()
+	if err != nil {
+		return cfg, fmt.Errorf("etcd client TLS: %w", err)
+	}
+	cfg.TLS = tc
+	return cfg, nil
+}
+
+// Start starts an embedded etcd on loopback with OS-chosen client and peer
+// ports and waits until it serves. Both ports serve https and accept only
+// clients with a certificate of cfg's CA. The data directory survives
+// restarts: starting again on the same directory serves the same keys,
+// also when it was written by a plain-HTTP etcd before.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
+	for _, t := range []TLS{cfg.Serving, cfg.Peer} {
+		if t.CAFile == "" || t.CertFile == "" || t.KeyFile == "" {
+			return nil, errors.New("embedded etcd needs a CA, certificate and key for its client and peer ports")
+		}
+	}
 	ec := embed.NewConfig()
 	ec.Name = "petset"
 	ec.Dir = cfg.Dir
@@ -35,12 +89,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if ec.LogLevel == "" {
 		ec.LogLevel = "error"
 	}
-	loop := func(port string) url.URL { return url.URL{Scheme: "http", Host: "127.0.0.1:" + port} }
+	loop := func(port string) url.URL { return url.URL{Scheme: "https", Host: "127.0.0.1:" + port} }
 	ec.ListenClientUrls = []url.URL{loop("0")}
 	ec.AdvertiseClientUrls = []url.URL{loop("0")}
 	ec.ListenPeerUrls = []url.URL{loop("0")}
 	ec.AdvertisePeerUrls = []url.URL{loop("0")}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	ec.ClientTLSInfo = cfg.Serving.info()
+	ec.PeerTLSInfo = cfg.Peer.info()
+	ec.TlsMinVersion = "TLS1.2"
 	// The API server compacts history itself (every 5 minutes, as kube-apiserver does).
 	ec.AutoCompactionMode = embed.CompactorModePeriodic
 	ec.AutoCompactionRetention = "0"
@@ -70,7 +127,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 // ClientURL is the URL clients use to reach this etcd.
 func (s *Server) ClientURL() string {
-	return "http://" + s.e.Clients[0].Addr().String()
+	return "https://" + s.e.Clients[0].Addr().String()
 }
 
 // Err reports a fatal error of the running server.

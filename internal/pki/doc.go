@@ -1,7 +1,9 @@
 // Package pki owns petset's credentials on disk: the cluster CA, the API
-// server's serving certificate, the admin and join bearer tokens, and the
-// admin kubeconfig. Everything is generated once, at first start, in the
-// data directory (private files mode 0600) and reused afterwards.
+// server's serving certificate, the admin and join bearer tokens, the admin
+// kubeconfig, and the embedded etcd's own CA with its serving, peer and
+// API-server client certificates (kubeadm's layout). Everything is
+// generated once, at first start, in the data directory (private files mode
+// 0600) and reused afterwards.
 //
 // It starts no goroutines; functions are safe to call from one goroutine at
 // a time per data directory.

@@ -9,7 +9,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -89,14 +88,20 @@ func newToken() (string, error) {
 }
 
 func (f Files) ensureCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	if pair, err := tls.LoadX509KeyPair(f.CACert(), f.CAKey()); err == nil {
+	return loadOrCreateCA(f.CACert(), f.CAKey(), "petset-ca")
+}
+
+// loadOrCreateCA loads the CA at certPath/keyPath, or creates a
+// self-signed one named cn there when it does not exist yet.
+func loadOrCreateCA(certPath, keyPath, cn string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	if pair, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
 		cert, err := x509.ParseCertificate(pair.Certificate[0])
 		if err != nil {
-			return nil, nil, fmt.Errorf("parse CA: %w", err)
+			return nil, nil, fmt.Errorf("parse CA %s: %w", certPath, err)
 		}
 		key, ok := pair.PrivateKey.(*ecdsa.PrivateKey)
 		if !ok {
-			return nil, nil, errors.New("CA key is not ECDSA")
+			return nil, nil, fmt.Errorf("CA key %s is not ECDSA", keyPath)
 		}
 		return cert, key, nil
 	}
@@ -107,7 +112,7 @@ func (f Files) ensureCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "petset-ca"},
+		Subject:               pkix.Name{CommonName: cn},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.AddDate(10, 0, 0),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign,
@@ -118,7 +123,7 @@ func (f Files) ensureCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("create CA: %w", err)
 	}
-	if err := writeCertKey(f.CACert(), f.CAKey(), der, key); err != nil {
+	if err := writeCertKey(certPath, keyPath, der, key); err != nil {
 		return nil, nil, err
 	}
 	cert, err := x509.ParseCertificate(der)

@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	if host := os.Getenv(etcdAttackEnv); host != "" {
+		return runEtcdAttack(host)
+	}
 	if p := os.Getenv("PETSET_BIN"); p != "" {
 		abs, err := filepath.Abs(p)
 		if err != nil {

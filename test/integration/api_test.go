@@ -189,11 +189,7 @@ func TestCompactedHistoryIsGone(t *testing.T) {
 // compactAll compacts the cluster's etcd at its current revision.
 func compactAll(t *testing.T, c *cluster) {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: c.cp.EtcdEndpoints()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	cli := etcdClient(t, c.cp.EtcdEndpoints(), c.cp.EtcdTLS())
 	resp, err := cli.Get(context.Background(), "/")
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"petset/internal/controlplane"
-	"petset/internal/etcd"
 )
 
 // TestTwoServersOneLeader runs two API servers on one etcd: both serve
@@ -16,13 +15,9 @@ import (
 // other takes the lease over.
 func TestTwoServersOneLeader(t *testing.T) {
 	ctx := context.Background()
-	e, err := etcd.Start(ctx, etcd.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	a := startClusterWith(t, controlplane.Config{EtcdEndpoints: []string{e.ClientURL()}})
-	b := startClusterWith(t, controlplane.Config{EtcdEndpoints: []string{e.ClientURL()}})
+	url, creds := startExternalEtcd(t)
+	a := startClusterWith(t, controlplane.Config{EtcdEndpoints: []string{url}, EtcdTLS: creds})
+	b := startClusterWith(t, controlplane.Config{EtcdEndpoints: []string{url}, EtcdTLS: creds})
 
 	if _, err := a.client.CoreV1().ConfigMaps("default").Create(ctx, configMap("shared", "v"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
