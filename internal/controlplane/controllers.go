@@ -16,6 +16,8 @@ import (
 	restclient "k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
+	"petset/internal/pki"
 )
 
 // leaseName is the Lease in kube-system that elects the server running controllers.
@@ -83,7 +85,7 @@ func (c *ControlPlane) startControllers(ctx context.Context, cfg *restclient.Con
 	factory := informers.NewSharedInformerFactory(client, 0)
 	var runs []func(context.Context)
 	for _, start := range controllers {
-		run, err := start(ctx, controllerContext{Config: cfg, Client: client, Informers: factory})
+		run, err := start(ctx, controllerContext{Config: cfg, Client: client, Informers: factory, PKI: c.files})
 		if err != nil {
 			return err
 		}
@@ -110,6 +112,8 @@ type controllerContext struct {
 	Config    *restclient.Config
 	Client    kubernetes.Interface
 	Informers informers.SharedInformerFactory
+	// PKI is the control plane's credentials (the CA signs node certificates).
+	PKI pki.Files
 }
 
 // controllers construct the controllers the leader runs; each returns its

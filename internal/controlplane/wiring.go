@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/record"
 
+	"petset/internal/controller/certificates"
 	"petset/internal/controller/endpointslice"
 	"petset/internal/controller/garbagecollector"
 	"petset/internal/controller/namespace"
@@ -31,7 +32,7 @@ import (
 func init() {
 	controllers = append(controllers,
 		startGarbageCollector, startStatefulSet, startScheduler, startVolume,
-		startEndpointSlice, startNodeLifecycle, startNamespace,
+		startEndpointSlice, startNodeLifecycle, startNamespace, startCertificates,
 	)
 	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
@@ -130,5 +131,14 @@ func startNamespace(ctx context.Context, cc controllerContext) (func(context.Con
 	namespaced = append(namespaced, corev1.SchemeGroupVersion.WithResource("events"),
 		schema.GroupVersionResource{Group: "events.k8s.io", Version: "v1", Resource: "events"})
 	c := namespace.New(ctx, cc.Client, dyn, cc.Informers.Core().V1().Namespaces(), namespaced)
+	return func(ctx context.Context) { c.Run(ctx, 2) }, nil
+}
+
+func startCertificates(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	ca, err := cc.PKI.LoadCA()
+	if err != nil {
+		return nil, err
+	}
+	c := certificates.New(cc.Client, ca, cc.Informers.Certificates().V1().CertificateSigningRequests(), cc.Informers.Core().V1().Nodes())
 	return func(ctx context.Context) { c.Run(ctx, 2) }, nil
 }

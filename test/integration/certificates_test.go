@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,4 +170,92 @@ func TestCertificateSigningRequestAPI(t *testing.T) {
 	if err != nil || len(list.Items) != 1 {
 		t.Fatalf("list by signer: %v items, err %v", len(list.Items), err)
 	}
+}
+
+// waitIssued waits until the named request has a certificate and returns it.
+func waitIssued(t *testing.T, client kubernetes.Interface, name string) *x509.Certificate {
+	t.Helper()
+	var cert *x509.Certificate
+	eventually(t, "certificate of "+name, func() (bool, error) {
+		csr, err := client.CertificatesV1().CertificateSigningRequests().Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil || len(csr.Status.Certificate) == 0 {
+			return false, err
+		}
+		block, _ := pem.Decode(csr.Status.Certificate)
+		cert, err = x509.ParseCertificate(block.Bytes)
+		return err == nil, err
+	})
+	return cert
+}
+
+func TestNodeCertificatesApprovedAndSigned(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	files := pki.Files{Dir: filepath.Join(c.dataDir, "pki")}
+	ca, err := files.LoadCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+
+	// A bootstrapper asks for node n1's client certificate: approved and signed.
+	bootstrapper := certClient(t, c, ca, "system:bootstrap:abcdef", "system:bootstrappers")
+	nodeOrg := []string{"system:nodes"}
+	in := newCSR(t, "n1-client", certificatesv1.KubeAPIServerClientKubeletSignerName, "system:node:n1", nodeOrg)
+	if _, err := bootstrapper.CertificatesV1().CertificateSigningRequests().Create(ctx, in, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cert := waitIssued(t, c.client, "n1-client")
+	if cert.Subject.CommonName != "system:node:n1" || strings.Join(cert.Subject.Organization, ",") != "system:nodes" {
+		t.Fatalf("issued subject %v", cert.Subject)
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Fatalf("issued client certificate does not verify as a client certificate of petset's CA: %v", err)
+	}
+	csr, err := c.client.CertificatesV1().CertificateSigningRequests().Get(ctx, "n1-client", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(csr.Status.Conditions) != 1 || csr.Status.Conditions[0].Reason != "AutoApproved" {
+		t.Fatalf("conditions %v", csr.Status.Conditions)
+	}
+
+	// Node n1 asks for a serving certificate for its IP: signed once its
+	// Node object lists that address.
+	node := certClient(t, c, ca, "system:node:n1", "system:nodes")
+	serving := newCSR(t, "n1-serving", certificatesv1.KubeletServingSignerName, "system:node:n1", nodeOrg,
+		certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth)
+	serving.Spec.Request = servingRequest(t, "system:node:n1", "10.9.0.1")
+	if _, err := node.CertificatesV1().CertificateSigningRequests().Create(ctx, serving, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"},
+		Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.9.0.1"}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scert := waitIssued(t, c.client, "n1-serving")
+	if _, err := scert.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		t.Fatalf("serving certificate: %v", err)
+	}
+	if err := scert.VerifyHostname("10.9.0.1"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// servingRequest is a PEM certificate request for cn with one IP SAN.
+func servingRequest(t *testing.T, cn, ip string) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		Subject: pkix.Name{CommonName: cn, Organization: []string{"system:nodes"}}, IPAddresses: []net.IP{net.ParseIP(ip)},
+	}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
 }
