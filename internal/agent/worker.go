@@ -664,6 +664,11 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 		w.configErr[c.Name] = err.Error()
 		return 5 * time.Second
 	}
+	sec, err := containerSecurity(pod, c)
+	if err != nil {
+		w.configErr[c.Name] = err.Error()
+		return 5 * time.Second
+	}
 	delete(w.configErr, c.Name)
 	command := expandArgs(c.Command, env)
 	args := expandArgs(c.Args, env)
@@ -711,15 +716,9 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 			w.startErr[c.Name] = fmt.Sprintf("volume %q not found", vm.Name)
 			return 0
 		}
-		host := v.HostPath
-		if vm.SubPath != "" {
-			host = filepath.Join(host, vm.SubPath)
-			if err := os.MkdirAll(host, 0o777); err != nil {
-				w.startErr[c.Name] = fmt.Sprintf("subPath %q: %v", vm.SubPath, err)
-				return 5 * time.Second
-			}
-		}
-		ms = append(ms, runtime.Mount{HostPath: host, ContainerPath: vm.MountPath, ReadOnly: vm.ReadOnly || v.ReadOnly})
+		// The runtime resolves subPath below the volume without following
+		// anything out of it, and creates it.
+		ms = append(ms, runtime.Mount{HostPath: v.HostPath, SubPath: vm.SubPath, ContainerPath: vm.MountPath, ReadOnly: vm.ReadOnly || v.ReadOnly})
 	}
 	if !pod.Spec.HostNetwork {
 		ms = append(ms, runtime.Mount{HostPath: hostsPath, ContainerPath: "/etc/hosts"})
@@ -732,6 +731,7 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 		WorkingDir: workDir,
 		Mounts:     ms,
 		Resources:  resourcesOf(c),
+		Security:   sec,
 		Stdin:      c.Stdin,
 		StdinOnce:  c.StdinOnce,
 		TTY:        c.TTY,

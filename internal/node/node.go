@@ -21,6 +21,7 @@ import (
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/runtime/fake"
 	"petset/internal/agent/runtime/linux"
+	"petset/internal/agent/runtime/linux/ctrinit"
 	"petset/internal/dns"
 )
 
@@ -160,6 +161,11 @@ func (n *Node) Run(ctx context.Context) error {
 		exe, err := os.Executable()
 		if err != nil {
 			return fmt.Errorf("node %s: %w", cfg.Name, err)
+		}
+		if isolated {
+			// Containers see only their own root filesystem, where the
+			// runtime binds the petset binary read-only.
+			exe = ctrinit.PetsetPath
 		}
 		images = image.Default(exe)
 		if cfg.ImageCatalog != "" {

@@ -39,9 +39,33 @@ type Sandbox struct {
 
 // Mount is one bind mount into a container.
 type Mount struct {
-	HostPath      string
+	HostPath string
+	// SubPath, if set, is a path below HostPath that is mounted instead;
+	// the runtime resolves it without leaving HostPath (symlinks
+	// included) and creates missing directories.
+	SubPath       string
 	ContainerPath string
 	ReadOnly      bool
+}
+
+// Security is a container's effective security context: the pod's and the
+// container's securityContext merged by the agent (the container's fields
+// win). The zero value is what a container without one gets: root (uid and
+// gid 0), the runtime's default capabilities, no privilege escalation.
+type Security struct {
+	RunAsUser          int64
+	RunAsGroup         int64
+	SupplementalGroups []int64
+	// Privileged gives every capability, the host's devices, writable
+	// /sys and unmasked /proc.
+	Privileged bool
+	// AllowPrivilegeEscalation is true only when the pod asks for it
+	// (allowPrivilegeEscalation: true); otherwise no_new_privs is set.
+	AllowPrivilegeEscalation bool
+	ReadOnlyRootFilesystem   bool
+	// CapAdd and CapDrop are capabilities.add and .drop ("NET_ADMIN",
+	// "ALL").
+	CapAdd, CapDrop []string
 }
 
 // Resources are the limits a container runs under; zero means unlimited.
@@ -62,6 +86,7 @@ type ContainerConfig struct {
 	WorkingDir string
 	Mounts     []Mount
 	Resources  Resources
+	Security   Security
 	Stdin      bool
 	StdinOnce  bool
 	TTY        bool

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -59,12 +60,17 @@ type Config struct {
 // Manager resolves and prepares volumes.
 type Manager struct {
 	cfg Config
+
+	mu    sync.Mutex
+	owned map[string]bool // "<pod uid>/<volume>" whose fsGroup ownership is applied
 }
 
 // Volume is one prepared pod volume.
 type Volume struct {
 	HostPath string
 	ReadOnly bool
+	// Local is set for a claim bound to a local persistent volume.
+	Local bool
 }
 
 // New returns a Manager.
@@ -75,7 +81,7 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Objects == nil || cfg.Fields == nil {
 		return nil, errors.New("volume: Objects and Fields are required")
 	}
-	return &Manager{cfg: cfg}, nil
+	return &Manager{cfg: cfg, owned: map[string]bool{}}, nil
 }
 
 // PodDir is the per-pod directory of a pod.
@@ -89,6 +95,9 @@ func (m *Manager) Mount(ctx context.Context, pod *corev1.Pod) (map[string]Volume
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
 		vol, err := m.mountOne(ctx, pod, v)
+		if err == nil {
+			err = m.applyFSGroup(pod, v, vol)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("volume %q: %w", v.Name, err)
 		}
@@ -169,7 +178,7 @@ func (m *Manager) mountClaim(pod *corev1.Pod, src *corev1.PersistentVolumeClaimV
 	} else if _, err := os.Stat(path); err != nil {
 		return Volume{}, fmt.Errorf("persistentvolume %q: local path: %w", pv.Name, err)
 	}
-	return Volume{HostPath: path, ReadOnly: src.ReadOnly}, nil
+	return Volume{HostPath: path, ReadOnly: src.ReadOnly, Local: pv.Spec.Local != nil}, nil
 }
 
 // underVolumeDir reports whether path lies strictly inside the volume dir.
@@ -438,6 +447,7 @@ func (m *Manager) Unmount(_ context.Context, uid types.UID) error {
 	if uid == "" {
 		return errors.New("volume: unmount needs a pod UID")
 	}
+	m.forgetOwnership(string(uid))
 	if err := os.RemoveAll(m.PodDir(uid)); err != nil {
 		return fmt.Errorf("volume: removing pod directory: %w", err)
 	}

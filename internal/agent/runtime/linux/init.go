@@ -2,13 +2,15 @@ package linux
 
 import (
 	"bufio"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"petset/internal/agent/runtime"
+	"petset/internal/agent/runtime/linux/ctrinit"
 )
 
 // Hidden role: the petset binary re-executed as a sandbox's init.
@@ -45,6 +48,9 @@ type initConfig struct {
 // process was started as a sandbox init it runs that role and exits, never
 // returning; otherwise it returns false at once.
 func Main() bool {
+	if ctrinit.Main() {
+		return true
+	}
 	if os.Getenv(roleEnv) != roleInit {
 		return false
 	}
@@ -55,6 +61,7 @@ func Main() bool {
 type initServer struct {
 	cfg initConfig
 	log *slog.Logger
+	exe string // the petset binary, started as each container's init
 
 	// mu guards procs and is held across fork+register and around wait4,
 	// so the reaper never reaps a child before its handler is known.
@@ -64,8 +71,6 @@ type initServer struct {
 	cmu      sync.Mutex
 	ctrs     map[string]*ictr
 	execs    map[int]struct{}
-	mounts   map[string]string // container path → host path
-	created  []string          // mount targets this pod created
 	shutting bool
 }
 
@@ -75,11 +80,17 @@ type ictr struct {
 	pid     int
 	started chan struct{} // closed once start's bookkeeping is done
 	done    chan struct{}
-	stdinW  *os.File // write end of the stdin pipe, or the pty master
-	pty     *os.File
-	readers sync.WaitGroup
-	outputs []*os.File
-	log     *criLog
+	// mntns is the container's mount namespace (own root filesystem),
+	// which exec sessions join; nil with isolation=none.
+	mntns *os.File
+	// startErr is set when the container's init failed before executing
+	// its program: exited then records a StartError.
+	startErr string
+	stdinW   *os.File // write end of the stdin pipe, or the pty master
+	pty      *os.File
+	readers  sync.WaitGroup
+	outputs  []*os.File
+	log      *criLog
 
 	smu    sync.Mutex
 	sinks  []*sink
@@ -186,8 +197,12 @@ func runInit() int {
 		return fail(fmt.Errorf("listen on %s: %w", cfg.Socket, err))
 	}
 	os.Chmod(cfg.Socket, 0o600)
-	s := &initServer{cfg: cfg, log: log, procs: map[int]func(syscall.WaitStatus){},
-		ctrs: map[string]*ictr{}, execs: map[int]struct{}{}, mounts: map[string]string{}}
+	exe, err := os.Executable()
+	if err != nil {
+		return fail(fmt.Errorf("find own executable: %w", err))
+	}
+	s := &initServer{cfg: cfg, log: log, exe: exe, procs: map[int]func(syscall.WaitStatus){},
+		ctrs: map[string]*ictr{}, execs: map[int]struct{}{}}
 	io.WriteString(ready, "ok\n")
 	ready.Close()
 	log.Info("sandbox init ready", "pid", os.Getpid(), "hostname", cfg.Hostname)
@@ -231,6 +246,12 @@ func setupSandbox(cfg initConfig) error {
 			return fmt.Errorf("mount /proc: %w", err)
 		}
 	}
+	// Each container builds its own root filesystem (ctrinit) with the
+	// pod's hosts and resolv.conf; the pod's mount namespace keeps the
+	// host's view, and only this init and the containers' inits before
+	// they pivot run in it. The pod's files are bound here too, so that
+	// the namespace's mount table names them (tests find a pod's
+	// processes by it).
 	for _, m := range []struct{ src, dst string }{{cfg.HostsFile, "/etc/hosts"}, {cfg.ResolvFile, "/etc/resolv.conf"}} {
 		if m.src == "" {
 			continue
@@ -336,6 +357,137 @@ func (s *initServer) spawn(path string, argv, env []string, dir string, files []
 	return pid, nil
 }
 
+// containerSpec is what a container's init (ctrinit) needs: with setup,
+// to build the container's root filesystem and start its program; without,
+// to run an exec session in it.
+func (s *initServer) containerSpec(sp startSpec, setup bool, path string, argv []string) ctrinit.Spec {
+	cs := ctrinit.Spec{Setup: setup, Security: sp.Security, Path: path, Argv: argv,
+		Env: containerEnv(sp, s.cfg.Hostname), Dir: sp.WorkingDir}
+	if !setup {
+		return cs
+	}
+	hostname, _ := os.Hostname() // the pod's UTS namespace: the node's with host network
+	cs.Rootfs, cs.Petset, cs.Hostname = sp.Rootfs, s.exe, hostname
+	cs.HostsFile, cs.ResolvFile = s.cfg.HostsFile, s.cfg.ResolvFile
+	for _, m := range sp.Mounts {
+		cs.Mounts = append(cs.Mounts, ctrinit.Mount{Source: m.HostPath, SubPath: m.SubPath, Target: m.ContainerPath, ReadOnly: m.ReadOnly})
+	}
+	return cs
+}
+
+// spawnContainerInit starts a container's init (the petset binary in the
+// ctrinit role) with files as its stdio and waits until it has executed
+// the container's program. Without mntns it gets a new mount namespace and
+// builds the container's root filesystem there (the namespace is returned
+// for later exec sessions); with mntns it is started from a thread that
+// joined that namespace (setns of a mount namespace needs a thread that
+// shares no filesystem state, hence unshare(CLONE_FS) on a locked thread
+// that is never reused). When the init reports an error after the fork,
+// the pid is returned with the error; onExit still runs.
+func (s *initServer) spawnContainerInit(spec ctrinit.Spec, mntns *os.File, files []*os.File, tty bool, cg cgroupPaths, onExit func(syscall.WaitStatus)) (int, *os.File, error) {
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return 0, nil, err
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		closeFiles([]*os.File{specR, specW})
+		return 0, nil, err
+	}
+	defer statusR.Close()
+	attr := &syscall.SysProcAttr{Setsid: true}
+	if tty {
+		attr.Setctty = true
+		attr.Ctty = 0
+	}
+	if cg.Mode == cgroupV2 && len(cg.Dirs) == 1 {
+		f, err := os.Open(cg.Dirs[0])
+		if err != nil {
+			closeFiles([]*os.File{specR, specW, statusW})
+			return 0, nil, fmt.Errorf("open cgroup: %w", err)
+		}
+		defer f.Close()
+		attr.UseCgroupFD = true
+		attr.CgroupFD = int(f.Fd())
+	}
+	fds := make([]uintptr, 0, len(files)+2)
+	for _, f := range files {
+		fds = append(fds, f.Fd())
+	}
+	fds = append(fds, specR.Fd(), statusW.Fd())
+	exe := s.exe
+	if mntns != nil {
+		exe = ctrinit.PetsetPath
+	} else {
+		attr.Cloneflags = unix.CLONE_NEWNS
+	}
+	fork := func() (int, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		pid, err := syscall.ForkExec(exe, []string{"petset-container-init"}, &syscall.ProcAttr{
+			Dir: "/", Env: []string{ctrinit.RoleEnv + "=" + ctrinit.Role}, Files: fds, Sys: attr})
+		if err == nil {
+			s.procs[pid] = onExit
+		}
+		return pid, err
+	}
+	var pid int
+	var ns *os.File
+	if mntns == nil {
+		if pid, err = fork(); err == nil {
+			ns, err = os.Open(fmt.Sprintf("/proc/%d/ns/mnt", pid))
+			if err != nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+				err = fmt.Errorf("container mount namespace: %w", err)
+			}
+		}
+	} else {
+		type result struct {
+			pid int
+			err error
+		}
+		rc := make(chan result, 1)
+		go func() {
+			// Exits locked to its thread: the thread ends with it.
+			goruntime.LockOSThread()
+			if err := unix.Unshare(unix.CLONE_FS); err != nil {
+				rc <- result{0, fmt.Errorf("unshare filesystem state: %w", err)}
+				return
+			}
+			if err := unix.Setns(int(mntns.Fd()), unix.CLONE_NEWNS); err != nil {
+				rc <- result{0, fmt.Errorf("join the container's mount namespace: %w", err)}
+				return
+			}
+			pid, err := fork()
+			rc <- result{pid, err}
+		}()
+		r := <-rc
+		pid, err = r.pid, r.err
+	}
+	closeFiles([]*os.File{specR, statusW})
+	if err != nil {
+		specW.Close()
+		return pid, nil, err
+	}
+	go func() {
+		json.NewEncoder(specW).Encode(spec)
+		specW.Close()
+	}()
+	msg, _ := io.ReadAll(statusR)
+	if len(msg) > 0 {
+		if ns != nil {
+			ns.Close()
+		}
+		return pid, nil, errors.New(string(msg))
+	}
+	if cg.Mode == cgroupV1 {
+		if err := cg.join(pid); err != nil {
+			s.log.Warn("container runs without its resource limits", "pid", pid, "err", err)
+		}
+	}
+	return pid, ns, nil
+}
+
 // reap collects every exited child; init is PID 1 of the pod, so this also
 // reaps orphans of the pod's processes.
 func (s *initServer) reap() {
@@ -388,12 +540,16 @@ func (s *initServer) start(sp *startSpec) reply {
 	c.status = containerStatus{ID: sp.ID, PodUID: sp.PodUID, Name: sp.Name, Attempt: sp.Attempt,
 		State: runtime.StateCreated, CreatedAt: sp.CreatedAt}
 	s.ctrs[sp.ID] = c
-	err := s.mountVolumes(sp.Mounts)
 	s.cmu.Unlock()
-	if err == nil {
-		err = s.startProcess(c)
+	if !s.cfg.Mounts && len(sp.Mounts) > 0 {
+		s.log.Warn("volume mounts are not applied with isolation=none", "mounts", len(sp.Mounts))
 	}
-	if err != nil {
+	if err := s.startProcess(c); err != nil {
+		if c.startErr != "" {
+			// The container's init ran and failed: exited records it.
+			<-c.done
+			return reply{Error: err.Error()}
+		}
 		c.status.State = runtime.StateExited
 		c.status.ExitCode = 128
 		c.status.Reason = "StartError"
@@ -404,61 +560,6 @@ func (s *initServer) start(sp *startSpec) reply {
 		return reply{Error: err.Error()}
 	}
 	return reply{PID: c.pid, StartedAt: c.status.StartedAt}
-}
-
-// mountVolumes bind-mounts volumes in the pod's mount namespace. Called
-// with cmu held.
-func (s *initServer) mountVolumes(ms []mountSpec) error {
-	if !s.cfg.Mounts {
-		if len(ms) > 0 {
-			s.log.Warn("volume mounts are not applied with isolation=none", "mounts", len(ms))
-		}
-		return nil
-	}
-	for _, m := range ms {
-		target := filepath.Clean(m.ContainerPath)
-		st, err := os.Stat(m.HostPath)
-		if err != nil {
-			return fmt.Errorf("volume %s: %w", m.HostPath, err)
-		}
-		if prev, ok := s.mounts[target]; ok {
-			// A directory mounted for an earlier container stays; a file is
-			// mounted again, since its writer may have replaced it (rename)
-			// and a bind mount pins the old inode.
-			if prev == m.HostPath && st.IsDir() {
-				continue
-			}
-			unix.Unmount(target, unix.MNT_DETACH)
-			delete(s.mounts, target)
-		}
-		if _, err := os.Lstat(target); isNotExist(err) {
-			if st.IsDir() {
-				err = os.MkdirAll(target, 0o755)
-			} else {
-				if err = os.MkdirAll(filepath.Dir(target), 0o755); err == nil {
-					var f *os.File
-					if f, err = os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
-						f.Close()
-					}
-				}
-			}
-			if err != nil {
-				return fmt.Errorf("create mount point %s: %w", target, err)
-			}
-			s.created = append(s.created, target)
-		}
-		if err := unix.Mount(m.HostPath, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("bind %s at %s: %w", m.HostPath, target, err)
-		}
-		if m.ReadOnly {
-			if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-				unix.Unmount(target, unix.MNT_DETACH)
-				return fmt.Errorf("make %s read-only: %w", target, err)
-			}
-		}
-		s.mounts[target] = m.HostPath
-	}
-	return nil
 }
 
 func containerEnv(sp startSpec, hostname string) []string {
@@ -492,9 +593,13 @@ func (s *initServer) startProcess(c *ictr) error {
 	}
 	c.log = lg
 	dir := workDir(sp.WorkingDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		lg.close()
-		return fmt.Errorf("working dir: %w", err)
+	if !s.cfg.Mounts {
+		// With a root filesystem of its own, the container's init
+		// creates it there.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			lg.close()
+			return fmt.Errorf("working dir: %w", err)
+		}
 	}
 	var child []*os.File
 	var stdoutR, stderrR *os.File
@@ -538,7 +643,13 @@ func (s *initServer) startProcess(c *ictr) error {
 		stdoutR, stderrR = or, er
 		child = []*os.File{stdin, ow, ew}
 	}
-	pid, err := s.spawn(sp.Path, sp.Argv, containerEnv(sp, s.cfg.Hostname), dir, child, sp.TTY, sp.Cgroup, func(ws syscall.WaitStatus) { s.exited(c, ws) })
+	onExit := func(ws syscall.WaitStatus) { s.exited(c, ws) }
+	var pid int
+	if s.cfg.Mounts {
+		pid, c.mntns, err = s.spawnContainerInit(s.containerSpec(sp, true, sp.Path, sp.Argv), nil, child, sp.TTY, sp.Cgroup, onExit)
+	} else {
+		pid, err = s.spawn(sp.Path, sp.Argv, containerEnv(sp, s.cfg.Hostname), dir, child, sp.TTY, sp.Cgroup, onExit)
+	}
 	if sp.TTY {
 		child[0].Close()
 	} else {
@@ -547,6 +658,13 @@ func (s *initServer) startProcess(c *ictr) error {
 	if err != nil {
 		closeFiles([]*os.File{stdoutR, stderrR, c.stdinW})
 		lg.close()
+		if pid > 0 {
+			// The container's init reported why it could not execute the
+			// program; it exits, and exited records the StartError.
+			c.pid, c.startErr = pid, err.Error()
+			close(c.started)
+			return err
+		}
 		return fmt.Errorf("start %s: %w", sp.Path, err)
 	}
 	c.smu.Lock()
@@ -601,6 +719,18 @@ func (s *initServer) pump(c *ictr, r *os.File, stream string) {
 // exited runs when a container's main process has been reaped.
 func (s *initServer) exited(c *ictr, ws syscall.WaitStatus) {
 	<-c.started
+	if c.startErr != "" {
+		c.smu.Lock()
+		c.status.State = runtime.StateExited
+		c.status.ExitCode = 128
+		c.status.Reason = "StartError"
+		c.status.Message = c.startErr
+		c.status.FinishedAt = time.Now().UTC()
+		s.writeStatus(c)
+		c.smu.Unlock()
+		close(c.done)
+		return
+	}
 	// Whatever the container left behind in its session dies with it.
 	syscall.Kill(-c.pid, syscall.SIGKILL)
 	drained := make(chan struct{})
@@ -692,8 +822,15 @@ func (s *initServer) exec(cc *ctlConn, req request, files []*os.File) {
 		return
 	}
 	done := make(chan int, 1)
-	pid, err := s.spawn(req.Path, req.Argv, containerEnv(c.spec, s.cfg.Hostname), workDir(c.spec.WorkingDir), files, req.TTY, c.spec.Cgroup,
-		func(ws syscall.WaitStatus) { done <- exitCode(ws) })
+	onExit := func(ws syscall.WaitStatus) { done <- exitCode(ws) }
+	var pid int
+	var err error
+	if s.cfg.Mounts {
+		// In the container's root filesystem, with its credentials.
+		pid, _, err = s.spawnContainerInit(s.containerSpec(c.spec, false, req.Path, req.Argv), c.mntns, files, req.TTY, c.spec.Cgroup, onExit)
+	} else {
+		pid, err = s.spawn(req.Path, req.Argv, containerEnv(c.spec, s.cfg.Hostname), workDir(c.spec.WorkingDir), files, req.TTY, c.spec.Cgroup, onExit)
+	}
 	closeFiles(files)
 	if err != nil {
 		cc.send(reply{Error: fmt.Sprintf("exec %s: %v", req.Path, err)})
@@ -809,7 +946,7 @@ func (s *initServer) attach(cc *ctlConn, req request, files []*os.File) {
 }
 
 // shutdown kills every process of the pod, waits for the containers'
-// statuses to be written and undoes the volume mounts it created.
+// statuses to be written.
 func (s *initServer) shutdown() {
 	s.cmu.Lock()
 	s.shutting = true
@@ -830,12 +967,4 @@ func (s *initServer) shutdown() {
 	for _, c := range ctrs {
 		<-c.done
 	}
-	s.cmu.Lock()
-	for target := range s.mounts {
-		unix.Unmount(target, unix.MNT_DETACH)
-	}
-	for i := len(s.created) - 1; i >= 0; i-- {
-		os.Remove(s.created[i])
-	}
-	s.cmu.Unlock()
 }

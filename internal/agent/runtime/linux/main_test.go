@@ -19,6 +19,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"petset/internal/agent/runtime"
+	"petset/internal/agent/runtime/linux/ctrinit"
 )
 
 // Test-only roles of the test binary, used as container programs so the
@@ -250,3 +251,7 @@ func (l *lockedBuffer) String() string {
 
 var _ = io.Discard
 var _ = syscall.SIGKILL
+
+// podBinary is the test binary as isolated containers see it: the runtime
+// binds its Executable (this test binary) there.
+const podBinary = ctrinit.PetsetPath

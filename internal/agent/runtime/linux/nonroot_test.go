@@ -117,7 +117,7 @@ func TestOOMKilled(t *testing.T) {
 		t.Fatalf("no writable cgroup hierarchy on this machine: %s", rt.Limits())
 	}
 	sb := runSandbox(t, rt, "hog-0")
-	st := start(t, rt, sb.UID, runtime.ContainerConfig{Name: "hog", Argv: []string{testBinary(t)}, Env: []string{testRoleEnv + "=hog"},
+	st := start(t, rt, sb.UID, runtime.ContainerConfig{Name: "hog", Argv: []string{podBinary}, Env: []string{testRoleEnv + "=hog"},
 		Resources: runtime.Resources{MemoryBytes: 48 << 20}})
 	st = waitState(t, rt, st.ID, runtime.StateExited)
 	if st.ExitCode != 137 || st.Reason != "OOMKilled" {

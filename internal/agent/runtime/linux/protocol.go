@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"petset/internal/agent/runtime/linux/ctrinit"
 )
 
 // The control protocol between the runtime and a sandbox's init: one request
@@ -46,10 +48,15 @@ type startSpec struct {
 	LogPath    string
 	StatusPath string
 	Cgroup     cgroupPaths
+	// Rootfs is the empty directory the container's root filesystem is
+	// assembled on (isolated pods); Security its credentials.
+	Rootfs   string `json:",omitempty"`
+	Security ctrinit.Security
 }
 
 type mountSpec struct {
 	HostPath      string
+	SubPath       string `json:",omitempty"`
 	ContainerPath string
 	ReadOnly      bool
 }

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"petset/internal/agent/runtime"
+	"petset/internal/agent/runtime/linux/ctrinit"
 )
 
 // Isolation modes.
@@ -753,12 +754,18 @@ func (r *Runtime) StartContainer(ctx context.Context, podUID string, cfg runtime
 		}
 		return r.toStatus(rec, st), fmt.Errorf("start container %s of pod %s: %w", cfg.Name, podUID, err)
 	}
-	path, err := exec.LookPath(cfg.Argv[0])
-	if err == nil {
-		path, err = filepath.Abs(path)
-	}
+	// Isolated containers look their program up in their own root
+	// filesystem (ctrinit); plain host processes here.
+	path, err := cfg.Argv[0], error(nil)
+	var sec ctrinit.Security
 	if r.isolated {
+		sec, err = containerSecurity(cfg.Security)
+		if err == nil {
+			err = os.Mkdir(r.l.rootfsDir(id), 0o700)
+		}
 		rec.Cgroup, err = r.createCgroup(podUID, id, cfg, err)
+	} else if path, err = exec.LookPath(cfg.Argv[0]); err == nil {
+		path, err = filepath.Abs(path)
 	}
 	if err := writeJSON(filepath.Join(r.l.ctrDir(id), "config.json"), rec); err != nil {
 		return runtime.ContainerStatus{}, fmt.Errorf("start container: %w", err)
@@ -771,7 +778,11 @@ func (r *Runtime) StartContainer(ctx context.Context, podUID string, cfg runtime
 	}
 	spec := &startSpec{ID: id, PodUID: podUID, Name: cfg.Name, Attempt: cfg.Attempt, Path: path, Argv: cfg.Argv,
 		Env: cfg.Env, WorkingDir: cfg.WorkingDir, Stdin: cfg.Stdin, StdinOnce: cfg.StdinOnce, TTY: cfg.TTY,
-		CreatedAt: rec.CreatedAt, LogPath: r.l.logPath(id), StatusPath: r.l.statusPath(id), Cgroup: rec.Cgroup}
+		CreatedAt: rec.CreatedAt, LogPath: r.l.logPath(id), StatusPath: r.l.statusPath(id), Cgroup: rec.Cgroup,
+		Security: sec}
+	if r.isolated {
+		spec.Rootfs = r.l.rootfsDir(id)
+	}
 	for _, m := range cfg.Mounts {
 		spec.Mounts = append(spec.Mounts, mountSpec(m))
 	}
@@ -798,6 +809,20 @@ func (r *Runtime) StartContainer(ctx context.Context, podUID string, cfg runtime
 	}
 	r.log.Info("container started", "pod", sb.rec.Namespace+"/"+sb.rec.Name, "container", cfg.Name, "id", id, "pid", rec.HostPID)
 	return r.ContainerStatus(ctx, id)
+}
+
+// containerSecurity turns the agent's security context into the
+// credentials a container's init applies.
+func containerSecurity(s runtime.Security) (ctrinit.Security, error) {
+	caps, err := ctrinit.Capabilities(s.Privileged, s.CapAdd, s.CapDrop)
+	if err != nil {
+		return ctrinit.Security{}, err
+	}
+	return ctrinit.Security{
+		UID: s.RunAsUser, GID: s.RunAsGroup, SupplementalGroups: s.SupplementalGroups, Caps: caps,
+		NoNewPrivs: !s.AllowPrivilegeEscalation && !s.Privileged, Privileged: s.Privileged,
+		ReadOnlyRootfs: s.ReadOnlyRootFilesystem,
+	}, nil
 }
 
 func (r *Runtime) createCgroup(podUID, id string, cfg runtime.ContainerConfig, prev error) (cgroupPaths, error) {

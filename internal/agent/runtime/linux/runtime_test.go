@@ -40,7 +40,7 @@ func TestSandboxIdentity(t *testing.T) {
 		}
 	}
 	// The pod's eth0 holds its IP.
-	st = start(t, rt, sb.UID, runtime.ContainerConfig{Name: "addrs", Argv: []string{testBinary(t)}, Env: []string{testRoleEnv + "=addrs"}})
+	st = start(t, rt, sb.UID, runtime.ContainerConfig{Name: "addrs", Argv: []string{podBinary}, Env: []string{testRoleEnv + "=addrs"}})
 	st = waitState(t, rt, st.ID, runtime.StateExited)
 	if out := logsOf(t, rt, st.ID, runtime.LogOptions{}); !strings.Contains(out, sb.IP+"/") {
 		t.Errorf("eth0 addresses %q lack %s (exit %d)", out, sb.IP, st.ExitCode)
@@ -83,11 +83,11 @@ func TestPodNetwork(t *testing.T) {
 	if a.IP == b.IP {
 		t.Fatalf("two pods share IP %s", a.IP)
 	}
-	srv := start(t, rt, a.UID, runtime.ContainerConfig{Name: "server", Argv: []string{testBinary(t), "0.0.0.0:8080"}, Env: []string{testRoleEnv + "=listen"}})
+	srv := start(t, rt, a.UID, runtime.ContainerConfig{Name: "server", Argv: []string{podBinary, "0.0.0.0:8080"}, Env: []string{testRoleEnv + "=listen"}})
 	waitLog(t, rt, srv.ID, "listening")
 
 	// Pod to pod.
-	cl := start(t, rt, b.UID, runtime.ContainerConfig{Name: "client", Argv: []string{testBinary(t), net.JoinHostPort(a.IP, "8080")}, Env: []string{testRoleEnv + "=dial"}})
+	cl := start(t, rt, b.UID, runtime.ContainerConfig{Name: "client", Argv: []string{podBinary, net.JoinHostPort(a.IP, "8080")}, Env: []string{testRoleEnv + "=dial"}})
 	cl = waitState(t, rt, cl.ID, runtime.StateExited)
 	if out := logsOf(t, rt, cl.ID, runtime.LogOptions{}); cl.ExitCode != 0 || !strings.Contains(out, "hello from pod-a") {
 		t.Fatalf("pod-b → pod-a: exit %d, output %q", cl.ExitCode, out)
@@ -118,7 +118,7 @@ func TestPodNetwork(t *testing.T) {
 			c.Close()
 		}
 	}()
-	cl = start(t, rt, b.UID, runtime.ContainerConfig{Name: "client2", Argv: []string{testBinary(t), ln.Addr().String()}, Env: []string{testRoleEnv + "=dial"}})
+	cl = start(t, rt, b.UID, runtime.ContainerConfig{Name: "client2", Argv: []string{podBinary, ln.Addr().String()}, Env: []string{testRoleEnv + "=dial"}})
 	cl = waitState(t, rt, cl.ID, runtime.StateExited)
 	if out := logsOf(t, rt, cl.ID, runtime.LogOptions{}); cl.ExitCode != 0 || !strings.Contains(out, "hello from host") {
 		t.Fatalf("pod → bridge address: exit %d, output %q", cl.ExitCode, out)
@@ -337,8 +337,9 @@ func TestLogs(t *testing.T) {
 	// stdout and stderr are separate pipes: the script writes to stderr
 	// only once its stdout is in the log, so the records' order is fixed.
 	script := "for i in 1 2 3 4 5; do echo line$i; done; " +
-		"until grep -rqs 'stdout F line5' " + filepath.Join(rt.l.root, "containers") + "; do sleep 0.01; done; echo problem >&2"
-	st := start(t, rt, sb.UID, runtime.ContainerConfig{Name: "main", Attempt: 0, Argv: []string{"sh", "-c", script}})
+		"until grep -rqs 'stdout F line5' /logs; do sleep 0.01; done; echo problem >&2"
+	st := start(t, rt, sb.UID, runtime.ContainerConfig{Name: "main", Attempt: 0, Argv: []string{"sh", "-c", script},
+		Mounts: []runtime.Mount{{HostPath: filepath.Join(rt.l.root, "containers"), ContainerPath: "/logs", ReadOnly: true}}})
 	st = waitState(t, rt, st.ID, runtime.StateExited)
 	raw, err := os.ReadFile(rt.l.logPath(st.ID))
 	if err != nil {

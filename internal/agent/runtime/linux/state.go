@@ -23,6 +23,7 @@ import (
 //	<state>/sock/<podkey>.sock           init's control socket
 //	<state>/containers/<id>/config.json  containerRecord (runtime)
 //	<state>/containers/<id>/log          CRI log of that container
+//	<state>/containers/<id>/rootfs       empty mount point of its root filesystem
 //	<state>/status/<id>.json             containerStatus (init, or runtime when init is gone)
 //	<state>/ipam/<ip>                    pod UID holding that address
 //
@@ -87,6 +88,7 @@ func (l layout) ctrDir(id string) string       { return filepath.Join(l.root, "c
 func (l layout) statusDir() string             { return filepath.Join(l.root, "status") }
 func (l layout) statusPath(id string) string   { return filepath.Join(l.root, "status", id+".json") }
 func (l layout) logPath(id string) string      { return filepath.Join(l.root, "containers", id, "log") }
+func (l layout) rootfsDir(id string) string    { return filepath.Join(l.root, "containers", id, "rootfs") }
 func (l layout) ipamDir() string               { return filepath.Join(l.root, "ipam") }
 func (l layout) sandboxFile(uid string) string { return filepath.Join(l.podDir(uid), "sandbox.json") }
 

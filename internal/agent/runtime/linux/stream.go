@@ -46,9 +46,13 @@ func (r *Runtime) Exec(ctx context.Context, containerID string, argv []string, s
 	if len(argv) == 0 {
 		return -1, errors.New("exec: empty command")
 	}
-	path, err := exec.LookPath(argv[0])
-	if err == nil {
-		path, err = filepath.Abs(path)
+	// An isolated container's init looks the program up in the
+	// container's root filesystem.
+	path, err := argv[0], error(nil)
+	if !r.isolated {
+		if path, err = exec.LookPath(argv[0]); err == nil {
+			path, err = filepath.Abs(path)
+		}
 	}
 	if err != nil {
 		return -1, fmt.Errorf("exec in container %s: %w", containerID, err)
@@ -58,7 +62,13 @@ func (r *Runtime) Exec(ctx context.Context, containerID string, argv []string, s
 	var local []*os.File // our ends, closed at the end
 	defer func() { closeFiles(local) }()
 	if s.TTY {
-		master, slave, err := pty.Open()
+		open := pty.Open
+		if r.isolated && rec.HostPID > 0 {
+			// A terminal of the container's own devpts, so that its name
+			// (/dev/pts/N) resolves inside the container.
+			open = func() (*os.File, *os.File, error) { return openPTY(fmt.Sprintf("/proc/%d/root/dev/ptmx", rec.HostPID)) }
+		}
+		master, slave, err := open()
 		if err != nil {
 			return -1, fmt.Errorf("exec: open pty: %w", err)
 		}
@@ -451,4 +461,24 @@ func (r *Runtime) Logs(ctx context.Context, containerID string, opts runtime.Log
 			return fmt.Errorf("follow logs: %w", err)
 		}
 	}
+}
+
+// openPTY opens a new terminal pair from the devpts instance behind ptmx;
+// the slave is opened with TIOCGPTPEER, never by path.
+func openPTY(ptmx string) (master, slave *os.File, err error) {
+	m, err := os.OpenFile(ptmx, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fd := int(m.Fd())
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("unlock pty: %w", err)
+	}
+	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if errno != 0 {
+		m.Close()
+		return nil, nil, fmt.Errorf("open pty peer: %w", errno)
+	}
+	return m, os.NewFile(sfd, "pty"), nil
 }

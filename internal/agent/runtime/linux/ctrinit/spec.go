@@ -1,0 +1,65 @@
+package ctrinit
+
+// Role names the hidden re-exec role: the petset binary started with
+// RoleEnv=Role runs Main's role instead of its command line.
+const (
+	RoleEnv = "PETSET_RUNTIME_ROLE"
+	Role    = "container-init"
+)
+
+// PetsetPath is where the petset binary is visible (read-only) inside
+// every container; the image catalog's built-in programs run from there.
+const PetsetPath = "/.petset/petset"
+
+// Spec is what the parent tells one container init.
+type Spec struct {
+	// Setup builds the root filesystem (a new container); without it the
+	// process is an exec session in an existing container.
+	Setup bool
+	// Rootfs is an empty directory (visible in the parent's mount
+	// namespace) the new root is assembled on; only its mount point is
+	// used, nothing is written to it on the host.
+	Rootfs string `json:",omitempty"`
+	// Petset is the host path of the petset binary (bound at PetsetPath).
+	Petset   string `json:",omitempty"`
+	Hostname string `json:",omitempty"`
+	// HostsFile and ResolvFile are host files bound at /etc/hosts and
+	// /etc/resolv.conf ("" writes a default /etc/hosts, or copies the
+	// host's resolv.conf).
+	HostsFile  string  `json:",omitempty"`
+	ResolvFile string  `json:",omitempty"`
+	Mounts     []Mount `json:",omitempty"`
+
+	Security Security
+	// Path is the program to execute: absolute, relative to Dir when it
+	// holds a slash, else looked up in the PATH of Env inside the
+	// container.
+	Path string
+	Argv []string
+	Env  []string
+	Dir  string
+}
+
+// Mount is one volume bind-mounted into the container.
+type Mount struct {
+	// Source is the volume's directory (or file) on the host.
+	Source string
+	// SubPath, if set, is a path below Source that is mounted instead;
+	// it must stay within Source (symlinks included). Missing directories
+	// are created with Source's mode and owner.
+	SubPath  string `json:",omitempty"`
+	Target   string
+	ReadOnly bool `json:",omitempty"`
+}
+
+// Security is a container's effective security context.
+type Security struct {
+	UID                int64
+	GID                int64
+	SupplementalGroups []int64 `json:",omitempty"`
+	// Caps are the capability names (CAP_CHOWN, …) the container keeps.
+	Caps           []string
+	NoNewPrivs     bool `json:",omitempty"`
+	Privileged     bool `json:",omitempty"`
+	ReadOnlyRootfs bool `json:",omitempty"`
+}

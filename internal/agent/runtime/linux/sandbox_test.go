@@ -1,0 +1,188 @@
+package linux
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"petset/internal/agent/runtime"
+	"petset/internal/agent/runtime/linux/ctrinit"
+)
+
+// runIn starts a container that runs script with sh and returns its exit
+// code and output.
+func runIn(t *testing.T, rt *Runtime, uid, name string, cfg runtime.ContainerConfig, script string) (int, string) {
+	t.Helper()
+	cfg.Name = name
+	cfg.Argv = []string{"sh", "-c", script}
+	st := start(t, rt, uid, cfg)
+	st = waitState(t, rt, st.ID, runtime.StateExited)
+	return st.ExitCode, logsOf(t, rt, st.ID, runtime.LogOptions{})
+}
+
+// TestContainerRootfs: a container sees its own root filesystem — the
+// host's programs read-only, nothing of the host's data, the runtime's
+// state or another pod — with masked /proc, read-only /sys and the
+// default capabilities.
+func TestContainerRootfs(t *testing.T) {
+	requireRoot(t)
+	cfg := newTestConfig(t)
+	rt := startRuntime(t, cfg)
+	a := runSandbox(t, rt, "rootfs-0")
+	b := runSandbox(t, rt, "rootfs-1")
+	secret := filepath.Join(t.TempDir(), "host-secret")
+	os.WriteFile(secret, []byte("s3cret"), 0o600)
+	vol := t.TempDir()
+	os.WriteFile(filepath.Join(vol, "mine"), []byte("volume"), 0o644)
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "theirs"), []byte("other pod"), 0o644)
+	// A running container of pod b with its own volume.
+	start(t, rt, b.UID, runtime.ContainerConfig{Name: "b", Argv: []string{"sleep", "1000"},
+		Mounts: []runtime.Mount{{HostPath: other, ContainerPath: "/data"}}})
+
+	defMask, _ := ctrinit.CapMask(ctrinit.DefaultCaps)
+	script := strings.Join([]string{
+		"set -u",
+		"ls -a / | tr '\\n' ' '; echo",
+		"test -e " + secret + " && echo SEES-HOST-FILE",
+		"test -e " + cfg.StateDir + " && echo SEES-STATE-DIR",
+		"test -e /data/theirs && echo SEES-OTHER-POD",
+		"cat /vol/mine; echo",
+		"grep CapEff /proc/self/status",
+		"echo x > /proc/sysrq-trigger 2>/dev/null && echo SYSRQ-WRITABLE",
+		"echo x > /sys/kernel/profiling 2>/dev/null && echo SYS-WRITABLE",
+		"head -c1 /proc/timer_list | grep -q . && echo TIMERLIST-READABLE",
+		"grep -q ' /proc/sys ro,' /proc/self/mountinfo || echo PROCSYS-WRITABLE",
+		"grep -q ' /sys ro,' /proc/self/mountinfo || echo SYSMOUNT-WRITABLE",
+		"touch /usr/bin/petset-probe 2>/dev/null && echo USR-WRITABLE",
+		"echo tmp > /tmp/x && cat /tmp/x",
+		"grep -q '^root:' /etc/passwd && echo PASSWD-OK",
+		"test -x " + ctrinit.PetsetPath + " && echo PETSET-OK",
+		"id -u",
+	}, "; ")
+	code, out := runIn(t, rt, a.UID, "probe", runtime.ContainerConfig{
+		Mounts: []runtime.Mount{{HostPath: vol, ContainerPath: "/vol"}}}, script)
+	t.Logf("container output:\n%s", out)
+	if code != 0 {
+		t.Fatalf("probe exited %d", code)
+	}
+	for _, bad := range []string{"SEES-", "WRITABLE", "READABLE", "/home ", " work "} {
+		if strings.Contains(out, bad) {
+			t.Errorf("output contains %q", bad)
+		}
+	}
+	for _, want := range []string{".petset", "volume\n", fmt.Sprintf("CapEff:\t%016x", defMask), "tmp\n", "PASSWD-OK", "PETSET-OK", "\n0\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if _, err := os.Stat("/usr/bin/petset-probe"); err == nil {
+		os.Remove("/usr/bin/petset-probe")
+		t.Errorf("the container wrote to the host's /usr")
+	}
+}
+
+// TestContainerSecurity: runAsUser/runAsGroup/supplementalGroups, dropped
+// and added capabilities, no_new_privs, readOnlyRootFilesystem, privileged,
+// and exec sessions with the container's credentials.
+func TestContainerSecurity(t *testing.T) {
+	requireRoot(t)
+	rt := startRuntime(t, newTestConfig(t))
+	sb := runSandbox(t, rt, "sec-0")
+
+	code, out := runIn(t, rt, sb.UID, "user", runtime.ContainerConfig{
+		Security: runtime.Security{RunAsUser: 1000, RunAsGroup: 3000, SupplementalGroups: []int64{2000}},
+	}, "id; grep -E 'CapEff|CapBnd|NoNewPrivs' /proc/self/status; touch /etc/x 2>/dev/null && echo ETC-WRITABLE; echo ok")
+	if code != 0 || !strings.Contains(out, "uid=1000(user1000) gid=3000(group3000) groups=3000(group3000),2000(group2000)") ||
+		!strings.Contains(out, "CapEff:\t0000000000000000") || !strings.Contains(out, "NoNewPrivs:\t1") || strings.Contains(out, "WRITABLE") {
+		t.Errorf("runAsUser container: exit %d:\n%s", code, out)
+	}
+
+	netAdmin, _ := ctrinit.CapMask([]string{"CAP_NET_ADMIN", "CAP_NET_BIND_SERVICE"})
+	code, out = runIn(t, rt, sb.UID, "caps", runtime.ContainerConfig{
+		Security: runtime.Security{CapDrop: []string{"ALL"}, CapAdd: []string{"NET_ADMIN", "NET_BIND_SERVICE"}, AllowPrivilegeEscalation: true},
+	}, "grep -E 'CapEff|NoNewPrivs' /proc/self/status")
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("CapEff:\t%016x", netAdmin)) || !strings.Contains(out, "NoNewPrivs:\t0") {
+		t.Errorf("capabilities add/drop: exit %d:\n%s", code, out)
+	}
+
+	code, out = runIn(t, rt, sb.UID, "ro", runtime.ContainerConfig{
+		Security: runtime.Security{ReadOnlyRootFilesystem: true},
+	}, "touch /x 2>/dev/null && echo ROOT-WRITABLE; touch /tmp/x 2>/dev/null && echo TMP-WRITABLE; echo dev > /dev/shm/x && cat /dev/shm/x")
+	if code != 0 || strings.Contains(out, "WRITABLE") || !strings.Contains(out, "dev\n") {
+		t.Errorf("readOnlyRootFilesystem: exit %d:\n%s", code, out)
+	}
+
+	all := ownCapEff(t)
+	code, out = runIn(t, rt, sb.UID, "priv", runtime.ContainerConfig{
+		Security: runtime.Security{Privileged: true},
+	}, "grep CapEff /proc/self/status; grep -q ' /sys rw,' /proc/self/mountinfo && echo SYS-RW; head -c1 /proc/timer_list | grep -q . && echo TIMERS")
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("CapEff:\t%016x", all)) || !strings.Contains(out, "SYS-RW") || !strings.Contains(out, "TIMERS") {
+		t.Errorf("privileged: exit %d:\n%s", code, out)
+	}
+
+	// exec runs with the container's user and in its root filesystem.
+	st := start(t, rt, sb.UID, runtime.ContainerConfig{Name: "long", Argv: []string{"sleep", "1000"},
+		Security: runtime.Security{RunAsUser: 1000, RunAsGroup: 1000}})
+	var eo lockedBuffer
+	code, err := rt.Exec(context.Background(), st.ID, []string{"sh", "-c", "id -u; grep CapEff /proc/self/status; ls -a /"}, runtime.Streams{Stdout: &eo, Stderr: &eo})
+	if err != nil || code != 0 || !strings.HasPrefix(eo.String(), "1000\nCapEff:\t0000000000000000\n") || !strings.Contains(eo.String(), ".petset") {
+		t.Errorf("exec: %d, %v:\n%s", code, err, eo.String())
+	}
+	if _, err := rt.Exec(context.Background(), st.ID, []string{"no-such-program-petset"}, runtime.Streams{Stdout: &eo}); err == nil ||
+		!strings.Contains(err.Error(), "executable file not found") {
+		t.Errorf("exec of a missing program: %v", err)
+	}
+}
+
+// TestSubPath: a subPath is created below its volume, and one that a
+// symlink in the volume points outside it is refused.
+func TestSubPath(t *testing.T) {
+	requireRoot(t)
+	rt := startRuntime(t, newTestConfig(t))
+	sb := runSandbox(t, rt, "sub-0")
+	vol := t.TempDir()
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret"), []byte("outside"), 0o644)
+	os.Symlink(outside, filepath.Join(vol, "escape"))
+	os.Symlink("/", filepath.Join(vol, "root"))
+	os.WriteFile(filepath.Join(vol, "file"), []byte("single file"), 0o644)
+
+	code, out := runIn(t, rt, sb.UID, "ok", runtime.ContainerConfig{Mounts: []runtime.Mount{
+		{HostPath: vol, SubPath: "a/b", ContainerPath: "/sub"},
+		{HostPath: vol, SubPath: "file", ContainerPath: "/etc/single.conf"},
+	}}, "echo hi > /sub/f; cat /etc/single.conf")
+	if code != 0 || out != "single file\n" {
+		t.Fatalf("subPath: exit %d: %q", code, out)
+	}
+	if b, err := os.ReadFile(filepath.Join(vol, "a", "b", "f")); err != nil || string(b) != "hi\n" {
+		t.Fatalf("subPath write: %q, %v", b, err)
+	}
+	for _, sub := range []string{"escape", "escape/secret", "root/etc", "../x"} {
+		st, err := rt.StartContainer(context.Background(), sb.UID, runtime.ContainerConfig{Name: "bad", Argv: []string{"cat", "/sub/secret"},
+			Mounts: []runtime.Mount{{HostPath: vol, SubPath: sub, ContainerPath: "/sub"}}})
+		if err == nil || st.Reason != "StartError" {
+			t.Errorf("subPath %q through a symlink out of the volume: started (%+v)", sub, st)
+		}
+	}
+}
+
+// ownCapEff is this process's effective capability mask.
+func ownCapEff(t *testing.T) uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			var m uint64
+			fmt.Sscanf(strings.TrimSpace(v), "%x", &m)
+			return m
+		}
+	}
+	t.Fatal("no CapEff")
+	return 0
+}
