@@ -54,7 +54,9 @@ func Kinds(d Deps) []*Kind {
 				if s.Type == "" {
 					s.Type = corev1.SecretTypeOpaque
 				}
+				mergeStringData(s)
 			},
+			PrepareForUpdate: func(ctx context.Context, obj, old runtime.Object) { mergeStringData(obj.(*corev1.Secret)) },
 			Fields: func(obj runtime.Object) fields.Set {
 				return fields.Set{"type": string(obj.(*corev1.Secret).Type)}
 			},
@@ -105,6 +107,20 @@ func Kinds(d Deps) []*Kind {
 			},
 		},
 	}, rbacKinds(d.RBAC)...))
+}
+
+// mergeStringData writes a Secret's stringData into its data, each key
+// overwriting data's, and drops stringData: it is write-only and never
+// stored, as kube's conversion of v1.Secret to its internal type does. The
+// merged data is then validated, size limit included.
+func mergeStringData(s *corev1.Secret) {
+	if len(s.StringData) > 0 && s.Data == nil {
+		s.Data = make(map[string][]byte, len(s.StringData))
+	}
+	for k, v := range s.StringData {
+		s.Data[k] = []byte(v)
+	}
+	s.StringData = nil
 }
 
 func namespaceKind() *Kind {

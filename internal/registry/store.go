@@ -91,6 +91,7 @@ func NewStore(k *Kind, typer runtime.ObjectTyper, opts generic.RESTOptionsGetter
 	if err := s.CompleteWithOptions(&generic.StoreOptions{RESTOptions: opts, AttrFunc: attrs}); err != nil {
 		return nil, nil, fmt.Errorf("complete store for %s: %w", k.GroupResource(), err)
 	}
+	s.Storage.Storage = sizeLimited{s.Storage.Storage}
 	store := &Store{Store: s, kind: k}
 	if !k.HasStatus {
 		return store, nil, nil
