@@ -9,6 +9,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/request/anonymous"
 	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
 	"k8s.io/apiserver/pkg/authentication/request/union"
+	tokenunion "k8s.io/apiserver/pkg/authentication/token/union"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
@@ -40,10 +41,12 @@ func (t tokenAuthenticator) AuthenticateToken(ctx context.Context, token string)
 }
 
 // newAuthenticator is the union of the authenticators: client
-// certificates of petset's CA, then bearer tokens; a request without
-// credentials is anonymous, a request with wrong ones is rejected with 401.
+// certificates of petset's CA, then bearer tokens (the admin and join
+// tokens, then service-account tokens when serviceAccounts is not nil); a
+// request without credentials is anonymous, a request with wrong ones is
+// rejected with 401.
 // It also returns the CA the TLS server requests client certificates for.
-func newAuthenticator(cfg Config) (authenticator.Request, dynamiccertificates.CAContentProvider, error) {
+func newAuthenticator(cfg Config, serviceAccounts authenticator.Token) (authenticator.Request, dynamiccertificates.CAContentProvider, error) {
 	var authns []authenticator.Request
 	var clientCA dynamiccertificates.CAContentProvider
 	if cfg.ClientCAFile != "" {
@@ -54,8 +57,12 @@ func newAuthenticator(cfg Config) (authenticator.Request, dynamiccertificates.CA
 		authns = append(authns, certs)
 		clientCA = ca
 	}
+	tokens := []authenticator.Token{tokenAuthenticator{admin: cfg.AdminToken, join: cfg.JoinToken}}
+	if serviceAccounts != nil {
+		tokens = append(tokens, serviceAccounts)
+	}
 	authns = append(authns,
-		bearertoken.New(tokenAuthenticator{admin: cfg.AdminToken, join: cfg.JoinToken}),
+		bearertoken.New(tokenunion.New(tokens...)),
 		anonymous.NewAuthenticator(nil))
 	return union.NewFailOnError(authns...), clientCA, nil
 }
@@ -71,6 +78,9 @@ func authorize(ctx context.Context, a authorizer.Attributes) (authorizer.Decisio
 	u := a.GetUser()
 	if u == nil {
 		return authorizer.DecisionDeny, "no user", nil
+	}
+	if isServiceAccount(u) {
+		return authorizeServiceAccount(a)
 	}
 	for _, g := range u.GetGroups() {
 		if g == user.AllAuthenticated || g == user.SystemPrivilegedGroup {

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -10,10 +11,13 @@ import (
 	"strconv"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	"k8s.io/apiserver/pkg/registry/generic"
@@ -27,6 +31,7 @@ import (
 
 	"petset/internal/apiserver/openapi"
 	"petset/internal/registry"
+	"petset/internal/serviceaccount"
 )
 
 // KubernetesVersion is the Kubernetes release whose API petset serves. The
@@ -48,6 +53,11 @@ type Config struct {
 	// ClientCAFile is the CA whose client certificates authenticate users
 	// (common name = user, organizations = groups); "" accepts none.
 	ClientCAFile string
+	// ServiceAccountIssuer signs the tokens of serviceaccounts/token;
+	// ServiceAccountKeys verify service-account tokens. Without them no
+	// service-account tokens are issued or accepted.
+	ServiceAccountIssuer *serviceaccount.Issuer
+	ServiceAccountKeys   []*rsa.PublicKey
 	// EtcdServers are the etcd client URLs.
 	EtcdServers []string
 	// EtcdCAFile, EtcdCertFile and EtcdKeyFile secure the connection to
@@ -86,6 +96,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.ServiceAccountIssuer != nil {
+		cfg.Registry.Tokens = cfg.ServiceAccountIssuer
+	}
 	kinds := registry.Kinds(cfg.Registry)
 	scheme, codecs, err := NewScheme(cfg.Defaulters...)
 	if err != nil {
@@ -113,7 +126,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := secure.ApplyTo(&c.SecureServing, &c.LoopbackClientConfig); err != nil {
 		return nil, fmt.Errorf("secure serving: %w", err)
 	}
-	authn, clientCA, err := newAuthenticator(cfg)
+	objects := &storeObjects{}
+	var saTokens authenticator.Token
+	if len(cfg.ServiceAccountKeys) > 0 {
+		iss := ""
+		if cfg.ServiceAccountIssuer != nil {
+			iss = cfg.ServiceAccountIssuer.Name()
+		}
+		saTokens = serviceaccount.NewAuthenticator(iss, cfg.ServiceAccountKeys, nil, objects)
+	}
+	authn, clientCA, err := newAuthenticator(cfg, saTokens)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +184,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	c.OpenAPIV3Config.Info.Version = KubernetesVersion.GitVersion
 
 	nsLifecycle := &namespaceLifecycle{}
-	c.AdmissionControl = nsLifecycle
+	c.AdmissionControl = admission.NewChainHandler(nsLifecycle, &serviceAccountAdmission{objects: objects})
 
 	gen, err := c.Complete(nil).New("petset-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {
@@ -178,6 +200,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	var nsGetter namespaceGetter = s.stores[schema.GroupResource{Resource: "namespaces"}]
 	nsLifecycle.namespaces.Store(&nsGetter)
+	objects.set(map[schema.GroupResource]objectGetter{
+		corev1.Resource("serviceaccounts"): s.stores[corev1.Resource("serviceaccounts")],
+		corev1.Resource("pods"):            s.stores[corev1.Resource("pods")],
+	})
 	return s, nil
 }
 

@@ -14,7 +14,9 @@ import (
 var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
 
 // bootstrap creates the objects every cluster starts with, once: the
-// system namespaces and the default ServiceAccount in each. Objects that
+// system namespaces and the default ServiceAccount in each (the
+// serviceaccount controller keeps them afterwards; creating them here means
+// pods may be created in them as soon as the API is ready). Objects that
 // exist are left as they are.
 func bootstrap(ctx context.Context, client kubernetes.Interface) error {
 	for _, ns := range systemNamespaces {

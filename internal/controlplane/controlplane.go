@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"petset/internal/registry"
 	"petset/internal/registry/defaults"
 	"petset/internal/registry/printers"
+	"petset/internal/serviceaccount"
 )
 
 // Config configures a control plane.
@@ -60,6 +62,7 @@ type ControlPlane struct {
 	mu         sync.Mutex
 	adminToken string
 	joinToken  string
+	saKey      *rsa.PrivateKey
 	loopback   *restclient.Config
 	server     string
 	etcdURLs   []string
@@ -127,11 +130,19 @@ func New(cfg Config) (*ControlPlane, error) {
 	if err != nil {
 		return nil, err
 	}
+	saKey, err := serviceaccount.EnsureKeys(ServiceAccountKeyPath(cfg.DataDir), filepath.Join(files.Dir, "sa.pub"))
+	if err != nil {
+		return nil, err
+	}
 	return &ControlPlane{
 		cfg: cfg, files: files, host: host, port: port, log: cfg.Logger,
-		ready: make(chan struct{}), adminToken: admin, joinToken: join, etcdTLS: etcdTLS,
+		ready: make(chan struct{}), adminToken: admin, joinToken: join, etcdTLS: etcdTLS, saKey: saKey,
 	}, nil
 }
+
+// ServiceAccountKeyPath is the service-account signing key of the control
+// plane with data directory dataDir (its public key is sa.pub beside it).
+func ServiceAccountKeyPath(dataDir string) string { return filepath.Join(dataDir, "pki", "sa.key") }
 
 // KubeconfigPath is where the admin kubeconfig is written.
 func (c *ControlPlane) KubeconfigPath() string { return filepath.Join(c.cfg.DataDir, "kubeconfig") }
@@ -218,7 +229,12 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	issuer, err := serviceaccount.NewIssuer("", c.saKey)
+	if err != nil {
+		return err
+	}
 	srv, err := apiserver.New(ctx, apiserver.Config{
+		ServiceAccountIssuer: issuer, ServiceAccountKeys: []*rsa.PublicKey{&c.saKey.PublicKey},
 		BindAddress: net.ParseIP(c.host), Port: c.port,
 		CertFile: c.files.ServingCert(), KeyFile: c.files.ServingKey(),
 		AdminToken: c.adminToken, JoinToken: c.joinToken, ClientCAFile: c.files.CACert(),

@@ -3,6 +3,7 @@ package controlplane
 import (
 	"context"
 	"fmt"
+	"os"
 
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -24,7 +25,9 @@ import (
 	"petset/internal/controller/garbagecollector"
 	"petset/internal/controller/namespace"
 	"petset/internal/controller/nodelifecycle"
+	"petset/internal/controller/rootcacert"
 	"petset/internal/controller/scheduler"
+	"petset/internal/controller/serviceaccount"
 	"petset/internal/controller/statefulset"
 	"petset/internal/controller/volume"
 )
@@ -33,6 +36,7 @@ func init() {
 	controllers = append(controllers,
 		startGarbageCollector, startStatefulSet, startScheduler, startVolume,
 		startEndpointSlice, startNodeLifecycle, startNamespace, startCertificates,
+		startServiceAccount, startRootCACertPublisher,
 	)
 	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
@@ -141,4 +145,20 @@ func startCertificates(ctx context.Context, cc controllerContext) (func(context.
 	}
 	c := certificates.New(cc.Client, ca, cc.Informers.Certificates().V1().CertificateSigningRequests(), cc.Informers.Core().V1().Nodes())
 	return func(ctx context.Context) { c.Run(ctx, 2) }, nil
+}
+
+func startServiceAccount(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	f := cc.Informers
+	c := serviceaccount.New(ctx, cc.Client, f.Core().V1().Namespaces(), f.Core().V1().ServiceAccounts())
+	return func(ctx context.Context) { c.Run(ctx, 1) }, nil
+}
+
+func startRootCACertPublisher(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	ca, err := os.ReadFile(cc.PKI.CACert())
+	if err != nil {
+		return nil, fmt.Errorf("read the cluster CA: %w", err)
+	}
+	f := cc.Informers
+	p := rootcacert.New(ctx, cc.Client, ca, f.Core().V1().Namespaces(), f.Core().V1().ConfigMaps())
+	return func(ctx context.Context) { p.Run(ctx, 1) }, nil
 }

@@ -71,6 +71,8 @@ type Kind struct {
 
 	// agent is how pod connect subresources reach node agents.
 	agent *AgentAccess
+	// tokens signs the tokens of serviceaccounts/token.
+	tokens TokenIssuer
 }
 
 // GroupResource is the kind's qualified resource.

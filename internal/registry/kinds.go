@@ -28,6 +28,9 @@ type Deps struct {
 	// RBAC guards writes of roles and bindings (escalation prevention); nil
 	// allows every write the authorizer let through.
 	RBAC RBACGuard
+	// Tokens signs the tokens serviceaccounts/token issues; nil serves no
+	// token subresource.
+	Tokens TokenIssuer
 }
 
 // Kinds returns every kind petset serves, in discovery order within each group.
@@ -65,6 +68,7 @@ func Kinds(d Deps) []*Kind {
 			GVK: corev1.SchemeGroupVersion.WithKind("ServiceAccount"), Resource: "serviceaccounts", Singular: "serviceaccount",
 			Namespaced: true, ShortNames: []string{"sa"},
 			New: func() runtime.Object { return &corev1.ServiceAccount{} }, NewList: func() runtime.Object { return &corev1.ServiceAccountList{} },
+			tokens: d.Tokens,
 		},
 		eventKind(),
 		{

@@ -29,6 +29,13 @@ func Subresources(k *Kind, stores map[schema.GroupResource]*Store) map[string]re
 		return map[string]rest.Storage{
 			"proxy": &ServiceProxyREST{services: self, endpoints: stores[corev1.Resource("endpoints")]},
 		}
+	case corev1.Resource("serviceaccounts"):
+		if k.tokens == nil {
+			return nil
+		}
+		return map[string]rest.Storage{"token": &TokenREST{
+			issuer: k.tokens, serviceAccounts: self, pods: stores[corev1.Resource("pods")], nodes: stores[corev1.Resource("nodes")],
+		}}
 	case corev1.Resource("namespaces"):
 		return map[string]rest.Storage{"finalize": &FinalizeREST{namespaces: self}}
 	case certificatesv1.Resource("certificatesigningrequests"):

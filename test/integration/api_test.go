@@ -79,7 +79,8 @@ func TestWatchFromResourceVersion(t *testing.T) {
 	if err := cms.Delete(ctx, "w", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: first.ResourceVersion})
+	// Only "w": the root CA publisher may add kube-root-ca.crt meanwhile.
+	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: first.ResourceVersion, FieldSelector: "metadata.name=w"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +103,11 @@ func TestPaginatedListAndCompactedHistory(t *testing.T) {
 	c := startCluster(t, "")
 	ctx := context.Background()
 	cms := c.client.CoreV1().ConfigMaps("default")
+	// The namespace's own kube-root-ca.crt is the eighth ConfigMap.
+	eventually(t, "kube-root-ca.crt in default", func() (bool, error) {
+		_, err := cms.Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+		return err == nil, err
+	})
 	for i := 0; i < 7; i++ {
 		if _, err := cms.Create(ctx, configMap(fmt.Sprintf("p%d", i), "x"), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -122,8 +128,8 @@ func TestPaginatedListAndCompactedHistory(t *testing.T) {
 		}
 		if pages == 1 {
 			firstContinue = l.Continue
-			if l.RemainingItemCount == nil || *l.RemainingItemCount != 4 {
-				t.Errorf("remainingItemCount on page 1 = %v, want 4", l.RemainingItemCount)
+			if l.RemainingItemCount == nil || *l.RemainingItemCount != 5 {
+				t.Errorf("remainingItemCount on page 1 = %v, want 5", l.RemainingItemCount)
 			}
 		}
 		if l.Continue == "" {
@@ -131,8 +137,8 @@ func TestPaginatedListAndCompactedHistory(t *testing.T) {
 		}
 		opts.Continue = l.Continue
 	}
-	if pages != 3 || len(names) != 7 {
-		t.Fatalf("got %d pages with %v, want 3 pages and 7 names", pages, names)
+	if pages != 3 || len(names) != 8 {
+		t.Fatalf("got %d pages with %v, want 3 pages and 8 names", pages, names)
 	}
 
 	if firstContinue == "" {
@@ -171,7 +177,8 @@ func TestCompactedHistoryIsGone(t *testing.T) {
 	if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
 		t.Fatalf("continue after compaction: want 410 Expired, got %v", err)
 	}
-	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: first.ResourceVersion})
+	// Only "w": the root CA publisher may add kube-root-ca.crt meanwhile.
+	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: first.ResourceVersion, FieldSelector: "metadata.name=w"})
 	if err != nil {
 		if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
 			t.Fatalf("watch from compacted rv: want 410, got %v", err)

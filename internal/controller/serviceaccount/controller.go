@@ -1,0 +1,133 @@
+package serviceaccount
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+)
+
+// DefaultName is the ServiceAccount every namespace has.
+const DefaultName = "default"
+
+// Controller creates the default ServiceAccount of each namespace.
+type Controller struct {
+	client     kubernetes.Interface
+	namespaces corelisters.NamespaceLister
+	accounts   corelisters.ServiceAccountLister
+	synced     []cache.InformerSynced
+	queue      workqueue.TypedRateLimitingInterface[string]
+	log        *slog.Logger
+}
+
+// New wires the controller.
+func New(ctx context.Context, client kubernetes.Interface, namespaces coreinformers.NamespaceInformer, accounts coreinformers.ServiceAccountInformer) *Controller {
+	c := &Controller{
+		client: client, namespaces: namespaces.Lister(), accounts: accounts.Lister(),
+		synced: []cache.InformerSynced{namespaces.Informer().HasSynced, accounts.Informer().HasSynced},
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 30*time.Second),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "serviceaccount"}),
+		log: slog.Default().With("controller", "serviceaccount"),
+	}
+	_, _ = namespaces.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { c.enqueueNamespace(obj) },
+		UpdateFunc: func(_, obj any) { c.enqueueNamespace(obj) },
+	})
+	_, _ = accounts.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if sa, ok := obj.(*corev1.ServiceAccount); ok && sa.Name == DefaultName {
+				c.queue.Add(sa.Namespace)
+			}
+		},
+	})
+	return c
+}
+
+func (c *Controller) enqueueNamespace(obj any) {
+	if ns, ok := obj.(*corev1.Namespace); ok {
+		c.queue.Add(ns.Name)
+	}
+}
+
+// Run syncs namespaces until ctx ends.
+func (c *Controller) Run(ctx context.Context, workers int) {
+	defer c.queue.ShutDown()
+	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+		return
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c.next(ctx) {
+			}
+		}()
+	}
+	<-ctx.Done()
+	c.queue.ShutDown()
+	wg.Wait()
+}
+
+func (c *Controller) next(ctx context.Context) bool {
+	ns, quit := c.queue.Get()
+	if quit {
+		return false
+	}
+	defer c.queue.Done(ns)
+	if err := c.sync(ctx, ns); err != nil {
+		c.log.Error("creating the default service account", "namespace", ns, "err", err)
+		c.queue.AddRateLimited(ns)
+		return true
+	}
+	c.queue.Forget(ns)
+	return true
+}
+
+// sync creates the default ServiceAccount of an active namespace.
+func (c *Controller) sync(ctx context.Context, name string) error {
+	ns, err := c.namespaces.Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ns.DeletionTimestamp != nil || ns.Status.Phase == corev1.NamespaceTerminating {
+		return nil
+	}
+	if _, err := c.accounts.ServiceAccounts(name).Get(DefaultName); err == nil {
+		return nil
+	} else if !apierrors.IsNotFound(err) {
+		return err
+	}
+	_, err = c.client.CoreV1().ServiceAccounts(name).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: DefaultName}}, metav1.CreateOptions{})
+	switch {
+	case err == nil, apierrors.IsAlreadyExists(err), apierrors.IsNotFound(err):
+		return nil
+	case apierrors.IsForbidden(err) && isTerminating(err):
+		return nil
+	}
+	return fmt.Errorf("create: %w", err)
+}
+
+// isTerminating reports NamespaceLifecycle's refusal in a namespace being
+// deleted, which needs no retry.
+func isTerminating(err error) bool {
+	return apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) || strings.Contains(err.Error(), "because it is being terminated")
+}
