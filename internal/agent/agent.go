@@ -137,6 +137,7 @@ type Agent struct {
 
 	mu            sync.Mutex
 	workers       map[types.UID]*podWorker
+	ids           identities
 	nodeUID       types.UID
 	stopHeartbeat bool
 	wg            sync.WaitGroup
@@ -349,6 +350,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("agent: listing sandboxes: %w", err)
 	}
 	for _, sb := range sandboxes {
+		a.ids.hold(identityKey(sb.Namespace, sb.Name), types.UID(sb.UID))
 		a.queue.Add(types.UID(sb.UID))
 	}
 	if dirs, err := a.volumes.PodDirs(); err == nil {

@@ -15,8 +15,14 @@
 //     5m, reset after 10m of running), env with downward API and $(VAR)
 //     expansion, image resolution, probes (through package probe), graceful
 //     deletion (preStop, SIGTERM with the grace period, final status, then a
-//     grace-0 delete with a UID precondition) and teardown of pods that no
-//     longer exist;
+//     grace-0 delete with a UID precondition; the kill deadline only moves
+//     earlier — a shorter deletionGracePeriodSeconds brings it forward, a
+//     pod force-deleted while terminating is killed at once) and teardown of
+//     pods that no longer exist;
+//   - one live copy per identity on the node: a pod's namespace/name is
+//     reserved by the UID that created a sandbox for it until that UID's
+//     teardown is complete (processes gone, sandbox stopped, volumes
+//     unmounted); a replacement with a new UID waits (termination.go);
 //   - pod status via pods/status, written only when it changed;
 //   - adoption after a restart: sandboxes the runtime reports are matched to
 //     pods by UID; those of pods that are gone are torn down.

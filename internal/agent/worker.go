@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +44,9 @@ type podWorker struct {
 	startErr   map[string]string // container → RunContainerError message
 	mountErr   string
 	sandboxErr string
-	terminated bool // graceful termination done, pod deletion requested
+	terminated bool      // graceful termination done, pod deletion requested
+	killAt     time.Time // when a terminating pod's containers get SIGKILL (zero: not terminating)
+	waitingFor types.UID // the other pod of this name whose teardown this one waits for
 	wake       interface{ Stop() bool }
 	// The last status written, the resourceVersion it was written over and
 	// the one it produced.
@@ -124,6 +128,7 @@ func (a *Agent) work(ctx context.Context, w *podWorker) {
 			}
 			delete(a.workers, w.uid)
 			a.mu.Unlock()
+			a.releaseIdentity(w.uid)
 			return
 		}
 		if w.wake != nil {
@@ -133,6 +138,17 @@ func (a *Agent) work(ctx context.Context, w *podWorker) {
 		if after > 0 {
 			uid := w.uid
 			w.wake = a.clock.AfterFunc(after, func() { a.queue.Add(uid) })
+		}
+	}
+}
+
+// releaseIdentity frees the names uid held, now that its teardown is
+// complete, and queues the pods waiting for them.
+func (a *Agent) releaseIdentity(uid types.UID) {
+	for _, key := range a.ids.release(uid) {
+		ns, name, _ := strings.Cut(key, "/")
+		if p, err := a.podLister.Pods(ns).Get(name); err == nil && p.UID != uid {
+			a.queue.Add(p.UID)
 		}
 	}
 }
@@ -224,57 +240,39 @@ func gracePeriod(pod *corev1.Pod) time.Duration {
 
 // terminate stops a pod being deleted: preStop hooks, then SIGTERM with the
 // pod's grace period, then a final status and the grace-0 delete that
-// removes the pod object.
+// removes the pod object. While it waits it follows the pod: a shorter
+// grace period (a second delete) brings the kill deadline forward, and a
+// pod that disappears (force delete) is killed at once.
 func (a *Agent) terminate(ctx context.Context, w *podWorker, pod *corev1.Pod) time.Duration {
 	log := a.log.With("pod", pod.Namespace+"/"+pod.Name)
 	if !w.terminated {
 		a.probes.StopPod(string(pod.UID))
-		grace := gracePeriod(pod)
-		deadline := a.clock.Now().Add(grace)
+		w.killAt = killDeadline(w.killAt, a.clock.Now(), pod)
 		list, err := a.rt.ListContainers(ctx, string(pod.UID))
 		if err != nil {
 			log.Warn("listing containers", "err", err)
 			return 2 * time.Second
 		}
-		sb := a.sandboxIP(ctx, pod)
-		var wg sync.WaitGroup
-		for _, c := range list {
-			if c.State == runtime.StateExited {
-				continue
-			}
-			spec := containerSpec(pod, c.Name)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if spec != nil && spec.Lifecycle != nil && spec.Lifecycle.PreStop != nil && c.State == runtime.StateRunning {
-					hctx, cancel := context.WithTimeout(ctx, grace)
-					if err := a.runHook(hctx, spec.Lifecycle.PreStop, c.ID, spec, sb); err != nil {
-						log.Info("preStop hook failed", "container", c.Name, "err", err)
-					}
-					cancel()
-				}
-				left := deadline.Sub(a.clock.Now())
-				if left < 0 {
-					left = 0
-				}
-				if err := a.rt.StopContainer(ctx, c.ID, left); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-					log.Warn("stopping container", "container", c.Name, "err", err)
-				}
-			}()
-		}
-		wg.Wait()
+		gone := a.stopContainers(ctx, w, pod, list, log)
 		if ctx.Err() != nil {
 			return 0
 		}
-		// A last status with the containers terminated.
-		if _, err := a.updateStatus(ctx, w, pod, sb, true); err != nil {
-			log.Info("final status", "err", err)
+		if !gone {
+			// A last status with the containers terminated.
+			if _, err := a.updateStatus(ctx, w, pod, a.sandboxIP(ctx, pod), true); err != nil {
+				log.Info("final status", "err", err)
+			}
 		}
 		if err := a.rt.StopSandbox(ctx, string(pod.UID)); err != nil {
 			log.Warn("stopping sandbox", "err", err)
 			return 2 * time.Second
 		}
 		w.terminated = true
+		if gone {
+			// Force-deleted: nothing to report; the next sync tears down
+			// what is left (volumes) and frees the pod's name.
+			return time.Nanosecond
+		}
 	}
 	if a.heartbeatStopped() {
 		// Cut off from the API (simulated link failure): the pod stays
@@ -290,6 +288,88 @@ func (a *Agent) terminate(ctx context.Context, w *podWorker, pod *corev1.Pod) ti
 		return 2 * time.Second
 	}
 	return 5 * time.Second
+}
+
+// stopContainers runs the preStop hooks and stops the pod's live containers
+// by w.killAt, and returns when they have all exited. Meanwhile every kick
+// of the worker re-reads the pod: when the kill deadline moves earlier,
+// running hooks are cut short and each container is stopped again with what
+// is left of the new deadline (the runtime kills at the earlier of the two).
+// It reports whether the pod was gone from the API (force-deleted).
+func (a *Agent) stopContainers(ctx context.Context, w *podWorker, pod *corev1.Pod, list []runtime.ContainerStatus, log *slog.Logger) (gone bool) {
+	dl := &deadline{at: w.killAt}
+	left := func() time.Duration {
+		d := dl.get().Sub(a.clock.Now())
+		if d < 0 {
+			return 0
+		}
+		return d
+	}
+	stop := func(c runtime.ContainerStatus) {
+		if err := a.rt.StopContainer(ctx, c.ID, left()); err != nil && !errors.Is(err, runtime.ErrNotFound) && ctx.Err() == nil {
+			log.Warn("stopping container", "container", c.Name, "err", err)
+		}
+	}
+	hookCtx, cancelHooks := context.WithCancel(ctx)
+	defer cancelHooks()
+	sb := a.sandboxIP(ctx, pod)
+	var live []runtime.ContainerStatus
+	var wg sync.WaitGroup
+	for _, c := range list {
+		if c.State == runtime.StateExited {
+			continue
+		}
+		live = append(live, c)
+		spec := containerSpec(pod, c.Name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if spec != nil && spec.Lifecycle != nil && spec.Lifecycle.PreStop != nil && c.State == runtime.StateRunning {
+				hctx, cancel := context.WithTimeout(hookCtx, left())
+				if err := a.runHook(hctx, spec.Lifecycle.PreStop, c.ID, spec, sb); err != nil {
+					log.Info("preStop hook failed", "container", c.Name, "err", err)
+				}
+				cancel()
+			}
+			stop(c)
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	var again sync.WaitGroup
+	defer again.Wait()
+	kicked := false
+	for {
+		select {
+		case <-done:
+			if kicked {
+				// Events consumed here may concern more than the deadline.
+				select {
+				case w.kick <- struct{}{}:
+				default:
+				}
+			}
+			return gone
+		case <-ctx.Done():
+			<-done
+			return gone
+		case <-w.kick:
+			kicked = true
+			cur := a.podByUID(w.uid)
+			gone = cur == nil
+			at := killDeadline(w.killAt, a.clock.Now(), cur)
+			if !dl.advance(at) {
+				continue
+			}
+			w.killAt = at
+			log.Info("kill deadline moved earlier", "gracePeriod", left(), "forceDeleted", cur == nil)
+			cancelHooks()
+			for _, c := range live {
+				again.Add(1)
+				go func() { defer again.Done(); stop(c) }()
+			}
+		}
+	}
 }
 
 func ptrInt64(v int64) *int64 { return &v }
@@ -432,6 +512,19 @@ func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time
 			wake = d
 		}
 	}
+
+	// One identity, one live copy on this node: the pod's name stays
+	// reserved by an earlier pod of that name (force-deleted, replaced)
+	// until that one's teardown is complete.
+	if other, ok := a.ids.claim(identityKey(pod.Namespace, pod.Name), pod.UID); !ok {
+		if w.waitingFor != other {
+			w.waitingFor = other
+			a.log.Info("waiting for the previous pod of this name to be torn down", "pod", pod.Namespace+"/"+pod.Name, "podUID", pod.UID, "previousUID", other)
+		}
+		a.queue.Add(other) // make sure its worker runs; its release requeues this pod
+		return 0, nil
+	}
+	w.waitingFor = ""
 
 	podIP := pod.Status.PodIP
 	if pod.Spec.HostNetwork {

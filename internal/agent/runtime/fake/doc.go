@@ -8,8 +8,9 @@
 //   - A started container is Created, then Running after Config.StartDelay.
 //     It exits only when stopped (StopContainer: it exits Config.StopDelay
 //     after SIGTERM with code 0, or is "killed" with code 137 when the grace
-//     period runs out first), when its sandbox is stopped, or when Exit
-//     injects an exit code.
+//     period runs out first; a later StopContainer whose grace period ends
+//     sooner — a force delete — moves the kill earlier, as a real runtime
+//     does), when its sandbox is stopped, or when Exit injects an exit code.
 //   - Sandboxes get pod IPs from Config.PodCIDR (the network, first and last
 //     addresses are skipped); host-network sandboxes get no IP.
 //   - Logs holds one line per state change of a container.

@@ -61,6 +61,7 @@ type container struct {
 	timer   clock.Timer
 	exited  chan struct{} // closed on exit
 	stopped bool          // SIGTERM sent
+	exitAt  time.Time     // when a stopped container exits (by itself or killed)
 }
 
 // New returns a runtime with no sandboxes.
@@ -286,25 +287,36 @@ func (r *Runtime) StopContainer(ctx context.Context, containerID string, grace t
 		r.mu.Unlock()
 		return fmt.Errorf("fake runtime: container %s: %w", containerID, runtime.ErrNotFound)
 	}
-	if c.st.State != runtime.StateExited && !c.stopped {
-		c.stopped = true
-		if c.timer != nil {
-			c.timer.Stop()
-		}
+	if c.st.State != runtime.StateExited {
 		now := r.clock.Now()
-		logf(c, now, "simulated container %s received SIGTERM", c.cfg.Name)
-		code, reason, msg, d := 0, "Completed", "stopped", r.cfg.StopDelay
-		if grace < d {
-			code, reason, msg, d = 137, "Error", "killed after the grace period", grace
+		if !c.stopped {
+			logf(c, now, "simulated container %s received SIGTERM", c.cfg.Name)
 		}
-		if d <= 0 {
-			r.exitLocked(c, now, code, reason, msg)
-		} else {
-			at := now.Add(d)
-			c.timer = r.clock.AfterFunc(d, r.later(func() {
+		// The container exits StopDelay after its first SIGTERM, or is
+		// killed when the grace period ends, whichever comes first; a later
+		// stop with a shorter grace period (a force delete) kills earlier.
+		code, reason, msg, at := 0, "Completed", "stopped", now.Add(r.cfg.StopDelay)
+		if c.stopped {
+			at = c.exitAt
+		}
+		if kill := now.Add(grace); kill.Before(at) {
+			code, reason, msg, at = 137, "Error", "killed after the grace period", kill
+		}
+		if !c.stopped || at.Before(c.exitAt) {
+			c.stopped = true
+			c.exitAt = at
+			if c.timer != nil {
+				c.timer.Stop()
 				c.timer = nil
-				r.exitLocked(c, at, code, reason, msg)
-			}))
+			}
+			if d := at.Sub(now); d <= 0 {
+				r.exitLocked(c, now, code, reason, msg)
+			} else {
+				c.timer = r.clock.AfterFunc(d, r.later(func() {
+					c.timer = nil
+					r.exitLocked(c, at, code, reason, msg)
+				}))
+			}
 		}
 	}
 	exited := c.exited

@@ -130,3 +130,41 @@ func TestExitInjectionAndSandboxStop(t *testing.T) {
 		t.Errorf("address not released: %v", err)
 	}
 }
+
+// A second StopContainer with a shorter grace period (a force delete while
+// the first stop waits out 30s) kills the container at once; a longer one
+// changes nothing.
+func TestStopHonoursShorterGrace(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	r, err := New(Config{StopDelay: time.Hour, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.RunSandbox(ctx, runtime.SandboxConfig{UID: "u1", Name: "slow-0"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.StartContainer(ctx, "u1", runtime.ContainerConfig{Name: "main", Argv: []string{"app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() { first <- r.StopContainer(ctx, c.ID, 30*time.Second) }()
+	waitFor(t, "the 30s kill timer", func() bool { return clk.HasWaiters() })
+	longer := make(chan error, 1)
+	go func() { longer <- r.StopContainer(ctx, c.ID, time.Minute) }()
+	clk.Step(10 * time.Second)
+	if s, _ := r.ContainerStatus(ctx, c.ID); s.State == runtime.StateExited {
+		t.Fatalf("exited 10s into a 30s grace period: %+v", s)
+	}
+	if err := r.StopContainer(ctx, c.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(<-first, <-longer); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := r.ContainerStatus(ctx, c.ID)
+	if s.State != runtime.StateExited || s.ExitCode != 137 || !s.FinishedAt.Equal(clk.Now()) {
+		t.Fatalf("after the grace-0 stop: %+v (now %s)", s, clk.Now())
+	}
+}
