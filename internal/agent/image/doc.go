@@ -26,7 +26,13 @@
 //	  env: ["CART_MODE=demo"]
 //	  workingDir: /opt/cart
 //
-// Built-in entries (Default): the seeds' applications luksa/kubia-pet,
+// Programs are resolved inside the container: an isolated container sees
+// only the host's /usr, /bin, /sbin and /lib* (read-only) and the petset
+// binary at /.petset/petset, so an entrypoint elsewhere on the host (like
+// /opt/cart above) is found only with --isolation=none.
+//
+// Built-in entries (Default, given the path containers see the petset
+// binary at): the seeds' applications luksa/kubia-pet,
 // luksa/kubia-pet-peers and hello-stateful run as `petset example <app>`;
 // tutum/dnsutils idles (`sleep infinity`) and runs its args as the command
 // (the host's dig, nslookup or host; on a host without dig, through

@@ -12,6 +12,13 @@
 //     them after the source objects change. Files are replaced atomically
 //     (write to a temporary name, rename) and files no longer projected are
 //     removed.
+//   - fsGroup (SetOwnership): the pod's fsGroup applied as kubelet's
+//     SetVolumeOwnership does to emptyDir, configMap, secret, downwardAPI,
+//     projected and local (or petset-provisioned) claim volumes, never to
+//     hostPath: group ownership, group read/write, setgid directories;
+//     once per pod for directories (every Mount for projected files, which
+//     are rewritten), or whenever the root mismatches with
+//     fsGroupChangePolicy OnRootMismatch.
 //   - Unmount: removal of a pod's per-pod directories (emptyDir, projected
 //     files) when the pod is gone. PV directories are never touched there.
 //   - ReconcilePV: reclaim on the node. A PV being deleted that carries the
@@ -25,6 +32,7 @@
 // Objects interface), bind mounting into containers (the runtime does that),
 // nor provisioning PV objects (the control plane's volume controller).
 //
-// Concurrency: a Manager is safe for concurrent use; Mount and Unmount of one
+// Concurrency: a Manager is safe for concurrent use (a mutex guards the
+// memory of applied fsGroups); Mount and Unmount of one
 // pod must not run concurrently (the agent calls them from the pod's worker).
 package volume

@@ -8,21 +8,33 @@
 // hidden role (see Main), created with clone(2) flags for new UTS, IPC, PID,
 // mount and (unless HostNetwork) network namespaces. Init is PID 1 of the
 // pod: it sets the hostname, makes its mount namespace a slave of the host's
-// (nothing propagates back), mounts a fresh /proc, bind-mounts the
-// agent-provided hosts and resolv.conf files over /etc/hosts and
-// /etc/resolv.conf, reaps every zombie of the pod, and serves a control
-// socket in the runtime's state directory.
+// (nothing propagates back), mounts a fresh /proc, reaps every zombie of the
+// pod, and serves a control socket in the runtime's state directory.
 //
-// Joining namespaces: the classic difficulty is that setns(2) of a mount
-// namespace fails in a multi-threaded Go process. This package avoids setns
-// entirely. Init is already inside all the pod's namespaces, so containers
-// and exec sessions are started by init itself (fork+exec from inside) on
-// request over its unix socket; the caller's stdio for exec and attach is
-// passed as file descriptors (SCM_RIGHTS), so streams flow directly between
-// the agent and the process without copying through init. Consequently all
-// containers of a pod share one mount namespace (the pod's): a container's
-// volume bind mounts are visible to its siblings at the same paths, and exec
-// sees them too.
+// Per container a root filesystem of its own: init starts each container
+// (and each exec session) through package ctrinit, the petset binary in a
+// second hidden role. For a container it runs in a new mount namespace,
+// assembles the root (host programs read-only, generated /etc with the
+// pod's hosts and resolv.conf, fresh /dev, masked /proc, read-only /sys, the
+// petset binary at ctrinit.PetsetPath, the declared volumes with subPath
+// resolved beneath them) on an empty directory <state>/containers/<id>/rootfs,
+// pivots into it, applies the container's credentials (Security: user,
+// groups, capabilities, no_new_privs, read-only root) and execs the program,
+// which it looks up in its own PATH. It reports failure on a pipe that
+// closes on exec, which init records as StartError. Init keeps the
+// container's mount namespace open; an exec session is started from a
+// goroutine locked to a thread that did unshare(CLONE_FS) and setns into
+// it (setns of a mount namespace is refused to a thread sharing its
+// filesystem state with others), a thread never reused afterwards, and runs
+// ctrinit from /.petset/petset inside the container to apply the same
+// credentials. exec -t terminals are opened from the container's own devpts
+// (/proc/<pid>/root/dev/ptmx, peer by TIOCGPTPEER).
+//
+// Joining namespaces: apart from that one setns, containers and exec
+// sessions are started by init itself (fork+exec from inside) on request
+// over its unix socket; the caller's stdio for exec and attach is passed as
+// file descriptors (SCM_RIGHTS), so streams flow directly between the agent
+// and the process without copying through init.
 //
 // Supervision outlives the agent: init runs in its own session, its stdio
 // goes to a file, it has no parent-death signal, so kill -9 of the agent does
@@ -55,9 +67,11 @@
 // Limits reports.
 //
 // Isolation "none" runs the same init supervisor as a plain host process:
-// no namespaces, hostname unchanged, no pod IP (the pod uses the host
-// network), /etc/hosts and /etc/resolv.conf and volume mounts are not
-// applied (a log line says so). It works without root.
+// no namespaces, no root filesystem of its own (containers are started
+// directly, without ctrinit, and see the whole host), hostname unchanged, no
+// pod IP (the pod uses the host network), /etc/hosts and /etc/resolv.conf,
+// volume mounts and Security are not applied (a log line says so). It works
+// without root.
 //
 // # What it does not own
 //
@@ -75,11 +89,10 @@
 //
 // # Limits of the design
 //
-// Containers of one pod share the pod's mount namespace and see the host's
-// root filesystem (there are no images): two containers mounting different
-// volumes at the same path would clash (the later mount wins). Mount points
-// that do not exist are created on the host's filesystem (only the last
-// path element is removed again when the pod stops).
+// There are no images: containers run the host's programs, read-only. The
+// containers of a pod share its PID namespace. No user namespace, seccomp or
+// LSM profile is applied (docs/isolation.md). A container started with a
+// TTY gets a terminal of the node's devpts.
 //
 // # Concurrency
 //
