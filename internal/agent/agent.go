@@ -104,11 +104,6 @@ type Config struct {
 	// means the real clock.
 	Clock  Clock
 	Logger *slog.Logger
-	// SharedObjects, when set, is the informer factory (over the same
-	// client) for ConfigMaps, Secrets, PVCs and PVs, shared by several
-	// agents in one process (simulated nodes). The agent starts the
-	// informers it needs but never shuts the factory down.
-	SharedObjects informers.SharedInformerFactory
 }
 
 // Agent is one node's agent.
@@ -123,12 +118,9 @@ type Agent struct {
 	fields  fields
 
 	podFactory informers.SharedInformerFactory
-	objFactory informers.SharedInformerFactory
+	pvFactory  informers.SharedInformerFactory
 	pods       cache.SharedIndexInformer
 	podLister  corelisters.PodLister
-	cmLister   corelisters.ConfigMapLister
-	secLister  corelisters.SecretLister
-	pvcLister  corelisters.PersistentVolumeClaimLister
 	pvLister   corelisters.PersistentVolumeLister
 
 	queue   *workqueue.Typed[types.UID]
@@ -195,10 +187,11 @@ func New(cfg Config) (*Agent, error) {
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fieldsel.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 		}))
-	a.objFactory = cfg.SharedObjects
-	if a.objFactory == nil {
-		a.objFactory = informers.NewSharedInformerFactory(cfg.Client, 0)
-	}
+	// PersistentVolumes are watched for the reclaim of this node's local
+	// volumes; ConfigMaps, Secrets and claims are read one by one, by name,
+	// when a pod needs them (the Node authorizer lets a node read only
+	// those of its own pods).
+	a.pvFactory = informers.NewSharedInformerFactory(cfg.Client, 0)
 	a.pods = a.podFactory.Core().V1().Pods().Informer()
 	if err := a.pods.AddIndexers(cache.Indexers{"uid": func(obj any) ([]string, error) {
 		p, ok := obj.(*corev1.Pod)
@@ -210,16 +203,13 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("agent: pod index: %w", err)
 	}
 	a.podLister = a.podFactory.Core().V1().Pods().Lister()
-	a.cmLister = a.objFactory.Core().V1().ConfigMaps().Lister()
-	a.secLister = a.objFactory.Core().V1().Secrets().Lister()
-	a.pvcLister = a.objFactory.Core().V1().PersistentVolumeClaims().Lister()
-	a.pvLister = a.objFactory.Core().V1().PersistentVolumes().Lister()
+	a.pvLister = a.pvFactory.Core().V1().PersistentVolumes().Lister()
 
 	vm, err := volume.New(volume.Config{
 		NodeName:  cfg.NodeName,
 		VolumeDir: cfg.VolumeDir,
 		PodsDir:   cfg.PodsDir,
-		Objects:   listerObjects{a},
+		Objects:   apiObjects{a},
 		Fields:    a.fields,
 		Client:    cfg.Client,
 	})
@@ -243,20 +233,36 @@ func (s simulatedRunner) Run(ctx context.Context, _ *corev1.Probe, t probe.Targe
 	return s.sp.Probe(ctx, t.ContainerID)
 }
 
-// listerObjects reads objects from the agent's informers.
-type listerObjects struct{ a *Agent }
+// apiObjects reads the objects a pod refers to from the API server, by
+// name (GET), as kubelet's "Get" object managers do.
+type apiObjects struct{ a *Agent }
 
-func (l listerObjects) ConfigMap(ns, name string) (*corev1.ConfigMap, error) {
-	return l.a.cmLister.ConfigMaps(ns).Get(name)
+// objectTimeout bounds one read of a pod's object.
+const objectTimeout = 30 * time.Second
+
+func (o apiObjects) ConfigMap(ns, name string) (*corev1.ConfigMap, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), objectTimeout)
+	defer cancel()
+	return o.a.client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
 }
-func (l listerObjects) Secret(ns, name string) (*corev1.Secret, error) {
-	return l.a.secLister.Secrets(ns).Get(name)
+func (o apiObjects) Secret(ns, name string) (*corev1.Secret, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), objectTimeout)
+	defer cancel()
+	return o.a.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 }
-func (l listerObjects) PersistentVolumeClaim(ns, name string) (*corev1.PersistentVolumeClaim, error) {
-	return l.a.pvcLister.PersistentVolumeClaims(ns).Get(name)
+func (o apiObjects) PersistentVolumeClaim(ns, name string) (*corev1.PersistentVolumeClaim, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), objectTimeout)
+	defer cancel()
+	return o.a.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
 }
-func (l listerObjects) PersistentVolume(name string) (*corev1.PersistentVolume, error) {
-	return l.a.pvLister.Get(name)
+func (o apiObjects) PersistentVolume(name string) (*corev1.PersistentVolume, error) {
+	if pv, err := o.a.pvLister.Get(name); err == nil {
+		return pv, nil
+	}
+	// The cache may lag a volume bound a moment ago.
+	ctx, cancel := context.WithTimeout(context.Background(), objectTimeout)
+	defer cancel()
+	return o.a.client.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
 }
 
 // Ready is closed once the node is registered, the caches are synced and
@@ -303,41 +309,22 @@ func (a *Agent) Run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := handle(a.objFactory.Core().V1().PersistentVolumes().Informer(), cache.ResourceEventHandlerFuncs{
+	if err := handle(a.pvFactory.Core().V1().PersistentVolumes().Informer(), cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { a.enqueuePV(obj) },
 		UpdateFunc: func(_, obj any) { a.enqueuePV(obj) },
 	}); err != nil {
 		return err
 	}
-	// Pods may wait for (or project) these objects: resync them on change.
-	for _, inf := range []cache.SharedIndexInformer{
-		a.objFactory.Core().V1().ConfigMaps().Informer(),
-		a.objFactory.Core().V1().Secrets().Informer(),
-		a.objFactory.Core().V1().PersistentVolumeClaims().Informer(),
-	} {
-		if err := handle(inf, cache.ResourceEventHandlerDetailedFuncs{
-			AddFunc: func(_ any, initial bool) {
-				if !initial {
-					a.enqueueAll()
-				}
-			},
-			UpdateFunc: func(_, _ any) { a.enqueueAll() },
-		}); err != nil {
-			return err
-		}
-	}
 	a.podFactory.Start(ctx.Done())
-	a.objFactory.Start(ctx.Done())
+	a.pvFactory.Start(ctx.Done())
 	defer a.podFactory.Shutdown()
-	if a.cfg.SharedObjects == nil {
-		defer a.objFactory.Shutdown()
-	}
+	defer a.pvFactory.Shutdown()
 	for typ, ok := range a.podFactory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			return fmt.Errorf("agent: cache of %v did not sync: %w", typ, ctx.Err())
 		}
 	}
-	for typ, ok := range a.objFactory.WaitForCacheSync(ctx.Done()) {
+	for typ, ok := range a.pvFactory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			return fmt.Errorf("agent: cache of %v did not sync: %w", typ, ctx.Err())
 		}

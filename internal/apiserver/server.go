@@ -18,7 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
+	authzunion "k8s.io/apiserver/pkg/authorization/union"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -50,6 +50,9 @@ type Config struct {
 	CertFile, KeyFile string
 	// AdminToken and JoinToken are the accepted bearer tokens.
 	AdminToken, JoinToken string
+	// Authorizers decide after privileged users and before the stopgap
+	// (the Node authorizer).
+	Authorizers []authzunion.NamedAuthorizer
 	// ClientCAFile is the CA whose client certificates authenticate users
 	// (common name = user, organizations = groups); "" accepts none.
 	ClientCAFile string
@@ -143,7 +146,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := c.Authentication.ApplyClientCert(clientCA, c.SecureServing); err != nil {
 		return nil, fmt.Errorf("client certificates: %w", err)
 	}
-	c.Authorization.Authorizer = authorizer.AuthorizerFunc(authorize)
+	if c.Authorization.Authorizer, err = newAuthorizer(cfg.Authorizers); err != nil {
+		return nil, err
+	}
 	c.ExternalAddress = net.JoinHostPort(cfg.BindAddress.String(), strconv.Itoa(secure.BindPort))
 	c.PublicAddress = cfg.BindAddress
 	// On shutdown, end open watches (kubectl -w, informers) within a short

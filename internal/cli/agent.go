@@ -9,6 +9,7 @@ import (
 	restclient "k8s.io/client-go/rest"
 
 	"petset/internal/logging"
+	"petset/internal/pki"
 )
 
 func init() {
@@ -18,18 +19,29 @@ func init() {
 // newAgentCommand runs one node that joins a petset server.
 func newAgentCommand() *cobra.Command {
 	var nf nodeFlags
-	var server, token, caFile, dataDir string
+	var server, token, tokenFile, caFile, dataDir string
 	var verbosity int
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run a node agent that joins a petset server and runs the pods bound to this node",
 		Long: `Run a node agent that joins a petset server (started with petset server) and runs
-the pods bound to this node. --token is the server's join token
-(<server data dir>/pki/join.token) and --ca-file its CA (<server data dir>/pki/ca.crt).`,
+the pods bound to this node. --token-file names a file holding the server's
+join token (a copy of <server data dir>/pki/join.token) and --ca-file its CA
+(<server data dir>/pki/ca.crt). The join token is a bootstrap token: the agent
+uses it once to request the node's client certificate (system:node:<name>),
+kept in <data dir>/node/pki, and authenticates with that certificate from then
+on; a node that has a certificate needs no token.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if server == "" || token == "" {
-				return fmt.Errorf("--server and --token are required")
+			if server == "" {
+				return fmt.Errorf("--server is required")
+			}
+			if tokenFile != "" {
+				t, err := pki.ReadToken(tokenFile)
+				if err != nil {
+					return fmt.Errorf("--token-file: %w", err)
+				}
+				token = t
 			}
 			if caFile == "" {
 				return fmt.Errorf("--ca-file is required: the server's CA certificate (<server data dir>/pki/ca.crt)")
@@ -37,7 +49,7 @@ the pods bound to this node. --token is the server's join token
 			log := logging.Setup(cmd.ErrOrStderr(), verbosity)
 			cmd.SetContext(withLogger(cmd.Context(), log))
 			client := &restclient.Config{
-				Host: server, BearerToken: token,
+				Host:            server,
 				TLSClientConfig: restclient.TLSClientConfig{CAFile: caFile},
 				QPS:             200, Burst: 400, UserAgent: "petset-agent",
 			}
@@ -61,7 +73,10 @@ the pods bound to this node. --token is the server's join token
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&server, "server", "", "URL of the petset API server (https://host:6443)")
-	fs.StringVar(&token, "token", "", "the server's join token")
+	fs.StringVar(&tokenFile, "token-file", "", "file holding the server's join (bootstrap) token; needed until the node has its client certificate")
+	fs.StringVar(&token, "token", "", "the server's join token (deprecated: visible in ps; use --token-file)")
+	_ = fs.MarkHidden("token")
+	_ = fs.MarkDeprecated("token", "it shows the token to every user of the machine; use --token-file")
 	fs.StringVar(&caFile, "ca-file", "", "the server's CA certificate")
 	fs.StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the node's runtime state, pods and volumes")
 	fs.IntVarP(&verbosity, "v", "v", 0, "log verbosity")

@@ -10,12 +10,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
 
 	"petset/internal/agent/runtime/linux"
 	"petset/internal/node"
+	"petset/internal/pki"
 )
 
 // nodeFlags configure the node(s) a command runs.
@@ -31,13 +30,13 @@ type nodeFlags struct {
 	simulateOne  bool
 	// stopPodsOnExit: petset up stops its pods when it stops.
 	stopPodsOnExit bool
-	// sharedObjects is the simulated nodes' informer factory, shut down
-	// when they stop.
-	sharedObjects informers.SharedInformerFactory
-	simStart      time.Duration
-	simReady      time.Duration
-	simStop       time.Duration
-	dnsForward    []string
+	// ca, when set, issues the nodes' certificates directly (petset up);
+	// otherwise each node requests its own with the bootstrap token.
+	ca         *pki.CA
+	simStart   time.Duration
+	simReady   time.Duration
+	simStop    time.Duration
+	dnsForward []string
 }
 
 func (f *nodeFlags) register(cmd *cobra.Command, simulateFlag string) {
@@ -69,7 +68,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
 			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Simulate: true, StreamAddr: f.streamAddr,
 			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop,
-			StreamToken: token, Logger: log,
+			StreamToken: token, BootstrapToken: token, CA: f.ca, Logger: log,
 		})
 		if err != nil {
 			return nil, err
@@ -80,7 +79,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 		n, err := node.New(node.Config{
 			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
 			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Bridge: f.bridge, Isolation: f.isolation,
-			StreamAddr: f.streamAddr, StreamToken: token, ImageCatalog: f.imageCatalog,
+			StreamAddr: f.streamAddr, StreamToken: token, BootstrapToken: token, CA: f.ca, ImageCatalog: f.imageCatalog,
 			DNSForward: f.dnsForward, StopPodsOnExit: f.stopPodsOnExit, Logger: log,
 		})
 		if err != nil {
@@ -91,20 +90,15 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 	if f.simulate < 0 || f.simulate > 250 {
 		return nil, fmt.Errorf("--simulate-nodes must be between 1 and 250")
 	}
-	// One client and one set of informers for what every simulated node
-	// reads (ConfigMaps, Secrets, claims, volumes).
-	shared, err := kubernetes.NewForConfig(client)
-	if err != nil {
-		return nil, err
-	}
-	f.sharedObjects = informers.NewSharedInformerFactory(shared, 0)
+	// Each simulated node has an identity (system:node:sim-<i>) and
+	// credentials of its own.
 	var out []*node.Node
 	for i := 0; i < f.simulate; i++ {
 		n, err := node.New(node.Config{
 			Name: fmt.Sprintf("sim-%d", i), Client: client, DataDir: filepath.Join(dataDir, "sim", fmt.Sprint(i)),
 			NodeIP: f.nodeIP, PodCIDR: fmt.Sprintf("10.89.%d.0/24", i), Simulate: true,
 			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop,
-			StreamToken: token, SharedObjects: f.sharedObjects, Logger: log,
+			StreamToken: token, BootstrapToken: token, CA: f.ca, Logger: log,
 		})
 		if err != nil {
 			return nil, err
@@ -116,9 +110,6 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 
 // runNodes runs every node until ctx ends; ready is closed when all are.
 func (f *nodeFlags) runNodes(ctx context.Context, nodes []*node.Node, ready chan<- struct{}) error {
-	if f.sharedObjects != nil {
-		defer f.sharedObjects.Shutdown()
-	}
 	var wg sync.WaitGroup
 	errc := make(chan error, len(nodes))
 	for _, n := range nodes {

@@ -40,11 +40,17 @@ N simulated nodes run instead, whose pods become Ready without running anything.
 				return err
 			}
 			client := &restclient.Config{
-				Host: cp.ServerURL(), BearerToken: cp.JoinToken(),
+				Host:            cp.ServerURL(),
 				TLSClientConfig: restclient.TLSClientConfig{CAFile: cp.CAFile()},
 				QPS:             200, Burst: 400, UserAgent: "petset-agent",
 			}
 			nf.stopPodsOnExit = true
+			// The local nodes get certificates from the CA at hand.
+			if nf.ca, err = cp.CA(); err != nil {
+				cancel()
+				<-cpErr
+				return err
+			}
 			nodes, err := nf.nodes(client, f.dataDir, cp.JoinToken(), cmd)
 			if err != nil {
 				cancel()

@@ -153,6 +153,9 @@ func (c *ControlPlane) Ready() <-chan struct{} { return c.ready }
 // JoinToken is the token node agents authenticate with.
 func (c *ControlPlane) JoinToken() string { return c.joinToken }
 
+// CA is the cluster CA with its key, which signs node certificates.
+func (c *ControlPlane) CA() (*pki.CA, error) { return c.files.LoadCA() }
+
 // CAFile is the cluster CA certificate.
 func (c *ControlPlane) CAFile() string { return c.files.CACert() }
 

@@ -5,7 +5,17 @@
 // the bridge address that its pods' resolv.conf names. `petset up` runs one
 // (or several simulated ones) in-process; `petset agent` runs one alone.
 //
-// Start-up order: runtime → DNS (needs the bridge) → streaming server →
+// Credentials: a node authenticates as system:node:<name> (group
+// system:nodes) with a client certificate kept in <node data>/pki
+// (kubelet-client-<time>.pem, key and certificate in one 0600 file, and
+// the kubelet-client-current.pem symlink), and serves its streaming server
+// with kubelet-server-*.pem for its name and IP. petset up issues both from
+// the CA it holds; petset agent requests the client certificate once with
+// the bootstrap (join) token through a CertificateSigningRequest and the
+// serving one with its client certificate. client-go's certificate
+// managers renew both through CSRs before they expire.
+//
+// Start-up order: credentials → runtime → DNS (needs the bridge) → streaming server →
 // agent (publishes the streaming port in its Node). Shutdown is the reverse.
 // Run blocks until its context ends and waits for everything it started.
 package node

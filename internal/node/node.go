@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
+	"k8s.io/client-go/util/certificate"
 
 	"petset/internal/agent"
 	"petset/internal/agent/image"
@@ -23,13 +24,23 @@ import (
 	"petset/internal/agent/runtime/linux"
 	"petset/internal/agent/runtime/linux/ctrinit"
 	"petset/internal/dns"
+	"petset/internal/pki"
 )
 
 // Config describes one node.
 type Config struct {
 	Name string
-	// Client is how the node talks to the API server.
+	// Client is where the API server is and how to trust it (host and CA);
+	// the node authenticates with its own client certificate.
 	Client *restclient.Config
+	// BootstrapToken is the join token the node requests its client
+	// certificate with when it has none (petset agent).
+	BootstrapToken string
+	// CA, when set, issues the node's certificates directly (petset up,
+	// which holds the CA key) instead of the bootstrap request.
+	CA *pki.CA
+	// PKIDir holds the node's certificates (default <DataDir>/pki).
+	PKIDir string
 	// DataDir holds the node's runtime state, pod directories and volumes.
 	DataDir string
 	// NodeIP is the node's InternalIP (where the API server reaches its
@@ -59,11 +70,7 @@ type Config struct {
 	// up: the whole cluster stops). Otherwise pods keep running and a
 	// restarted node adopts them, as kubelet does.
 	StopPodsOnExit bool
-	// SharedObjects is an informer factory for ConfigMaps, Secrets, PVCs
-	// and PVs shared by the simulated nodes of one process; nil gives the
-	// node informers of its own.
-	SharedObjects informers.SharedInformerFactory
-	Logger        *slog.Logger
+	Logger         *slog.Logger
 }
 
 // Node is a configured node.
@@ -73,6 +80,8 @@ type Node struct {
 	ready chan struct{}
 	// agent is set once built; the streaming server reaches it through this.
 	agent agentRef
+	// serving provides the streaming server's certificate.
+	serving certificate.Manager
 }
 
 // New checks the configuration.
@@ -86,6 +95,9 @@ func New(cfg Config) (*Node, error) {
 	if cfg.StreamAddr == "" {
 		cfg.StreamAddr = net.JoinHostPort(cfg.NodeIP, "0")
 	}
+	if cfg.PKIDir == "" {
+		cfg.PKIDir = filepath.Join(cfg.DataDir, "pki")
+	}
 	return &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.Name), ready: make(chan struct{})}, nil
 }
 
@@ -95,10 +107,27 @@ func (n *Node) Ready() <-chan struct{} { return n.ready }
 // Run runs the node until ctx ends.
 func (n *Node) Run(ctx context.Context) error {
 	cfg := n.cfg
-	client, err := kubernetes.NewForConfig(cfg.Client)
+	creds := credentials{dir: cfg.PKIDir, name: cfg.Name, nodeIP: cfg.NodeIP}
+	if cfg.CA != nil {
+		if err := creds.issue(cfg.CA); err != nil {
+			return fmt.Errorf("node %s: %w", cfg.Name, err)
+		}
+	} else if err := creds.bootstrap(ctx, cfg.Client, cfg.BootstrapToken, n.log); err != nil {
+		return fmt.Errorf("node %s: %w", cfg.Name, err)
+	}
+	client, err := kubernetes.NewForConfig(creds.clientConfig(cfg.Client))
 	if err != nil {
 		return fmt.Errorf("node %s: client: %w", cfg.Name, err)
 	}
+	managers, serving, err := creds.managers(client)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", cfg.Name, err)
+	}
+	for _, m := range managers {
+		m.Start()
+		defer m.Stop()
+	}
+	n.serving = serving
 	rt, closeRT, isolated, err := n.runtime(ctx)
 	if err != nil {
 		return err
@@ -181,7 +210,6 @@ func (n *Node) Run(ctx context.Context) error {
 		PodsDir:       filepath.Join(cfg.DataDir, "pods"),
 		DNS:           agent.DNS{Servers: dnsServers},
 		StreamingPort: int32(streamPort),
-		SharedObjects: cfg.SharedObjects,
 		Logger:        n.log,
 	}
 	if images != nil {

@@ -47,7 +47,10 @@ func (r *agentRef) set(a *agent.Agent) {
 // startStreaming starts the node's streaming server (logs, exec, attach,
 // port-forward) and returns its port once it listens.
 func (n *Node) startStreaming(ctx context.Context, rt runtime.Runtime, goRun func(string, func(context.Context) error)) (int, error) {
-	srv, err := stream.New(stream.Config{Addr: n.cfg.StreamAddr, Token: n.cfg.StreamToken, Pods: &n.agent, Runtime: rt})
+	srv, err := stream.New(stream.Config{
+		Addr: n.cfg.StreamAddr, Token: n.cfg.StreamToken, Pods: &n.agent, Runtime: rt,
+		GetCertificate: servingCertificate(n.serving),
+	})
 	if err != nil {
 		return 0, fmt.Errorf("node %s: streaming server: %w", n.cfg.Name, err)
 	}

@@ -51,11 +51,11 @@ func (f Files) Ensure(hosts []string) error {
 	if err := f.ensureKubeletClient(&CA{Cert: caCert, Key: caKey}); err != nil {
 		return err
 	}
-	for _, p := range []string{f.AdminToken(), f.JoinToken()} {
+	for p, gen := range map[string]func() (string, error){f.AdminToken(): newToken, f.JoinToken(): newBootstrapToken} {
 		if _, err := os.Stat(p); err == nil {
 			continue
 		}
-		tok, err := newToken()
+		tok, err := gen()
 		if err != nil {
 			return err
 		}
@@ -77,6 +77,22 @@ func ReadToken(path string) (string, error) {
 		return "", fmt.Errorf("token file %s is empty", path)
 	}
 	return t, nil
+}
+
+// newBootstrapToken is a join token in kube's bootstrap token format,
+// "<6-character id>.<16-character secret>" of [a-z0-9]; the API server
+// authenticates it as system:bootstrap:<id>.
+func newBootstrapToken() (string, error) {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 22)
+	for i := range b {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			return "", fmt.Errorf("generate token: %w", err)
+		}
+		b[i] = alphabet[n.Int64()]
+	}
+	return string(b[:6]) + "." + string(b[6:]), nil
 }
 
 func newToken() (string, error) {

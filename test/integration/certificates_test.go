@@ -259,3 +259,47 @@ func servingRequest(t *testing.T, cn, ip string) []byte {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
 }
+
+func TestBootstrapTokenOnlyCSRs(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	cfg := restclient.AnonymousClientConfig(c.config)
+	cfg.BearerToken = c.cp.JoinToken()
+	boot, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := boot.CertificatesV1().CertificateSigningRequests().Create(ctx, newCSR(t, "boot", "example.com/x", "x", nil), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("bootstrap token creating a CSR: %v", err)
+	}
+	id, _, _ := strings.Cut(c.cp.JoinToken(), ".")
+	if csr.Spec.Username != "system:bootstrap:"+id || !strings.Contains(strings.Join(csr.Spec.Groups, ","), "system:bootstrappers") {
+		t.Fatalf("CSR requestor %q %v", csr.Spec.Username, csr.Spec.Groups)
+	}
+	if _, err := boot.CertificatesV1().CertificateSigningRequests().Get(ctx, "boot", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := boot.Discovery().ServerGroups(); err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	for what, call := range map[string]func() error{
+		"list pods":    func() error { _, err := boot.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); return err },
+		"list secrets": func() error { _, err := boot.CoreV1().Secrets("").List(ctx, metav1.ListOptions{}); return err },
+		"create node": func() error {
+			_, err := boot.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{})
+			return err
+		},
+		"approve a CSR": func() error {
+			_, err := boot.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, "boot", csr, metav1.UpdateOptions{})
+			return err
+		},
+		"delete a CSR": func() error {
+			return boot.CertificatesV1().CertificateSigningRequests().Delete(ctx, "boot", metav1.DeleteOptions{})
+		},
+	} {
+		if err := call(); !apierrors.IsForbidden(err) {
+			t.Errorf("bootstrap token may not %s: want 403, got %v", what, err)
+		}
+	}
+}

@@ -29,12 +29,12 @@ func startSimulatedNodes(t *testing.T, c *cluster, n int) {
 	var dones []chan error
 	for i := 0; i < n; i++ {
 		cfg := &restclient.Config{
-			Host: c.cp.ServerURL(), BearerToken: c.cp.JoinToken(),
+			Host:            c.cp.ServerURL(),
 			TLSClientConfig: restclient.TLSClientConfig{CAFile: c.cp.CAFile()}, QPS: 200, Burst: 400,
 		}
 		nd, err := node.New(node.Config{
 			Name: fmt.Sprintf("sim-%d", i), Client: cfg, DataDir: t.TempDir(), NodeIP: "127.0.0.1",
-			PodCIDR: fmt.Sprintf("10.89.%d.0/24", i), Simulate: true, StreamToken: c.cp.JoinToken(),
+			PodCIDR: fmt.Sprintf("10.89.%d.0/24", i), Simulate: true, StreamToken: c.cp.JoinToken(), BootstrapToken: c.cp.JoinToken(),
 			SimStartDelay: 20 * time.Millisecond, SimReadyDelay: 20 * time.Millisecond, SimStopDelay: 10 * time.Millisecond,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})

@@ -47,8 +47,11 @@ type Config struct {
 	Addr string
 	// Token is the bearer token every request must carry. It must not be empty.
 	Token string
-	// CertFile and KeyFile are the serving certificate; both empty means a
-	// self-signed certificate generated in memory.
+	// GetCertificate provides the serving certificate (the node's, renewed
+	// by its certificate manager). Without it, CertFile and KeyFile are the
+	// serving certificate; all empty means a self-signed certificate
+	// generated in memory.
+	GetCertificate    func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	CertFile, KeyFile string
 	Pods              Pods
 	Runtime           runtime.Runtime
@@ -78,6 +81,7 @@ func New(cfg Config) (*Server, error) {
 	var cert tls.Certificate
 	var err error
 	switch {
+	case cfg.GetCertificate != nil:
 	case cfg.CertFile != "" && cfg.KeyFile != "":
 		cert, err = tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
@@ -133,7 +137,8 @@ func (s *Server) Run(ctx context.Context) error {
 			s.handler.ServeHTTP(w, r)
 		}),
 		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{s.cert},
+			Certificates:   s.certificates(),
+			GetCertificate: s.cfg.GetCertificate,
 			// Only HTTP/1.1: exec, attach and port-forward hijack the
 			// connection, which HTTP/2 cannot do.
 			NextProtos: []string{"http/1.1"},
@@ -164,6 +169,13 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	}
 	return fmt.Errorf("stream server: %w", err)
+}
+
+func (s *Server) certificates() []tls.Certificate {
+	if s.cfg.GetCertificate != nil {
+		return nil
+	}
+	return []tls.Certificate{s.cert}
 }
 
 // authenticate lets through requests with the exact bearer token.
