@@ -257,9 +257,15 @@ func (r *PodProxyREST) Connect(ctx context.Context, id string, opts runtime.Obje
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("no port named %q on pod %s", named, name))
 		}
 	}
-	ip := net.ParseIP(pod.Status.PodIP)
-	if ip == nil || !(ip.IsGlobalUnicast() || ip.IsLoopback()) {
+	if pod.Status.PodIP == "" {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("pod %s has no IP yet", name))
+	}
+	nodeIPs := []string{pod.Status.HostIP}
+	for _, h := range pod.Status.HostIPs {
+		nodeIPs = append(nodeIPs, h.IP)
+	}
+	if err := proxyable(pod.Status.PodIP, nodeIPs...); err != nil {
+		return nil, err
 	}
 	host := pod.Status.PodIP
 	if port != "" {
@@ -317,15 +323,23 @@ func (r *ServiceProxyREST) Connect(ctx context.Context, id string, opts runtime.
 		return nil, err
 	}
 	var hosts []string
+	var refused error
 	for _, ss := range epObj.(*corev1.Endpoints).Subsets {
 		for _, p := range ss.Ports {
 			if p.Name != svcPort.Name {
 				continue
 			}
 			for _, a := range ss.Addresses {
+				if err := proxyable(a.IP); err != nil {
+					refused = err
+					continue
+				}
 				hosts = append(hosts, net.JoinHostPort(a.IP, strconv.Itoa(int(p.Port))))
 			}
 		}
+	}
+	if len(hosts) == 0 && refused != nil {
+		return nil, refused
 	}
 	if len(hosts) == 0 {
 		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("no endpoints available for service %q", name))
