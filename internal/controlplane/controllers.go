@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
+	"petset/internal/controller/podgc"
 	"petset/internal/pki"
 )
 
@@ -85,7 +86,7 @@ func (c *ControlPlane) startControllers(ctx context.Context, cfg *restclient.Con
 	factory := informers.NewSharedInformerFactory(client, 0)
 	var runs []func(context.Context)
 	for _, start := range controllers {
-		run, err := start(ctx, controllerContext{Config: cfg, Client: client, Informers: factory, PKI: c.files})
+		run, err := start(ctx, controllerContext{Config: cfg, Client: client, Informers: factory, PKI: c.files, PodGC: c.cfg.PodGC})
 		if err != nil {
 			return err
 		}
@@ -114,6 +115,8 @@ type controllerContext struct {
 	Informers informers.SharedInformerFactory
 	// PKI is the control plane's credentials (the CA signs node certificates).
 	PKI pki.Files
+	// PodGC tunes the pod garbage collector.
+	PodGC podgc.Config
 }
 
 // controllers construct the controllers the leader runs; each returns its

@@ -19,6 +19,7 @@ import (
 
 	"petset/internal/allocator"
 	"petset/internal/apiserver"
+	"petset/internal/controller/podgc"
 	"petset/internal/etcd"
 	"petset/internal/pki"
 	"petset/internal/registry"
@@ -45,6 +46,9 @@ type Config struct {
 	NodePortMin, NodePortMax int
 	// DisableWatchCache serves every read from etcd.
 	DisableWatchCache bool
+	// PodGC tunes the pod garbage collector (zero: kube's defaults; tests
+	// shorten the quarantine of pods whose node is gone).
+	PodGC podgc.Config
 	// ExtraSANs are additional names or IPs for the serving certificate.
 	ExtraSANs []string
 	Logger    *slog.Logger

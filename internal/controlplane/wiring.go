@@ -25,6 +25,7 @@ import (
 	"petset/internal/controller/garbagecollector"
 	"petset/internal/controller/namespace"
 	"petset/internal/controller/nodelifecycle"
+	"petset/internal/controller/podgc"
 	"petset/internal/controller/rootcacert"
 	"petset/internal/controller/scheduler"
 	"petset/internal/controller/serviceaccount"
@@ -37,6 +38,7 @@ func init() {
 		startGarbageCollector, startStatefulSet, startScheduler, startVolume,
 		startEndpointSlice, startNodeLifecycle, startNamespace, startCertificates,
 		startServiceAccount, startRootCACertPublisher,
+		startPodGC,
 	)
 	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
@@ -118,6 +120,12 @@ func startNodeLifecycle(ctx context.Context, cc controllerContext) (func(context
 	f := cc.Informers
 	c := nodelifecycle.New(ctx, cc.Client, f.Core().V1().Nodes(), f.Coordination().V1().Leases(), f.Core().V1().Pods(),
 		nodelifecycle.Config{EvictionEnabled: true})
+	return c.Run, nil
+}
+
+func startPodGC(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	f := cc.Informers
+	c := podgc.New(cc.Client, f.Core().V1().Pods(), f.Core().V1().Nodes(), cc.PodGC)
 	return c.Run, nil
 }
 

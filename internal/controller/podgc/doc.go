@@ -1,0 +1,24 @@
+// Package podgc is Kubernetes' pod garbage collector (kube-controller-manager's
+// podgc controller): it removes pods nobody else will.
+//
+// It owns, each Config.Period:
+//   - orphaned pods: a pod bound to a node that does not exist is deleted once
+//     the node has been missing for Config.Quarantine (40 s, kube's
+//     quarantineTime) and a GET of the node still says NotFound. The pod gets
+//     a DisruptionTarget condition (reason DeletionByPodGC, "PodGC: node no
+//     longer exists"), phase Failed, and is force-deleted (grace period 0):
+//     no agent will ever confirm its end;
+//   - unscheduled terminating pods: a pod with a deletionTimestamp and no
+//     node is marked Failed and force-deleted;
+//   - terminated pods (phase Succeeded or Failed) above
+//     Config.TerminatedPodThreshold (12500, kube's
+//     --terminated-pod-gc-threshold) are deleted, evicted ones first, then
+//     oldest first (name breaks ties).
+//
+// It does not own: deciding that a node is lost (nodelifecycle), evicting
+// pods of a live node, nor pods' graceful termination (the agent).
+//
+// Concurrency: the informers (started by the caller's factory) fill caches;
+// Run runs one loop that alone reads and writes the quarantine record, and
+// returns when ctx is cancelled. Time comes from Config.Clock.
+package podgc
