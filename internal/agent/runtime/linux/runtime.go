@@ -77,8 +77,11 @@ type Runtime struct {
 
 	inotify *os.File
 	closing chan struct{}
-	closeMu sync.Once
-	wg      sync.WaitGroup
+	// afterStep, when set (tests), is called after each sandbox creation
+	// step (creationSteps).
+	afterStep func(step string)
+	closeMu   sync.Once
+	wg        sync.WaitGroup
 }
 
 type sandbox struct {
@@ -314,10 +317,17 @@ func (r *Runtime) loadContainers() {
 // adoptSandboxes finds sandboxes from an earlier agent: live ones are
 // watched again, dead ones are cleaned up.
 func (r *Runtime) adoptSandboxes(ctx context.Context) {
+	r.removeStrayPodDirs()
 	ents, _ := os.ReadDir(filepath.Join(r.l.root, "pods"))
 	for _, e := range ents {
 		var rec sandboxRecord
 		if err := readJSON(filepath.Join(r.l.root, "pods", e.Name(), "sandbox.json"), &rec); err != nil {
+			continue
+		}
+		if rec.Creating {
+			unlock := r.lockPod(rec.UID)
+			r.recoverPartial(ctx, rec, "sandbox creation was interrupted")
+			unlock()
 			continue
 		}
 		if alive(rec.InitPID, rec.InitStart) {
@@ -448,6 +458,9 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg runtime.SandboxConfig) (ru
 	}
 	rec, err := r.startSandbox(ctx, cfg)
 	if err != nil {
+		if rec.UID != "" && rec.Creating {
+			r.recoverPartial(ctx, rec, "sandbox creation failed")
+		}
 		return runtime.Sandbox{}, fmt.Errorf("run sandbox for pod %s/%s: %w", cfg.Namespace, cfg.Name, err)
 	}
 	return sandboxOf(rec), nil
@@ -463,7 +476,14 @@ func (r *Runtime) startSandbox(ctx context.Context, cfg runtime.SandboxConfig) (
 		hostname = cfg.Name
 	}
 	rec := sandboxRecord{UID: cfg.UID, Namespace: cfg.Namespace, Name: cfg.Name, Hostname: hostname,
-		HostNetwork: cfg.HostNetwork, Isolated: r.isolated, CreatedAt: time.Now().UTC()}
+		HostNetwork: cfg.HostNetwork, Isolated: r.isolated, CreatedAt: time.Now().UTC(), Creating: true}
+	// Recorded first, so that whatever the next steps leave behind, a
+	// successor finds it (adoptSandboxes → recoverPartial).
+	if err := writeJSON(r.l.sandboxFile(cfg.UID), rec); err != nil {
+		os.RemoveAll(dir)
+		return rec, fmt.Errorf("record sandbox: %w", err)
+	}
+	r.step(stepRecorded)
 	ic := initConfig{UID: cfg.UID, Hostname: hostname, Socket: r.l.sock(cfg.UID)}
 	var flags uintptr
 	if r.isolated {
@@ -531,6 +551,11 @@ func (r *Runtime) startSandbox(ctx context.Context, cfg runtime.SandboxConfig) (
 		unix.Waitid(unix.P_PIDFD, pidfd, &info, unix.WEXITED, nil)
 		sb.pidfd.Close()
 	}
+	if err := writeJSON(r.l.sandboxFile(cfg.UID), rec); err != nil {
+		kill()
+		return rec, fmt.Errorf("record sandbox: %w", err)
+	}
+	r.step(stepInitStarted)
 	// Readiness: init writes "ok" (or its error) and closes the pipe.
 	readyc := make(chan string, 1)
 	go func() {
@@ -550,8 +575,7 @@ func (r *Runtime) startSandbox(ctx context.Context, cfg runtime.SandboxConfig) (
 		kill()
 		return rec, ctx.Err()
 	}
-	// The record is written before the network is plumbed, so an agent
-	// that dies half-way leaves a sandbox its successor can adopt or stop.
+	r.step(stepInitReady)
 	undo := func() {
 		kill()
 		if r.net != nil {
@@ -569,22 +593,28 @@ func (r *Runtime) startSandbox(ctx context.Context, cfg runtime.SandboxConfig) (
 		rec.IP, rec.HostVeth = ip.String(), vethName(cfg.UID)
 	}
 	sb.rec = rec
+	r.step(stepAddress)
 	if ic.HostsFile != "" && rec.IP != "" {
 		if err := os.WriteFile(ic.HostsFile, withOwnAddress(cfg.HostsFile, rec.IP, hostname), 0o644); err != nil {
 			undo()
 			return rec, fmt.Errorf("write pod hosts file: %w", err)
 		}
 	}
-	if err := writeJSON(r.l.sandboxFile(cfg.UID), rec); err != nil {
-		undo()
-		return rec, fmt.Errorf("persist sandbox: %w", err)
-	}
+	r.step(stepHostsFile)
 	if rec.IP != "" {
 		if _, err := r.net.attach(cfg.UID, pid, net.ParseIP(rec.IP).To4()); err != nil {
 			undo()
 			return rec, err
 		}
 	}
+	r.step(stepNetwork)
+	rec.Creating = false
+	sb.rec = rec
+	if err := writeJSON(r.l.sandboxFile(cfg.UID), rec); err != nil {
+		undo()
+		return rec, fmt.Errorf("persist sandbox: %w", err)
+	}
+	r.step(stepComplete)
 	r.mu.Lock()
 	r.sandboxes[cfg.UID] = sb
 	r.mu.Unlock()

@@ -42,6 +42,9 @@ type sandboxRecord struct {
 	InitStart   uint64 // start time in clock ticks, /proc/<pid>/stat field 22
 	CreatedAt   time.Time
 	Cgroup      cgroupPaths
+	// Creating is set while the sandbox is being created; a record that
+	// still has it after a restart is a partial sandbox, torn down.
+	Creating bool `json:",omitempty"`
 }
 
 type containerRecord struct {
