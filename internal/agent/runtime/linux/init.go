@@ -61,7 +61,7 @@ func Main() bool {
 type initServer struct {
 	cfg initConfig
 	log *slog.Logger
-	exe string // the petset binary, started as each container's init
+	exe string // the petset binary (/proc/self/exe), started as each container's init
 
 	// mu guards procs and is held across fork+register and around wait4,
 	// so the reaper never reaps a child before its handler is known.
@@ -197,11 +197,9 @@ func runInit() int {
 		return fail(fmt.Errorf("listen on %s: %w", cfg.Socket, err))
 	}
 	os.Chmod(cfg.Socket, 0o600)
-	exe, err := os.Executable()
-	if err != nil {
-		return fail(fmt.Errorf("find own executable: %w", err))
-	}
-	s := &initServer{cfg: cfg, log: log, exe: exe, procs: map[int]func(syscall.WaitStatus){},
+	// Container inits are started from the running binary itself, even if
+	// the file was replaced since (an upgrade while pods run).
+	s := &initServer{cfg: cfg, log: log, exe: "/proc/self/exe", procs: map[int]func(syscall.WaitStatus){},
 		ctrs: map[string]*ictr{}, execs: map[int]struct{}{}}
 	io.WriteString(ready, "ok\n")
 	ready.Close()
@@ -367,7 +365,10 @@ func (s *initServer) containerSpec(sp startSpec, setup bool, path string, argv [
 		return cs
 	}
 	hostname, _ := os.Hostname() // the pod's UTS namespace: the node's with host network
-	cs.Rootfs, cs.Petset, cs.Hostname = sp.Rootfs, s.exe, hostname
+	// Bound by path: a container init in its new mount namespace cannot
+	// bind /proc/self/exe, which belongs to this namespace's mounts.
+	petset, _ := os.Executable()
+	cs.Rootfs, cs.Petset, cs.Hostname = sp.Rootfs, petset, hostname
 	cs.HostsFile, cs.ResolvFile = s.cfg.HostsFile, s.cfg.ResolvFile
 	for _, m := range sp.Mounts {
 		cs.Mounts = append(cs.Mounts, ctrinit.Mount{Source: m.HostPath, SubPath: m.SubPath, Target: m.ContainerPath, ReadOnly: m.ReadOnly})
@@ -645,8 +646,9 @@ func (s *initServer) startProcess(c *ictr) error {
 	}
 	onExit := func(ws syscall.WaitStatus) { s.exited(c, ws) }
 	var pid int
+	var mntns *os.File
 	if s.cfg.Mounts {
-		pid, c.mntns, err = s.spawnContainerInit(s.containerSpec(sp, true, sp.Path, sp.Argv), nil, child, sp.TTY, sp.Cgroup, onExit)
+		pid, mntns, err = s.spawnContainerInit(s.containerSpec(sp, true, sp.Path, sp.Argv), nil, child, sp.TTY, sp.Cgroup, onExit)
 	} else {
 		pid, err = s.spawn(sp.Path, sp.Argv, containerEnv(sp, s.cfg.Hostname), dir, child, sp.TTY, sp.Cgroup, onExit)
 	}
@@ -669,6 +671,7 @@ func (s *initServer) startProcess(c *ictr) error {
 	}
 	c.smu.Lock()
 	c.pid = pid
+	c.mntns = mntns
 	c.status.State = runtime.StateRunning
 	c.status.PID = pid
 	c.status.StartedAt = time.Now().UTC()
@@ -758,6 +761,12 @@ func (s *initServer) exited(c *ictr, ws syscall.WaitStatus) {
 	}
 	c.exit = code
 	s.writeStatus(c)
+	if c.mntns != nil {
+		// No exec session may join it any more (exec takes its own
+		// duplicate under smu while the container runs).
+		c.mntns.Close()
+		c.mntns = nil
+	}
 	sinks := c.sinks
 	c.sinks = nil
 	// A later attach replays the log file instead (Runtime.Attach).
@@ -826,8 +835,25 @@ func (s *initServer) exec(cc *ctlConn, req request, files []*os.File) {
 	var pid int
 	var err error
 	if s.cfg.Mounts {
-		// In the container's root filesystem, with its credentials.
-		pid, _, err = s.spawnContainerInit(s.containerSpec(c.spec, false, req.Path, req.Argv), c.mntns, files, req.TTY, c.spec.Cgroup, onExit)
+		// In the container's root filesystem, with its credentials. A
+		// duplicate of its mount namespace taken while it runs, so that
+		// the descriptor cannot be closed (and its number reused) under us.
+		var ns *os.File
+		c.smu.Lock()
+		if c.mntns != nil && c.status.State == runtime.StateRunning {
+			var fd int
+			if fd, err = unix.FcntlInt(c.mntns.Fd(), unix.F_DUPFD_CLOEXEC, 0); err == nil {
+				ns = os.NewFile(uintptr(fd), "mntns")
+			}
+		}
+		c.smu.Unlock()
+		if ns == nil {
+			closeFiles(files)
+			cc.send(reply{Error: fmt.Sprintf("container %s is not running (%v)", req.ID, err)})
+			return
+		}
+		pid, _, err = s.spawnContainerInit(s.containerSpec(c.spec, false, req.Path, req.Argv), ns, files, req.TTY, c.spec.Cgroup, onExit)
+		ns.Close()
 	} else {
 		pid, err = s.spawn(req.Path, req.Argv, containerEnv(c.spec, s.cfg.Hostname), workDir(c.spec.WorkingDir), files, req.TTY, c.spec.Cgroup, onExit)
 	}

@@ -186,3 +186,22 @@ func ownCapEff(t *testing.T) uint64 {
 	t.Fatal("no CapEff")
 	return 0
 }
+
+// TestHostNetworkRootfs: a host-network pod's containers get the node's
+// resolv.conf and hosts and a read-only /sys showing the node's interfaces.
+func TestHostNetworkRootfs(t *testing.T) {
+	requireRoot(t)
+	rt := startRuntime(t, newTestConfig(t))
+	uid := "uid-" + randHex(8)
+	if _, err := rt.RunSandbox(context.Background(), runtime.SandboxConfig{UID: uid, Namespace: "default", Name: "hostnet-0", HostNetwork: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.StopSandbox(context.Background(), uid) })
+	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	code, out := runIn(t, rt, uid, "main", runtime.ContainerConfig{},
+		"cat /etc/resolv.conf; ls /sys/class/net | grep -qx lo && echo LO; grep -q ' /sys ro,' /proc/self/mountinfo && echo SYS-RO; hostname")
+	host, _ := os.Hostname()
+	if code != 0 || !strings.HasPrefix(out, string(hostResolv)) || !strings.Contains(out, "LO\nSYS-RO\n"+host+"\n") {
+		t.Fatalf("host network container: exit %d:\n%s", code, out)
+	}
+}
