@@ -50,7 +50,11 @@
 // runtime learns about changes with inotify on that directory (Events) and
 // about the death of an init with a pidfd; nothing polls. A new Runtime over
 // the same state directory adopts what still runs: sandbox records are
-// validated against the init's PID and its start time from /proc.
+// validated against the init's PID and its start time from /proc. Sandbox
+// creation is a list of steps (recovery.go); its record is written first,
+// marked Creating, and completed by the last step, so a sandbox half-created
+// when the agent was killed is torn down (init, veth, address, cgroups,
+// socket, directory), never adopted.
 //
 // The network: a per-node Linux bridge (Config.Bridge, default petset0)
 // holding the gateway (first address of Config.PodCIDR); per pod a veth pair
