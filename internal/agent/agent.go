@@ -25,6 +25,7 @@ import (
 	"petset/internal/agent/image"
 	"petset/internal/agent/probe"
 	"petset/internal/agent/runtime"
+	"petset/internal/agent/token"
 	"petset/internal/agent/volume"
 )
 
@@ -85,6 +86,10 @@ type Config struct {
 	PodsDir string
 	DNS     DNS
 	PodCIDR string
+	// KubernetesService is host:port where pods reach the API server (the
+	// node's relay); containers get it as KUBERNETES_SERVICE_HOST/PORT.
+	// Empty sets no such variables.
+	KubernetesService string
 	// StreamingPort is published as daemonEndpoints.kubeletEndpoint.Port.
 	StreamingPort int32
 	// StatusUpdateFrequency is how often node status is computed (default
@@ -211,6 +216,7 @@ func New(cfg Config) (*Agent, error) {
 		PodsDir:   cfg.PodsDir,
 		Objects:   apiObjects{a},
 		Fields:    a.fields,
+		Tokens:    token.New(cfg.Client),
 		Client:    cfg.Client,
 	})
 	if err != nil {

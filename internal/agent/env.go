@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -201,9 +202,12 @@ var errConfig = errors.New("container config")
 
 // containerEnv resolves a container's envFrom and env, in kubelet's order
 // and with $(VAR) expansion. pod carries the sandbox's addresses.
-func containerEnv(pod *corev1.Pod, c *corev1.Container, objs objectGetter, f fields) ([]envVar, error) {
-	var out []envVar
+func containerEnv(pod *corev1.Pod, c *corev1.Container, objs objectGetter, f fields, services []envVar) ([]envVar, error) {
+	out := append([]envVar(nil), services...)
 	values := map[string]string{}
+	for _, e := range services {
+		values[e.name] = e.value
+	}
 	set := func(name, value string) {
 		if _, seen := values[name]; seen {
 			for i := range out {
@@ -370,4 +374,27 @@ func mergeEnv(image []string, env []envVar) []string {
 		out = append(out, kv)
 	}
 	return out
+}
+
+// kubernetesServiceEnv are the variables kubelet sets in every container
+// for the API server's "kubernetes" Service (port name https), so that
+// in-cluster clients (client-go's InClusterConfig) find it; addr is
+// host:port. Empty addr sets none.
+func kubernetesServiceEnv(addr string) []envVar {
+	host, port, err := net.SplitHostPort(addr)
+	if addr == "" || err != nil {
+		return nil
+	}
+	url := "tcp://" + net.JoinHostPort(host, port)
+	prefix := "KUBERNETES_PORT_" + port + "_TCP"
+	return []envVar{
+		{"KUBERNETES_SERVICE_HOST", host},
+		{"KUBERNETES_SERVICE_PORT", port},
+		{"KUBERNETES_SERVICE_PORT_HTTPS", port},
+		{"KUBERNETES_PORT", url},
+		{prefix, url},
+		{prefix + "_PROTO", "tcp"},
+		{prefix + "_PORT", port},
+		{prefix + "_ADDR", host},
+	}
 }

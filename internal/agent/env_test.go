@@ -134,7 +134,7 @@ func TestContainerEnv(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			env, err := containerEnv(pod, &tc.c, objs, f)
+			env, err := containerEnv(pod, &tc.c, objs, f, nil)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, errConfig) {
 					t.Fatalf("err %v, want %q", err, tc.wantErr)

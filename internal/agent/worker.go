@@ -752,7 +752,7 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 	if pf := w.pullErr[c.Name]; pf != nil && a.clock.Since(pf.at) < pf.backoff {
 		return pf.backoff - a.clock.Since(pf.at)
 	}
-	env, err := containerEnv(pod, c, apiObjects{a}, a.fields)
+	env, err := containerEnv(pod, c, apiObjects{a}, a.fields, kubernetesServiceEnv(a.cfg.KubernetesService))
 	if err != nil {
 		w.configErr[c.Name] = err.Error()
 		return 5 * time.Second

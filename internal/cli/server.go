@@ -23,6 +23,7 @@ type controlPlaneFlags struct {
 	etcdCertFile  string
 	etcdKeyFile   string
 	serviceCIDR   string
+	tlsSANs       []string
 	verbosity     int
 	watchCache    bool
 }
@@ -36,6 +37,7 @@ func (f *controlPlaneFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.etcdCertFile, "etcd-certfile", "", "client certificate file for the external etcd (only with --etcd-endpoints)")
 	fs.StringVar(&f.etcdKeyFile, "etcd-keyfile", "", "client key file for the external etcd (only with --etcd-endpoints)")
 	fs.StringVar(&f.serviceCIDR, "service-cidr", "10.96.0.0/12", "range of Service cluster IPs")
+	fs.StringSliceVar(&f.tlsSANs, "tls-san", nil, "extra IPs or DNS names for the API server's serving certificate (for a petset agent on another machine: the gateway address of its --pod-cidr, where its pods reach the API server)")
 	fs.BoolVar(&f.watchCache, "watch-cache", true, "serve lists and watches from an in-memory cache of etcd")
 	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity (0: petset's own info, warnings and errors; 1+: also the libraries')")
 }
@@ -46,7 +48,7 @@ func (f *controlPlaneFlags) controlPlane(cmd *cobra.Command) (*controlplane.Cont
 	return controlplane.New(controlplane.Config{
 		DataDir: f.dataDir, Listen: f.listen, EtcdEndpoints: f.etcdEndpoints,
 		EtcdTLS:     etcd.TLS{CAFile: f.etcdCAFile, CertFile: f.etcdCertFile, KeyFile: f.etcdKeyFile},
-		ServiceCIDR: f.serviceCIDR, DisableWatchCache: !f.watchCache, Logger: log,
+		ServiceCIDR: f.serviceCIDR, DisableWatchCache: !f.watchCache, ExtraSANs: f.tlsSANs, Logger: log,
 	})
 }
 

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 	restclient "k8s.io/client-go/rest"
+
+	"petset/internal/node"
 )
 
 func newUpCommand() *cobra.Command {
@@ -23,6 +25,15 @@ root; --isolation=none runs them as plain processes). With --simulate-nodes N,
 N simulated nodes run instead, whose pods become Ready without running anything.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if nf.simulate == 0 {
+				// The local node's pods reach the API server through the
+				// relay on their bridge's gateway address.
+				gw, err := node.Gateway(nf.podCIDR)
+				if err != nil {
+					return err
+				}
+				f.tlsSANs = append(f.tlsSANs, gw)
+			}
 			cp, err := f.controlPlane(cmd)
 			if err != nil {
 				return err

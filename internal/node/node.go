@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"petset/internal/agent/runtime/linux/ctrinit"
 	"petset/internal/dns"
 	"petset/internal/pki"
+	"petset/internal/relay"
 )
 
 // Config describes one node.
@@ -154,10 +156,22 @@ func (n *Node) Run(ctx context.Context) error {
 		}()
 	}
 
+	apiURL, err := url.Parse(cfg.Client.Host)
+	if err != nil || apiURL.Host == "" {
+		return fmt.Errorf("node %s: API server URL %q: %v", cfg.Name, cfg.Client.Host, err)
+	}
+	apiAddr := apiURL.Host
+	if apiURL.Port() == "" {
+		apiAddr = net.JoinHostPort(apiURL.Hostname(), "443")
+	}
+	// Pods of a node without its own pod network reach the API server
+	// where the node does.
+	kubernetesService := apiAddr
+
 	// Cluster DNS on the bridge address, which the pods' resolv.conf names.
 	var dnsServers []string
 	if isolated && !cfg.Simulate {
-		gw, err := gateway(cfg.PodCIDR)
+		gw, err := Gateway(cfg.PodCIDR)
 		if err != nil {
 			return err
 		}
@@ -178,6 +192,18 @@ func (n *Node) Run(ctx context.Context) error {
 			return nil
 		}
 		dnsServers = []string{gw}
+
+		// The API server at the gateway, port 443, for in-cluster clients.
+		rl := relay.New(net.JoinHostPort(gw, "443"), apiAddr, n.log)
+		goRun("apiserver relay", rl.Run)
+		select {
+		case <-rl.Ready():
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+		kubernetesService = net.JoinHostPort(gw, "443")
 	}
 
 	streamPort, err := n.startStreaming(runCtx, rt, goRun)
@@ -206,11 +232,12 @@ func (n *Node) Run(ctx context.Context) error {
 	acfg := agent.Config{
 		NodeName: cfg.Name, Client: client, Runtime: rt,
 		NodeIP: cfg.NodeIP, PodCIDR: cfg.PodCIDR,
-		VolumeDir:     filepath.Join(cfg.DataDir, "volumes"),
-		PodsDir:       filepath.Join(cfg.DataDir, "pods"),
-		DNS:           agent.DNS{Servers: dnsServers},
-		StreamingPort: int32(streamPort),
-		Logger:        n.log,
+		VolumeDir:         filepath.Join(cfg.DataDir, "volumes"),
+		PodsDir:           filepath.Join(cfg.DataDir, "pods"),
+		DNS:               agent.DNS{Servers: dnsServers},
+		StreamingPort:     int32(streamPort),
+		KubernetesService: kubernetesService,
+		Logger:            n.log,
 	}
 	if images != nil {
 		acfg.Images = images
@@ -256,8 +283,9 @@ func (n *Node) runtime(ctx context.Context) (rt runtime.Runtime, closeFn func(),
 	return l, func() { _ = l.Close() }, l.Isolated(), nil
 }
 
-// gateway is the first address of a pod CIDR: the bridge's.
-func gateway(cidr string) (string, error) {
+// Gateway is the first address of a pod CIDR: the bridge's, where the
+// node serves cluster DNS and relays to the API server (port 443).
+func Gateway(cidr string) (string, error) {
 	p, err := netip.ParsePrefix(cidr)
 	if err != nil {
 		return "", fmt.Errorf("pod CIDR %q: %w", cidr, err)

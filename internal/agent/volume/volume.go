@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
@@ -37,6 +36,15 @@ type Objects interface {
 	PersistentVolume(name string) (*corev1.PersistentVolume, error)
 }
 
+// TokenSource returns the service-account token a projection asks for,
+// bound to pod (kubelet's token manager: requested through the API,
+// cached, renewed before it expires).
+type TokenSource interface {
+	Token(ctx context.Context, pod *corev1.Pod, src *corev1.ServiceAccountTokenProjection) ([]byte, error)
+	// Forget drops what is kept for the pod with uid (it was torn down).
+	Forget(uid types.UID)
+}
+
 // FieldResolver resolves downward-API references for downwardAPI and
 // projected volumes; the agent supplies the same resolution it uses for env.
 type FieldResolver interface {
@@ -53,6 +61,9 @@ type Config struct {
 	PodsDir string
 	Objects Objects
 	Fields  FieldResolver
+	// Tokens supplies serviceAccountToken projections; nil leaves their
+	// files absent.
+	Tokens TokenSource
 	// Client updates PVs during reclaim; nil disables ReconcilePV.
 	Client kubernetes.Interface
 }
@@ -110,7 +121,7 @@ func (m *Manager) volDir(pod *corev1.Pod, name string) string {
 	return filepath.Join(m.PodDir(pod.UID), "volumes", name)
 }
 
-func (m *Manager) mountOne(_ context.Context, pod *corev1.Pod, v *corev1.Volume) (Volume, error) {
+func (m *Manager) mountOne(ctx context.Context, pod *corev1.Pod, v *corev1.Volume) (Volume, error) {
 	switch {
 	case v.PersistentVolumeClaim != nil:
 		return m.mountClaim(pod, v.PersistentVolumeClaim)
@@ -129,7 +140,7 @@ func (m *Manager) mountOne(_ context.Context, pod *corev1.Pod, v *corev1.Volume)
 		}
 		return Volume{HostPath: dir}, nil
 	case v.ConfigMap != nil, v.Secret != nil, v.DownwardAPI != nil, v.Projected != nil:
-		files, err := m.projectedFiles(pod, v)
+		files, err := m.projectedFiles(ctx, pod, v)
 		if err != nil {
 			return Volume{}, err
 		}
@@ -351,7 +362,7 @@ func (m *Manager) downwardFiles(files map[string]file, pod *corev1.Pod, items []
 	return nil
 }
 
-func (m *Manager) projectedFiles(pod *corev1.Pod, v *corev1.Volume) (map[string]file, error) {
+func (m *Manager) projectedFiles(ctx context.Context, pod *corev1.Pod, v *corev1.Volume) (map[string]file, error) {
 	files := map[string]file{}
 	switch {
 	case v.ConfigMap != nil:
@@ -373,8 +384,14 @@ func (m *Manager) projectedFiles(pod *corev1.Pod, v *corev1.Volume) (map[string]
 			err = m.secretFiles(files, pod.Namespace, src.Secret.Name, src.Secret.Items, src.Secret.Optional, p.DefaultMode)
 		case src.DownwardAPI != nil:
 			err = m.downwardFiles(files, pod, src.DownwardAPI.Items, p.DefaultMode)
-		case src.ServiceAccountToken != nil:
-			// petset issues no service-account tokens; the file stays absent.
+		case src.ServiceAccountToken != nil && m.cfg.Tokens != nil:
+			var tok []byte
+			tok, err = m.cfg.Tokens.Token(ctx, pod, src.ServiceAccountToken)
+			if err == nil {
+				files[src.ServiceAccountToken.Path] = file{data: tok, mode: modeOf(nil, p.DefaultMode, 0o644)}
+			} else {
+				err = fmt.Errorf("service account token: %w", err)
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -383,71 +400,15 @@ func (m *Manager) projectedFiles(pod *corev1.Pod, v *corev1.Volume) (map[string]
 	return files, nil
 }
 
-// writeFiles makes dir hold exactly files: each file is replaced atomically
-// when its content or mode changed; files not listed are removed.
-func writeFiles(dir string, files map[string]file) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("projecting files: %w", err)
-	}
-	want := map[string]bool{}
-	for rel, f := range files {
-		clean := filepath.Clean(rel)
-		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
-			return fmt.Errorf("projecting files: path %q escapes the volume", rel)
-		}
-		want[clean] = true
-		p := filepath.Join(dir, clean)
-		if old, err := os.ReadFile(p); err == nil && string(old) == string(f.data) {
-			if st, err := os.Stat(p); err == nil && st.Mode().Perm() == f.mode {
-				continue
-			}
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("projecting %s: %w", rel, err)
-		}
-		tmp := filepath.Join(filepath.Dir(p), ".."+filepath.Base(p)+".tmp")
-		if err := os.WriteFile(tmp, f.data, f.mode); err != nil {
-			return fmt.Errorf("projecting %s: %w", rel, err)
-		}
-		if err := os.Chmod(tmp, f.mode); err != nil {
-			return fmt.Errorf("projecting %s: %w", rel, err)
-		}
-		if err := os.Rename(tmp, p); err != nil {
-			return fmt.Errorf("projecting %s: %w", rel, err)
-		}
-	}
-	var stale []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if !want[rel] {
-			stale = append(stale, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("projecting files: %w", err)
-	}
-	sort.Strings(stale)
-	for _, p := range stale {
-		if err := os.Remove(p); err != nil {
-			return fmt.Errorf("projecting files: %w", err)
-		}
-	}
-	return nil
-}
-
 // Unmount removes the pod's per-pod directories. PV directories are kept.
 func (m *Manager) Unmount(_ context.Context, uid types.UID) error {
 	if uid == "" {
 		return errors.New("volume: unmount needs a pod UID")
 	}
 	m.forgetOwnership(string(uid))
+	if m.cfg.Tokens != nil {
+		m.cfg.Tokens.Forget(uid)
+	}
 	if err := os.RemoveAll(m.PodDir(uid)); err != nil {
 		return fmt.Errorf("volume: removing pod directory: %w", err)
 	}

@@ -1,0 +1,106 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// Relay forwards connections accepted on From to To.
+type Relay struct {
+	from, to string
+	log      *slog.Logger
+	ready    chan struct{}
+	addr     chan net.Addr
+}
+
+// New returns a relay from the listen address from to the dial address to.
+func New(from, to string, log *slog.Logger) *Relay {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Relay{from: from, to: to, log: log.With("component", "apiserver-relay", "listen", from),
+		ready: make(chan struct{}), addr: make(chan net.Addr, 1)}
+}
+
+// Ready is closed once the relay listens.
+func (r *Relay) Ready() <-chan struct{} { return r.ready }
+
+// Addr is the bound listen address; valid once Ready.
+func (r *Relay) Addr() net.Addr {
+	a := <-r.addr
+	r.addr <- a
+	return a
+}
+
+// Run listens and relays until ctx ends.
+func (r *Relay) Run(ctx context.Context) error {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", r.from)
+	if err != nil {
+		return fmt.Errorf("relay: listen on %s: %w", r.from, err)
+	}
+	r.addr <- ln.Addr()
+	close(r.ready)
+	var wg sync.WaitGroup
+	connCtx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	go func() {
+		<-ctx.Done()
+		_ = ln.Close()
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("relay: %w", err)
+			}
+			r.log.Warn("accept", "err", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.serve(connCtx, c)
+		}()
+	}
+}
+
+// serve copies both ways until either side closes or ctx ends.
+func (r *Relay) serve(ctx context.Context, in net.Conn) {
+	defer in.Close()
+	out, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", r.to)
+	if err != nil {
+		r.log.Warn("dial the API server", "to", r.to, "err", err)
+		return
+	}
+	defer out.Close()
+	stop := context.AfterFunc(ctx, func() {
+		_ = in.Close()
+		_ = out.Close()
+	})
+	defer stop()
+	done := make(chan struct{}, 2)
+	pipe := func(dst, src net.Conn) {
+		_, _ = io.Copy(dst, src)
+		if tc, ok := dst.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+		}
+		done <- struct{}{}
+	}
+	go pipe(out, in)
+	go pipe(in, out)
+	<-done
+	<-done
+}
