@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -135,6 +136,17 @@ func runEtcdAttack(host string) int {
 		record("read /registry/secrets/ over "+name, etcdGet(cfg, "/registry/secrets/"))
 		record("write /registry/pods/default/evil over "+name, etcdPut(cfg, "/registry/pods/default/evil", "{}"))
 	}
+	// The same at the TLS layer, where etcd says why.
+	tr := &http.Transport{TLSClientConfig: noCert.TLS}
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://" + host + "/version")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			err = errors.New(resp.Status)
+		}
+	}
+	record("GET /version over https without a client certificate", err)
+	tr.CloseIdleConnections()
 	for _, key := range filepath.SplitList(os.Getenv("PETSET_E2E_ETCD_KEYS")) {
 		_, err := os.ReadFile(key)
 		record("read "+key, err)
@@ -171,7 +183,7 @@ func withEtcd(cfg clientv3.Config, f func(context.Context, *clientv3.Client) err
 		return err
 	}
 	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return f(ctx, cli)
 }
