@@ -126,7 +126,7 @@ func (c *Controller) gc(ctx context.Context) error {
 	if c.cfg.TerminatedPodThreshold > 0 {
 		errs = append(errs, c.gcTerminated(ctx, pods))
 	}
-	errs = append(errs, c.gcOrphaned(ctx, pods, nodes), c.gcUnscheduledTerminating(ctx, pods))
+	errs = append(errs, c.gcOutOfService(ctx, pods), c.gcOrphaned(ctx, pods, nodes), c.gcUnscheduledTerminating(ctx, pods))
 	return errors.Join(errs...)
 }
 
@@ -167,6 +167,48 @@ func (c *Controller) gcTerminated(ctx context.Context, pods []*v1.Pod) error {
 		errs = append(errs, c.failAndDelete(ctx, p, nil))
 	}
 	return errors.Join(errs...)
+}
+
+// gcOutOfService force-deletes terminating pods of a node that is not
+// Ready and carries the node.kubernetes.io/out-of-service taint: an
+// operator's word that the node is down for good (kube's non-graceful node
+// shutdown), so a StatefulSet's pod can be re-created elsewhere.
+func (c *Controller) gcOutOfService(ctx context.Context, pods []*v1.Pod) error {
+	var doomed []*v1.Pod
+	for _, p := range pods {
+		if p.DeletionTimestamp == nil || isTerminated(p) || p.Spec.NodeName == "" {
+			continue
+		}
+		n, err := c.nodes.Get(p.Spec.NodeName)
+		if err != nil || nodeReady(n) || !outOfService(n) {
+			continue
+		}
+		doomed = append(doomed, p)
+	}
+	var errs []error
+	for _, p := range doomed {
+		loggerFrom(ctx).Info("deleting terminating pod of an out-of-service node", "pod", p.Namespace+"/"+p.Name, "node", p.Spec.NodeName)
+		errs = append(errs, c.failAndDelete(ctx, p, nil))
+	}
+	return errors.Join(errs...)
+}
+
+func nodeReady(n *v1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == v1.NodeReady {
+			return c.Status == v1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func outOfService(n *v1.Node) bool {
+	for _, t := range n.Spec.Taints {
+		if t.Key == v1.TaintNodeOutOfService {
+			return true
+		}
+	}
+	return false
 }
 
 // gcOrphaned deletes the pods of nodes missing for the quarantine period

@@ -188,3 +188,40 @@ func TestUnscheduledTerminating(t *testing.T) {
 		t.Error("unscheduled pod deleted")
 	}
 }
+
+func TestOutOfService(t *testing.T) {
+	h := newHarness(t, Config{})
+	ctx := context.Background()
+	taint := v1.Taint{Key: v1.TaintNodeOutOfService, Value: "nodeshutdown", Effect: v1.TaintEffectNoExecute}
+	for _, n := range []*v1.Node{
+		{ObjectMeta: metav1.ObjectMeta{Name: "down"}, Spec: v1.NodeSpec{Taints: []v1.Taint{taint}},
+			Status: v1.NodeStatus{Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionUnknown}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "ready-tainted"}, Spec: v1.NodeSpec{Taints: []v1.Taint{taint}},
+			Status: v1.NodeStatus{Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "lost"},
+			Status: v1.NodeStatus{Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionUnknown}}}},
+	} {
+		if _, err := h.client.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		h.waitCache(func() bool { _, err := h.c.nodes.Get(n.Name); return err == nil })
+	}
+	now := metav1.NewTime(h.clock.Now())
+	for _, p := range []*v1.Pod{
+		pod("down-terminating", "down", v1.PodRunning, h.clock.Now()),
+		pod("down-running", "down", v1.PodRunning, h.clock.Now()),
+		pod("ready-terminating", "ready-tainted", v1.PodRunning, h.clock.Now()),
+		pod("lost-terminating", "lost", v1.PodRunning, h.clock.Now()),
+	} {
+		if p.Name != "down-running" {
+			p.DeletionTimestamp = &now
+		}
+		h.addPod(p)
+	}
+	h.gc()
+	for name, want := range map[string]bool{"down-terminating": false, "down-running": true, "ready-terminating": true, "lost-terminating": true} {
+		if h.exists(name) != want {
+			t.Errorf("%s exists = %v, want %v", name, !want, want)
+		}
+	}
+}

@@ -8,6 +8,10 @@
 //     a DisruptionTarget condition (reason DeletionByPodGC, "PodGC: node no
 //     longer exists"), phase Failed, and is force-deleted (grace period 0):
 //     no agent will ever confirm its end;
+//   - terminating pods of an out-of-service node: a node that is not Ready
+//     and carries the node.kubernetes.io/out-of-service taint (kube's
+//     non-graceful node shutdown) has its terminating pods marked Failed and
+//     force-deleted;
 //   - unscheduled terminating pods: a pod with a deletionTimestamp and no
 //     node is marked Failed and force-deleted;
 //   - terminated pods (phase Succeeded or Failed) above
