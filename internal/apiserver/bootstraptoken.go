@@ -7,7 +7,6 @@ import (
 
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/user"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 )
 
 // Bootstrap token identities, as kube's bootstrap token authenticator
@@ -40,23 +39,6 @@ func bootstrapTokenID(token string) string {
 		return id
 	}
 	return token[:min(6, len(token))]
-}
-
-// bootstrappers lets bootstrap token users do what kube's
-// system:node-bootstrapper role allows (create, get, list and watch
-// CertificateSigningRequests) plus discovery; nothing else.
-func bootstrappers(ctx context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
-	u := a.GetUser()
-	if u == nil || !inGroup(u, BootstrappersGroup) {
-		return authorizer.DecisionNoOpinion, "", nil
-	}
-	if a.IsResourceRequest() && a.GetAPIGroup() == "certificates.k8s.io" && a.GetResource() == "certificatesigningrequests" && a.GetSubresource() == "" {
-		switch a.GetVerb() {
-		case "create", "get", "list", "watch":
-			return authorizer.DecisionAllow, "", nil
-		}
-	}
-	return authorizer.DecisionNoOpinion, "", nil
 }
 
 func inGroup(u user.Info, group string) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
@@ -23,13 +25,17 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/apiserver/pkg/server/options"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
 	"k8s.io/component-base/compatibility"
 
 	"petset/internal/apiserver/openapi"
+	"petset/internal/rbac"
 	"petset/internal/registry"
 	"petset/internal/serviceaccount"
 )
@@ -102,13 +108,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ServiceAccountIssuer != nil {
 		cfg.Registry.Tokens = cfg.ServiceAccountIssuer
 	}
-	kinds := registry.Kinds(cfg.Registry)
 	scheme, codecs, err := NewScheme(cfg.Defaulters...)
 	if err != nil {
 		return nil, fmt.Errorf("build scheme: %w", err)
-	}
-	if err := addFieldLabelConversions(scheme, kinds); err != nil {
-		return nil, err
 	}
 
 	c := genericapiserver.NewConfig(codecs)
@@ -146,7 +148,30 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := c.Authentication.ApplyClientCert(clientCA, c.SecureServing); err != nil {
 		return nil, fmt.Errorf("client certificates: %w", err)
 	}
-	if c.Authorization.Authorizer, err = newAuthorizer(cfg.Authorizers); err != nil {
+
+	// RBAC reads roles and bindings through informers of the server's own
+	// privileged loopback client; they start in a post-start hook.
+	loopbackClient, err := kubernetes.NewForConfig(c.LoopbackClientConfig)
+	if err != nil {
+		return nil, fmt.Errorf("loopback client: %w", err)
+	}
+	informerFactory := informers.NewSharedInformerFactory(loopbackClient, 0)
+	rbacInformers := informerFactory.Rbac().V1()
+	resolver := rbac.NewResolver(rbac.Listers{
+		Roles: rbacInformers.Roles().Lister(), ClusterRoles: rbacInformers.ClusterRoles().Lister(),
+		RoleBindings: rbacInformers.RoleBindings().Lister(), ClusterRoleBindings: rbacInformers.ClusterRoleBindings().Lister(),
+	})
+	rbacAuthz := rbac.NewAuthorizer(resolver)
+	authz, err := newAuthorizer(cfg.Authorizers, rbacAuthz)
+	if err != nil {
+		return nil, err
+	}
+	c.Authorization.Authorizer = authz
+	c.RuleResolver = rbacAuthz
+	deps := cfg.Registry
+	deps.RBAC = rbac.NewGuard(resolver, authz)
+	kinds := registry.Kinds(deps)
+	if err := addFieldLabelConversions(scheme, kinds); err != nil {
 		return nil, err
 	}
 	c.ExternalAddress = net.JoinHostPort(cfg.BindAddress.String(), strconv.Itoa(secure.BindPort))
@@ -208,6 +233,36 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	objects.set(map[schema.GroupResource]objectGetter{
 		corev1.Resource("serviceaccounts"): s.stores[corev1.Resource("serviceaccounts")],
 		corev1.Resource("pods"):            s.stores[corev1.Resource("pods")],
+	})
+
+	synced := []func() bool{
+		rbacInformers.Roles().Informer().HasSynced, rbacInformers.ClusterRoles().Informer().HasSynced,
+		rbacInformers.RoleBindings().Informer().HasSynced, rbacInformers.ClusterRoleBindings().Informer().HasSynced,
+	}
+	if err := gen.AddReadyzChecks(healthz.NamedCheck("rbac-informer-sync", func(*http.Request) error {
+		for _, ok := range synced {
+			if !ok() {
+				return errors.New("RBAC informers not synced")
+			}
+		}
+		return nil
+	})); err != nil {
+		return nil, fmt.Errorf("readyz check: %w", err)
+	}
+	gen.AddPostStartHookOrDie("start-rbac-informers", func(hc genericapiserver.PostStartHookContext) error {
+		informerFactory.Start(hc.Done())
+		return nil
+	})
+	gen.AddPostStartHookOrDie("rbac/bootstrap-roles", func(hc genericapiserver.PostStartHookContext) error {
+		// As kube-apiserver: retry until the policy is in place; /readyz
+		// fails until this hook returns.
+		return wait.PollUntilContextCancel(hc, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			if err := rbac.EnsurePolicy(ctx, loopbackClient, log); err != nil {
+				log.Warn("bootstrap RBAC policy (will retry)", "err", err)
+				return false, nil
+			}
+			return true, nil
+		})
 	})
 	return s, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -14,9 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
-	apiserverserviceaccount "k8s.io/apiserver/pkg/authentication/serviceaccount"
-	"k8s.io/apiserver/pkg/authentication/user"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
 	"petset/internal/serviceaccount"
@@ -151,33 +147,4 @@ func (s *serviceAccountAdmission) lookup(ctx context.Context, namespace, name st
 		case <-time.After(interval):
 		}
 	}
-}
-
-// discoveryPaths are what the system:discovery ClusterRole lets every
-// authenticated user read.
-var discoveryPaths = []string{"/api", "/apis", "/healthz", "/livez", "/readyz", "/version", "/openapi"}
-
-// isServiceAccount reports whether u authenticated with a
-// service-account token.
-func isServiceAccount(u user.Info) bool {
-	for _, g := range u.GetGroups() {
-		if g == apiserverserviceaccount.AllServiceAccountsGroup {
-			return true
-		}
-	}
-	return false
-}
-
-// authorizeServiceAccount is the stopgap until RBAC decides for service
-// accounts: they may read discovery and nothing else.
-func authorizeServiceAccount(a authorizer.Attributes) (authorizer.Decision, string, error) {
-	if !a.IsResourceRequest() && a.GetVerb() == "get" {
-		p := a.GetPath()
-		for _, d := range discoveryPaths {
-			if p == d || strings.HasPrefix(p, d+"/") {
-				return authorizer.DecisionAllow, "", nil
-			}
-		}
-	}
-	return authorizer.DecisionDeny, "service accounts may only read discovery until RBAC grants them more", nil
 }

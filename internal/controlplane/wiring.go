@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"petset/internal/controller/certificates"
+	"petset/internal/controller/clusterroleaggregation"
 	"petset/internal/controller/endpointslice"
 	"petset/internal/controller/garbagecollector"
 	"petset/internal/controller/namespace"
@@ -38,7 +39,7 @@ func init() {
 		startGarbageCollector, startStatefulSet, startScheduler, startVolume,
 		startEndpointSlice, startNodeLifecycle, startNamespace, startCertificates,
 		startServiceAccount, startRootCACertPublisher,
-		startPodGC,
+		startPodGC, startClusterRoleAggregation,
 	)
 	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
@@ -169,4 +170,9 @@ func startRootCACertPublisher(ctx context.Context, cc controllerContext) (func(c
 	f := cc.Informers
 	p := rootcacert.New(ctx, cc.Client, ca, f.Core().V1().Namespaces(), f.Core().V1().ConfigMaps())
 	return func(ctx context.Context) { p.Run(ctx, 1) }, nil
+}
+
+func startClusterRoleAggregation(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	c := clusterroleaggregation.New(ctx, cc.Client, cc.Informers.Rbac().V1().ClusterRoles())
+	return func(ctx context.Context) { c.Run(ctx, 1) }, nil
 }
