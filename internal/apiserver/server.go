@@ -158,8 +158,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	informerFactory := informers.NewSharedInformerFactory(loopbackClient, 0)
 	rbacInformers := informerFactory.Rbac().V1()
 	resolver := rbac.NewResolver(rbac.Listers{
-		Roles: rbacInformers.Roles().Lister(), ClusterRoles: rbacInformers.ClusterRoles().Lister(),
-		RoleBindings: rbacInformers.RoleBindings().Lister(), ClusterRoleBindings: rbacInformers.ClusterRoleBindings().Lister(),
+		RoleLister: rbacInformers.Roles().Lister(), ClusterRoleLister: rbacInformers.ClusterRoles().Lister(),
+		RoleBindingLister: rbacInformers.RoleBindings().Lister(), ClusterRoleBindingLister: rbacInformers.ClusterRoleBindings().Lister(),
 	})
 	rbacAuthz := rbac.NewAuthorizer(resolver)
 	authz, err := newAuthorizer(cfg.Authorizers, rbacAuthz)
@@ -169,7 +169,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	c.Authorization.Authorizer = authz
 	c.RuleResolver = rbacAuthz
 	deps := cfg.Registry
-	deps.RBAC = rbac.NewGuard(resolver, authz)
+	// The guard resolves from storage, as kube's escalation check does.
+	guardSource := &storeSource{}
+	deps.RBAC = rbac.NewGuard(rbac.NewResolver(guardSource), authz)
 	kinds := registry.Kinds(deps)
 	if err := addFieldLabelConversions(scheme, kinds); err != nil {
 		return nil, err
@@ -228,6 +230,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.install(kinds, c.RESTOptionsGetter, cfg.TableConvertor); err != nil {
 		return nil, err
 	}
+	guardSource.stores = s.stores
 	var nsGetter namespaceGetter = s.stores[schema.GroupResource{Resource: "namespaces"}]
 	nsLifecycle.namespaces.Store(&nsGetter)
 	objects.set(map[schema.GroupResource]objectGetter{

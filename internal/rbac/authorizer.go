@@ -33,7 +33,7 @@ func (a *Authorizer) Authorize(ctx context.Context, attrs authorizer.Attributes)
 	}
 	var allowedBy string
 	var errs []error
-	a.resolver.visitRulesFor(u, attrs.GetNamespace(), func(src *source, rule *rbacv1.PolicyRule, err error) bool {
+	a.resolver.visitRulesFor(ctx, u, attrs.GetNamespace(), func(src *source, rule *rbacv1.PolicyRule, err error) bool {
 		if rule != nil && RuleAllows(attrs, rule) {
 			allowedBy = src.String()
 			return false

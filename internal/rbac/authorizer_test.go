@@ -74,8 +74,8 @@ func authorizerOver(t *testing.T, objs ...any) *Authorizer {
 		}
 	}
 	return NewAuthorizer(NewResolver(Listers{
-		Roles: rb.Roles().Lister(), ClusterRoles: rb.ClusterRoles().Lister(),
-		RoleBindings: rb.RoleBindings().Lister(), ClusterRoleBindings: rb.ClusterRoleBindings().Lister(),
+		RoleLister: rb.Roles().Lister(), ClusterRoleLister: rb.ClusterRoles().Lister(),
+		RoleBindingLister: rb.RoleBindings().Lister(), ClusterRoleBindingLister: rb.ClusterRoleBindings().Lister(),
 	}))
 }
 

@@ -73,7 +73,7 @@ func (g *Guard) CheckBinding(ctx context.Context, gr schema.GroupResource, names
 	if resource != "" && g.allowed(ctx, u, "bind", resource, namespace, ref.Name) {
 		return nil
 	}
-	rules, err := g.resolver.RoleReferenceRules(ref, namespace)
+	rules, err := g.resolver.RoleReferenceRules(ctx, ref, namespace)
 	if err != nil {
 		return apierrors.NewForbidden(gr, name, err)
 	}

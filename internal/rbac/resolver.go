@@ -11,21 +11,45 @@ import (
 	rbaclisters "k8s.io/client-go/listers/rbac/v1"
 )
 
-// Listers are where the resolver reads roles and bindings.
+// Source is where the resolver reads roles and bindings.
+type Source interface {
+	ClusterRoleBindings(ctx context.Context) ([]*rbacv1.ClusterRoleBinding, error)
+	RoleBindings(ctx context.Context, namespace string) ([]*rbacv1.RoleBinding, error)
+	Role(ctx context.Context, namespace, name string) (*rbacv1.Role, error)
+	ClusterRole(ctx context.Context, name string) (*rbacv1.ClusterRole, error)
+}
+
+// Listers is a Source over informers' listers: what the authorizer reads.
 type Listers struct {
-	Roles               rbaclisters.RoleLister
-	ClusterRoles        rbaclisters.ClusterRoleLister
-	RoleBindings        rbaclisters.RoleBindingLister
-	ClusterRoleBindings rbaclisters.ClusterRoleBindingLister
+	RoleLister               rbaclisters.RoleLister
+	ClusterRoleLister        rbaclisters.ClusterRoleLister
+	RoleBindingLister        rbaclisters.RoleBindingLister
+	ClusterRoleBindingLister rbaclisters.ClusterRoleBindingLister
+}
+
+func (l Listers) ClusterRoleBindings(context.Context) ([]*rbacv1.ClusterRoleBinding, error) {
+	return l.ClusterRoleBindingLister.List(labels.Everything())
+}
+
+func (l Listers) RoleBindings(_ context.Context, namespace string) ([]*rbacv1.RoleBinding, error) {
+	return l.RoleBindingLister.RoleBindings(namespace).List(labels.Everything())
+}
+
+func (l Listers) Role(_ context.Context, namespace, name string) (*rbacv1.Role, error) {
+	return l.RoleLister.Roles(namespace).Get(name)
+}
+
+func (l Listers) ClusterRole(_ context.Context, name string) (*rbacv1.ClusterRole, error) {
+	return l.ClusterRoleLister.Get(name)
 }
 
 // Resolver resolves the rules a user holds, as kube's DefaultRuleResolver.
 type Resolver struct {
-	l Listers
+	src Source
 }
 
-// NewResolver returns a resolver over l.
-func NewResolver(l Listers) *Resolver { return &Resolver{l: l} }
+// NewResolver returns a resolver reading src.
+func NewResolver(src Source) *Resolver { return &Resolver{src: src} }
 
 // source describes where a rule came from, for the authorizer's reason.
 type source struct {
@@ -59,8 +83,8 @@ type visitor func(src *source, rule *rbacv1.PolicyRule, err error) bool
 // visitRulesFor visits every rule u holds in namespace ("" for cluster-wide
 // rules only): the rules of ClusterRoleBindings, then of the namespace's
 // RoleBindings.
-func (r *Resolver) visitRulesFor(u user.Info, namespace string, visit visitor) {
-	crbs, err := r.l.ClusterRoleBindings.List(labels.Everything())
+func (r *Resolver) visitRulesFor(ctx context.Context, u user.Info, namespace string, visit visitor) {
+	crbs, err := r.src.ClusterRoleBindings(ctx)
 	if err != nil {
 		if !visit(nil, nil, err) {
 			return
@@ -71,7 +95,7 @@ func (r *Resolver) visitRulesFor(u user.Info, namespace string, visit visitor) {
 		if !ok {
 			continue
 		}
-		rules, err := r.RoleReferenceRules(b.RoleRef, "")
+		rules, err := r.RoleReferenceRules(ctx, b.RoleRef, "")
 		if err != nil {
 			if !visit(nil, nil, err) {
 				return
@@ -88,7 +112,7 @@ func (r *Resolver) visitRulesFor(u user.Info, namespace string, visit visitor) {
 	if namespace == "" {
 		return
 	}
-	rbs, err := r.l.RoleBindings.RoleBindings(namespace).List(labels.Everything())
+	rbs, err := r.src.RoleBindings(ctx, namespace)
 	if err != nil {
 		visit(nil, nil, err)
 		return
@@ -98,7 +122,7 @@ func (r *Resolver) visitRulesFor(u user.Info, namespace string, visit visitor) {
 		if !ok {
 			continue
 		}
-		rules, err := r.RoleReferenceRules(b.RoleRef, namespace)
+		rules, err := r.RoleReferenceRules(ctx, b.RoleRef, namespace)
 		if err != nil {
 			if !visit(nil, nil, err) {
 				return
@@ -120,7 +144,7 @@ func (r *Resolver) visitRulesFor(u user.Info, namespace string, visit visitor) {
 func (r *Resolver) RulesFor(ctx context.Context, u user.Info, namespace string) ([]rbacv1.PolicyRule, error) {
 	var rules []rbacv1.PolicyRule
 	var errs []error
-	r.visitRulesFor(u, namespace, func(_ *source, rule *rbacv1.PolicyRule, err error) bool {
+	r.visitRulesFor(ctx, u, namespace, func(_ *source, rule *rbacv1.PolicyRule, err error) bool {
 		if rule != nil {
 			rules = append(rules, *rule)
 		}
@@ -133,16 +157,16 @@ func (r *Resolver) RulesFor(ctx context.Context, u user.Info, namespace string) 
 }
 
 // RoleReferenceRules returns the rules of the role a binding in namespace refers to.
-func (r *Resolver) RoleReferenceRules(ref rbacv1.RoleRef, namespace string) ([]rbacv1.PolicyRule, error) {
+func (r *Resolver) RoleReferenceRules(ctx context.Context, ref rbacv1.RoleRef, namespace string) ([]rbacv1.PolicyRule, error) {
 	switch ref.Kind {
 	case "Role":
-		role, err := r.l.Roles.Roles(namespace).Get(ref.Name)
+		role, err := r.src.Role(ctx, namespace, ref.Name)
 		if err != nil {
 			return nil, err
 		}
 		return role.Rules, nil
 	case "ClusterRole":
-		role, err := r.l.ClusterRoles.Get(ref.Name)
+		role, err := r.src.ClusterRole(ctx, ref.Name)
 		if err != nil {
 			return nil, err
 		}

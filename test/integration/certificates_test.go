@@ -16,6 +16,7 @@ import (
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -50,10 +51,21 @@ func TestClientCertificateAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice := certClient(t, c, ca, "alice", "dev")
-	if _, err := alice.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err != nil {
-		t.Fatalf("alice's certificate from petset's CA: %v", err)
+	// RBAC: group dev may view and create CSRs.
+	for _, role := range []string{"view", "system:node-bootstrapper"} {
+		if _, err := c.client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "dev-" + strings.ReplaceAll(role, ":", "-")},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+			Subjects:   []rbacv1.Subject{{Kind: "Group", APIGroup: rbacv1.GroupName, Name: "dev"}},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	alice := certClient(t, c, ca, "alice", "dev")
+	eventually(t, "alice's certificate from petset's CA lists namespaces", func() (bool, error) {
+		_, err := alice.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		return err == nil, err
+	})
 	// The CSR records who asked: the certificate's common name and
 	// organizations, and system:authenticated.
 	csr, err := alice.CertificatesV1().CertificateSigningRequests().Create(ctx, newCSR(t, "alice-csr", "example.com/test", "alice", nil), metav1.CreateOptions{})
