@@ -259,10 +259,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	gen.AddPostStartHookOrDie("rbac/bootstrap-roles", func(hc genericapiserver.PostStartHookContext) error {
 		// As kube-apiserver: retry until the policy is in place; /readyz
 		// fails until this hook returns.
-		return wait.PollUntilContextCancel(hc, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		err := wait.PollUntilContextCancel(hc, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 			if err := rbac.EnsurePolicy(ctx, loopbackClient, log); err != nil {
 				log.Warn("bootstrap RBAC policy (will retry)", "err", err)
 				return false, nil
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		// Ready only once the authorizer sees the policy it just wrote.
+		return wait.PollUntilContextCancel(hc, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			for _, b := range rbac.ClusterRoleBindings() {
+				if _, err := rbacInformers.ClusterRoleBindings().Lister().Get(b.Name); err != nil {
+					return false, nil
+				}
 			}
 			return true, nil
 		})
