@@ -216,3 +216,36 @@ func TestShorterGraceAndForceDelete(t *testing.T) {
 		}
 	})
 }
+
+// After a restart, a sandbox the runtime still runs for a pod that is gone
+// holds the name: the pod now bound under that name (a new UID) gets its
+// sandbox only after the old one is torn down.
+func TestAdoptedSandboxHoldsName(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	if _, err := h.rt.RunSandbox(ctx, runtime.SandboxConfig{UID: "uid-old", Namespace: "default", Name: "slow-0"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.rt.StartContainer(ctx, "uid-old", runtime.ContainerConfig{Name: "main", Argv: []string{"sleep"}}); err != nil {
+		t.Fatal(err)
+	}
+	p := simplePod("slow-0")
+	p.UID = "uid-new"
+	p.Spec.Containers[0].ReadinessProbe = nil
+	h.createPod(p)
+	oc := &overlapCheck{Runtime: h.rt}
+	cfg := h.config()
+	cfg.Runtime = oc
+	h.start(cfg)
+	eventually(t, "the new slow-0 running", func() bool {
+		p := h.pod("slow-0")
+		return p != nil && p.Status.Phase == corev1.PodRunning
+	}, nil)
+	sbs, _ := h.rt.ListSandboxes(ctx)
+	if len(sbs) != 1 || sbs[0].UID != "uid-new" {
+		t.Fatalf("sandboxes: %+v", sbs)
+	}
+	if v := oc.seen(); len(v) > 0 {
+		t.Fatalf("two copies of slow-0: %v", v)
+	}
+}
