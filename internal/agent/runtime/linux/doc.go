@@ -20,15 +20,17 @@
 // resolved beneath them) on an empty directory <state>/containers/<id>/rootfs,
 // pivots into it, applies the container's credentials (Security: user,
 // groups, capabilities, no_new_privs, read-only root) and execs the program,
-// which it looks up in its own PATH. It reports failure on a pipe that
+// which it looks up in its own PATH. It reports failure on a socket that
 // closes on exec, which init records as StartError. Init keeps the
 // container's mount namespace open; an exec session is started from a
 // goroutine locked to a thread that did unshare(CLONE_FS) and setns into
 // it (setns of a mount namespace is refused to a thread sharing its
 // filesystem state with others), a thread never reused afterwards, and runs
 // ctrinit from /.petset/petset inside the container to apply the same
-// credentials. exec -t terminals are opened from the container's own devpts
-// (/proc/<pid>/root/dev/ptmx, peer by TIOCGPTPEER).
+// credentials. Terminals come from the container's own devpts: for a TTY
+// container ctrinit opens it and passes the master back on its status
+// socket; for exec -t the runtime opens /proc/<pid>/root/dev/ptmx (peer by
+// TIOCGPTPEER).
 //
 // Joining namespaces: apart from that one setns, containers and exec
 // sessions are started by init itself (fork+exec from inside) on request
@@ -95,8 +97,7 @@
 //
 // There are no images: containers run the host's programs, read-only. The
 // containers of a pod share its PID namespace. No user namespace, seccomp or
-// LSM profile is applied (docs/isolation.md). A container started with a
-// TTY gets a terminal of the node's devpts.
+// LSM profile is applied (docs/isolation.md).
 //
 // # Concurrency
 //

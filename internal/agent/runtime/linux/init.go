@@ -2,6 +2,7 @@ package linux
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -385,16 +386,17 @@ func (s *initServer) containerSpec(sp startSpec, setup bool, path string, argv [
 // shares no filesystem state, hence unshare(CLONE_FS) on a locked thread
 // that is never reused). When the init reports an error after the fork,
 // the pid is returned with the error; onExit still runs.
-func (s *initServer) spawnContainerInit(spec ctrinit.Spec, mntns *os.File, files []*os.File, tty bool, cg cgroupPaths, onExit func(syscall.WaitStatus)) (int, *os.File, error) {
+func (s *initServer) spawnContainerInit(spec ctrinit.Spec, mntns *os.File, files []*os.File, tty bool, cg cgroupPaths, onExit func(syscall.WaitStatus)) (int, *os.File, *os.File, error) {
 	specR, specW, err := os.Pipe()
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
-	statusR, statusW, err := os.Pipe()
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		closeFiles([]*os.File{specR, specW})
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
+	statusR, statusW := os.NewFile(uintptr(sp[0]), "status"), os.NewFile(uintptr(sp[1]), "status-child")
 	defer statusR.Close()
 	attr := &syscall.SysProcAttr{Setsid: true}
 	if tty {
@@ -405,7 +407,7 @@ func (s *initServer) spawnContainerInit(spec ctrinit.Spec, mntns *os.File, files
 		f, err := os.Open(cg.Dirs[0])
 		if err != nil {
 			closeFiles([]*os.File{specR, specW, statusW})
-			return 0, nil, fmt.Errorf("open cgroup: %w", err)
+			return 0, nil, nil, fmt.Errorf("open cgroup: %w", err)
 		}
 		defer f.Close()
 		attr.UseCgroupFD = true
@@ -468,25 +470,67 @@ func (s *initServer) spawnContainerInit(spec ctrinit.Spec, mntns *os.File, files
 	closeFiles([]*os.File{specR, statusW})
 	if err != nil {
 		specW.Close()
-		return pid, nil, err
+		return pid, nil, nil, err
 	}
 	go func() {
 		json.NewEncoder(specW).Encode(spec)
 		specW.Close()
 	}()
-	msg, _ := io.ReadAll(statusR)
+	msg, passed := readStatus(statusR)
+	var master *os.File
+	for i, f := range passed {
+		if i == 0 && spec.TTY {
+			master = f
+		} else {
+			f.Close()
+		}
+	}
 	if len(msg) > 0 {
 		if ns != nil {
 			ns.Close()
 		}
-		return pid, nil, errors.New(string(msg))
+		if master != nil {
+			master.Close()
+		}
+		return pid, nil, nil, errors.New(string(msg))
 	}
 	if cg.Mode == cgroupV1 {
 		if err := cg.join(pid); err != nil {
 			s.log.Warn("container runs without its resource limits", "pid", pid, "err", err)
 		}
 	}
-	return pid, ns, nil
+	return pid, ns, master, nil
+}
+
+// readStatus reads a container init's status socket to its end: the text
+// is an error, descriptors passed with a NUL byte are files (the terminal).
+func readStatus(f *os.File) ([]byte, []*os.File) {
+	var msg []byte
+	var files []*os.File
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(int(f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if oobn > 0 {
+			if cms, perr := unix.ParseSocketControlMessage(oob[:oobn]); perr == nil {
+				for _, cm := range cms {
+					if fds, rerr := unix.ParseUnixRights(&cm); rerr == nil {
+						for _, fd := range fds {
+							files = append(files, os.NewFile(uintptr(fd), "passed"))
+						}
+					}
+				}
+			}
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			break
+		}
+		msg = append(msg, bytes.ReplaceAll(buf[:n], []byte{0}, nil)...)
+	}
+	return msg, files
 }
 
 // reap collects every exited child; init is PID 1 of the pod, so this also
@@ -604,7 +648,17 @@ func (s *initServer) startProcess(c *ictr) error {
 	}
 	var child []*os.File
 	var stdoutR, stderrR *os.File
-	if sp.TTY {
+	ownTTY := sp.TTY && s.cfg.Mounts
+	if ownTTY {
+		// The container's init opens the terminal in the container's own
+		// devpts and passes the master back (spawnContainerInit).
+		devnull, err := os.Open(os.DevNull)
+		if err != nil {
+			lg.close()
+			return err
+		}
+		child = []*os.File{devnull, devnull, devnull}
+	} else if sp.TTY {
 		master, slave, err := pty.Open()
 		if err != nil {
 			lg.close()
@@ -646,9 +700,22 @@ func (s *initServer) startProcess(c *ictr) error {
 	}
 	onExit := func(ws syscall.WaitStatus) { s.exited(c, ws) }
 	var pid int
-	var mntns *os.File
+	var mntns, master *os.File
 	if s.cfg.Mounts {
-		pid, mntns, err = s.spawnContainerInit(s.containerSpec(sp, true, sp.Path, sp.Argv), nil, child, sp.TTY, sp.Cgroup, onExit)
+		cs := s.containerSpec(sp, true, sp.Path, sp.Argv)
+		cs.TTY = sp.TTY
+		pid, mntns, master, err = s.spawnContainerInit(cs, nil, child, false, sp.Cgroup, onExit)
+		if err == nil && ownTTY {
+			if master == nil {
+				err = errors.New("the container's init passed no terminal")
+				syscall.Kill(pid, syscall.SIGKILL)
+			} else {
+				c.pty, stdoutR = master, master
+				if sp.Stdin {
+					c.stdinW = master
+				}
+			}
+		}
 	} else {
 		pid, err = s.spawn(sp.Path, sp.Argv, containerEnv(sp, s.cfg.Hostname), dir, child, sp.TTY, sp.Cgroup, onExit)
 	}
@@ -852,7 +919,7 @@ func (s *initServer) exec(cc *ctlConn, req request, files []*os.File) {
 			cc.send(reply{Error: fmt.Sprintf("container %s is not running (%v)", req.ID, err)})
 			return
 		}
-		pid, _, err = s.spawnContainerInit(s.containerSpec(c.spec, false, req.Path, req.Argv), ns, files, req.TTY, c.spec.Cgroup, onExit)
+		pid, _, _, err = s.spawnContainerInit(s.containerSpec(c.spec, false, req.Path, req.Argv), ns, files, req.TTY, c.spec.Cgroup, onExit)
 		ns.Close()
 	} else {
 		pid, err = s.spawn(req.Path, req.Argv, containerEnv(c.spec, s.cfg.Hostname), workDir(c.spec.WorkingDir), files, req.TTY, c.spec.Cgroup, onExit)

@@ -205,3 +205,18 @@ func TestHostNetworkRootfs(t *testing.T) {
 		t.Fatalf("host network container: exit %d:\n%s", code, out)
 	}
 }
+
+// TestTTYContainerTerminal: a container started with a TTY gets a terminal
+// of its own devpts (its name resolves inside the container).
+func TestTTYContainerTerminal(t *testing.T) {
+	requireRoot(t)
+	rt := startRuntime(t, newTestConfig(t))
+	sb := runSandbox(t, rt, "tty-0")
+	st := start(t, rt, sb.UID, runtime.ContainerConfig{Name: "tty", TTY: true,
+		Argv: []string{"sh", "-c", "tty; test -t 0 && echo STDIN-TTY; ls /dev/pts"}})
+	st = waitState(t, rt, st.ID, runtime.StateExited)
+	out := logsOf(t, rt, st.ID, runtime.LogOptions{})
+	if st.ExitCode != 0 || !strings.Contains(out, "/dev/pts/0") || !strings.Contains(out, "STDIN-TTY") {
+		t.Fatalf("tty container: exit %d: %q", st.ExitCode, out)
+	}
+}

@@ -49,9 +49,11 @@
 //
 // # Protocol and concurrency
 //
-// The parent passes the Spec as JSON on file descriptor 3 and reads file
-// descriptor 4 (close-on-exec in the child) until end of file: nothing
-// means the program was executed, text is the error that prevented it.
+// The parent passes the Spec as JSON on file descriptor 3 (a pipe) and
+// reads file descriptor 4 (a unix stream socket, close-on-exec in the
+// child) until end of file: no text means the program was executed, text is
+// the error that prevented it; with Spec.TTY the master of the container's
+// terminal arrives on it first (SCM_RIGHTS with one NUL byte).
 // The role is single-purpose: one goroutine locked to its thread does all
 // the work and execs.
 package ctrinit

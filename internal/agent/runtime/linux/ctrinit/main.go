@@ -13,7 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// File descriptors of the protocol with the parent.
+// File descriptors of the protocol with the parent: the spec (a pipe) and
+// the status (a unix stream socket).
 const (
 	specFD   = 3
 	statusFD = 4
@@ -51,6 +52,11 @@ func run() int {
 	if s.Setup {
 		if err := buildRootfs(&s); err != nil {
 			return fail(err)
+		}
+		if s.TTY {
+			if err := takeTerminal(); err != nil {
+				return fail(err)
+			}
 		}
 	}
 	env := withHome(s.Env, s.Security.UID)
@@ -173,6 +179,38 @@ func applySecurity(sec Security) error {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("no_new_privs: %w", err)
 		}
+	}
+	return nil
+}
+
+// takeTerminal opens a terminal of the container's devpts, passes its
+// master to the parent and makes the slave this process's stdio and
+// controlling terminal (the process leads its own session).
+func takeTerminal() error {
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open terminal: %w", err)
+	}
+	defer m.Close()
+	mfd := int(m.Fd())
+	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
+		return fmt.Errorf("unlock terminal: %w", err)
+	}
+	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(mfd), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if errno != 0 {
+		return fmt.Errorf("open terminal peer: %w", errno)
+	}
+	defer unix.Close(int(sfd))
+	if err := unix.Sendmsg(statusFD, []byte{0}, unix.UnixRights(mfd), nil, 0); err != nil {
+		return fmt.Errorf("pass the terminal: %w", err)
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup3(int(sfd), fd, 0); err != nil {
+			return fmt.Errorf("terminal as stdio: %w", err)
+		}
+	}
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("controlling terminal: %w", err)
 	}
 	return nil
 }

@@ -29,6 +29,10 @@ type Spec struct {
 	HostsFile  string  `json:",omitempty"`
 	ResolvFile string  `json:",omitempty"`
 	Mounts     []Mount `json:",omitempty"`
+	// TTY gives the program a terminal of the container's own devpts as
+	// its stdio and controlling terminal; the master is passed to the
+	// parent on the status socket (SCM_RIGHTS, with one NUL byte).
+	TTY bool `json:",omitempty"`
 
 	Security Security
 	// Path is the program to execute: absolute, relative to Dir when it
