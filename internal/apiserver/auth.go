@@ -6,9 +6,11 @@ import (
 	"fmt"
 
 	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authentication/group"
 	"k8s.io/apiserver/pkg/authentication/request/anonymous"
 	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
 	"k8s.io/apiserver/pkg/authentication/request/union"
+	"k8s.io/apiserver/pkg/authentication/token/tokenfile"
 	tokenunion "k8s.io/apiserver/pkg/authentication/token/union"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
@@ -53,6 +55,13 @@ func newAuthenticator(cfg Config, serviceAccounts authenticator.Token) (authenti
 		clientCA = ca
 	}
 	tokens := []authenticator.Token{tokenAuthenticator{admin: cfg.AdminToken}, bootstrapTokenAuthenticator{token: cfg.JoinToken}}
+	if cfg.TokenAuthFile != "" {
+		static, err := tokenfile.NewCSV(cfg.TokenAuthFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--token-auth-file: %w", err)
+		}
+		tokens = append(tokens, group.NewTokenGroupAdder(static, []string{user.AllAuthenticated}))
+	}
 	if serviceAccounts != nil {
 		tokens = append(tokens, serviceAccounts)
 	}

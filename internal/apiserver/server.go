@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"time"
 
@@ -56,6 +57,9 @@ type Config struct {
 	CertFile, KeyFile string
 	// AdminToken and JoinToken are the accepted bearer tokens.
 	AdminToken, JoinToken string
+	// TokenAuthFile is a CSV of static tokens (token,user,uid,"group1,group2"),
+	// kube-apiserver's --token-auth-file; "" for none.
+	TokenAuthFile string
 	// Authorizers decide after privileged users and before the stopgap
 	// (the Node authorizer).
 	Authorizers []authzunion.NamedAuthorizer
@@ -227,7 +231,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		stores: map[schema.GroupResource]*registry.Store{}, port: secure.BindPort,
 		ready: make(chan struct{}), log: log,
 	}
-	if err := s.install(kinds, c.RESTOptionsGetter, cfg.TableConvertor); err != nil {
+	if err := s.install(kinds, reviewStorage(authz, rbacAuthz, authn), c.RESTOptionsGetter, cfg.TableConvertor); err != nil {
 		return nil, err
 	}
 	guardSource.stores = s.stores
@@ -283,7 +287,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // install builds a store per kind and installs each API group.
-func (s *Server) install(kinds []*registry.Kind, opts generic.RESTOptionsGetter, table func(schema.GroupResource) rest.TableConvertor) error {
+func (s *Server) install(kinds []*registry.Kind, virtual map[schema.GroupVersion]map[string]rest.Storage, opts generic.RESTOptionsGetter, table func(schema.GroupResource) rest.TableConvertor) error {
 	groups := map[string]*genericapiserver.APIGroupInfo{}
 	var order []string
 	paramCodec := runtime.NewParameterCodec(s.scheme)
@@ -320,6 +324,29 @@ func (s *Server) install(kinds []*registry.Kind, opts generic.RESTOptionsGetter,
 		m := groups[k.GVK.Group].VersionedResourcesStorageMap[k.GVK.Version]
 		for sub, st := range registry.Subresources(k, s.stores) {
 			m[k.Resource+"/"+sub] = st
+		}
+	}
+	virtualGVs := make([]schema.GroupVersion, 0, len(virtual))
+	for gv := range virtual {
+		virtualGVs = append(virtualGVs, gv)
+	}
+	sort.Slice(virtualGVs, func(i, j int) bool { return virtualGVs[i].String() < virtualGVs[j].String() })
+	for _, gv := range virtualGVs {
+		resources := virtual[gv]
+		info, ok := groups[gv.Group]
+		if !ok {
+			gi := genericapiserver.NewDefaultAPIGroupInfo(gv.Group, s.scheme, paramCodec, s.codecs)
+			info = &gi
+			groups[gv.Group] = info
+			order = append(order, gv.Group)
+		}
+		m := info.VersionedResourcesStorageMap[gv.Version]
+		if m == nil {
+			m = map[string]rest.Storage{}
+			info.VersionedResourcesStorageMap[gv.Version] = m
+		}
+		for r, st := range resources {
+			m[r] = st
 		}
 	}
 	for _, g := range order {

@@ -51,7 +51,9 @@ type Config struct {
 	PodGC podgc.Config
 	// ExtraSANs are additional names or IPs for the serving certificate.
 	ExtraSANs []string
-	Logger    *slog.Logger
+	// TokenAuthFile is a static token CSV (kube-apiserver's --token-auth-file).
+	TokenAuthFile string
+	Logger        *slog.Logger
 }
 
 // ControlPlane is a configured, not yet running, control plane.
@@ -244,7 +246,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		ServiceAccountIssuer: issuer, ServiceAccountKeys: []*rsa.PublicKey{&c.saKey.PublicKey},
 		BindAddress: net.ParseIP(c.host), Port: c.port,
 		CertFile: c.files.ServingCert(), KeyFile: c.files.ServingKey(),
-		AdminToken: c.adminToken, JoinToken: c.joinToken, ClientCAFile: c.files.CACert(),
+		AdminToken: c.adminToken, JoinToken: c.joinToken, TokenAuthFile: c.cfg.TokenAuthFile, ClientCAFile: c.files.CACert(),
 		EtcdServers: endpoints, EtcdCAFile: c.etcdTLS.CAFile, EtcdCertFile: c.etcdTLS.CertFile, EtcdKeyFile: c.etcdTLS.KeyFile,
 		DisableWatchCache: c.cfg.DisableWatchCache,
 		Registry: registry.Deps{
