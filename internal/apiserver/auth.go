@@ -16,8 +16,6 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	authzunion "k8s.io/apiserver/pkg/authorization/union"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
-
-	"petset/internal/rbac"
 )
 
 // AdminUser is the admin token's user.
@@ -73,15 +71,13 @@ func newAuthenticator(cfg Config, serviceAccounts authenticator.Token) (authenti
 
 // newAuthorizer is the authorization chain; the first authorizer with an
 // opinion decides: system:masters, then the given authorizers (the Node
-// authorizer), then RBAC (which also grants bootstrappers their CSR rights
-// and service accounts discovery), then the stopgap for node agents.
+// authorizer, which decides for system:nodes), then RBAC (which also grants
+// bootstrappers their CSR rights and service accounts discovery).
 // rbacAuthz also resolves rules for SelfSubjectRulesReview.
 func newAuthorizer(extra []authzunion.NamedAuthorizer, rbacAuthz authorizer.Authorizer) (authorizer.Authorizer, error) {
 	chain := []authzunion.NamedAuthorizer{{AuthorizerName: "privileged", Authorizer: authorizer.AuthorizerFunc(privileged)}}
 	chain = append(chain, extra...)
-	chain = append(chain,
-		authzunion.NamedAuthorizer{AuthorizerName: "rbac", Authorizer: rbacAuthz},
-		authzunion.NamedAuthorizer{AuthorizerName: "nodes", Authorizer: authorizer.AuthorizerFunc(nodesStopgap)})
+	chain = append(chain, authzunion.NamedAuthorizer{AuthorizerName: "rbac", Authorizer: rbacAuthz})
 	a, err := authzunion.New(chain...)
 	if err != nil {
 		return nil, fmt.Errorf("authorizers: %w", err)
@@ -92,16 +88,6 @@ func newAuthorizer(extra []authzunion.NamedAuthorizer, rbacAuthz authorizer.Auth
 // privileged allows system:masters everything.
 func privileged(ctx context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
 	if u := a.GetUser(); u != nil && inGroup(u, user.SystemPrivilegedGroup) {
-		return authorizer.DecisionAllow, "", nil
-	}
-	return authorizer.DecisionNoOpinion, "", nil
-}
-
-// nodesStopgap lets node agents (group system:nodes) do everything, as
-// every authenticated user could before RBAC. It stands until the Node
-// authorizer takes its place; users get only what RBAC grants.
-func nodesStopgap(ctx context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
-	if u := a.GetUser(); u != nil && inGroup(u, rbac.NodesGroup) {
 		return authorizer.DecisionAllow, "", nil
 	}
 	return authorizer.DecisionNoOpinion, "", nil

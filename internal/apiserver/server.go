@@ -63,6 +63,8 @@ type Config struct {
 	// Authorizers decide after privileged users and before the stopgap
 	// (the Node authorizer).
 	Authorizers []authzunion.NamedAuthorizer
+	// Admission are admission plugins run after petset's own (NodeRestriction).
+	Admission []admission.Interface
 	// ClientCAFile is the CA whose client certificates authenticate users
 	// (common name = user, organizations = groups); "" accepts none.
 	ClientCAFile string
@@ -220,7 +222,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	c.OpenAPIV3Config.Info.Version = KubernetesVersion.GitVersion
 
 	nsLifecycle := &namespaceLifecycle{}
-	c.AdmissionControl = admission.NewChainHandler(nsLifecycle, &serviceAccountAdmission{objects: objects})
+	handlers := []admission.Interface{nsLifecycle, &serviceAccountAdmission{objects: objects}}
+	c.AdmissionControl = admission.NewChainHandler(append(handlers, cfg.Admission...)...)
 
 	gen, err := c.Complete(nil).New("petset-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {

@@ -14,6 +14,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	authzunion "k8s.io/apiserver/pkg/authorization/union"
 	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
 
@@ -21,6 +24,7 @@ import (
 	"petset/internal/apiserver"
 	"petset/internal/controller/podgc"
 	"petset/internal/etcd"
+	"petset/internal/nodeauth"
 	"petset/internal/pki"
 	"petset/internal/registry"
 	"petset/internal/registry/defaults"
@@ -242,7 +246,10 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	nodes := nodeauth.New()
 	srv, err := apiserver.New(ctx, apiserver.Config{
+		Authorizers:          []authzunion.NamedAuthorizer{{AuthorizerName: "node", Authorizer: authorizer.AuthorizerFunc(nodes.Authorize)}},
+		Admission:            []admission.Interface{nodes.Admission()},
 		ServiceAccountIssuer: issuer, ServiceAccountKeys: []*rsa.PublicKey{&c.saKey.PublicKey},
 		BindAddress: net.ParseIP(c.host), Port: c.port,
 		CertFile: c.files.ServingCert(), KeyFile: c.files.ServingKey(),
@@ -300,6 +307,20 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		cancel()
 		wg.Wait()
 		return fmt.Errorf("loopback client: %w", err)
+	}
+	// The Node authorizer's view of pods and claims.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := nodes.Run(runCtx, client); err != nil {
+			errc <- fmt.Errorf("node authorizer: %w", err)
+		}
+	}()
+	select {
+	case <-nodes.Ready():
+	case <-runCtx.Done():
+		wg.Wait()
+		return nil
 	}
 	if err := bootstrap(runCtx, client); err != nil {
 		cancel()

@@ -1,0 +1,173 @@
+package integration
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	restclient "k8s.io/client-go/rest"
+
+	"petset/internal/pki"
+)
+
+// nodePod is a pod bound to node that mounts secret and reads configMap.
+func nodePod(name, node, secret, configMap string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PodSpec{
+			NodeName: node,
+			Containers: []corev1.Container{{
+				Name: "c", Image: "busybox", Command: []string{"sleep", "infinity"},
+				Env: []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: configMap}, Key: "k",
+				}}}},
+			}},
+			Volumes: []corev1.Volume{{Name: "s", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret}}}},
+		},
+	}
+}
+
+func mustForbid(t *testing.T, what string, err error) {
+	t.Helper()
+	if !apierrors.IsForbidden(err) {
+		t.Errorf("%s: want 403 Forbidden, got %v", what, err)
+	}
+}
+
+func mustAllow(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
+}
+
+func TestNodeAuthorization(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	ca, err := pki.Files{Dir: filepath.Join(c.dataDir, "pki")}.LoadCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeA := certClient(t, c, ca, "system:node:a", "system:nodes")
+	ns := "default"
+	for _, s := range []string{"sa", "sb", "unused"} {
+		if _, err := c.client.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: s}, StringData: map[string]string{"k": s}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, cm := range []string{"ca", "cb"} {
+		if _, err := c.client.CoreV1().ConfigMaps(ns).Create(ctx, configMap(cm, cm), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"b"} {
+		if _, err := c.client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pa, err := c.client.CoreV1().Pods(ns).Create(ctx, nodePod("pa", "a", "sa", "ca"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := c.client.CoreV1().Pods(ns).Create(ctx, nodePod("pb", "b", "sb", "cb"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Objects of node a's pods: by name, once the authorizer has seen the pod.
+	eventually(t, "node a reads the secret of its pod", func() (bool, error) {
+		_, err := nodeA.CoreV1().Secrets(ns).Get(ctx, "sa", metav1.GetOptions{})
+		return err == nil, err
+	})
+	_, err = nodeA.CoreV1().ConfigMaps(ns).Get(ctx, "ca", metav1.GetOptions{})
+	mustAllow(t, "node a gets the configmap of its pod", err)
+	_, err = nodeA.CoreV1().Secrets(ns).Get(ctx, "sb", metav1.GetOptions{})
+	mustForbid(t, "node a gets the secret of node b's pod", err)
+	_, err = nodeA.CoreV1().ConfigMaps(ns).Get(ctx, "cb", metav1.GetOptions{})
+	mustForbid(t, "node a gets the configmap of node b's pod", err)
+	_, err = nodeA.CoreV1().Secrets(ns).Get(ctx, "unused", metav1.GetOptions{})
+	mustForbid(t, "node a gets a secret no pod uses", err)
+	_, err = nodeA.CoreV1().Secrets("").List(ctx, metav1.ListOptions{})
+	mustForbid(t, "node a lists all secrets", err)
+	_, err = nodeA.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+	mustForbid(t, "node a lists the secrets of a namespace", err)
+
+	// Nodes: its own, not others.
+	_, err = nodeA.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "a", Labels: map[string]string{"kubernetes.io/hostname": "a"}}}, metav1.CreateOptions{})
+	mustAllow(t, "node a registers itself", err)
+	_, err = nodeA.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "c"}}, metav1.CreateOptions{})
+	mustForbid(t, "node a registers node c", err)
+	patch := []byte(`{"metadata":{"labels":{"example.com/mine":"yes"}}}`)
+	_, err = nodeA.CoreV1().Nodes().Patch(ctx, "a", types.MergePatchType, patch, metav1.PatchOptions{})
+	mustAllow(t, "node a labels itself", err)
+	_, err = nodeA.CoreV1().Nodes().Patch(ctx, "b", types.MergePatchType, patch, metav1.PatchOptions{})
+	mustForbid(t, "node a patches node b", err)
+	_, err = nodeA.CoreV1().Nodes().Patch(ctx, "b", types.MergePatchType, []byte(`{"status":{"conditions":[{"type":"Ready","status":"False"}]}}`), metav1.PatchOptions{}, "status")
+	mustForbid(t, "node a patches node b's status", err)
+	_, err = nodeA.CoreV1().Nodes().Patch(ctx, "a", types.MergePatchType, []byte(`{"metadata":{"labels":{"node-restriction.kubernetes.io/trusted":"yes"}}}`), metav1.PatchOptions{})
+	mustForbid(t, "node a sets a node-restriction.kubernetes.io label", err)
+	_, err = nodeA.CoreV1().Nodes().Patch(ctx, "a", types.MergePatchType, []byte(`{"metadata":{"labels":{"node-role.kubernetes.io/control-plane":""}}}`), metav1.PatchOptions{})
+	mustForbid(t, "node a sets a kubernetes.io label that is not kubelet's", err)
+	mustForbid(t, "node a deletes node b", nodeA.CoreV1().Nodes().Delete(ctx, "b", metav1.DeleteOptions{}))
+
+	// Pods: status of its own only; no creation, no deleting others'.
+	pa.Status.Message = "from a"
+	_, err = nodeA.CoreV1().Pods(ns).UpdateStatus(ctx, pa, metav1.UpdateOptions{})
+	mustAllow(t, "node a updates its pod's status", err)
+	pb.Status.Message = "from a"
+	_, err = nodeA.CoreV1().Pods(ns).UpdateStatus(ctx, pb, metav1.UpdateOptions{})
+	mustForbid(t, "node a updates node b's pod status", err)
+	_, err = nodeA.CoreV1().Pods(ns).Patch(ctx, "pb", types.MergePatchType, []byte(`{"status":{"message":"x"}}`), metav1.PatchOptions{}, "status")
+	mustForbid(t, "node a patches node b's pod status", err)
+	hostPath := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "evil"}, Spec: corev1.PodSpec{NodeName: "a",
+		Containers: []corev1.Container{{Name: "c", Image: "busybox"}},
+		Volumes:    []corev1.Volume{{Name: "root", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}}}}
+	_, err = nodeA.CoreV1().Pods(ns).Create(ctx, hostPath, metav1.CreateOptions{})
+	mustForbid(t, "node a creates a hostPath pod", err)
+	mustForbid(t, "node a deletes node b's pod", nodeA.CoreV1().Pods(ns).Delete(ctx, "pb", metav1.DeleteOptions{}))
+	_, err = nodeA.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	mustAllow(t, "node a lists pods (kube's system:node)", err)
+
+	// Leases: its own.
+	lease := func(name string) *coordinationv1.Lease {
+		return &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "kube-node-lease"}}
+	}
+	_, err = nodeA.CoordinationV1().Leases("kube-node-lease").Create(ctx, lease("a"), metav1.CreateOptions{})
+	mustAllow(t, "node a creates its lease", err)
+	_, err = nodeA.CoordinationV1().Leases("kube-node-lease").Create(ctx, lease("b"), metav1.CreateOptions{})
+	mustForbid(t, "node a creates node b's lease", err)
+
+	// No impersonation, no other kinds.
+	imp := restclient.CopyConfig(c.config)
+	imp.BearerToken = ""
+	imp.CertFile, imp.KeyFile = certFiles(t, ca, "system:node:a", "system:nodes")
+	imp.Impersonate = restclient.ImpersonationConfig{UserName: "petset-admin", Groups: []string{"system:masters"}}
+	impClient, err := kubernetes.NewForConfig(imp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = impClient.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+	mustForbid(t, "node a impersonates the admin", err)
+	_, err = nodeA.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
+	mustForbid(t, "node a lists statefulsets", err)
+	_, err = nodeA.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{})
+	mustForbid(t, "node a creates a namespace", err)
+}
+
+// certFiles issues a client certificate for user/groups and returns its
+// certificate and key files.
+func certFiles(t *testing.T, ca *pki.CA, user string, groups ...string) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	crt, key := filepath.Join(dir, "c.crt"), filepath.Join(dir, "c.key")
+	if err := ca.IssueClient(crt, key, user, groups, 3600e9); err != nil {
+		t.Fatal(err)
+	}
+	return crt, key
+}
