@@ -68,7 +68,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
 			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Simulate: true, StreamAddr: f.streamAddr,
 			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop,
-			StreamToken: token, BootstrapToken: token, CA: f.ca, Logger: log,
+			BootstrapToken: token, CA: f.ca, Logger: log,
 		})
 		if err != nil {
 			return nil, err
@@ -79,7 +79,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 		n, err := node.New(node.Config{
 			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
 			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Bridge: f.bridge, Isolation: f.isolation,
-			StreamAddr: f.streamAddr, StreamToken: token, BootstrapToken: token, CA: f.ca, ImageCatalog: f.imageCatalog,
+			StreamAddr: f.streamAddr, BootstrapToken: token, CA: f.ca, ImageCatalog: f.imageCatalog,
 			DNSForward: f.dnsForward, StopPodsOnExit: f.stopPodsOnExit, Logger: log,
 		})
 		if err != nil {
@@ -98,7 +98,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 			Name: fmt.Sprintf("sim-%d", i), Client: client, DataDir: filepath.Join(dataDir, "sim", fmt.Sprint(i)),
 			NodeIP: f.nodeIP, PodCIDR: fmt.Sprintf("10.89.%d.0/24", i), Simulate: true,
 			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop,
-			StreamToken: token, BootstrapToken: token, CA: f.ca, Logger: log,
+			BootstrapToken: token, CA: f.ca, Logger: log,
 		})
 		if err != nil {
 			return nil, err

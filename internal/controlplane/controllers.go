@@ -3,10 +3,8 @@ package controlplane
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
@@ -122,17 +120,6 @@ type controllerContext struct {
 // controllers construct the controllers the leader runs; each returns its
 // Run function.
 var controllers []func(context.Context, controllerContext) (func(context.Context), error)
-
-// agentTransport carries API server requests to node agents. Agents serve
-// TLS with certificates of their own, so the connection is encrypted but
-// the agent's certificate is not verified; the agent verifies the API
-// server by the bearer token it sends.
-func agentTransport() (http.RoundTripper, error) {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // see doc comment
-	t.ForceAttemptHTTP2 = false
-	return t, nil
-}
 
 func metaFor(name, ns string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: name, Namespace: ns}

@@ -238,7 +238,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--service-cidr: %w", err)
 	}
-	agentTransport, err := agentTransport()
+	agents, err := newAgentTransports(c.files)
 	if err != nil {
 		return err
 	}
@@ -260,7 +260,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 			// Offset 0 (the range's first address) is the kubernetes Service's, as on kube.
 			ServiceIPs: allocator.New(etcdClient, "/petset/allocations/serviceips/", ipRange, 0),
 			NodePorts:  allocator.New(etcdClient, "/petset/allocations/nodeports/", allocator.PortRange{Min: c.cfg.NodePortMin, Max: c.cfg.NodePortMax}),
-			Agents:     registry.AgentAccess{Token: c.joinToken, Transport: agentTransport},
+			Agents:     registry.AgentAccess{Transport: agents.For},
 		},
 		TableConvertor: printers.For,
 		Defaulters:     []func(*runtime.Scheme) error{defaults.RegisterDefaults},

@@ -61,9 +61,6 @@ type Config struct {
 	SimStopDelay                 time.Duration
 	// StreamAddr is where the streaming server listens (host:port).
 	StreamAddr string
-	// StreamToken is the bearer token the API server sends to the
-	// streaming server (the join token).
-	StreamToken string
 	// ImageCatalog is an extra image catalog file ("" for the built-ins only).
 	ImageCatalog string
 	// DNSForward are upstream resolvers for names outside the cluster.

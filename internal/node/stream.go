@@ -2,13 +2,16 @@ package node
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 
 	"petset/internal/agent"
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/stream"
+	"petset/internal/pki"
 )
 
 // agentRef lets the streaming server, which must listen before the agent
@@ -44,12 +47,37 @@ func (r *agentRef) set(a *agent.Agent) {
 	r.mu.Unlock()
 }
 
+// clusterCA is the CA the node trusts the API server by (its client
+// config's), which also signs the API server's client certificate.
+func (n *Node) clusterCA() (*x509.CertPool, error) {
+	tc := n.cfg.Client.TLSClientConfig
+	data := tc.CAData
+	if len(data) == 0 && tc.CAFile != "" {
+		b, err := os.ReadFile(tc.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("cluster CA: %w", err)
+		}
+		data = b
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, errors.New("no cluster CA certificate in the client configuration")
+	}
+	return pool, nil
+}
+
 // startStreaming starts the node's streaming server (logs, exec, attach,
 // port-forward) and returns its port once it listens.
 func (n *Node) startStreaming(ctx context.Context, rt runtime.Runtime, goRun func(string, func(context.Context) error)) (int, error) {
+	clientCAs, err := n.clusterCA()
+	if err != nil {
+		return 0, fmt.Errorf("node %s: streaming server: %w", n.cfg.Name, err)
+	}
 	srv, err := stream.New(stream.Config{
-		Addr: n.cfg.StreamAddr, Token: n.cfg.StreamToken, Pods: &n.agent, Runtime: rt,
+		Addr: n.cfg.StreamAddr, Pods: &n.agent, Runtime: rt,
 		GetCertificate: servingCertificate(n.serving),
+		// Only the API server, by its client certificate of the cluster CA.
+		ClientCAs: clientCAs, AllowedClients: []string{pki.KubeletClientUser},
 	})
 	if err != nil {
 		return 0, fmt.Errorf("node %s: streaming server: %w", n.cfg.Name, err)

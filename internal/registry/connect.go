@@ -24,10 +24,11 @@ import (
 // /portForward/{ns}/{pod}, on the port a node publishes in
 // status.daemonEndpoints.kubeletEndpoint.
 type AgentAccess struct {
-	// Token is the bearer token agents accept from the API server.
-	Token string
-	// Transport carries requests to agents (TLS).
-	Transport http.RoundTripper
+	// Transport returns the transport to the agent of a node: mutual TLS
+	// that verifies the agent's serving certificate for that node and
+	// presents the API server's client certificate. It must be an
+	// *http.Transport (upgrades dial with its TLS configuration).
+	Transport func(node string) (http.RoundTripper, error)
 }
 
 // connectREST proxies pods/log, exec, attach and portforward to the agent
@@ -122,11 +123,15 @@ func (r *connectREST) Connect(ctx context.Context, name string, opts runtime.Obj
 		}
 	}
 	loc.RawQuery = query.Encode()
-	h := proxy.NewUpgradeAwareHandler(&loc, r.agent.Transport, false, r.kind != "log", proxy.NewErrorResponder(responder))
-	token := r.agent.Token
+	transport, err := r.agent.Transport(pod.Spec.NodeName)
+	if err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("transport to node %s: %w", pod.Spec.NodeName, err))
+	}
+	h := proxy.NewUpgradeAwareHandler(&loc, transport, false, r.kind != "log", proxy.NewErrorResponder(responder))
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		// The caller's credentials are for the API server, never for an agent.
-		req.Header.Set("Authorization", "Bearer "+token)
+		// The caller's credentials are for the API server, never for an
+		// agent: the API server authenticates with its client certificate.
+		req.Header.Del("Authorization")
 		h.ServeHTTP(w, req)
 	}), nil
 }

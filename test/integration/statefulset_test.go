@@ -34,7 +34,7 @@ func startSimulatedNodes(t *testing.T, c *cluster, n int) {
 		}
 		nd, err := node.New(node.Config{
 			Name: fmt.Sprintf("sim-%d", i), Client: cfg, DataDir: t.TempDir(), NodeIP: "127.0.0.1",
-			PodCIDR: fmt.Sprintf("10.89.%d.0/24", i), Simulate: true, StreamToken: c.cp.JoinToken(), BootstrapToken: c.cp.JoinToken(),
+			PodCIDR: fmt.Sprintf("10.89.%d.0/24", i), Simulate: true, BootstrapToken: c.cp.JoinToken(),
 			SimStartDelay: 20 * time.Millisecond, SimReadyDelay: 20 * time.Millisecond, SimStopDelay: 10 * time.Millisecond,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})

@@ -19,13 +19,18 @@
 //     channels per port, each opened with the port as two little-endian
 //     bytes) and over SPDY tunnelled in a WebSocket (SPDY/3.1+portforward.k8s.io,
 //     what kubectl 1.31+ sends first).
-//   - Authentication: every request must carry "Authorization: Bearer
-//     <token>" with the configured token, else 401.
-//   - Its TLS serving certificate: the configured files, or a self-signed
-//     certificate generated in memory. HTTP/2 is not offered: upgrades need
+//   - Authentication: mutual TLS. The TLS handshake requires a client
+//     certificate of the configured CAs (the cluster CA); a request whose
+//     certificate's common name is not an allowed client
+//     (kube-apiserver-kubelet-client) is answered 403. Bearer tokens are
+//     neither needed nor accepted.
+//   - Its TLS serving certificate: the node's (GetCertificate, renewed by
+//     the node's certificate manager), the configured files, or a
+//     self-signed certificate generated in memory. HTTP/2 is not offered: upgrades need
 //     HTTP/1.1 connections.
 //
-// Errors before an upgrade are metav1.Status JSON: 401 without the token,
+// Errors before an upgrade are metav1.Status JSON: 403 for a client that is
+// not the API server,
 // 404 "pod ns/name not found on this node" and "container X is not valid
 // for pod Y", 400 "container X of pod Y is not running" for exec and attach,
 // 400 "waiting to start" when Pods also implements ContainerNames and the

@@ -241,14 +241,13 @@ func TestExecSimulated(t *testing.T) {
 			if r.err == nil || !strings.Contains(r.err.Error(), "you must specify at least 1 command") {
 				t.Fatalf("no command: %v", r.err)
 			}
-			bad := rest.CopyConfig(cfg)
-			bad.BearerToken = "wrong"
+			bad := clientConfig(t, cfg.Host, "system:node:other")
 			r = run(t, ek, bad, execURL(cfg, "exec", "default", "web-0", "nginx", []string{"hostname"}, false, true, true, false),
 				remotecommand.StreamOptions{Stdout: io.Discard, Stderr: io.Discard})
 			if r.err == nil || r.stdout != "" {
-				t.Fatalf("wrong token: %+v", r)
+				t.Fatalf("a client that is not the API server: %+v", r)
 			}
-			t.Logf("wrong token: %v", r.err)
+			t.Logf("a client that is not the API server: %v", r.err)
 		})
 	}
 	if err := rt.Exit(ids["sidecar"], 0); err != nil {
@@ -282,7 +281,7 @@ func TestShutdownEndsSessions(t *testing.T) {
 	rt := newHostRuntime(t)
 	pods := &testPods{}
 	addPod(t, rt, pods, "default", "web-0", "app")
-	s, err := New(Config{Addr: "127.0.0.1:0", Token: testToken, Pods: pods, Runtime: rt})
+	s, err := New(serverConfig(t, pods, rt))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +290,7 @@ func TestShutdownEndsSessions(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	<-s.Ready()
-	cfg := &rest.Config{Host: fmt.Sprintf("https://127.0.0.1:%d", s.Port()), BearerToken: testToken, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	cfg := clientConfig(t, fmt.Sprintf("https://127.0.0.1:%d", s.Port()), apiServerClient)
 
 	var sessions sync.WaitGroup
 	for _, ek := range []executorKind{executors[0], executors[2]} {

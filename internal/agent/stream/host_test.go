@@ -19,8 +19,6 @@ import (
 	"petset/internal/agent/runtime/fake"
 )
 
-const testToken = "s3cret-join-token"
-
 // hostRuntime is a runtime.Runtime for these tests: the simulated runtime
 // keeps sandboxes and container states, while Exec runs real host
 // processes (exit codes, stdin, stderr and terminals are real), Attach
@@ -373,7 +371,7 @@ func addPod(t *testing.T, rt runtime.Runtime, pods *testPods, ns, name string, c
 // its base URL and a client config carrying the token.
 func startServer(t *testing.T, rt runtime.Runtime, pods Pods) (string, *rest.Config) {
 	t.Helper()
-	s, err := New(Config{Addr: "127.0.0.1:0", Token: testToken, Pods: pods, Runtime: rt})
+	s, err := New(serverConfig(t, pods, rt))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,10 +391,24 @@ func startServer(t *testing.T, rt runtime.Runtime, pods Pods) (string, *rest.Con
 		}
 	})
 	base := fmt.Sprintf("https://127.0.0.1:%d", s.Port())
-	return base, &rest.Config{
+	return base, clientConfig(t, base, apiServerClient)
+}
+
+// serverConfig is a streaming server on 127.0.0.1:0 that accepts the API
+// server's client certificate of the test cluster CA.
+func serverConfig(t *testing.T, pods Pods, rt runtime.Runtime) Config {
+	ca, _ := cas(t)
+	return Config{Addr: "127.0.0.1:0", ClientCAs: ca.pool, AllowedClients: []string{apiServerClient}, Pods: pods, Runtime: rt}
+}
+
+// clientConfig is a client of base with a cluster-CA client certificate
+// for cn (the server's self-signed certificate is not verified).
+func clientConfig(t *testing.T, base, cn string) *rest.Config {
+	ca, _ := cas(t)
+	certPEM, keyPEM := ca.clientCert(t, cn)
+	return &rest.Config{
 		Host:            base,
-		BearerToken:     testToken,
-		TLSClientConfig: rest.TLSClientConfig{Insecure: true},
+		TLSClientConfig: rest.TLSClientConfig{Insecure: true, CertData: certPEM, KeyData: keyPEM},
 	}
 }
 

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -173,22 +174,40 @@ func TestLogsFollowShutdown(t *testing.T) {
 	}
 }
 
-func TestUnauthorized(t *testing.T) {
+// TestOnlyTheAPIServer: the streaming server takes only the API server's
+// client certificate of the cluster CA; no certificate, one of another CA,
+// or another name is refused, and a bearer token is no substitute.
+func TestOnlyTheAPIServer(t *testing.T) {
 	rt := newHostRuntime(t)
 	pods := &testPods{}
 	addPod(t, rt, pods, "default", "web-0", "nginx")
 	base, cfg := startServer(t, rt, pods)
-	for _, token := range []string{"", "wrong", testToken + "x"} {
-		c := *cfg
-		c.BearerToken = token
-		code, body := getLogs(t, httpClient(t, &c), base, "/containerLogs/default/web-0/nginx", nil)
-		if code != http.StatusUnauthorized {
-			t.Errorf("token %q: status %d (%s), want 401", token, code, body)
-		}
+	path := base + "/containerLogs/default/web-0/nginx"
+	_, other := cas(t)
+
+	// No certificate, even with a bearer token: the handshake fails.
+	noCert := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	req, _ := http.NewRequest("GET", path, nil)
+	req.Header.Set("Authorization", "Bearer some-token")
+	if resp, err := noCert.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("no client certificate: got %s, want a refused handshake", resp.Status)
 	}
-	code, _ := getLogs(t, httpClient(t, cfg), base, "/containerLogs/default/web-0/nginx", nil)
+	// A certificate of another CA with the right name: refused too.
+	foreign := other.tlsCert(t, apiServerClient)
+	foreignClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{foreign}}}}
+	if resp, err := foreignClient.Get(path); err == nil {
+		resp.Body.Close()
+		t.Fatalf("certificate of another CA: got %s, want a refused handshake", resp.Status)
+	}
+	// The cluster CA, but not the API server's name: 403.
+	code, body := getLogs(t, httpClient(t, clientConfig(t, base, "system:node:web")), base, "/containerLogs/default/web-0/nginx", nil)
+	if code != http.StatusForbidden {
+		t.Errorf("another client of the cluster CA: status %d (%s), want 403", code, body)
+	}
+	code, _ = getLogs(t, httpClient(t, cfg), base, "/containerLogs/default/web-0/nginx", nil)
 	if code != http.StatusOK {
-		t.Fatalf("right token: status %d", code)
+		t.Fatalf("the API server's certificate: status %d", code)
 	}
 }
 

@@ -150,16 +150,15 @@ func TestPortForwardClientGo(t *testing.T) {
 }
 
 // wsDial opens a WebSocket port-forward with the v4 channel protocol.
-func wsDial(t *testing.T, cfg *rest.Config, token string, ports ...int) (*websocket.Conn, *http.Response, error) {
+func wsDial(t *testing.T, cfg *rest.Config, cn string, ports ...int) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
 	u := forwardURL(cfg, "default", "web-0", ports...)
 	u.Scheme = "wss"
 	d := websocket.Dialer{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{clusterCA.tlsCert(t, cn)}},
 		Subprotocols:    []string{"v4.channel.k8s.io"},
 	}
-	h := http.Header{"Authorization": {"Bearer " + token}}
-	return d.DialContext(testContext(t), u.String(), h)
+	return d.DialContext(testContext(t), u.String(), nil)
 }
 
 // TestPortForwardWebSocketChannels drives the v4 channel protocol by hand:
@@ -172,11 +171,11 @@ func TestPortForwardWebSocketChannels(t *testing.T) {
 	_, podPort := podServer(t)
 	deadPort := closedPort(t)
 
-	if _, resp, err := wsDial(t, cfg, "wrong", podPort); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("wrong token: %v %v", resp, err)
+	if _, resp, err := wsDial(t, cfg, "system:node:other", podPort); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a client that is not the API server: %v %v", resp, err)
 	}
 
-	conn, _, err := wsDial(t, cfg, testToken, podPort, deadPort)
+	conn, _, err := wsDial(t, cfg, apiServerClient, podPort, deadPort)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,8 +25,8 @@ func (errorResponder) Error(w http.ResponseWriter, _ *http.Request, err error) {
 
 // TestThroughAPIServerProxy puts the hop petset's API server makes in
 // front of the agent (registry/connect.go): an UpgradeAwareHandler that
-// replaces the caller's credentials with the join token and forwards the
-// request verbatim, upgrades included.
+// drops the caller's credentials, authenticates with the API server's
+// client certificate and forwards the request verbatim, upgrades included.
 func TestThroughAPIServerProxy(t *testing.T) {
 	rt := newHostRuntime(t)
 	pods := &testPods{}
@@ -35,14 +35,15 @@ func TestThroughAPIServerProxy(t *testing.T) {
 	rt.appendLog(id, t0(), "a log line")
 	_, agentCfg := startServer(t, rt, pods)
 	agentURL, _ := url.Parse(agentCfg.Host)
-	transport := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	ca, _ := cas(t)
+	transport := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{ca.tlsCert(t, apiServerClient)}}}
 
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		loc := *agentURL
 		loc.Path = r.URL.Path
 		loc.RawQuery = r.URL.RawQuery
 		h := proxy.NewUpgradeAwareHandler(&loc, transport, false, !strings.HasPrefix(r.URL.Path, "/containerLogs/"), errorResponder{})
-		r.Header.Set("Authorization", "Bearer "+testToken)
+		r.Header.Del("Authorization")
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(front.Close)

@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -45,8 +44,13 @@ type ContainerNames interface {
 type Config struct {
 	// Addr is the listen address, e.g. "127.0.0.1:0" or ":10250".
 	Addr string
-	// Token is the bearer token every request must carry. It must not be empty.
-	Token string
+	// ClientCAs verify the client certificate every connection must
+	// present (the cluster CA), and AllowedClients are the common names a
+	// client certificate may have (the API server's kubelet client,
+	// kube-apiserver-kubelet-client). Both are required; nothing else is
+	// accepted, no bearer token in particular.
+	ClientCAs      *x509.CertPool
+	AllowedClients []string
 	// GetCertificate provides the serving certificate (the node's, renewed
 	// by its certificate manager). Without it, CertFile and KeyFile are the
 	// serving certificate; all empty means a self-signed certificate
@@ -69,8 +73,8 @@ type Server struct {
 
 // New checks cfg and loads or generates the serving certificate.
 func New(cfg Config) (*Server, error) {
-	if cfg.Token == "" {
-		return nil, errors.New("stream server: a bearer token is required")
+	if cfg.ClientCAs == nil || len(cfg.AllowedClients) == 0 {
+		return nil, errors.New("stream server: client CAs and allowed client names are required")
 	}
 	if cfg.Pods == nil || cfg.Runtime == nil {
 		return nil, errors.New("stream server: Pods and Runtime are required")
@@ -143,6 +147,9 @@ func (s *Server) Run(ctx context.Context) error {
 			// connection, which HTTP/2 cannot do.
 			NextProtos: []string{"http/1.1"},
 			MinVersion: tls.VersionTLS12,
+			// Only the API server, by its client certificate of the cluster CA.
+			ClientAuth: tls.RequireAndVerifyClientCert,
+			ClientCAs:  s.cfg.ClientCAs,
 		},
 		ReadHeaderTimeout: 30 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
@@ -178,13 +185,17 @@ func (s *Server) certificates() []tls.Certificate {
 	return []tls.Certificate{s.cert}
 }
 
-// authenticate lets through requests with the exact bearer token.
+// authenticate lets through requests whose verified client certificate
+// has an allowed common name (the TLS handshake already required a
+// certificate of the client CAs).
 func (s *Server) authenticate(next http.Handler) http.Handler {
-	want := []byte("Bearer " + s.cfg.Token)
+	allowed := map[string]bool{}
+	for _, n := range s.cfg.AllowedClients {
+		allowed[n] = true
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			writeStatus(w, http.StatusUnauthorized, "Unauthorized")
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || !allowed[r.TLS.VerifiedChains[0][0].Subject.CommonName] {
+			writeStatus(w, http.StatusForbidden, "Forbidden: only the API server may use the node's streaming server")
 			return
 		}
 		next.ServeHTTP(w, r)
