@@ -20,7 +20,9 @@ func TestSecurityRBAC(t *testing.T) {
 	}
 	u := StartUp(t, "--simulate-nodes=1", "--token-auth-file", tokens)
 	k := u.K
-	asAlice := func(args ...string) Result { return k.Run(append([]string{"--token", "alice-secret-token"}, args...)...) }
+	asAlice := func(args ...string) Result {
+		return k.Run(append([]string{"--token", "alice-secret-token"}, args...)...)
+	}
 	canI := func(alice bool, args ...string) string {
 		t.Helper()
 		full := append([]string{"auth", "can-i"}, args...)
