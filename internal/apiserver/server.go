@@ -222,7 +222,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	c.OpenAPIV3Config.Info.Version = KubernetesVersion.GitVersion
 
 	nsLifecycle := &namespaceLifecycle{}
-	handlers := []admission.Interface{nsLifecycle, &serviceAccountAdmission{objects: objects}}
+	handlers := []admission.Interface{nsLifecycle, &serviceAccountAdmission{objects: objects}, &csrAdmission{authz: authz}}
 	c.AdmissionControl = admission.NewChainHandler(append(handlers, cfg.Admission...)...)
 
 	gen, err := c.Complete(nil).New("petset-apiserver", genericapiserver.NewEmptyDelegate())

@@ -315,3 +315,65 @@ func TestBootstrapTokenOnlyCSRs(t *testing.T) {
 		}
 	}
 }
+
+// TestCSRApprovalNeedsSignerPermission: kube's CertificateApproval and
+// CertificateSubjectRestriction admission.
+func TestCSRApprovalNeedsSignerPermission(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	ca, err := pki.Files{Dir: filepath.Join(c.dataDir, "pki")}.LoadCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := []rbacv1.PolicyRule{
+		{APIGroups: []string{"certificates.k8s.io"}, Resources: []string{"certificatesigningrequests"}, Verbs: []string{"create", "get"}},
+		{APIGroups: []string{"certificates.k8s.io"}, Resources: []string{"certificatesigningrequests/approval"}, Verbs: []string{"update"}},
+	}
+	grant := func(name string, rules []rbacv1.PolicyRule) {
+		t.Helper()
+		if _, err := c.client.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+			Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "approver"}},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grant("csr-writer", rules)
+	approver := certClient(t, c, ca, "approver")
+	csrs := approver.CertificatesV1().CertificateSigningRequests()
+
+	var csr *certificatesv1.CertificateSigningRequest
+	eventually(t, "RBAC lets the approver create CSRs", func() (bool, error) {
+		csr, err = csrs.Create(ctx, newCSR(t, "mint-node", certificatesv1.KubeAPIServerClientKubeletSignerName, "system:node:x", []string{"system:nodes"}), metav1.CreateOptions{})
+		return err == nil, err
+	})
+	csr.Status.Conditions = []certificatesv1.CertificateSigningRequestCondition{{Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "Manual"}}
+	_, err = csrs.UpdateApproval(ctx, csr.Name, csr, metav1.UpdateOptions{})
+	if !apierrors.IsForbidden(err) {
+		t.Fatalf("approving a node client CSR without approve on its signer: want 403, got %v", err)
+	}
+
+	grant("example-approver", []rbacv1.PolicyRule{{APIGroups: []string{"certificates.k8s.io"}, Resources: []string{"signers"}, ResourceNames: []string{"example.com/*"}, Verbs: []string{"approve"}}})
+	other, err := csrs.Create(ctx, newCSR(t, "example", "example.com/test", "x", nil), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Status.Conditions = csr.Status.Conditions
+	eventually(t, "approve on example.com/* allows approving example.com/test", func() (bool, error) {
+		_, err := csrs.UpdateApproval(ctx, other.Name, other, metav1.UpdateOptions{})
+		return err == nil, err
+	})
+	if _, err := csrs.UpdateApproval(ctx, csr.Name, csr, metav1.UpdateOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("approve on example.com/* still may not approve the kubelet signer: got %v", err)
+	}
+
+	// Nobody asks the kube-apiserver-client signer for system:masters.
+	masters := newCSR(t, "masters", certificatesv1.KubeAPIServerClientSignerName, "eve", []string{"system:masters"})
+	if _, err := c.client.CertificatesV1().CertificateSigningRequests().Create(ctx, masters, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("a kube-apiserver-client CSR for system:masters: want 403, got %v", err)
+	}
+}
