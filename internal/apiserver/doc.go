@@ -1,7 +1,11 @@
 // Package apiserver owns petset's Kubernetes API endpoint: the scheme of
 // served kinds, the k8s.io/apiserver GenericAPIServer configured with
-// etcd storage (watch cache included), TLS, bearer-token authentication,
-// authorization, discovery, OpenAPI, and the installation of the stores
+// etcd storage (watch cache included), TLS, authentication (client
+// certificates of petset's CA, the admin token, the join token as a
+// bootstrap token, service-account tokens), the authorization chain
+// (system:masters → injected authorizers such as the Node authorizer →
+// RBAC), admission (namespace lifecycle, service accounts, CSR approval and
+// signing rights, injected plugins such as NodeRestriction), discovery, OpenAPI, and the installation of the stores
 // that internal/registry builds. It does not run controllers; callers get
 // a loopback client config and start those themselves.
 //

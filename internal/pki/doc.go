@@ -1,6 +1,8 @@
 // Package pki owns petset's credentials on disk: the cluster CA, the API
-// server's serving certificate, the admin and join bearer tokens, the admin
-// kubeconfig, and the embedded etcd's own CA with its serving, peer and
+// server's serving certificate, the API server's client certificate for
+// node agents (apiserver-kubelet-client), the admin token and the join
+// token (a bootstrap token, "<id>.<secret>"), the admin kubeconfig, a CA
+// type that signs node certificates, and the embedded etcd's own CA with its serving, peer and
 // API-server client certificates (kubeadm's layout). Everything is
 // generated once, at first start, in the data directory (private files mode
 // 0600) and reused afterwards.
