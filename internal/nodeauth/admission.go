@@ -57,6 +57,8 @@ func (r restriction) Validate(ctx context.Context, a admission.Attributes, _ adm
 		}
 	case gr.Group == "" && gr.Resource == "persistentvolumes":
 		return r.volume(node, a)
+	case gr.Group == "" && gr.Resource == "serviceaccounts" && a.GetSubresource() == "token":
+		return r.token(node, a)
 	}
 	return nil
 }

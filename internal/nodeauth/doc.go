@@ -19,7 +19,9 @@
 // node-restriction.kubernetes.io/ nor kubernetes.io/k8s.io labels other
 // than kubelet's, may update the status of, delete or evict only pods
 // bound to it, may create no pods but mirror pods bound to it, and may
-// update only PersistentVolumes pinned to it, and there only metadata.
+// update only PersistentVolumes pinned to it, and there only metadata,
+// and may request service-account tokens only bound (by name and UID) to
+// a pod bound to it.
 //
 // Concurrency: the informers run in Run; Authorize and Validate are safe
 // for concurrent use and deny node requests (no opinion) until the

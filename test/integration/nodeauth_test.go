@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -133,6 +134,18 @@ func TestNodeAuthorization(t *testing.T) {
 	mustForbid(t, "node a deletes node b's pod", nodeA.CoreV1().Pods(ns).Delete(ctx, "pb", metav1.DeleteOptions{}))
 	_, err = nodeA.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	mustAllow(t, "node a lists pods (kube's system:node)", err)
+
+	// Service-account tokens: only bound to a pod of its own (NodeRestriction).
+	boundTo := func(p *corev1.Pod) *authenticationv1.TokenRequest {
+		return &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+			BoundObjectRef: &authenticationv1.BoundObjectReference{APIVersion: "v1", Kind: "Pod", Name: p.Name, UID: p.UID}}}
+	}
+	_, err = nodeA.CoreV1().ServiceAccounts(ns).CreateToken(ctx, pa.Spec.ServiceAccountName, boundTo(pa), metav1.CreateOptions{})
+	mustAllow(t, "node a requests a token bound to its pod", err)
+	_, err = nodeA.CoreV1().ServiceAccounts(ns).CreateToken(ctx, pb.Spec.ServiceAccountName, boundTo(pb), metav1.CreateOptions{})
+	mustForbid(t, "node a requests a token bound to node b's pod", err)
+	_, err = nodeA.CoreV1().ServiceAccounts(ns).CreateToken(ctx, pa.Spec.ServiceAccountName, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	mustForbid(t, "node a requests an unbound token", err)
 
 	// Leases: its own.
 	lease := func(name string) *coordinationv1.Lease {
