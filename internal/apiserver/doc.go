@@ -2,11 +2,14 @@
 // served kinds, the k8s.io/apiserver GenericAPIServer configured with
 // etcd storage (watch cache included), TLS, authentication (client
 // certificates of petset's CA, the admin token, the join token as a
-// bootstrap token, service-account tokens), the authorization chain
-// (system:masters → injected authorizers such as the Node authorizer →
-// RBAC), admission (namespace lifecycle, service accounts, CSR approval and
-// signing rights, injected plugins such as NodeRestriction), discovery, OpenAPI, and the installation of the stores
-// that internal/registry builds. It does not run controllers; callers get
+// bootstrap token, service-account tokens, --token-auth-file users), the
+// authorization chain (system:masters → injected authorizers such as the
+// Node authorizer → RBAC), admission (namespace lifecycle, service accounts, CSR approval and
+// signing rights, injected plugins such as NodeRestriction), discovery, OpenAPI, the
+// review resources (access, rules, self-subject and token reviews, answered
+// by the server's own authorizer and authenticator), the RBAC post-start hooks
+// (informers, bootstrap policy), and the installation of the stores that
+// internal/registry builds. It does not run controllers; callers get
 // a loopback client config and start those themselves.
 //
 // Concurrency: New wires; Run serves until its context ends, then shuts
