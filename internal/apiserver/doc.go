@@ -5,7 +5,8 @@
 // bootstrap token, service-account tokens, --token-auth-file users), the
 // authorization chain (system:masters → injected authorizers such as the
 // Node authorizer → RBAC), admission (namespace lifecycle, service accounts, CSR approval and
-// signing rights, injected plugins such as NodeRestriction), discovery, OpenAPI, the
+// signing rights, the default StorageClass of new claims, injected plugins
+// such as NodeRestriction), discovery, OpenAPI, the
 // review resources (access, rules, self-subject and token reviews, answered
 // by the server's own authorizer and authenticator), the RBAC post-start hooks
 // (informers, bootstrap policy), and the installation of the stores that

@@ -222,7 +222,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	c.OpenAPIV3Config.Info.Version = KubernetesVersion.GitVersion
 
 	nsLifecycle := &namespaceLifecycle{}
-	handlers := []admission.Interface{nsLifecycle, &serviceAccountAdmission{objects: objects}, &csrAdmission{authz: authz}}
+	defaultClass := &defaultStorageClass{}
+	handlers := []admission.Interface{nsLifecycle, &serviceAccountAdmission{objects: objects}, &csrAdmission{authz: authz}, defaultClass}
 	c.AdmissionControl = admission.NewChainHandler(append(handlers, cfg.Admission...)...)
 
 	gen, err := c.Complete(nil).New("petset-apiserver", genericapiserver.NewEmptyDelegate())
@@ -240,6 +241,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	guardSource.stores = s.stores
 	var nsGetter namespaceGetter = s.stores[schema.GroupResource{Resource: "namespaces"}]
 	nsLifecycle.namespaces.Store(&nsGetter)
+	var classLister objectLister = s.stores[schema.GroupResource{Group: "storage.k8s.io", Resource: "storageclasses"}]
+	defaultClass.classes.Store(&classLister)
 	objects.set(map[schema.GroupResource]objectGetter{
 		corev1.Resource("serviceaccounts"): s.stores[corev1.Resource("serviceaccounts")],
 		corev1.Resource("pods"):            s.stores[corev1.Resource("pods")],

@@ -10,10 +10,13 @@
 //     spec.volumeName or the volume's spec.claimRef; it writes
 //     spec.claimRef, spec.volumeName, the bind-completed/bound-by-controller
 //     annotations and the phases and status of both objects;
-//   - the retroactive default storage class (petset has no admission
-//     plugin for it): an unbound claim whose spec.storageClassName is nil
-//     first tries the class-less volumes, as upstream, and only when none
-//     satisfies it gets the default StorageClass's name;
+//   - the retroactive default storage class (upstream's
+//     RetroactiveDefaultStorageClass): a claim created while no default
+//     class existed keeps spec.storageClassName nil (the API server's
+//     DefaultStorageClass admission sets it at creation otherwise); while
+//     unbound it first tries the class-less volumes, as upstream, and only
+//     when none satisfies it gets the default StorageClass's name once one
+//     exists;
 //   - WaitForFirstConsumer: such claims are neither bound nor provisioned
 //     until the scheduler has written the volume.kubernetes.io/selected-node
 //     annotation on the claim. The split with the scheduler is upstream's:
