@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -313,7 +314,12 @@ func TestPodPendingRunningReady(t *testing.T) {
 }
 
 func TestInitContainersRunInOrder(t *testing.T) {
-	h := newHarness(t, nil)
+	// Init containers that run until the test makes them exit.
+	rt, err := rtfake.New(rtfake.Config{PodCIDR: "10.88.3.0/24", InitDuration: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, client: fake.NewSimpleClientset(), rt: rt, dir: t.TempDir()}
 	h.start(h.config())
 	p := simplePod("init-0")
 	p.Spec.Containers[0].ReadinessProbe = nil
@@ -689,5 +695,105 @@ func TestSimulatedTimeline(t *testing.T) {
 	}, func() { clk.Step(time.Second) })
 	if now, ready := clk.Now(), cond(h.pod("sim-0"), corev1.PodReady); ready.LastTransitionTime.Time.Before(now.Add(-time.Hour)) {
 		t.Errorf("ready transition time %v", ready.LastTransitionTime)
+	}
+}
+
+// TestSimulatedInitContainers: on a simulated node init containers run to
+// completion one after the other, each for the init duration, then the app
+// container starts; statuses go through the states kubectl shows as
+// Init:0/2, Init:1/2, PodInitializing and Running. With the simulate
+// annotation "fail" the first init container fails and is restarted with
+// back-off (Init:Error, Init:CrashLoopBackOff).
+func TestSimulatedInitContainers(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	rt, err := rtfake.New(rtfake.Config{PodCIDR: "10.88.3.0/24", StartDelay: time.Second, InitDuration: 3 * time.Second, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, client: fake.NewSimpleClientset(), rt: rt, clock: clk, dir: t.TempDir()}
+	h.start(h.config())
+	p := simplePod("db-0")
+	p.Spec.Containers[0].ReadinessProbe = nil
+	p.Spec.InitContainers = []corev1.Container{
+		{Name: "init-perms", Image: "busybox", Command: []string{"chown", "-R", "999", "/data"}},
+		{Name: "init-schema", Image: "busybox", Command: []string{"migrate"}},
+	}
+	h.createPod(p)
+	// state renders a container status as "waiting:Reason", "running" or
+	// "terminated:Reason:code".
+	state := func(cs corev1.ContainerStatus) string {
+		switch {
+		case cs.State.Running != nil:
+			return "running"
+		case cs.State.Terminated != nil:
+			return fmt.Sprintf("terminated:%s:%d", cs.State.Terminated.Reason, cs.State.Terminated.ExitCode)
+		case cs.State.Waiting != nil:
+			return "waiting:" + cs.State.Waiting.Reason
+		}
+		return "none"
+	}
+	states := func() string {
+		p := h.pod("db-0")
+		if p == nil || len(p.Status.InitContainerStatuses) != 2 || len(p.Status.ContainerStatuses) != 1 {
+			return ""
+		}
+		return fmt.Sprintf("%s %s %s %s", p.Status.Phase, state(p.Status.InitContainerStatuses[0]),
+			state(p.Status.InitContainerStatuses[1]), state(p.Status.ContainerStatuses[0]))
+	}
+	want := func(what, s string) {
+		t.Helper()
+		eventually(t, what+" ("+s+")", func() bool { return states() == s }, nil)
+	}
+	// waitTimer waits until the runtime or the agent has armed a timer.
+	waitTimer := func() {
+		t.Helper()
+		eventually(t, "a timer", func() bool { return clk.Waiters() > 0 }, nil)
+	}
+	want("first init container created", "Pending waiting:PodInitializing waiting:PodInitializing waiting:PodInitializing")
+	clk.Step(time.Second)
+	want("first init container running", "Pending running waiting:PodInitializing waiting:PodInitializing")
+	waitTimer()
+	clk.Step(2 * time.Second)
+	if s := states(); s != "Pending running waiting:PodInitializing waiting:PodInitializing" {
+		t.Fatalf("before its init duration: %s", s)
+	}
+	clk.Step(time.Second)
+	want("second init container created", "Pending terminated:Completed:0 waiting:PodInitializing waiting:PodInitializing")
+	clk.Step(time.Second)
+	want("second init container running", "Pending terminated:Completed:0 running waiting:PodInitializing")
+	waitTimer()
+	clk.Step(3 * time.Second)
+	want("app container created", "Pending terminated:Completed:0 terminated:Completed:0 waiting:PodInitializing")
+	if p := h.pod("db-0"); !isTrue(p, corev1.PodInitialized) {
+		t.Errorf("Initialized %+v once both init containers completed", cond(p, corev1.PodInitialized))
+	}
+	clk.Step(time.Second)
+	want("app container running", "Running terminated:Completed:0 terminated:Completed:0 running")
+	eventually(t, "ready", func() bool { return isTrue(h.pod("db-0"), corev1.PodReady) }, nil)
+	if p := h.pod("db-0"); p.Status.InitContainerStatuses[0].State.Terminated.FinishedAt.Sub(p.Status.InitContainerStatuses[0].State.Terminated.StartedAt.Time) != 3*time.Second {
+		t.Errorf("first init container ran %v, want the 3s init duration", p.Status.InitContainerStatuses[0].State.Terminated)
+	}
+
+	// A failing init container: Init:Error then Init:CrashLoopBackOff.
+	f := simplePod("fail-0")
+	f.Annotations = map[string]string{SimulateAnnotation: "fail"}
+	f.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox", Command: []string{"migrate"}}}
+	h.createPod(f)
+	initStatus := func() corev1.ContainerStatus {
+		p := h.pod("fail-0")
+		if p == nil || len(p.Status.InitContainerStatuses) != 1 {
+			return corev1.ContainerStatus{}
+		}
+		return p.Status.InitContainerStatuses[0]
+	}
+	eventually(t, "init container failed and waiting in back-off", func() bool {
+		cs := initStatus()
+		return cs.RestartCount == 1 && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff" &&
+			cs.LastTerminationState.Terminated != nil && cs.LastTerminationState.Terminated.Reason == "Error" &&
+			cs.LastTerminationState.Terminated.ExitCode == 1
+	}, func() { clk.Step(time.Second) })
+	if p := h.pod("fail-0"); p.Status.Phase != corev1.PodPending || isTrue(p, corev1.PodInitialized) ||
+		p.Status.ContainerStatuses[0].State.Waiting == nil || p.Status.ContainerStatuses[0].State.Waiting.Reason != "PodInitializing" {
+		t.Errorf("pod with a failing init container: phase %s, initialized %v, app %+v", p.Status.Phase, isTrue(p, corev1.PodInitialized), p.Status.ContainerStatuses[0].State)
 	}
 }

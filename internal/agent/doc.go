@@ -32,10 +32,13 @@
 // implementations), the image catalog, nor the streaming (logs, exec,
 // attach) HTTP server: that server calls ContainerID and Runtime.
 //
-// Simulation: with the simulated runtime (runtime/fake) the pod annotation
-// petset.io/simulate=fail|succeed makes containers exit with 1|0 once
-// running, and the node annotation petset.io/simulate=stop-heartbeat stops
-// lease renewal and status posting until removed.
+// Simulation: with the simulated runtime (runtime/fake) init containers
+// (ContainerConfig.Init) complete by themselves after the runtime's init
+// duration; the pod annotation petset.io/simulate=fail|succeed makes
+// containers exit with 1|0 once running (a failing init container shows
+// Init:Error, then Init:CrashLoopBackOff), and the node annotation
+// petset.io/simulate=stop-heartbeat stops lease renewal and status posting
+// until removed.
 //
 // Concurrency: Run owns every goroutine it starts — the dispatcher (pod UIDs
 // from a workqueue to per-pod workers), one worker goroutine per pod (a pod's

@@ -134,7 +134,7 @@ func (a *Agent) containerStatus(w *podWorker, pod *corev1.Pod, c *corev1.Contain
 	default:
 		cs.State.Waiting = waitingError(w, c)
 		if cs.State.Waiting == nil {
-			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: waitingReason}
 		}
 	}
 	return cs
@@ -180,11 +180,10 @@ func (a *Agent) buildStatus(w *podWorker, pod *corev1.Pod, podIP string, byName 
 		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
 		l := byName[c.Name]
 		restart := func(code int) bool { return sidecar || (policy != corev1.RestartPolicyNever && code != 0) }
-		reason := "PodInitializing"
-		if initDone {
-			reason = "ContainerCreating"
-		}
-		cs := a.containerStatus(w, pod, c, l, reason, restart, true)
+		// As kubelet: every container of a pod with init containers waits
+		// as PodInitializing until it runs (kubectl shows Init:N/M, then
+		// PodInitializing once the init containers are done).
+		cs := a.containerStatus(w, pod, c, l, "PodInitializing", restart, true)
 		st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
 		switch {
 		case len(l) == 0:
@@ -210,7 +209,7 @@ func (a *Agent) buildStatus(w *podWorker, pod *corev1.Pod, podIP string, byName 
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
 		reason := "ContainerCreating"
-		if !initDone {
+		if len(pod.Spec.InitContainers) > 0 {
 			reason = "PodInitializing"
 		}
 		restart := func(code int) bool { return shouldRestart(policy, code) }

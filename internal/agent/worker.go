@@ -419,6 +419,17 @@ func (a *Agent) runHook(ctx context.Context, h *corev1.LifecycleHandler, contain
 	return nil
 }
 
+// runsToCompletion reports whether the named container is an init
+// container that must complete before the next starts (not a sidecar).
+func runsToCompletion(pod *corev1.Pod, name string) bool {
+	for _, c := range pod.Spec.InitContainers {
+		if c.Name == name {
+			return c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways
+		}
+	}
+	return false
+}
+
 func containerSpec(pod *corev1.Pod, name string) *corev1.Container {
 	for i := range pod.Spec.InitContainers {
 		if pod.Spec.InitContainers[i].Name == name {
@@ -828,6 +839,7 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 		Stdin:      c.Stdin,
 		StdinOnce:  c.StdinOnce,
 		TTY:        c.TTY,
+		Init:       runsToCompletion(pod, c.Name),
 	}
 	if _, err := a.rt.StartContainer(ctx, string(pod.UID), cfg); err != nil {
 		w.startErr[c.Name] = err.Error()

@@ -36,6 +36,7 @@ type nodeFlags struct {
 	simStart   time.Duration
 	simReady   time.Duration
 	simStop    time.Duration
+	simInit    time.Duration
 	dnsForward []string
 }
 
@@ -58,6 +59,7 @@ func (f *nodeFlags) register(cmd *cobra.Command, simulateFlag string) {
 	fs.DurationVar(&f.simStart, "simulate-start-delay", 200*time.Millisecond, "simulated nodes: time from container start to Running")
 	fs.DurationVar(&f.simReady, "simulate-ready-delay", 300*time.Millisecond, "simulated nodes: time from Running to Ready")
 	fs.DurationVar(&f.simStop, "simulate-stop-delay", 100*time.Millisecond, "simulated nodes: time a container takes to stop")
+	fs.DurationVar(&f.simInit, "simulate-init-duration", 500*time.Millisecond, "simulated nodes: time an init container runs (from Running) before it completes with exit code 0")
 }
 
 // nodes builds the node(s): one real node, or n simulated ones.
@@ -67,7 +69,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 		n, err := node.New(node.Config{
 			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
 			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Simulate: true, StreamAddr: f.streamAddr,
-			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop,
+			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop, SimInitDuration: f.simInit,
 			BootstrapToken: token, CA: f.ca, Logger: log,
 		})
 		if err != nil {
@@ -97,7 +99,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 		n, err := node.New(node.Config{
 			Name: fmt.Sprintf("sim-%d", i), Client: client, DataDir: filepath.Join(dataDir, "sim", fmt.Sprint(i)),
 			NodeIP: f.nodeIP, PodCIDR: fmt.Sprintf("10.89.%d.0/24", i), Simulate: true,
-			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop,
+			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop, SimInitDuration: f.simInit,
 			BootstrapToken: token, CA: f.ca, Logger: log,
 		})
 		if err != nil {

@@ -59,6 +59,9 @@ type Config struct {
 	Simulate                     bool
 	SimStartDelay, SimReadyDelay time.Duration
 	SimStopDelay                 time.Duration
+	// SimInitDuration is how long a simulated init container runs before
+	// it completes.
+	SimInitDuration time.Duration
 	// StreamAddr is where the streaming server listens (host:port).
 	StreamAddr string
 	// ImageCatalog is an extra image catalog file ("" for the built-ins only).
@@ -265,7 +268,7 @@ func (n *Node) Run(ctx context.Context) error {
 func (n *Node) runtime(ctx context.Context) (rt runtime.Runtime, closeFn func(), isolated bool, err error) {
 	cfg := n.cfg
 	if cfg.Simulate {
-		f, err := fake.New(fake.Config{PodCIDR: cfg.PodCIDR, StartDelay: cfg.SimStartDelay, ReadyDelay: cfg.SimReadyDelay, StopDelay: cfg.SimStopDelay})
+		f, err := fake.New(fake.Config{PodCIDR: cfg.PodCIDR, StartDelay: cfg.SimStartDelay, ReadyDelay: cfg.SimReadyDelay, StopDelay: cfg.SimStopDelay, InitDuration: cfg.SimInitDuration})
 		if err != nil {
 			return nil, nil, false, err
 		}

@@ -90,6 +90,11 @@ type ContainerConfig struct {
 	Stdin      bool
 	StdinOnce  bool
 	TTY        bool
+	// Init marks an init container that must run to completion before the
+	// next one starts (not a restartable sidecar). Real runtimes run it
+	// like any other process; the simulated runtime, which runs nothing,
+	// completes it (exit 0) after its configured init duration.
+	Init bool
 }
 
 // ContainerState is the lifecycle state of a container process.

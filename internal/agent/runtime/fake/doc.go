@@ -6,7 +6,11 @@
 //
 // Behaviour:
 //   - A started container is Created, then Running after Config.StartDelay.
-//     It exits only when stopped (StopContainer: it exits Config.StopDelay
+//     An init container (ContainerConfig.Init) then completes by itself: it
+//     exits with code 0 (reason Completed) Config.InitDuration after it
+//     started running (at once when zero), so the agent goes on to the next
+//     init container, then the app containers, as kubelet does. Any other
+//     container exits only when stopped (StopContainer: it exits Config.StopDelay
 //     after SIGTERM with code 0, or is "killed" with code 137 when the grace
 //     period runs out first; a later StopContainer whose grace period ends
 //     sooner — a force delete — moves the kill earlier, as a real runtime
@@ -24,8 +28,9 @@
 // Users steer simulated nodes with annotations, which the agent (not this
 // package) reads and turns into calls on the runtime:
 //   - pod annotation `petset.io/simulate: fail` makes the pod's containers exit
-//     with code 1 once running; `petset.io/simulate: succeed` makes them exit
-//     with code 0.
+//     with code 1 once running (init containers included, before their init
+//     duration ends: the pod shows Init:Error, then Init:CrashLoopBackOff);
+//     `petset.io/simulate: succeed` makes them exit with code 0.
 //   - node annotation `petset.io/simulate: stop-heartbeat` makes that node's
 //     agent stop renewing its Lease and posting node status (to rehearse the
 //     loss of a node); removing the annotation resumes both.

@@ -29,6 +29,9 @@ type Config struct {
 	StopDelay time.Duration
 	// ReadyDelay is how long a container must run before Probe passes.
 	ReadyDelay time.Duration
+	// InitDuration is how long an init container (ContainerConfig.Init)
+	// runs before it completes with exit code 0.
+	InitDuration time.Duration
 	// Clock drives every timer; nil means the real clock.
 	Clock clock.WithDelayedExecution
 }
@@ -205,6 +208,9 @@ func (r *Runtime) StartContainer(_ context.Context, podUID string, cfg runtime.C
 		c.st.StartedAt = at
 		c.st.PID = pid
 		logf(c, at, "simulated container %s running", cfg.Name)
+		if cfg.Init {
+			r.completeInit(c, at)
+		}
 	}
 	if r.cfg.StartDelay <= 0 {
 		run(now)
@@ -220,6 +226,23 @@ func (r *Runtime) StartContainer(_ context.Context, podUID string, cfg runtime.C
 	}
 	r.emit(podUID, id)
 	return c.st, nil
+}
+
+// completeInit schedules an init container's successful exit
+// Config.InitDuration after it started running at; r.mu is held.
+func (r *Runtime) completeInit(c *container, at time.Time) {
+	end := at.Add(r.cfg.InitDuration)
+	d := end.Sub(r.clock.Now())
+	if d <= 0 {
+		r.exitLocked(c, end, 0, "Completed", "")
+		return
+	}
+	c.timer = r.clock.AfterFunc(d, r.later(func() {
+		if c.st.State == runtime.StateRunning && !c.stopped {
+			c.timer = nil
+			r.exitLocked(c, end, 0, "Completed", "")
+		}
+	}))
 }
 
 // later wraps a timer callback: it runs f with r.mu held on a goroutine of
@@ -253,7 +276,11 @@ func (r *Runtime) exitLocked(c *container, now time.Time, code int, reason, msg 
 	c.st.Reason = reason
 	c.st.Message = msg
 	c.st.PID = 0
-	logf(c, now, "simulated container %s exited with code %d (%s)", c.cfg.Name, code, msg)
+	if msg == "" {
+		logf(c, now, "simulated container %s exited with code %d", c.cfg.Name, code)
+	} else {
+		logf(c, now, "simulated container %s exited with code %d (%s)", c.cfg.Name, code, msg)
+	}
 	close(c.exited)
 	r.emit(c.st.PodUID, c.st.ID)
 }

@@ -168,3 +168,92 @@ func TestStopHonoursShorterGrace(t *testing.T) {
 		t.Fatalf("after the grace-0 stop: %+v (now %s)", s, clk.Now())
 	}
 }
+
+// An init container runs for InitDuration, then completes with exit 0; an
+// app container of the same pod keeps running.
+func TestInitContainerCompletes(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	r, err := New(Config{StartDelay: time.Second, InitDuration: 4 * time.Second, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.RunSandbox(ctx, runtime.SandboxConfig{UID: "u1", Name: "web-0"}); err != nil {
+		t.Fatal(err)
+	}
+	ic, err := r.StartContainer(ctx, "u1", runtime.ContainerConfig{Name: "init-db", Argv: []string{"migrate"}, Init: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := r.StartContainer(ctx, "u1", runtime.ContainerConfig{Name: "main", Argv: []string{"app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func(id string) runtime.ContainerStatus { s, _ := r.ContainerStatus(ctx, id); return s }
+	clk.Step(time.Second)
+	waitFor(t, "init container running", func() bool { return state(ic.ID).State == runtime.StateRunning })
+	waitFor(t, "init completion timer", func() bool { return clk.Waiters() > 0 })
+	clk.Step(3 * time.Second)
+	if s := state(ic.ID); s.State != runtime.StateRunning {
+		t.Fatalf("init container %s before its init duration", s.State)
+	}
+	clk.Step(time.Second)
+	waitFor(t, "init container exited", func() bool { return state(ic.ID).State == runtime.StateExited })
+	s := state(ic.ID)
+	if s.ExitCode != 0 || s.Reason != "Completed" || s.Message != "" {
+		t.Errorf("init container exit: code %d reason %q message %q, want 0 Completed", s.ExitCode, s.Reason, s.Message)
+	}
+	if want := clk.Now(); !s.FinishedAt.Equal(want) || !s.StartedAt.Equal(want.Add(-4*time.Second)) {
+		t.Errorf("init container ran %s .. %s, want 4s ending %s", s.StartedAt, s.FinishedAt, want)
+	}
+	clk.Step(time.Hour)
+	if s := state(app.ID); s.State != runtime.StateRunning {
+		t.Errorf("app container %s, want Running", s.State)
+	}
+	var out bytes.Buffer
+	if err := r.Logs(ctx, ic.ID, runtime.LogOptions{}, &out); err != nil || !strings.HasSuffix(out.String(), "simulated container init-db exited with code 0\n") {
+		t.Errorf("init container log: %v %q", err, out.String())
+	}
+}
+
+// A zero InitDuration completes an init container as soon as it runs; an
+// injected failure (the agent's petset.io/simulate: fail) wins over a
+// completion still pending.
+func TestInitContainerImmediateAndFailed(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	r, err := New(Config{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.RunSandbox(ctx, runtime.SandboxConfig{UID: "u1"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.StartContainer(ctx, "u1", runtime.ContainerConfig{Name: "init", Argv: []string{"x"}, Init: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != runtime.StateExited || c.ExitCode != 0 || c.Reason != "Completed" {
+		t.Errorf("init container with no init duration: %s code %d %q, want Exited 0 Completed", c.State, c.ExitCode, c.Reason)
+	}
+
+	r2, err := New(Config{InitDuration: time.Minute, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.RunSandbox(ctx, runtime.SandboxConfig{UID: "u2"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err = r2.StartContainer(ctx, "u2", runtime.ContainerConfig{Name: "init", Argv: []string{"x"}, Init: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.Exit(c.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	clk.Step(2 * time.Minute)
+	s, _ := r2.ContainerStatus(ctx, c.ID)
+	if s.State != runtime.StateExited || s.ExitCode != 1 || s.Reason != "Error" {
+		t.Errorf("failed init container: %s code %d %q, want Exited 1 Error", s.State, s.ExitCode, s.Reason)
+	}
+}
