@@ -50,7 +50,7 @@ func (f *nodeFlags) register(cmd *cobra.Command, simulateFlag string) {
 	fs.StringVar(&f.nodeIP, "node-ip", "127.0.0.1", "the node's InternalIP, where the API server reaches its streaming server")
 	fs.StringVar(&f.streamAddr, "stream-listen", "", "address:port of the node's logs/exec/attach server (default <node-ip>:0)")
 	fs.StringVar(&f.imageCatalog, "image-catalog", "", "extra image catalog file (see docs/images.md)")
-	fs.StringSliceVar(&f.dnsForward, "dns-forward", nil, "upstream DNS servers for names outside cluster.local (default: answer REFUSED)")
+	fs.StringSliceVar(&f.dnsForward, "dns-forward", nil, "upstream DNS servers for names outside cluster.local (default: the nameservers of the node's /etc/resolv.conf, as CoreDNS' forward . /etc/resolv.conf; \"none\": answer REFUSED and offer no recursion)")
 	if simulateFlag == "simulate-nodes" {
 		fs.IntVar(&f.simulate, "simulate-nodes", 0, "run N simulated nodes instead of a real local node (pods run nothing)")
 	} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -553,5 +554,25 @@ func TestHeadlessWithoutPorts(t *testing.T) {
 	r = c.ask(t, "udp", "bare-0.bare.default.svc.cluster.local.", mdns.TypeA)
 	if len(r.Answer) != 1 {
 		t.Fatalf("endpoint A = %v", r.Answer)
+	}
+}
+
+func TestHostResolvers(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/resolv.conf"
+	content := "# generated\nsearch example.org\nnameserver 10.255.255.53\nnameserver 127.0.0.53\nnameserver fe80::1%eth0\nnameserver 10.88.0.1\noptions ndots:2\nnameserver bogus\n"
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := HostResolvers(path, "10.88.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.255.255.53", "127.0.0.53"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("HostResolvers = %v, want %v", got, want)
+	}
+	if got, err := HostResolvers(dir + "/missing"); err != nil || len(got) != 0 {
+		t.Fatalf("missing file: %v, %v", got, err)
 	}
 }

@@ -66,7 +66,10 @@ type Config struct {
 	StreamAddr string
 	// ImageCatalog is an extra image catalog file ("" for the built-ins only).
 	ImageCatalog string
-	// DNSForward are upstream resolvers for names outside the cluster.
+	// DNSForward are upstream resolvers for names outside the cluster;
+	// empty: the nameservers of the node's /etc/resolv.conf (CoreDNS'
+	// default "forward . /etc/resolv.conf"); ["none"]: no forwarding (names
+	// outside the cluster are REFUSED, replies carry no RA flag).
 	DNSForward []string
 	// StopPodsOnExit stops every pod of the node when Run returns (petset
 	// up: the whole cluster stops). Otherwise pods keep running and a
@@ -175,8 +178,12 @@ func (n *Node) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		forward, err := dnsUpstreams(cfg.DNSForward, gw)
+		if err != nil {
+			return fmt.Errorf("node %s: dns: %w", cfg.Name, err)
+		}
 		factory := informers.NewSharedInformerFactory(client, 0)
-		srv, err := dns.New(runCtx, dns.Config{Addrs: []string{net.JoinHostPort(gw, "53")}, Forward: cfg.DNSForward},
+		srv, err := dns.New(runCtx, dns.Config{Addrs: []string{net.JoinHostPort(gw, "53")}, Forward: forward},
 			factory.Core().V1().Services(), factory.Discovery().V1().EndpointSlices())
 		if err != nil {
 			return fmt.Errorf("node %s: dns: %w", cfg.Name, err)
@@ -262,6 +269,19 @@ func (n *Node) Run(ctx context.Context) error {
 	case err := <-errc:
 		return err
 	}
+}
+
+// dnsUpstreams resolves the --dns-forward setting: explicit servers,
+// "none", or (empty) the node's /etc/resolv.conf without the node's own
+// DNS address.
+func dnsUpstreams(forward []string, own string) ([]string, error) {
+	switch {
+	case len(forward) == 1 && forward[0] == "none":
+		return nil, nil
+	case len(forward) > 0:
+		return forward, nil
+	}
+	return dns.HostResolvers("/etc/resolv.conf", own)
 }
 
 // runtime builds the node's container runtime.

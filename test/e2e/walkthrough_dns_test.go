@@ -88,6 +88,12 @@ func runSrvLookup(t *testing.T, k *Client) {
 			t.Errorf("kubectl run srvlookup output lacks %q:\n%s", want, got)
 		}
 	}
+	// The cluster DNS offers recursion (it forwards to the node's
+	// resolvers, as CoreDNS' default Corefile), so its replies carry RA
+	// and dig prints no warning.
+	if strings.Contains(got, "recursion requested but not available") {
+		t.Errorf("dig warns that the cluster DNS offers no recursion (no RA flag):\n%s", got)
+	}
 }
 
 func dig(t *testing.T, args ...string) string {
