@@ -142,7 +142,7 @@ func (p *Process) Stop(t testing.TB) {
 		return
 	case <-time.After(30 * time.Second):
 	}
-	t.Logf("pid %d did not stop on SIGTERM within 30s; killing it", p.Cmd.Process.Pid)
+	t.Logf("pid %d did not stop on SIGTERM within 30s; killing it; stderr (tail):\n%s", p.Cmd.Process.Pid, tail(p.Stderr(), 4000))
 	_ = p.Cmd.Process.Kill()
 	<-p.done
 }
