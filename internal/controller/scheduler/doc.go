@@ -23,8 +23,9 @@
 // Available PV that matches the claim allows it, or when the class has a
 // provisioner and its allowed topologies admit the node. Once a node is
 // chosen the scheduler pre-binds the matching PV (sets its spec.claimRef, as
-// upstream's volume binder does) and writes the claim's
-// volume.kubernetes.io/selected-node annotation; it does not bind the pod yet.
+// upstream's volume binder does) or, for a claim no PV matched, writes the
+// claim's volume.kubernetes.io/selected-node annotation (only those: the
+// annotation asks for provisioning); it does not bind the pod yet.
 // The volume controller completes the binding or provisions a volume on that
 // node; when the claim turns Bound the pod is retried and, now restricted by
 // the new PV's node affinity, bound to that node. Meanwhile the pod holds the

@@ -229,3 +229,39 @@ func TestSelectedNodeGone(t *testing.T) {
 		t.Fatalf("claim selected-node %q phase %s", c.Annotations[storagehelpers.AnnSelectedNode], c.Status.Phase)
 	}
 }
+
+// Issue 8 item 2 (seed 000, kubia scaled to 3 with pv-c Available): a claim
+// of the default WaitForFirstConsumer class that a static hostPath PV
+// matches is bound to that PV. As upstream's binder, the scheduler only
+// pre-binds the PV and does not mark the claim with selected-node (which
+// asks the volume controller to provision): nothing is provisioned and the
+// static PV is not left half-bound.
+func TestStaticVolumePreferredOverProvisioning(t *testing.T) {
+	static := newLocalPV("pv-c", volume.DefaultClassName, "1Mi", "")
+	static.Spec.NodeAffinity = nil
+	static.Spec.PersistentVolumeSource = v1.PersistentVolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/srv/pv-c"}}
+	h := startWithVolumes(t,
+		newNode("node1", withVolumeDir("/var/lib/petset/node1")),
+		volume.DefaultStorageClass(),
+		static,
+		newClaim("data-kubia-2", volume.DefaultClassName, "1Mi"),
+		newPod("kubia-2", claimVolume("data-kubia-2")),
+	)
+	h.waitBound("kubia-2")
+	c := h.claim("data-kubia-2")
+	if c.Status.Phase != v1.ClaimBound || c.Spec.VolumeName != "pv-c" {
+		t.Fatalf("claim phase %s bound to %q, want pv-c", c.Status.Phase, c.Spec.VolumeName)
+	}
+	if sel, ok := c.Annotations[storagehelpers.AnnSelectedNode]; ok {
+		t.Errorf("claim matched to a static volume carries %s=%s (asks for provisioning)", storagehelpers.AnnSelectedNode, sel)
+	}
+	pvs, err := h.client.CoreV1().PersistentVolumes().List(h.ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pv := range pvs.Items {
+		if pv.Name != "pv-c" {
+			t.Errorf("volume %s provisioned although pv-c matched", pv.Name)
+		}
+	}
+}

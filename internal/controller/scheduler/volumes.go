@@ -225,16 +225,23 @@ func allowedTopology(class *storagev1.StorageClass, node *v1.Node) bool {
 	return false
 }
 
-// prepareVolumes commits the volume decisions for pod on node: pre-binds
-// the matched PVs and marks every delayed claim with the selected node. The
-// volume controller takes it from there.
+// prepareVolumes commits the volume decisions for pod on node, as
+// upstream's volume binder (bindAPIUpdate) does: it pre-binds the matched
+// PVs (spec.claimRef) and marks only the claims that are to be provisioned
+// with the selected node. A claim matched to a static PV never gets the
+// annotation: with it the volume controller could provision a volume for
+// the claim before its cache shows the pre-binding, leaving the static PV
+// half-bound. The volume controller takes it from there.
 func (s *Scheduler) prepareVolumes(ctx context.Context, pod *v1.Pod, node *nodeInfo, pv *podVolumes) error {
 	matches, ok := pv.matchDelayed(node.node)
 	if !ok {
 		return fmt.Errorf("volumes of pod %s no longer fit node %s", podKey(pod), node.node.Name)
 	}
 	for _, claim := range pv.delayed {
-		if vol := matches[claim.Name]; vol != nil && !storagehelpers.IsVolumeBoundToClaim(vol, claim) {
+		if vol := matches[claim.Name]; vol != nil {
+			if storagehelpers.IsVolumeBoundToClaim(vol, claim) {
+				continue
+			}
 			fresh, err := s.client.CoreV1().PersistentVolumes().Get(ctx, vol.Name, metav1.GetOptions{})
 			if err != nil {
 				return fmt.Errorf("getting volume %s: %w", vol.Name, err)
@@ -249,6 +256,7 @@ func (s *Scheduler) prepareVolumes(ctx context.Context, pod *v1.Pod, node *nodeI
 			if _, err := s.client.CoreV1().PersistentVolumes().Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
 				return fmt.Errorf("pre-binding volume %s to claim %s/%s: %w", vol.Name, claim.Namespace, claim.Name, err)
 			}
+			continue
 		}
 		if claim.Annotations[annSelectedNode] == node.node.Name {
 			continue

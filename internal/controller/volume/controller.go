@@ -30,6 +30,8 @@ type Controller struct {
 
 	claims  corelisters.PersistentVolumeClaimLister
 	volumes corelisters.PersistentVolumeLister
+	// byClaim indexes volumes by the namespace/name of their claimRef.
+	byClaim cache.Indexer
 	classes storagelisters.StorageClassLister
 	nodes   corelisters.NodeLister
 	synced  []cache.InformerSynced
@@ -64,6 +66,10 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	c.nodes = nodeInf.Lister()
 
 	log := logger(ctx)
+	if err := volumeInf.Informer().AddIndexers(cache.Indexers{claimRefIndex: indexByClaimRef}); err != nil {
+		log.Error("volume controller: adding the claimRef index", "err", err)
+	}
+	c.byClaim = volumeInf.Informer().GetIndexer()
 	add := func(reg cache.ResourceEventHandlerRegistration, err error) {
 		if err != nil {
 			log.Error("volume controller: registering event handler", "err", err)
@@ -72,8 +78,8 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 		c.synced = append(c.synced, reg.HasSynced)
 	}
 	add(claimInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { c.enqueueClaim(obj) },
-		UpdateFunc: func(_, obj any) { c.enqueueClaim(obj) },
+		AddFunc:    c.claimChanged,
+		UpdateFunc: func(_, obj any) { c.claimChanged(obj) },
 		DeleteFunc: c.claimDeleted,
 	}))
 	add(volumeInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -161,12 +167,40 @@ func (c *Controller) process(ctx context.Context, q workqueue.TypedRateLimitingI
 	return true
 }
 
-func (c *Controller) enqueueClaim(obj any) {
+// claimRefIndex indexes volumes by the claim their spec.claimRef names.
+const claimRefIndex = "claimRef"
+
+func indexByClaimRef(obj any) ([]string, error) {
+	vol, ok := obj.(*v1.PersistentVolume)
+	if !ok || vol.Spec.ClaimRef == nil {
+		return nil, nil
+	}
+	return []string{vol.Spec.ClaimRef.Namespace + "/" + vol.Spec.ClaimRef.Name}, nil
+}
+
+// claimChanged queues the claim and every volume whose claimRef names it:
+// a volume pre-bound to a claim that got bound elsewhere (or was bound,
+// or lost) is re-examined at once, never left half-bound until some other
+// event comes by.
+func (c *Controller) claimChanged(obj any) {
 	key, err := cache.MetaNamespaceKeyFunc(obj)
 	if err != nil {
 		return
 	}
 	c.claimQueue.Add(key)
+	c.enqueueVolumesOf(key)
+}
+
+func (c *Controller) enqueueVolumesOf(claimKey string) {
+	vols, err := c.byClaim.ByIndex(claimRefIndex, claimKey)
+	if err != nil {
+		return
+	}
+	for _, v := range vols {
+		if vol, ok := v.(*v1.PersistentVolume); ok {
+			c.volumeQueue.Add(vol.Name)
+		}
+	}
 }
 
 func (c *Controller) claimDeleted(obj any) {
@@ -181,15 +215,7 @@ func (c *Controller) claimDeleted(obj any) {
 		c.volumeQueue.Add(claim.Spec.VolumeName)
 	}
 	// Volumes that point at the claim (pre-bound or provisioned) must notice.
-	vols, err := c.volumes.List(labels.Everything())
-	if err != nil {
-		return
-	}
-	for _, v := range vols {
-		if ref := v.Spec.ClaimRef; ref != nil && ref.Namespace == claim.Namespace && ref.Name == claim.Name {
-			c.volumeQueue.Add(v.Name)
-		}
-	}
+	c.enqueueVolumesOf(claim.Namespace + "/" + claim.Name)
 }
 
 func (c *Controller) volumeChanged(obj any) {

@@ -538,3 +538,33 @@ func copyStatus(dst, src runtime.Object) {
 		d.Status = *src.(*v1.Node).Status.DeepCopy()
 	}
 }
+
+// A volume pre-bound by the controller (or the scheduler) to a claim that
+// then gets bound to another volume is released at once (claimRef cleared,
+// Available): it must not stay half-bound until an unrelated event.
+func TestPrebindingReleasedWhenClaimBoundElsewhere(t *testing.T) {
+	claim := claimOf("data", "-", "2Gi")
+	stale := volumeOf("stale", "1Gi", v1.PersistentVolumeReclaimRetain, hostPath("/stale"))
+	stale.Spec.ClaimRef = &v1.ObjectReference{Kind: "PersistentVolumeClaim", Namespace: "default", Name: "data", UID: claim.UID}
+	stale.Annotations = map[string]string{storagehelpers.AnnBoundByController: annYes}
+	h := start(t, claim, stale)
+	// Too small: the claim stays Pending and the volume stays pre-bound.
+	h.waitEvent("data", "FailedBinding", "no persistent volumes available for this claim and no storage class is set")
+	if v := h.pv("stale"); v.Spec.ClaimRef == nil {
+		t.Fatalf("stale lost its claimRef before the claim was bound elsewhere")
+	}
+	if _, err := h.client.CoreV1().PersistentVolumes().Create(h.ctx,
+		volumeOf("fits", "5Gi", v1.PersistentVolumeReclaimRetain, hostPath("/fits")), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.waitClaimPhase("data", v1.ClaimBound).Spec.VolumeName; got != "fits" {
+		t.Fatalf("claim bound to %q, want fits", got)
+	}
+	h.waitFor("stale released", func() (bool, error) {
+		v := h.pv("stale")
+		return v.Spec.ClaimRef == nil && v.Status.Phase == v1.VolumeAvailable, nil
+	})
+	if _, ok := h.pv("stale").Annotations[storagehelpers.AnnBoundByController]; ok {
+		t.Errorf("stale keeps the bound-by-controller annotation")
+	}
+}

@@ -21,8 +21,12 @@
 //     until the scheduler has written the volume.kubernetes.io/selected-node
 //     annotation on the claim. The split with the scheduler is upstream's:
 //     the scheduler chooses the node and, when it found a matching static
-//     volume, pre-binds that volume by setting its spec.claimRef; this
-//     controller completes every binding and does every provisioning;
+//     volume, pre-binds that volume by setting its spec.claimRef (and then
+//     does not annotate the claim, so a pre-bound static volume is never
+//     passed over for a provisioned one); this controller completes every
+//     binding and does every provisioning. A volume pre-bound by a
+//     controller to a claim that got bound elsewhere is released at once
+//     (claim events also queue the volumes whose claimRef names the claim);
 //   - provisioning for classes whose provisioner is petset.io/local: a PV
 //     named pvc-<claim UID> with a local path under the chosen node's
 //     petset.io/volume-dir annotation and node affinity to that node (the
