@@ -641,7 +641,7 @@ func (s *suite) edit(t *testing.T) {
 		t.Errorf("edit did not keep a copy: %s", r)
 	} else if kept, err := os.ReadFile(m[1]); err != nil {
 		t.Errorf("read kept edit: %v", err)
-	} else if !strings.Contains(string(kept), "updates to statefulset spec for fields other than") {
+	} else if !strings.Contains(string(kept), `spec.serviceName: Invalid value: "other": field is immutable`) {
 		t.Errorf("kept edit lacks the server's reason:\n%s", tail(string(kept), 1500))
 	}
 	s.assertUnchanged(t, ns, "kubia", before)
@@ -821,18 +821,20 @@ func (s *suite) badInputUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forbidden := []string{fmt.Sprintf(`The StatefulSet "%s" is invalid`, name), "spec: Forbidden: updates to statefulset spec for fields other than", "are forbidden"}
+	invalid := fmt.Sprintf(`The StatefulSet "%s" is invalid`, name)
+	serviceNameImmutable := []string{invalid, `spec.serviceName: Invalid value: "other": field is immutable`}
 
 	cases := []struct {
 		name    string
 		args    []string
 		phrases []string
 	}{
-		{"immutable-serviceName-patch", []string{"patch", "sts", name, "-p", `{"spec":{"serviceName":"other"}}`}, forbidden},
+		{"immutable-serviceName-patch", []string{"patch", "sts", name, "-p", `{"spec":{"serviceName":"other"}}`}, serviceNameImmutable},
 		{"immutable-serviceName-apply", []string{"apply", "-f", s.c.WriteFile(t, "nginx-sts-svcname.yaml",
-			strings.Replace(string(orig), "serviceName: sts-svc", "serviceName: other", 1))}, forbidden},
+			strings.Replace(string(orig), "serviceName: sts-svc", "serviceName: other", 1))}, serviceNameImmutable},
 		{"immutable-volumeClaimTemplates", []string{"patch", "sts", name, "--type=json", "-p",
-			`[{"op":"replace","path":"/spec/volumeClaimTemplates/0/spec/resources/requests/storage","value":"20Gi"}]`}, forbidden},
+			`[{"op":"replace","path":"/spec/volumeClaimTemplates/0/spec/resources/requests/storage","value":"20Gi"}]`},
+			[]string{invalid, "spec.volumeClaimTemplates: Invalid value: ", "field is immutable"}},
 		{"negative-replicas", []string{"patch", "sts", name, "--type=merge", "-p", `{"spec":{"replicas":-1}}`},
 			[]string{fmt.Sprintf(`The StatefulSet "%s" is invalid`, name), "spec.replicas: Invalid value: -1: must be greater than or equal to 0"}},
 		{"negative-replicas-scale", []string{"scale", "sts", name, "--replicas=-1"},

@@ -10,7 +10,8 @@ import (
 // the type is empty; partition 0 and maxUnavailable 1 when rollingUpdate is
 // set; a Retain/Retain claim retention policy; replicas 1;
 // revisionHistoryLimit 10), then the core defaults of the pod template and of
-// every volume claim template.
+// every volume claim template, whose apiVersion and kind are always v1 and
+// PersistentVolumeClaim.
 func StatefulSet(ss *appsv1.StatefulSet) {
 	spec := &ss.Spec
 	if spec.PodManagementPolicy == "" {
@@ -48,6 +49,14 @@ func StatefulSet(ss *appsv1.StatefulSet) {
 	}
 	PodTemplateSpec(&spec.Template)
 	for i := range spec.VolumeClaimTemplates {
-		PersistentVolumeClaim(&spec.VolumeClaimTemplates[i])
+		vct := &spec.VolumeClaimTemplates[i]
+		PersistentVolumeClaim(vct)
+		// Whatever a client sent (nothing, or a chart's own apiVersion and
+		// kind), every claim template reads apiVersion v1 and kind
+		// PersistentVolumeClaim, as kube's apps/v1 conversion writes them
+		// (issue.k8s.io/87583). Storage (protobuf) keeps no nested TypeMeta,
+		// so this runs on every decode, from clients and from storage alike,
+		// and an unchanged manifest compares equal to the stored set.
+		vct.APIVersion, vct.Kind = "v1", "PersistentVolumeClaim"
 	}
 }

@@ -427,3 +427,30 @@ func TestPodLevelResources(t *testing.T) {
 		})
 	}
 }
+
+// Claim templates read apiVersion v1 and kind PersistentVolumeClaim whatever
+// the client sent, as kube's apps/v1 conversion writes them: a chart's
+// templates (with them), a bare manifest's (without) and a stored set's
+// (protobuf keeps no nested TypeMeta) all default to the same object.
+func TestStatefulSetClaimTemplateTypeMeta(t *testing.T) {
+	claim := func(tm metav1.TypeMeta) corev1.PersistentVolumeClaim {
+		return corev1.PersistentVolumeClaim{TypeMeta: tm, ObjectMeta: metav1.ObjectMeta{Name: "data"}}
+	}
+	want := metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"}
+	var sets []*appsv1.StatefulSet
+	for _, tm := range []metav1.TypeMeta{{}, want, {APIVersion: "example.com/v9", Kind: "Claim"}} {
+		ss := &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{VolumeClaimTemplates: []corev1.PersistentVolumeClaim{claim(tm), claim(metav1.TypeMeta{})}}}
+		StatefulSet(ss)
+		for i, vct := range ss.Spec.VolumeClaimTemplates {
+			if vct.TypeMeta != want {
+				t.Errorf("sent %+v: template %d has %+v, want %+v", tm, i, vct.TypeMeta, want)
+			}
+		}
+		sets = append(sets, ss)
+	}
+	for _, ss := range sets[1:] {
+		if !equality.Semantic.DeepEqual(ss.Spec.VolumeClaimTemplates, sets[0].Spec.VolumeClaimTemplates) {
+			t.Errorf("defaulted templates differ:\n%+v\n%+v", ss.Spec.VolumeClaimTemplates, sets[0].Spec.VolumeClaimTemplates)
+		}
+	}
+}

@@ -34,9 +34,9 @@ func ValidateStatefulSet(ss *appsv1.StatefulSet) field.ErrorList {
 }
 
 // ValidateStatefulSetUpdate validates a StatefulSet update. The name is not
-// re-validated; only replicas, ordinals, template, updateStrategy,
-// revisionHistoryLimit, persistentVolumeClaimRetentionPolicy and
-// minReadySeconds may change. The template and claim templates are validated
+// re-validated; selector, volumeClaimTemplates, serviceName and
+// podManagementPolicy are immutable, each refused with its own "field is
+// immutable" error as kube 1.37 does. The template and claim templates are validated
 // in full only when they changed (ratcheting), so an object stored before a
 // rule existed can still be updated.
 func ValidateStatefulSetUpdate(newSS, oldSS *appsv1.StatefulSet) field.ErrorList {
@@ -51,17 +51,16 @@ func ValidateStatefulSetUpdate(newSS, oldSS *appsv1.StatefulSet) field.ErrorList
 		errs = append(errs, validateVolumeClaimTemplates(newSS.Spec.VolumeClaimTemplates, specPath.Child("volumeClaimTemplates"))...)
 	}
 
-	clone := newSS.Spec.DeepCopy()
-	clone.Replicas = oldSS.Spec.Replicas
-	clone.Template = oldSS.Spec.Template
-	clone.UpdateStrategy = oldSS.Spec.UpdateStrategy
-	clone.MinReadySeconds = oldSS.Spec.MinReadySeconds
-	clone.Ordinals = oldSS.Spec.Ordinals
-	clone.RevisionHistoryLimit = oldSS.Spec.RevisionHistoryLimit
-	clone.PersistentVolumeClaimRetentionPolicy = oldSS.Spec.PersistentVolumeClaimRetentionPolicy
-	if !equality.Semantic.DeepEqual(*clone, oldSS.Spec) {
-		errs = append(errs, field.Forbidden(specPath, "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"))
-	}
+	// Kube 1.37 (ValidateStatefulSetUpdate) names each immutable field; every
+	// other spec field (replicas, ordinals, template, updateStrategy,
+	// revisionHistoryLimit, persistentVolumeClaimRetentionPolicy,
+	// minReadySeconds) may change. Claim templates compare with their
+	// apiVersion and kind normalised by defaulting, so a chart's unchanged
+	// templates are equal to the stored ones.
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(newSS.Spec.Selector, oldSS.Spec.Selector, specPath.Child("selector"))...)
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(newSS.Spec.VolumeClaimTemplates, oldSS.Spec.VolumeClaimTemplates, specPath.Child("volumeClaimTemplates"))...)
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(newSS.Spec.ServiceName, oldSS.Spec.ServiceName, specPath.Child("serviceName"))...)
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(newSS.Spec.PodManagementPolicy, oldSS.Spec.PodManagementPolicy, specPath.Child("podManagementPolicy"))...)
 	return errs
 }
 
