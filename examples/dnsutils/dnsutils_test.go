@@ -57,15 +57,7 @@ func startServer(t *testing.T) (resolvConf, port string) {
 		}
 		_ = w.WriteMsg(m)
 	})
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		t.Skipf("tcp port of the udp socket is taken: %v", err)
-	}
+	pc, ln := listenUDPAndTCP(t)
 	for _, srv := range []*mdns.Server{{PacketConn: pc, Handler: handler}, {Listener: ln, Handler: handler}} {
 		started := make(chan struct{})
 		srv.NotifyStartedFunc = func() { close(started) }
@@ -82,6 +74,28 @@ func startServer(t *testing.T) (resolvConf, port string) {
 		t.Fatal(err)
 	}
 	return file, port
+}
+
+// listenUDPAndTCP listens on one loopback port for both UDP and TCP: a free
+// UDP port whose TCP twin another process holds is given back and another
+// tried.
+func listenUDPAndTCP(t *testing.T) (net.PacketConn, net.Listener) {
+	t.Helper()
+	var lastErr error
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln
+		}
+		pc.Close()
+		lastErr = err
+	}
+	t.Fatalf("no loopback port free for both UDP and TCP in 20 tries: %v", lastErr)
+	return nil, nil
 }
 
 func TestDigSRV(t *testing.T) {

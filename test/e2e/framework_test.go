@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"petset/internal/testenv"
 )
 
 // petsetBin is the binary under test: $PETSET_BIN, or built once by TestMain.
@@ -69,15 +71,12 @@ func runMain(m *testing.M) int {
 }
 
 // inCI reports whether a skip of a required tier must fail instead.
-func inCI() bool { return os.Getenv("CI") == "true" }
+func inCI() bool { return testenv.InCI() }
 
 // skipOrFail skips the test, or fails it in CI where nothing required may be skipped.
 func skipOrFail(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if inCI() {
-		t.Fatalf("required in CI: "+format, args...)
-	}
-	t.Skipf(format, args...)
+	testenv.SkipOrFail(t, format, args...)
 }
 
 // Process is a started child process, stopped by its PID when the test ends.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"petset/internal/testenv"
 )
 
 func TestResolveRules(t *testing.T) {
@@ -211,7 +213,7 @@ func TestEmptyArgv(t *testing.T) {
 
 func TestNginxEntrypointWritesConfig(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {
-		t.Skip("no sh on this host")
+		testenv.SkipOrFail(t, "no sh on this host")
 	}
 	tmp := t.TempDir()
 	cmd := exec.Command("sh", "-c", nginxEntrypoint, "petset-nginx-entrypoint", "sh", "-c", `cat "$TMPDIR"/petset-nginx.*/nginx.conf`)

@@ -5,12 +5,12 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"petset/internal/testenv"
 )
 
 func TestSetOwnership(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("changing a file's group to an arbitrary gid needs root")
-	}
+	testenv.RequireRoot(t, "changing a file's group to an arbitrary gid needs root")
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "sub"), 0o700)
 	os.WriteFile(filepath.Join(dir, "sub", "f"), []byte("x"), 0o600)

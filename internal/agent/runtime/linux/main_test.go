@@ -20,6 +20,7 @@ import (
 
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/runtime/linux/ctrinit"
+	"petset/internal/testenv"
 )
 
 // Test-only roles of the test binary, used as container programs so the
@@ -99,9 +100,7 @@ func testBinary(t *testing.T) string {
 
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("isolated pods need root (CAP_SYS_ADMIN, CAP_NET_ADMIN): run these tests as root")
-	}
+	testenv.RequireRoot(t, "isolated pods need root (CAP_SYS_ADMIN, CAP_NET_ADMIN)")
 }
 
 func randHex(n int) string {
