@@ -17,8 +17,11 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
@@ -122,6 +125,14 @@ type Agent struct {
 	probes  *probe.Manager
 	fields  fields
 
+	// Events: kubelet's reasons and messages, aggregated by the
+	// broadcaster's correlator; mountBackoff spaces volume set-up retries
+	// per pod UID as kubelet's volume operations are (500ms doubling to
+	// 2m2s).
+	events       record.EventBroadcaster
+	recorder     record.EventRecorder
+	mountBackoff *flowcontrol.Backoff
+
 	podFactory informers.SharedInformerFactory
 	pvFactory  informers.SharedInformerFactory
 	pods       cache.SharedIndexInformer
@@ -187,6 +198,9 @@ func New(cfg Config) (*Agent, error) {
 		pvQueue: workqueue.NewTyped[string](),
 	}
 	a.fields = fields{allocatable: a.capacity()}
+	a.events, a.recorder = newEventBroadcaster(cfg.NodeName)
+	a.mountBackoff = flowcontrol.NewBackOff(mountBackoffInitial, mountBackoffMax)
+	a.mountBackoff.Clock = cfg.Clock
 
 	a.podFactory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -286,6 +300,9 @@ func (a *Agent) NodeName() string { return a.cfg.NodeName }
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.queue.ShutDown()
 	defer a.pvQueue.ShutDown()
+	sink := a.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.client.CoreV1().Events("")})
+	defer a.events.Shutdown()
+	defer sink.Stop()
 
 	if err := a.registerUntilDone(ctx); err != nil {
 		return err

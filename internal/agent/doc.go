@@ -23,7 +23,16 @@
 //     reserved by the UID that created a sandbox for it until that UID's
 //     teardown is complete (processes gone, sandbox stopped, volumes
 //     unmounted); a replacement with a new UID waits (termination.go);
-//   - pod status via pods/status, written only when it changed;
+//   - pod status via pods/status, written only when it changed; the first
+//     one as soon as the pod is taken up (containers waiting in
+//     ContainerCreating, PodInitializing behind init containers), as
+//     kubelet's;
+//   - events, with kubelet's reasons and messages (events.go), through
+//     client-go's broadcaster, whose correlator aggregates repeats into one
+//     event with a count: FailedMount (volume set-up, retried with
+//     kubelet's 500ms-to-2m2s back-off; the objects volumes name are read
+//     again by name at each retry), Pulling/Pulled/Failed/BackOff for
+//     images, Created/Started/Failed/BackOff/Killing for containers;
 //   - adoption after a restart: sandboxes the runtime reports are matched to
 //     pods by UID; those of pods that are gone are torn down.
 //   - the node side of local-volume reclaim (delegated to package volume).

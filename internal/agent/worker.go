@@ -25,11 +25,21 @@ import (
 	"petset/internal/agent/volume"
 )
 
-// Restart back-off as kubelet's CrashLoopBackOff.
+// Restart back-off as kubelet's CrashLoopBackOff (also its image pull
+// back-off).
 const (
 	backoffInitial = 10 * time.Second
 	backoffMax     = 5 * time.Minute
 	backoffReset   = 10 * time.Minute
+)
+
+// Volume set-up retries as kubelet's volume operations
+// (pkg/util/goroutinemap/exponentialbackoff): 500ms doubling to 2m2s. A pod
+// GETs the objects its volumes name (a node may read them only by name), so
+// a ConfigMap created meanwhile is found at the next retry.
+const (
+	mountBackoffInitial = 500 * time.Millisecond
+	mountBackoffMax     = 2*time.Minute + 2*time.Second
 )
 
 // podWorker owns one pod's lifecycle on the node. Its state is touched only
@@ -43,6 +53,7 @@ type podWorker struct {
 	configErr  map[string]string // container → CreateContainerConfigError message
 	startErr   map[string]string // container → RunContainerError message
 	mountErr   string
+	mountRetry time.Time // no volume set-up before this (back-off after a failure)
 	sandboxErr string
 	terminated bool      // graceful termination done, pod deletion requested
 	killAt     time.Time // when a terminating pod's containers get SIGKILL (zero: not terminating)
@@ -212,6 +223,7 @@ func (a *Agent) teardown(ctx context.Context, uid types.UID) error {
 	if err := a.volumes.Unmount(ctx, uid); err != nil {
 		return err
 	}
+	a.mountBackoff.DeleteEntry(string(uid))
 	return nil
 }
 
@@ -321,6 +333,9 @@ func (a *Agent) stopContainers(ctx context.Context, w *podWorker, pod *corev1.Po
 		}
 		live = append(live, c)
 		spec := containerSpec(pod, c.Name)
+		if spec != nil {
+			a.containerEvent(pod, spec, corev1.EventTypeNormal, reasonKilling, fmt.Sprintf("Stopping container %s", c.Name))
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -500,6 +515,12 @@ func (a *Agent) backoffWait(w *podWorker, last runtime.ContainerStatus) time.Dur
 	return left
 }
 
+// restartBackOffEvent records kubelet's event for a container waiting out
+// its CrashLoopBackOff.
+func (a *Agent) restartBackOffEvent(pod *corev1.Pod, c *corev1.Container) {
+	a.containerEvent(pod, c, corev1.EventTypeWarning, reasonBackOff, fmt.Sprintf("Back-off restarting failed container %s in pod %s", c.Name, formatPod(pod)))
+}
+
 // noteRestart advances the container's back-off after a restart.
 func (w *podWorker) noteRestart(name string) {
 	b := w.backoff[name]
@@ -537,6 +558,15 @@ func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time
 	}
 	w.waitingFor = ""
 
+	// As kubelet, say at once that the pod is being set up: its containers
+	// wait with ContainerCreating (PodInitializing behind init containers)
+	// while the sandbox, volumes and images are prepared.
+	if w.sent == nil && len(pod.Status.ContainerStatuses) == 0 && len(pod.Status.InitContainerStatuses) == 0 {
+		if _, err := a.updateStatus(ctx, w, pod, "", false); err != nil {
+			return time.Second, err
+		}
+	}
+
 	podIP := pod.Status.PodIP
 	if pod.Spec.HostNetwork {
 		podIP = a.cfg.NodeIP
@@ -561,15 +591,21 @@ func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time
 		podIP = a.cfg.NodeIP
 	}
 
+	if left := w.mountRetry.Sub(a.clock.Now()); left > 0 {
+		if _, err := a.updateStatus(ctx, w, pod, podIP, false); err != nil {
+			return left, err
+		}
+		return left, nil
+	}
 	mounts, err := a.volumes.Mount(ctx, pod)
 	if err != nil {
-		w.mountErr = err.Error()
-		if _, serr := a.updateStatus(ctx, w, pod, podIP, false); serr != nil {
-			return 2 * time.Second, serr
-		}
-		return 2 * time.Second, nil
+		return a.mountFailed(ctx, w, pod, podIP, err)
 	}
-	w.mountErr = ""
+	if w.mountErr != "" {
+		a.log.Info("volumes set up", "pod", pod.Namespace+"/"+pod.Name, "podUID", pod.UID)
+	}
+	w.mountErr, w.mountRetry = "", time.Time{}
+	a.mountBackoff.DeleteEntry(string(pod.UID))
 	hostsPath := filepath.Join(a.volumes.PodDir(pod.UID), "etc-hosts")
 	if err := writeIfChanged(hostsPath, hostsFile(pod, podIP, a.cfg.DNS.ClusterDomain)); err != nil {
 		return 2 * time.Second, err
@@ -607,6 +643,9 @@ func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time
 		}
 		if st, ok := a.probes.Status(c.ID); ok && st.Failed != "" {
 			a.log.Info("restarting container after probe failure", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "reason", st.Message)
+			if spec := containerSpec(pod, c.Name); spec != nil {
+				a.containerEvent(pod, spec, corev1.EventTypeNormal, reasonKilling, fmt.Sprintf("Container %s failed %s probe, will be restarted", c.Name, st.Failed))
+			}
 			a.probes.StopContainer(c.ID)
 			if err := a.rt.StopContainer(ctx, c.ID, gracePeriodSpec(pod)); err != nil && !errors.Is(err, runtime.ErrNotFound) {
 				return 2 * time.Second, fmt.Errorf("stopping %s after probe failure: %w", c.Name, err)
@@ -661,6 +700,7 @@ func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time
 		}
 		if d := a.backoffWait(w, last); d > 0 {
 			soon(d)
+			a.restartBackOffEvent(pod, c)
 		} else {
 			w.noteRestart(c.Name)
 			start(c, last.Attempt+1)
@@ -682,6 +722,7 @@ func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time
 			}
 			if d := a.backoffWait(w, last); d > 0 {
 				soon(d)
+				a.restartBackOffEvent(pod, c)
 				continue
 			}
 			w.noteRestart(c.Name)
@@ -733,6 +774,23 @@ func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time
 	return wake, nil
 }
 
+// mountFailed records a failed volume set-up as kubelet does: a Warning
+// FailedMount event on the pod (repeats aggregate into one event with a
+// count), an info log line, the containers left waiting in
+// ContainerCreating, and a retry after the pod's next back-off step.
+func (a *Agent) mountFailed(ctx context.Context, w *podWorker, pod *corev1.Pod, podIP string, err error) (time.Duration, error) {
+	key, now := string(pod.UID), a.clock.Now()
+	a.mountBackoff.Next(key, now)
+	wait := a.mountBackoff.Get(key)
+	w.mountErr, w.mountRetry = err.Error(), now.Add(wait)
+	a.podEvent(pod, corev1.EventTypeWarning, reasonFailedMount, err.Error())
+	a.log.Info("volume set-up failed", "pod", pod.Namespace+"/"+pod.Name, "podUID", pod.UID, "reason", reasonFailedMount, "err", err, "retryIn", wait)
+	if _, serr := a.updateStatus(ctx, w, pod, podIP, false); serr != nil {
+		return wait, serr
+	}
+	return wait, nil
+}
+
 func gracePeriodSpec(pod *corev1.Pod) time.Duration {
 	if pod.Spec.TerminationGracePeriodSeconds != nil {
 		return time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
@@ -761,17 +819,22 @@ func podEnvPod(pod *corev1.Pod, podIP, hostIP string) *corev1.Pod {
 // recorded on w for the status. It returns when to retry (0: not needed).
 func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Pod, c *corev1.Container, attempt int, mounts map[string]volume.Volume, hostsPath string) time.Duration {
 	if pf := w.pullErr[c.Name]; pf != nil && a.clock.Since(pf.at) < pf.backoff {
+		a.containerEvent(pod, c, corev1.EventTypeNormal, reasonBackOff, fmt.Sprintf("Back-off pulling image %q", c.Image))
+		a.containerEvent(pod, c, corev1.EventTypeWarning, reasonFailed, "Error: "+imagePullBackOff)
 		return pf.backoff - a.clock.Since(pf.at)
+	}
+	configFailed := func(err error) time.Duration {
+		w.configErr[c.Name] = err.Error()
+		a.containerEvent(pod, c, corev1.EventTypeWarning, reasonFailed, "Error: "+strings.TrimPrefix(err.Error(), errConfig.Error()+": "))
+		return 5 * time.Second
 	}
 	env, err := containerEnv(pod, c, apiObjects{a}, a.fields, kubernetesServiceEnv(a.cfg.KubernetesService))
 	if err != nil {
-		w.configErr[c.Name] = err.Error()
-		return 5 * time.Second
+		return configFailed(err)
 	}
 	sec, err := containerSecurity(pod, c)
 	if err != nil {
-		w.configErr[c.Name] = err.Error()
-		return 5 * time.Second
+		return configFailed(err)
 	}
 	delete(w.configErr, c.Name)
 	command := expandArgs(c.Command, env)
@@ -782,6 +845,12 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 	if a.cfg.Images != nil {
 		res, err := a.cfg.Images.Resolve(c.Image, command, args)
 		if err != nil {
+			// What a failed pull is to kubelet: the image is not on the
+			// node (petset's catalog) and cannot be fetched.
+			a.containerEvent(pod, c, corev1.EventTypeNormal, reasonPulling, fmt.Sprintf("Pulling image %q", c.Image))
+			a.containerEvent(pod, c, corev1.EventTypeWarning, reasonFailed, fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
+			a.containerEvent(pod, c, corev1.EventTypeWarning, reasonFailed, "Error: "+errImagePull)
+			a.log.Info("image pull failed", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "image", c.Image, "reason", errImagePull, "err", err)
 			pf := w.pullErr[c.Name]
 			if pf == nil {
 				pf = &pullFailure{}
@@ -804,20 +873,27 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 		}
 	}
 	delete(w.pullErr, c.Name)
+	// Nothing is downloaded: the image is a name for a program already on
+	// the node, as kubelet reports a present image.
+	a.containerEvent(pod, c, corev1.EventTypeNormal, reasonPulled, fmt.Sprintf("Container image %q already present on machine", c.Image))
+	startFailed := func(msg string) {
+		w.startErr[c.Name] = msg
+		a.containerEvent(pod, c, corev1.EventTypeWarning, reasonFailed, "Error: "+msg)
+	}
 	if len(argv) == 0 && a.cfg.Images == nil {
 		// Without a catalog the image itself is what runs; the simulated
 		// runtime ignores argv, a real one reports that it cannot run it.
 		argv = []string{c.Image}
 	}
 	if len(argv) == 0 {
-		w.startErr[c.Name] = "no command to run: the container sets neither command nor args"
+		startFailed("no command to run: the container sets neither command nor args")
 		return 0
 	}
 	var ms []runtime.Mount
 	for _, vm := range c.VolumeMounts {
 		v, ok := mounts[vm.Name]
 		if !ok {
-			w.startErr[c.Name] = fmt.Sprintf("volume %q not found", vm.Name)
+			startFailed(fmt.Sprintf("volume %q not found", vm.Name))
 			return 0
 		}
 		// The runtime resolves subPath below the volume without following
@@ -842,10 +918,13 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 		Init:       runsToCompletion(pod, c.Name),
 	}
 	if _, err := a.rt.StartContainer(ctx, string(pod.UID), cfg); err != nil {
-		w.startErr[c.Name] = err.Error()
+		startFailed(err.Error())
 		return 5 * time.Second
 	}
 	delete(w.startErr, c.Name)
+	// The runtime creates and starts in one step.
+	a.containerEvent(pod, c, corev1.EventTypeNormal, reasonCreated, "Container created")
+	a.containerEvent(pod, c, corev1.EventTypeNormal, reasonStarted, "Container started")
 	return 0
 }
 

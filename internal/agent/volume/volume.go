@@ -7,12 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
@@ -68,6 +70,50 @@ type Config struct {
 	Client kubernetes.Interface
 }
 
+// ErrUnsupported marks a volume of a kind petset cannot mount (a cloud
+// disk, a CSI driver, …); retrying does not help until the pod or the
+// volume changes.
+var ErrUnsupported = errors.New("volume type not supported by petset")
+
+// SetUpError is a failure to prepare one of a pod's volumes. Its message has
+// kubelet's shape: MountVolume.SetUp failed for volume "config" : configmap
+// "mysql" not found.
+type SetUpError struct {
+	Volume string
+	Err    error
+}
+
+func (e *SetUpError) Error() string {
+	return fmt.Sprintf("MountVolume.SetUp failed for volume %q : %v", e.Volume, e.Err)
+}
+
+func (e *SetUpError) Unwrap() error { return e.Err }
+
+// objectError reports a failed read of an object a volume refers to. A
+// missing object reads as kubelet's object managers say it (configmap "x"
+// not found) and still satisfies apierrors.IsNotFound.
+func objectError(kind, name string, err error) error {
+	if apierrors.IsNotFound(err) {
+		return apierrors.NewNotFound(schema.GroupResource{Resource: kind}, name)
+	}
+	return fmt.Errorf("%s %q: %w", kind, name, err)
+}
+
+// sourceKind names the volume type a VolumeSource or PersistentVolumeSource
+// sets, by its field's JSON name (gcePersistentDisk, csi, nfs, …).
+func sourceKind(src any) string {
+	v := reflect.ValueOf(src)
+	t := v.Type()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		if f.Kind() == reflect.Pointer && !f.IsNil() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			return name
+		}
+	}
+	return "unknown"
+}
+
 // Manager resolves and prepares volumes.
 type Manager struct {
 	cfg Config
@@ -110,7 +156,7 @@ func (m *Manager) Mount(ctx context.Context, pod *corev1.Pod) (map[string]Volume
 			err = m.applyFSGroup(pod, v, vol)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+			return nil, &SetUpError{Volume: v.Name, Err: err}
 		}
 		out[v.Name] = vol
 	}
@@ -150,14 +196,14 @@ func (m *Manager) mountOne(ctx context.Context, pod *corev1.Pod, v *corev1.Volum
 		}
 		return Volume{HostPath: dir, ReadOnly: true}, nil
 	default:
-		return Volume{}, errors.New("unsupported volume source (petset supports persistentVolumeClaim, hostPath, emptyDir, configMap, secret, downwardAPI and projected)")
+		return Volume{}, fmt.Errorf("%w: %s (petset mounts persistentVolumeClaim, hostPath, emptyDir, configMap, secret, downwardAPI and projected volumes)", ErrUnsupported, sourceKind(v.VolumeSource))
 	}
 }
 
 func (m *Manager) mountClaim(pod *corev1.Pod, src *corev1.PersistentVolumeClaimVolumeSource) (Volume, error) {
 	pvc, err := m.cfg.Objects.PersistentVolumeClaim(pod.Namespace, src.ClaimName)
 	if err != nil {
-		return Volume{}, fmt.Errorf("persistentvolumeclaim %q: %w", src.ClaimName, err)
+		return Volume{}, objectError("persistentvolumeclaim", src.ClaimName, err)
 	}
 	if pvc.Spec.VolumeName == "" || pvc.Status.Phase != corev1.ClaimBound {
 		return Volume{}, fmt.Errorf("persistentvolumeclaim %q is not bound yet", src.ClaimName)
@@ -173,7 +219,7 @@ func (m *Manager) mountClaim(pod *corev1.Pod, src *corev1.PersistentVolumeClaimV
 	case pv.Spec.HostPath != nil:
 		path = pv.Spec.HostPath.Path
 	default:
-		return Volume{}, fmt.Errorf("persistentvolume %q: only local and hostPath volumes can be mounted by petset", pv.Name)
+		return Volume{}, fmt.Errorf("%w: persistentvolume %q is %s (petset mounts local and hostPath persistent volumes)", ErrUnsupported, pv.Name, sourceKind(pv.Spec.PersistentVolumeSource))
 	}
 	if m.underVolumeDir(path) {
 		if err := os.MkdirAll(path, 0o777); err != nil {
@@ -318,7 +364,7 @@ func (m *Manager) configMapFiles(files map[string]file, ns, name string, items [
 		if apierrors.IsNotFound(err) && opt {
 			return nil
 		}
-		return fmt.Errorf("configmap %q: %w", name, err)
+		return objectError("configmap", name, err)
 	}
 	return addKeyed(files, configMapData(cm), items, def, opt, fmt.Sprintf("configmap %q", name))
 }
@@ -330,7 +376,7 @@ func (m *Manager) secretFiles(files map[string]file, ns, name string, items []co
 		if apierrors.IsNotFound(err) && opt {
 			return nil
 		}
-		return fmt.Errorf("secret %q: %w", name, err)
+		return objectError("secret", name, err)
 	}
 	data := make(map[string][]byte, len(s.Data)+len(s.StringData))
 	for k, v := range s.Data {

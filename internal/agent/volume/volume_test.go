@@ -2,6 +2,7 @@ package volume
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -244,5 +245,81 @@ func TestReclaimDeleteAndRecycle(t *testing.T) {
 	got, _ = client.CoreV1().PersistentVolumes().Get(ctx, "pvc-recycle", metav1.GetOptions{})
 	if got.Annotations[RecycleAnnotation] != "done" {
 		t.Errorf("recycle annotation %q", got.Annotations[RecycleAnnotation])
+	}
+}
+
+// Set-up failures read as kubelet's FailedMount messages and keep their
+// causes (a missing object stays NotFound; an unmountable kind is
+// ErrUnsupported).
+func TestMountErrorMessages(t *testing.T) {
+	dir := t.TempDir()
+	objs := objects{
+		pvcs: map[string]*corev1.PersistentVolumeClaim{"ns/gce": {
+			Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "gce-disk"}, Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound},
+		}},
+		pvs: map[string]*corev1.PersistentVolume{"gce-disk": {
+			ObjectMeta: metav1.ObjectMeta{Name: "gce-disk"},
+			Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{
+				GCEPersistentDisk: &corev1.GCEPersistentDiskVolumeSource{PDName: "my-data-disk"},
+			}},
+		}},
+	}
+	m, err := New(Config{NodeName: "n1", VolumeDir: filepath.Join(dir, "volumes"), PodsDir: filepath.Join(dir, "pods"), Objects: objs, Fields: fieldsStub{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		src         corev1.VolumeSource
+		want        string
+		notFound    bool
+		unsupported bool
+	}{
+		{
+			src:      corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "mysql"}}},
+			want:     `MountVolume.SetUp failed for volume "v" : configmap "mysql" not found`,
+			notFound: true,
+		},
+		{
+			src:      corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "creds"}},
+			want:     `MountVolume.SetUp failed for volume "v" : secret "creds" not found`,
+			notFound: true,
+		},
+		{
+			src:      corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "p"}}}}}},
+			want:     `MountVolume.SetUp failed for volume "v" : configmap "p" not found`,
+			notFound: true,
+		},
+		{
+			src:      corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "nope"}},
+			want:     `MountVolume.SetUp failed for volume "v" : persistentvolumeclaim "nope" not found`,
+			notFound: true,
+		},
+		{
+			src:         corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "gce"}},
+			want:        `MountVolume.SetUp failed for volume "v" : volume type not supported by petset: persistentvolume "gce-disk" is gcePersistentDisk (petset mounts local and hostPath persistent volumes)`,
+			unsupported: true,
+		},
+		{
+			src:         corev1.VolumeSource{NFS: &corev1.NFSVolumeSource{Server: "nas", Path: "/export"}},
+			want:        `MountVolume.SetUp failed for volume "v" : volume type not supported by petset: nfs (petset mounts persistentVolumeClaim, hostPath, emptyDir, configMap, secret, downwardAPI and projected volumes)`,
+			unsupported: true,
+		},
+	} {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u1"},
+			Spec:       corev1.PodSpec{Volumes: []corev1.Volume{{Name: "v", VolumeSource: tc.src}}},
+		}
+		_, err := m.Mount(context.Background(), pod)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("error %v\nwant  %s", err, tc.want)
+			continue
+		}
+		var su *SetUpError
+		if !errors.As(err, &su) || su.Volume != "v" {
+			t.Errorf("%v is not a SetUpError for v", err)
+		}
+		if apierrors.IsNotFound(err) != tc.notFound || errors.Is(err, ErrUnsupported) != tc.unsupported {
+			t.Errorf("%v: NotFound %v, unsupported %v", err, apierrors.IsNotFound(err), errors.Is(err, ErrUnsupported))
+		}
 	}
 }
