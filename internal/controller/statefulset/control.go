@@ -32,10 +32,6 @@ type control struct {
 	compare  *templateComparer
 	recorder record.EventRecorder
 	now      func() time.Time
-
-	// maxUnavailable enables the MaxUnavailableStatefulSet rolling update
-	// (beta, on in 1.37).
-	maxUnavailable bool
 }
 
 // sync reconciles set with its claimed pods and returns the status it computed.
@@ -274,33 +270,9 @@ func (c *control) reconcile(ctx context.Context, set *apps.StatefulSet, current,
 	if set.Spec.UpdateStrategy.Type != apps.RollingUpdateStatefulSetStrategyType {
 		return status, nil // OnDelete: replacements are built at the update revision
 	}
-	if c.maxUnavailable {
-		return status, c.rollWithMaxUnavailable(ctx, set, status, replicas, update.Name, monotonic, unavailable)
-	}
-	return status, c.rollOneByOne(ctx, set, status, replicas, update.Name, unavailable)
-}
-
-// rollOneByOne is the rolling update without maxUnavailable (§4.6): delete the
-// highest old-revision pod at index ≥ partition, one per sync, waiting on
-// unavailable pods.
-func (c *control) rollOneByOne(ctx context.Context, set *apps.StatefulSet, status *apps.StatefulSetStatus, replicas []*v1.Pod, updateName string, unavailable func(*v1.Pod) bool) error {
-	for target := len(replicas) - 1; target >= partition(set); target-- {
-		pod := replicas[target]
-		if podRevision(pod) != updateName && !isTerminating(pod) {
-			loggerFrom(ctx).Info("deleting pod for rolling update", "pod", pod.Name)
-			if err := c.pods.deletePod(ctx, set, pod); err != nil {
-				return err
-			}
-			if podRevision(pod) == status.CurrentRevision && status.CurrentReplicas > 0 {
-				status.CurrentReplicas--
-			}
-			return nil
-		}
-		if unavailable(pod) {
-			return nil
-		}
-	}
-	return nil
+	// MaxUnavailableStatefulSet is on in 1.37: an unset maxUnavailable is 1,
+	// which is the one-by-one roll of earlier releases.
+	return status, c.rollWithMaxUnavailable(ctx, set, status, replicas, update.Name, monotonic, unavailable)
 }
 
 // resolveMaxUnavailable: unset → 1; an integer as is; a percentage of
