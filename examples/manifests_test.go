@@ -97,7 +97,7 @@ func TestManifests(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]int{"StatefulSet": 5, "Service": 4, "PersistentVolume": 3, "StorageClass": 1}
+	want := map[string]int{"StatefulSet": 6, "Service": 4, "PersistentVolume": 3, "StorageClass": 1}
 	for k, n := range want {
 		if kinds[k] != n {
 			t.Errorf("%s: %d, want %d", k, kinds[k], n)

@@ -65,7 +65,12 @@
 // survive agent restarts and never collide. New refuses a pod CIDR that
 // another interface of the host already has an address or a route in (two
 // bridges routing one CIDR would send one node's pod traffic to the other's
-// pods). No NAT to the outside is set up.
+// pods). No NAT to the outside is set up. A freed address goes to the next
+// pod at once (lowest free first), and that pod is reachable at once: its
+// eth0 has the MAC derived from its address (0a:58:<address>), the host's
+// neighbour entry on the bridge is set to it, and the pod sends a
+// gratuitous ARP so the other pods' entries follow (with a random MAC the
+// host kept the previous owner's for up to a minute).
 //
 // Resources: cgroup v2 (memory.max, cpu.max) when the unified hierarchy with
 // the memory and cpu controllers is writable, else cgroup v1 (memory, cpu)

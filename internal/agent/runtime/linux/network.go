@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 
+	"github.com/mdlayher/arp"
+	"github.com/mdlayher/ethernet"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -230,10 +234,12 @@ func (n *network) attach(uid string, pid int, ip net.IP) (string, error) {
 	if old, err := netlink.LinkByName(host); err == nil {
 		netlink.LinkDel(old) // left over from a sandbox that died
 	}
+	mac := podMAC(ip)
 	veth := &netlink.Veth{
-		LinkAttrs:     netlink.LinkAttrs{Name: host, MasterIndex: br.Attrs().Index, MTU: br.Attrs().MTU},
-		PeerName:      "eth0",
-		PeerNamespace: netlink.NsPid(pid),
+		LinkAttrs:        netlink.LinkAttrs{Name: host, MasterIndex: br.Attrs().Index, MTU: br.Attrs().MTU},
+		PeerName:         "eth0",
+		PeerHardwareAddr: mac,
+		PeerNamespace:    netlink.NsPid(pid),
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
 		return "", fmt.Errorf("create veth %s: %w", host, err)
@@ -281,7 +287,99 @@ func (n *network) attach(uid string, pid int, ip net.IP) (string, error) {
 	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: n.gateway}); err != nil {
 		return fail(fmt.Errorf("default route in pod: %w", err))
 	}
+	if err := n.announce(br, ns, ip, mac); err != nil {
+		return fail(err)
+	}
 	return host, nil
+}
+
+// podMAC is the MAC address of the pod end of the veth holding ip:
+// 0a:58 followed by the four bytes of the address, as ovn-kubernetes does.
+// An address's next owner thus has the MAC of its previous one, so a
+// neighbour entry that the host or another pod still holds for it stays
+// right (a random MAC left the old one in the host's table for up to a
+// minute: base_reachable_time plus delay and probes). 0a is a locally
+// administered unicast prefix.
+func podMAC(ip net.IP) net.HardwareAddr {
+	v4 := ip.To4()
+	return net.HardwareAddr{0x0a, 0x58, v4[0], v4[1], v4[2], v4[3]}
+}
+
+// announce makes ip's new owner reachable at once, as CNI's bridge plugin
+// does: it sets the host's neighbour entry on the bridge to mac (entries
+// written by an earlier petset with random MACs, or by any other owner of
+// the address) and sends a gratuitous ARP from the pod's eth0 so that the
+// other pods on the bridge replace theirs too (Linux overrides an existing
+// entry on a gratuitous ARP whatever arp_accept says).
+func (n *network) announce(br netlink.Link, podNS netns.NsHandle, ip net.IP, mac net.HardwareAddr) error {
+	err := netlink.NeighSet(&netlink.Neigh{
+		LinkIndex:    br.Attrs().Index,
+		Family:       netlink.FAMILY_V4,
+		State:        netlink.NUD_STALE,
+		IP:           ip,
+		HardwareAddr: mac,
+	})
+	if err != nil {
+		return fmt.Errorf("set neighbour entry %s -> %s on %s: %w", ip, mac, n.bridge, err)
+	}
+	return inNetNS(podNS, func() error { return gratuitousARP("eth0", ip) })
+}
+
+// gratuitousARP broadcasts an ARP announcement of ip from the interface
+// named ifname in the calling thread's network namespace: a request whose
+// sender and target address are both ip (RFC 5227).
+func gratuitousARP(ifname string, ip net.IP) error {
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return fmt.Errorf("gratuitous ARP: %w", err)
+	}
+	addr, ok := netip.AddrFromSlice(ip.To4())
+	if !ok {
+		return fmt.Errorf("gratuitous ARP: %s is not an IPv4 address", ip)
+	}
+	c, err := arp.Dial(ifi)
+	if err != nil {
+		return fmt.Errorf("gratuitous ARP on %s: %w", ifname, err)
+	}
+	defer c.Close()
+	p, err := arp.NewPacket(arp.OperationRequest, ifi.HardwareAddr, addr, make(net.HardwareAddr, len(ifi.HardwareAddr)), addr)
+	if err != nil {
+		return fmt.Errorf("gratuitous ARP: %w", err)
+	}
+	if err := c.WriteTo(p, ethernet.Broadcast); err != nil {
+		return fmt.Errorf("gratuitous ARP on %s: %w", ifname, err)
+	}
+	return nil
+}
+
+// inNetNS runs f on a thread switched into the network namespace ns. The
+// thread is switched back afterwards; if that fails it stays locked, so
+// the Go runtime ends it instead of reusing it in the wrong namespace.
+func inNetNS(ns netns.NsHandle, f func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- fmt.Errorf("current network namespace: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(ns); err != nil {
+			runtime.UnlockOSThread()
+			done <- fmt.Errorf("enter pod network namespace: %w", err)
+			return
+		}
+		ferr := f()
+		if err := netns.Set(orig); err != nil {
+			done <- errors.Join(ferr, fmt.Errorf("return to the host network namespace: %w", err))
+			return // thread stays locked and is discarded with this goroutine
+		}
+		runtime.UnlockOSThread()
+		done <- ferr
+	}()
+	return <-done
 }
 
 // detach removes the host end of a pod's veth (the pod end goes with it).

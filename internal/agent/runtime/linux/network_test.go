@@ -5,8 +5,10 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 )
 
 // Two nodes on one host with the same pod CIDR on two bridges: the kernel
@@ -77,4 +79,104 @@ func TestWiderRouteElsewhereIsAccepted(t *testing.T) {
 	if bl, err := netlink.LinkByIndex(routes[0].LinkIndex); err != nil || bl.Attrs().Name != cfg.Bridge {
 		t.Fatalf("route to pod %s goes via %v (%v), want %s", sb.IP, bl, err, cfg.Bridge)
 	}
+}
+
+// A pod that gets an address its previous owner just gave up must be
+// reachable at once from the host and from the other pods: the next owner
+// has the MAC derived from the address, the host's neighbour entry is set
+// to it and a gratuitous ARP from the pod corrects the other pods' entries
+// (planted here with another MAC, as the previous owner's random MAC was).
+func TestReusedAddressIsAnnounced(t *testing.T) {
+	requireRoot(t)
+	cfg := newTestConfig(t)
+	rt := startRuntime(t, cfg)
+	a := runSandbox(t, rt, "neigh-a") // keeps the bridge up, as another pod does
+	_, subnet, _ := net.ParseCIDR(cfg.PodCIDR)
+	next := nextIP(subnet.IP, 3) // the address the next sandbox gets
+	if a.IP == next.String() {
+		t.Fatalf("neigh-a got %s, expected the first pod address", a.IP)
+	}
+	stale, _ := net.ParseMAC("02:00:5e:00:00:01")
+	br, err := netlink.LinkByName(cfg.Bridge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.NeighSet(&netlink.Neigh{LinkIndex: br.Attrs().Index, Family: netlink.FAMILY_V4, State: netlink.NUD_REACHABLE, IP: next, HardwareAddr: stale}); err != nil {
+		t.Fatal(err)
+	}
+	rt.mu.Lock()
+	apid := rt.sandboxes[a.UID].rec.InitPID
+	rt.mu.Unlock()
+	ans, err := netns.GetFromPid(apid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ans.Close()
+	ah, err := netlink.NewHandleAt(ans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ah.Close()
+	aeth, err := ah.LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ah.NeighSet(&netlink.Neigh{LinkIndex: aeth.Attrs().Index, Family: netlink.FAMILY_V4, State: netlink.NUD_REACHABLE, IP: next, HardwareAddr: stale}); err != nil {
+		t.Fatal(err)
+	}
+
+	b := runSandbox(t, rt, "neigh-b")
+	if b.IP != next.String() {
+		t.Fatalf("neigh-b got %s, want %s", b.IP, next)
+	}
+	want := podMAC(next).String()
+	rt.mu.Lock()
+	bpid := rt.sandboxes[b.UID].rec.InitPID
+	rt.mu.Unlock()
+	bns, err := netns.GetFromPid(bpid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bns.Close()
+	bh, err := netlink.NewHandleAt(bns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bh.Close()
+	beth, err := bh.LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := beth.Attrs().HardwareAddr.String(); got != want {
+		t.Errorf("neigh-b's eth0 has MAC %s, want %s (derived from %s)", got, want, next)
+	}
+	// The host's entry is set before RunSandbox returns.
+	if got := neighMAC(t, netlink.NeighList, br.Attrs().Index, next); got != want {
+		t.Errorf("host neighbour entry for %s on %s: %q, want %s", next, cfg.Bridge, got, want)
+	}
+	// neigh-a learns from the gratuitous ARP, which the kernel delivers
+	// asynchronously: wait for it, bounded.
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got = neighMAC(t, ah.NeighList, aeth.Attrs().Index, next); got == want {
+			break
+		}
+	}
+	if got != want {
+		t.Errorf("neigh-a's neighbour entry for %s: %q, want %s (no gratuitous ARP from neigh-b?)", next, got, want)
+	}
+}
+
+func neighMAC(t *testing.T, list func(int, int) ([]netlink.Neigh, error), index int, ip net.IP) string {
+	t.Helper()
+	ns, err := list(index, netlink.FAMILY_V4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		if n.IP.Equal(ip) {
+			return n.HardwareAddr.String()
+		}
+	}
+	return ""
 }
