@@ -27,6 +27,8 @@ type controlPlaneFlags struct {
 	verbosity     int
 	watchCache    bool
 	tokenAuthFile string
+	advertise     string
+	advertisePort int
 }
 
 func (f *controlPlaneFlags) register(cmd *cobra.Command) {
@@ -40,6 +42,7 @@ func (f *controlPlaneFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.serviceCIDR, "service-cidr", "10.96.0.0/12", "range of Service cluster IPs")
 	fs.StringSliceVar(&f.tlsSANs, "tls-san", nil, "extra IPs or DNS names for the API server's serving certificate (for a petset agent on another machine: the gateway address of its --pod-cidr, where its pods reach the API server)")
 	fs.StringVar(&f.tokenAuthFile, "token-auth-file", "", "CSV file of static bearer tokens (token,user,uid,\"group1,group2\"), as kube-apiserver's --token-auth-file; what the users may do is up to RBAC")
+	fs.StringVar(&f.advertise, "advertise-address", "", "IPv4 address where pods and nodes reach this API server, published as the kubernetes Service's endpoint (default: the --listen address, the host's first address for 0.0.0.0, none for loopback)")
 	fs.BoolVar(&f.watchCache, "watch-cache", true, "serve lists and watches from an in-memory cache of etcd")
 	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity (0: petset's own info, warnings and errors; 1+: also the libraries')")
 }
@@ -51,7 +54,7 @@ func (f *controlPlaneFlags) controlPlane(cmd *cobra.Command) (*controlplane.Cont
 		DataDir: f.dataDir, Listen: f.listen, EtcdEndpoints: f.etcdEndpoints,
 		EtcdTLS:     etcd.TLS{CAFile: f.etcdCAFile, CertFile: f.etcdCertFile, KeyFile: f.etcdKeyFile},
 		ServiceCIDR: f.serviceCIDR, DisableWatchCache: !f.watchCache, ExtraSANs: f.tlsSANs, Logger: log,
-		TokenAuthFile: f.tokenAuthFile,
+		TokenAuthFile: f.tokenAuthFile, AdvertiseAddress: f.advertise, AdvertisePort: f.advertisePort,
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	restclient "k8s.io/client-go/rest"
 
+	"petset/internal/agent/runtime/linux"
 	"petset/internal/node"
 )
 
@@ -33,6 +34,10 @@ N simulated nodes run instead, whose pods become Ready without running anything.
 					return err
 				}
 				f.tlsSANs = append(f.tlsSANs, gw)
+				if nf.isolation == linux.IsolationNamespaces && f.advertise == "" {
+					// The kubernetes Service's endpoint is that relay.
+					f.advertise, f.advertisePort = gw, 443
+				}
 			}
 			cp, err := f.controlPlane(cmd)
 			if err != nil {

@@ -8,6 +8,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"petset/internal/allocator"
+	"petset/internal/clusterservice"
 )
 
 // systemNamespaces exist on every cluster.
@@ -33,6 +36,28 @@ func bootstrap(ctx context.Context, client kubernetes.Interface) error {
 		if err := create(ctx, client); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}
+	}
+	return nil
+}
+
+// dnsOffset is kube-dns' address in the service range: the tenth, as
+// kubeadm gives it (10.96.0.10).
+const dnsOffset = 9
+
+// ensureDNSService creates the kube-dns Service once (its endpoints are
+// the clusterservice.DNSEndpoints controller's). When the tenth address is
+// taken already (a data dir from before), it gets any free one.
+func ensureDNSService(ctx context.Context, client kubernetes.Interface, ips *allocator.IPRange) error {
+	svcs := client.CoreV1().Services(clusterservice.DNSNamespace)
+	if _, err := svcs.Get(ctx, clusterservice.DNSName, metav1.GetOptions{}); err == nil {
+		return nil
+	}
+	_, err := svcs.Create(ctx, clusterservice.DNSService(ips.Value(dnsOffset)), metav1.CreateOptions{})
+	if apierrors.IsInvalid(err) || apierrors.IsConflict(err) {
+		_, err = svcs.Create(ctx, clusterservice.DNSService(""), metav1.CreateOptions{})
+	}
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create service %s/%s: %w", clusterservice.DNSNamespace, clusterservice.DNSName, err)
 	}
 	return nil
 }

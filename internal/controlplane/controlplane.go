@@ -22,6 +22,7 @@ import (
 
 	"petset/internal/allocator"
 	"petset/internal/apiserver"
+	"petset/internal/clusterservice"
 	"petset/internal/controller/podgc"
 	"petset/internal/etcd"
 	"petset/internal/nodeauth"
@@ -57,7 +58,16 @@ type Config struct {
 	ExtraSANs []string
 	// TokenAuthFile is a static token CSV (kube-apiserver's --token-auth-file).
 	TokenAuthFile string
-	Logger        *slog.Logger
+	// AdvertiseAddress is the IPv4 address where pods and nodes reach this
+	// API server: the endpoint it publishes for the kubernetes Service
+	// (kube-apiserver's --advertise-address). Empty: the listen address,
+	// or for 0.0.0.0 the first non-loopback address of the host; a
+	// loopback listen address publishes none. AdvertisePort is the port
+	// there (0: the API server's port); petset up advertises its node's
+	// relay, the bridge gateway's port 443.
+	AdvertiseAddress string
+	AdvertisePort    int
+	Logger           *slog.Logger
 }
 
 // ControlPlane is a configured, not yet running, control plane.
@@ -110,6 +120,11 @@ func New(cfg Config) (*ControlPlane, error) {
 	}
 	if net.ParseIP(host) == nil {
 		return nil, fmt.Errorf("--listen %q: host must be an IP address", cfg.Listen)
+	}
+	if cfg.AdvertiseAddress != "" {
+		if ip := net.ParseIP(cfg.AdvertiseAddress); ip == nil || ip.To4() == nil || ip.IsLoopback() || ip.IsUnspecified() {
+			return nil, fmt.Errorf("--advertise-address %q: must be an IPv4 address other than loopback and 0.0.0.0", cfg.AdvertiseAddress)
+		}
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -257,8 +272,9 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		EtcdServers: endpoints, EtcdCAFile: c.etcdTLS.CAFile, EtcdCertFile: c.etcdTLS.CertFile, EtcdKeyFile: c.etcdTLS.KeyFile,
 		DisableWatchCache: c.cfg.DisableWatchCache,
 		Registry: registry.Deps{
-			// Offset 0 (the range's first address) is the kubernetes Service's, as on kube.
-			ServiceIPs: allocator.New(etcdClient, "/petset/allocations/serviceips/", ipRange, 0),
+			// Offset 0 (the range's first address) is the kubernetes
+			// Service's, as on kube, and offset 9 (the tenth) kube-dns'.
+			ServiceIPs: allocator.New(etcdClient, "/petset/allocations/serviceips/", ipRange, 0, dnsOffset),
 			NodePorts:  allocator.New(etcdClient, "/petset/allocations/nodeports/", allocator.PortRange{Min: c.cfg.NodePortMin, Max: c.cfg.NodePortMax}),
 			Agents:     registry.AgentAccess{Transport: agents.For},
 		},
@@ -327,11 +343,41 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		wg.Wait()
 		return fmt.Errorf("bootstrap: %w", err)
 	}
+	if err := ensureDNSService(runCtx, client, ipRange); err != nil {
+		cancel()
+		wg.Wait()
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	advertisePort := c.cfg.AdvertisePort
+	if advertisePort == 0 {
+		advertisePort = srv.Port()
+	}
+	kubeSvc, err := clusterservice.NewKubernetes(clusterservice.KubernetesConfig{
+		Client: client, Etcd: etcdClient, ClusterIP: ipRange.Value(0),
+		AdvertiseIP: advertiseIP(c.cfg.AdvertiseAddress, c.host), Port: int32(advertisePort), Logger: c.log,
+	})
+	if err == nil {
+		err = kubeSvc.Ensure(runCtx)
+	}
+	if err != nil {
+		cancel()
+		wg.Wait()
+		return fmt.Errorf("bootstrap: kubernetes service: %w", err)
+	}
 	// Controllers stop before the API server, so their last writes (the
 	// leader lease's release) still reach it.
 	ctrlCtx, stopControllers := context.WithCancel(runCtx)
 	defer stopControllers()
 	var ctrlWG sync.WaitGroup
+	// Every API server keeps its lease behind the kubernetes Service's
+	// endpoints (withdrawn at stop, while the API still serves).
+	ctrlWG.Add(1)
+	go func() {
+		defer ctrlWG.Done()
+		if err := kubeSvc.Run(ctrlCtx); err != nil {
+			errc <- fmt.Errorf("kubernetes service: %w", err)
+		}
+	}()
 	ctrlWG.Add(1)
 	go func() {
 		defer ctrlWG.Done()
@@ -351,6 +397,29 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	return runErr
+}
+
+// advertiseIP is the address published for the kubernetes Service:
+// the configured one, else the listen host unless it is loopback (none) or
+// unspecified (the host's first non-loopback IPv4 address, as
+// kube-apiserver picks one).
+func advertiseIP(configured, listenHost string) net.IP {
+	if configured != "" {
+		return net.ParseIP(configured).To4()
+	}
+	ip := net.ParseIP(listenHost)
+	switch {
+	case ip == nil || ip.IsLoopback():
+		return nil
+	case ip.IsUnspecified():
+		for _, a := range localIPs() {
+			if p := net.ParseIP(a); p != nil && !p.IsLoopback() {
+				return p.To4()
+			}
+		}
+		return nil
+	}
+	return ip.To4()
 }
 
 // advertiseHost is the host clients should dial for a listen host.

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/record"
 
+	"petset/internal/clusterservice"
 	"petset/internal/controller/certificates"
 	"petset/internal/controller/clusterroleaggregation"
 	"petset/internal/controller/endpointslice"
@@ -39,7 +40,7 @@ func init() {
 		startGarbageCollector, startStatefulSet, startScheduler, startVolume,
 		startEndpointSlice, startNodeLifecycle, startNamespace, startCertificates,
 		startServiceAccount, startRootCACertPublisher,
-		startPodGC, startClusterRoleAggregation,
+		startPodGC, startClusterRoleAggregation, startDNSEndpoints,
 	)
 	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
@@ -170,6 +171,11 @@ func startRootCACertPublisher(ctx context.Context, cc controllerContext) (func(c
 	f := cc.Informers
 	p := rootcacert.New(ctx, cc.Client, ca, f.Core().V1().Namespaces(), f.Core().V1().ConfigMaps())
 	return func(ctx context.Context) { p.Run(ctx, 1) }, nil
+}
+
+func startDNSEndpoints(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	c := clusterservice.NewDNSEndpoints(cc.Client, cc.Informers.Core().V1().Nodes())
+	return c.Run, nil
 }
 
 func startClusterRoleAggregation(ctx context.Context, cc controllerContext) (func(context.Context), error) {
