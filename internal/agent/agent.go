@@ -78,6 +78,9 @@ type Config struct {
 	// Capacity overrides the detected capacity per resource (cpu, memory,
 	// pods, ephemeral-storage).
 	Capacity corev1.ResourceList
+	// CapacityOnly reports Capacity as the node's whole capacity (and
+	// allocatable), detecting nothing from the host: simulated nodes.
+	CapacityOnly bool
 	// Labels are added to the Node's labels.
 	Labels map[string]string
 	// Role, when set, labels the node node-role.kubernetes.io/<Role>.

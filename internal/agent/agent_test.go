@@ -797,3 +797,24 @@ func TestSimulatedInitContainers(t *testing.T) {
 		t.Errorf("pod with a failing init container: phase %s, initialized %v, app %+v", p.Status.Phase, isTrue(p, corev1.PodInitialized), p.Status.ContainerStatuses[0].State)
 	}
 }
+
+// TestCapacityOnly: a simulated node reports exactly the configured
+// capacity as capacity and allocatable, nothing detected from the host.
+func TestCapacityOnly(t *testing.T) {
+	h := newHarness(t, nil)
+	cfg := h.config()
+	cfg.Capacity = corev1.ResourceList{
+		corev1.ResourceCPU: resource.MustParse("32"), corev1.ResourceMemory: resource.MustParse("256Gi"), corev1.ResourcePods: resource.MustParse("110"),
+	}
+	cfg.CapacityOnly = true
+	h.start(cfg)
+	n, err := h.client.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, l := range map[string]corev1.ResourceList{"capacity": n.Status.Capacity, "allocatable": n.Status.Allocatable} {
+		if len(l) != 3 || l.Cpu().String() != "32" || l.Memory().String() != "256Gi" || l.Pods().String() != "110" {
+			t.Errorf("%s %v, want exactly cpu 32, memory 256Gi, pods 110", what, l)
+		}
+	}
+}

@@ -23,8 +23,12 @@ import (
 
 const leaseNamespace = "kube-node-lease"
 
-// capacity is the node's capacity: detected, overridden by Config.Capacity.
+// capacity is the node's capacity: detected, overridden by Config.Capacity
+// (or Config.Capacity alone with Config.CapacityOnly).
 func (a *Agent) capacity() corev1.ResourceList {
+	if a.cfg.CapacityOnly {
+		return a.cfg.Capacity.DeepCopy()
+	}
 	c := corev1.ResourceList{
 		corev1.ResourceCPU:  *resource.NewQuantity(int64(goruntime.NumCPU()), resource.DecimalSI),
 		corev1.ResourcePods: *resource.NewQuantity(110, resource.DecimalSI),

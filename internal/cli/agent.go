@@ -36,6 +36,9 @@ on; a node that has a certificate needs no token.`,
 			if server == "" {
 				return fmt.Errorf("--server is required")
 			}
+			if _, err := nf.simCapacity(); err != nil {
+				return err
+			}
 			if tokenFile != "" {
 				t, err := pki.ReadToken(tokenFile)
 				if err != nil {

@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 	restclient "k8s.io/client-go/rest"
 
 	"petset/internal/agent/runtime/linux"
@@ -37,6 +41,7 @@ type nodeFlags struct {
 	simReady   time.Duration
 	simStop    time.Duration
 	simInit    time.Duration
+	simCap     map[string]string
 	dnsForward []string
 }
 
@@ -60,16 +65,22 @@ func (f *nodeFlags) register(cmd *cobra.Command, simulateFlag string) {
 	fs.DurationVar(&f.simReady, "simulate-ready-delay", 300*time.Millisecond, "simulated nodes: time from Running to Ready")
 	fs.DurationVar(&f.simStop, "simulate-stop-delay", 100*time.Millisecond, "simulated nodes: time a container takes to stop")
 	fs.DurationVar(&f.simInit, "simulate-init-duration", 500*time.Millisecond, "simulated nodes: time an init container runs (from Running) before it completes with exit code 0")
+	fs.StringToStringVar(&f.simCap, "simulate-node-capacity", nil, "simulated nodes: each node's capacity and allocatable, e.g. cpu=8,memory=16Gi,ephemeral-storage=100Gi; resources not given keep kwok's defaults cpu=32, memory=256Gi, pods=110")
 }
 
 // nodes builds the node(s): one real node, or n simulated ones.
 func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd *cobra.Command) ([]*node.Node, error) {
 	log := slogFrom(cmd)
+	simCap, err := f.simCapacity()
+	if err != nil {
+		return nil, err
+	}
 	if f.simulateOne {
 		n, err := node.New(node.Config{
 			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
 			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Simulate: true, StreamAddr: f.streamAddr,
 			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop, SimInitDuration: f.simInit,
+			SimCapacity:    simCap,
 			BootstrapToken: token, CA: f.ca, Logger: log,
 		})
 		if err != nil {
@@ -100,6 +111,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 			Name: fmt.Sprintf("sim-%d", i), Client: client, DataDir: filepath.Join(dataDir, "sim", fmt.Sprint(i)),
 			NodeIP: f.nodeIP, PodCIDR: fmt.Sprintf("10.89.%d.0/24", i), Simulate: true,
 			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop, SimInitDuration: f.simInit,
+			SimCapacity:    simCap,
 			BootstrapToken: token, CA: f.ca, Logger: log,
 		})
 		if err != nil {
@@ -144,4 +156,36 @@ func collect(errc <-chan error) []error {
 		out = append(out, err)
 	}
 	return out
+}
+
+// simCapacity checks and returns --simulate-node-capacity; commands call it
+// first, before starting anything.
+func (f *nodeFlags) simCapacity() (corev1.ResourceList, error) {
+	c, err := parseCapacity(f.simCap)
+	if err != nil {
+		return nil, err
+	}
+	if len(c) > 0 && !f.simulateOne && f.simulate == 0 {
+		return nil, errors.New("--simulate-node-capacity applies to simulated nodes only (--simulate-nodes N, agent --simulate)")
+	}
+	return c, nil
+}
+
+// parseCapacity reads --simulate-node-capacity: resource name to quantity.
+func parseCapacity(m map[string]string) (corev1.ResourceList, error) {
+	out := corev1.ResourceList{}
+	for name, v := range m {
+		if errs := validation.IsQualifiedName(name); len(errs) > 0 {
+			return nil, fmt.Errorf("--simulate-node-capacity: resource name %q: %s", name, strings.Join(errs, "; "))
+		}
+		q, err := resource.ParseQuantity(v)
+		if err != nil {
+			return nil, fmt.Errorf("--simulate-node-capacity: %s=%s: %w", name, v, err)
+		}
+		if q.Sign() < 0 {
+			return nil, fmt.Errorf("--simulate-node-capacity: %s=%s: must not be negative", name, v)
+		}
+		out[corev1.ResourceName(name)] = q
+	}
+	return out, nil
 }

@@ -26,6 +26,9 @@ root; --isolation=none runs them as plain processes). With --simulate-nodes N,
 N simulated nodes run instead, whose pods become Ready without running anything.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := nf.simCapacity(); err != nil {
+				return err
+			}
 			if nf.simulate == 0 {
 				// The local node's pods reach the API server through the
 				// relay on their bridge's gateway address.

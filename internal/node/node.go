@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
@@ -62,6 +64,9 @@ type Config struct {
 	// SimInitDuration is how long a simulated init container runs before
 	// it completes.
 	SimInitDuration time.Duration
+	// SimCapacity is a simulated node's capacity and allocatable, per
+	// resource over DefaultSimCapacity; nothing is detected from the host.
+	SimCapacity corev1.ResourceList
 	// StreamAddr is where the streaming server listens (host:port).
 	StreamAddr string
 	// ImageCatalog is an extra image catalog file ("" for the built-ins only).
@@ -249,6 +254,9 @@ func (n *Node) Run(ctx context.Context) error {
 	if images != nil {
 		acfg.Images = images
 	}
+	if cfg.Simulate {
+		acfg.Capacity, acfg.CapacityOnly = SimCapacity(cfg.SimCapacity), true
+	}
 	a, err := agent.New(acfg)
 	if err != nil {
 		return err
@@ -282,6 +290,26 @@ func dnsUpstreams(forward []string, own string) ([]string, error) {
 		return forward, nil
 	}
 	return dns.HostResolvers("/etc/resolv.conf", own)
+}
+
+// DefaultSimCapacity is a simulated node's capacity unless configured:
+// kwok's default node (cpu 32, memory 256Gi, pods 110), so rehearsals size
+// as they would on kwok, whatever the host.
+func DefaultSimCapacity() corev1.ResourceList {
+	return corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("32"),
+		corev1.ResourceMemory: resource.MustParse("256Gi"),
+		corev1.ResourcePods:   resource.MustParse("110"),
+	}
+}
+
+// SimCapacity is DefaultSimCapacity with the given resources set over it.
+func SimCapacity(set corev1.ResourceList) corev1.ResourceList {
+	c := DefaultSimCapacity()
+	for k, v := range set {
+		c[k] = v.DeepCopy()
+	}
+	return c
 }
 
 // runtime builds the node's container runtime.

@@ -73,12 +73,16 @@ func (n *Node) startStreaming(ctx context.Context, rt runtime.Runtime, goRun fun
 	if err != nil {
 		return 0, fmt.Errorf("node %s: streaming server: %w", n.cfg.Name, err)
 	}
-	srv, err := stream.New(stream.Config{
+	cfg := stream.Config{
 		Addr: n.cfg.StreamAddr, Pods: &n.agent, Runtime: rt,
 		GetCertificate: servingCertificate(n.serving),
 		// Only the API server, by its client certificate of the cluster CA.
 		ClientCAs: clientCAs, AllowedClients: []string{pki.KubeletClientUser},
-	})
+	}
+	if n.cfg.Simulate {
+		cfg.SimulatedNode = n.cfg.Name
+	}
+	srv, err := stream.New(cfg)
 	if err != nil {
 		return 0, fmt.Errorf("node %s: streaming server: %w", n.cfg.Name, err)
 	}

@@ -34,7 +34,14 @@
 // 404 "pod ns/name not found on this node" and "container X is not valid
 // for pod Y", 400 "container X of pod Y is not running" for exec and attach,
 // 400 "waiting to start" when Pods also implements ContainerNames and the
-// container is declared but has no instance yet.
+// container is declared but has no instance yet. The server of a simulated
+// node (Config.SimulatedNode) answers exec, attach and port-forward of a
+// pod it has with 400 "pod P runs on simulated node N: exec is not
+// available (simulated nodes run no processes)" (attach, port-forward
+// alike): there is no process, and kubectl cp, which execs tar, fails with
+// the same clear message. kwok refuses them too unless configured to run
+// commands on its host; logs, which kwok also refuses by default, answer
+// the simulated runtime's log of state changes.
 //
 // It does not own finding pods and containers (Pods, the agent) nor running
 // processes (the runtime.Runtime); it does not check that the caller may

@@ -150,3 +150,14 @@ func boolParam(q url.Values, name string) bool {
 	}
 	return true
 }
+
+// refuseSimulated is the answer of a simulated node to exec, attach and
+// port-forward (what): there is no process to run a command in, connect to
+// or forward to. Nil on a real node.
+func (s *Server) refuseSimulated(r *http.Request, what string) error {
+	if s.cfg.SimulatedNode == "" {
+		return nil
+	}
+	return badRequest("pod %s runs on simulated node %s: %s is not available (simulated nodes run no processes)",
+		r.PathValue("pod"), s.cfg.SimulatedNode, what)
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -318,4 +319,59 @@ func TestShutdownEndsSessions(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	sessions.Wait()
+}
+
+// TestSimulatedNodeRefuses: the streaming server of a simulated node
+// refuses exec, attach and port-forward with a message naming the pod and
+// the node, before any upgrade; logs still answer the simulated log.
+func TestSimulatedNodeRefuses(t *testing.T) {
+	rt, err := fake.New(fake.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods := &testPods{}
+	addPod(t, rt, pods, "default", "web-0", "nginx")
+	scfg := serverConfig(t, pods, rt)
+	scfg.SimulatedNode = "sim-1"
+	s, err := New(scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	<-s.Ready()
+	base := fmt.Sprintf("https://127.0.0.1:%d", s.Port())
+	cfg := clientConfig(t, base, apiServerClient)
+	for _, ek := range []executorKind{executors[0], executors[2]} {
+		for _, kind := range []string{"exec", "attach"} {
+			r := run(t, ek, cfg, execURL(cfg, kind, "default", "web-0", "nginx", []string{"tar", "cf", "-", "/data"}, false, true, true, false),
+				remotecommand.StreamOptions{Stdout: io.Discard, Stderr: io.Discard})
+			want := "pod web-0 runs on simulated node sim-1: " + kind + " is not available (simulated nodes run no processes)"
+			if r.err == nil || !strings.Contains(r.err.Error(), want) || r.stdout != "" {
+				t.Errorf("%s %s: %+v, want the error %q", ek.name, kind, r, want)
+			}
+		}
+		// An unknown pod is still not found.
+		r := run(t, ek, cfg, execURL(cfg, "exec", "default", "web-9", "nginx", []string{"true"}, false, true, true, false),
+			remotecommand.StreamOptions{Stdout: io.Discard, Stderr: io.Discard})
+		if r.err == nil || !strings.Contains(r.err.Error(), "pod default/web-9 not found on this node") {
+			t.Errorf("%s: unknown pod: %v", ek.name, r.err)
+		}
+	}
+	client := httpClient(t, cfg)
+	code, body := getLogs(t, client, base, "/portForward/default/web-0", url.Values{"port": {"80"}})
+	if code != http.StatusBadRequest || !strings.Contains(body, "pod web-0 runs on simulated node sim-1: port-forward is not available") {
+		t.Errorf("port-forward: %d %s", code, body)
+	}
+	code, body = getLogs(t, client, base, "/containerLogs/default/web-0/nginx", nil)
+	if code != http.StatusOK || !strings.Contains(body, "simulated container nginx running") {
+		t.Errorf("logs: %d %q, want the simulated log", code, body)
+	}
 }

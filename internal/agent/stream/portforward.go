@@ -61,6 +61,10 @@ func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if err := s.refuseSimulated(r, "port-forward"); err != nil {
+		writeError(w, err)
+		return
+	}
 	host := sb.IP
 	if host == "" {
 		// A host-network pod listens on the node.

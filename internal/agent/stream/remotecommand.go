@@ -82,7 +82,7 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("you must specify at least 1 command"))
 		return
 	}
-	s.serveRemoteCommand(w, r, func(ctx context.Context, id string, st runtime.Streams) *metav1.Status {
+	s.serveRemoteCommand(w, r, "exec", func(ctx context.Context, id string, st runtime.Streams) *metav1.Status {
 		code, err := s.cfg.Runtime.Exec(ctx, id, argv, st)
 		switch {
 		case err != nil && code > 0:
@@ -108,7 +108,7 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 
 // serveAttach answers /attach/{ns}/{pod}/{container}.
 func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
-	s.serveRemoteCommand(w, r, func(ctx context.Context, id string, st runtime.Streams) *metav1.Status {
+	s.serveRemoteCommand(w, r, "attach", func(ctx context.Context, id string, st runtime.Streams) *metav1.Status {
 		if err := s.cfg.Runtime.Attach(ctx, id, st); err != nil {
 			return failure(fmt.Sprintf("error attaching to container: %v", err))
 		}
@@ -139,8 +139,9 @@ func failure(msg string) *metav1.Status {
 }
 
 // serveRemoteCommand resolves the container, upgrades the connection and
-// runs fn with the client's stdio, then reports fn's status.
-func (s *Server) serveRemoteCommand(w http.ResponseWriter, r *http.Request, fn func(ctx context.Context, id string, st runtime.Streams) *metav1.Status) {
+// runs fn with the client's stdio, then reports fn's status. what names
+// the request (exec, attach) in errors.
+func (s *Server) serveRemoteCommand(w http.ResponseWriter, r *http.Request, what string, fn func(ctx context.Context, id string, st runtime.Streams) *metav1.Status) {
 	opts, err := parseStreamOptions(r)
 	if err != nil {
 		writeError(w, err)
@@ -148,6 +149,10 @@ func (s *Server) serveRemoteCommand(w http.ResponseWriter, r *http.Request, fn f
 	}
 	id, err := s.findContainer(r, true)
 	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.refuseSimulated(r, what); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -59,6 +59,11 @@ type Config struct {
 	CertFile, KeyFile string
 	Pods              Pods
 	Runtime           runtime.Runtime
+	// SimulatedNode, when set, is the name of the simulated node this
+	// server belongs to: its pods run no process, so exec, attach and
+	// port-forward are refused with a message saying so (400, before any
+	// upgrade); logs answer the simulated runtime's log.
+	SimulatedNode string
 }
 
 // Server is the streaming server. Create it with New, then call Run.
