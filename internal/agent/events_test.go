@@ -175,9 +175,10 @@ func TestImagePullEvents(t *testing.T) {
 	}
 }
 
-// Before anything is set up, the first status says ContainerCreating (and
-// PodInitializing behind init containers), as kubelet's does, rather than
-// jumping from Pending to Running.
+// Before anything is set up, the first status says ContainerCreating, or
+// PodInitializing for every container of a pod with init containers (init
+// containers included: kubelet's convertToAPIContainerStatuses default, so
+// kubectl shows Init:0/1), rather than jumping from Pending to Running.
 func TestFirstStatusContainerCreating(t *testing.T) {
 	h := newHarness(t, nil)
 	h.start(h.config())
@@ -196,7 +197,7 @@ func TestFirstStatusContainerCreating(t *testing.T) {
 	}, nil)
 	st := first.Status
 	if st.Phase != corev1.PodPending || len(st.InitContainerStatuses) != 1 || len(st.ContainerStatuses) != 1 ||
-		st.InitContainerStatuses[0].State.Waiting == nil || st.InitContainerStatuses[0].State.Waiting.Reason != "ContainerCreating" ||
+		st.InitContainerStatuses[0].State.Waiting == nil || st.InitContainerStatuses[0].State.Waiting.Reason != "PodInitializing" ||
 		st.ContainerStatuses[0].State.Waiting == nil || st.ContainerStatuses[0].State.Waiting.Reason != "PodInitializing" {
 		t.Errorf("first status %+v", st)
 	}
