@@ -53,6 +53,8 @@ type Kind struct {
 	ValidateUpdate       func(obj, old runtime.Object) field.ErrorList
 	ValidateStatusUpdate func(obj, old runtime.Object) field.ErrorList
 	WarningsOnCreate     func(obj runtime.Object) []string
+	// WarningsOnUpdate warns on updates of the main resource (not status).
+	WarningsOnUpdate func(obj, old runtime.Object) []string
 
 	// BeginCreate, BeginUpdate and AfterDelete hold resources outside the
 	// object (allocated IPs and ports) for the duration of a write.
@@ -157,7 +159,12 @@ func (s strategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) f
 	return s.kind.ValidateUpdate(obj, old)
 }
 
-func (s strategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string { return nil }
+func (s strategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
+	if s.kind.WarningsOnUpdate == nil {
+		return nil
+	}
+	return s.kind.WarningsOnUpdate(obj, old)
+}
 
 func (s strategy) AllowUnconditionalUpdate(ctx context.Context) bool {
 	return !s.kind.NoUnconditionalUpdate
@@ -184,6 +191,12 @@ func (s strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 // statusStrategy is the update strategy of the status subresource.
 type statusStrategy struct {
 	strategy
+}
+
+// WarningsOnUpdate: status writes carry no warnings, as upstream's status
+// strategies.
+func (s statusStrategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
+	return nil
 }
 
 func (s statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {

@@ -190,7 +190,20 @@ func persistentVolumeKind() *Kind {
 		Fields: func(obj runtime.Object) fields.Set {
 			return fields.Set{"name": obj.(*corev1.PersistentVolume).Name}
 		},
+		WarningsOnCreate: func(obj runtime.Object) []string { return persistentVolumeWarnings(obj.(*corev1.PersistentVolume)) },
+		WarningsOnUpdate: func(obj, _ runtime.Object) []string {
+			return persistentVolumeWarnings(obj.(*corev1.PersistentVolume))
+		},
 	}
+}
+
+// persistentVolumeWarnings is upstream's warning for the deprecated Recycle
+// reclaim policy (pkg/api/persistentvolume GetWarningsForPersistentVolume).
+func persistentVolumeWarnings(pv *corev1.PersistentVolume) []string {
+	if pv.Spec.PersistentVolumeReclaimPolicy == corev1.PersistentVolumeReclaimRecycle {
+		return []string{"spec.persistentVolumeReclaimPolicy: The Recycle reclaim policy is deprecated. Instead, the recommended approach is to use dynamic provisioning."}
+	}
+	return nil
 }
 
 func persistentVolumeClaimKind() *Kind {

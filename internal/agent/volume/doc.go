@@ -24,9 +24,8 @@
 //   - ReconcilePV: reclaim on the node. A PV being deleted that carries the
 //     petset.io/local-volume finalizer and whose node affinity names this node
 //     gets its directory removed (only when it lies under the volume
-//     directory), then the finalizer dropped. A PV annotated
-//     petset.io/recycle=requested gets its directory emptied and the
-//     annotation set to done.
+//     directory), then the finalizer dropped. (Recycle is not done here:
+//     the volume controller scrubs with a recycler pod, as upstream.)
 //
 // It does not own watching objects (the agent's informers feed it through the
 // Objects interface), bind mounting into containers (the runtime does that),

@@ -23,8 +23,6 @@ import (
 const (
 	// Finalizer holds a deleted PV until its node removed the directory.
 	Finalizer = "petset.io/local-volume"
-	// RecycleAnnotation carries the Recycle handshake: requested → done.
-	RecycleAnnotation = "petset.io/recycle"
 	// VolumeDirAnnotation is the Node annotation naming its volume directory.
 	VolumeDirAnnotation = "petset.io/volume-dir"
 )
@@ -533,20 +531,6 @@ func (m *Manager) ReconcilePV(ctx context.Context, pv *corev1.PersistentVolume) 
 			return true
 		})
 	}
-	if pv.Annotations[RecycleAnnotation] == "requested" && pv.DeletionTimestamp == nil {
-		if path != "" && m.underVolumeDir(path) {
-			if err := emptyDir(path); err != nil {
-				return fmt.Errorf("volume: recycling pv %s: %w", pv.Name, err)
-			}
-		}
-		return m.updatePV(ctx, pv.Name, func(p *corev1.PersistentVolume) bool {
-			if p.Annotations[RecycleAnnotation] != "requested" {
-				return false
-			}
-			p.Annotations[RecycleAnnotation] = "done"
-			return true
-		})
-	}
 	return nil
 }
 
@@ -557,22 +541,6 @@ func hasFinalizer(pv *corev1.PersistentVolume) bool {
 		}
 	}
 	return false
-}
-
-func emptyDir(path string) error {
-	ents, err := os.ReadDir(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return os.MkdirAll(path, 0o777)
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		if err := os.RemoveAll(filepath.Join(path, e.Name())); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // updatePV reads the newest PV, applies change and writes it back, retrying

@@ -195,17 +195,14 @@ func TestMountErrors(t *testing.T) {
 	}
 }
 
-func TestReclaimDeleteAndRecycle(t *testing.T) {
+func TestReclaimDelete(t *testing.T) {
 	dir := t.TempDir()
 	volDir := filepath.Join(dir, "volumes")
 	mine := localPV("pvc-mine", "n1", filepath.Join(volDir, "pvc-mine"))
 	other := localPV("pvc-other", "n2", filepath.Join(volDir, "pvc-other"))
-	recycle := localPV("pvc-recycle", "n1", filepath.Join(volDir, "pvc-recycle"))
-	recycle.Annotations = map[string]string{RecycleAnnotation: "requested"}
-	recycle.Finalizers = nil
 	now := metav1.Now()
 	mine.DeletionTimestamp, other.DeletionTimestamp = &now, &now
-	for _, pv := range []*corev1.PersistentVolume{mine, other, recycle} {
+	for _, pv := range []*corev1.PersistentVolume{mine, other} {
 		if err := os.MkdirAll(filepath.Join(pv.Spec.Local.Path, "sub"), 0o777); err != nil {
 			t.Fatal(err)
 		}
@@ -213,13 +210,13 @@ func TestReclaimDeleteAndRecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	client := fake.NewSimpleClientset(mine, other, recycle)
+	client := fake.NewSimpleClientset(mine, other)
 	m, err := New(Config{NodeName: "n1", VolumeDir: volDir, PodsDir: filepath.Join(dir, "pods"), Objects: objects{}, Fields: fieldsStub{}, Client: client})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, pv := range []*corev1.PersistentVolume{mine, other, recycle} {
+	for _, pv := range []*corev1.PersistentVolume{mine, other} {
 		if err := m.ReconcilePV(ctx, pv); err != nil {
 			t.Fatal(err)
 		}
@@ -237,14 +234,6 @@ func TestReclaimDeleteAndRecycle(t *testing.T) {
 	got, _ = client.CoreV1().PersistentVolumes().Get(ctx, "pvc-other", metav1.GetOptions{})
 	if len(got.Finalizers) != 1 {
 		t.Errorf("other node's finalizer removed")
-	}
-	ents, err := os.ReadDir(recycle.Spec.Local.Path)
-	if err != nil || len(ents) != 0 {
-		t.Errorf("recycled dir not empty: %v %v", ents, err)
-	}
-	got, _ = client.CoreV1().PersistentVolumes().Get(ctx, "pvc-recycle", metav1.GetOptions{})
-	if got.Annotations[RecycleAnnotation] != "done" {
-		t.Errorf("recycle annotation %q", got.Annotations[RecycleAnnotation])
 	}
 }
 

@@ -34,6 +34,7 @@ type Controller struct {
 	byClaim cache.Indexer
 	classes storagelisters.StorageClassLister
 	nodes   corelisters.NodeLister
+	pods    corelisters.PodLister
 	synced  []cache.InformerSynced
 	ready   chan struct{}
 
@@ -60,10 +61,12 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	volumeInf := factory.Core().V1().PersistentVolumes()
 	classInf := factory.Storage().V1().StorageClasses()
 	nodeInf := factory.Core().V1().Nodes()
+	podInf := factory.Core().V1().Pods()
 	c.claims = claimInf.Lister()
 	c.volumes = volumeInf.Lister()
 	c.classes = classInf.Lister()
 	c.nodes = nodeInf.Lister()
+	c.pods = podInf.Lister()
 
 	log := logger(ctx)
 	if err := volumeInf.Informer().AddIndexers(cache.Indexers{claimRefIndex: indexByClaimRef}); err != nil {
@@ -90,6 +93,11 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	add(classInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { c.enqueueUnboundClaims(func(*v1.PersistentVolumeClaim) bool { return true }) },
 		UpdateFunc: func(_, _ any) { c.enqueueUnboundClaims(func(*v1.PersistentVolumeClaim) bool { return true }) },
+	}))
+	add(podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.recyclerPodChanged,
+		UpdateFunc: func(_, obj any) { c.recyclerPodChanged(obj) },
+		DeleteFunc: c.recyclerPodChanged,
 	}))
 	add(nodeInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.nodeChanged,
@@ -216,6 +224,14 @@ func (c *Controller) claimDeleted(obj any) {
 	}
 	// Volumes that point at the claim (pre-bound or provisioned) must notice.
 	c.enqueueVolumesOf(claim.Namespace + "/" + claim.Name)
+}
+
+func podOf(obj any) (*v1.Pod, bool) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	pod, ok := obj.(*v1.Pod)
+	return pod, ok
 }
 
 func (c *Controller) volumeChanged(obj any) {

@@ -394,10 +394,11 @@ func TestReclaim(t *testing.T) {
 	retainPV, retainC := bound("retain", "1Gi", v1.PersistentVolumeReclaimRetain, hostPath("/r"), "c-retain")
 	recyclePV, recycleC := bound("recycle", "1Gi", v1.PersistentVolumeReclaimRecycle, hostPath("/y"), "c-recycle")
 	staticDelPV, staticDelC := bound("static-delete", "1Gi", v1.PersistentVolumeReclaimDelete, gcePD("d"), "c-static")
-	h := start(t, retainPV, retainC, recyclePV, recycleC, staticDelPV, staticDelC,
+	gceRecyclePV, gceRecycleC := bound("gce-recycle", "1Gi", v1.PersistentVolumeReclaimRecycle, gcePD("g"), "c-gce-recycle")
+	h := start(t, retainPV, retainC, recyclePV, recycleC, staticDelPV, staticDelC, gceRecyclePV, gceRecycleC,
 		classOf("local-now", ProvisionerName, storagev1.VolumeBindingImmediate, v1.PersistentVolumeReclaimDelete),
 		nodeOf("node1", "/vols"), claimOf("c-provisioned", "local-now", "1Gi"))
-	for _, c := range []string{"c-retain", "c-recycle", "c-static", "c-provisioned"} {
+	for _, c := range []string{"c-retain", "c-recycle", "c-static", "c-provisioned", "c-gce-recycle"} {
 		h.waitClaimPhase(c, v1.ClaimBound)
 		h.deleteClaim(c)
 	}
@@ -425,25 +426,50 @@ func TestReclaim(t *testing.T) {
 		t.Fatal("failed volume without message")
 	}
 
-	// Recycle: the agent is asked, and when it is done the volume is
-	// Available again.
-	h.waitFor("recycle requested", func() (bool, error) {
-		return h.pv("recycle").Annotations[RecycleAnnotation] == RecycleRequested, nil
+	// Recycle of a hostPath volume, as upstream: a recycler pod scrubs
+	// /scrub; once it succeeded it is deleted and the volume is Available.
+	var pod *v1.Pod
+	h.waitFor("recycler pod", func() (bool, error) {
+		var err error
+		pod, err = h.client.CoreV1().Pods("default").Get(h.ctx, "recycler-for-recycle", metav1.GetOptions{})
+		return err == nil, nil
 	})
 	if p := h.pv("recycle").Status.Phase; p != v1.VolumeReleased {
 		t.Fatalf("recycling volume phase %s", p)
 	}
-	v = h.pv("recycle")
-	v.Annotations[RecycleAnnotation] = RecycleDone
-	if _, err := h.client.CoreV1().PersistentVolumes().Update(h.ctx, v, metav1.UpdateOptions{}); err != nil {
+	ctr := pod.Spec.Containers[0]
+	if len(pod.Spec.Volumes) != 1 || pod.Spec.Volumes[0].HostPath == nil || pod.Spec.Volumes[0].HostPath.Path != "/y" ||
+		len(ctr.VolumeMounts) != 1 || ctr.VolumeMounts[0].MountPath != "/scrub" || pod.Spec.RestartPolicy != v1.RestartPolicyNever ||
+		strings.Join(append(ctr.Command, ctr.Args...), " ") != "/bin/sh -c "+recyclerScript ||
+		pod.Spec.ActiveDeadlineSeconds == nil || *pod.Spec.ActiveDeadlineSeconds != 60 {
+		t.Fatalf("recycler pod spec %+v", pod.Spec)
+	}
+	if _, err := h.client.CoreV1().Events("default").Create(h.ctx, &v1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "recycler-started", Namespace: "default"},
+		InvolvedObject: v1.ObjectReference{Kind: "Pod", Namespace: "default", Name: pod.Name, UID: pod.UID},
+		Reason:         "Started", Message: "Started container pv-recycler", Type: v1.EventTypeNormal,
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod.Status.Phase = v1.PodSucceeded
+	if _, err := h.client.CoreV1().Pods("default").UpdateStatus(h.ctx, pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	v = h.waitVolumePhase("recycle", v1.VolumeAvailable)
 	if v.Spec.ClaimRef != nil {
 		t.Fatalf("recycled volume keeps claimRef %+v", v.Spec.ClaimRef)
 	}
-	if _, ok := v.Annotations[RecycleAnnotation]; ok {
-		t.Fatal("recycle annotation left on an Available volume")
+	h.waitEvent("recycle", "VolumeRecycled", "Volume recycled")
+	h.waitEvent("recycle", "RecyclerPod", "Recycler pod: Started container pv-recycler")
+	h.waitFor("recycler pod deleted", func() (bool, error) {
+		_, err := h.client.CoreV1().Pods("default").Get(h.ctx, "recycler-for-recycle", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	// Recycle of a volume with no recycler (not hostPath): Failed.
+	v = h.waitVolumePhase("gce-recycle", v1.VolumeFailed)
+	h.waitEvent("gce-recycle", "VolumeFailedRecycle", "No recycler plugin found for the volume!")
+	if v.Status.Message != "No recycler plugin found for the volume!" {
+		t.Fatalf("gce-recycle message %q", v.Status.Message)
 	}
 	// And it can be claimed again.
 	_, again := bound("unused", "1Gi", v1.PersistentVolumeReclaimRetain, hostPath("/u"), "c-again")

@@ -35,13 +35,14 @@
 //     ExternalProvisioning event, as upstream;
 //   - reclaim of Released volumes: Retain leaves them, Delete deletes the PV
 //     object of volumes petset provisioned (the node agent removes the data
-//     and then the petset.io/local-volume finalizer), Recycle asks the node
-//     agent through the petset.io/recycle annotation and makes the volume
-//     Available again once the agent reports done.
+//     and then the petset.io/local-volume finalizer), Recycle scrubs a
+//     hostPath volume with upstream's recycler pod and makes it Available
+//     again (recycle.go); other volume types cannot be recycled (Failed).
 //
 // It does not own: creating or removing directories on nodes (the node
-// agent), pvc-protection finalizers, or choosing nodes for pods (the
-// scheduler package).
+// agent; a recycler pod scrubs on the node it runs on), pvc-protection
+// finalizers, or choosing nodes for pods (the scheduler package, which also
+// places recycler pods).
 //
 // Concurrency: New wires informers and two rate-limited work queues (claims
 // and volumes); Run starts the informers it was given, waits for their caches

@@ -27,13 +27,6 @@ const (
 	// the PV's node affinity removes it after it removed the directory of a
 	// deleted PV.
 	Finalizer = "petset.io/local-volume"
-	// RecycleAnnotation on a Released PV with reclaim policy Recycle: the
-	// controller sets RecycleRequested, the node agent empties the directory
-	// and sets RecycleDone, then the controller makes the PV Available.
-	RecycleAnnotation = "petset.io/recycle"
-	RecycleRequested  = "requested"
-	RecycleDone       = "done"
-
 	// DefaultClassName is the name of the class DefaultStorageClass returns.
 	DefaultClassName = "standard"
 	// IsDefaultClassAnnotation marks the default StorageClass.

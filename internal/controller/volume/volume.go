@@ -79,7 +79,7 @@ func (c *Controller) reclaim(ctx context.Context, vol *v1.PersistentVolume) erro
 		log.Info("volume released", "policy", vol.Spec.PersistentVolumeReclaimPolicy)
 		return nil // the status update brings the volume back
 	}
-	if vol.Status.Phase == v1.VolumeFailed {
+	if vol.Status.Phase == v1.VolumeFailed && vol.Spec.PersistentVolumeReclaimPolicy != v1.PersistentVolumeReclaimRecycle {
 		return nil
 	}
 	switch vol.Spec.PersistentVolumeReclaimPolicy {
@@ -100,28 +100,9 @@ func (c *Controller) reclaim(ctx context.Context, vol *v1.PersistentVolume) erro
 		log.Info("volume deleted by reclaim policy")
 		return nil
 	case v1.PersistentVolumeReclaimRecycle:
-		switch vol.Annotations[RecycleAnnotation] {
-		case RecycleDone:
-			upd := vol.DeepCopy()
-			upd.Spec.ClaimRef = nil
-			delete(upd.Annotations, RecycleAnnotation)
-			delete(upd.Annotations, storagehelpers.AnnBoundByController)
-			upd, err := c.client.CoreV1().PersistentVolumes().Update(ctx, upd, metav1.UpdateOptions{})
-			if err != nil {
-				return fmt.Errorf("making recycled volume %s available: %w", vol.Name, err)
-			}
-			c.recorder.Event(vol, v1.EventTypeNormal, reasonVolumeRecycled, "Volume recycled")
-			return c.setVolumePhase(ctx, upd, v1.VolumeAvailable, "")
-		case RecycleRequested:
-			return nil // waiting for the node agent
-		default:
-			upd := vol.DeepCopy()
-			setAnn(&upd.ObjectMeta, RecycleAnnotation, RecycleRequested)
-			if _, err := c.client.CoreV1().PersistentVolumes().Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
-				return fmt.Errorf("requesting recycle of volume %s: %w", vol.Name, err)
-			}
-			return nil
-		}
+		// As upstream, a Failed recycle is tried again (recycle spaces
+		// the attempts).
+		return c.recycle(ctx, vol)
 	default:
 		msg := fmt.Sprintf("Volume has unrecognized PersistentVolumeReclaimPolicy %q", vol.Spec.PersistentVolumeReclaimPolicy)
 		c.recorder.Event(vol, v1.EventTypeWarning, "VolumeUnknownReclaimPolicy", msg)
