@@ -85,6 +85,10 @@ func TestManifests(t *testing.T) {
 				}
 			case *corev1.Service:
 				kinds["Service"]++
+			case *corev1.ConfigMap:
+				kinds["ConfigMap"]++
+			case *corev1.Secret:
+				kinds["Secret"]++
 			case *corev1.PersistentVolume:
 				kinds["PersistentVolume"]++
 			case *storagev1.StorageClass:
@@ -97,7 +101,7 @@ func TestManifests(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]int{"StatefulSet": 6, "Service": 4, "PersistentVolume": 3, "StorageClass": 1}
+	want := map[string]int{"StatefulSet": 7, "Service": 5, "PersistentVolume": 3, "StorageClass": 1, "ConfigMap": 1, "Secret": 1}
 	for k, n := range want {
 		if kinds[k] != n {
 			t.Errorf("%s: %d, want %d", k, kinds[k], n)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -349,6 +350,33 @@ func expandArgs(in []string, env []envVar) []string {
 		out[i] = expand(s, lookup)
 	}
 	return out
+}
+
+// subPathOf is the subPath of a volume mount as kubelet resolves it
+// (ExpandContainerVolumeMounts): subPathExpr has its $(VAR) references
+// expanded with the container's variables, and a variable that is undefined
+// or empty is an error (the container stays in CreateContainerConfigError).
+func subPathOf(vm corev1.VolumeMount, env []envVar) (string, error) {
+	if vm.SubPathExpr == "" {
+		return vm.SubPath, nil
+	}
+	values := make(map[string]string, len(env))
+	for _, e := range env {
+		values[e.name] = e.value
+	}
+	var missing []string
+	expanded := expand(vm.SubPathExpr, func(n string) (string, bool) {
+		v := values[n]
+		if v == "" && !slices.Contains(missing, n) {
+			missing = append(missing, n)
+		}
+		return v, true
+	})
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return "", fmt.Errorf("%w: missing value for %s", errConfig, strings.Join(missing, ", "))
+	}
+	return expanded, nil
 }
 
 // mergeEnv lays the container's variables over the image's KEY=VALUE list.

@@ -215,3 +215,32 @@ func TestQOSClass(t *testing.T) {
 		}
 	}
 }
+
+// subPathExpr expands with the container's variables as kubelet's
+// ExpandContainerVolumeMounts does; an undefined or empty one is an error.
+func TestSubPathOf(t *testing.T) {
+	env := []envVar{{"POD_NAME", "web-0"}, {"NS", "default"}, {"EMPTY", ""}}
+	cases := []struct {
+		vm      corev1.VolumeMount
+		want    string
+		wantErr string
+	}{
+		{corev1.VolumeMount{Name: "v", SubPath: "conf/setup.sh"}, "conf/setup.sh", ""},
+		{corev1.VolumeMount{Name: "v"}, "", ""},
+		{corev1.VolumeMount{Name: "v", SubPathExpr: "logs/$(POD_NAME)"}, "logs/web-0", ""},
+		{corev1.VolumeMount{Name: "v", SubPathExpr: "$(NS)/$(POD_NAME)/$$x"}, "default/web-0/$x", ""},
+		{corev1.VolumeMount{Name: "v", SubPathExpr: "$(UNDEFINED)/$(EMPTY)/$(POD_NAME)"}, "", "missing value for EMPTY, UNDEFINED"},
+	}
+	for _, tc := range cases {
+		got, err := subPathOf(tc.vm, env)
+		if tc.wantErr != "" {
+			if err == nil || !errors.Is(err, errConfig) || !strings.HasSuffix(err.Error(), ": "+tc.wantErr) {
+				t.Errorf("%+v: %q, %v; want error %q", tc.vm, got, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%+v: %q, %v; want %q", tc.vm, got, err, tc.want)
+		}
+	}
+}

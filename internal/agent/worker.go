@@ -896,9 +896,14 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 			startFailed(fmt.Sprintf("volume %q not found", vm.Name))
 			return 0
 		}
+		sub, err := subPathOf(vm, env)
+		if err != nil {
+			w.configErr[c.Name] = err.Error()
+			return 5 * time.Second
+		}
 		// The runtime resolves subPath below the volume without following
 		// anything out of it, and creates it.
-		ms = append(ms, runtime.Mount{HostPath: v.HostPath, SubPath: vm.SubPath, ContainerPath: vm.MountPath, ReadOnly: vm.ReadOnly || v.ReadOnly})
+		ms = append(ms, runtime.Mount{HostPath: v.HostPath, SubPath: sub, ContainerPath: vm.MountPath, ReadOnly: vm.ReadOnly || v.ReadOnly})
 	}
 	if !pod.Spec.HostNetwork {
 		ms = append(ms, runtime.Mount{HostPath: hostsPath, ContainerPath: "/etc/hosts"})
