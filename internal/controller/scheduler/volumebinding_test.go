@@ -179,9 +179,12 @@ func TestParallelReplicasWithVolumesSpread(t *testing.T) {
 	}
 }
 
-// Seed 000: static PVs without a class, the kubia set's class-less claims,
-// and petset's default class present. The claims bind to the static PVs and
-// the pods are scheduled once they are bound.
+// Static PVs without a class and claims stored without a class (created
+// while no default class existed: the DefaultStorageClass admission, not
+// run here, would otherwise have given them "standard"), with petset's
+// default class present now. As upstream's retroactive default, such claims
+// first match class-less volumes: they bind to the static PVs and the pods
+// are scheduled once they are bound.
 func TestStaticVolumesWithDefaultClassPresent(t *testing.T) {
 	gce := func(name, size string) *v1.PersistentVolume {
 		pv := newLocalPV(name, "", size, "")
