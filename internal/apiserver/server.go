@@ -223,7 +223,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	nsLifecycle := &namespaceLifecycle{}
 	defaultClass := &defaultStorageClass{}
-	handlers := []admission.Interface{nsLifecycle, &serviceAccountAdmission{objects: objects}, &csrAdmission{authz: authz}, defaultClass}
+	handlers := []admission.Interface{nsLifecycle, &serviceAccountAdmission{objects: objects}, &csrAdmission{authz: authz}, defaultClass,
+		storageObjectInUseProtection{}}
 	c.AdmissionControl = admission.NewChainHandler(append(handlers, cfg.Admission...)...)
 
 	gen, err := c.Complete(nil).New("petset-apiserver", genericapiserver.NewEmptyDelegate())

@@ -32,6 +32,7 @@ import (
 	"petset/internal/controller/scheduler"
 	"petset/internal/controller/serviceaccount"
 	"petset/internal/controller/statefulset"
+	"petset/internal/controller/storageprotection"
 	"petset/internal/controller/volume"
 )
 
@@ -41,6 +42,7 @@ func init() {
 		startEndpointSlice, startNodeLifecycle, startNamespace, startCertificates,
 		startServiceAccount, startRootCACertPublisher,
 		startPodGC, startClusterRoleAggregation, startDNSEndpoints,
+		startPVCProtection, startPVProtection,
 	)
 	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
@@ -180,5 +182,22 @@ func startDNSEndpoints(ctx context.Context, cc controllerContext) (func(context.
 
 func startClusterRoleAggregation(ctx context.Context, cc controllerContext) (func(context.Context), error) {
 	c := clusterroleaggregation.New(ctx, cc.Client, cc.Informers.Rbac().V1().ClusterRoles())
+	return func(ctx context.Context) { c.Run(ctx, 1) }, nil
+}
+
+func startPVCProtection(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	f := cc.Informers
+	c, err := storageprotection.NewPVC(cc.Client, f.Core().V1().PersistentVolumeClaims(), f.Core().V1().Pods())
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) { c.Run(ctx, 1) }, nil
+}
+
+func startPVProtection(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+	c, err := storageprotection.NewPV(cc.Client, cc.Informers.Core().V1().PersistentVolumes())
+	if err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context) { c.Run(ctx, 1) }, nil
 }

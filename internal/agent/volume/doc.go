@@ -2,7 +2,8 @@
 // the node's part of petset's local-volume contract.
 //
 // It owns:
-//   - Mount: persistentVolumeClaim → bound PV → spec.local.path or
+//   - Mount: persistentVolumeClaim → bound PV (a claim being deleted is
+//     refused unless kubernetes.io/pvc-protection still holds it, as kubelet) → spec.local.path or
 //     spec.hostPath.path (created with MkdirAll, mode 0777, when the path lies
 //     under this node's volume directory); hostPath volumes with their type
 //     checks (DirectoryOrCreate, Directory, FileOrCreate, File, Socket,
@@ -24,8 +25,10 @@
 //   - ReconcilePV: reclaim on the node. A PV being deleted that carries the
 //     petset.io/local-volume finalizer and whose node affinity names this node
 //     gets its directory removed (only when it lies under the volume
-//     directory), then the finalizer dropped. (Recycle is not done here:
-//     the volume controller scrubs with a recycler pod, as upstream.)
+//     directory), then the finalizer dropped — but only once the
+//     kubernetes.io/pv-protection finalizer is gone (a PV deleted while
+//     Bound keeps its data until its claim is gone). (Recycle is not done
+//     here: the volume controller scrubs with a recycler pod, as upstream.)
 //
 // It does not own watching objects (the agent's informers feed it through the
 // Objects interface), bind mounting into containers (the runtime does that),

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -25,6 +26,12 @@ const (
 	Finalizer = "petset.io/local-volume"
 	// VolumeDirAnnotation is the Node annotation naming its volume directory.
 	VolumeDirAnnotation = "petset.io/volume-dir"
+
+	// pvProtectionFinalizer and pvcProtectionFinalizer are Kubernetes'
+	// storage-object-in-use protection (internal/controller/storageprotection):
+	// a PV that still carries the first is bound to a claim, so its data stays.
+	pvProtectionFinalizer  = "kubernetes.io/pv-protection"
+	pvcProtectionFinalizer = "kubernetes.io/pvc-protection"
 )
 
 // Objects gives the manager the API objects volumes refer to. A missing
@@ -202,6 +209,11 @@ func (m *Manager) mountClaim(pod *corev1.Pod, src *corev1.PersistentVolumeClaimV
 	pvc, err := m.cfg.Objects.PersistentVolumeClaim(pod.Namespace, src.ClaimName)
 	if err != nil {
 		return Volume{}, objectError("persistentvolumeclaim", src.ClaimName, err)
+	}
+	// As kubelet: a pod must not start on a claim being deleted unless the
+	// claim is protected (then it stays until the pod is gone).
+	if pvc.DeletionTimestamp != nil && !slices.Contains(pvc.Finalizers, pvcProtectionFinalizer) {
+		return Volume{}, fmt.Errorf("persistentvolumeclaim %q is being deleted", src.ClaimName)
 	}
 	if pvc.Spec.VolumeName == "" || pvc.Status.Phase != corev1.ClaimBound {
 		return Volume{}, fmt.Errorf("persistentvolumeclaim %q is not bound yet", src.ClaimName)
@@ -512,6 +524,9 @@ func (m *Manager) ReconcilePV(ctx context.Context, pv *corev1.PersistentVolume) 
 	}
 	path := pvPath(pv)
 	if pv.DeletionTimestamp != nil && hasFinalizer(pv) {
+		if slices.Contains(pv.Finalizers, pvProtectionFinalizer) {
+			return nil // still bound: the data stays until pv-protection lets go
+		}
 		if path != "" && m.underVolumeDir(path) {
 			if err := os.RemoveAll(path); err != nil {
 				return fmt.Errorf("volume: deleting directory of pv %s: %w", pv.Name, err)

@@ -33,6 +33,10 @@
 //     contract shared with the node agent is in provision.go). Claims of
 //     other provisioners get the storage-provisioner annotations and an
 //     ExternalProvisioning event, as upstream;
+//   - volumes deleted while Bound (held by kubernetes.io/pv-protection) are
+//     still synced: once their claim is gone they turn Released, which lets
+//     the pv-protection controller remove its finalizer; no reclaim policy
+//     is applied to a volume already being deleted;
 //   - reclaim of Released volumes: Retain leaves them, Delete deletes the PV
 //     object of volumes petset provisioned (the node agent removes the data
 //     and then the petset.io/local-volume finalizer), Recycle scrubs a
@@ -40,9 +44,9 @@
 //     again (recycle.go); other volume types cannot be recycled (Failed).
 //
 // It does not own: creating or removing directories on nodes (the node
-// agent; a recycler pod scrubs on the node it runs on), pvc-protection
-// finalizers, or choosing nodes for pods (the scheduler package, which also
-// places recycler pods).
+// agent; a recycler pod scrubs on the node it runs on), the pvc-/pv-protection
+// finalizers (package storageprotection), or choosing nodes for pods (the
+// scheduler package, which also places recycler pods).
 //
 // Concurrency: New wires informers and two rate-limited work queues (claims
 // and volumes); Run starts the informers it was given, waits for their caches

@@ -3,11 +3,14 @@ package volume
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	storagehelpers "k8s.io/component-helpers/storage/volume"
+
+	"petset/internal/controller/storageprotection"
 )
 
 func (c *Controller) syncVolume(ctx context.Context, name string) error {
@@ -18,9 +21,12 @@ func (c *Controller) syncVolume(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("getting volume %s: %w", name, err)
 	}
-	if vol.DeletionTimestamp != nil {
+	if vol.DeletionTimestamp != nil && !slices.Contains(vol.Finalizers, storageprotection.PVFinalizer) {
 		return nil // the node agent finishes deletion by removing its finalizer
 	}
+	// A volume deleted while bound is kept by pv-protection until it is
+	// no longer Bound: it is still synced, so that it is Released once its
+	// claim is gone.
 	ref := vol.Spec.ClaimRef
 	if ref == nil {
 		return c.setVolumePhase(ctx, vol, v1.VolumeAvailable, "")
@@ -79,7 +85,11 @@ func (c *Controller) reclaim(ctx context.Context, vol *v1.PersistentVolume) erro
 		log.Info("volume released", "policy", vol.Spec.PersistentVolumeReclaimPolicy)
 		return nil // the status update brings the volume back
 	}
-	if vol.Status.Phase == v1.VolumeFailed && vol.Spec.PersistentVolumeReclaimPolicy != v1.PersistentVolumeReclaimRecycle {
+	if vol.Status.Phase == v1.VolumeFailed && vol.Spec.PersistentVolumeReclaimPolicy != v1.PersistentVolumeReclaimRecycle ||
+		vol.DeletionTimestamp != nil {
+		// A volume already being deleted needs no reclaim policy: its
+		// deletion (the node agent removes petset's local volumes' data) is
+		// what happens to it.
 		return nil
 	}
 	switch vol.Spec.PersistentVolumeReclaimPolicy {
