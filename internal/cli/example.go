@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -18,9 +19,19 @@ func init() {
 // maps the seeds' images (luksa/kubia-pet, …) to it.
 func newExampleCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:                "example APP [args...]",
-		Short:              fmt.Sprintf("Run an example app (%v)", examples.Names()),
-		Hidden:             true,
+		Use:   "example APP [args...]",
+		Short: fmt.Sprintf("Run a built-in example app: %s (what the seeds' images run)", strings.Join(examples.Names(), ", ")),
+		Long: fmt.Sprintf(`Run one of the example apps built into petset: %s.
+
+They are the small programs behind the seeds' images: the image catalog maps
+luksa/kubia-pet to "petset example kubia", luksa/kubia-pet-peers to
+"kubiapeers", hello-stateful to "hellostateful", and uses "static" and
+"dnsutils" when the host has no nginx or dig (see docs/images.md). Pods run
+them as /.petset/petset example APP; run one by hand to try it, e.g.
+
+  petset example kubia --listen 127.0.0.1:8080 --data-file /tmp/kubia.txt
+
+"petset example APP --help" lists an app's flags.`, strings.Join(examples.Names(), ", ")),
 		DisableFlagParsing: true,
 		Args:               cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

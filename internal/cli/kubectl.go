@@ -1,25 +1,39 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/kubectl/pkg/cmd"
 )
 
-// newKubectlCommand is kubectl itself, built in. Unless KUBECONFIG or
-// --kubeconfig says otherwise, it uses the kubeconfig petset wrote.
+// newKubectlCommand is kubectl itself, built in. Unless KUBECONFIG,
+// --kubeconfig or --server says otherwise, it uses the kubeconfig petset
+// wrote in its data dir: --data-dir DIR (taken out of the arguments, kubectl
+// has no such flag), else $PETSET_DATA_DIR, else the default data dir. When
+// that file is missing it says so instead of letting kubectl fall back to
+// localhost:8080, except for commands that need no server.
 func newKubectlCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:                "kubectl",
-		Short:              "Run kubectl (built in) against petset",
+		Use:   "kubectl [--data-dir DIR] [kubectl args...]",
+		Short: "Run kubectl (built in) against petset, with the kubeconfig of its data dir",
+		Long: `Run kubectl (built in) against petset. Unless KUBECONFIG, --kubeconfig or
+--server is given, it uses <data dir>/kubeconfig, where the data dir is
+--data-dir DIR (before or among kubectl's arguments), else $PETSET_DATA_DIR,
+else ` + defaultDataDir() + `: the same directory petset up used.`,
 		DisableFlagParsing: true,
 		RunE: func(c *cobra.Command, args []string) error {
-			if os.Getenv("KUBECONFIG") == "" && !hasKubeconfigFlag(args) {
-				if p := filepath.Join(defaultDataDir(), "kubeconfig"); fileExists(p) {
-					os.Setenv("KUBECONFIG", p)
-				}
+			args, kubeconfig, err := kubectlConfig(args, os.Getenv("KUBECONFIG") != "")
+			if err != nil {
+				return err
+			}
+			if kubeconfig != "" {
+				os.Setenv("KUBECONFIG", kubeconfig)
 			}
 			k := cmd.NewDefaultKubectlCommand()
 			k.SetArgs(args)
@@ -28,16 +42,88 @@ func newKubectlCommand() *cobra.Command {
 	}
 }
 
-func hasKubeconfigFlag(args []string) bool {
+// kubectlConfig takes petset's --data-dir out of args and returns the
+// remaining arguments and the kubeconfig to use ("" when the user chose one
+// with KUBECONFIG, --kubeconfig or --server, or when the command needs no
+// server and there is none).
+func kubectlConfig(args []string, haveEnv bool) ([]string, string, error) {
+	dir, explicit := "", false
+	rest := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		if v, ok := strings.CutPrefix(a, "--data-dir="); ok {
+			dir, explicit = v, true
+			continue
+		}
+		if a == "--data-dir" {
+			if i+1 >= len(args) {
+				return nil, "", errors.New("--data-dir needs a directory")
+			}
+			dir, explicit = args[i+1], true
+			i++
+			continue
+		}
+		rest = append(rest, a)
+	}
+	if !explicit {
+		dir = defaultDataDir()
+	}
+	if dir == "" {
+		return nil, "", errors.New("--data-dir needs a directory")
+	}
+	if (haveEnv && !explicit) || hasFlag(rest, "--kubeconfig") || hasFlag(rest, "--server") || hasFlag(rest, "-s") {
+		return rest, "", nil
+	}
+	p := filepath.Join(dir, "kubeconfig")
+	_, err := os.Stat(p)
+	switch {
+	case err == nil:
+		return rest, p, nil
+	case needsNoServer(rest):
+		return rest, "", nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, "", fmt.Errorf("no kubeconfig at %s: petset up (or petset server) writes it there when it starts with --data-dir %s; "+
+			"if petset runs with another data dir, give that: petset kubectl --data-dir DIR … (or set PETSET_DATA_DIR=DIR, or KUBECONFIG)", p, dir)
+	default:
+		return nil, "", fmt.Errorf("kubeconfig %s: %w (it is readable by its owner only: run as the user who started petset)", p, err)
+	}
+}
+
+// hasFlag reports whether args (up to "--") set the flag name, as "name",
+// "name=value" or, for a one-letter flag, "-svalue".
+func hasFlag(args []string, name string) bool {
 	for _, a := range args {
-		if a == "--kubeconfig" || len(a) > 13 && a[:13] == "--kubeconfig=" {
+		if a == "--" {
+			return false
+		}
+		if a == name || strings.HasPrefix(a, name+"=") || len(name) == 2 && strings.HasPrefix(a, name) {
 			return true
 		}
 	}
 	return false
 }
 
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+// needsNoServer reports whether kubectl args run without an API server:
+// help, completion, config, plugin, options, version --client.
+func needsNoServer(args []string) bool {
+	if len(args) == 0 || hasFlag(args, "-h") || hasFlag(args, "--help") {
+		return true
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			continue
+		}
+		switch a {
+		case "help", "completion", "config", "plugin", "options":
+			return true
+		case "version":
+			return hasFlag(args, "--client")
+		}
+		return false
+	}
+	return false
 }

@@ -26,8 +26,16 @@ func NewRoot() *cobra.Command {
 // extraCommands are commands of other files (agent, hidden roles).
 var extraCommands []func() *cobra.Command
 
-// defaultDataDir is /var/lib/petset for root, else $XDG_DATA_HOME/petset.
+// DataDirEnv names the environment variable that sets the default data dir
+// of every command (up, server, agent, kubectl).
+const DataDirEnv = "PETSET_DATA_DIR"
+
+// defaultDataDir is $PETSET_DATA_DIR if set, else /var/lib/petset for root,
+// else $XDG_DATA_HOME/petset (~/.local/share/petset).
 func defaultDataDir() string {
+	if d := os.Getenv(DataDirEnv); d != "" {
+		return d
+	}
 	if os.Geteuid() == 0 {
 		return "/var/lib/petset"
 	}
