@@ -17,7 +17,8 @@ import (
 )
 
 // TestWithoutRoot runs the runtime as an unprivileged user: isolated pods
-// are refused with a message naming what is missing, isolation=none works.
+// are refused with a message naming what is missing, isolation=none works
+// and refuses subPath mounts by name.
 func TestWithoutRoot(t *testing.T) {
 	requireRoot(t) // to switch to another user
 	dir, err := os.MkdirTemp("", "petset-nonroot-")
@@ -49,6 +50,7 @@ func TestWithoutRoot(t *testing.T) {
 	for _, want := range []string{
 		"petset: isolated pods need root (CAP_SYS_ADMIN, CAP_NET_ADMIN); run as root or use --isolation=none",
 		"none: uid=65534 exit=0 log=hello from an unprivileged pod",
+		`subPath: subPath mounts need isolated pods: with --isolation=none no volume is mounted, so "setup.sh" of the volume cannot appear at /opt/app/setup.sh; run petset as root with --isolation=namespaces`,
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -78,6 +80,13 @@ func init() {
 			return 1
 		}
 		defer rt.StopSandbox(ctx, uid)
+		// No mounts without isolation: a subPath mount is refused by name.
+		sub := runtime.Mount{HostPath: dir, SubPath: "setup.sh", ContainerPath: "/opt/app/setup.sh"}
+		if _, err := rt.StartContainer(ctx, uid, runtime.ContainerConfig{Name: "sub", Argv: []string{"true"}, Mounts: []runtime.Mount{sub}}); err != nil {
+			fmt.Println("subPath:", err)
+		} else {
+			fmt.Println("subPath mount accepted with isolation=none")
+		}
 		st, err := rt.StartContainer(ctx, uid, runtime.ContainerConfig{Name: "main", Argv: []string{"sh", "-c", "echo hello from an unprivileged pod"}})
 		if err != nil {
 			fmt.Println(err)

@@ -768,6 +768,17 @@ func (r *Runtime) StartContainer(ctx context.Context, podUID string, cfg runtime
 	if len(cfg.Argv) == 0 {
 		return runtime.ContainerStatus{}, errors.New("start container: empty argv")
 	}
+	if !r.isolated {
+		// Plain host processes get no mounts at all; a subPath names a
+		// file or directory the program expects at its mountPath (a
+		// configuration file, a key), so running without it would fail
+		// later and obscurely. Refuse it here, by name.
+		for _, m := range cfg.Mounts {
+			if m.SubPath != "" {
+				return runtime.ContainerStatus{}, fmt.Errorf("subPath mounts need isolated pods: with --isolation=none no volume is mounted, so %q of the volume cannot appear at %s; run petset as root with --isolation=namespaces", m.SubPath, m.ContainerPath)
+			}
+		}
+	}
 	id := newID()
 	rec := &containerRecord{ID: id, PodUID: podUID, Name: cfg.Name, Attempt: cfg.Attempt, CreatedAt: time.Now().UTC(),
 		Env: cfg.Env, WorkDir: cfg.WorkingDir, FirstAttachReplays: cfg.Stdin && cfg.StdinOnce}
