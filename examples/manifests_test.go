@@ -63,6 +63,12 @@ func decodeAll(t *testing.T, file string) []runtime.Object {
 	return out
 }
 
+// unrunnable lists the manifests whose images petset cannot run on purpose:
+// their walkthrough shows what kubectl says about it.
+var unrunnable = map[string]string{
+	"mysql/statefulset.yaml": "seed 002's MySQL set, unchanged: its README shows the ErrImagePull events, then gives it a host command",
+}
+
 func TestManifests(t *testing.T) {
 	files, err := filepath.Glob("*/*.yaml")
 	if err != nil || len(files) == 0 {
@@ -79,7 +85,12 @@ func TestManifests(t *testing.T) {
 					t.Errorf("%s: StatefulSet %s has no selector", f, o.Name)
 				}
 				for _, c := range o.Spec.Template.Spec.Containers {
-					if _, err := catalog.Resolve(c.Image, c.Command, c.Args); err != nil {
+					_, err := catalog.Resolve(c.Image, c.Command, c.Args)
+					if _, ok := unrunnable[f]; ok {
+						if err == nil {
+							t.Errorf("%s: container %s resolves; drop it from unrunnable", f, c.Name)
+						}
+					} else if err != nil {
 						t.Errorf("%s: container %s: %v", f, c.Name, err)
 					}
 				}
@@ -101,7 +112,7 @@ func TestManifests(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]int{"StatefulSet": 7, "Service": 5, "PersistentVolume": 3, "StorageClass": 1, "ConfigMap": 1, "Secret": 1}
+	want := map[string]int{"StatefulSet": 8, "Service": 6, "PersistentVolume": 3, "StorageClass": 1, "ConfigMap": 2, "Secret": 1}
 	for k, n := range want {
 		if kinds[k] != n {
 			t.Errorf("%s: %d, want %d", k, kinds[k], n)
