@@ -98,3 +98,72 @@ spec:
 	k.MustRun(t, "create", "-f", claim)
 	k.WaitJSONPath(t, waitBound, "{.spec.volumeName}", "recycle-pv", "pvc", "recycle-claim-2")
 }
+
+// TestWalkthroughKubiaStaticVolumes is seed 000 with its static volumes
+// (examples/kubia/persistent-volumes-hostpath.yaml, paths moved into the
+// test's directory): the set's class-less claims get the default class at
+// creation, each binds to one of the static PVs (none is provisioned, none
+// left half-bound) also after scaling to 3, and a deleted claim's PV is
+// recycled: its files are gone and it is Available again.
+func TestWalkthroughKubiaStaticVolumes(t *testing.T) {
+	t.Parallel()
+	u := StartUp(t)
+	k := u.K
+	raw, err := os.ReadFile(example(t, "kubia/persistent-volumes-hostpath.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const seedDir = "/var/lib/petset/examples/kubia"
+	if !strings.Contains(string(raw), seedDir) {
+		t.Fatalf("persistent-volumes-hostpath.yaml no longer uses %s: adapt this test", seedDir)
+	}
+	volDir := filepath.Join(u.Dir, "kubia-pvs")
+	pvs := u.WriteFile(t, "pvs.yaml", strings.ReplaceAll(string(raw), seedDir, volDir))
+	k.MustRun(t, "create", "-f", pvs)
+	k.MustRun(t, "create", "-f", example(t, "kubia/kubia-service-headless.yaml"))
+	k.MustRun(t, "create", "-f", example(t, "kubia/kubia-statefulset.yaml"))
+	u.WaitReady(t, "kubia", 2)
+	k.MustRun(t, "scale", "statefulset", "kubia", "--replicas=3")
+	u.WaitReady(t, "kubia", 3)
+
+	used := map[string]string{} // pv → claim
+	for i := range 3 {
+		c := fmt.Sprintf("data-kubia-%d", i)
+		k.WaitJSONPath(t, waitBound, "{.status.phase}", "Bound", "pvc", c)
+		if cls := k.JSONPath(t, "{.spec.storageClassName}", "pvc", c); cls != "standard" {
+			t.Errorf("%s has storageClassName %q, want the default standard", c, cls)
+		}
+		pv := k.JSONPath(t, "{.spec.volumeName}", "pvc", c)
+		if !map[string]bool{"pv-a": true, "pv-b": true, "pv-c": true}[pv] || used[pv] != "" {
+			t.Fatalf("%s bound to %q (used: %v)", c, pv, used)
+		}
+		used[pv] = c
+	}
+	out := k.MustRun(t, "get", "pv", "-o", `jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.spec.claimRef.name}{"\n"}{end}`).Stdout
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[1] != "Bound" || used[f[0]] != f[2] {
+			t.Errorf("volume %q: want one of pv-a/b/c Bound to its claim; all volumes:\n%s", line, out)
+		}
+	}
+
+	// kubia-2's data, then scale down and delete its claim: Recycle.
+	k.MustRun(t, "exec", "kubia-2", "--", "sh", "-c", "echo kept > /var/data/extra.txt && mkdir -p /var/data/dir && echo x > /var/data/dir/f")
+	var pv2 string
+	for pv, c := range used {
+		if c == "data-kubia-2" {
+			pv2 = pv
+		}
+	}
+	if _, err := os.Stat(filepath.Join(volDir, pv2, "extra.txt")); err != nil {
+		t.Fatalf("kubia-2's file is not in %s's directory: %v", pv2, err)
+	}
+	k.MustRun(t, "scale", "statefulset", "kubia", "--replicas=2")
+	k.WaitGone(t, 3*time.Minute, "pod", "kubia-2")
+	k.MustRun(t, "delete", "pvc", "data-kubia-2")
+	k.WaitJSONPath(t, 3*time.Minute, "{.status.phase}", "Available", "pv", pv2)
+	ents, err := os.ReadDir(filepath.Join(volDir, pv2))
+	if err != nil || len(ents) != 0 {
+		t.Errorf("recycled %s: entries %v, err %v", pv2, ents, err)
+	}
+}
