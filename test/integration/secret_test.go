@@ -137,3 +137,39 @@ func TestObjectTooLargeForStorage(t *testing.T) {
 }
 
 func errorsAs(err error, target *apierrors.APIStatus) bool { return errors.As(err, target) }
+
+// A Secret written client-side with stringData, then applied server-side
+// with the same stringData by kubectl, does not conflict: as kube's
+// conversion does, stringData is merged into data where the request is
+// decoded, so the client-side manager owns data's keys and not stringData.
+func TestSecretStringDataClientToServerSideApply(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	const manifest = `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"pw"},"type":"Opaque","stringData":{"password":"change-me"}}`
+	rest := c.client.CoreV1().RESTClient()
+	err := rest.Post().Namespace("default").Resource("secrets").Param("fieldManager", "kubectl-client-side-apply").
+		Body([]byte(manifest)).Do(ctx).Error()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.client.CoreV1().Secrets("default").Get(ctx, "pw", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range s.ManagedFields {
+		if m.FieldsV1 != nil && strings.Contains(string(m.FieldsV1.Raw), "f:stringData") {
+			t.Errorf("manager %s owns stringData: %s", m.Manager, m.FieldsV1.Raw)
+		}
+	}
+	if _, err := c.client.CoreV1().Secrets("default").Patch(ctx, "pw", "application/apply-patch+yaml", []byte(manifest),
+		metav1.PatchOptions{FieldManager: "kubectl"}); err != nil {
+		t.Fatalf("server-side apply of the same stringData: %v", err)
+	}
+	s, err = c.client.CoreV1().Secrets("default").Get(ctx, "pw", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(s.Data["password"]) != "change-me" || len(s.StringData) != 0 {
+		t.Errorf("after apply: data %q stringData %v", s.Data, s.StringData)
+	}
+}

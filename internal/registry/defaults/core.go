@@ -456,11 +456,24 @@ func Node(n *corev1.Node) {
 	ResourceList(&n.Status.Allocatable)
 }
 
-// Secret defaults the type to Opaque.
+// Secret defaults the type to Opaque and merges stringData into data (each
+// key overwriting data's) and drops it, as kube's conversion of v1.Secret to
+// its internal type does on every decode. Doing it here, where petset
+// decodes, rather than only in the strategy, keeps the request's object as
+// kube's field manager sees it: a client-side apply owns data's keys, not
+// stringData, so a later server-side apply of the same stringData does not
+// conflict.
 func Secret(s *corev1.Secret) {
 	if s.Type == "" {
 		s.Type = corev1.SecretTypeOpaque
 	}
+	if len(s.StringData) > 0 && s.Data == nil {
+		s.Data = make(map[string][]byte, len(s.StringData))
+	}
+	for k, v := range s.StringData {
+		s.Data[k] = []byte(v)
+	}
+	s.StringData = nil
 }
 
 // ConfigMap makes data a non-nil map.
