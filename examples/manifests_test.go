@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -116,6 +117,64 @@ func TestManifests(t *testing.T) {
 	for k, n := range want {
 		if kinds[k] != n {
 			t.Errorf("%s: %d, want %d", k, kinds[k], n)
+		}
+	}
+}
+
+// The walkthroughs follow the data dir: a manifest naming a host path
+// under the default data dir /var/lib/petset is applied in every README
+// command with that prefix replaced by $PETSET_DATA_DIR, and no README
+// command names a path under /var/lib/petset itself.
+func TestWalkthroughsFollowDataDir(t *testing.T) {
+	manifests, err := filepath.Glob("*/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := map[string]bool{} // file name -> names /var/lib/petset/
+	for _, f := range manifests {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(l), "#") && strings.Contains(l, "/var/lib/petset/") {
+				pinned[f] = true
+			}
+		}
+	}
+	if len(pinned) == 0 {
+		t.Fatal("no manifest names a path under /var/lib/petset: update this test")
+	}
+	readmes, err := filepath.Glob("*/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readmes = append(readmes, "README.md")
+	for _, r := range readmes {
+		b, err := os.ReadFile(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inCode := false
+		for i, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "```") {
+				inCode = !inCode
+				continue
+			}
+			cmd, _, _ := strings.Cut(l, "#  ")
+			if !inCode || strings.HasPrefix(strings.TrimSpace(cmd), "#") {
+				continue
+			}
+			follows := strings.Contains(cmd, "${PETSET_DATA_DIR")
+			for f := range pinned {
+				rel, _ := filepath.Rel(filepath.Dir(r), f)
+				if (strings.Contains(cmd, " "+rel) || strings.Contains(cmd, " "+f)) && !follows {
+					t.Errorf("%s:%d applies %s, which names /var/lib/petset/…, without replacing it by the data dir: %s", r, i+1, f, l)
+				}
+			}
+			if strings.Contains(strings.ReplaceAll(cmd, "s#/var/lib/petset/#", ""), "/var/lib/petset") && !follows {
+				t.Errorf("%s:%d names /var/lib/petset whatever the data dir: %s", r, i+1, l)
+			}
 		}
 	}
 }
