@@ -594,3 +594,56 @@ func TestPrebindingReleasedWhenClaimBoundElsewhere(t *testing.T) {
 		t.Errorf("stale keeps the bound-by-controller annotation")
 	}
 }
+
+// A recycler pod that fails, or runs past its activeDeadlineSeconds (which
+// the node agent does not enforce), turns the volume Failed with upstream's
+// event; the recycle is tried again until a recycler pod succeeds.
+func TestRecycleFailureAndRetry(t *testing.T) {
+	old := recycleRetry
+	recycleRetry = 50 * time.Millisecond
+	t.Cleanup(func() { recycleRetry = old })
+	pv, c := bound("scrub", "1Gi", v1.PersistentVolumeReclaimRecycle, hostPath("/scrub-me"), "c-scrub")
+	h := start(t, pv, c)
+	h.waitClaimPhase("c-scrub", v1.ClaimBound)
+	h.deleteClaim("c-scrub")
+
+	pods := h.client.CoreV1().Pods("default")
+	// nextPod waits for a fresh recycler pod and sets its status.
+	nextPod := func(status v1.PodStatus) {
+		t.Helper()
+		var pod *v1.Pod
+		h.waitFor("a fresh recycler pod", func() (bool, error) {
+			p, err := pods.Get(h.ctx, "recycler-for-scrub", metav1.GetOptions{})
+			if err != nil || p.Status.Phase != "" {
+				return false, nil
+			}
+			pod = p
+			return true, nil
+		})
+		pod.Status = status
+		if _, err := pods.UpdateStatus(h.ctx, pod, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFailed := func(msg string) {
+		t.Helper()
+		h.waitFor("volume Failed: "+msg, func() (bool, error) {
+			v := h.pv("scrub")
+			return v.Status.Phase == v1.VolumeFailed && v.Status.Message == msg, nil
+		})
+		h.waitEvent("scrub", "VolumeFailedRecycle", msg)
+	}
+
+	started := metav1.NewTime(time.Now().Add(-2 * time.Minute))
+	nextPod(v1.PodStatus{Phase: v1.PodRunning, StartTime: &started})
+	waitFailed("Recycle failed: failed to recycle volume: Pod was active on the node longer than the specified deadline")
+
+	nextPod(v1.PodStatus{Phase: v1.PodFailed, Message: "find: cannot delete"})
+	waitFailed("Recycle failed: failed to recycle volume: find: cannot delete")
+
+	nextPod(v1.PodStatus{Phase: v1.PodSucceeded})
+	v := h.waitVolumePhase("scrub", v1.VolumeAvailable)
+	if v.Spec.ClaimRef != nil || v.Status.Message != "" {
+		t.Fatalf("recycled volume: claimRef %+v message %q", v.Spec.ClaimRef, v.Status.Message)
+	}
+}

@@ -42,9 +42,6 @@ const (
 	reasonVolumeFailedRecycle = "VolumeFailedRecycle"
 	msgNoRecycler             = "No recycler plugin found for the volume!"
 
-	// recycleRetry spaces the attempts on a volume whose recycling failed
-	// (upstream retries at every periodic sync, 15s by default).
-	recycleRetry = 15 * time.Second
 	// The hostPath recycler's timeouts: upstream's defaults for
 	// --pv-recycler-minimum-timeout-hostpath and
 	// --pv-recycler-increment-timeout-hostpath.
@@ -55,6 +52,11 @@ const (
 	RecyclerImage  = "registry.k8s.io/build-image/debian-base:bookworm-v1.0.6"
 	recyclerScript = "test -e /scrub && find /scrub -mindepth 1 -delete && test -z \"$(ls -A /scrub)\" || exit 1"
 )
+
+// recycleRetry spaces the attempts on a volume whose recycling failed
+// (upstream retries at every periodic sync, 15s by default). A variable for
+// tests.
+var recycleRetry = 15 * time.Second
 
 // RecyclerPodName is the name of the pod that scrubs volume pvName.
 func RecyclerPodName(pvName string) string { return RecyclerPodPrefix + pvName }
@@ -114,25 +116,42 @@ func (c *Controller) recycle(ctx context.Context, vol *v1.PersistentVolume) erro
 		log.Info("volume recycled")
 		return c.unbindVolume(ctx, vol)
 	case v1.PodFailed:
-		c.forwardRecyclerEvents(ctx, vol, pod)
-		if err := deletePod(ctx, c, pod); err != nil {
-			return fmt.Errorf("deleting recycler pod %s: %w", name, err)
-		}
 		why := pod.Status.Message
 		if why == "" {
 			why = "pod failed, pod.Status.Message unknown"
 		}
-		msg := "Recycle failed: failed to recycle volume: " + why
-		c.recorder.Event(vol, v1.EventTypeWarning, reasonVolumeFailedRecycle, msg)
-		log.Info("recycling volume failed", "reason", why)
-		if err := c.setVolumePhase(ctx, vol, v1.VolumeFailed, msg); err != nil {
-			return err
-		}
-		c.volumeQueue.AddAfter(vol.Name, recycleRetry)
-		return nil
+		return c.recycleFailed(ctx, vol, pod, why)
 	default:
-		return nil // running; its updates requeue the volume
+		// Running. The node agent does not enforce activeDeadlineSeconds,
+		// so the deadline kubelet would apply (from the pod's start) is
+		// applied here, with kubelet's message.
+		if pod.Status.StartTime != nil && pod.Spec.ActiveDeadlineSeconds != nil {
+			deadline := pod.Status.StartTime.Add(time.Duration(*pod.Spec.ActiveDeadlineSeconds) * time.Second)
+			if left := deadline.Sub(now()); left > 0 {
+				c.volumeQueue.AddAfter(vol.Name, left)
+				return nil
+			}
+			return c.recycleFailed(ctx, vol, pod, "Pod was active on the node longer than the specified deadline")
+		}
+		return nil // its updates requeue the volume
 	}
+}
+
+// recycleFailed deletes the recycler pod and marks vol Failed with why;
+// the recycle is tried again after recycleRetry.
+func (c *Controller) recycleFailed(ctx context.Context, vol *v1.PersistentVolume, pod *v1.Pod, why string) error {
+	c.forwardRecyclerEvents(ctx, vol, pod)
+	if err := deletePod(ctx, c, pod); err != nil {
+		return fmt.Errorf("deleting recycler pod %s: %w", pod.Name, err)
+	}
+	msg := "Recycle failed: failed to recycle volume: " + why
+	c.recorder.Event(vol, v1.EventTypeWarning, reasonVolumeFailedRecycle, msg)
+	logger(ctx).Info("recycling volume failed", "volume", vol.Name, "reason", why)
+	if err := c.setVolumePhase(ctx, vol, v1.VolumeFailed, msg); err != nil {
+		return err
+	}
+	c.volumeQueue.AddAfter(vol.Name, recycleRetry)
+	return nil
 }
 
 func deletePod(ctx context.Context, c *Controller, pod *v1.Pod) error {
