@@ -15,6 +15,12 @@
 // serving one with its client certificate. client-go's certificate
 // managers renew both through CSRs before they expire.
 //
+// Simulated nodes: the runtime is runtime/fake on the Sim* timeline (init
+// containers complete after SimInitDuration); the Node reports exactly
+// SimCapacity over DefaultSimCapacity (kwok's cpu 32, memory 256Gi, pods
+// 110), nothing from the host; the streaming server refuses exec, attach
+// and port-forward naming the node (stream.Config.SimulatedNode).
+//
 // Start-up order: credentials → runtime → DNS (needs the bridge) → streaming server →
 // agent (publishes the streaming port in its Node). Shutdown is the reverse.
 // Run blocks until its context ends and waits for everything it started.
