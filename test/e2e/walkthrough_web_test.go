@@ -10,7 +10,8 @@ import (
 
 // TestWalkthroughWeb is seeds 002/004 on a real node: the nginx `web` set,
 // its claims, and the hostname loop
-// `for i in 0 1 2; do kubectl exec web-$i -- sh -c 'hostname'; done`.
+// `for i in 0 1 2; do kubectl exec web-$i -- sh -c 'hostname'; done`, and
+// seed 002's PVC clean-up run while the pod still uses its claim.
 func TestWalkthroughWeb(t *testing.T) {
 	t.Parallel()
 	u := StartUp(t)
@@ -51,4 +52,6 @@ func TestWalkthroughWeb(t *testing.T) {
 	k.MustRun(t, "exec", "web-1", "--", "sh", "-c", "echo $(hostname) > /usr/share/nginx/html/index.html")
 	px := u.StartProxy(t)
 	px.WaitBody(t, "GET", "/api/v1/namespaces/default/pods/web-1/proxy/", "", "web-1")
+
+	walkthroughPVCCleanup(t, u, px)
 }
