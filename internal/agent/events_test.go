@@ -219,3 +219,27 @@ func TestKillingEvent(t *testing.T) {
 	want := `Normal Killing spec.containers{main}: Stopping container main`
 	eventually(t, "Killing event", func() bool { return h.events("kill-0")[want] == 1 }, nil)
 }
+
+// A container whose env names a missing ConfigMap: CreateContainerConfigError
+// with kubelet's "Error: …" event; a container that keeps failing: BackOff
+// "Back-off restarting failed container".
+func TestContainerFailureEvents(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start(h.config())
+	p := simplePod("env-0")
+	p.Spec.Containers[0].ReadinessProbe = nil
+	p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}}}}
+	h.createPod(p)
+	want := `Warning Failed spec.containers{main}: Error: configmap "settings" not found`
+	eventually(t, "config error event", func() bool { return h.events("env-0")[want] >= 1 }, nil)
+
+	c := simplePod("crash-0")
+	c.Spec.Containers[0].ReadinessProbe = nil
+	c.Annotations = map[string]string{SimulateAnnotation: "fail"}
+	h.createPod(c)
+	want = `Warning BackOff spec.containers{main}: Back-off restarting failed container main in pod crash-0_default(uid-crash-0)`
+	eventually(t, "crash loop back-off event", func() bool { return h.events("crash-0")[want] >= 1 }, nil)
+	if n := h.events("crash-0")[`Normal Started spec.containers{main}: Container started`]; n != 2 {
+		t.Errorf("Started recorded %d times for two starts", n)
+	}
+}
