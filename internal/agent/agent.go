@@ -245,7 +245,8 @@ func New(cfg Config) (*Agent, error) {
 	if sp, ok := cfg.Runtime.(simulatedProber); ok {
 		runner = simulatedRunner{sp}
 	}
-	a.probes = probe.NewManager(runner, cfg.Clock, func(uid string) { a.queue.Add(types.UID(uid)) })
+	a.probes = probe.NewManager(runner, cfg.Clock, func(uid string) { a.queue.Add(types.UID(uid)) }).
+		WithFailures(a.probeFailed)
 	return a, nil
 }
 

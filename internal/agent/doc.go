@@ -32,7 +32,8 @@
 //     event with a count: FailedMount (volume set-up, retried with
 //     kubelet's 500ms-to-2m2s back-off; the objects volumes name are read
 //     again by name at each retry), Pulling/Pulled/Failed/BackOff for
-//     images, Created/Started/Failed/BackOff/Killing for containers;
+//     images, Created/Started/Failed/BackOff/Killing for containers,
+//     Unhealthy for each failed probe run;
 //   - adoption after a restart: sandboxes the runtime reports are matched to
 //     pods by UID; those of pods that are gone are torn down.
 //   - the node side of local-volume reclaim (delegated to package volume).

@@ -4,9 +4,12 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/tools/reference"
+
+	"petset/internal/agent/probe"
 )
 
 // Event reasons the agent records: kubelet's (pkg/kubelet/events), so
@@ -20,6 +23,7 @@ const (
 	reasonCreated     = "Created"
 	reasonStarted     = "Started"
 	reasonKilling     = "Killing"
+	reasonUnhealthy   = "Unhealthy"
 )
 
 // Waiting reasons of container status (kubelet's images and kuberuntime
@@ -75,4 +79,18 @@ func containerFieldPath(pod *corev1.Pod, name string) string {
 // formatPod is kubelet's format.Pod: name_namespace(uid).
 func formatPod(pod *corev1.Pod) string {
 	return fmt.Sprintf("%s_%s(%s)", pod.Name, pod.Namespace, pod.UID)
+}
+
+// probeFailed records kubelet's Unhealthy event for a failed probe run
+// ("Readiness probe failed: <output>"); repeats aggregate into a count.
+func (a *Agent) probeFailed(f probe.Failure) {
+	pod := a.podByUID(types.UID(f.PodUID))
+	if pod == nil {
+		return
+	}
+	c := containerSpec(pod, f.Container)
+	if c == nil {
+		return
+	}
+	a.containerEvent(pod, c, corev1.EventTypeWarning, reasonUnhealthy, fmt.Sprintf("%s probe failed: %s", f.Kind, f.Output))
 }

@@ -13,6 +13,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"petset/internal/agent/image"
+	rtfake "petset/internal/agent/runtime/fake"
 )
 
 // events lists the events recorded about the pod: "Type Reason fieldPath: message" → count.
@@ -241,5 +242,24 @@ func TestContainerFailureEvents(t *testing.T) {
 	eventually(t, "crash loop back-off event", func() bool { return h.events("crash-0")[want] >= 1 }, nil)
 	if n := h.events("crash-0")[`Normal Started spec.containers{main}: Container started`]; n != 2 {
 		t.Errorf("Started recorded %d times for two starts", n)
+	}
+}
+
+// Failed probe runs are kubelet's Unhealthy events, aggregated.
+func TestUnhealthyEvent(t *testing.T) {
+	h := newHarness(t, nil)
+	rt, err := rtfake.New(rtfake.Config{PodCIDR: "10.88.3.0/24", ReadyDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.rt = rt
+	h.start(h.config())
+	p := simplePod("unready-0")
+	p.Spec.Containers[0].ReadinessProbe.PeriodSeconds = 1
+	h.createPod(p)
+	want := `Warning Unhealthy spec.containers{main}: Readiness probe failed: simulated container is not ready yet`
+	eventually(t, "two Unhealthy runs aggregated", func() bool { return h.events("unready-0")[want] >= 2 }, nil)
+	if got := h.events("unready-0"); got[want] == 0 || isTrue(h.pod("unready-0"), corev1.PodReady) {
+		t.Errorf("events:%s", dump(got))
 	}
 }

@@ -751,7 +751,7 @@ func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time
 				}
 				a.probes.Start(ctx, string(pod.UID), c.ID, c.StartedAt, probe.Probes{
 					Startup: spec.StartupProbe, Liveness: spec.LivenessProbe, Readiness: spec.ReadinessProbe,
-				}, probe.Target{Host: host, Ports: spec.Ports})
+				}, probe.Target{Host: host, Ports: spec.Ports, Container: c.Name})
 			}
 		}
 	}

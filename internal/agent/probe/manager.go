@@ -39,13 +39,22 @@ type State struct {
 
 // Manager runs the probe workers of a node's containers.
 type Manager struct {
-	runner Runner
-	clock  clock.Clock
-	notify func(podUID string)
+	runner   Runner
+	clock    clock.Clock
+	notify   func(podUID string)
+	failures func(Failure)
 
 	wg         sync.WaitGroup
 	mu         sync.Mutex
 	containers map[string]*instance // by container ID
+}
+
+// Failure is one failed probe run, reported as kubelet's Unhealthy event
+// ("Readiness probe failed: <output>").
+type Failure struct {
+	PodUID, ContainerID, Container string
+	Kind                           Kind
+	Output                         string
 }
 
 type instance struct {
@@ -69,6 +78,14 @@ func NewManager(runner Runner, clk clock.Clock, notify func(podUID string)) *Man
 		notify = func(string) {}
 	}
 	return &Manager{runner: runner, clock: clk, notify: notify, containers: map[string]*instance{}}
+}
+
+// WithFailures makes the manager call report (without locks held) after
+// every failed probe run, whether or not it changes the State; it is to be
+// called before the first Start.
+func (m *Manager) WithFailures(report func(Failure)) *Manager {
+	m.failures = report
+	return m
 }
 
 // Start begins probing the container instance containerID, which started
@@ -193,6 +210,9 @@ func (m *Manager) work(ctx context.Context, inst *instance, kind Kind, p *corev1
 		} else {
 			failures++
 			successes = 0
+			if m.failures != nil {
+				m.failures(Failure{PodUID: inst.podUID, ContainerID: t.ContainerID, Container: t.Container, Kind: kind, Output: msg})
+			}
 		}
 		if m.record(inst, kind, p, ok, successes, failures, msg) {
 			return

@@ -28,6 +28,8 @@ type Target struct {
 	Host string
 	// ContainerID is the container exec probes run in.
 	ContainerID string
+	// Container is the container's name, for Failure reports.
+	Container string
 	// Ports are the container's ports, for probes naming a port.
 	Ports []corev1.ContainerPort
 }
