@@ -83,6 +83,9 @@ type Config struct {
 	CapacityOnly bool
 	// Labels are added to the Node's labels.
 	Labels map[string]string
+	// Annotations are set on the Node (e.g. petset.io/cluster-dns, where
+	// the node's cluster DNS answers).
+	Annotations map[string]string
 	// Role, when set, labels the node node-role.kubernetes.io/<Role>.
 	Role   string
 	Taints []corev1.Taint

@@ -113,6 +113,9 @@ func (a *Agent) newNode() *corev1.Node {
 		},
 		Spec: corev1.NodeSpec{Taints: a.cfg.Taints},
 	}
+	for k, v := range a.cfg.Annotations {
+		n.Annotations[k] = v
+	}
 	if a.cfg.PodCIDR != "" {
 		n.Spec.PodCIDR = a.cfg.PodCIDR
 		n.Spec.PodCIDRs = []string{a.cfg.PodCIDR}
@@ -220,6 +223,9 @@ func (a *Agent) register(ctx context.Context) error {
 		n.Annotations = map[string]string{}
 	}
 	n.Annotations[volume.VolumeDirAnnotation] = a.cfg.VolumeDir
+	for k, v := range a.cfg.Annotations {
+		n.Annotations[k] = v
+	}
 	if n.Spec.PodCIDR == "" && a.cfg.PodCIDR != "" {
 		n.Spec.PodCIDR = a.cfg.PodCIDR
 		n.Spec.PodCIDRs = []string{a.cfg.PodCIDR}

@@ -51,8 +51,9 @@ type KubernetesConfig struct {
 
 // Reconciler keeps the kubernetes Service and its endpoints.
 type Reconciler struct {
-	cfg KubernetesConfig
-	log *slog.Logger
+	cfg     KubernetesConfig
+	log     *slog.Logger
+	leaseID clientv3.LeaseID // this server's, 0 while it has none; Ensure, then Run
 }
 
 // NewKubernetes checks cfg.
@@ -90,9 +91,23 @@ func KubernetesService(clusterIP string, port int32) *corev1.Service {
 	}
 }
 
-// Ensure creates or repairs the Service (the control plane calls it
-// before it reports ready, so the Service exists from the start).
-func (r *Reconciler) Ensure(ctx context.Context) error { return r.ensureService(ctx) }
+// Ensure creates or repairs the Service, takes this server's lease and
+// writes the endpoints once (the control plane calls it before it reports
+// ready, so the Service and its endpoints exist from the start; Run, which
+// must follow, keeps them).
+func (r *Reconciler) Ensure(ctx context.Context) error {
+	if err := r.ensureService(ctx); err != nil {
+		return err
+	}
+	if r.cfg.AdvertiseIP != nil {
+		id, err := r.grant(ctx, leasePrefix+r.cfg.AdvertiseIP.String())
+		if err != nil {
+			return err
+		}
+		r.leaseID = id
+	}
+	return r.reconcile(ctx)
+}
 
 // Run keeps this server's lease and the endpoints until ctx ends; then it
 // withdraws its lease and rewrites the endpoints without it.
@@ -101,7 +116,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	if r.cfg.AdvertiseIP != nil {
 		key = leasePrefix + r.cfg.AdvertiseIP.String()
 	}
-	var leaseID clientv3.LeaseID
+	leaseID := r.leaseID
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

@@ -130,7 +130,13 @@ func New(cfg Config) (*ControlPlane, error) {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	files := pki.Files{Dir: filepath.Join(cfg.DataDir, "pki")}
-	sans := append([]string{"127.0.0.1", "localhost", host, "kubernetes", "kubernetes.default", "kubernetes.default.svc"}, cfg.ExtraSANs...)
+	ipRange, err := allocator.NewIPRange(cfg.ServiceCIDR)
+	if err != nil {
+		return nil, fmt.Errorf("--service-cidr: %w", err)
+	}
+	// As kube-apiserver: the kubernetes Service's ClusterIP and names.
+	sans := append([]string{"127.0.0.1", "localhost", host, ipRange.Value(0), "kubernetes", "kubernetes.default",
+		"kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}, cfg.ExtraSANs...)
 	if hn, err := os.Hostname(); err == nil {
 		sans = append(sans, hn)
 	}

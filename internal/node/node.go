@@ -14,8 +14,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	discoveryinformers "k8s.io/client-go/informers/discovery/v1"
 	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
 	"k8s.io/client-go/util/certificate"
@@ -26,8 +30,10 @@ import (
 	"petset/internal/agent/runtime/fake"
 	"petset/internal/agent/runtime/linux"
 	"petset/internal/agent/runtime/linux/ctrinit"
+	"petset/internal/clusterservice"
 	"petset/internal/dns"
 	"petset/internal/pki"
+	"petset/internal/proxy"
 	"petset/internal/relay"
 )
 
@@ -176,8 +182,10 @@ func (n *Node) Run(ctx context.Context) error {
 	// where the node does.
 	kubernetesService := apiAddr
 
-	// Cluster DNS on the bridge address, which the pods' resolv.conf names.
+	// Cluster DNS on the bridge address, the service proxy, and the relay
+	// to the API server, for pods with a network of their own.
 	var dnsServers []string
+	var annotations map[string]string
 	if isolated && !cfg.Simulate {
 		gw, err := Gateway(cfg.PodCIDR)
 		if err != nil {
@@ -188,22 +196,38 @@ func (n *Node) Run(ctx context.Context) error {
 			return fmt.Errorf("node %s: dns: %w", cfg.Name, err)
 		}
 		factory := informers.NewSharedInformerFactory(client, 0)
+		svcInformer, sliceInformer := factory.Core().V1().Services(), factory.Discovery().V1().EndpointSlices()
 		srv, err := dns.New(runCtx, dns.Config{Addrs: []string{net.JoinHostPort(gw, "53")}, Forward: forward},
-			factory.Core().V1().Services(), factory.Discovery().V1().EndpointSlices())
+			svcInformer, sliceInformer)
 		if err != nil {
 			return fmt.Errorf("node %s: dns: %w", cfg.Name, err)
+		}
+		px, err := proxy.New(proxy.Config{NodeName: cfg.Name, Bridge: cfg.Bridge, Logger: n.log}, svcInformer, sliceInformer)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", cfg.Name, err)
 		}
 		factory.Start(runCtx.Done())
 		defer factory.Shutdown()
 		goRun("dns", srv.Run)
-		select {
-		case <-srv.Ready():
-		case err := <-errc:
-			return err
-		case <-ctx.Done():
-			return nil
+		goRun("service proxy", px.Run)
+		for _, ready := range []<-chan struct{}{srv.Ready(), px.Ready()} {
+			select {
+			case <-ready:
+			case err := <-errc:
+				return err
+			case <-ctx.Done():
+				return nil
+			}
 		}
+		// The node announces its DNS (the kube-dns Service's endpoint on
+		// this node); pods name the kube-dns ClusterIP, as kubelet's
+		// --cluster-dns, or the bridge address when the control plane has
+		// no kube-dns Service.
+		annotations = map[string]string{clusterservice.DNSAnnotation: gw}
 		dnsServers = []string{gw}
+		if ip := clusterIP(svcInformer, clusterservice.DNSNamespace, clusterservice.DNSName); ip != "" {
+			dnsServers = []string{ip}
+		}
 
 		// The API server at the gateway, port 443, for in-cluster clients.
 		rl := relay.New(net.JoinHostPort(gw, "443"), apiAddr, n.log)
@@ -216,6 +240,13 @@ func (n *Node) Run(ctx context.Context) error {
 			return nil
 		}
 		kubernetesService = net.JoinHostPort(gw, "443")
+		// Pods reach the API server at the kubernetes Service's ClusterIP
+		// (as kubelet sets KUBERNETES_SERVICE_HOST) when it has endpoints
+		// the proxy routes to; else at the relay directly.
+		if ip := clusterIP(svcInformer, clusterservice.KubernetesNamespace, clusterservice.KubernetesName); ip != "" &&
+			hasEndpoints(sliceInformer, clusterservice.KubernetesNamespace, clusterservice.KubernetesName) {
+			kubernetesService = net.JoinHostPort(ip, "443")
+		}
 	}
 
 	streamPort, err := n.startStreaming(runCtx, rt, goRun)
@@ -247,6 +278,7 @@ func (n *Node) Run(ctx context.Context) error {
 		VolumeDir:         filepath.Join(cfg.DataDir, "volumes"),
 		PodsDir:           filepath.Join(cfg.DataDir, "pods"),
 		DNS:               agent.DNS{Servers: dnsServers},
+		Annotations:       annotations,
 		StreamingPort:     int32(streamPort),
 		KubernetesService: kubernetesService,
 		Logger:            n.log,
@@ -277,6 +309,36 @@ func (n *Node) Run(ctx context.Context) error {
 	case err := <-errc:
 		return err
 	}
+}
+
+// clusterIP is the IPv4 ClusterIP of Service ns/name in the informer's
+// cache, "" when it has none.
+func clusterIP(services coreinformers.ServiceInformer, ns, name string) string {
+	svc, err := services.Lister().Services(ns).Get(name)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(svc.Spec.ClusterIP); ip != nil && ip.To4() != nil {
+		return ip.String()
+	}
+	return ""
+}
+
+// hasEndpoints reports whether Service ns/name has a ready IPv4 endpoint
+// in the informer's cache.
+func hasEndpoints(slices discoveryinformers.EndpointSliceInformer, ns, name string) bool {
+	list, err := slices.Lister().EndpointSlices(ns).List(labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: name}))
+	if err != nil {
+		return false
+	}
+	for _, sl := range list {
+		for _, e := range sl.Endpoints {
+			if sl.AddressType == discoveryv1.AddressTypeIPv4 && (e.Conditions.Ready == nil || *e.Conditions.Ready) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dnsUpstreams resolves the --dns-forward setting: explicit servers,

@@ -34,9 +34,13 @@ type Up struct {
 	Bridge   string
 	PodCIDR  string
 	BridgeIP string // first address of PodCIDR: cluster DNS
-	Listen   string
-	args     []string // extra flags (e.g. --simulate-nodes 3)
-	real     bool     // runs isolated pod processes (not --simulate-nodes)
+	// ServiceCIDR is this instance's --service-cidr, unique like PodCIDR
+	// (the node's service rules for its own traffic match Service IPs, so
+	// instances side by side must not share them).
+	ServiceCIDR string
+	Listen      string
+	args        []string // extra flags (e.g. --simulate-nodes 3)
+	real        bool     // runs isolated pod processes (not --simulate-nodes)
 }
 
 // StartUp runs `petset up` with a unique bridge, pod CIDR, data dir and free
@@ -66,6 +70,12 @@ func StartUp(t testing.TB, args ...string) *Up {
 		real:    real,
 	}
 	u.PodCIDR, u.BridgeIP = freePodCIDR(t)
+	u.ServiceCIDR = serviceCIDRFor(u.PodCIDR)
+	for _, a := range args {
+		if strings.HasPrefix(a, "--service-cidr") {
+			u.ServiceCIDR = ""
+		}
+	}
 	t.Cleanup(func() { u.cleanup(t) })
 	u.Start(t)
 	return u
@@ -80,8 +90,12 @@ func (u *Up) Start(t testing.TB) {
 		if u.Listen == "" || attempt > 0 {
 			u.Listen = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 		}
-		full := append([]string{"up", "--data-dir", u.DataDir, "--listen", u.Listen,
-			"--bridge", u.Bridge, "--pod-cidr", u.PodCIDR}, u.args...)
+		full := []string{"up", "--data-dir", u.DataDir, "--listen", u.Listen,
+			"--bridge", u.Bridge, "--pod-cidr", u.PodCIDR}
+		if u.ServiceCIDR != "" {
+			full = append(full, "--service-cidr", u.ServiceCIDR)
+		}
+		full = append(full, u.args...)
 		p := StartProcess(t, nil, petsetBin, full...)
 		var kubeconfig string
 		err := WaitFor(3*time.Minute, func() (bool, error) {
@@ -262,6 +276,16 @@ func freePodCIDR(t testing.TB) (cidr, first string) {
 	}
 	t.Fatal("no free 10.2xx.y.0/24 pod CIDR")
 	return "", ""
+}
+
+// serviceCIDRFor is the service CIDR of the instance with pod CIDR
+// 10.2xx.y.0/24: 10.1xx.y.0/24, unique as the pod CIDR is.
+func serviceCIDRFor(podCIDR string) string {
+	var a, b int
+	if _, err := fmt.Sscanf(podCIDR, "10.%d.%d.0/24", &a, &b); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("10.%d.%d.0/24", a-100, b)
 }
 
 // takenCIDRs are the pod CIDRs the tests of this process picked.

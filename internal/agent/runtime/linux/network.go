@@ -257,6 +257,13 @@ func (n *network) attach(uid string, pid int, ip net.IP) (string, error) {
 	if err := netlink.LinkSetUp(hl); err != nil {
 		return fail(fmt.Errorf("bring up %s: %w", host, err))
 	}
+	// Hairpin on the bridge port (kubelet's --hairpin-mode=hairpin-veth):
+	// with br_netfilter a pod's packet to a Service IP that the service
+	// proxy sends back to the same pod is bridged out of the port it came
+	// in by, which a bridge does only in hairpin mode.
+	if err := netlink.LinkSetHairpin(hl, true); err != nil {
+		return fail(fmt.Errorf("hairpin mode on %s: %w", host, err))
+	}
 	ns, err := netns.GetFromPid(pid)
 	if err != nil {
 		return fail(fmt.Errorf("open network namespace of pid %d: %w", pid, err))
