@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
@@ -26,6 +28,7 @@ type network struct {
 	subnet  *net.IPNet
 	gateway net.IP
 	ipamDir string
+	log     *slog.Logger
 	mu      sync.Mutex // serialises address claims
 }
 
@@ -44,7 +47,7 @@ func newNetwork(bridge, cidr, ipamDir string) (*network, error) {
 		return nil, fmt.Errorf("bridge name %q must have 1 to 15 characters", bridge)
 	}
 	gw := nextIP(subnet.IP.To4(), 1)
-	return &network{bridge: bridge, subnet: subnet, gateway: gw, ipamDir: ipamDir}, nil
+	return &network{bridge: bridge, subnet: subnet, gateway: gw, ipamDir: ipamDir, log: slog.Default()}, nil
 }
 
 func nextIP(ip net.IP, n int) net.IP {
@@ -294,8 +297,10 @@ func (n *network) attach(uid string, pid int, ip net.IP) (string, error) {
 	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: n.gateway}); err != nil {
 		return fail(fmt.Errorf("default route in pod: %w", err))
 	}
-	if err := n.announce(br, ns, ip, mac); err != nil {
-		return fail(err)
+	// Best effort, as CNI's bridge plugin: the MAC derived from the address
+	// already keeps neighbour entries of a reused address right.
+	if err := n.announce(br, host, ns, ip, mac); err != nil {
+		n.log.Warn("could not announce the pod's address; hosts that knew it under another MAC reach the pod only once their entry expires", "ip", ip, "mac", mac, "err", err)
 	}
 	return host, nil
 }
@@ -318,7 +323,12 @@ func podMAC(ip net.IP) net.HardwareAddr {
 // the address) and sends a gratuitous ARP from the pod's eth0 so that the
 // other pods on the bridge replace theirs too (Linux overrides an existing
 // entry on a gratuitous ARP whatever arp_accept says).
-func (n *network) announce(br netlink.Link, podNS netns.NsHandle, ip net.IP, mac net.HardwareAddr) error {
+//
+// The bridge starts forwarding from the new port only once the kernel's
+// link watcher has seen the veth's carrier, asynchronously and up to a
+// second later; an announcement sent before that is dropped, so it waits
+// for the port to forward first.
+func (n *network) announce(br netlink.Link, hostVeth string, podNS netns.NsHandle, ip net.IP, mac net.HardwareAddr) error {
 	err := netlink.NeighSet(&netlink.Neigh{
 		LinkIndex:    br.Attrs().Index,
 		Family:       netlink.FAMILY_V4,
@@ -329,7 +339,31 @@ func (n *network) announce(br netlink.Link, podNS netns.NsHandle, ip net.IP, mac
 	if err != nil {
 		return fmt.Errorf("set neighbour entry %s -> %s on %s: %w", ip, mac, n.bridge, err)
 	}
+	if err := waitForwarding(hostVeth, 5*time.Second); err != nil {
+		return err
+	}
 	return inNetNS(podNS, func() error { return gratuitousARP("eth0", ip) })
+}
+
+// brForwarding is BR_STATE_FORWARDING, a bridge port's state in
+// /sys/class/net/<port>/brport/state.
+const brForwarding = "3"
+
+// waitForwarding waits until the bridge forwards frames from port, polling
+// its state (the kernel sends no event a caller could wait on here).
+func waitForwarding(port string, bound time.Duration) error {
+	p := filepath.Join("/sys/class/net", port, "brport", "state")
+	deadline := time.Now().Add(bound)
+	for {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.TrimSpace(string(b)) == brForwarding {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bridge port %s does not forward after %s (state %q, %v)", port, bound, strings.TrimSpace(string(b)), err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // gratuitousARP broadcasts an ARP announcement of ip from the interface

@@ -153,6 +153,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		if err := n.ensureBridge(); err != nil {
 			return nil, fmt.Errorf("petset: pod network: %w", err)
 		}
+		n.log = r.log
 		r.net = n
 		r.cg = detectCgroups(cfg.CgroupParent)
 		if r.cg.mode == cgroupNone {
