@@ -55,17 +55,20 @@ func TestWalkthroughChart(t *testing.T) {
 	}
 
 	// Item 5: the unchanged manifest, client-side, server-side, and back.
-	// kubectl sends the claim templates again (an atomic list that differs
-	// from the live one by the defaults kube adds: status.phase, volumeMode),
-	// so it says "configured", as against kube; the server finds nothing
-	// changed.
-	k.MustRun(t, "apply", "-f", file)
+	// Every step below was checked against kube-apiserver 1.37.2 with the
+	// same kubectl and file: same output, same generations.
+	// kubectl resends the claim templates (an atomic list the server filled
+	// with defaults: status.phase, volumeMode), so it says "configured",
+	// as against kube; the server finds nothing changed.
+	r := k.MustRun(t, "apply", "-f", file)
+	if !strings.Contains(r.Stdout, "statefulset.apps/my-postgresql configured") {
+		t.Errorf("client-side re-apply: %s", r)
+	}
 	unchanged("client-side re-apply", "1", 1)
 	// The first server-side apply over a client-side one conflicts on the
 	// atomic fields whose live value carries defaults the last-applied
-	// configuration lacks, exactly as kube's lastAppliedManager reports;
-	// nothing is written.
-	r := k.Run("apply", "--server-side", "-f", file)
+	// configuration lacks (kube's lastAppliedManager); nothing is written.
+	r = k.Run("apply", "--server-side", "-f", file)
 	if r.Err == nil || !strings.Contains(r.Stderr, `Apply failed with 2 conflicts: conflicts with "kubectl-client-side-apply" using apps/v1:`) ||
 		!strings.Contains(r.Stderr, "- .spec.volumeClaimTemplates\n") ||
 		!strings.Contains(r.Stderr, `- .spec.template.spec.containers[name="postgresql"].env[name="POD_NAME"].valueFrom.fieldRef`) {
@@ -73,22 +76,28 @@ func TestWalkthroughChart(t *testing.T) {
 	}
 	unchanged("refused server-side apply", "1", 1)
 	// Forced, kubectl migrates the client-side manager's fields to its own
-	// and applies again; the next apply prunes the defaults the chart's
-	// `rollingUpdate: {}` received, and the one after re-adds them (the
-	// same field-manager code as kube's). The template never changes, so
-	// no switch makes a new revision or a new pod, and once settled each
-	// mode's re-apply is a no-op.
+	// and applies again, which prunes the defaults the chart's
+	// `rollingUpdate: {}` received (generation 2); the next apply has them
+	// defaulted again (3); from then on every re-apply, server- or
+	// client-side, is a no-op. The template never changes: no new revision,
+	// no new pod.
 	uid := k.JSONPath(t, "{.metadata.uid}", "pod", pod)
 	k.MustRun(t, "apply", "--server-side", "--force-conflicts", "-f", file)
+	if g := k.JSONPath(t, "{.metadata.generation}", "sts", set); g != "2" {
+		t.Errorf("forced server-side apply: generation %s, want 2 (as kube)", g)
+	}
 	k.MustRun(t, "apply", "--server-side", "-f", file)
-	gen := k.JSONPath(t, "{.metadata.generation}", "sts", set)
+	if g := k.JSONPath(t, "{.metadata.generation}", "sts", set); g != "3" {
+		t.Errorf("server-side apply after the migration: generation %s, want 3 (as kube)", g)
+	}
+	const gen = "3"
 	r = k.MustRun(t, "apply", "--server-side", "-f", file)
 	if !strings.Contains(r.Stdout, "statefulset.apps/my-postgresql serverside-applied") {
 		t.Errorf("server-side re-apply: %s", r)
 	}
 	unchanged("server-side re-apply", gen, 1)
 	k.MustRun(t, "apply", "-f", file)
-	gen = k.JSONPath(t, "{.metadata.generation}", "sts", set)
+	unchanged("client-side apply after server-side", gen, 1)
 	k.MustRun(t, "apply", "-f", file)
 	unchanged("client-side re-apply after server-side", gen, 1)
 	if now := k.JSONPath(t, "{.metadata.uid}", "pod", pod); now != uid {
