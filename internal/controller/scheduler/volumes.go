@@ -85,7 +85,7 @@ func (s *Scheduler) podVolumes(pod *v1.Pod) (*podVolumes, string, error) {
 			continue
 		}
 		className := storagehelpers.GetPersistentVolumeClaimClass(claim)
-		if claim.Spec.StorageClassName == nil {
+		if _, beta := claim.Annotations[v1.BetaStorageClassAnnotation]; claim.Spec.StorageClassName == nil && !beta {
 			// The volume controller binds such a claim to a class-less
 			// volume if one matches, and otherwise gives it the default
 			// class; judge the claim by what it is about to become.

@@ -63,9 +63,10 @@ func (c *Controller) syncUnboundClaim(ctx context.Context, claim *v1.PersistentV
 		return c.bind(ctx, vol, claim)
 	}
 	// Retroactive default storage class, as upstream: a claim with no
-	// storageClassName that no class-less volume satisfies gets the default
+	// storageClassName (nor the beta annotation, which upstream also takes
+	// as its class) that no class-less volume satisfies gets the default
 	// class.
-	if claim.Spec.StorageClassName == nil {
+	if _, beta := claim.Annotations[v1.BetaStorageClassAnnotation]; claim.Spec.StorageClassName == nil && !beta {
 		def, err := c.defaultClass()
 		if err != nil {
 			return err

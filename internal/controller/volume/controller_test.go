@@ -305,8 +305,10 @@ func TestPrebinding(t *testing.T) {
 // A claim without a class gets the default class; of the default
 // WaitForFirstConsumer class it waits for a consumer.
 func TestDefaultClassAndWaitForFirstConsumer(t *testing.T) {
+	beta := claimOf("beta", "-", "1Gi")
+	beta.Annotations = map[string]string{v1.BetaStorageClassAnnotation: ""}
 	h := start(t, DefaultStorageClass(), nodeOf("node1", "/var/lib/petset/volumes"), claimOf("data", "-", "1Gi"),
-		claimOf("none", "", "1Gi"))
+		claimOf("none", "", "1Gi"), beta)
 	h.waitFor("default class assigned", func() (bool, error) {
 		c := h.claim("data")
 		return c.Spec.StorageClassName != nil && *c.Spec.StorageClassName == DefaultClassName, nil
@@ -320,6 +322,11 @@ func TestDefaultClassAndWaitForFirstConsumer(t *testing.T) {
 	h.waitEvent("none", "FailedBinding", "no persistent volumes available for this claim and no storage class is set")
 	if c := h.claim("none"); c.Spec.StorageClassName == nil || *c.Spec.StorageClassName != "" {
 		t.Fatalf("explicitly class-less claim got class %v", c.Spec.StorageClassName)
+	}
+	// So does the beta annotation (upstream's PersistentVolumeClaimHasClass).
+	h.waitEvent("beta", "FailedBinding", "no persistent volumes available for this claim and no storage class is set")
+	if c := h.claim("beta"); c.Spec.StorageClassName != nil {
+		t.Fatalf("claim with the beta class annotation got class %q", *c.Spec.StorageClassName)
 	}
 	// The scheduler's selected-node annotation starts provisioning.
 	c.Annotations = map[string]string{storagehelpers.AnnSelectedNode: "node1"}
