@@ -86,7 +86,21 @@ func (c *Controller) recycle(ctx context.Context, vol *v1.PersistentVolume) erro
 				return nil
 			}
 		}
-		_, err := pods.Create(ctx, recyclerPod(vol), metav1.CreateOptions{})
+		// The cache may be behind a recycle that just finished (the pod
+		// deleted, the volume made Available or bound again): as
+		// upstream's recycleVolumeOperation, read the volume live and
+		// scrub only the release this sync saw.
+		live, err := c.client.CoreV1().PersistentVolumes().Get(ctx, vol.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading volume %s before recycling: %w", vol.Name, err)
+		}
+		if live.ResourceVersion != vol.ResourceVersion {
+			return nil // the informer's update requeues the volume
+		}
+		_, err = pods.Create(ctx, recyclerPod(vol), metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			msg := fmt.Sprintf("Recycle failed: unexpected error creating recycler pod:  %v", err)
 			c.recorder.Event(vol, v1.EventTypeWarning, reasonVolumeFailedRecycle, msg)
