@@ -121,6 +121,7 @@ func (a *Agent) work(ctx context.Context, w *podWorker) {
 			return
 		case <-w.kick:
 		}
+		start := a.clock.Now()
 		done, after := a.syncPod(ctx, w)
 		if ctx.Err() != nil {
 			return
@@ -147,8 +148,15 @@ func (a *Agent) work(ctx context.Context, w *podWorker) {
 			w.wake = nil
 		}
 		if after > 0 {
+			// after counts from the sync's start: the time the sync took
+			// (or a clock that moved meanwhile) does not push the wake-up
+			// later — a back-off ends when it says.
 			uid := w.uid
-			w.wake = a.clock.AfterFunc(after, func() { a.queue.Add(uid) })
+			if left := after - a.clock.Since(start); left > 0 {
+				w.wake = a.clock.AfterFunc(left, func() { a.queue.Add(uid) })
+			} else {
+				a.queue.Add(uid)
+			}
 		}
 	}
 }
