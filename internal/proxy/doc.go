@@ -25,7 +25,9 @@
 //     bridge that no Service rule translated is dropped when the bridge did
 //     not forward before (the proxy enables IPv4 forwarding on the bridge
 //     only, for pod-to-pod Service traffic, and keeps the pods from
-//     reaching anything else through it).
+//     reaching anything else through it). Traffic that stays on the bridge
+//     (pod to pod, which with br_netfilter passes the forward hook with
+//     the bridge as both interfaces) is never dropped.
 //
 // Several `petset up` on one machine each have their own table (named after
 // their bridge), and their pod-side rules match only their bridge; the

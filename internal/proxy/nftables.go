@@ -76,7 +76,11 @@ func (tb *table) replace(r Rules) {
 	rule(filterOutput, jump("no-endpoints"))
 	rule(filterForward, jump("no-endpoints"))
 	if tb.dropOthers {
-		rule(filterForward, append(ifname(unix.NFT_META_IIFNAME, tb.bridge),
+		// Leaving the bridge: with br_netfilter, traffic bridged between
+		// pods passes this hook too, with the bridge as both interfaces.
+		leaving := ifname(unix.NFT_META_OIFNAME, tb.bridge)
+		leaving[1].(*expr.Cmp).Op = expr.CmpOpNeq
+		rule(filterForward, append(append(ifname(unix.NFT_META_IIFNAME, tb.bridge), leaving...),
 			&expr.Ct{Register: 1, Key: expr.CtKeySTATUS},
 			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: u32(ipsDstNAT), Xor: u32(0)},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: u32(0)},
