@@ -214,7 +214,9 @@ func (c *cluster) start() {
 	if c.node.simulate > 0 {
 		args = append(args, "--simulate-nodes", fmt.Sprint(c.node.simulate))
 	} else {
-		args = append(args, "--bridge", c.net.bridge, "--pod-cidr", c.net.cidr)
+		// No forwarding to the host's resolvers: benchmarks send traffic
+		// only to loopback and the namespaces they made.
+		args = append(args, "--bridge", c.net.bridge, "--pod-cidr", c.net.cidr, "--dns-forward", "none")
 	}
 	args = append(args, c.node.flags...)
 	c.cmd = exec.Command(petsetBin, args...)

@@ -81,6 +81,16 @@ func StartUp(t testing.TB, args ...string) *Up {
 	return u
 }
 
+// hasFlag reports whether args set flag (as "--flag value" or "--flag=value").
+func hasFlag(args []string, flag string) bool {
+	for _, a := range args {
+		if a == flag || strings.HasPrefix(a, flag+"=") {
+			return true
+		}
+	}
+	return false
+}
+
 // Start starts petset up (again) on the same data dir, bridge and CIDR, on a
 // fresh free port unless one was used before (the kubeconfig names it).
 func (u *Up) Start(t testing.TB) {
@@ -94,6 +104,11 @@ func (u *Up) Start(t testing.TB) {
 			"--bridge", u.Bridge, "--pod-cidr", u.PodCIDR}
 		if u.ServiceCIDR != "" {
 			full = append(full, "--service-cidr", u.ServiceCIDR)
+		}
+		if !hasFlag(u.args, "--dns-forward") {
+			// Never the host's resolvers: tests send traffic only to
+			// loopback and namespaces they made.
+			full = append(full, "--dns-forward", loopbackUpstreamDNS(t))
 		}
 		full = append(full, u.args...)
 		p := StartProcess(t, nil, petsetBin, full...)
