@@ -114,6 +114,19 @@ func (h *harness) pod(name string) *corev1.Pod {
 	return p
 }
 
+// createVolumeAndClaim stores a volume and the claim bound to it before the
+// agent starts.
+func (h *harness) createVolumeAndClaim(pv *corev1.PersistentVolume, pvc *corev1.PersistentVolumeClaim) {
+	h.t.Helper()
+	ctx := context.Background()
+	if _, err := h.client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := h.client.CoreV1().PersistentVolumeClaims(pvc.Namespace).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 func (h *harness) createPod(p *corev1.Pod) *corev1.Pod {
 	h.t.Helper()
 	if p.Namespace == "" {
@@ -626,7 +639,6 @@ func TestLivenessFailureRestartsContainer(t *testing.T) {
 
 func TestPersistentVolumeClaimMount(t *testing.T) {
 	h := newHarness(t, nil)
-	ctx := context.Background()
 	pvPath := h.dir + "/volumes/pvc-77"
 	pv := &corev1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{Name: "pvc-77"},
@@ -637,12 +649,7 @@ func TestPersistentVolumeClaimMount(t *testing.T) {
 		Spec:       corev1.PersistentVolumeClaimSpec{VolumeName: "pvc-77"},
 		Status:     corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound},
 	}
-	if _, err := h.client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.client.CoreV1().PersistentVolumeClaims("default").Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h.createVolumeAndClaim(pv, pvc)
 	h.start(h.config())
 	p := simplePod("db-0")
 	p.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data-db-0"}}}}

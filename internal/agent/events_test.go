@@ -117,7 +117,6 @@ func TestMissingConfigMapFailedMountBackOffAndRecovery(t *testing.T) {
 // FailedMount event naming the type.
 func TestUnsupportedPersistentVolumeFailedMount(t *testing.T) {
 	h := newHarness(t, nil)
-	ctx := context.Background()
 	pv := &corev1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{Name: "gce-disk"},
 		Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{
@@ -129,12 +128,7 @@ func TestUnsupportedPersistentVolumeFailedMount(t *testing.T) {
 		Spec:       corev1.PersistentVolumeClaimSpec{VolumeName: "gce-disk"},
 		Status:     corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound},
 	}
-	if _, err := h.client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.client.CoreV1().PersistentVolumeClaims("default").Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h.createVolumeAndClaim(pv, pvc)
 	h.start(h.config())
 	p := simplePod("gce-0")
 	p.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}}
