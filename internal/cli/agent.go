@@ -50,7 +50,7 @@ on; a node that has a certificate needs no token.`,
 				return fmt.Errorf("--ca-file is required: the server's CA certificate (<server data dir>/pki/ca.crt)")
 			}
 			log := logging.Setup(cmd.ErrOrStderr(), verbosity)
-			cmd.SetContext(withLogger(cmd.Context(), log))
+			cmd.SetContext(logging.IntoContext(cmd.Context(), log))
 			client := &restclient.Config{
 				Host:            server,
 				TLSClientConfig: restclient.TLSClientConfig{CAFile: caFile},

@@ -17,6 +17,7 @@ import (
 	restclient "k8s.io/client-go/rest"
 
 	"petset/internal/agent/runtime/linux"
+	"petset/internal/logging"
 	"petset/internal/node"
 	"petset/internal/pki"
 )
@@ -70,7 +71,7 @@ func (f *nodeFlags) register(cmd *cobra.Command, simulateFlag string) {
 
 // nodes builds the node(s): one real node, or n simulated ones.
 func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd *cobra.Command) ([]*node.Node, error) {
-	log := slogFrom(cmd)
+	log := logging.FromContext(cmd.Context())
 	simCap, err := f.simCapacity()
 	if err != nil {
 		return nil, err

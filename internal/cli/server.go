@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os/signal"
 	"syscall"
 
@@ -49,7 +48,7 @@ func (f *controlPlaneFlags) register(cmd *cobra.Command) {
 
 func (f *controlPlaneFlags) controlPlane(cmd *cobra.Command) (*controlplane.ControlPlane, error) {
 	log := logging.Setup(cmd.ErrOrStderr(), f.verbosity)
-	cmd.SetContext(withLogger(cmd.Context(), log))
+	cmd.SetContext(logging.IntoContext(cmd.Context(), log))
 	return controlplane.New(controlplane.Config{
 		DataDir: f.dataDir, Listen: f.listen, EtcdEndpoints: f.etcdEndpoints,
 		EtcdTLS:     etcd.TLS{CAFile: f.etcdCAFile, CertFile: f.etcdCertFile, KeyFile: f.etcdKeyFile},
@@ -89,23 +88,4 @@ func runUntilDone(ctx context.Context, cmd *cobra.Command, run func(context.Cont
 		return err
 	}
 	return <-errc
-}
-
-type loggerKey struct{}
-
-func withLogger(ctx context.Context, l *slog.Logger) context.Context {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	return context.WithValue(ctx, loggerKey{}, l)
-}
-
-// slogFrom is the logger the command set up.
-func slogFrom(cmd *cobra.Command) *slog.Logger {
-	if ctx := cmd.Context(); ctx != nil {
-		if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
-			return l
-		}
-	}
-	return slog.Default()
 }

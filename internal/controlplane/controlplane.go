@@ -25,6 +25,7 @@ import (
 	"petset/internal/clusterservice"
 	"petset/internal/controller/podgc"
 	"petset/internal/etcd"
+	"petset/internal/logging"
 	"petset/internal/nodeauth"
 	"petset/internal/pki"
 	"petset/internal/registry"
@@ -227,6 +228,8 @@ func (c *ControlPlane) LoopbackConfig() *restclient.Config {
 
 // Run starts everything and blocks until ctx is done, then stops in order.
 func (c *ControlPlane) Run(ctx context.Context) error {
+	// Everything started below logs through the configured logger.
+	ctx = logging.IntoContext(ctx, c.log)
 	endpoints := c.cfg.EtcdEndpoints
 	if len(endpoints) == 0 {
 		f := c.files

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
+	"petset/internal/logging"
+
 	mdns "github.com/miekg/dns"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	discoveryinformers "k8s.io/client-go/informers/discovery/v1"
@@ -94,7 +94,7 @@ func New(ctx context.Context, cfg Config, services coreinformers.ServiceInformer
 		return nil, fmt.Errorf("dns: watch endpointslices: %w", err)
 	}
 	s.regs = append(s.regs, reg)
-	logger(ctx).Debug("dns server configured", "zone", zone, "addrs", cfg.Addrs, "forward", cfg.Forward)
+	logging.FromContext(ctx).With("component", "dns").Debug("dns server configured", "zone", zone, "addrs", cfg.Addrs, "forward", cfg.Forward)
 	return s, nil
 }
 
@@ -106,15 +106,6 @@ func upstreamAddr(s string) (string, error) {
 		return net.JoinHostPort(ip.String(), "53"), nil
 	}
 	return "", fmt.Errorf("dns: invalid forward address %q (want ip or ip:port)", s)
-}
-
-// logger returns the slog logger carried by ctx (see logr.NewContextWithSlogLogger),
-// or the default logger.
-func logger(ctx context.Context) *slog.Logger {
-	if l := logr.FromContextAsSlogLogger(ctx); l != nil {
-		return l.With("component", "dns")
-	}
-	return slog.Default().With("component", "dns")
 }
 
 // Ready is closed once the index holds the informers' initial state and
@@ -134,7 +125,7 @@ func (s *Server) Addrs() []net.Addr {
 // nil after a normal shutdown and an error when a listener cannot be bound
 // or fails.
 func (s *Server) Run(ctx context.Context) error {
-	log := logger(ctx)
+	log := logging.FromContext(ctx).With("component", "dns")
 	var pcs []net.PacketConn
 	var lns []net.Listener
 	closeAll := func() {

@@ -26,6 +26,7 @@ func Setup(w io.Writer, verbosity int) *slog.Logger {
 	if verbosity > 0 {
 		klogLevel = slog.LevelInfo
 	}
+	libraryLevel.Store(int64(klogLevel))
 	klog.SetSlogLogger(slog.New(&minLevel{Handler: h.WithAttrs([]slog.Attr{slog.String("source", "klog")}), min: klogLevel}))
 	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(fs)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"petset/internal/agent/runtime"
+	"petset/internal/logging"
 )
 
 // serveLogs answers GET /containerLogs/{ns}/{pod}/{container}.
@@ -34,7 +35,7 @@ func (s *Server) serveLogs(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
-		loggerFrom(r.Context()).Info("container log stream ended with an error", "namespace", r.PathValue("ns"), "pod", r.PathValue("pod"), "container", r.PathValue("container"), "err", err)
+		logging.FromContext(r.Context()).With("component", "stream").Info("container log stream ended with an error", "namespace", r.PathValue("ns"), "pod", r.PathValue("pod"), "container", r.PathValue("container"), "err", err)
 		return
 	}
 	lw.start()

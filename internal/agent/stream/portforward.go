@@ -20,6 +20,7 @@ import (
 	"k8s.io/apiserver/pkg/util/proxy"
 
 	"petset/internal/agent/runtime"
+	"petset/internal/logging"
 )
 
 // portForwardProtocol is the SPDY subprotocol of port forwarding.
@@ -71,7 +72,7 @@ func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request) {
 		host = "127.0.0.1"
 	}
 	fw := &forwarder{host: host, pod: ns + "/" + pod}
-	log := loggerFrom(r.Context()).With("namespace", ns, "pod", pod)
+	log := logging.FromContext(r.Context()).With("component", "stream").With("namespace", ns, "pod", pod)
 	switch {
 	case wsstream.IsWebSocketRequestWithTunnelingProtocol(r):
 		// kubectl 1.31+: SPDY inside a WebSocket.

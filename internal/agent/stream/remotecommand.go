@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/remotecommand"
 
 	"petset/internal/agent/runtime"
+	"petset/internal/logging"
 )
 
 // streamCreationTimeout bounds how long a SPDY client may take to open the
@@ -162,7 +163,7 @@ func (s *Server) serveRemoteCommand(w http.ResponseWriter, r *http.Request, what
 	} else {
 		sess, err = openSPDYSession(w, r, opts)
 	}
-	log := loggerFrom(r.Context()).With("namespace", r.PathValue("ns"), "pod", r.PathValue("pod"), "container", r.PathValue("container"))
+	log := logging.FromContext(r.Context()).With("component", "stream").With("namespace", r.PathValue("ns"), "pod", r.PathValue("pod"), "container", r.PathValue("container"))
 	if err != nil {
 		// The upgrade answered the client already.
 		log.Info("remote command upgrade failed", "err", err)

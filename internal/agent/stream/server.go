@@ -18,9 +18,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
-
 	"petset/internal/agent/runtime"
+	"petset/internal/logging"
 )
 
 // Pods finds the containers and pods the requests name. The agent
@@ -130,7 +129,7 @@ func (s *Server) Port() int {
 // Run serves HTTPS until ctx ends, then closes every connection, open
 // streams included, and returns once all handlers have finished.
 func (s *Server) Run(ctx context.Context) error {
-	log := loggerFrom(ctx)
+	log := logging.FromContext(ctx).With("component", "stream")
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("stream server: listen on %s: %w", s.cfg.Addr, err)
@@ -237,13 +236,4 @@ func selfSignedCert() (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
-}
-
-// loggerFrom returns the slog logger carried by ctx (set with
-// logr.NewContextWithSlogLogger), or slog.Default.
-func loggerFrom(ctx context.Context) *slog.Logger {
-	if l := logr.FromContextAsSlogLogger(ctx); l != nil {
-		return l.With("component", "stream")
-	}
-	return slog.Default().With("component", "stream")
 }

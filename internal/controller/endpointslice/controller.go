@@ -7,7 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
+	"petset/internal/logging"
+
 	v1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -74,7 +75,7 @@ func New(ctx context.Context, client kubernetes.Interface, services coreinformer
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "endpointslice"},
 		),
 	}
-	log := loggerFrom(ctx)
+	log := logging.FromContext(ctx)
 	add := func(inf cache.SharedIndexInformer, h cache.ResourceEventHandler) {
 		if _, err := inf.AddEventHandler(h); err != nil {
 			// Only fails on a stopped informer; the caches never sync then
@@ -113,7 +114,7 @@ func New(ctx context.Context, client kubernetes.Interface, services coreinformer
 func (c *Controller) Run(ctx context.Context, workers int) {
 	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
-	log := loggerFrom(ctx).With("controller", "endpointslice")
+	log := logging.FromContext(ctx).With("controller", "endpointslice")
 	if workers < 1 {
 		workers = 1
 	}
@@ -148,7 +149,7 @@ func (c *Controller) processNext(ctx context.Context, log *slog.Logger) bool {
 	}
 	defer c.queue.Done(key)
 	slog := log.With("service", key)
-	err := c.sync(logr.NewContextWithSlogLogger(ctx, slog), key)
+	err := c.sync(logging.IntoContext(ctx, slog), key)
 	if err == nil {
 		c.queue.Forget(key)
 		return true
@@ -227,7 +228,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if c.sliceCacheStale(key) {
 		// The slice informer has not caught up with our own writes; its
 		// events queue this Service again.
-		loggerFrom(ctx).Debug("slice cache behind own writes; waiting")
+		logging.FromContext(ctx).Debug("slice cache behind own writes; waiting")
 		return nil
 	}
 	if svc.Spec.Selector == nil || svc.Spec.Type == v1.ServiceTypeExternalName {
@@ -354,12 +355,4 @@ func ptrOr[T any](p *T, def T) T {
 		return def
 	}
 	return *p
-}
-
-// loggerFrom returns the slog logger carried by ctx, or slog.Default.
-func loggerFrom(ctx context.Context) *slog.Logger {
-	if l := logr.FromContextAsSlogLogger(ctx); l != nil {
-		return l
-	}
-	return slog.Default()
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"petset/internal/logging"
+
 	v1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -246,7 +248,7 @@ func (c *Controller) syncEndpoints(ctx context.Context, svc *v1.Service, pods []
 	if err != nil {
 		return fmt.Errorf("write endpoints: %w", err)
 	}
-	loggerFrom(ctx).Debug("endpoints written", "subsets", len(subsets), "created", create)
+	logging.FromContext(ctx).Debug("endpoints written", "subsets", len(subsets), "created", create)
 	return nil
 }
 

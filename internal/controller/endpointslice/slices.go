@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"petset/internal/logging"
+
 	v1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -268,6 +270,6 @@ func (c *Controller) writeSlice(ctx context.Context, svc *v1.Service, cur *disco
 	if err != nil {
 		return fmt.Errorf("write endpointslice %s: %w", s.Name, err)
 	}
-	loggerFrom(ctx).Debug("endpointslice written", "slice", s.Name, "endpoints", len(eps), "created", cur == nil)
+	logging.FromContext(ctx).Debug("endpointslice written", "slice", s.Name, "endpoints", len(eps), "created", cur == nil)
 	return nil
 }

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/go-logr/logr"
+	"petset/internal/logging"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -118,7 +118,7 @@ func New(ctx context.Context, client metadata.Interface, resources []Resource) (
 		}
 		c.informers = append(c.informers, inf)
 	}
-	loggerFrom(ctx).Debug("garbage collector wired", "resources", len(c.resources))
+	logging.FromContext(ctx).Debug("garbage collector wired", "resources", len(c.resources))
 	return c, nil
 }
 
@@ -126,7 +126,7 @@ func New(ctx context.Context, client metadata.Interface, resources []Resource) (
 // is cancelled. It returns after every goroutine it started has stopped.
 func (c *Collector) Run(ctx context.Context, workers int) {
 	defer utilruntime.HandleCrash()
-	log := loggerFrom(ctx).With("controller", "garbagecollector")
+	log := logging.FromContext(ctx).With("controller", "garbagecollector")
 	if workers < 1 {
 		workers = 1
 	}
@@ -172,7 +172,7 @@ func (c *Collector) processNext(ctx context.Context, log *slog.Logger) bool {
 	defer c.queue.Done(id)
 	r := c.resources[id.res]
 	ilog := log.With("resource", r.GVR.String(), "object", key(id.namespace, id.name), "uid", id.uid)
-	err := c.process(logr.NewContextWithSlogLogger(ctx, ilog), id)
+	err := c.process(logging.IntoContext(ctx, ilog), id)
 	if err == nil {
 		c.queue.Forget(id)
 		return true
@@ -370,13 +370,4 @@ func hasString(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// loggerFrom returns the slog logger carried by ctx (set with
-// logr.NewContextWithSlogLogger), or slog.Default.
-func loggerFrom(ctx context.Context) *slog.Logger {
-	if l := logr.FromContextAsSlogLogger(ctx); l != nil {
-		return l
-	}
-	return slog.Default()
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"petset/internal/logging"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -65,7 +67,7 @@ func (c *Collector) process(ctx context.Context, id objectID) error {
 	if err != nil {
 		return err
 	}
-	log := loggerFrom(ctx)
+	log := logging.FromContext(ctx)
 	switch {
 	case len(solid) > 0:
 		if len(dangling) == 0 && len(waiting) == 0 {
@@ -172,7 +174,7 @@ func (c *Collector) classify(ctx context.Context, dep objectID, refs []metav1.Ow
 		if perr != nil || !known {
 			// An owner kind we do not watch cannot be checked, so it
 			// counts as present: never delete on a guess.
-			loggerFrom(ctx).Debug("owner kind not watched; treating owner as present", "apiVersion", ref.APIVersion, "kind", ref.Kind, "name", ref.Name)
+			logging.FromContext(ctx).Debug("owner kind not watched; treating owner as present", "apiVersion", ref.APIVersion, "kind", ref.Kind, "name", ref.Name)
 			solid = append(solid, ref)
 			continue
 		}
@@ -233,7 +235,7 @@ func (c *Collector) processForeground(ctx context.Context, owner objectID) error
 		}
 	}
 	if blocking == 0 {
-		loggerFrom(ctx).Info("no blocking dependents left; removing finalizer", "finalizer", FinalizerForegroundDeletion)
+		logging.FromContext(ctx).Info("no blocking dependents left; removing finalizer", "finalizer", FinalizerForegroundDeletion)
 		return c.removeFinalizer(ctx, owner, FinalizerForegroundDeletion)
 	}
 	for _, d := range deps {
@@ -257,7 +259,7 @@ func (c *Collector) orphanDependents(ctx context.Context, owner objectID) error 
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("orphan dependents: %w", err)
 	}
-	loggerFrom(ctx).Info("dependents orphaned; removing finalizer", "finalizer", FinalizerOrphan)
+	logging.FromContext(ctx).Info("dependents orphaned; removing finalizer", "finalizer", FinalizerOrphan)
 	return c.removeFinalizer(ctx, owner, FinalizerOrphan)
 }
 

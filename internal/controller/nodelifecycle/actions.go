@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"petset/internal/logging"
+
 	"github.com/go-logr/logr"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -79,7 +81,7 @@ func (c *Controller) markUnknown(ctx context.Context, stale *v1.Node, h *nodeHea
 		return nil, fmt.Errorf("mark node conditions unknown: %w", err)
 	}
 	if written != nil {
-		loggerFrom(ctx).Info("node stopped posting status; conditions set to Unknown", "since", h.probe)
+		logging.FromContext(ctx).Info("node stopped posting status; conditions set to Unknown", "since", h.probe)
 		if wasReady {
 			c.event(ctx, nodeRef(written), v1.EventTypeNormal, "NodeNotReady", fmt.Sprintf("Node %s status is now: NodeNotReady", written.Name), now)
 		}
@@ -216,7 +218,7 @@ func (c *Controller) reconcileTaints(ctx context.Context, cached *v1.Node, now t
 		return nil, fmt.Errorf("update taints: %w", err)
 	}
 	if written != nil {
-		loggerFrom(ctx).Info("node taints updated", "taints", taintStrings(written.Spec.Taints))
+		logging.FromContext(ctx).Info("node taints updated", "taints", taintStrings(written.Spec.Taints))
 	}
 	return written, nil
 }
@@ -247,7 +249,7 @@ func (c *Controller) markPodsNotReady(ctx context.Context, pods []*v1.Pod, now t
 			}
 			continue
 		}
-		loggerFrom(ctx).Info("pod marked not ready", "pod", p.Namespace+"/"+p.Name)
+		logging.FromContext(ctx).Info("pod marked not ready", "pod", p.Namespace+"/"+p.Name)
 		c.event(ctx, podRef(p), v1.EventTypeWarning, "NodeNotReady", "Node is not ready", now)
 	}
 	return errors.Join(errs...)
@@ -365,14 +367,14 @@ func (c *Controller) evictPod(ctx context.Context, p *v1.Pod, now time.Time) err
 		next.Status.Conditions = append(next.Status.Conditions, cond)
 	}
 	if _, err := c.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{}); err != nil && !isNotFound(err) {
-		loggerFrom(ctx).Info("could not record eviction condition; deleting anyway", "pod", p.Namespace+"/"+p.Name, "err", err)
+		logging.FromContext(ctx).Info("could not record eviction condition; deleting anyway", "pod", p.Namespace+"/"+p.Name, "err", err)
 	}
 	uid := p.UID
 	err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("evict pod %s/%s: %w", p.Namespace, p.Name, err)
 	}
-	loggerFrom(ctx).Info("pod evicted from NoExecute-tainted node", "pod", p.Namespace+"/"+p.Name)
+	logging.FromContext(ctx).Info("pod evicted from NoExecute-tainted node", "pod", p.Namespace+"/"+p.Name)
 	c.event(ctx, podRef(p), v1.EventTypeNormal, "TaintManagerEviction", "Marking for deletion Pod "+p.Namespace+"/"+p.Name, now)
 	return nil
 }
@@ -407,6 +409,6 @@ func (c *Controller) event(ctx context.Context, ref v1.ObjectReference, typ, rea
 		Count:          1,
 	}
 	if _, err := c.client.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
-		loggerFrom(ctx).Debug("recording event", "reason", reason, "err", err)
+		logging.FromContext(ctx).Debug("recording event", "reason", reason, "err", err)
 	}
 }

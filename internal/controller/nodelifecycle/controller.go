@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
-	"github.com/go-logr/logr"
+	"petset/internal/logging"
+
 	coordinationv1 "k8s.io/api/coordination/v1"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -121,7 +121,7 @@ func New(ctx context.Context, client kubernetes.Interface, nodes coreinformers.N
 	if err == nil {
 		c.podIdx = pods.Informer().GetIndexer()
 	} else {
-		loggerFrom(ctx).Debug("pods by node index unavailable; listing all pods", "err", err)
+		logging.FromContext(ctx).Debug("pods by node index unavailable; listing all pods", "err", err)
 	}
 	return c
 }
@@ -130,8 +130,8 @@ func New(ctx context.Context, client kubernetes.Interface, nodes coreinformers.N
 // ctx is cancelled.
 func (c *Controller) Run(ctx context.Context) {
 	defer utilruntime.HandleCrash()
-	log := loggerFrom(ctx).With("controller", "nodelifecycle")
-	ctx = logr.NewContextWithSlogLogger(ctx, log)
+	log := logging.FromContext(ctx).With("controller", "nodelifecycle")
+	ctx = logging.IntoContext(ctx, log)
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		log.Info("node lifecycle controller stopped before caches synced")
 		return
@@ -193,8 +193,8 @@ func (c *Controller) monitor(ctx context.Context) error {
 }
 
 func (c *Controller) monitorNode(ctx context.Context, node *v1.Node) error {
-	log := loggerFrom(ctx).With("node", node.Name)
-	ctx = logr.NewContextWithSlogLogger(ctx, log)
+	log := logging.FromContext(ctx).With("node", node.Name)
+	ctx = logging.IntoContext(ctx, log)
 	now := c.clock.Now()
 	h := c.observe(node, now)
 
@@ -301,14 +301,6 @@ func (c *Controller) podsOn(node string) ([]*v1.Pod, error) {
 		}
 	}
 	return out, nil
-}
-
-// loggerFrom returns the slog logger carried by ctx, or slog.Default.
-func loggerFrom(ctx context.Context) *slog.Logger {
-	if l := logr.FromContextAsSlogLogger(ctx); l != nil {
-		return l
-	}
-	return slog.Default()
 }
 
 func isNotFound(err error) bool { return apierrors.IsNotFound(err) }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sort"
 	"time"
 
-	"github.com/go-logr/logr"
+	"petset/internal/logging"
+
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -89,8 +89,8 @@ func (c *Controller) Ready() <-chan struct{} { return c.ready }
 // Run waits for the caches, then collects every Period until ctx ends.
 func (c *Controller) Run(ctx context.Context) {
 	defer utilruntime.HandleCrash()
-	log := loggerFrom(ctx).With("controller", "podgc")
-	ctx = logr.NewContextWithSlogLogger(ctx, log)
+	log := logging.FromContext(ctx).With("controller", "podgc")
+	ctx = logging.IntoContext(ctx, log)
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		log.Info("pod GC stopped before caches synced")
 		return
@@ -151,7 +151,7 @@ func (c *Controller) gcTerminated(ctx context.Context, pods []*v1.Pod) error {
 	if n <= 0 {
 		return nil
 	}
-	loggerFrom(ctx).Info("garbage collecting terminated pods", "count", n)
+	logging.FromContext(ctx).Info("garbage collecting terminated pods", "count", n)
 	sort.Slice(terminated, func(i, j int) bool {
 		a, b := terminated[i], terminated[j]
 		if ea, eb := isEvicted(a), isEvicted(b); ea != eb {
@@ -187,7 +187,7 @@ func (c *Controller) gcOutOfService(ctx context.Context, pods []*v1.Pod) error {
 	}
 	var errs []error
 	for _, p := range doomed {
-		loggerFrom(ctx).Info("deleting terminating pod of an out-of-service node", "pod", p.Namespace+"/"+p.Name, "node", p.Spec.NodeName)
+		logging.FromContext(ctx).Info("deleting terminating pod of an out-of-service node", "pod", p.Namespace+"/"+p.Name, "node", p.Spec.NodeName)
 		errs = append(errs, c.failAndDelete(ctx, p, nil))
 	}
 	return errors.Join(errs...)
@@ -254,7 +254,7 @@ func (c *Controller) gcOrphaned(ctx context.Context, pods []*v1.Pod, nodes []*v1
 		if !gone[p.Spec.NodeName] {
 			continue
 		}
-		loggerFrom(ctx).Info("deleting orphaned pod: its node no longer exists", "pod", p.Namespace+"/"+p.Name, "node", p.Spec.NodeName)
+		logging.FromContext(ctx).Info("deleting orphaned pod: its node no longer exists", "pod", p.Namespace+"/"+p.Name, "node", p.Spec.NodeName)
 		errs = append(errs, c.failAndDelete(ctx, p, cond))
 	}
 	return errors.Join(errs...)
@@ -267,7 +267,7 @@ func (c *Controller) gcUnscheduledTerminating(ctx context.Context, pods []*v1.Po
 		if p.DeletionTimestamp == nil || p.Spec.NodeName != "" {
 			continue
 		}
-		loggerFrom(ctx).Info("deleting unscheduled terminating pod", "pod", p.Namespace+"/"+p.Name)
+		logging.FromContext(ctx).Info("deleting unscheduled terminating pod", "pod", p.Namespace+"/"+p.Name)
 		errs = append(errs, c.failAndDelete(ctx, p, nil))
 	}
 	return errors.Join(errs...)
@@ -316,11 +316,4 @@ func setCondition(st *v1.PodStatus, cond v1.PodCondition, now time.Time) {
 		return
 	}
 	st.Conditions = append(st.Conditions, cond)
-}
-
-func loggerFrom(ctx context.Context) *slog.Logger {
-	if l := logr.FromContextAsSlogLogger(ctx); l != nil {
-		return l
-	}
-	return slog.Default()
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"reflect"
 	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
+	"petset/internal/logging"
+
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -98,7 +98,7 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	s.namespaces = nsInf.Lister()
 	s.classes = classInf.Lister()
 
-	log := logger(ctx)
+	log := logging.FromContext(ctx)
 	add := func(reg cache.ResourceEventHandlerRegistration, err error) {
 		if err != nil {
 			log.Error("scheduler: registering event handler", "err", err)
@@ -145,15 +145,6 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	return s
 }
 
-// logger returns the slog logger carried by ctx (set with
-// logr.NewContextWithSlogLogger), or slog.Default.
-func logger(ctx context.Context) *slog.Logger {
-	if l := logr.FromContextAsSlogLogger(ctx); l != nil {
-		return l
-	}
-	return slog.Default()
-}
-
 // Ready is closed once Run has synced its caches and started working.
 func (s *Scheduler) Ready() <-chan struct{} { return s.ready }
 
@@ -161,7 +152,7 @@ func (s *Scheduler) Ready() <-chan struct{} { return s.ready }
 // caches and schedules pods until ctx is done. It returns after its worker
 // stopped.
 func (s *Scheduler) Run(ctx context.Context) {
-	log := logger(ctx).With("controller", "scheduler")
+	log := logging.FromContext(ctx).With("controller", "scheduler")
 	defer s.queue.ShutDown()
 	s.factory.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), s.synced...) {
@@ -285,7 +276,7 @@ func (s *Scheduler) processNext(ctx context.Context) bool {
 	defer s.queue.Done(key)
 	if err := s.scheduleOne(ctx, key); err != nil {
 		if ctx.Err() == nil {
-			logger(ctx).Info("scheduler: attempt failed, retrying", "pod", key, "err", err)
+			logging.FromContext(ctx).Info("scheduler: attempt failed, retrying", "pod", key, "err", err)
 		}
 		s.queue.AddRateLimited(key)
 		return true
@@ -316,7 +307,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 	if !responsible(pod) || isAssumed {
 		return nil
 	}
-	log := logger(ctx).With("pod", key)
+	log := logging.FromContext(ctx).With("pod", key)
 	if len(pod.Spec.SchedulingGates) > 0 {
 		// Retried when the gates are removed (a spec update).
 		return s.setScheduledCondition(ctx, pod, v1.PodReasonSchedulingGated, "Scheduling is blocked due to non-empty scheduling gates")
@@ -398,7 +389,7 @@ func (s *Scheduler) unschedulable(ctx context.Context, pod *v1.Pod, seen uint64,
 	delete(s.reserved, podKey(pod))
 	s.mu.Unlock()
 	s.recorder.Event(pod, v1.EventTypeWarning, "FailedScheduling", msg)
-	logger(ctx).Info("pod unschedulable", "pod", podKey(pod), "reason", msg)
+	logging.FromContext(ctx).Info("pod unschedulable", "pod", podKey(pod), "reason", msg)
 	if err := s.setScheduledCondition(ctx, pod, v1.PodReasonUnschedulable, msg); err != nil {
 		return err
 	}

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sort"
 	"sync"
 	"time"
+
+	"petset/internal/logging"
 
 	apps "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
@@ -63,7 +64,7 @@ func (c *control) performUpdate(ctx context.Context, set *apps.StatefulSet, pods
 	}
 	if err != nil {
 		if statusErr != nil {
-			loggerFrom(ctx).Warn("status write failed after sync error", "error", statusErr)
+			logging.FromContext(ctx).Warn("status write failed after sync error", "error", statusErr)
 		}
 		return current, update, status, err
 	}
@@ -111,7 +112,7 @@ func (c *control) chooseRevisions(ctx context.Context, set *apps.StatefulSet, re
 // reconcile runs §3.2–3.8: replicas, condemned pods, then the update strategy.
 // The returned status is nil only when nothing could be computed.
 func (c *control) reconcile(ctx context.Context, set *apps.StatefulSet, current, update *apps.ControllerRevision, collisionCount int32, pods []*v1.Pod) (*apps.StatefulSetStatus, error) {
-	log := loggerFrom(ctx)
+	log := logging.FromContext(ctx)
 	currentSet, err := applyRevision(set, current)
 	if err != nil {
 		return nil, err
@@ -302,7 +303,7 @@ func (c *control) rollWithMaxUnavailable(ctx context.Context, set *apps.Stateful
 	}
 	needsUpdate := func(pod *v1.Pod) bool { return podRevision(pod) != updateName && !isTerminating(pod) }
 	del := func(pod *v1.Pod) error {
-		loggerFrom(ctx).Info("deleting pod for rolling update", "pod", pod.Name, "maxUnavailable", maxUnavailable, "unavailable", down)
+		logging.FromContext(ctx).Info("deleting pod for rolling update", "pod", pod.Name, "maxUnavailable", maxUnavailable, "unavailable", down)
 		if err := c.pods.deletePod(ctx, set, pod); err != nil {
 			return err
 		}
@@ -426,20 +427,4 @@ func (c *control) truncateHistory(ctx context.Context, set *apps.StatefulSet, po
 		return fmt.Errorf("truncate history: %w", err)
 	}
 	return nil
-}
-
-// loggerFrom returns the logger carried by ctx, or the default logger.
-func loggerFrom(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
-		return l
-	}
-	return slog.Default()
-}
-
-type loggerKey struct{}
-
-// WithLogger returns a context carrying logger, used by the controller for
-// its log output.
-func WithLogger(ctx context.Context, logger *slog.Logger) context.Context {
-	return context.WithValue(ctx, loggerKey{}, logger)
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"petset/internal/logging"
+
 	apps "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -60,20 +62,20 @@ func NewController(ctx context.Context, client kubernetes.Interface,
 		pvcInformer.Informer().HasSynced,
 		revInformer.Informer().HasSynced,
 	}
-	log := loggerFrom(ctx)
+	log := logging.FromContext(ctx)
 	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.addPod,
 		UpdateFunc: c.updatePod,
 		DeleteFunc: c.deletePod,
 	}); err != nil {
-		log.Error("register pod event handler", "error", err)
+		log.Error("register pod event handler", logging.ErrKey, err)
 	}
 	if _, err := setInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueSet,
 		UpdateFunc: func(_, cur interface{}) { c.enqueueSet(cur) },
 		DeleteFunc: c.deleteSet,
 	}); err != nil {
-		log.Error("register statefulset event handler", "error", err)
+		log.Error("register statefulset event handler", logging.ErrKey, err)
 	}
 	return c
 }
@@ -127,7 +129,7 @@ func (c *Controller) HasSynced() bool {
 // workers until ctx is done. It returns after every worker has stopped.
 func (c *Controller) Run(ctx context.Context, workers int) {
 	defer utilruntime.HandleCrash()
-	log := loggerFrom(ctx)
+	log := logging.FromContext(ctx)
 	log.Info("starting statefulset controller", "workers", workers)
 	defer log.Info("stopped statefulset controller")
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
@@ -154,9 +156,9 @@ func (c *Controller) processNext(ctx context.Context) bool {
 		return false
 	}
 	defer c.queue.Done(key)
-	log := loggerFrom(ctx).With("statefulset", key)
+	log := logging.FromContext(ctx).With("statefulset", key)
 	start := time.Now()
-	err := c.sync(WithLogger(ctx, log), key)
+	err := c.sync(logging.IntoContext(ctx, log), key)
 	switch {
 	case err == nil:
 		c.queue.Forget(key)
@@ -164,7 +166,7 @@ func (c *Controller) processNext(ctx context.Context) bool {
 		log.Debug("sync deferred", "reason", err)
 		c.queue.AddRateLimited(key)
 	default:
-		log.Warn("sync failed; requeued", "error", err, "duration", time.Since(start))
+		log.Warn("sync failed; requeued", logging.ErrKey, err, "duration", time.Since(start))
 		c.queue.AddRateLimited(key)
 	}
 	return true
@@ -174,7 +176,7 @@ func (c *Controller) processNext(ctx context.Context) bool {
 func (c *Controller) sync(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
-		loggerFrom(ctx).Error("invalid key", "error", err)
+		logging.FromContext(ctx).Error("invalid key", logging.ErrKey, err)
 		return nil
 	}
 	set, err := c.setLister.StatefulSets(ns).Get(name)
@@ -187,7 +189,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	selector, err := metav1.LabelSelectorAsSelector(set.Spec.Selector)
 	if err != nil {
 		// Not retried: the set must be fixed by its owner.
-		loggerFrom(ctx).Error("invalid selector", "error", err)
+		logging.FromContext(ctx).Error("invalid selector", logging.ErrKey, err)
 		return nil
 	}
 	if !c.writes.observed(set) {
@@ -296,7 +298,7 @@ func (c *Controller) adoptPod(ctx context.Context, set *apps.StatefulSet, pod *v
 	if err != nil {
 		return nil, fmt.Errorf("adopt pod %s: %w", pod.Name, err)
 	}
-	loggerFrom(ctx).Info("adopted pod", "pod", pod.Name)
+	logging.FromContext(ctx).Info("adopted pod", "pod", pod.Name)
 	return adopted, nil
 }
 
@@ -310,7 +312,7 @@ func (c *Controller) releasePod(ctx context.Context, set *apps.StatefulSet, pod 
 		return fmt.Errorf("release pod %s: %w", pod.Name, err)
 	}
 	if err == nil {
-		loggerFrom(ctx).Info("released pod", "pod", pod.Name)
+		logging.FromContext(ctx).Info("released pod", "pod", pod.Name)
 	}
 	return nil
 }

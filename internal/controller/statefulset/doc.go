@@ -15,7 +15,7 @@
 //     waits until the informer caches have observed them (stale-write
 //     consistency, compared through the informers' last seen resourceVersion).
 //
-// Logging: log/slog from the context (WithLogger), else slog.Default(); each
+// Logging: log/slog from the context (logging.IntoContext), else slog.Default(); each
 // sync logs with the key statefulset=<namespace>/<name>.
 //
 // It does not delete PersistentVolumeClaims (the garbage collector does, through

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"petset/internal/logging"
+
 	apps "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -672,7 +674,7 @@ func names(pods []*v1.Pod) []string {
 
 // testCtx carries a logger that discards, keeping test output readable.
 func testCtx() context.Context {
-	return WithLogger(context.Background(), slog.New(slog.DiscardHandler))
+	return logging.IntoContext(context.Background(), slog.New(slog.DiscardHandler))
 }
 
 const time10m = 10 * time.Minute

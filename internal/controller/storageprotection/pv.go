@@ -6,7 +6,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/go-logr/logr"
+	"petset/internal/logging"
+
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -61,8 +62,8 @@ func (c *PVController) Ready() <-chan struct{} { return c.ready }
 // Run waits for the cache, then runs workers until ctx ends.
 func (c *PVController) Run(ctx context.Context, workers int) {
 	defer utilruntime.HandleCrash()
-	log := loggerFrom(ctx).With("controller", "pv-protection")
-	ctx = logr.NewContextWithSlogLogger(ctx, log)
+	log := logging.FromContext(ctx).With("controller", "pv-protection")
+	ctx = logging.IntoContext(ctx, log)
 	defer c.queue.ShutDown()
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return
@@ -88,7 +89,7 @@ func (c *PVController) next(ctx context.Context) bool {
 	}
 	defer c.queue.Done(name)
 	if err := c.sync(ctx, name); err != nil {
-		loggerFrom(ctx).Info("volume protection not done, retrying", "volume", name, "err", err)
+		logging.FromContext(ctx).Info("volume protection not done, retrying", "volume", name, "err", err)
 		c.queue.AddRateLimited(name)
 		return true
 	}
@@ -106,7 +107,7 @@ func (c *PVController) sync(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	log := loggerFrom(ctx).With("volume", name)
+	log := logging.FromContext(ctx).With("volume", name)
 	switch {
 	case isDeletionCandidate(pv, PVFinalizer):
 		if pv.Status.Phase == v1.VolumeBound {

@@ -3,11 +3,11 @@ package storageprotection
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 
-	"github.com/go-logr/logr"
+	"petset/internal/logging"
+
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -129,8 +129,8 @@ func podOf(obj any) *v1.Pod {
 // Run waits for the caches, then runs workers until ctx ends.
 func (c *PVCController) Run(ctx context.Context, workers int) {
 	defer utilruntime.HandleCrash()
-	log := loggerFrom(ctx).With("controller", "pvc-protection")
-	ctx = logr.NewContextWithSlogLogger(ctx, log)
+	log := logging.FromContext(ctx).With("controller", "pvc-protection")
+	ctx = logging.IntoContext(ctx, log)
 	defer c.queue.ShutDown()
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return
@@ -156,7 +156,7 @@ func (c *PVCController) next(ctx context.Context) bool {
 	}
 	defer c.queue.Done(key)
 	if err := c.sync(ctx, key); err != nil {
-		loggerFrom(ctx).Info("claim protection not done, retrying", "claim", key, "err", err)
+		logging.FromContext(ctx).Info("claim protection not done, retrying", "claim", key, "err", err)
 		c.queue.AddRateLimited(key)
 		return true
 	}
@@ -178,7 +178,7 @@ func (c *PVCController) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	log := loggerFrom(ctx).With("claim", key)
+	log := logging.FromContext(ctx).With("claim", key)
 	switch {
 	case isDeletionCandidate(claim, PVCFinalizer):
 		user, err := c.user(ctx, claim)
@@ -245,11 +245,4 @@ func isDeletionCandidate(obj metav1.Object, finalizer string) bool {
 
 func needToAddFinalizer(obj metav1.Object, finalizer string) bool {
 	return obj.GetDeletionTimestamp() == nil && !slices.Contains(obj.GetFinalizers(), finalizer)
-}
-
-func loggerFrom(ctx context.Context) *slog.Logger {
-	if l := logr.FromContextAsSlogLogger(ctx); l != nil {
-		return l
-	}
-	return slog.Default()
 }

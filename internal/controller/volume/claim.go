@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 
+	"petset/internal/logging"
+
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -229,7 +231,7 @@ func volumeSatisfiesClaim(vol *v1.PersistentVolume, claim *v1.PersistentVolumeCl
 // bind makes vol and claim point at each other and marks both Bound. Every
 // step is idempotent, so a failed bind is simply retried.
 func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *v1.PersistentVolumeClaim) error {
-	log := logger(ctx).With("claim", claim.Namespace+"/"+claim.Name, "volume", vol.Name)
+	log := logging.FromContext(ctx).With("claim", claim.Namespace+"/"+claim.Name, "volume", vol.Name)
 	if vol.Spec.ClaimRef == nil {
 		// The cache may not show a binding made moments ago; the API
 		// server has the truth.

@@ -3,11 +3,10 @@ package volume
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
+	"petset/internal/logging"
 
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -68,7 +67,7 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	c.nodes = nodeInf.Lister()
 	c.pods = podInf.Lister()
 
-	log := logger(ctx)
+	log := logging.FromContext(ctx)
 	if err := volumeInf.Informer().AddIndexers(cache.Indexers{claimRefIndex: indexByClaimRef}); err != nil {
 		log.Error("volume controller: adding the claimRef index", "err", err)
 	}
@@ -114,15 +113,6 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	return c
 }
 
-// logger returns the slog logger carried by ctx (set with
-// logr.NewContextWithSlogLogger), or slog.Default.
-func logger(ctx context.Context) *slog.Logger {
-	if l := logr.FromContextAsSlogLogger(ctx); l != nil {
-		return l
-	}
-	return slog.Default()
-}
-
 // Ready is closed once Run has synced its caches and started working.
 func (c *Controller) Ready() <-chan struct{} { return c.ready }
 
@@ -130,7 +120,7 @@ func (c *Controller) Ready() <-chan struct{} { return c.ready }
 // and processes claims and volumes until ctx is done. It returns after its
 // workers have stopped.
 func (c *Controller) Run(ctx context.Context) {
-	log := logger(ctx).With("controller", "persistentvolume")
+	log := logging.FromContext(ctx).With("controller", "persistentvolume")
 	defer c.claimQueue.ShutDown()
 	defer c.volumeQueue.ShutDown()
 	c.factory.Start(ctx.Done())
@@ -166,7 +156,7 @@ func (c *Controller) process(ctx context.Context, q workqueue.TypedRateLimitingI
 	defer q.Done(key)
 	if err := sync(ctx, key); err != nil {
 		if ctx.Err() == nil {
-			logger(ctx).Info("volume controller: sync failed, retrying", "key", key, "err", err)
+			logging.FromContext(ctx).Info("volume controller: sync failed, retrying", "key", key, "err", err)
 		}
 		q.AddRateLimited(key)
 		return true

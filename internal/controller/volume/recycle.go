@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"petset/internal/logging"
+
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -64,7 +66,7 @@ func RecyclerPodName(pvName string) string { return RecyclerPodPrefix + pvName }
 // recycle does one step of recycling vol, a Released (or Failed) volume
 // with reclaim policy Recycle. Pod events requeue the volume.
 func (c *Controller) recycle(ctx context.Context, vol *v1.PersistentVolume) error {
-	log := logger(ctx).With("volume", vol.Name)
+	log := logging.FromContext(ctx).With("volume", vol.Name)
 	if vol.Spec.HostPath == nil {
 		if vol.Status.Phase == v1.VolumeFailed && vol.Status.Message == msgNoRecycler {
 			return nil
@@ -160,7 +162,7 @@ func (c *Controller) recycleFailed(ctx context.Context, vol *v1.PersistentVolume
 	}
 	msg := "Recycle failed: failed to recycle volume: " + why
 	c.recorder.Event(vol, v1.EventTypeWarning, reasonVolumeFailedRecycle, msg)
-	logger(ctx).Info("recycling volume failed", "volume", vol.Name, "reason", why)
+	logging.FromContext(ctx).Info("recycling volume failed", "volume", vol.Name, "reason", why)
 	if err := c.setVolumePhase(ctx, vol, v1.VolumeFailed, msg); err != nil {
 		return err
 	}
@@ -207,7 +209,7 @@ func (c *Controller) forwardRecyclerEvents(ctx context.Context, vol *v1.Persiste
 		FieldSelector: fields.OneTermEqualSelector("involvedObject.uid", string(pod.UID)).String(),
 	})
 	if err != nil {
-		logger(ctx).Info("listing recycler pod events", "pod", pod.Name, "err", err)
+		logging.FromContext(ctx).Info("listing recycler pod events", "pod", pod.Name, "err", err)
 		return
 	}
 	sort.SliceStable(evs.Items, func(i, j int) bool {

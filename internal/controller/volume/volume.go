@@ -11,6 +11,7 @@ import (
 	storagehelpers "k8s.io/component-helpers/storage/volume"
 
 	"petset/internal/controller/storageprotection"
+	"petset/internal/logging"
 )
 
 func (c *Controller) syncVolume(ctx context.Context, name string) error {
@@ -77,7 +78,7 @@ func (c *Controller) syncVolume(ctx context.Context, name string) error {
 // reclaim releases vol, whose claim was deleted, and applies its reclaim
 // policy.
 func (c *Controller) reclaim(ctx context.Context, vol *v1.PersistentVolume) error {
-	log := logger(ctx).With("volume", vol.Name)
+	log := logging.FromContext(ctx).With("volume", vol.Name)
 	if vol.Status.Phase != v1.VolumeReleased && vol.Status.Phase != v1.VolumeFailed {
 		if err := c.setVolumePhase(ctx, vol, v1.VolumeReleased, ""); err != nil {
 			return err
