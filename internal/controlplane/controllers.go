@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"petset/internal/controller/podgc"
+	"petset/internal/logging"
 	"petset/internal/pki"
 )
 
@@ -82,7 +83,7 @@ func (c *ControlPlane) LeaderIdentity() string {
 // startControllers runs every controller until ctx ends.
 func (c *ControlPlane) startControllers(ctx context.Context, cfg *restclient.Config, client kubernetes.Interface) error {
 	factory := informers.NewSharedInformerFactory(client, 0)
-	var runs []func(context.Context)
+	var runs []func(context.Context) error
 	for _, start := range controllers {
 		run, err := start(ctx, controllerContext{Config: cfg, Client: client, Informers: factory, PKI: c.files, PodGC: c.cfg.PodGC})
 		if err != nil {
@@ -95,7 +96,9 @@ func (c *ControlPlane) startControllers(ctx context.Context, cfg *restclient.Con
 	for _, run := range runs {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			run(ctx)
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				c.log.Error("controller stopped", logging.ErrKey, err)
+			}
 		}()
 	}
 	<-ctx.Done()
@@ -118,8 +121,8 @@ type controllerContext struct {
 }
 
 // controllers construct the controllers the leader runs; each returns its
-// Run function.
-var controllers []func(context.Context, controllerContext) (func(context.Context), error)
+// Run function, which returns when its context ends.
+var controllers []func(context.Context, controllerContext) (func(context.Context) error, error)
 
 func metaFor(name, ns string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: name, Namespace: ns}

@@ -83,7 +83,7 @@ var gcResources = []garbagecollector.Resource{
 	{GVR: rbacv1.SchemeGroupVersion.WithResource("clusterrolebindings"), Kind: "ClusterRoleBinding"},
 }
 
-func startGarbageCollector(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startGarbageCollector(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	md, err := metadata.NewForConfig(cc.Config)
 	if err != nil {
 		return nil, fmt.Errorf("metadata client: %w", err)
@@ -92,48 +92,48 @@ func startGarbageCollector(ctx context.Context, cc controllerContext) (func(cont
 	if err != nil {
 		return nil, fmt.Errorf("garbage collector: %w", err)
 	}
-	return func(ctx context.Context) { gc.Run(ctx, 5) }, nil
+	return func(ctx context.Context) error { gc.Run(ctx, 5); return nil }, nil
 }
 
-func startStatefulSet(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startStatefulSet(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
 	c := statefulset.NewController(ctx, cc.Client, f.Core().V1().Pods(), f.Apps().V1().StatefulSets(),
 		f.Core().V1().PersistentVolumeClaims(), f.Apps().V1().ControllerRevisions(),
 		recorder(ctx, cc.Client, "statefulset-controller"))
-	return func(ctx context.Context) { c.Run(ctx, 5) }, nil
+	return func(ctx context.Context) error { c.Run(ctx, 5); return nil }, nil
 }
 
-func startScheduler(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startScheduler(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	s := scheduler.New(ctx, cc.Client, cc.Informers, recorder(ctx, cc.Client, "default-scheduler"))
-	return s.Run, nil
+	return func(ctx context.Context) error { s.Run(ctx); return nil }, nil
 }
 
-func startVolume(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startVolume(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	c := volume.New(ctx, cc.Client, cc.Informers, recorder(ctx, cc.Client, "persistentvolume-controller"))
-	return c.Run, nil
+	return func(ctx context.Context) error { c.Run(ctx); return nil }, nil
 }
 
-func startEndpointSlice(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startEndpointSlice(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
 	c := endpointslice.New(ctx, cc.Client, f.Core().V1().Services(), f.Core().V1().Pods(),
 		f.Discovery().V1().EndpointSlices(), f.Core().V1().Endpoints())
-	return func(ctx context.Context) { c.Run(ctx, 5) }, nil
+	return func(ctx context.Context) error { c.Run(ctx, 5); return nil }, nil
 }
 
-func startNodeLifecycle(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startNodeLifecycle(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
 	c := nodelifecycle.New(ctx, cc.Client, f.Core().V1().Nodes(), f.Coordination().V1().Leases(), f.Core().V1().Pods(),
 		nodelifecycle.Config{EvictionEnabled: true})
-	return c.Run, nil
+	return func(ctx context.Context) error { c.Run(ctx); return nil }, nil
 }
 
-func startPodGC(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startPodGC(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
 	c := podgc.New(cc.Client, f.Core().V1().Pods(), f.Core().V1().Nodes(), cc.PodGC)
-	return c.Run, nil
+	return func(ctx context.Context) error { c.Run(ctx); return nil }, nil
 }
 
-func startNamespace(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startNamespace(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	dyn, err := dynamic.NewForConfig(cc.Config)
 	if err != nil {
 		return nil, fmt.Errorf("dynamic client: %w", err)
@@ -147,57 +147,57 @@ func startNamespace(ctx context.Context, cc controllerContext) (func(context.Con
 	namespaced = append(namespaced, corev1.SchemeGroupVersion.WithResource("events"),
 		schema.GroupVersionResource{Group: "events.k8s.io", Version: "v1", Resource: "events"})
 	c := namespace.New(ctx, cc.Client, dyn, cc.Informers.Core().V1().Namespaces(), namespaced)
-	return func(ctx context.Context) { c.Run(ctx, 2) }, nil
+	return func(ctx context.Context) error { c.Run(ctx, 2); return nil }, nil
 }
 
-func startCertificates(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startCertificates(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	ca, err := cc.PKI.LoadCA()
 	if err != nil {
 		return nil, err
 	}
 	c := certificates.New(cc.Client, ca, cc.Informers.Certificates().V1().CertificateSigningRequests(), cc.Informers.Core().V1().Nodes())
-	return func(ctx context.Context) { c.Run(ctx, 2) }, nil
+	return func(ctx context.Context) error { c.Run(ctx, 2); return nil }, nil
 }
 
-func startServiceAccount(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startServiceAccount(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
 	c := serviceaccount.New(ctx, cc.Client, f.Core().V1().Namespaces(), f.Core().V1().ServiceAccounts())
-	return func(ctx context.Context) { c.Run(ctx, 1) }, nil
+	return func(ctx context.Context) error { c.Run(ctx, 1); return nil }, nil
 }
 
-func startRootCACertPublisher(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startRootCACertPublisher(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	ca, err := os.ReadFile(cc.PKI.CACert())
 	if err != nil {
 		return nil, fmt.Errorf("read the cluster CA: %w", err)
 	}
 	f := cc.Informers
 	p := rootcacert.New(ctx, cc.Client, ca, f.Core().V1().Namespaces(), f.Core().V1().ConfigMaps())
-	return func(ctx context.Context) { p.Run(ctx, 1) }, nil
+	return p.Run, nil
 }
 
-func startDNSEndpoints(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startDNSEndpoints(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	c := clusterservice.NewDNSEndpoints(cc.Client, cc.Informers.Core().V1().Nodes())
-	return c.Run, nil
+	return func(ctx context.Context) error { c.Run(ctx); return nil }, nil
 }
 
-func startClusterRoleAggregation(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startClusterRoleAggregation(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	c := clusterroleaggregation.New(ctx, cc.Client, cc.Informers.Rbac().V1().ClusterRoles())
-	return func(ctx context.Context) { c.Run(ctx, 1) }, nil
+	return func(ctx context.Context) error { c.Run(ctx, 1); return nil }, nil
 }
 
-func startPVCProtection(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startPVCProtection(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
 	c, err := storageprotection.NewPVC(cc.Client, f.Core().V1().PersistentVolumeClaims(), f.Core().V1().Pods())
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context) { c.Run(ctx, 1) }, nil
+	return func(ctx context.Context) error { c.Run(ctx, 1); return nil }, nil
 }
 
-func startPVProtection(ctx context.Context, cc controllerContext) (func(context.Context), error) {
+func startPVProtection(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	c, err := storageprotection.NewPV(cc.Client, cc.Informers.Core().V1().PersistentVolumes())
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context) { c.Run(ctx, 1) }, nil
+	return func(ctx context.Context) error { c.Run(ctx, 1); return nil }, nil
 }

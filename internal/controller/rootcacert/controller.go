@@ -3,10 +3,7 @@ package rootcacert
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
-	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,7 +12,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
+
+	"petset/internal/controller/runner"
 )
 
 // Names of the published ConfigMap, as on Kubernetes.
@@ -33,21 +31,18 @@ type Publisher struct {
 	ca         string
 	namespaces corelisters.NamespaceLister
 	configMaps corelisters.ConfigMapLister
-	synced     []cache.InformerSynced
-	queue      workqueue.TypedRateLimitingInterface[string]
-	log        *slog.Logger
+	runner     *runner.Runner[string]
 }
 
 // New wires the publisher of caPEM.
 func New(ctx context.Context, client kubernetes.Interface, caPEM []byte, namespaces coreinformers.NamespaceInformer, configMaps coreinformers.ConfigMapInformer) *Publisher {
-	p := &Publisher{
-		client: client, ca: string(caPEM), namespaces: namespaces.Lister(), configMaps: configMaps.Lister(),
-		synced: []cache.InformerSynced{namespaces.Informer().HasSynced, configMaps.Informer().HasSynced},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 30*time.Second),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "root_ca_cert_publisher"}),
-		log: slog.Default().With("controller", "root-ca-cert-publisher"),
-	}
+	p := &Publisher{client: client, ca: string(caPEM), namespaces: namespaces.Lister(), configMaps: configMaps.Lister()}
+	p.runner = runner.New(runner.Config[string]{
+		Name:      "root-ca-cert-publisher",
+		Reconcile: p.sync,
+		Synced:    []cache.InformerSynced{namespaces.Informer().HasSynced, configMaps.Informer().HasSynced},
+		LogAttrs:  func(ns string) []any { return []any{"namespace", ns} },
+	})
 	_, _ = namespaces.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { p.enqueueNamespace(obj) },
 		UpdateFunc: func(_, obj any) { p.enqueueNamespace(obj) },
@@ -57,7 +52,7 @@ func New(ctx context.Context, client kubernetes.Interface, caPEM []byte, namespa
 			obj = t.Obj
 		}
 		if cm, ok := obj.(*corev1.ConfigMap); ok && cm.Name == ConfigMapName {
-			p.queue.Add(cm.Namespace)
+			p.runner.Enqueue(cm.Namespace)
 		}
 	}
 	_, _ = configMaps.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -69,47 +64,22 @@ func New(ctx context.Context, client kubernetes.Interface, caPEM []byte, namespa
 
 func (p *Publisher) enqueueNamespace(obj any) {
 	if ns, ok := obj.(*corev1.Namespace); ok {
-		p.queue.Add(ns.Name)
+		p.runner.Enqueue(ns.Name)
 	}
 }
 
-// Run syncs namespaces until ctx ends.
-func (p *Publisher) Run(ctx context.Context, workers int) {
-	defer p.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), p.synced...) {
-		return
-	}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p.next(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-	p.queue.ShutDown()
-	wg.Wait()
-}
+// Run publishes the CA in every namespace until ctx ends.
+func (p *Publisher) Run(ctx context.Context) error { return p.runner.Run(ctx) }
 
-func (p *Publisher) next(ctx context.Context) bool {
-	ns, quit := p.queue.Get()
-	if quit {
-		return false
-	}
-	defer p.queue.Done(ns)
-	if err := p.sync(ctx, ns); err != nil {
-		p.log.Error("publishing the root CA", "namespace", ns, "err", err)
-		p.queue.AddRateLimited(ns)
-		return true
-	}
-	p.queue.Forget(ns)
-	return true
-}
+// Ready is closed once the caches have synced and the publisher works.
+func (p *Publisher) Ready() <-chan struct{} { return p.runner.Ready() }
 
 // sync creates or repairs the namespace's kube-root-ca.crt.
-func (p *Publisher) sync(ctx context.Context, name string) error {
+func (p *Publisher) sync(ctx context.Context, name string) (runner.Result, error) {
+	return runner.Done, p.publish(ctx, name)
+}
+
+func (p *Publisher) publish(ctx context.Context, name string) error {
 	ns, err := p.namespaces.Get(name)
 	if apierrors.IsNotFound(err) {
 		return nil

@@ -40,7 +40,7 @@ func TestSync(t *testing.T) {
 		}
 	}
 	for _, o := range objs {
-		if err := p.sync(ctx, o.ns.Name); err != nil {
+		if _, err := p.sync(ctx, o.ns.Name); err != nil {
 			t.Fatalf("sync %s: %v", o.ns.Name, err)
 		}
 	}

@@ -4,6 +4,6 @@
 // ServiceAccount admission mounts it next to each pod's token). A changed
 // or deleted ConfigMap is put back.
 //
-// Concurrency: Run starts the workers and waits for them; work is keyed by
-// namespace.
+// It runs on the shared controller runner (internal/controller/runner),
+// keyed by namespace.
 package rootcacert
