@@ -267,11 +267,33 @@ func TestNodeRegistrationLeaseAndReregistration(t *testing.T) {
 	}, func() { clk.Step(time.Second) })
 }
 
+// The agent reports the QoS class the API server set at create, as
+// kubelet does (GetPodQOS): pod-level resources decide it here, where the
+// containers alone would be BestEffort.
+func TestPodKeepsQOSClassOfAPIServer(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start(h.config())
+	p := simplePod("web-0")
+	p.Spec.Resources = &corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("1Gi")}}
+	p.Spec.Resources.Requests = p.Spec.Resources.Limits.DeepCopy()
+	p.Status.QOSClass = corev1.PodQOSGuaranteed
+	h.createPod(p)
+	eventually(t, "pod running", func() bool {
+		p := h.pod("web-0")
+		return p != nil && p.Status.Phase == corev1.PodRunning
+	}, nil)
+	if got := h.pod("web-0").Status.QOSClass; got != corev1.PodQOSGuaranteed {
+		t.Errorf("status.qosClass = %q, want Guaranteed", got)
+	}
+}
+
 func TestPodPendingRunningReady(t *testing.T) {
 	h := newHarness(t, nil)
 	h.start(h.config())
 	p := simplePod("web-0")
+	// Requests as the API server defaults them from limits.
 	p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("1Gi")}
+	p.Spec.Containers[0].Resources.Requests = p.Spec.Containers[0].Resources.Limits.DeepCopy()
 	h.createPod(p)
 	eventually(t, "pod ready", func() bool {
 		p := h.pod("web-0")

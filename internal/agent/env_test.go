@@ -188,34 +188,6 @@ func TestHostsAndResolvConf(t *testing.T) {
 	}
 }
 
-func TestQOSClass(t *testing.T) {
-	res := func(req, lim string) corev1.ResourceRequirements {
-		r := corev1.ResourceRequirements{}
-		if req != "" {
-			r.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(req), corev1.ResourceMemory: resource.MustParse(req + "Mi")}
-		}
-		if lim != "" {
-			r.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(lim), corev1.ResourceMemory: resource.MustParse(lim + "Mi")}
-		}
-		return r
-	}
-	for _, tc := range []struct {
-		r    corev1.ResourceRequirements
-		want corev1.PodQOSClass
-	}{
-		{res("", ""), corev1.PodQOSBestEffort},
-		{res("1", "1"), corev1.PodQOSGuaranteed},
-		{res("", "2"), corev1.PodQOSGuaranteed},
-		{res("1", "2"), corev1.PodQOSBurstable},
-		{res("1", ""), corev1.PodQOSBurstable},
-	} {
-		p := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Resources: tc.r}}}}
-		if got := qosClass(p); got != tc.want {
-			t.Errorf("%+v: %s, want %s", tc.r, got, tc.want)
-		}
-	}
-}
-
 // subPathExpr expands with the container's variables as kubelet's
 // ExpandContainerVolumeMounts does; an undefined or empty one is an error.
 func TestSubPathOf(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/kubectl/pkg/util/qos"
 
 	"petset/internal/agent/runtime"
 )
@@ -149,7 +150,7 @@ func (a *Agent) buildStatus(w *podWorker, pod *corev1.Pod, podIP string, byName 
 		HostIP:                     a.cfg.NodeIP,
 		PodIP:                      podIP,
 		StartTime:                  old.StartTime,
-		QOSClass:                   qosClass(pod),
+		QOSClass:                   qos.GetPodQOS(pod),
 		NominatedNodeName:          old.NominatedNodeName,
 		Resize:                     old.Resize,
 		ResourceClaimStatuses:      old.ResourceClaimStatuses,
@@ -341,32 +342,4 @@ func (a *Agent) buildStatus(w *podWorker, pod *corev1.Pod, podIP string, byName 
 	})
 	st.Conditions = conds
 	return st
-}
-
-// qosClass computes the pod's QoS class as Kubernetes does for cpu and
-// memory.
-func qosClass(pod *corev1.Pod) corev1.PodQOSClass {
-	guaranteed, any := true, false
-	all := append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...)
-	for _, c := range all {
-		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-			req, hasReq := c.Resources.Requests[r]
-			lim, hasLim := c.Resources.Limits[r]
-			if (hasReq && !req.IsZero()) || (hasLim && !lim.IsZero()) {
-				any = true
-			}
-			if !hasLim || lim.IsZero() {
-				guaranteed = false
-			} else if hasReq && req.Cmp(lim) != 0 {
-				guaranteed = false
-			}
-		}
-	}
-	switch {
-	case !any:
-		return corev1.PodQOSBestEffort
-	case guaranteed:
-		return corev1.PodQOSGuaranteed
-	}
-	return corev1.PodQOSBurstable
 }

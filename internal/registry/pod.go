@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/kubectl/pkg/util/qos"
 )
 
 // defaultTolerationSeconds is how long pods tolerate a not-ready or
@@ -25,7 +26,9 @@ func podKind(agents *AgentAccess) *Kind {
 		New: func() runtime.Object { return &corev1.Pod{} }, NewList: func() runtime.Object { return &corev1.PodList{} },
 		PrepareForCreate: func(ctx context.Context, obj runtime.Object) {
 			pod := obj.(*corev1.Pod)
-			pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(pod)}
+			// status.qosClass as kube-apiserver sets it (pod-level resources
+			// first, then every init and app container's cpu and memory).
+			pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qos.ComputePodQOS(pod)}
 			addDefaultTolerations(pod)
 			clampGracePeriod(pod)
 		},
@@ -108,56 +111,4 @@ func addDefaultTolerations(pod *corev1.Pod) {
 			})
 		}
 	}
-}
-
-// qosClass computes the pod's QoS class from its containers' resources.
-func qosClass(pod *corev1.Pod) corev1.PodQOSClass {
-	requests, limits := corev1.ResourceList{}, corev1.ResourceList{}
-	guaranteed, any := true, false
-	all := append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...)
-	for _, c := range all {
-		for name, q := range c.Resources.Requests {
-			if name != corev1.ResourceCPU && name != corev1.ResourceMemory || q.IsZero() {
-				continue
-			}
-			any = true
-			if cur, ok := requests[name]; ok {
-				cur.Add(q)
-				requests[name] = cur
-			} else {
-				requests[name] = q.DeepCopy()
-			}
-		}
-		seen := 0
-		for name, q := range c.Resources.Limits {
-			if name != corev1.ResourceCPU && name != corev1.ResourceMemory || q.IsZero() {
-				continue
-			}
-			any = true
-			seen++
-			if cur, ok := limits[name]; ok {
-				cur.Add(q)
-				limits[name] = cur
-			} else {
-				limits[name] = q.DeepCopy()
-			}
-		}
-		if seen < 2 {
-			guaranteed = false
-		}
-	}
-	if !any {
-		return corev1.PodQOSBestEffort
-	}
-	if guaranteed {
-		for name, l := range limits {
-			if r, ok := requests[name]; !ok || r.Cmp(l) != 0 {
-				guaranteed = false
-			}
-		}
-	}
-	if guaranteed && len(requests) == len(limits) {
-		return corev1.PodQOSGuaranteed
-	}
-	return corev1.PodQOSBurstable
 }
