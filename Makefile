@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/petset
 
-.PHONY: build up test unit integration e2e fuzz vet verify bench clean
+.PHONY: build up test unit integration e2e fuzz vet verify bench parity clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/petset
@@ -30,6 +30,12 @@ e2e: build
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 30s ./internal/apiserver/
+
+# Upstream parity (docs/parity.md): petset's validation, defaulting and
+# printing against k8s.io/kubernetes v1.37.2's, in the separate module
+# hack/parity (it builds upstream's packages; on demand, not part of test).
+parity:
+	hack/parity/run.sh
 
 bench: build
 	PETSET_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x ./test/bench/...
