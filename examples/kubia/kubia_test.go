@@ -11,27 +11,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"petset/examples/internal/apptest"
 )
 
+// do sends method to url and returns the body of the 200 it must answer.
 func do(t *testing.T, url, method, body string) string {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
+	code, b := apptest.Call(t, method, url, body)
+	if code != http.StatusOK {
+		t.Fatalf("%s %s: status %d: %s", method, url, code, b)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s: status %d: %s", method, url, resp.StatusCode, b)
-	}
-	return string(b)
+	return b
 }
 
 func TestSeedConversation(t *testing.T) {

@@ -3,7 +3,6 @@ package kubiapeers
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,22 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"petset/examples/internal/apptest"
 	"petset/examples/kubia"
 )
-
-// srvTable answers SRV look-ups from a fixed table (the DNS seam).
-type srvTable map[string][]*net.SRV
-
-func (s srvTable) LookupSRV(_ context.Context, service, proto, name string) (string, []*net.SRV, error) {
-	if service != "" || proto != "" {
-		return "", nil, errors.New("unexpected service/proto")
-	}
-	recs, ok := s[name]
-	if !ok {
-		return "", nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
-	}
-	return name + ".", recs, nil
-}
 
 // peer is one running kubiapeers pod.
 type peer struct {
@@ -34,32 +20,10 @@ type peer struct {
 	srv  *httptest.Server
 }
 
-func get(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
-func post(t *testing.T, url, body string) string {
-	t.Helper()
-	resp, err := http.Post(url, "text/plain", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
 func TestPeersGatherData(t *testing.T) {
 	const svc = "kubia.default.svc.cluster.local"
 	names := []string{"kubia-0", "kubia-1", "kubia-2"}
-	table := srvTable{}
+	table := apptest.SRVTable{}
 	addrOf := map[string]string{} // peer FQDN:port -> test server address
 	// Peers dial through a transport that maps the pod names to the test
 	// servers, as cluster DNS would.
@@ -87,24 +51,24 @@ func TestPeersGatherData(t *testing.T) {
 		peers = append(peers, peer{n, s})
 	}
 
-	if got := post(t, peers[0].srv.URL+"/", "Hello from kubia-0"); got != "Data stored on pod kubia-0\n" {
+	if _, got := apptest.Call(t, "POST", peers[0].srv.URL+"/", "Hello from kubia-0"); got != "Data stored on pod kubia-0\n" {
 		t.Fatalf("POST = %q", got)
 	}
-	post(t, peers[2].srv.URL+"/", "two")
-	if got := get(t, peers[0].srv.URL+"/data"); got != "Hello from kubia-0" {
+	apptest.Call(t, "POST", peers[2].srv.URL+"/", "two")
+	if _, got := apptest.Call(t, "GET", peers[0].srv.URL+"/data", ""); got != "Hello from kubia-0" {
 		t.Fatalf("/data = %q", got)
 	}
 	want := "You've hit kubia-1\nData stored in the cluster:\n" +
 		"- kubia-0.kubia.default.svc.cluster.local: Hello from kubia-0\n" +
 		"- kubia-1.kubia.default.svc.cluster.local: No data posted yet\n" +
 		"- kubia-2.kubia.default.svc.cluster.local: two\n"
-	if got := get(t, peers[1].srv.URL+"/"); got != want {
+	if _, got := apptest.Call(t, "GET", peers[1].srv.URL+"/", ""); got != want {
 		t.Fatalf("GET =\n%q\nwant\n%q", got, want)
 	}
 
 	// A peer that cannot be reached is reported, the others still are.
 	table[svc] = append(table[svc], &net.SRV{Target: "kubia-3.kubia.default.svc.cluster.local.", Port: 8080})
-	got := get(t, peers[1].srv.URL+"/")
+	_, got := apptest.Call(t, "GET", peers[1].srv.URL+"/", "")
 	if !strings.Contains(got, "- kubia-3.kubia.default.svc.cluster.local: Error: ") || !strings.Contains(got, "- kubia-2.kubia.default.svc.cluster.local: two\n") {
 		t.Fatalf("GET with a dead peer = %q", got)
 	}
@@ -115,11 +79,11 @@ func TestLookupFailureAndNoPeers(t *testing.T) {
 		Store:    &kubia.Handler{Hostname: "kubia-0", DataFile: filepath.Join(t.TempDir(), "kubia.txt")},
 		Service:  "kubia.default.svc.cluster.local",
 		PeerPort: 8080,
-		Resolver: srvTable{"empty.default.svc.cluster.local": nil},
+		Resolver: apptest.SRVTable{"empty.default.svc.cluster.local": nil},
 	}
 	s := httptest.NewServer(h)
 	defer s.Close()
-	got := get(t, s.URL+"/")
+	_, got := apptest.Call(t, "GET", s.URL+"/", "")
 	if !strings.HasPrefix(got, "You've hit kubia-0\nData stored in the cluster:\nCould not look up DNS SRV records: ") {
 		t.Fatalf("lookup failure = %q", got)
 	}
@@ -127,7 +91,7 @@ func TestLookupFailureAndNoPeers(t *testing.T) {
 	empty.Service = "empty.default.svc.cluster.local"
 	s2 := httptest.NewServer(&empty)
 	defer s2.Close()
-	if got := get(t, s2.URL+"/"); got != "You've hit kubia-0\nData stored in the cluster:\nNo peers discovered." {
+	if _, got := apptest.Call(t, "GET", s2.URL+"/", ""); got != "You've hit kubia-0\nData stored in the cluster:\nNo peers discovered." {
 		t.Fatalf("no peers = %q", got)
 	}
 }

@@ -35,25 +35,7 @@ func BenchmarkPeer(b *testing.B) {
 			var all durations
 			for r := 0; r < w1Runs; r++ {
 				ns := createNamespace(ctx, b, cs, fmt.Sprintf("w1-%d-%d", i, r))
-				pods, err := trackPods(ctx, cs, ns)
-				if err != nil {
-					b.Fatal(err)
-				}
-				claims, err := trackClaims(ctx, cs, ns)
-				if err != nil {
-					b.Fatal(err)
-				}
-				svc, set := kubiaService(b), kubiaSet(b, "kubia", 3, appsv1.OrderedReadyPodManagement)
-				t0 := time.Now()
-				if err := createKubia(ctx, cs, ns, svc, set); err != nil {
-					b.Fatal(err)
-				}
-				at, err := pods.waitUntil(ctx, 2*time.Minute, allReady(3))
-				if err != nil {
-					b.Fatal(err)
-				}
-				all = append(all, at.Sub(t0))
-				b.Logf("run %d: %.3fs; %s; %s", r, at.Sub(t0).Seconds(), stepLatencies(pods), claimLatencies(claims))
+				all = append(all, kubiaRun(ctx, b, cs, ns, r, 2*time.Minute))
 			}
 			b.Logf("W1 runs: %v", all)
 			b.ReportMetric(seconds(all.quantile(0.5)), "s")
@@ -170,7 +152,7 @@ func BenchmarkPeer(b *testing.B) {
 	cpu1, _ := cpuSeconds(c.pid())
 	end := memoryOf(c.pid())
 	retries := 0
-	for _, line := range strings.Split(c.stderr.String(), "\n") {
+	for _, line := range strings.Split(c.Process.Stderr(), "\n") {
 		if strings.Contains(line, "retrying") {
 			retries++
 		}

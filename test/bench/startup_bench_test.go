@@ -22,12 +22,12 @@ func BenchmarkStartup(b *testing.B) {
 		var freshReadyz, freshReady, freshNode, againReadyz, againReady durations
 		for r := 0; r < startRuns; r++ {
 			c := startCluster(b, realNode)
-			freshReadyz = append(freshReadyz, c.readyzAt.Sub(c.started))
-			freshReady = append(freshReady, c.readyAt.Sub(c.started))
-			freshNode = append(freshNode, c.nodesReadyAt.Sub(c.started))
+			freshReadyz = append(freshReadyz, c.ReadyzAt.Sub(c.Started))
+			freshReady = append(freshReady, c.ReadyAt.Sub(c.Started))
+			freshNode = append(freshNode, c.nodesReadyAt.Sub(c.Started))
 			c.restart()
-			againReadyz = append(againReadyz, c.readyzAt.Sub(c.started))
-			againReady = append(againReady, c.readyAt.Sub(c.started))
+			againReadyz = append(againReadyz, c.ReadyzAt.Sub(c.Started))
+			againReady = append(againReady, c.ReadyAt.Sub(c.Started))
 			c.stop()
 		}
 		b.Logf("fresh: readyz %v; ready line %v; node Ready %v", freshReadyz, freshReady, freshNode)

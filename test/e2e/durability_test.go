@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -13,7 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
+
+	"petset/test/harness"
 )
 
 // TestKillNineLosesNoAcknowledgedWrite writes objects as fast as it can,
@@ -23,32 +23,16 @@ import (
 func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	start := func() (*Process, kubernetes.Interface) {
-		p := StartProcess(t, nil, petsetBin, "server", "--data-dir", data, "--listen", listen)
-		var kubeconfig string
-		err := WaitFor(3*time.Minute, func() (bool, error) {
-			if m := readyLine.FindStringSubmatch(p.Stdout()); m != nil {
-				kubeconfig = m[1]
-				return true, nil
-			}
-			if p.Exited() {
-				return false, errors.New("server exited before it was ready:\n" + tail(p.Stderr(), 2000))
-			}
-			return false, nil
-		})
+	listen := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
+	start := func() (*harness.Process, kubernetes.Interface) {
+		p := harness.StartProcess(t, nil, harness.Bin(), "server", "--data-dir", data, "--listen", listen)
+		kubeconfig, _, err := p.WaitReady(3 * time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg := harness.RESTConfig(t, kubeconfig)
 		cfg.QPS, cfg.Burst = 1000, 1000
-		client, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		client := harness.Clientset(t, cfg)
 		return p, client
 	}
 
@@ -71,14 +55,11 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 			}
 		}()
 	}
-	if err := WaitFor(time.Minute, func() (bool, error) { return count.Load() >= 100, nil }); err != nil {
+	if err := harness.WaitFor(time.Minute, func() (bool, error) { return count.Load() >= 100, nil }); err != nil {
 		t.Fatalf("writes did not get going: %v", err)
 	}
 	// Kill the server while the writers are still writing.
-	if err := p.Cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-p.done
+	p.Kill(t)
 	cancel()
 	wg.Wait()
 	t.Logf("%d writes acknowledged before kill -9", count.Load())

@@ -20,6 +20,9 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"petset/internal/testenv"
+	"petset/test/harness"
 )
 
 const waitBound = 90 * time.Second
@@ -41,20 +44,20 @@ func example(t testing.TB, rel string) string {
 
 // suite is one kubectl version's run against the shared server.
 type suite struct {
-	c        *Cluster
-	cl       *Client
+	c        *harness.Cluster
+	cl       *harness.Client
 	nsCreate string // create -f of every adapted manifest
 	nsApply  string // apply -f of every adapted manifest
 	nsSeed   string // the original seed-001 List (with its Ingress)
 }
 
 func TestKubectl(t *testing.T) {
-	c := StartServer(t)
+	c := harness.StartServer(t)
 	t.Run("auth", func(t *testing.T) { testAnonymousAndWrongToken(t, c) })
-	for _, k := range Kubectls(t) {
+	for _, k := range harness.Kubectls(t) {
 		t.Run(k.Name, func(t *testing.T) {
 			if !k.Available() {
-				skipOrFail(t, "%s not found at %s", k.Name, k.Path)
+				testenv.SkipOrFail(t, "%s not found at %s", k.Name, k.Path)
 			}
 			id := strings.ReplaceAll(k.Name, ".", "-")
 			s := &suite{
@@ -146,10 +149,10 @@ func (s *suite) clusterScoped(t *testing.T) {
 	}
 
 	r = s.cl.MustRun(t, "get", "pv")
-	if h := Header(r.Stdout); h != "NAME CAPACITY ACCESS MODES RECLAIM POLICY STATUS CLAIM STORAGECLASS VOLUMEATTRIBUTESCLASS REASON AGE" {
+	if h := harness.Header(r.Stdout); h != "NAME CAPACITY ACCESS MODES RECLAIM POLICY STATUS CLAIM STORAGECLASS VOLUMEATTRIBUTESCLASS REASON AGE" {
 		t.Errorf("pv header %q", h)
 	}
-	rows := Rows(r.Stdout)
+	rows := harness.Rows(r.Stdout)
 	if len(rows) != 3 {
 		t.Fatalf("want 3 pvs: %s", r)
 	}
@@ -160,10 +163,10 @@ func (s *suite) clusterScoped(t *testing.T) {
 		}
 	}
 	r = s.cl.MustRun(t, "get", "storageclass", "standard-us-centrall-a-b-c")
-	if h := Header(r.Stdout); h != "NAME PROVISIONER RECLAIMPOLICY VOLUMEBINDINGMODE ALLOWVOLUMEEXPANSION AGE" {
+	if h := harness.Header(r.Stdout); h != "NAME PROVISIONER RECLAIMPOLICY VOLUMEBINDINGMODE ALLOWVOLUMEEXPANSION AGE" {
 		t.Errorf("storageclass header %q", h)
 	}
-	if rows := Rows(r.Stdout); len(rows) != 1 || !reflect.DeepEqual(rows[0][:5],
+	if rows := harness.Rows(r.Stdout); len(rows) != 1 || !reflect.DeepEqual(rows[0][:5],
 		[]string{"standard-us-centrall-a-b-c", "petset.io/local", "Delete", "WaitForFirstConsumer", "false"}) {
 		t.Errorf("storageclass row: %s", r)
 	}
@@ -322,11 +325,11 @@ func (s *suite) get(t *testing.T) {
 	s.cl.WaitJSONPath(t, waitBound, "{.spec.storageClassName}", "standard", "pvc", "data-kubia-0", "-n", ns)
 
 	r := s.cl.MustRun(t, "get", "statefulsets", "-n", ns)
-	if h := Header(r.Stdout); h != "NAME READY AGE" {
+	if h := harness.Header(r.Stdout); h != "NAME READY AGE" {
 		t.Errorf("sts header %q", h)
 	}
 	var names []string
-	for _, row := range Rows(r.Stdout) {
+	for _, row := range harness.Rows(r.Stdout) {
 		names = append(names, row[0])
 		want := map[string]string{"hello-stateful": "0/3", "kubia": "0/2", "web": "0/3", "nginx-sts": "0/3"}[row[0]]
 		if row[1] != want {
@@ -338,19 +341,19 @@ func (s *suite) get(t *testing.T) {
 	}
 
 	r = s.cl.MustRun(t, "get", "sts", "web", "-n", ns, "-o", "wide")
-	if h := Header(r.Stdout); h != "NAME READY AGE CONTAINERS IMAGES" {
+	if h := harness.Header(r.Stdout); h != "NAME READY AGE CONTAINERS IMAGES" {
 		t.Errorf("sts wide header %q", h)
 	}
-	if rows := Rows(r.Stdout); len(rows) != 1 || rows[0][0] != "web" || rows[0][3] != "nginx" || rows[0][4] != "nginx:1.21" {
+	if rows := harness.Rows(r.Stdout); len(rows) != 1 || rows[0][0] != "web" || rows[0][3] != "nginx" || rows[0][4] != "nginx:1.21" {
 		t.Errorf("sts wide row: %s", r)
 	}
 
 	r = s.cl.MustRun(t, "get", "pvc", "-n", ns)
-	if h := Header(r.Stdout); h != "NAME STATUS VOLUME CAPACITY ACCESS MODES STORAGECLASS VOLUMEATTRIBUTESCLASS AGE" {
+	if h := harness.Header(r.Stdout); h != "NAME STATUS VOLUME CAPACITY ACCESS MODES STORAGECLASS VOLUMEATTRIBUTESCLASS AGE" {
 		t.Errorf("pvc header %q", h)
 	}
 	pvcClass := map[string]string{}
-	for _, row := range Rows(r.Stdout) {
+	for _, row := range harness.Rows(r.Stdout) {
 		if len(row) < 5 || row[1] != "Pending" {
 			t.Errorf("pvc row %v: want a Pending claim", row)
 			continue
@@ -369,38 +372,38 @@ func (s *suite) get(t *testing.T) {
 	}
 
 	r = s.cl.MustRun(t, "get", "svc", "-n", ns)
-	if h := Header(r.Stdout); h != "NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE" {
+	if h := harness.Header(r.Stdout); h != "NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE" {
 		t.Errorf("svc header %q", h)
 	}
-	for _, row := range Rows(r.Stdout) {
+	for _, row := range harness.Rows(r.Stdout) {
 		want := map[string]string{"hello-stateful-service": "8000/TCP", "kubia": "80/TCP", "nginx-svc": "80/TCP", "sts-svc": "80/TCP"}[row[0]]
 		if len(row) != 6 || row[1] != "ClusterIP" || row[2] != "None" || row[3] != "<none>" || row[4] != want {
 			t.Errorf("svc row %v", row)
 		}
 	}
 	r = s.cl.MustRun(t, "get", "svc", "nginx-svc", "-n", ns, "-o", "wide")
-	if h := Header(r.Stdout); h != "NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE SELECTOR" {
+	if h := harness.Header(r.Stdout); h != "NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE SELECTOR" {
 		t.Errorf("svc wide header %q", h)
 	}
-	if rows := Rows(r.Stdout); len(rows) != 1 || rows[0][6] != "app=nginx" {
+	if rows := harness.Rows(r.Stdout); len(rows) != 1 || rows[0][6] != "app=nginx" {
 		t.Errorf("svc wide row: %s", r)
 	}
 
 	r = s.cl.MustRun(t, "get", "pods", "-n", ns, "-o", "wide")
-	if h := Header(r.Stdout); h != "NAME READY STATUS RESTARTS AGE IP NODE NOMINATED NODE READINESS GATES" {
+	if h := harness.Header(r.Stdout); h != "NAME READY STATUS RESTARTS AGE IP NODE NOMINATED NODE READINESS GATES" {
 		t.Errorf("pod wide header %q", h)
 	}
-	for _, row := range Rows(r.Stdout) {
+	for _, row := range harness.Rows(r.Stdout) {
 		if row[1] != "0/1" || row[2] != "Pending" || row[3] != "0" {
 			t.Errorf("pod row %v: want 0/1 Pending 0", row)
 		}
 	}
 
 	r = s.cl.MustRun(t, "get", "pods", "web-0", "-n", ns, "--show-labels")
-	if h := Header(r.Stdout); h != "NAME READY STATUS RESTARTS AGE LABELS" {
+	if h := harness.Header(r.Stdout); h != "NAME READY STATUS RESTARTS AGE LABELS" {
 		t.Errorf("pod --show-labels header %q", h)
 	}
-	if rows := Rows(r.Stdout); len(rows) != 1 {
+	if rows := harness.Rows(r.Stdout); len(rows) != 1 {
 		t.Errorf("pod --show-labels: %s", r)
 	} else {
 		labels := strings.Split(rows[0][len(rows[0])-1], ",")
@@ -411,7 +414,7 @@ func (s *suite) get(t *testing.T) {
 		}
 	}
 	r = s.cl.MustRun(t, "get", "sts", "nginx-sts", "-n", ns, "--show-labels")
-	if rows := Rows(r.Stdout); Header(r.Stdout) != "NAME READY AGE LABELS" || len(rows) != 1 || rows[0][3] != "app=nginx" {
+	if rows := harness.Rows(r.Stdout); harness.Header(r.Stdout) != "NAME READY AGE LABELS" || len(rows) != 1 || rows[0][3] != "app=nginx" {
 		t.Errorf("sts --show-labels: %s", r)
 	}
 
@@ -419,7 +422,7 @@ func (s *suite) get(t *testing.T) {
 	sorted := func(field string) []string {
 		r := s.cl.MustRun(t, "get", "sts", "-n", ns, "--sort-by="+field)
 		var out []string
-		for _, row := range Rows(r.Stdout) {
+		for _, row := range harness.Rows(r.Stdout) {
 			out = append(out, row[0])
 		}
 		return out
@@ -484,25 +487,25 @@ func (s *suite) watch(t *testing.T) {
 	p := s.cl.Start(t, "get", "sts", "hello-stateful", "-n", ns, "-w")
 	rowWith := func(ready string) func() (bool, error) {
 		return func() (bool, error) {
-			for _, row := range Rows(p.Stdout()) {
+			for _, row := range harness.Rows(p.Stdout()) {
 				if row[0] == "hello-stateful" && row[1] == ready {
 					return true, nil
 				}
 			}
 			if p.Exited() {
-				return false, fmt.Errorf("watch ended: stdout %q stderr %q", p.Stdout(), tail(p.Stderr(), 2000))
+				return false, fmt.Errorf("watch ended: stdout %q stderr %q", p.Stdout(), harness.Tail(p.Stderr(), 2000))
 			}
 			return false, nil
 		}
 	}
-	if err := WaitFor(waitBound, rowWith("0/3")); err != nil {
+	if err := harness.WaitFor(waitBound, rowWith("0/3")); err != nil {
 		t.Fatalf("initial watch row: %v", err)
 	}
-	if h := Header(p.Stdout()); h != "NAME READY AGE" {
+	if h := harness.Header(p.Stdout()); h != "NAME READY AGE" {
 		t.Errorf("watch header %q", h)
 	}
 	s.cl.MustRun(t, "scale", "sts", "hello-stateful", "-n", ns, "--replicas=4")
-	if err := WaitFor(waitBound, rowWith("0/4")); err != nil {
+	if err := harness.WaitFor(waitBound, rowWith("0/4")); err != nil {
 		t.Fatalf("watch did not show the scale: %v\nstdout:\n%s", err, p.Stdout())
 	}
 	p.Stop(t)
@@ -592,7 +595,7 @@ func (s *suite) fieldSelectors(t *testing.T) {
 func (s *suite) describeEvents(t *testing.T) {
 	ns := s.nsCreate
 	want := "create Pod web-0 in StatefulSet web successful"
-	if err := WaitFor(waitBound, func() (bool, error) {
+	if err := harness.WaitFor(waitBound, func() (bool, error) {
 		return strings.Contains(s.cl.Run("get", "events", "-n", ns).Stdout, want), nil
 	}); err != nil {
 		t.Fatalf("no SuccessfulCreate event in `get events`: %v", err)
@@ -616,7 +619,7 @@ func (s *suite) writeEditor(t *testing.T, name, sedExpr string) string {
 func (s *suite) edit(t *testing.T) {
 	ns := s.nsCreate
 	ed := s.writeEditor(t, "editor-replicas.sh", `s/^  replicas: 2$/  replicas: 4/`)
-	r := s.cl.RunWith(RunOpts{Env: []string{"KUBE_EDITOR=" + ed, "EDITOR=" + ed}}, "edit", "sts", "kubia", "-n", ns)
+	r := s.cl.RunWith(harness.RunOpts{Env: []string{"KUBE_EDITOR=" + ed, "EDITOR=" + ed}}, "edit", "sts", "kubia", "-n", ns)
 	if r.Err != nil || !strings.Contains(r.Stdout, "statefulset.apps/kubia edited") {
 		t.Fatalf("edit replicas: %s", r)
 	}
@@ -627,7 +630,7 @@ func (s *suite) edit(t *testing.T) {
 	// An edit that changes the immutable serviceName is refused; nothing changes.
 	before := s.stsState(t, ns, "kubia")
 	ed = s.writeEditor(t, "editor-servicename.sh", `s/^  serviceName: kubia$/  serviceName: other/`)
-	r = s.cl.RunWith(RunOpts{Env: []string{"KUBE_EDITOR=" + ed, "EDITOR=" + ed}}, "edit", "sts", "kubia", "-n", ns)
+	r = s.cl.RunWith(harness.RunOpts{Env: []string{"KUBE_EDITOR=" + ed, "EDITOR=" + ed}}, "edit", "sts", "kubia", "-n", ns)
 	if r.Err == nil {
 		t.Errorf("edit of serviceName succeeded: %s", r)
 	}
@@ -642,7 +645,7 @@ func (s *suite) edit(t *testing.T) {
 	} else if kept, err := os.ReadFile(m[1]); err != nil {
 		t.Errorf("read kept edit: %v", err)
 	} else if !strings.Contains(string(kept), `spec.serviceName: Invalid value: "other": field is immutable`) {
-		t.Errorf("kept edit lacks the server's reason:\n%s", tail(string(kept), 1500))
+		t.Errorf("kept edit lacks the server's reason:\n%s", harness.Tail(string(kept), 1500))
 	}
 	s.assertUnchanged(t, ns, "kubia", before)
 }
@@ -908,7 +911,7 @@ func (s *suite) delete(t *testing.T) {
 
 // testAnonymousAndWrongToken: no anonymous reads or writes, and a wrong
 // bearer token is 401 — the same HTTP a `curl -k` sees.
-func testAnonymousAndWrongToken(t *testing.T, c *Cluster) {
+func testAnonymousAndWrongToken(t *testing.T, c *harness.Cluster) {
 	client := &http.Client{
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
@@ -967,9 +970,9 @@ func testAnonymousAndWrongToken(t *testing.T, c *Cluster) {
 	}
 	// The admin token works, and nothing got written by the refused requests.
 	if code, body := do("GET", "/api/v1/pods", c.Token, ""); code != http.StatusOK {
-		t.Errorf("admin list pods = %d %s", code, tail(body, 500))
+		t.Errorf("admin list pods = %d %s", code, harness.Tail(body, 500))
 	}
 	if code, body := do("GET", "/api/v1/namespaces/default/configmaps/anonymous-write", c.Token, ""); code != http.StatusNotFound {
-		t.Errorf("configmap from a refused write: %d %s", code, tail(body, 500))
+		t.Errorf("configmap from a refused write: %d %s", code, harness.Tail(body, 500))
 	}
 }

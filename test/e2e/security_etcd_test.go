@@ -28,6 +28,8 @@ import (
 
 	"petset/internal/etcd"
 	"petset/internal/pki"
+	"petset/internal/testenv"
+	"petset/test/harness"
 )
 
 const etcdAttackEnv = "PETSET_E2E_ETCD_ATTACK"
@@ -40,15 +42,15 @@ var etcdReadyLine = regexp.MustCompile(`embedded etcd ready.* url=(\S+)`)
 
 func TestSecurityEtcd(t *testing.T) {
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "running a client as uid 65534 needs root")
+		testenv.SkipOrFail(t, "running a client as uid 65534 needs root")
 	}
-	c := StartServer(t)
-	k := c.Kubectl(t, Kubectl{Name: "petset-kubectl", Path: petsetBin, Args: []string{"kubectl"}})
+	c := harness.StartServer(t)
+	k := c.Kubectl(t, harness.Kubectl{Name: "petset-kubectl", Path: harness.Bin(), Args: []string{"kubectl"}})
 	k.MustRun(t, "create", "secret", "generic", "top", "--from-literal=password=s3cret")
 
 	m := etcdReadyLine.FindStringSubmatch(c.Process.Stderr())
 	if m == nil {
-		t.Fatalf("no etcd URL in the server's log:\n%s", tail(c.Process.Stderr(), 3000))
+		t.Fatalf("no etcd URL in the server's log:\n%s", harness.Tail(c.Process.Stderr(), 3000))
 	}
 	endpoint := m[1]
 	u, err := url.Parse(endpoint)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"petset/test/harness"
 )
 
 // slowSet is one pod whose container ignores SIGTERM (it lives until
@@ -55,7 +57,7 @@ spec:
 
 // podUIDsOf returns the pod UIDs (POD_UID) of this petset's live pod
 // processes running cmd with HOSTNAME=host.
-func (u *Up) podUIDsOf(cmd, host string) map[string]int {
+func podUIDsOf(u *harness.Up, cmd, host string) map[string]int {
 	out := map[string]int{}
 	for _, pid := range u.PodProcesses(cmd, host) {
 		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
@@ -79,7 +81,7 @@ type identitySampler struct {
 	stop, done        chan struct{}
 }
 
-func (u *Up) sampleIdentity(cmd, host string) *identitySampler {
+func sampleIdentity(u *harness.Up, cmd, host string) *identitySampler {
 	s := &identitySampler{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
@@ -89,7 +91,7 @@ func (u *Up) sampleIdentity(cmd, host string) *identitySampler {
 				return
 			default:
 			}
-			uids := u.podUIDsOf(cmd, host)
+			uids := podUIDsOf(u, cmd, host)
 			s.samples++
 			if len(uids) > 1 {
 				s.overlaps++
@@ -113,27 +115,27 @@ func TestSecurityForceDeleteNeverRunsTwo(t *testing.T) {
 	if os.Getenv("PETSET_E2E_LONG") == "1" {
 		reps = 20
 	}
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 	k.MustRun(t, "apply", "-f", u.WriteFile(t, "slow.yaml", slowSet))
 	var totalSamples, totalOverlaps int
 	for rep := 1; rep <= reps; rep++ {
 		u.WaitReady(t, "slow", 1)
 		old := k.JSONPath(t, "{.metadata.uid}", "pod", "slow-0")
-		if err := WaitFor(time.Minute, func() (bool, error) {
-			_, ok := u.podUIDsOf("slow-marker", "slow-0")[old]
+		if err := harness.WaitFor(time.Minute, func() (bool, error) {
+			_, ok := podUIDsOf(u, "slow-marker", "slow-0")[old]
 			return ok, nil
 		}); err != nil {
 			t.Fatalf("rep %d: no process of slow-0 (uid %s) found", rep, old)
 		}
-		s := u.sampleIdentity("slow-marker", "slow-0")
+		s := sampleIdentity(u, "slow-marker", "slow-0")
 		k.MustRun(t, "delete", "pod", "slow-0", "--wait=false")
 		k.WaitJSONPath(t, time.Minute, "{.metadata.deletionGracePeriodSeconds}", "30", "pod", "slow-0")
 		k.MustRun(t, "delete", "pod", "slow-0", "--grace-period=0", "--force")
 		// The replacement runs, and the old process is gone.
 		var now map[string]int
-		err := WaitFor(3*time.Minute, func() (bool, error) {
-			now = u.podUIDsOf("slow-marker", "slow-0")
+		err := harness.WaitFor(3*time.Minute, func() (bool, error) {
+			now = podUIDsOf(u, "slow-marker", "slow-0")
 			_, oldAlive := now[old]
 			return len(now) == 1 && !oldAlive, nil
 		})
@@ -154,7 +156,7 @@ func TestSecurityForceDeleteNeverRunsTwo(t *testing.T) {
 
 // sandboxInits returns the live sandbox inits of this petset (argv
 // "petset-sandbox-init <pod uid>", config under the data dir) by pod UID.
-func (u *Up) sandboxInits() map[string][]int {
+func sandboxInits(u *harness.Up) map[string][]int {
 	out := map[string][]int{}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
@@ -184,7 +186,7 @@ func (u *Up) sandboxInits() map[string][]int {
 
 // creatingSandbox returns the UID of a sandbox record still marked as being
 // created, if any.
-func (u *Up) creatingSandbox() string {
+func creatingSandbox(u *harness.Up) string {
 	recs, _ := filepath.Glob(filepath.Join(u.DataDir, "node", "rt", "pods", "*", "sandbox.json"))
 	for _, p := range recs {
 		b, err := os.ReadFile(p)
@@ -208,7 +210,7 @@ func (u *Up) creatingSandbox() string {
 // exactly once.
 func TestSecurityKillNineDuringSandboxCreation(t *testing.T) {
 	t.Parallel()
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 	web := strings.NewReplacer("replicas: 1", "replicas: 0\n  podManagementPolicy: Parallel",
 		"trap '' TERM; echo slow-marker; ", "echo web-marker; ", "slow", "web").Replace(slowSet)
@@ -221,16 +223,16 @@ func TestSecurityKillNineDuringSandboxCreation(t *testing.T) {
 		k.MustRun(t, "scale", "statefulset", "web", "--replicas="+strconv.Itoa(replicas))
 		// Kill the moment a sandbox record says it is being created.
 		var uid string
-		err := WaitFor(3*time.Minute, func() (bool, error) {
-			uid = u.creatingSandbox()
+		err := harness.WaitFor(3*time.Minute, func() (bool, error) {
+			uid = creatingSandbox(u)
 			return uid != "", nil
 		})
 		if err != nil {
 			t.Fatalf("no sandbox creation seen: %v", err)
 		}
 		u.Kill(t)
-		if u.creatingSandbox() == uid {
-			partial, partialInits = uid, u.sandboxInits()[uid]
+		if creatingSandbox(u) == uid {
+			partial, partialInits = uid, sandboxInits(u)[uid]
 			break
 		}
 		t.Logf("sandbox %s completed before the kill landed; again", uid)
@@ -245,13 +247,13 @@ func TestSecurityKillNineDuringSandboxCreation(t *testing.T) {
 		u.Start(t)
 		u.WaitReady(t, "web", n)
 		for _, pid := range partialInits {
-			if err := WaitFor(time.Minute, func() (bool, error) { return !u.alive(pid), nil }); err != nil {
+			if err := harness.WaitFor(time.Minute, func() (bool, error) { return !alive(u, pid), nil }); err != nil {
 				t.Errorf("restart %d: init %d of the half-created sandbox still runs", restart, pid)
 			}
 		}
 		// The pod of the half-created sandbox still exists: it runs again
 		// in a new sandbox, and like every pod, once.
-		inits := u.sandboxInits()
+		inits := sandboxInits(u)
 		uids := map[string]bool{}
 		for i := 0; i < n; i++ {
 			name := fmt.Sprintf("web-%d", i)
@@ -260,7 +262,7 @@ func TestSecurityKillNineDuringSandboxCreation(t *testing.T) {
 			if len(inits[uid]) != 1 {
 				t.Errorf("restart %d: %s (uid %s) has %d sandbox inits: %v", restart, name, uid, len(inits[uid]), inits[uid])
 			}
-			if got := u.podUIDsOf("web-marker", name); len(got) != 1 {
+			if got := podUIDsOf(u, "web-marker", name); len(got) != 1 {
 				t.Errorf("restart %d: processes of %s by pod UID: %v, want one", restart, name, got)
 			}
 		}
@@ -276,7 +278,7 @@ func TestSecurityKillNineDuringSandboxCreation(t *testing.T) {
 }
 
 // alive reports whether pid runs (and is not a zombie).
-func (u *Up) alive(pid int) bool {
+func alive(u *harness.Up, pid int) bool {
 	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	return err == nil && !strings.Contains(string(st), ") Z ")
 }

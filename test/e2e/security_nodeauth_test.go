@@ -21,11 +21,12 @@ import (
 	"time"
 
 	"petset/internal/pki"
+	"petset/test/harness"
 )
 
 func TestSecurityNodeAuth(t *testing.T) {
-	c := StartServer(t)
-	k := c.Kubectl(t, Kubectl{Name: "petset-kubectl", Path: petsetBin, Args: []string{"kubectl"}})
+	c := harness.StartServer(t)
+	k := c.Kubectl(t, harness.Kubectl{Name: "petset-kubectl", Path: harness.Bin(), Args: []string{"kubectl"}})
 	dataDir := filepath.Dir(c.Kubeconfig)
 	files := pki.Files{Dir: filepath.Join(dataDir, "pki")}
 	token, err := pki.ReadToken(files.JoinToken())
@@ -39,11 +40,11 @@ func TestSecurityNodeAuth(t *testing.T) {
 
 	// The agent joins with the token from a file.
 	agentDir := filepath.Join(c.Dir, "agent")
-	agent := StartProcess(t, nil, petsetBin, "agent", "--server", c.Server, "--token-file", tokenFile,
+	agent := harness.StartProcess(t, nil, harness.Bin(), "agent", "--server", c.Server, "--token-file", tokenFile,
 		"--ca-file", files.CACert(), "--data-dir", agentDir, "--node-name", "n1", "--node-ip", "127.0.0.1", "--simulate")
-	if err := WaitFor(2*time.Minute, func() (bool, error) {
+	if err := harness.WaitFor(2*time.Minute, func() (bool, error) {
 		if agent.Exited() {
-			return false, fmt.Errorf("agent exited: %s", tail(agent.Stderr(), 3000))
+			return false, fmt.Errorf("agent exited: %s", harness.Tail(agent.Stderr(), 3000))
 		}
 		return strings.Contains(agent.Stdout(), "petset agent is ready"), nil
 	}); err != nil {
@@ -65,11 +66,11 @@ func TestSecurityNodeAuth(t *testing.T) {
 	pkiDir := filepath.Join(agentDir, "node", "pki")
 	clientPEM := filepath.Join(pkiDir, "kubelet-client-current.pem")
 	servingPEM := filepath.Join(pkiDir, "kubelet-server-current.pem")
-	if err := WaitFor(2*time.Minute, func() (bool, error) {
+	if err := harness.WaitFor(2*time.Minute, func() (bool, error) {
 		_, err := os.Stat(servingPEM)
 		return err == nil, nil
 	}); err != nil {
-		t.Fatalf("no serving certificate: %v\n%s", err, tail(agent.Stderr(), 3000))
+		t.Fatalf("no serving certificate: %v\n%s", err, harness.Tail(agent.Stderr(), 3000))
 	}
 	for _, p := range []string{clientPEM, servingPEM} {
 		st, err := os.Stat(p)
@@ -101,8 +102,8 @@ users: [{name: n1, user: {client-certificate: %q, client-key: %q}}]
 contexts: [{name: n1, context: {cluster: c, user: n1, namespace: default}}]
 current-context: n1
 `, c.Server, files.CACert(), clientPEM, clientPEM))
-	asNode := func(args ...string) Result {
-		return k.RunWith(RunOpts{Env: []string{"KUBECONFIG=" + nodeKubeconfig}}, args...)
+	asNode := func(args ...string) harness.Result {
+		return k.RunWith(harness.RunOpts{Env: []string{"KUBECONFIG=" + nodeKubeconfig}}, args...)
 	}
 	if r := asNode("get", "node", "n1", "-o", "name"); r.Err != nil {
 		t.Fatalf("the node's credential reads its own node: %v", r)

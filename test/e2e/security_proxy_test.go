@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"petset/test/harness"
 )
 
 // TestSecurityProxyLoopback drives the attack with real kubectl: a
@@ -12,11 +14,11 @@ import (
 // pod proxy into a way to reach etcd (or anything else on the server's
 // loopback); the API server answers kube's 400 "address not allowed".
 func TestSecurityProxyLoopback(t *testing.T) {
-	c := StartServer(t)
-	k := c.Kubectl(t, Kubectl{Name: "petset-kubectl", Path: petsetBin, Args: []string{"kubectl"}})
+	c := harness.StartServer(t)
+	k := c.Kubectl(t, harness.Kubectl{Name: "petset-kubectl", Path: harness.Bin(), Args: []string{"kubectl"}})
 	m := etcdReadyLine.FindStringSubmatch(c.Process.Stderr())
 	if m == nil {
-		t.Fatalf("no etcd URL in the server's log:\n%s", tail(c.Process.Stderr(), 3000))
+		t.Fatalf("no etcd URL in the server's log:\n%s", harness.Tail(c.Process.Stderr(), 3000))
 	}
 	u, err := url.Parse(m[1])
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"petset/test/harness"
 )
 
 func TestSecurityRBAC(t *testing.T) {
@@ -18,15 +20,15 @@ func TestSecurityRBAC(t *testing.T) {
 	if err := os.WriteFile(tokens, []byte("alice-secret-token,alice,uid-alice,\"devs\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	u := StartUp(t, "--simulate-nodes=1", "--token-auth-file", tokens)
+	u := harness.StartUp(t, "--simulate-nodes=1", "--token-auth-file", tokens)
 	k := u.K
-	asAlice := func(args ...string) Result {
+	asAlice := func(args ...string) harness.Result {
 		return k.Run(append([]string{"--token", "alice-secret-token"}, args...)...)
 	}
 	canI := func(alice bool, args ...string) string {
 		t.Helper()
 		full := append([]string{"auth", "can-i"}, args...)
-		var r Result
+		var r harness.Result
 		if alice {
 			r = asAlice(full...)
 		} else {
@@ -77,7 +79,7 @@ func TestSecurityRBAC(t *testing.T) {
 	if out := k.MustRun(t, "get", "rolebinding", "alice-edit", "-n", "team", "-o", "wide").Stdout; !strings.Contains(out, "ClusterRole/edit") || !strings.Contains(out, "alice") {
 		t.Errorf("get rolebinding -o wide:\n%s", out)
 	}
-	if err := WaitFor(time.Minute, func() (bool, error) { return canI(true, "create", "pods", "-n", "team") == "yes", nil }); err != nil {
+	if err := harness.WaitFor(time.Minute, func() (bool, error) { return canI(true, "create", "pods", "-n", "team") == "yes", nil }); err != nil {
 		t.Fatalf("alice can-i create pods in team after the binding: %v", err)
 	}
 	for _, q := range [][]string{{"list", "secrets", "-n", "team"}, {"create", "statefulsets.apps", "-n", "team"}} {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"petset/test/harness"
 )
 
 // TestSecuritySandbox drives issue 7's "a pod sees the host" attack
@@ -20,11 +22,11 @@ import (
 // runAsNonRoot with a root image is refused with kubelet's message.
 func TestSecuritySandbox(t *testing.T) {
 	t.Parallel()
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 
 	// Markers on the host that no pod may see.
-	tag := "petset-e2e-" + randHex(t, 6)
+	tag := "petset-e2e-" + harness.RandHex(t, 6)
 	hostMarkers := []string{filepath.Join("/root", tag), filepath.Join("/home", tag), filepath.Join("/tmp", tag)}
 	for _, p := range hostMarkers {
 		if err := os.WriteFile(p, []byte("host secret\n"), 0o600); err != nil {
@@ -88,7 +90,7 @@ spec:
 	for _, p := range []string{"sb-root", "sb-other", "sb-user"} {
 		k.WaitJSONPath(t, 3*time.Minute, "{.status.containerStatuses[0].ready}", "true", "pod", p)
 	}
-	exec := func(pod, script string) Result {
+	exec := func(pod, script string) harness.Result {
 		t.Helper()
 		return k.Run("exec", pod, "--", "sh", "-c", script)
 	}
@@ -155,34 +157,20 @@ spec:
 
 	t.Run("default capabilities and masked proc", func(t *testing.T) {
 		out := mustExec("sb-root", "grep -E '^(CapEff|CapBnd|NoNewPrivs):' /proc/self/status; id -u")
-		for _, want := range []string{"CapEff:\t00000000a80425fb", "CapBnd:\t00000000a80425fb", "NoNewPrivs:\t1", "\n0\n"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("root pod lacks %q:\n%s", want, out)
-			}
-		}
+		wantAll(t, "root pod", out, "CapEff:\t00000000a80425fb", "CapBnd:\t00000000a80425fb", "NoNewPrivs:\t1", "\n0\n")
 		for _, w := range []string{"echo b > /proc/sysrq-trigger", "echo 1 > /proc/sys/vm/drop_caches", "echo x > /sys/kernel/uevent_helper", "mount -t tmpfs none /mnt", "mknod /tmp/kmem c 1 2 && head -c1 /tmp/kmem"} {
 			if r := exec("sb-root", w); r.Err == nil {
 				t.Errorf("%q succeeded in the pod: %s", w, r)
 			}
 		}
-		mi := mustExec("sb-root", "cat /proc/self/mountinfo")
-		for _, want := range []string{" /proc/sys ro,", " /sys ro,", " /usr ro,"} {
-			if !strings.Contains(mi, want) {
-				t.Errorf("mountinfo lacks %q:\n%s", want, mi)
-			}
-		}
+		wantAll(t, "mountinfo", mustExec("sb-root", "cat /proc/self/mountinfo"), " /proc/sys ro,", " /sys ro,", " /usr ro,")
 		if out := mustExec("sb-root", "wc -c < /proc/timer_list"); strings.TrimSpace(out) != "0" {
 			t.Errorf("/proc/timer_list is not masked: %q bytes", out)
 		}
 	})
 
 	t.Run("runAsUser fsGroup readOnlyRootFilesystem", func(t *testing.T) {
-		out := mustExec("sb-user", "id; grep CapEff /proc/self/status")
-		for _, want := range []string{"uid=1000", "gid=3000", "2000", "CapEff:\t0000000000000000"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("id in sb-user lacks %q:\n%s", want, out)
-			}
-		}
+		wantAll(t, "id in sb-user", mustExec("sb-user", "id; grep CapEff /proc/self/status"), "uid=1000", "gid=3000", "2000", "CapEff:\t0000000000000000")
 		// fsGroup: the emptyDir belongs to group 2000 and is writable.
 		if out := mustExec("sb-user", "stat -c %g /data; echo ok > /data/f && cat /data/f"); out != "2000\nok\n" {
 			t.Errorf("fsGroup volume: %q", out)
@@ -200,6 +188,16 @@ spec:
 			t.Errorf("runAsNonRoot message: %q", msg)
 		}
 	})
+}
+
+// wantAll reports each of wants that out (what) lacks.
+func wantAll(t *testing.T, what, out string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, out)
+		}
+	}
 }
 
 func fileExists(p string) bool {

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"petset/internal/testenv"
+	"petset/test/harness"
 )
 
 const saDir = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -21,9 +24,9 @@ const saDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 func TestSecurityServiceAccountToken(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
-		skipOrFail(t, "no curl on the host for the pod to run: %v", err)
+		testenv.SkipOrFail(t, "no curl on the host for the pod to run: %v", err)
 	}
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 
 	// kubectl create token: a token of the default ServiceAccount.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"petset/test/harness"
 )
 
 // dbSet is a set whose pods have two init containers, requesting 1 CPU each.
@@ -72,7 +74,7 @@ func inOrder(seq, want []string) bool {
 // node.
 func TestSimulatedRehearsal(t *testing.T) {
 	t.Parallel()
-	u := StartUp(t, "--simulate-nodes", "3", "--simulate-node-capacity", "cpu=4,memory=8Gi")
+	u := harness.StartUp(t, "--simulate-nodes", "3", "--simulate-node-capacity", "cpu=4,memory=8Gi")
 	k := u.K
 
 	t.Run("init containers run to completion", func(t *testing.T) {
@@ -81,7 +83,7 @@ func TestSimulatedRehearsal(t *testing.T) {
 		u.WaitReady(t, "db", 2)
 		want := []string{"Init:0/2", "Init:1/2", "PodInitializing", "Running"}
 		var out string
-		err := WaitFor(time.Minute, func() (bool, error) {
+		err := harness.WaitFor(time.Minute, func() (bool, error) {
 			out = w.Stdout()
 			return inOrder(statusSequence(out, "db-1"), want), nil
 		})
@@ -128,7 +130,7 @@ spec:
 		}
 		for name, want := range map[string]string{"fail-never": "Init:Error", "fail-always": "Init:CrashLoopBackOff"} {
 			var last string
-			if err := WaitFor(time.Minute, func() (bool, error) { last = status(name); return last == want, nil }); err != nil {
+			if err := harness.WaitFor(time.Minute, func() (bool, error) { last = status(name); return last == want, nil }); err != nil {
 				t.Errorf("%s: STATUS %q, want %s", name, last, want)
 			}
 		}
@@ -152,7 +154,7 @@ spec:
   - {name: app, image: busybox, resources: {requests: {cpu: "5"}}}
 `))
 		var msg string
-		err := WaitFor(time.Minute, func() (bool, error) {
+		err := harness.WaitFor(time.Minute, func() (bool, error) {
 			msg = k.Run("get", "pod", "big", "-o", `jsonpath={.status.conditions[?(@.type=="PodScheduled")].message}`).Stdout
 			return msg != "", nil
 		})

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"petset/test/harness"
 )
 
 // TestRecycleHostPathVolume is issue 8 item 3: a bound hostPath PV with
@@ -16,7 +18,7 @@ import (
 // upstream's deprecation warning when the PV is created.
 func TestRecycleHostPathVolume(t *testing.T) {
 	t.Parallel()
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 	dir := filepath.Join(u.Dir, "recycled")
 	if err := os.MkdirAll(filepath.Join(dir, "sub", "deeper"), 0o755); err != nil {
@@ -74,7 +76,7 @@ spec:
 		}
 		t.Errorf("files survive the recycle: %v", names)
 	}
-	err = WaitFor(time.Minute, func() (bool, error) {
+	err = harness.WaitFor(time.Minute, func() (bool, error) {
 		ev := k.Run("get", "events", "--field-selector", "involvedObject.name=recycle-pv", "-o", "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}")
 		return strings.Contains(ev.Stdout, "VolumeRecycled: Volume recycled") && strings.Contains(ev.Stdout, "RecyclerPod: Recycler pod: "), nil
 	})
@@ -107,7 +109,7 @@ spec:
 // recycled: its files are gone and it is Available again.
 func TestWalkthroughKubiaStaticVolumes(t *testing.T) {
 	t.Parallel()
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 	raw, err := os.ReadFile(example(t, "kubia/persistent-volumes-hostpath.yaml"))
 	if err != nil {

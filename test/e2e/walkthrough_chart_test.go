@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"petset/test/harness"
 )
 
 // TestWalkthroughChart is a Helm-chart StatefulSet (examples/chart, modelled
@@ -21,7 +23,7 @@ import (
 //     the whole-volume mount but not the subPath file.
 func TestWalkthroughChart(t *testing.T) {
 	t.Parallel()
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 	file := example(t, "chart/postgresql.yaml")
 	const set, pod = "my-postgresql", "my-postgresql-0"
@@ -127,7 +129,7 @@ func TestWalkthroughChart(t *testing.T) {
 
 	// A ConfigMap update reaches the whole-volume mount, never the subPath file.
 	k.MustRun(t, "patch", "configmap", "my-postgresql-scripts", "--type=merge", "-p", `{"data":{"setup.sh":"#!/bin/sh\n# v2\nexec sleep infinity\n"}}`)
-	err := WaitFor(3*time.Minute, func() (bool, error) {
+	err := harness.WaitFor(3*time.Minute, func() (bool, error) {
 		return strings.Contains(k.Run("exec", pod, "--", "cat", "/opt/bitnami/postgresql/mounted-conf/setup.sh").Stdout, "# v2"), nil
 	})
 	if err != nil {

@@ -3,13 +3,15 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+
+	"petset/internal/testenv"
+	"petset/test/harness"
 )
 
 // TestWalkthroughDNS is seeds 000/004: the headless service's SRV records
@@ -18,9 +20,9 @@ import (
 func TestWalkthroughDNS(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("dig"); err != nil {
-		skipOrFail(t, "no dig on PATH (Debian's dnsutils): %v", err)
+		testenv.SkipOrFail(t, "no dig on PATH (Debian's dnsutils): %v", err)
 	}
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 	k.MustRun(t, "apply", "-f", example(t, "kubia/kubia-service-headless.yaml"), "-f", example(t, "kubia/kubia-statefulset.yaml"))
 	u.WaitReady(t, "kubia", 2)
@@ -30,7 +32,7 @@ func TestWalkthroughDNS(t *testing.T) {
 	}
 
 	var out string
-	err := WaitFor(time.Minute, func() (bool, error) {
+	err := harness.WaitFor(time.Minute, func() (bool, error) {
 		out = dig(t, "+short", "SRV", "kubia.default.svc.cluster.local", "@"+u.BridgeIP)
 		return strings.Contains(out, " kubia-0.kubia.default.svc.cluster.local.") &&
 			strings.Contains(out, " kubia-1.kubia.default.svc.cluster.local."), nil
@@ -48,13 +50,12 @@ func TestWalkthroughDNS(t *testing.T) {
 // runSrvLookup is seed 000's
 // `kubectl run -it srvlookup --image=tutum/dnsutils --rm --restart=Never -- dig SRV …`,
 // under a terminal as a user types it.
-func runSrvLookup(t *testing.T, k *Client) {
-	args := []string{"--cache-dir=" + k.cache, "run", "-it", "srvlookup", "--image=tutum/dnsutils", "--rm",
+func runSrvLookup(t *testing.T, k *harness.Client) {
+	args := []string{"run", "-it", "srvlookup", "--image=tutum/dnsutils", "--rm",
 		"--restart=Never", "--", "dig", "SRV", "kubia.default.svc.cluster.local"}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, k.K.Path, args...)
-	cmd.Env = append(os.Environ(), k.env...)
+	cmd := k.Command(ctx, args...)
 	ptmx, err := pty.Start(cmd)
 	if err != nil {
 		t.Fatalf("kubectl run under a pty: %v", err)

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"petset/test/harness"
 )
 
 // TestWalkthroughWaitsExplained follows examples/mysql (seed 002's MySQL
@@ -22,7 +24,7 @@ import (
 //     Terminating, with a Killing event.
 func TestWalkthroughWaitsExplained(t *testing.T) {
 	t.Parallel()
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 
 	gce := u.WriteFile(t, "gce.yaml", `apiVersion: v1
@@ -125,24 +127,24 @@ spec:
 }
 
 // podStatusColumn is the STATUS column of `kubectl get pod name`.
-func podStatusColumn(t *testing.T, k *Client, name string) string {
+func podStatusColumn(t *testing.T, k *harness.Client, name string) string {
 	t.Helper()
 	r := k.Run("get", "pod", name)
 	if r.Err != nil {
 		return ""
 	}
-	rows := Rows(r.Stdout)
-	if Header(r.Stdout) != "NAME READY STATUS RESTARTS AGE" || len(rows) != 1 || len(rows[0]) < 3 {
+	rows := harness.Rows(r.Stdout)
+	if harness.Header(r.Stdout) != "NAME READY STATUS RESTARTS AGE" || len(rows) != 1 || len(rows[0]) < 3 {
 		t.Fatalf("unexpected table: %s", r)
 	}
 	return rows[0][2]
 }
 
 // waitStatus waits until `kubectl get pod name` shows status.
-func waitStatus(t *testing.T, k *Client, name, status string) {
+func waitStatus(t *testing.T, k *harness.Client, name, status string) {
 	t.Helper()
 	last := ""
-	err := WaitFor(3*time.Minute, func() (bool, error) {
+	err := harness.WaitFor(3*time.Minute, func() (bool, error) {
 		last = podStatusColumn(t, k, name)
 		return last == status, nil
 	})
@@ -153,10 +155,10 @@ func waitStatus(t *testing.T, k *Client, name, status string) {
 
 // waitEvent waits until `kubectl get events` lists an event of the pod with
 // reason whose message contains msg.
-func waitEvent(t *testing.T, k *Client, pod, reason, msg string) {
+func waitEvent(t *testing.T, k *harness.Client, pod, reason, msg string) {
 	t.Helper()
-	var last Result
-	err := WaitFor(3*time.Minute, func() (bool, error) {
+	var last harness.Result
+	err := harness.WaitFor(3*time.Minute, func() (bool, error) {
 		last = k.Run("get", "events", "--field-selector", "involvedObject.kind=Pod,involvedObject.name="+pod+",reason="+reason,
 			"-o", `jsonpath={range .items[*]}{.source.component}|{.message}{"\n"}{end}`)
 		for _, line := range strings.Split(last.Stdout, "\n") {

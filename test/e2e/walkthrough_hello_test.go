@@ -3,13 +3,15 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"petset/test/harness"
 )
 
 // TestWalkthroughHelloStateful is seed 001: the List manifest (Service +
 // StatefulSet), /store and /get through the pod proxy, the SRV targets.
 func TestWalkthroughHelloStateful(t *testing.T) {
 	t.Parallel()
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 	w := k.Start(t, "get", "pods", "-l", "app=hello-stateful", "-w", "-o", "jsonpath="+readyWatchExpr)
 	k.MustRun(t, "apply", "-f", example(t, "hello-stateful/hello-stateful.yaml"))

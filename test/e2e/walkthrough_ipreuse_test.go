@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+
+	"petset/test/harness"
 )
 
 // TestWalkthroughIPReuseReachableAtOnce deletes kubia-1 again and again; its
@@ -30,7 +32,7 @@ func TestWalkthroughIPReuseReachableAtOnce(t *testing.T) {
 	if os.Getenv("PETSET_E2E_LONG") == "1" {
 		cycles = 100
 	}
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 	k.MustRun(t, "apply", "-f", example(t, "kubia/kubia-service-headless.yaml"),
 		"-f", example(t, "kubia/kubia-statefulset-readiness.yaml"))
@@ -65,7 +67,7 @@ func TestWalkthroughIPReuseReachableAtOnce(t *testing.T) {
 		old := k.JSONPath(t, "{.metadata.uid}", "pod", "kubia-1")
 		k.MustRun(t, "delete", "pod", "kubia-1", "--wait=false")
 		var pod map[string]any
-		err := WaitFor(3*time.Minute, func() (bool, error) {
+		err := harness.WaitFor(3*time.Minute, func() (bool, error) {
 			r := k.Run("get", "pod", "kubia-1", "-o", "jsonpath={.metadata.uid} {.status.phase} {.status.podIP}")
 			f := strings.Fields(r.Stdout)
 			return r.Err == nil && len(f) == 3 && f[0] != old && f[1] == "Running", nil
@@ -149,10 +151,10 @@ func neighState(s int) string {
 
 // podMAC returns the MAC of eth0 in the network namespace of the pod's
 // (kubia) process.
-func podMAC(t testing.TB, u *Up, pod string) string {
+func podMAC(t testing.TB, u *harness.Up, pod string) string {
 	t.Helper()
 	var pids []int
-	if err := WaitFor(time.Minute, func() (bool, error) {
+	if err := harness.WaitFor(time.Minute, func() (bool, error) {
 		pids = u.PodProcesses("kubia", pod)
 		return len(pids) == 1, nil
 	}); err != nil {

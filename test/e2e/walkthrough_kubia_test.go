@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"petset/test/harness"
 )
 
 const kubiaPod0 = "/api/v1/namespaces/default/pods/kubia-0/proxy/"
@@ -48,9 +50,9 @@ func assertOrdered(t *testing.T, watch string, set string, n int) {
 }
 
 // waitWatch waits until the watch output shows every pod set-0..n-1 Ready.
-func waitWatch(t *testing.T, p *Process, set string, n int) string {
+func waitWatch(t *testing.T, p *harness.Process, set string, n int) string {
 	t.Helper()
-	err := WaitFor(3*time.Minute, func() (bool, error) {
+	err := harness.WaitFor(3*time.Minute, func() (bool, error) {
 		out := p.Stdout()
 		for i := 0; i < n; i++ {
 			if !strings.Contains(out, fmt.Sprintf("%s-%d True\n", set, i)) {
@@ -69,7 +71,7 @@ func waitWatch(t *testing.T, p *Process, set string, n int) string {
 // pod proxy, delete-keeps-data, exec, logs, the peers version and scaling.
 func TestWalkthroughKubia(t *testing.T) {
 	t.Parallel()
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 
 	w := k.Start(t, "get", "pods", "-l", "app=kubia", "-w", "-o", "jsonpath="+readyWatchExpr)
@@ -107,7 +109,7 @@ func TestWalkthroughKubia(t *testing.T) {
 	// Delete the pod: it comes back with the same name, claim and data.
 	oldUID := k.JSONPath(t, "{.metadata.uid}", "pod", "kubia-0")
 	k.MustRun(t, "delete", "po", "kubia-0")
-	err := WaitFor(3*time.Minute, func() (bool, error) {
+	err := harness.WaitFor(3*time.Minute, func() (bool, error) {
 		r := k.Run("get", "pod", "kubia-0", "-o", `jsonpath={.metadata.uid} {.status.conditions[?(@.type=="Ready")].status}`)
 		return r.Err == nil && !strings.HasPrefix(r.Stdout, oldUID) && strings.HasSuffix(r.Stdout, " True"), nil
 	})

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"petset/test/harness"
 )
 
 // scratchClaim is a claim no pod uses (standard is WaitForFirstConsumer,
@@ -27,7 +29,7 @@ spec:
 // the protection finalizer, and the pod keeps serving its data; once the
 // set is scaled down past web-2 the claim goes, and its volume with it.
 // Called by TestWalkthroughWeb with web-0..2 Ready and the proxy running.
-func walkthroughPVCCleanup(t *testing.T, u *Up, px *Proxy) {
+func walkthroughPVCCleanup(t *testing.T, u *harness.Up, px *harness.Proxy) {
 	k := u.K
 	k.MustRun(t, "exec", "web-2", "--", "sh", "-c", "echo web-2 keeps its data > /usr/share/nginx/html/index.html")
 	px.WaitBody(t, "GET", "/api/v1/namespaces/default/pods/web-2/proxy/", "", "web-2 keeps its data")
@@ -46,7 +48,7 @@ func walkthroughPVCCleanup(t *testing.T, u *Up, px *Proxy) {
 	k.WaitGone(t, waitBound, "pvc", "scratch")
 
 	r = k.MustRun(t, "get", "pvc", "www-web-2")
-	rows := Rows(r.Stdout)
+	rows := harness.Rows(r.Stdout)
 	if len(rows) != 1 || len(rows[0]) < 2 || rows[0][1] != "Terminating" {
 		t.Errorf("kubectl get pvc www-web-2: want STATUS Terminating:\n%s", r.Stdout)
 	}

@@ -3,6 +3,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"petset/test/harness"
 )
 
 // readinessSet is an OrderedReady set whose pods are Ready only once
@@ -58,7 +60,7 @@ spec:
 // probe keeps an OrderedReady set from creating the next pod until it passes.
 func TestWalkthroughReadinessGate(t *testing.T) {
 	t.Parallel()
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 	k.MustRun(t, "apply", "-f", u.WriteFile(t, "gate.yaml", readinessSet))
 	k.WaitJSONPath(t, waitBound, "{.status.phase}", "Running", "pod", "gate-0")

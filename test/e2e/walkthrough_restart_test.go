@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"petset/test/harness"
 )
 
 // TestWalkthroughRestart stops `petset up` (SIGTERM, then SIGKILL) and starts
@@ -13,7 +15,7 @@ import (
 // pod runs twice.
 func TestWalkthroughRestart(t *testing.T) {
 	t.Parallel()
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 	k.MustRun(t, "apply", "-f", example(t, "kubia/kubia-service-headless.yaml"), "-f", example(t, "kubia/kubia-statefulset.yaml"))
 	u.WaitReady(t, "kubia", 2)
@@ -27,13 +29,13 @@ func TestWalkthroughRestart(t *testing.T) {
 		c := fmt.Sprintf("data-kubia-%d", i)
 		claims[c] = k.JSONPath(t, "{.spec.volumeName}", "pvc", c)
 	}
-	px.p.Stop(t)
+	px.Stop(t)
 
 	check := func(t *testing.T, stage string) {
 		t.Helper()
 		u.WaitReady(t, "kubia", 2)
 		px := u.StartProxy(t)
-		defer px.p.Stop(t)
+		defer px.Stop(t)
 		for i := 0; i < 2; i++ {
 			path := fmt.Sprintf("/api/v1/namespaces/default/pods/kubia-%d/proxy/", i)
 			px.WaitBody(t, "GET", path, "", fmt.Sprintf("You've hit kubia-%d", i),
@@ -55,12 +57,12 @@ func TestWalkthroughRestart(t *testing.T) {
 		for i := 0; i < 2; i++ {
 			host := fmt.Sprintf("kubia-%d", i)
 			var pids []int
-			err := WaitFor(time.Minute, func() (bool, error) {
+			err := harness.WaitFor(time.Minute, func() (bool, error) {
 				pids = u.PodProcesses("example kubia", host)
 				return len(pids) == 1, nil
 			})
 			if err != nil {
-				t.Errorf("%s: %d kubia processes with HOSTNAME=%s, want 1: %s", stage, len(pids), host, u.describePIDs(pids))
+				t.Errorf("%s: %d kubia processes with HOSTNAME=%s, want 1: %s", stage, len(pids), host, u.DescribePIDs(pids))
 			}
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/nftables"
+
+	"petset/test/harness"
 )
 
 // kubiaPublic is a ClusterIP Service in front of the kubia set (the book's
@@ -47,7 +49,7 @@ spec:
 // service-account token (KUBERNETES_SERVICE_HOST the kubernetes Service's
 // ClusterIP).
 func TestWalkthroughServices(t *testing.T) {
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 	k.MustRun(t, "apply", "-f", example(t, "kubia/kubia-service-headless.yaml"), "-f", example(t, "kubia/kubia-statefulset.yaml"),
 		"-f", u.WriteFile(t, "kubia-public.yaml", kubiaPublic))
@@ -69,7 +71,7 @@ func TestWalkthroughServices(t *testing.T) {
 	var lastErr error
 	// A new connection per request: the proxy balances connections.
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	err := WaitFor(2*time.Minute, func() (bool, error) {
+	err := harness.WaitFor(2*time.Minute, func() (bool, error) {
 		resp, err := client.Get(url)
 		if err != nil {
 			lastErr = err
@@ -91,7 +93,7 @@ func TestWalkthroughServices(t *testing.T) {
 	// From a pod: both pods, the calling pod itself among them (hairpin).
 	seen = map[string]bool{}
 	var out string
-	err = WaitFor(2*time.Minute, func() (bool, error) {
+	err = harness.WaitFor(2*time.Minute, func() (bool, error) {
 		r := k.Run("exec", "kubia-0", "--", "curl", "-sS", "--max-time", "5", url)
 		out = r.Combined()
 		for _, pod := range []string{"kubia-0", "kubia-1"} {

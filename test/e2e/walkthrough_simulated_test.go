@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"petset/test/harness"
 )
 
 // revisionWatchExpr prints one pod's name, revision hash and Ready status per line.
@@ -38,7 +40,7 @@ outer:
 // simWeb wraps the kubectl of a simulated cluster for the web set.
 type simWeb struct {
 	t *testing.T
-	k *Client
+	k *harness.Client
 }
 
 // revisions returns each pod's controller-revision-hash.
@@ -85,7 +87,7 @@ func (s simWeb) waitPodRevision(pod, rev string) {
 // orphaning delete with adoption.
 func TestWalkthroughSimulated(t *testing.T) {
 	t.Parallel()
-	u := StartUp(t, "--simulate-nodes", "3")
+	u := harness.StartUp(t, "--simulate-nodes", "3")
 	k := u.K
 	s := simWeb{t: t, k: k}
 
@@ -139,7 +141,7 @@ func TestWalkthroughSimulated(t *testing.T) {
 			s.waitPodRevision(p, rev)
 		}
 		var out string
-		err := WaitFor(time.Minute, func() (bool, error) {
+		err := harness.WaitFor(time.Minute, func() (bool, error) {
 			out = w.Stdout()
 			return firstLine(out, "web-0", rev, "True") > 0, nil
 		})
@@ -187,7 +189,7 @@ func TestWalkthroughSimulated(t *testing.T) {
 
 	t.Run("rollout history and undo", func(t *testing.T) {
 		r := k.MustRun(t, "rollout", "history", "statefulset/web")
-		if !strings.Contains(r.Stdout, "statefulset.apps/web") || Header(strings.SplitN(r.Stdout, "\n", 2)[1]) != "REVISION CHANGE-CAUSE" {
+		if !strings.Contains(r.Stdout, "statefulset.apps/web") || harness.Header(strings.SplitN(r.Stdout, "\n", 2)[1]) != "REVISION CHANGE-CAUSE" {
 			t.Errorf("rollout history header: %s", r)
 		}
 		revs := regexp.MustCompile(`(?m)^(\d+)\s+<none>\s*$`).FindAllStringSubmatch(r.Stdout, -1)

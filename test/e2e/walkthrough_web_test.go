@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"petset/test/harness"
 )
 
 // TestWalkthroughWeb is seeds 002/004 on a real node: the nginx `web` set,
@@ -14,7 +16,7 @@ import (
 // seed 002's PVC clean-up run while the pod still uses its claim.
 func TestWalkthroughWeb(t *testing.T) {
 	t.Parallel()
-	u := StartUp(t)
+	u := harness.StartUp(t)
 	k := u.K
 	k.MustRun(t, "apply", "-f", example(t, "web/statefulset.yaml"))
 	u.WaitReady(t, "web", 3)
@@ -33,7 +35,7 @@ func TestWalkthroughWeb(t *testing.T) {
 	// Seed 004: dig SRV lists every pod of the governing service.
 	if _, err := exec.LookPath("dig"); err == nil {
 		var out string
-		err := WaitFor(time.Minute, func() (bool, error) {
+		err := harness.WaitFor(time.Minute, func() (bool, error) {
 			out = dig(t, "+short", "SRV", "nginx-svc.default.svc.cluster.local", "@"+u.BridgeIP)
 			for i := 0; i < 3; i++ {
 				if !strings.Contains(out, fmt.Sprintf(" web-%d.nginx-svc.default.svc.cluster.local.", i)) {

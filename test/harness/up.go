@@ -1,4 +1,4 @@
-package e2e
+package harness
 
 // `petset up` as a real process for the seed walkthroughs: each test gets its
 // own bridge, pod CIDR, data dir and port, so tests never collide with each
@@ -6,9 +6,10 @@ package e2e
 // PID) also checks that none of its pod processes survive.
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"petset/internal/testenv"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,45 +41,54 @@ type Up struct {
 	// instances side by side must not share them).
 	ServiceCIDR string
 	Listen      string
-	args        []string // extra flags (e.g. --simulate-nodes 3)
-	real        bool     // runs isolated pod processes (not --simulate-nodes)
+	// TimeReadyz makes Start poll /readyz from exec on and wait for its
+	// first 200 as well (for start-up timings).
+	TimeReadyz bool
+	// Started, ReadyAt and ReadyzAt are the times of the last Start: exec,
+	// ready line read, first /readyz 200 (with TimeReadyz).
+	Started, ReadyAt, ReadyzAt time.Time
+	args                       []string // extra flags (e.g. --simulate-nodes 3)
+	real                       bool     // runs isolated pod processes (not --simulate-nodes)
 }
 
 // StartUp runs `petset up` with a unique bridge, pod CIDR, data dir and free
 // port plus args, and returns once it printed its ready line. It is stopped
 // (SIGTERM, then SIGKILL, by PID) when the test ends, and the test fails if a
-// pod process of it survives.
+// pod process of it survives. It needs the kubectl on PATH (Up.K).
 func StartUp(t testing.TB, args ...string) *Up {
 	t.Helper()
-	real := true
-	for _, a := range args {
-		if strings.HasPrefix(a, "--simulate-nodes") {
-			real = false
-		}
-	}
-	if real && os.Geteuid() != 0 {
-		skipOrFail(t, "petset up with isolated pods needs root")
-	}
 	if _, err := exec.LookPath("kubectl"); err != nil {
-		skipOrFail(t, "no kubectl on PATH: %v", err)
+		testenv.SkipOrFail(t, "no kubectl on PATH: %v", err)
+	}
+	u := NewUp(t, args...)
+	u.Start(t)
+	return u
+}
+
+// NewUp prepares a `petset up` as StartUp does — its own data dir, bridge,
+// pod and service CIDR, the cleanup — without starting it, for a caller that
+// sets TimeReadyz or Listen first. A real node (no --simulate-nodes) needs
+// root: without it the test skips, or fails in CI.
+func NewUp(t testing.TB, args ...string) *Up {
+	t.Helper()
+	real := !hasFlag(args, "--simulate-nodes")
+	if real {
+		testenv.RequireRoot(t, "petset up with isolated pods")
 	}
 	dir := t.TempDir()
 	u := &Up{
 		Cluster: &Cluster{Dir: dir},
 		DataDir: filepath.Join(dir, "data"),
-		Bridge:  "pst" + randHex(t, 3),
+		Bridge:  "pst" + RandHex(t, 3),
 		args:    args,
 		real:    real,
 	}
 	u.PodCIDR, u.BridgeIP = freePodCIDR(t)
 	u.ServiceCIDR = serviceCIDRFor(u.PodCIDR)
-	for _, a := range args {
-		if strings.HasPrefix(a, "--service-cidr") {
-			u.ServiceCIDR = ""
-		}
+	if hasFlag(args, "--service-cidr") {
+		u.ServiceCIDR = ""
 	}
 	t.Cleanup(func() { u.cleanup(t) })
-	u.Start(t)
 	return u
 }
 
@@ -92,13 +103,16 @@ func hasFlag(args []string, flag string) bool {
 }
 
 // Start starts petset up (again) on the same data dir, bridge and CIDR, on a
-// fresh free port unless one was used before (the kubeconfig names it).
+// fresh free port unless one was used before (the kubeconfig names it), and
+// records when: Started (just before exec), ReadyAt (the ready line read)
+// and, with TimeReadyz, ReadyzAt (the first /readyz 200, which it then waits
+// for too).
 func (u *Up) Start(t testing.TB) {
 	t.Helper()
-	var lastErr string
+	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		if u.Listen == "" || attempt > 0 {
-			u.Listen = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			u.Listen = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 		}
 		full := []string{"up", "--data-dir", u.DataDir, "--listen", u.Listen,
 			"--bridge", u.Bridge, "--pod-cidr", u.PodCIDR}
@@ -111,65 +125,116 @@ func (u *Up) Start(t testing.TB) {
 			full = append(full, "--dns-forward", loopbackUpstreamDNS(t))
 		}
 		full = append(full, u.args...)
-		p := StartProcess(t, nil, petsetBin, full...)
-		var kubeconfig string
-		err := WaitFor(3*time.Minute, func() (bool, error) {
-			if m := readyLine.FindStringSubmatch(p.Stdout()); m != nil {
-				kubeconfig = m[1]
-				return true, nil
-			}
-			if p.Exited() {
-				return false, errors.New("petset up exited before it was ready")
-			}
-			return false, nil
-		})
+		var readyz <-chan time.Time
+		stopPoll := func() {}
+		if u.TimeReadyz {
+			ctx, cancel := context.WithCancel(context.Background())
+			readyz, stopPoll = pollReadyz(ctx, u.Listen), cancel
+		}
+		u.Started = time.Now()
+		p := StartProcess(t, nil, Bin(), full...)
+		kubeconfig, at, err := p.WaitReady(startBound)
+		if err == nil && readyz != nil {
+			err = waitReadyz(p, readyz, &u.ReadyzAt)
+		}
+		stopPoll()
 		if err == nil {
 			u.Process = p
-			u.Kubeconfig = kubeconfig
+			u.Kubeconfig, u.ReadyAt = kubeconfig, at
 			u.readKubeconfig(t)
-			path, lerr := exec.LookPath("kubectl")
-			if lerr != nil {
-				t.Fatal(lerr)
+			if path, lerr := exec.LookPath("kubectl"); lerr == nil {
+				u.K = u.Kubectl(t, Kubectl{Name: "kubectl", Path: path})
 			}
-			u.K = u.Kubectl(t, Kubectl{Name: "kubectl", Path: path})
 			return
 		}
 		p.Stop(t)
-		lastErr = fmt.Sprintf("%v\nstderr (tail):\n%s", err, tail(p.Stderr(), 3000))
-		if !strings.Contains(p.Stderr(), "address already in use") {
+		lastErr = err
+		if !p.addrInUse() {
 			break
 		}
 	}
-	t.Fatalf("petset up did not become ready: %s", lastErr)
+	t.Fatalf("petset up did not become ready: %v", lastErr)
 }
 
-// Stop stops petset up gracefully (SIGTERM; SIGKILL after a bound) and
-// waits until none of its pod processes remain.
+// pollReadyz asks https://listen/readyz every 2 ms until it answers 200 or
+// ctx ends, and sends the time of the first 200.
+func pollReadyz(ctx context.Context, listen string) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	client := &http.Client{
+		Timeout: time.Second,
+		// Only the time of the first 200 is read: no credentials are sent
+		// and /readyz is public, so the serving certificate is not checked.
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true},
+	}
+	go func() {
+		for {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+listen+"/readyz", nil)
+			if err != nil {
+				return
+			}
+			if res, err := client.Do(req); err == nil {
+				ok := res.StatusCode == http.StatusOK
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if ok {
+					ch <- time.Now()
+					return
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	return ch
+}
+
+// waitReadyz waits for the poller's first 200 into *at.
+func waitReadyz(p *Process, readyz <-chan time.Time, at *time.Time) error {
+	select {
+	case *at = <-readyz:
+		return nil
+	case <-p.Done():
+		return fmt.Errorf("petset up exited before /readyz answered 200\nstderr (tail):\n%s", Tail(p.Stderr(), 3000))
+	case <-time.After(startBound):
+		return fmt.Errorf("/readyz did not answer 200 within %v", startBound)
+	}
+}
+
+// Stop stops petset up gracefully (SIGTERM; SIGKILL after a bound), logs
+// how long that took, and waits until none of its pod processes remain.
 func (u *Up) Stop(t testing.TB) {
 	t.Helper()
-	u.Process.Stop(t)
+	u.stopProcess(t)
 	if u.real {
 		if err := WaitFor(30*time.Second, func() (bool, error) { return len(u.PodPIDs()) == 0, nil }); err != nil {
-			t.Errorf("pod processes survived petset up's graceful stop: %s", u.describePIDs(u.PodPIDs()))
+			t.Errorf("pod processes survived petset up's graceful stop: %s", u.DescribePIDs(u.PodPIDs()))
 		}
 	}
+}
+
+// stopProcess stops petset up itself and logs how long it took.
+func (u *Up) stopProcess(t testing.TB) {
+	if u.Process == nil || u.Process.Exited() {
+		return
+	}
+	t0 := time.Now()
+	u.Process.Stop(t)
+	t.Logf("petset up (pid %d) stopped %.2fs after SIGTERM", u.Process.Pid(), time.Since(t0).Seconds())
 }
 
 // Kill kills petset up with SIGKILL and waits for it to exit; its pods keep running.
 func (u *Up) Kill(t testing.TB) {
 	t.Helper()
-	_ = u.Process.Cmd.Process.Signal(syscall.SIGKILL)
-	if err := WaitFor(30*time.Second, func() (bool, error) { return u.Process.Exited(), nil }); err != nil {
-		t.Fatalf("petset up (pid %d) did not exit on SIGKILL", u.Process.Cmd.Process.Pid)
-	}
+	u.Process.Kill(t)
 }
 
 // cleanup stops petset up, fails the test if any of its pod processes
 // survive (and kills those by PID), and removes its bridge.
 func (u *Up) cleanup(t testing.TB) {
-	if u.Process != nil {
-		u.Process.Stop(t)
-	}
+	u.stopProcess(t)
 	if u.real {
 		var left []int
 		err := WaitFor(30*time.Second, func() (bool, error) {
@@ -177,7 +242,7 @@ func (u *Up) cleanup(t testing.TB) {
 			return len(left) == 0, nil
 		})
 		if err != nil {
-			t.Errorf("pod processes of %s survived petset up: %s", u.DataDir, u.describePIDs(left))
+			t.Errorf("pod processes of %s survived petset up: %s", u.DataDir, u.DescribePIDs(left))
 			for _, pid := range left {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
@@ -243,7 +308,8 @@ func (u *Up) PodProcesses(cmd, host string) []int {
 	return out
 }
 
-func (u *Up) describePIDs(pids []int) string {
+// DescribePIDs names each process by PID and command line.
+func (u *Up) DescribePIDs(pids []int) string {
 	var b strings.Builder
 	for _, pid := range pids {
 		cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
@@ -252,7 +318,8 @@ func (u *Up) describePIDs(pids []int) string {
 	return b.String()
 }
 
-func randHex(t testing.TB, n int) string {
+// RandHex is n random bytes in hex, for names unique to one test.
+func RandHex(t testing.TB, n int) string {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -313,9 +380,9 @@ var takenCIDRs = struct {
 // set-0 … set-(want-1) is Ready.
 func (u *Up) WaitReady(t testing.TB, set string, want int) {
 	t.Helper()
-	u.K.WaitJSONPath(t, 3*time.Minute, "{.status.readyReplicas}", strconv.Itoa(want), "statefulset", set)
+	u.K.WaitJSONPath(t, startBound, "{.status.readyReplicas}", strconv.Itoa(want), "statefulset", set)
 	for i := 0; i < want; i++ {
-		u.K.WaitJSONPath(t, 3*time.Minute, `{.status.conditions[?(@.type=="Ready")].status}`, "True",
+		u.K.WaitJSONPath(t, startBound, `{.status.conditions[?(@.type=="Ready")].status}`, "True",
 			"pod", fmt.Sprintf("%s-%d", set, i))
 	}
 }
@@ -348,6 +415,9 @@ func (u *Up) StartProxy(t testing.TB) *Proxy {
 	}
 	return &Proxy{URL: url, p: p}
 }
+
+// Stop stops the kubectl proxy by its PID.
+func (px *Proxy) Stop(t testing.TB) { px.p.Stop(t) }
 
 // Do sends method with body to path through the proxy and returns status and body.
 func (px *Proxy) Do(t testing.TB, method, path, body string) (int, string) {
