@@ -155,8 +155,8 @@ func startCertificates(ctx context.Context, cc controllerContext) (func(context.
 	if err != nil {
 		return nil, err
 	}
-	c := certificates.New(cc.Client, ca, cc.Informers.Certificates().V1().CertificateSigningRequests(), cc.Informers.Core().V1().Nodes())
-	return func(ctx context.Context) error { c.Run(ctx, 2); return nil }, nil
+	c := certificates.New(cc.Client, ca, cc.Informers.Certificates().V1().CertificateSigningRequests(), cc.Informers.Core().V1().Nodes(), 2)
+	return c.Run, nil
 }
 
 func startServiceAccount(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {

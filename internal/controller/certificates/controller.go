@@ -5,10 +5,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -23,6 +21,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
+	"petset/internal/controller/runner"
+	"petset/internal/logging"
 	"petset/internal/pki"
 	"petset/internal/registry/validation"
 )
@@ -43,29 +43,30 @@ type Controller struct {
 	ca     *pki.CA
 	csrs   certlisters.CertificateSigningRequestLister
 	nodes  corelisters.NodeLister
-	synced []cache.InformerSynced
-	queue  workqueue.TypedRateLimitingInterface[string]
-	log    *slog.Logger
+	runner *runner.Runner[string]
 	// Lifetime is the lifetime of signed certificates when a request does
 	// not ask for a shorter one (kube's --cluster-signing-duration).
 	Lifetime time.Duration
 }
 
-// New wires the controller; ca signs.
-func New(client kubernetes.Interface, ca *pki.CA, csrs certinformers.CertificateSigningRequestInformer, nodes coreinformers.NodeInformer) *Controller {
+// New wires the controller; ca signs; workers requests are handled at once.
+func New(client kubernetes.Interface, ca *pki.CA, csrs certinformers.CertificateSigningRequestInformer, nodes coreinformers.NodeInformer, workers int) *Controller {
 	c := &Controller{
 		client: client, ca: ca,
 		csrs: csrs.Lister(), nodes: nodes.Lister(),
-		synced: []cache.InformerSynced{csrs.Informer().HasSynced, nodes.Informer().HasSynced},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](200*time.Millisecond, 30*time.Second),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "certificates"}),
-		log:      slog.Default().With("controller", "certificates"),
 		Lifetime: defaultLifetime,
 	}
+	c.runner = runner.New(runner.Config[string]{
+		Name:        "certificates",
+		Workers:     workers,
+		Reconcile:   c.reconcile,
+		Synced:      []cache.InformerSynced{csrs.Informer().HasSynced, nodes.Informer().HasSynced},
+		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[string](200*time.Millisecond, 30*time.Second),
+		LogAttrs:    func(name string) []any { return []any{"csr", name} },
+	})
 	enqueue := func(obj any) {
 		if csr, ok := obj.(*certificatesv1.CertificateSigningRequest); ok && len(csr.Status.Certificate) == 0 && !finished(csr) {
-			c.queue.Add(csr.Name)
+			c.runner.Enqueue(csr.Name)
 		}
 	}
 	_, _ = csrs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -92,49 +93,26 @@ func (c *Controller) enqueueServingOf(obj any) {
 	}
 	for _, csr := range all {
 		if csr.Spec.SignerName == certificatesv1.KubeletServingSignerName && csr.Spec.Username == NodeUserPrefix+n.Name && !approvedOrDenied(csr) {
-			c.queue.Add(csr.Name)
+			c.runner.Enqueue(csr.Name)
 		}
 	}
 }
 
 // Run approves and signs until ctx ends.
-func (c *Controller) Run(ctx context.Context, workers int) {
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return
-	}
-	c.log.Info("certificates controller started", "workers", workers)
-	var wg sync.WaitGroup
-	for i := 0; i < workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c.next(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-}
+func (c *Controller) Run(ctx context.Context) error { return c.runner.Run(ctx) }
 
-func (c *Controller) next(ctx context.Context) bool {
-	name, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(name)
+// Ready is closed once the caches have synced and the workers run.
+func (c *Controller) Ready() <-chan struct{} { return c.runner.Ready() }
+
+// reconcile handles one request; a serving request whose node is not
+// registered (or has not posted its addresses) yet is looked at again after
+// the key's back-off.
+func (c *Controller) reconcile(ctx context.Context, name string) (runner.Result, error) {
 	retry, err := c.sync(ctx, name)
-	switch {
-	case err != nil:
-		c.log.Warn("handling certificate signing request", "csr", name, "err", err)
-		c.queue.AddRateLimited(name)
-	case retry:
-		c.queue.AddRateLimited(name)
-	default:
-		c.queue.Forget(name)
+	if retry {
+		return runner.Requeue, err
 	}
-	return true
+	return runner.Done, err
 }
 
 // sync approves a qualifying pending request, then signs an approved one.
@@ -169,7 +147,7 @@ func (c *Controller) sync(ctx context.Context, name string) (retry bool, err err
 		if err != nil {
 			return false, fmt.Errorf("approve: %w", err)
 		}
-		c.log.Info("approved certificate signing request", "csr", csr.Name, "signer", csr.Spec.SignerName, "subject", req.Subject.CommonName, "requestor", csr.Spec.Username)
+		logging.FromContext(ctx).Info("approved certificate signing request", "signer", csr.Spec.SignerName, "subject", req.Subject.CommonName, "requestor", csr.Spec.Username)
 	}
 	if !hasCondition(csr, certificatesv1.CertificateApproved) {
 		return false, nil
@@ -242,6 +220,6 @@ func (c *Controller) sign(ctx context.Context, csr *certificatesv1.CertificateSi
 	if _, err := c.client.CertificatesV1().CertificateSigningRequests().UpdateStatus(ctx, csr, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("store certificate: %w", err)
 	}
-	c.log.Info("signed certificate", "csr", csr.Name, "signer", csr.Spec.SignerName, "subject", req.Subject.CommonName)
+	logging.FromContext(ctx).Info("signed certificate", "signer", csr.Spec.SignerName, "subject", req.Subject.CommonName)
 	return nil
 }

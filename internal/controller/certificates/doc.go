@@ -15,6 +15,7 @@
 // kubernetes.io/kube-apiserver-client are then signed with petset's CA.
 // Other signers are left alone; requests that do not qualify stay pending.
 //
-// Concurrency: one informer on CSRs (and one on nodes) feeds a rate-limited
-// workqueue; Run's workers handle one request at a time each.
+// Concurrency: one informer on CSRs (and one on nodes) feeds the shared
+// controller runner (internal/controller/runner), keyed by request name;
+// each worker handles one request at a time.
 package certificates
