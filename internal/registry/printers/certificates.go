@@ -23,7 +23,7 @@ var csrPrinter = printer{
 			requested = duration.HumanDuration(time.Duration(*e) * time.Second)
 		}
 		return metav1.TableRow{Cells: []any{
-			csr.Name, since(csr.CreationTimestamp, now), csr.Spec.SignerName, csr.Spec.Username,
+			csr.Name, since(csr.CreationTimestamp, now), orNone(csr.Spec.SignerName), csr.Spec.Username,
 			requested, csrCondition(csr),
 		}}, nil
 	}),

@@ -44,14 +44,12 @@ var secretPrinter = printer{
 	}),
 }
 
+// serviceAccountPrinter: NAME and AGE only; kube dropped the SECRETS column
+// when token secrets stopped being made for service accounts.
 var serviceAccountPrinter = printer{
-	columns: []metav1.TableColumnDefinition{
-		nameColumn,
-		{Name: "Secrets", Type: "string", Description: corev1.ServiceAccount{}.SwaggerDoc()["secrets"]},
-		ageColumn,
-	},
+	columns: []metav1.TableColumnDefinition{nameColumn, ageColumn},
 	row: rowFunc(func(sa *corev1.ServiceAccount, now time.Time) (metav1.TableRow, error) {
-		return metav1.TableRow{Cells: []any{sa.Name, int64(len(sa.Secrets)), since(sa.CreationTimestamp, now)}}, nil
+		return metav1.TableRow{Cells: []any{sa.Name, since(sa.CreationTimestamp, now)}}, nil
 	}),
 }
 

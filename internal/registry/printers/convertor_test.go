@@ -80,7 +80,7 @@ func TestColumnsMatchKubectlHeaders(t *testing.T) {
 		{schema.GroupResource{Resource: "endpoints"}, "NAME ENDPOINTS AGE", ""},
 		{schema.GroupResource{Resource: "configmaps"}, "NAME DATA AGE", ""},
 		{schema.GroupResource{Resource: "secrets"}, "NAME TYPE DATA AGE", ""},
-		{schema.GroupResource{Resource: "serviceaccounts"}, "NAME SECRETS AGE", ""},
+		{schema.GroupResource{Resource: "serviceaccounts"}, "NAME AGE", ""},
 		{schema.GroupResource{Group: "storage.k8s.io", Resource: "storageclasses"}, "NAME PROVISIONER RECLAIMPOLICY VOLUMEBINDINGMODE ALLOWVOLUMEEXPANSION AGE", ""},
 		{schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}, "NAME HOLDER AGE", ""},
 		{schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}, "NAME ADDRESSTYPE PORTS ENDPOINTS AGE", ""},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -220,10 +221,11 @@ func TestNodeRows(t *testing.T) {
 				Status: corev1.NodeStatus{
 					Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
 					Addresses:  []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.0.1"}, {Type: corev1.NodeExternalIP, Address: "203.0.113.7"}},
-					NodeInfo:   info,
+					NodeInfo:   withArch(info, "amd64"),
 				},
 			},
-			want: []any{"node1", "Ready", "control-plane,master", "20m", "v1.37.2-petset", "10.0.0.1", "203.0.113.7", "Debian GNU/Linux 12", "6.1.0", "petset://0.1"},
+			// kube appends the architecture to the kernel (parity: printing Node - cell Kernel-Version)
+			want: []any{"node1", "Ready", "control-plane,master", "20m", "v1.37.2-petset", "10.0.0.1", "203.0.113.7", "Debian GNU/Linux 12", "6.1.0 (amd64)", "petset://0.1"},
 		},
 		{
 			name: "never reported",
@@ -231,6 +233,11 @@ func TestNodeRows(t *testing.T) {
 			want: []any{"node3", "Unknown", "<none>", "5s", "", "<none>", "<none>", "<unknown>", "<unknown>", "<unknown>"},
 		},
 	})
+}
+
+func withArch(info corev1.NodeSystemInfo, arch string) corev1.NodeSystemInfo {
+	info.Architecture = arch
+	return info
 }
 
 func TestEventRows(t *testing.T) {
@@ -421,11 +428,32 @@ func TestSmallKindRows(t *testing.T) {
 		{name: "opaque", obj: &corev1.Secret{ObjectMeta: objMeta("s", time.Minute), Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"password": []byte("x")}}, want: []any{"s", "Opaque", int64(1), "60s"}},
 	})
 	checkRows(t, schema.GroupResource{Resource: "serviceaccounts"}, []rowCase{
-		{name: "default", obj: &corev1.ServiceAccount{ObjectMeta: objMeta("default", 2*time.Minute)}, want: []any{"default", int64(0), "2m"}},
-		{name: "with secrets", obj: &corev1.ServiceAccount{ObjectMeta: objMeta("bot", 2*time.Minute), Secrets: []corev1.ObjectReference{{Name: "a"}, {Name: "b"}}}, want: []any{"bot", int64(2), "2m"}},
+		{name: "default", obj: &corev1.ServiceAccount{ObjectMeta: objMeta("default", 2*time.Minute)}, want: []any{"default", "2m"}},
+		// no SECRETS column, as kube 1.37 (parity: printing ServiceAccount - columns)
+		{name: "with secrets", obj: &corev1.ServiceAccount{ObjectMeta: objMeta("bot", 2*time.Minute), Secrets: []corev1.ObjectReference{{Name: "a"}, {Name: "b"}}}, want: []any{"bot", "2m"}},
 	})
 	checkRows(t, schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}, []rowCase{
 		{name: "held", obj: &coordinationv1.Lease{ObjectMeta: objMeta("petset-controllers", 5*time.Minute), Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr("host-a_1234")}}, want: []any{"petset-controllers", "host-a_1234", "5m"}},
 		{name: "free", obj: &coordinationv1.Lease{ObjectMeta: objMeta("free", 5*time.Minute)}, want: []any{"free", "", "5m"}},
+	})
+}
+
+func TestCertificateSigningRequestRows(t *testing.T) {
+	gr := schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}
+	checkRows(t, gr, []rowCase{
+		{
+			name: "signed",
+			obj: &certificatesv1.CertificateSigningRequest{
+				ObjectMeta: objMeta("alice", time.Minute),
+				Spec:       certificatesv1.CertificateSigningRequestSpec{SignerName: certificatesv1.KubeAPIServerClientSignerName, Username: "admin"},
+			},
+			want: []any{"alice", "60s", "kubernetes.io/kube-apiserver-client", "admin", "<none>", "Pending"},
+		},
+		// an empty signer reads <none>, as kube prints it (parity: printing CertificateSigningRequest - cell SignerName)
+		{
+			name: "no signer",
+			obj:  &certificatesv1.CertificateSigningRequest{ObjectMeta: objMeta("bob", time.Minute)},
+			want: []any{"bob", "60s", "<none>", "", "<none>", "Pending"},
+		},
 	})
 }

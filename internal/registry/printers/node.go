@@ -61,9 +61,19 @@ func nodeRow(node *corev1.Node, now time.Time) (metav1.TableRow, error) {
 		nodeAddress(node, corev1.NodeInternalIP),
 		nodeAddress(node, corev1.NodeExternalIP),
 		orUnknown(info.OSImage),
-		orUnknown(info.KernelVersion),
+		kernelVersion(info),
 		orUnknown(info.ContainerRuntimeVersion),
 	}}, nil
+}
+
+// kernelVersion is the KERNEL-VERSION cell: the kernel with the node's
+// architecture appended, "6.1.0 (amd64)", as kube prints it.
+func kernelVersion(info corev1.NodeSystemInfo) string {
+	v := orUnknown(info.KernelVersion)
+	if info.Architecture != "" {
+		v += " (" + info.Architecture + ")"
+	}
+	return v
 }
 
 // nodeRoles are the sorted, distinct roles named by the node's labels.
