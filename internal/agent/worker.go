@@ -23,6 +23,7 @@ import (
 	"petset/internal/agent/probe"
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/volume"
+	"petset/internal/podport"
 )
 
 // Restart back-off as kubelet's CrashLoopBackOff (also its image pull
@@ -409,7 +410,7 @@ func (a *Agent) runHook(ctx context.Context, h *corev1.LifecycleHandler, contain
 			return fmt.Errorf("command %q exited with %d", h.Exec.Command, code)
 		}
 	case h.HTTPGet != nil:
-		port, err := probe.ResolvePort(h.HTTPGet.Port, c.Ports)
+		port, err := podport.ForContainer(h.HTTPGet.Port, c.Ports)
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/proxy"
 	"k8s.io/apiserver/pkg/registry/rest"
+
+	"petset/internal/podport"
 )
 
 // AgentAccess is how the API server reaches node agents, which serve a
@@ -249,18 +251,12 @@ func (r *PodProxyREST) Connect(ctx context.Context, id string, opts runtime.Obje
 			}
 		}
 	} else if _, err := strconv.Atoi(port); err != nil {
-		named := port
-		port = ""
-		for _, c := range pod.Spec.Containers {
-			for _, p := range c.Ports {
-				if p.Name == named {
-					port = strconv.Itoa(int(p.ContainerPort))
-				}
-			}
+		// A name is a TCP container port's (the proxy speaks HTTP).
+		n, ok := podport.Named(pod, port, corev1.ProtocolTCP)
+		if !ok {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("no port named %q on pod %s", port, name))
 		}
-		if port == "" {
-			return nil, apierrors.NewBadRequest(fmt.Sprintf("no port named %q on pod %s", named, name))
-		}
+		port = strconv.Itoa(int(n))
 	}
 	if pod.Status.PodIP == "" {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("pod %s has no IP yet", name))

@@ -98,3 +98,42 @@ func TestProxyRefusesNonProxyableIPs(t *testing.T) {
 		t.Fatalf("service proxy to this host's %s: want 400 address not allowed, got %v", h, err)
 	}
 }
+
+// TestPodProxyNamedPort: pods/<name>:<port name>/proxy resolves the name as
+// the endpoints controller does (podport): among TCP container ports, app
+// containers first, then sidecars. Resolution comes before the address
+// check, so a loopback pod IP tells a resolved name (400 address not
+// allowed) from an unresolved one (400 no port named).
+func TestPodProxyNamedPort(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	pods := c.client.CoreV1().Pods("default")
+	always := corev1.ContainerRestartPolicyAlways
+	p, err := pods.Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "named"},
+		Spec: corev1.PodSpec{
+			InitContainers: []corev1.Container{{Name: "sidecar", Image: "busybox", RestartPolicy: &always,
+				Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: 9100}}}},
+			Containers: []corev1.Container{{Name: "c", Image: "busybox",
+				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}, {Name: "dns", ContainerPort: 53, Protocol: corev1.ProtocolUDP}}}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Status.PodIP, p.Status.PodIPs = "127.0.0.1", []corev1.PodIP{{IP: "127.0.0.1"}}
+	if _, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for port, want := range map[string]string{
+		"http":    "address not allowed",
+		"metrics": "address not allowed", // a sidecar's port
+		"dns":     `no port named "dns"`, // UDP: not reachable over HTTP
+		"nope":    `no port named "nope"`,
+	} {
+		err := c.client.CoreV1().RESTClient().Get().AbsPath("/api/v1/namespaces/default/pods/named:" + port + "/proxy/").Do(ctx).Error()
+		if !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), want) {
+			t.Errorf("pods/named:%s/proxy: want 400 %q, got %v", port, want, err)
+		}
+	}
+}

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"petset/internal/agent/runtime"
+	"petset/internal/podport"
 )
 
 // Target is what a probe is run against.
@@ -97,28 +97,8 @@ func (pr *Prober) runExec(ctx context.Context, e *corev1.ExecAction, t Target) (
 	return true, out.String()
 }
 
-// ResolvePort turns a probe's port (number or container port name) into a
-// number.
-func ResolvePort(port intstr.IntOrString, ports []corev1.ContainerPort) (int, error) {
-	if port.Type == intstr.Int {
-		if port.IntVal <= 0 || port.IntVal > 65535 {
-			return 0, fmt.Errorf("invalid port %d", port.IntVal)
-		}
-		return int(port.IntVal), nil
-	}
-	for _, p := range ports {
-		if p.Name == port.StrVal {
-			return int(p.ContainerPort), nil
-		}
-	}
-	if n, err := strconv.Atoi(port.StrVal); err == nil && n > 0 && n < 65536 {
-		return n, nil
-	}
-	return 0, fmt.Errorf("port %q not found among the container's ports", port.StrVal)
-}
-
 func runHTTP(ctx context.Context, h *corev1.HTTPGetAction, t Target, timeout time.Duration) (bool, string) {
-	port, err := ResolvePort(h.Port, t.Ports)
+	port, err := podport.ForContainer(h.Port, t.Ports)
 	if err != nil {
 		return false, err.Error()
 	}
@@ -182,7 +162,7 @@ func runHTTP(ctx context.Context, h *corev1.HTTPGetAction, t Target, timeout tim
 }
 
 func runTCP(ctx context.Context, s *corev1.TCPSocketAction, t Target) (bool, string) {
-	port, err := ResolvePort(s.Port, t.Ports)
+	port, err := podport.ForContainer(s.Port, t.Ports)
 	if err != nil {
 		return false, err.Error()
 	}

@@ -5,17 +5,16 @@ import (
 	"fmt"
 	"net"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"petset/internal/logging"
+	"petset/internal/podport"
 
 	v1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 func deleteOptions() metav1.DeleteOptions { return metav1.DeleteOptions{} }
@@ -69,36 +68,6 @@ func protocolOf(p v1.Protocol) v1.Protocol {
 	return p
 }
 
-// findPort resolves a Service port's targetPort on a pod: a number is used
-// as is (unset means the Service port), a name must match a container port
-// of the same name and protocol.
-func findPort(p *v1.Pod, sp *v1.ServicePort) (int32, bool) {
-	tp := sp.TargetPort
-	if tp.Type == intstr.String && tp.StrVal != "" {
-		if n, err := strconv.Atoi(tp.StrVal); err == nil {
-			return int32(n), true
-		}
-		containers := append([]v1.Container(nil), p.Spec.Containers...)
-		for _, c := range p.Spec.InitContainers {
-			if c.RestartPolicy != nil && *c.RestartPolicy == v1.ContainerRestartPolicyAlways {
-				containers = append(containers, c)
-			}
-		}
-		for _, c := range containers {
-			for _, cp := range c.Ports {
-				if cp.Name == tp.StrVal && protocolOf(cp.Protocol) == protocolOf(sp.Protocol) {
-					return cp.ContainerPort, true
-				}
-			}
-		}
-		return 0, false
-	}
-	if tp.IntVal == 0 {
-		return sp.Port, true
-	}
-	return tp.IntVal, true
-}
-
 func targetRef(p *v1.Pod) *v1.ObjectReference {
 	return &v1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID}
 }
@@ -131,8 +100,8 @@ func desiredSubsets(svc *v1.Service, pods []*v1.Pod) []v1.EndpointSubset {
 		} else {
 			for i := range svc.Spec.Ports {
 				sp := &svc.Spec.Ports[i]
-				port, ok := findPort(p, sp)
-				if !ok {
+				port, err := podport.ForService(p, sp)
+				if err != nil {
 					continue
 				}
 				ports = append(ports, v1.EndpointPort{Name: sp.Name, Port: port, Protocol: protocolOf(sp.Protocol), AppProtocol: sp.AppProtocol})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"petset/internal/logging"
+	"petset/internal/podport"
 
 	v1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
@@ -37,8 +38,8 @@ func desiredSliceGroups(svc *v1.Service, pods []*v1.Pod) []sliceGroup {
 		ports := []discovery.EndpointPort{}
 		for i := range svc.Spec.Ports {
 			sp := &svc.Spec.Ports[i]
-			port, ok := findPort(p, sp)
-			if !ok {
+			port, err := podport.ForService(p, sp)
+			if err != nil {
 				continue
 			}
 			name, proto := sp.Name, protocolOf(sp.Protocol)
