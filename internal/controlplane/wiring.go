@@ -99,8 +99,8 @@ func startStatefulSet(ctx context.Context, cc controllerContext) (func(context.C
 	f := cc.Informers
 	c := statefulset.NewController(ctx, cc.Client, f.Core().V1().Pods(), f.Apps().V1().StatefulSets(),
 		f.Core().V1().PersistentVolumeClaims(), f.Apps().V1().ControllerRevisions(),
-		recorder(ctx, cc.Client, "statefulset-controller"))
-	return func(ctx context.Context) error { c.Run(ctx, 5); return nil }, nil
+		recorder(ctx, cc.Client, "statefulset-controller"), 5)
+	return c.Run, nil
 }
 
 func startScheduler(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {

@@ -8,15 +8,12 @@ import (
 	"sync"
 	"time"
 
-	"petset/internal/logging"
-
 	apps "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	appsinformers "k8s.io/client-go/informers/apps/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -24,7 +21,9 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/workqueue"
+
+	"petset/internal/controller/runner"
+	"petset/internal/logging"
 )
 
 // Controller reconciles StatefulSets. It is built by NewController and runs
@@ -39,7 +38,7 @@ type Controller struct {
 	setLister appslisters.StatefulSetLister
 	synced    []cache.InformerSynced
 
-	queue workqueue.TypedRateLimitingInterface[string]
+	runner *runner.Runner[string]
 }
 
 // errCacheBehind makes a sync wait (with backoff) for the caches to observe
@@ -48,12 +47,13 @@ var errCacheBehind = errors.New("informer caches have not yet observed this cont
 
 // NewController wires a StatefulSet controller to the informers. Pods and
 // StatefulSets drive the queue; claims and revisions are read through their
-// listers only. The informers must be started by the caller.
+// listers only; workers sets are synced at once. The informers must be
+// started by the caller.
 func NewController(ctx context.Context, client kubernetes.Interface,
 	podInformer coreinformers.PodInformer, setInformer appsinformers.StatefulSetInformer,
 	pvcInformer coreinformers.PersistentVolumeClaimInformer, revInformer appsinformers.ControllerRevisionInformer,
-	recorder record.EventRecorder) *Controller {
-	c := newController(client, podInformer.Lister(), setInformer.Lister(), pvcInformer.Lister(), revInformer.Lister(), recorder)
+	recorder record.EventRecorder, workers int) *Controller {
+	c := newController(client, podInformer.Lister(), setInformer.Lister(), pvcInformer.Lister(), revInformer.Lister(), recorder, workers)
 	c.writes.podsSeen = podInformer.Informer().LastSyncResourceVersion
 	c.writes.pvcsSeen = pvcInformer.Informer().LastSyncResourceVersion
 	c.synced = []cache.InformerSynced{
@@ -85,10 +85,10 @@ func NewController(ctx context.Context, client kubernetes.Interface,
 // indexers they fill themselves.
 func newController(client kubernetes.Interface, podLister corelisters.PodLister, setLister appslisters.StatefulSetLister,
 	pvcLister corelisters.PersistentVolumeClaimLister, revLister appslisters.ControllerRevisionLister,
-	recorder record.EventRecorder) *Controller {
+	recorder record.EventRecorder, workers int) *Controller {
 	writes := &writeTracker{}
 	hist := &history{client: client, lister: revLister}
-	return &Controller{
+	c := &Controller{
 		client:  client,
 		history: hist,
 		writes:  writes,
@@ -108,11 +108,15 @@ func newController(client kubernetes.Interface, podLister corelisters.PodLister,
 		},
 		podLister: podLister,
 		setLister: setLister,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "statefulset"},
-		),
 	}
+	c.runner = runner.New(runner.Config[string]{
+		Name:      "statefulset",
+		Workers:   workers,
+		Reconcile: c.reconcile,
+		Synced:    []cache.InformerSynced{c.HasSynced},
+		LogAttrs:  func(key string) []any { return []any{"statefulset", key} },
+	})
+	return c
 }
 
 // HasSynced reports whether all four informer caches have synced.
@@ -125,92 +129,63 @@ func (c *Controller) HasSynced() bool {
 	return true
 }
 
-// Run waits for the caches, then processes sets with the given number of
-// workers until ctx is done. It returns after every worker has stopped.
-func (c *Controller) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
-	log := logging.FromContext(ctx)
-	log.Info("starting statefulset controller", "workers", workers)
-	defer log.Info("stopped statefulset controller")
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		c.queue.ShutDown()
-		return
+// Run syncs sets once the caches have synced, until ctx is done. It returns
+// after every worker has stopped.
+func (c *Controller) Run(ctx context.Context) error { return c.runner.Run(ctx) }
+
+// Ready is closed once the caches have synced and the workers run.
+func (c *Controller) Ready() <-chan struct{} { return c.runner.Ready() }
+
+// reconcile syncs the set named by key; a sync that finds the caches behind
+// the controller's own writes is retried after the key's back-off.
+func (c *Controller) reconcile(ctx context.Context, key string) (runner.Result, error) {
+	res, err := c.sync(ctx, key)
+	if errors.Is(err, errCacheBehind) {
+		logging.FromContext(ctx).Debug("sync deferred", "reason", err)
+		return runner.Requeue, nil
 	}
-	var wg sync.WaitGroup
-	for i := 0; i < workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c.processNext(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	return res, err
 }
 
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	log := logging.FromContext(ctx).With("statefulset", key)
-	start := time.Now()
-	err := c.sync(logging.IntoContext(ctx, log), key)
-	switch {
-	case err == nil:
-		c.queue.Forget(key)
-	case errors.Is(err, errCacheBehind):
-		log.Debug("sync deferred", "reason", err)
-		c.queue.AddRateLimited(key)
-	default:
-		log.Warn("sync failed; requeued", logging.ErrKey, err, "duration", time.Since(start))
-		c.queue.AddRateLimited(key)
-	}
-	return true
-}
-
-// sync reconciles the set named by key.
-func (c *Controller) sync(ctx context.Context, key string) error {
+// sync reconciles the set named by key. It returns errCacheBehind while the
+// caches have not observed the controller's own writes, and asks to come
+// back after minReadySeconds while replicas are ready but not yet available.
+func (c *Controller) sync(ctx context.Context, key string) (runner.Result, error) {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
-		logging.FromContext(ctx).Error("invalid key", logging.ErrKey, err)
-		return nil
+		return runner.Done, runner.Terminal(fmt.Errorf("invalid key: %w", err))
 	}
 	set, err := c.setLister.StatefulSets(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		return nil
+		return runner.Done, nil
 	}
 	if err != nil {
-		return fmt.Errorf("get statefulset: %w", err)
+		return runner.Done, fmt.Errorf("get statefulset: %w", err)
 	}
 	selector, err := metav1.LabelSelectorAsSelector(set.Spec.Selector)
 	if err != nil {
 		// Not retried: the set must be fixed by its owner.
-		logging.FromContext(ctx).Error("invalid selector", logging.ErrKey, err)
-		return nil
+		return runner.Done, runner.Terminal(fmt.Errorf("invalid selector: %w", err))
 	}
 	if !c.writes.observed(set) {
-		return errCacheBehind
+		return runner.Done, errCacheBehind
 	}
 	adopt := &adoptionCheck{client: c.client, set: set}
 	if err := c.adoptOrphanRevisions(ctx, set, selector, adopt); err != nil {
-		return err
+		return runner.Done, err
 	}
 	pods, err := c.claimPods(ctx, set, selector, adopt)
 	if err != nil {
-		return err
+		return runner.Done, err
 	}
 	status, err := c.control.sync(ctx, set, pods, selector)
 	if err != nil {
-		return err
+		return runner.Done, err
 	}
 	if set.Spec.MinReadySeconds > 0 && status != nil && int(status.AvailableReplicas) != specReplicas(set) {
-		c.queue.AddAfter(key, time.Duration(set.Spec.MinReadySeconds)*time.Second)
+		return runner.RequeueAfter(time.Duration(set.Spec.MinReadySeconds) * time.Second), nil
 	}
-	return nil
+	return runner.Done, nil
 }
 
 // adoptionCheck confirms, once per sync, with a live read that the set still
@@ -342,12 +317,9 @@ func (c *Controller) adoptOrphanRevisions(ctx context.Context, set *apps.Statefu
 // Event handlers: they only enqueue.
 
 func (c *Controller) enqueueSet(obj interface{}) {
-	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
-	if err != nil {
-		utilruntime.HandleError(fmt.Errorf("key for %#v: %w", obj, err))
-		return
+	if key, ok := runner.ObjectKey(obj); ok {
+		c.runner.Enqueue(key)
 	}
-	c.queue.Add(key)
 }
 
 func (c *Controller) deleteSet(obj interface{}) {
@@ -433,7 +405,7 @@ func (c *Controller) updatePod(oldObj, curObj interface{}) {
 		c.enqueueSet(set)
 		if !isRunningAndReady(old) && isRunningAndReady(cur) && set.Spec.MinReadySeconds > 0 {
 			if key, err := cache.MetaNamespaceKeyFunc(set); err == nil {
-				c.queue.AddAfter(key, time.Duration(set.Spec.MinReadySeconds)*time.Second+time.Second)
+				c.runner.EnqueueAfter(key, time.Duration(set.Spec.MinReadySeconds)*time.Second+time.Second)
 			}
 		}
 		return

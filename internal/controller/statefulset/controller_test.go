@@ -20,7 +20,7 @@ func TestControllerWithInformers(t *testing.T) {
 	factory := informers.NewSharedInformerFactory(h.client, 0)
 	c := NewController(ctx, h.client,
 		factory.Core().V1().Pods(), factory.Apps().V1().StatefulSets(),
-		factory.Core().V1().PersistentVolumeClaims(), factory.Apps().V1().ControllerRevisions(), h.events)
+		factory.Core().V1().PersistentVolumeClaims(), factory.Apps().V1().ControllerRevisions(), h.events, 2)
 	c.control.now = h.clock
 	factory.Start(ctx.Done())
 
@@ -33,7 +33,9 @@ func TestControllerWithInformers(t *testing.T) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		c.Run(ctx, 2)
+		if err := c.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
 	}()
 	go func() { // the kubelet: pods become ready, deletions complete
 		defer wg.Done()
@@ -53,6 +55,7 @@ func TestControllerWithInformers(t *testing.T) {
 		}
 	}()
 
+	<-c.Ready()
 	h.createSet(newSet("web", setOpts{replicas: 3}))
 	waitFor(t, "3 ready replicas", func() bool {
 		s := h.set("web")

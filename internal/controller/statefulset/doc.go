@@ -4,8 +4,8 @@
 // template, ordered rollouts and an accurate status.
 //
 // It owns, in separate files that keep upstream's testable split:
-//   - controller.go: wiring (informer event handlers, the work queue, workers,
-//     adoption and release of pods and revisions);
+//   - controller.go: wiring (informer event handlers that enqueue into the
+//     shared controller runner, adoption and release of pods and revisions);
 //   - control.go: the reconcile algorithm for one set (scale, update, status);
 //   - podcontrol.go: the writes of pods and claims, and their events;
 //   - status.go: the status subresource writer;
@@ -15,16 +15,16 @@
 //     waits until the informer caches have observed them (stale-write
 //     consistency, compared through the informers' last seen resourceVersion).
 //
-// Logging: log/slog from the context (logging.IntoContext), else slog.Default(); each
-// sync logs with the key statefulset=<namespace>/<name>.
+// Logging: log/slog from the context (logging.FromContext); the runner gives
+// each sync a logger with controller=statefulset and statefulset=<namespace>/<name>.
 //
 // It does not delete PersistentVolumeClaims (the garbage collector does, through
 // the owner references this package maintains), does not schedule or run pods,
 // and does not default or validate StatefulSets (the API server does).
 //
-// Concurrency: Run starts a fixed number of workers that take set keys from a
-// rate-limited work queue; the queue guarantees that one key is processed by at
-// most one worker at a time. Informer handlers only enqueue keys. Within one sync,
+// Concurrency: Run runs the shared controller runner (internal/controller/runner):
+// a fixed number of workers take set keys from its rate-limited work queue,
+// which guarantees that one key is processed by at most one worker at a time. Informer handlers only enqueue keys. Within one sync,
 // Parallel (burst) pod management issues pod writes from short-lived goroutines
 // in slow-start batches, all of which are joined before the sync continues.
 // The control algorithm reads only informer caches and holds no state between

@@ -125,7 +125,7 @@ func (h *harness) newController() *Controller {
 	c := newController(h.client,
 		corelisters.NewPodLister(h.podIdx), appslisters.NewStatefulSetLister(h.setIdx),
 		corelisters.NewPersistentVolumeClaimLister(h.pvcIdx), appslisters.NewControllerRevisionLister(h.revIdx),
-		h.events)
+		h.events, 1)
 	c.control.now = h.clock
 	return c
 }
@@ -333,7 +333,8 @@ func (h *harness) refresh() {
 // sync refreshes the caches and runs one sync of the set.
 func (h *harness) sync(name string) error {
 	h.refresh()
-	return h.ctrl.sync(testCtx(), testNS+"/"+name)
+	_, err := h.ctrl.sync(testCtx(), testNS+"/"+name)
+	return err
 }
 
 // syncN runs n syncs, failing on errors.

@@ -11,6 +11,8 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"petset/internal/controller/runner"
 )
 
 func podNames(h *harness) string { return strings.Join(names(h.pods()), ",") }
@@ -463,7 +465,7 @@ func TestNoAdoptionWhenLiveSetIsBeingDeleted(t *testing.T) {
 	h.mu.Lock()
 	_ = h.tracker().Update(setsGVR, live, testNS)
 	h.mu.Unlock()
-	if err := h.ctrl.sync(testCtx(), testNS+"/web"); err == nil {
+	if _, err := h.ctrl.sync(testCtx(), testNS+"/web"); err == nil {
 		t.Fatalf("adoption against a set being deleted did not fail")
 	}
 	if metav1.GetControllerOf(h.pod("web-0")) != nil {
@@ -749,13 +751,32 @@ func TestEventHandlersEnqueue(t *testing.T) {
 	other := h.createSet(newSet("db", setOpts{replicas: 1}))
 	h.refresh()
 	c := h.ctrl
+	// The handlers enqueue into a runner that records keys; one worker takes
+	// them in order, so once a marker enqueued after a handler comes out,
+	// everything the handler enqueued has come out before it.
+	const marker = "marker"
+	seen := make(chan string, 16)
+	c.runner = runner.New(runner.Config[string]{Name: "record", Reconcile: func(_ context.Context, key string) (runner.Result, error) {
+		seen <- key
+		return runner.Done, nil
+	}})
+	ctx, cancel := context.WithCancel(testCtx())
+	stopped := make(chan error, 1)
+	go func() { stopped <- c.runner.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
 	drain := func() []string {
+		c.runner.Enqueue(marker)
 		var keys []string
-		for c.queue.Len() > 0 {
-			k, _ := c.queue.Get()
+		for k := range seen {
+			if k == marker {
+				break
+			}
 			keys = append(keys, k)
-			c.queue.Done(k)
-			c.queue.Forget(k)
 		}
 		return keys
 	}

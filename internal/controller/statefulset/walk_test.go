@@ -130,7 +130,7 @@ func (w *walker) step() error {
 	before := h.pods()
 	beforeSet := h.set(w.name).DeepCopy()
 	injectedBefore := h.injectedCount()
-	err := h.ctrl.sync(testCtx(), testNS+"/"+w.name)
+	_, err := h.ctrl.sync(testCtx(), testNS+"/"+w.name)
 	h.checkViolations()
 	injected := h.injectedCount() != injectedBefore
 	w.checkStep(beforeSet, before, h.pods(), injected)
