@@ -949,8 +949,9 @@ func testAnonymousAndWrongToken(t *testing.T, c *harness.Cluster) {
 	if code, body := do("POST", "/api/v1/namespaces/default/configmaps", "wrong-token", cm); code != http.StatusUnauthorized {
 		t.Errorf("write with wrong token = %d %s, want 401", code, body)
 	}
-	// The same with curl -k, where there is a curl.
-	if curl, err := exec.LookPath("curl"); err == nil {
+	// The same with curl -k.
+	t.Run("curl", func(t *testing.T) {
+		curl := harness.LookTool(t, "curl")
 		for _, tc := range []struct {
 			args []string
 			want []string
@@ -967,7 +968,7 @@ func testAnonymousAndWrongToken(t *testing.T, c *harness.Cluster) {
 				t.Errorf("curl -k %v = %q (%v), want one of %v", tc.args, out, err, tc.want)
 			}
 		}
-	}
+	})
 	// The admin token works, and nothing got written by the refused requests.
 	if code, body := do("GET", "/api/v1/pods", c.Token, ""); code != http.StatusOK {
 		t.Errorf("admin list pods = %d %s", code, harness.Tail(body, 500))

@@ -41,9 +41,7 @@ type etcdAttack map[string]string
 var etcdReadyLine = regexp.MustCompile(`embedded etcd ready.* url=(\S+)`)
 
 func TestSecurityEtcd(t *testing.T) {
-	if os.Geteuid() != 0 {
-		testenv.SkipOrFail(t, "running a client as uid 65534 needs root")
-	}
+	testenv.RequireRoot(t, "running a client as uid 65534")
 	c := harness.StartServer(t)
 	k := c.Kubectl(t, harness.Kubectl{Name: "petset-kubectl", Path: harness.Bin(), Args: []string{"kubectl"}})
 	k.MustRun(t, "create", "secret", "generic", "top", "--from-literal=password=s3cret")

@@ -10,22 +10,17 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"petset/internal/testenv"
 	"petset/test/harness"
 )
 
 const saDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 func TestSecurityServiceAccountToken(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		testenv.SkipOrFail(t, "no curl on the host for the pod to run: %v", err)
-	}
+	curl := harness.LookTool(t, "curl") // the pod runs the host's curl
 	u := harness.StartUp(t)
 	k := u.K
 

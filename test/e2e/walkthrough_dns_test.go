@@ -10,7 +10,6 @@ import (
 
 	"github.com/creack/pty"
 
-	"petset/internal/testenv"
 	"petset/test/harness"
 )
 
@@ -19,9 +18,7 @@ import (
 // `kubectl run -it --rm`.
 func TestWalkthroughDNS(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("dig"); err != nil {
-		testenv.SkipOrFail(t, "no dig on PATH (Debian's dnsutils): %v", err)
-	}
+	harness.LookTool(t, "dig") // Debian's dnsutils
 	u := harness.StartUp(t)
 	k := u.K
 	k.MustRun(t, "apply", "-f", example(t, "kubia/kubia-service-headless.yaml"), "-f", example(t, "kubia/kubia-statefulset.yaml"))

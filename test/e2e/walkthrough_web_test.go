@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +32,8 @@ func TestWalkthroughWeb(t *testing.T) {
 	}
 
 	// Seed 004: dig SRV lists every pod of the governing service.
-	if _, err := exec.LookPath("dig"); err == nil {
+	t.Run("dig SRV", func(t *testing.T) {
+		harness.LookTool(t, "dig")
 		var out string
 		err := harness.WaitFor(time.Minute, func() (bool, error) {
 			out = dig(t, "+short", "SRV", "nginx-svc.default.svc.cluster.local", "@"+u.BridgeIP)
@@ -47,7 +47,7 @@ func TestWalkthroughWeb(t *testing.T) {
 		if err != nil {
 			t.Errorf("dig SRV nginx-svc.default.svc.cluster.local @%s: %v; last:\n%s", u.BridgeIP, err, out)
 		}
-	}
+	})
 
 	// The seed's nginx serves the claim's directory: write a page into
 	// web-1's volume and read it through the pod proxy.

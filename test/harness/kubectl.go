@@ -16,8 +16,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"petset/internal/testenv"
 )
 
 // Kubectl is one kubectl client binary: Path plus fixed leading Args (for `petset kubectl`).
@@ -36,10 +34,7 @@ var kubectlMinors = []int{27, 28, 29, 30, 31, 32, 33}
 func Kubectls(t testing.TB) []Kubectl {
 	t.Helper()
 	var out []Kubectl
-	path, err := exec.LookPath("kubectl")
-	if err != nil {
-		testenv.SkipOrFail(t, "no kubectl on PATH: %v", err)
-	}
+	path := LookTool(t, "kubectl")
 	out = append(out, Kubectl{Name: "kubectl", Path: path})
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {

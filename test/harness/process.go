@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"petset/internal/testenv"
 	"regexp"
 	"sync"
 	"syscall"
@@ -221,4 +222,15 @@ func Tail(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n:]
+}
+
+// LookTool is the path of a host program a test needs (kubectl, dig, curl):
+// without it the test skips, or fails in CI, where every required check runs.
+func LookTool(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		testenv.SkipOrFail(t, "no %s on PATH: %v", name, err)
+	}
+	return path
 }

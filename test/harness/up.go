@@ -57,9 +57,7 @@ type Up struct {
 // pod process of it survives. It needs the kubectl on PATH (Up.K).
 func StartUp(t testing.TB, args ...string) *Up {
 	t.Helper()
-	if _, err := exec.LookPath("kubectl"); err != nil {
-		testenv.SkipOrFail(t, "no kubectl on PATH: %v", err)
-	}
+	LookTool(t, "kubectl")
 	u := NewUp(t, args...)
 	u.Start(t)
 	return u

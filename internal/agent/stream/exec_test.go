@@ -157,7 +157,7 @@ func TestExecHostProcesses(t *testing.T) {
 			})
 			t.Run("stdin", func(t *testing.T) {
 				if ek.name == "websocket-v4" {
-					t.Skip("v4 over WebSocket cannot close stdin; v5 added that")
+					t.Skip("v4 over WebSocket cannot close stdin; v5 added that") // not required: no such case in v4
 				}
 				in := "hello\nworld\n"
 				r := run(t, ek, cfg, execURL(cfg, "exec", "default", "web-0", "app", []string{"sh", "-c", "cat; echo done >&2"}, true, true, true, false),
