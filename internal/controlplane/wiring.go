@@ -181,8 +181,8 @@ func startDNSEndpoints(ctx context.Context, cc controllerContext) (func(context.
 }
 
 func startClusterRoleAggregation(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
-	c := clusterroleaggregation.New(ctx, cc.Client, cc.Informers.Rbac().V1().ClusterRoles())
-	return func(ctx context.Context) error { c.Run(ctx, 1); return nil }, nil
+	c := clusterroleaggregation.New(ctx, cc.Client, cc.Informers.Rbac().V1().ClusterRoles(), 1)
+	return c.Run, nil
 }
 
 func startPVCProtection(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {

@@ -3,9 +3,7 @@ package clusterroleaggregation
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sort"
-	"sync"
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -18,27 +16,30 @@ import (
 	rbaclisters "k8s.io/client-go/listers/rbac/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"petset/internal/controller/runner"
+	"petset/internal/logging"
 )
 
 // Controller aggregates ClusterRoles.
 type Controller struct {
 	client kubernetes.Interface
 	lister rbaclisters.ClusterRoleLister
-	synced cache.InformerSynced
-	queue  workqueue.TypedRateLimitingInterface[string]
-	log    *slog.Logger
+	runner *runner.Runner[string]
 }
 
-// New wires the controller.
-func New(ctx context.Context, client kubernetes.Interface, roles rbacinformers.ClusterRoleInformer) *Controller {
-	c := &Controller{
-		client: client, lister: roles.Lister(), synced: roles.Informer().HasSynced,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 10*time.Second),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "clusterrole-aggregation"}),
-		log: slog.Default().With("controller", "clusterrole-aggregation"),
-	}
-	enqueue := func(any) { c.enqueueAggregated() }
+// New wires the controller; workers roles are synced at once.
+func New(ctx context.Context, client kubernetes.Interface, roles rbacinformers.ClusterRoleInformer, workers int) *Controller {
+	c := &Controller{client: client, lister: roles.Lister()}
+	c.runner = runner.New(runner.Config[string]{
+		Name:        "clusterrole-aggregation",
+		Workers:     workers,
+		Reconcile:   c.reconcile,
+		Synced:      []cache.InformerSynced{roles.Informer().HasSynced},
+		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 10*time.Second),
+		LogAttrs:    func(name string) []any { return []any{"clusterrole", name} },
+	})
+	enqueue := func(any) { c.enqueueAggregated(ctx) }
 	_, _ = roles.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    enqueue,
 		UpdateFunc: func(_, obj any) { enqueue(obj) },
@@ -49,55 +50,27 @@ func New(ctx context.Context, client kubernetes.Interface, roles rbacinformers.C
 
 // enqueueAggregated queues every ClusterRole with an aggregation rule: any
 // role change may change what they gather.
-func (c *Controller) enqueueAggregated() {
+func (c *Controller) enqueueAggregated(ctx context.Context) {
 	roles, err := c.lister.List(labels.Everything())
 	if err != nil {
-		c.log.Error("listing cluster roles", "err", err)
+		logging.FromContext(ctx).Error("listing cluster roles", "controller", "clusterrole-aggregation", logging.ErrKey, err)
 		return
 	}
 	for _, r := range roles {
 		if r.AggregationRule != nil {
-			c.queue.Add(r.Name)
+			c.runner.Enqueue(r.Name)
 		}
 	}
 }
 
 // Run aggregates until ctx ends.
-func (c *Controller) Run(ctx context.Context, workers int) {
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
-		return
-	}
-	c.log.Info("clusterrole aggregation controller started", "workers", workers)
-	var wg sync.WaitGroup
-	for i := 0; i < workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c.next(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-}
+func (c *Controller) Run(ctx context.Context) error { return c.runner.Run(ctx) }
 
-func (c *Controller) next(ctx context.Context) bool {
-	name, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(name)
-	if err := c.sync(ctx, name); err != nil {
-		if !apierrors.IsConflict(err) {
-			c.log.Error("aggregating cluster role", "clusterrole", name, "err", err)
-		}
-		c.queue.AddRateLimited(name)
-		return true
-	}
-	c.queue.Forget(name)
-	return true
+// Ready is closed once the cache has synced and the workers run.
+func (c *Controller) Ready() <-chan struct{} { return c.runner.Ready() }
+
+func (c *Controller) reconcile(ctx context.Context, name string) (runner.Result, error) {
+	return runner.Done, c.sync(ctx, name)
 }
 
 // sync sets the rules of the aggregated role name to the union, without
@@ -125,7 +98,7 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 	if _, err := c.client.RbacV1().ClusterRoles().Update(ctx, cp, metav1.UpdateOptions{FieldManager: "clusterrole-aggregation-controller"}); err != nil {
 		return fmt.Errorf("update %s: %w", name, err)
 	}
-	c.log.Info("aggregated cluster role", "clusterrole", name, "rules", len(rules))
+	logging.FromContext(ctx).Info("aggregated cluster role", "rules", len(rules))
 	return nil
 }
 

@@ -5,6 +5,7 @@
 // view gain the rules of roles labelled aggregate-to-admin/edit/view).
 //
 // Concurrency: one informer on ClusterRoles; any change enqueues every
-// aggregated ClusterRole; Run's workers sync one role at a time each and
-// requeue with back-off on error (a conflict with a concurrent writer).
+// aggregated ClusterRole on the shared controller runner
+// (internal/controller/runner), keyed by role name; a failed sync (a
+// conflict with a concurrent writer) is retried with back-off.
 package clusterroleaggregation
