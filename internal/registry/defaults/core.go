@@ -18,8 +18,8 @@ func ResourceList(rl *corev1.ResourceList) {
 
 // Container applies the per-container defaults: imagePullPolicy (Always for
 // ":latest" or an untagged image, IfNotPresent otherwise), the termination
-// message path and policy, port protocols, fieldRef API versions, resource
-// rounding, probes and lifecycle handlers.
+// message path and policy, port protocols, fieldRef API versions, fileKeyRef
+// optional false, resource rounding, probes and lifecycle handlers.
 func Container(c *corev1.Container) {
 	if c.ImagePullPolicy == "" {
 		if imageTag(c.Image) == "latest" {
@@ -42,6 +42,9 @@ func Container(c *corev1.Container) {
 	for i := range c.Env {
 		if vf := c.Env[i].ValueFrom; vf != nil && vf.FieldRef != nil {
 			objectFieldSelector(vf.FieldRef)
+		}
+		if vf := c.Env[i].ValueFrom; vf != nil && vf.FileKeyRef != nil && vf.FileKeyRef.Optional == nil {
+			vf.FileKeyRef.Optional = ptrTo(false)
 		}
 	}
 	ResourceList(&c.Resources.Limits)
@@ -213,7 +216,8 @@ func scaleIO(storageMode, fsType *string) {
 // PodSpec applies the defaults kube applies to every pod spec, including the
 // one inside templates: dnsPolicy ClusterFirst, restartPolicy Always, an empty
 // securityContext, terminationGracePeriodSeconds 30, schedulerName
-// default-scheduler, plus the nested volume and container defaults.
+// default-scheduler, serviceAccount and serviceAccountName kept equal (kube's
+// conversion does that), plus the nested volume and container defaults.
 func PodSpec(s *corev1.PodSpec) {
 	if s.DNSPolicy == "" {
 		s.DNSPolicy = corev1.DNSClusterFirst
@@ -230,6 +234,13 @@ func PodSpec(s *corev1.PodSpec) {
 	if s.SchedulerName == "" {
 		s.SchedulerName = corev1.DefaultSchedulerName
 	}
+	// serviceAccount is the deprecated alias of serviceAccountName: kube's
+	// conversion takes the alias when the name is unset and always writes
+	// the name back into the alias.
+	if s.ServiceAccountName == "" {
+		s.ServiceAccountName = s.DeprecatedServiceAccount
+	}
+	s.DeprecatedServiceAccount = s.ServiceAccountName
 	for i := range s.Volumes {
 		Volume(&s.Volumes[i])
 	}

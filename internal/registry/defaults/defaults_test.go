@@ -454,3 +454,31 @@ func TestStatefulSetClaimTemplateTypeMeta(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceAccountAliasAndFileKeyRef: two differences hack/parity found
+// (defaulting Pod - spec.serviceAccount, ...fileKeyRef.optional): kube's
+// conversion keeps spec.serviceAccount equal to serviceAccountName (taking
+// the alias when only it is set), and fileKeyRef.optional defaults to false.
+func TestServiceAccountAliasAndFileKeyRef(t *testing.T) {
+	for _, tc := range []struct {
+		name, alias, wantName string
+	}{
+		{name: "web", wantName: "web"},
+		{alias: "old", wantName: "old"},
+		{name: "web", alias: "old", wantName: "web"},
+		{},
+	} {
+		spec := corev1.PodSpec{ServiceAccountName: tc.name, DeprecatedServiceAccount: tc.alias, Containers: []corev1.Container{{
+			Name: "app", Image: "nginx",
+			Env: []corev1.EnvVar{{Name: "K", ValueFrom: &corev1.EnvVarSource{FileKeyRef: &corev1.FileKeySelector{VolumeName: "v", Path: "p", Key: "k"}}}},
+		}}}
+		PodSpec(&spec)
+		if spec.ServiceAccountName != tc.wantName || spec.DeprecatedServiceAccount != tc.wantName {
+			t.Errorf("name %q alias %q: got serviceAccountName %q serviceAccount %q, want both %q",
+				tc.name, tc.alias, spec.ServiceAccountName, spec.DeprecatedServiceAccount, tc.wantName)
+		}
+		if o := spec.Containers[0].Env[0].ValueFrom.FileKeyRef.Optional; o == nil || *o {
+			t.Errorf("fileKeyRef.optional = %v, want false", o)
+		}
+	}
+}
