@@ -116,8 +116,8 @@ func startVolume(ctx context.Context, cc controllerContext) (func(context.Contex
 func startEndpointSlice(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
 	c := endpointslice.New(ctx, cc.Client, f.Core().V1().Services(), f.Core().V1().Pods(),
-		f.Discovery().V1().EndpointSlices(), f.Core().V1().Endpoints())
-	return func(ctx context.Context) error { c.Run(ctx, 5); return nil }, nil
+		f.Discovery().V1().EndpointSlices(), f.Core().V1().Endpoints(), 5)
+	return c.Run, nil
 }
 
 func startNodeLifecycle(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {

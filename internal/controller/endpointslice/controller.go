@@ -3,24 +3,22 @@ package endpointslice
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
-
-	"petset/internal/logging"
 
 	v1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	discoveryinformers "k8s.io/client-go/informers/discovery/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
+
+	"petset/internal/controller/runner"
+	"petset/internal/logging"
 )
 
 // Labels and annotations written on slices and Endpoints.
@@ -43,9 +41,7 @@ type Controller struct {
 	pods      corelisters.PodLister
 	slices    discoverylisters.EndpointSliceLister
 	endpoints corelisters.EndpointsLister
-	synced    []cache.InformerSynced
-	queue     workqueue.TypedRateLimitingInterface[string]
-	ready     chan struct{}
+	runner    *runner.Runner[string]
 
 	// pending records, per Service key, slices this controller created or
 	// deleted that the slice cache does not show yet. A sync waits for the
@@ -59,9 +55,9 @@ type pendingWrites struct {
 	deleted map[string]bool
 }
 
-// New wires the controller to its informers. The caller starts the informer
-// factory; Run waits for the caches.
-func New(ctx context.Context, client kubernetes.Interface, services coreinformers.ServiceInformer, pods coreinformers.PodInformer, slices discoveryinformers.EndpointSliceInformer, endpoints coreinformers.EndpointsInformer) *Controller {
+// New wires the controller to its informers; workers Services are synced at
+// once. The caller starts the informer factory; Run waits for the caches.
+func New(ctx context.Context, client kubernetes.Interface, services coreinformers.ServiceInformer, pods coreinformers.PodInformer, slices discoveryinformers.EndpointSliceInformer, endpoints coreinformers.EndpointsInformer, workers int) *Controller {
 	c := &Controller{
 		client:    client,
 		services:  services.Lister(),
@@ -69,20 +65,16 @@ func New(ctx context.Context, client kubernetes.Interface, services coreinformer
 		slices:    slices.Lister(),
 		endpoints: endpoints.Lister(),
 		pending:   map[string]*pendingWrites{},
-		ready:     make(chan struct{}),
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "endpointslice"},
-		),
 	}
 	log := logging.FromContext(ctx)
+	var synced []cache.InformerSynced
 	add := func(inf cache.SharedIndexInformer, h cache.ResourceEventHandler) {
 		if _, err := inf.AddEventHandler(h); err != nil {
 			// Only fails on a stopped informer; the caches never sync then
 			// and Run reports it.
-			log.Error("adding event handler", "err", err)
+			log.Error("adding event handler", logging.ErrKey, err)
 		}
-		c.synced = append(c.synced, inf.HasSynced)
+		synced = append(synced, inf.HasSynced)
 	}
 	add(services.Informer(), cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueObject,
@@ -106,65 +98,27 @@ func New(ctx context.Context, client kubernetes.Interface, services coreinformer
 		UpdateFunc: func(_, obj any) { c.enqueueObject(obj) },
 		DeleteFunc: c.enqueueObject,
 	})
+	c.runner = runner.New(runner.Config[string]{
+		Name:      "endpointslice",
+		Workers:   workers,
+		Reconcile: c.reconcile,
+		Synced:    synced,
+		LogAttrs:  func(key string) []any { return []any{"service", key} },
+	})
 	return c
 }
 
-// Run waits for the caches and runs workers until ctx is cancelled. It
+// Run syncs Services once the caches have synced, until ctx is cancelled. It
 // returns after every worker has stopped.
-func (c *Controller) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
-	defer c.queue.ShutDown()
-	log := logging.FromContext(ctx).With("controller", "endpointslice")
-	if workers < 1 {
-		workers = 1
-	}
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		log.Info("endpointslice controller stopped before caches synced")
-		return
-	}
-	log.Info("endpointslice controller started", "workers", workers)
-	close(c.ready)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c.processNext(ctx, log) {
-			}
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	log.Info("endpointslice controller stopped")
-}
+func (c *Controller) Run(ctx context.Context) error { return c.runner.Run(ctx) }
 
 // Ready is closed once Run has synced its caches and started its workers.
-func (c *Controller) Ready() <-chan struct{} { return c.ready }
-
-func (c *Controller) processNext(ctx context.Context, log *slog.Logger) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	slog := log.With("service", key)
-	err := c.sync(logging.IntoContext(ctx, slog), key)
-	if err == nil {
-		c.queue.Forget(key)
-		return true
-	}
-	slog.Info("sync failed, will retry", "err", err)
-	c.queue.AddRateLimited(key)
-	return true
-}
+func (c *Controller) Ready() <-chan struct{} { return c.runner.Ready() }
 
 func (c *Controller) enqueueObject(obj any) {
-	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
-	if err != nil {
-		return
+	if key, ok := runner.ObjectKey(obj); ok {
+		c.runner.Enqueue(key)
 	}
-	c.queue.Add(key)
 }
 
 func (c *Controller) sliceChanged(obj any) {
@@ -175,7 +129,7 @@ func (c *Controller) sliceChanged(obj any) {
 	if !ok || s.Labels[LabelManagedBy] != ManagedBy || s.Labels[LabelServiceName] == "" {
 		return
 	}
-	c.queue.Add(s.Namespace + "/" + s.Labels[LabelServiceName])
+	c.runner.Enqueue(s.Namespace + "/" + s.Labels[LabelServiceName])
 }
 
 // podChanged queues every Service whose selector matches the pod, before or
@@ -204,48 +158,48 @@ func (c *Controller) podChanged(old, obj any) {
 		sel := labels.Set(svc.Spec.Selector).AsSelectorPreValidated()
 		for _, p := range pods {
 			if sel.Matches(labels.Set(p.Labels)) {
-				c.queue.Add(svc.Namespace + "/" + svc.Name)
+				c.runner.Enqueue(svc.Namespace + "/" + svc.Name)
 				break
 			}
 		}
 	}
 }
 
-// sync brings one Service's Endpoints and EndpointSlices in line with its
+// reconcile brings one Service's Endpoints and EndpointSlices in line with its
 // pods.
-func (c *Controller) sync(ctx context.Context, key string) error {
+func (c *Controller) reconcile(ctx context.Context, key string) (runner.Result, error) {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
-		return nil
+		return runner.Done, runner.Terminal(fmt.Errorf("invalid key: %w", err))
 	}
 	svc, err := c.services.Services(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		return c.serviceGone(ctx, ns, name)
+		return runner.Done, c.serviceGone(ctx, ns, name)
 	}
 	if err != nil {
-		return fmt.Errorf("get service: %w", err)
+		return runner.Done, fmt.Errorf("get service: %w", err)
 	}
 	if c.sliceCacheStale(key) {
 		// The slice informer has not caught up with our own writes; its
 		// events queue this Service again.
 		logging.FromContext(ctx).Debug("slice cache behind own writes; waiting")
-		return nil
+		return runner.Done, nil
 	}
 	if svc.Spec.Selector == nil || svc.Spec.Type == v1.ServiceTypeExternalName {
 		// Not ours: the user manages these Endpoints and slices.
-		return nil
+		return runner.Done, nil
 	}
 	pods, err := c.pods.Pods(ns).List(labels.Set(svc.Spec.Selector).AsSelectorPreValidated())
 	if err != nil {
-		return fmt.Errorf("list pods: %w", err)
+		return runner.Done, fmt.Errorf("list pods: %w", err)
 	}
 	trigger := lastChange(svc, pods)
 	errEndpoints := c.syncEndpoints(ctx, svc, pods, trigger)
 	errSlices := c.syncSlices(ctx, svc, pods, trigger)
 	if errEndpoints != nil {
-		return errEndpoints
+		return runner.Done, errEndpoints
 	}
-	return errSlices
+	return runner.Done, errSlices
 }
 
 // serviceGone deletes the Endpoints and the managed slices of a deleted

@@ -24,16 +24,15 @@ func startController(t *testing.T) *fake.Clientset {
 	client := fake.NewClientset()
 	ctx, cancel := context.WithCancel(context.Background())
 	f := informers.NewSharedInformerFactory(client, 0)
-	c := New(ctx, client, f.Core().V1().Services(), f.Core().V1().Pods(), f.Discovery().V1().EndpointSlices(), f.Core().V1().Endpoints())
+	c := New(ctx, client, f.Core().V1().Services(), f.Core().V1().Pods(), f.Discovery().V1().EndpointSlices(), f.Core().V1().Endpoints(), 2)
 	f.Start(ctx.Done())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.Run(ctx, 2)
-	}()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
 		f.Shutdown()
 	})
 	select {

@@ -24,7 +24,8 @@
 //     listed without that port); a headless Service without ports gets
 //     addresses without ports.
 //
-// Concurrency: informer handlers only queue Service keys; Run runs workers
-// that each sync one Service at a time (the work queue never hands the same
-// key to two workers), and returns once they have all stopped.
+// Concurrency: informer handlers only queue Service keys; Run runs the shared
+// controller runner (internal/controller/runner), whose workers each sync one
+// Service at a time (the work queue never hands the same key to two workers),
+// and returns once they have all stopped.
 package endpointslice
