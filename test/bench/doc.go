@@ -10,7 +10,8 @@
 // limit. It does not own the product code it measures, and it never changes
 // it.
 //
-// Concurrency: each benchmark starts its own petset processes on a free
+// Concurrency: each benchmark starts its own petset processes (through the
+// shared process harness, petset/test/harness) on a free
 // loopback port, a fresh data dir, and (for a real node) a bridge and pod
 // network of its own, and stops them by PID when it ends. Watches run in
 // their own goroutines and hand events to the benchmark over channels.

@@ -47,6 +47,9 @@ func TestWalkthroughChart(t *testing.T) {
 		if g := k.JSONPath(t, "{.metadata.generation}", "sts", set); g != wantGen {
 			t.Errorf("%s: generation %s, want %s", step, g, wantGen)
 		}
+		// Count revisions once the controller has seen this generation:
+		// a new one would have been made by then.
+		k.WaitJSONPath(t, time.Minute, "{.status.observedGeneration}", wantGen, "sts", set)
 		if n := revisions(); n != wantRevs {
 			t.Errorf("%s: %d ControllerRevisions, want %d", step, n, wantRevs)
 		}
