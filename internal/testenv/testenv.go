@@ -2,7 +2,9 @@ package testenv
 
 import (
 	"os"
+	"strconv"
 	"testing"
+	"time"
 )
 
 // InCI reports whether the tests run in CI (CI=true), where every required
@@ -27,4 +29,25 @@ func RequireRoot(t testing.TB, why string) {
 	if os.Geteuid() != 0 {
 		SkipOrFail(t, "%s: run these tests as root", why)
 	}
+}
+
+// SeedEnv names the variable that replays a randomized test.
+const SeedEnv = "PETSET_TEST_SEED"
+
+// Seed is the seed of a randomized test: PETSET_TEST_SEED when set (to
+// replay a failure), otherwise a new one. It logs it, so every run of the
+// test says how to replay it.
+func Seed(t testing.TB) int64 {
+	t.Helper()
+	seed := time.Now().UnixNano()
+	if s := os.Getenv(SeedEnv); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", SeedEnv, s, err)
+			return 0
+		}
+		seed = v
+	}
+	t.Logf("seed=%d (replay: %s=%d)", seed, SeedEnv, seed)
+	return seed
 }

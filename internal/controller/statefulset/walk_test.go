@@ -13,20 +13,9 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-)
 
-// walkSeed is the base seed of the random walks; override with
-// STATEFULSET_WALK_SEED to replay a failure.
-func walkSeed(t *testing.T) int64 {
-	if s := os.Getenv("STATEFULSET_WALK_SEED"); s != "" {
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			t.Fatalf("STATEFULSET_WALK_SEED: %v", err)
-		}
-		return v
-	}
-	return time.Now().UnixNano()
-}
+	"petset/internal/testenv"
+)
 
 // walker drives one set through a random walk of environment events and
 // syncs, checking the §9 invariants after every sync.
@@ -417,7 +406,8 @@ func (w *walker) converge(what string) {
 }
 
 func TestRandomWalk(t *testing.T) {
-	base := walkSeed(t)
+	// Walk i runs on seed base+i; PETSET_TEST_SEED=base replays them all.
+	base := testenv.Seed(t)
 	retentions := []struct {
 		scaled, deleted apps.PersistentVolumeClaimRetentionPolicyType
 	}{
