@@ -146,8 +146,8 @@ func startNamespace(ctx context.Context, cc controllerContext) (func(context.Con
 	}
 	namespaced = append(namespaced, corev1.SchemeGroupVersion.WithResource("events"),
 		schema.GroupVersionResource{Group: "events.k8s.io", Version: "v1", Resource: "events"})
-	c := namespace.New(ctx, cc.Client, dyn, cc.Informers.Core().V1().Namespaces(), namespaced)
-	return func(ctx context.Context) error { c.Run(ctx, 2); return nil }, nil
+	c := namespace.New(ctx, cc.Client, dyn, cc.Informers.Core().V1().Namespaces(), namespaced, 2)
+	return c.Run, nil
 }
 
 func startCertificates(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +16,9 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"petset/internal/controller/runner"
+	"petset/internal/logging"
 )
 
 // errNotEmpty means content is still being deleted.
@@ -29,25 +30,25 @@ type Controller struct {
 	dynamic   dynamic.Interface
 	resources []schema.GroupVersionResource
 	lister    corelisters.NamespaceLister
-	synced    cache.InformerSynced
-	queue     workqueue.TypedRateLimitingInterface[string]
-	log       *slog.Logger
+	runner    *runner.Runner[string]
 }
 
 // New wires the controller. resources are the namespaced resources whose
-// objects a namespace's deletion removes.
-func New(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface, namespaces coreinformers.NamespaceInformer, resources []schema.GroupVersionResource) *Controller {
-	c := &Controller{
-		client: client, dynamic: dyn, resources: resources,
-		lister: namespaces.Lister(), synced: namespaces.Informer().HasSynced,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 10*time.Second),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "namespace"}),
-		log: slog.Default().With("controller", "namespace"),
-	}
+// objects a namespace's deletion removes; workers namespaces are processed
+// at once.
+func New(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface, namespaces coreinformers.NamespaceInformer, resources []schema.GroupVersionResource, workers int) *Controller {
+	c := &Controller{client: client, dynamic: dyn, resources: resources, lister: namespaces.Lister()}
+	c.runner = runner.New(runner.Config[string]{
+		Name:        "namespace",
+		Workers:     workers,
+		Reconcile:   c.reconcile,
+		Synced:      []cache.InformerSynced{namespaces.Informer().HasSynced},
+		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 10*time.Second),
+		LogAttrs:    func(name string) []any { return []any{"namespace", name} },
+	})
 	enqueue := func(obj any) {
 		if ns, ok := obj.(*corev1.Namespace); ok && ns.DeletionTimestamp != nil {
-			c.queue.Add(ns.Name)
+			c.runner.Enqueue(ns.Name)
 		}
 	}
 	_, _ = namespaces.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -58,43 +59,19 @@ func New(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface
 }
 
 // Run processes terminating namespaces until ctx ends.
-func (c *Controller) Run(ctx context.Context, workers int) {
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
-		return
-	}
-	c.log.Info("namespace controller started", "workers", workers)
-	var wg sync.WaitGroup
-	for i := 0; i < workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c.next(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-}
+func (c *Controller) Run(ctx context.Context) error { return c.runner.Run(ctx) }
 
-func (c *Controller) next(ctx context.Context) bool {
-	name, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(name)
+// Ready is closed once the cache has synced and the workers run.
+func (c *Controller) Ready() <-chan struct{} { return c.runner.Ready() }
+
+// reconcile finalizes one namespace; one whose content is still being
+// deleted is looked at again after the key's back-off, without an error.
+func (c *Controller) reconcile(ctx context.Context, name string) (runner.Result, error) {
 	err := c.sync(ctx, name)
-	switch {
-	case err == nil:
-		c.queue.Forget(name)
-	case errors.Is(err, errNotEmpty):
-		c.queue.AddRateLimited(name)
-	default:
-		c.log.Error("finalizing namespace", "namespace", name, "err", err)
-		c.queue.AddRateLimited(name)
+	if errors.Is(err, errNotEmpty) {
+		return runner.Requeue, nil
 	}
-	return true
+	return runner.Done, err
 }
 
 // sync deletes the namespace's content and, once it is gone, finalizes
@@ -150,7 +127,7 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("delete namespace %s: %w", name, err)
 	}
-	c.log.Info("namespace deleted", "namespace", name)
+	logging.FromContext(ctx).Info("namespace deleted")
 	return nil
 }
 

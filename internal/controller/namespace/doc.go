@@ -4,7 +4,8 @@
 // (pods end their grace period on their nodes), then removes the
 // finalizer through namespaces/finalize and deletes the namespace.
 //
-// Concurrency: one informer on namespaces feeds a rate-limited workqueue;
-// Run's workers process one namespace at a time each. A namespace whose
-// content is not gone yet is requeued with back-off.
+// Concurrency: one informer on namespaces feeds the shared controller runner
+// (internal/controller/runner), keyed by namespace name; each worker
+// processes one namespace at a time. A namespace whose content is not gone
+// yet is requeued with back-off.
 package namespace
