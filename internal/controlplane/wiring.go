@@ -161,8 +161,8 @@ func startCertificates(ctx context.Context, cc controllerContext) (func(context.
 
 func startServiceAccount(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
-	c := serviceaccount.New(ctx, cc.Client, f.Core().V1().Namespaces(), f.Core().V1().ServiceAccounts())
-	return func(ctx context.Context) error { c.Run(ctx, 1); return nil }, nil
+	c := serviceaccount.New(ctx, cc.Client, f.Core().V1().Namespaces(), f.Core().V1().ServiceAccounts(), 1)
+	return c.Run, nil
 }
 
 func startRootCACertPublisher(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {

@@ -3,9 +3,7 @@ package serviceaccount
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +14,8 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"petset/internal/controller/runner"
 )
 
 // DefaultName is the ServiceAccount every namespace has.
@@ -26,21 +26,20 @@ type Controller struct {
 	client     kubernetes.Interface
 	namespaces corelisters.NamespaceLister
 	accounts   corelisters.ServiceAccountLister
-	synced     []cache.InformerSynced
-	queue      workqueue.TypedRateLimitingInterface[string]
-	log        *slog.Logger
+	runner     *runner.Runner[string]
 }
 
-// New wires the controller.
-func New(ctx context.Context, client kubernetes.Interface, namespaces coreinformers.NamespaceInformer, accounts coreinformers.ServiceAccountInformer) *Controller {
-	c := &Controller{
-		client: client, namespaces: namespaces.Lister(), accounts: accounts.Lister(),
-		synced: []cache.InformerSynced{namespaces.Informer().HasSynced, accounts.Informer().HasSynced},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 30*time.Second),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "serviceaccount"}),
-		log: slog.Default().With("controller", "serviceaccount"),
-	}
+// New wires the controller; workers namespaces are synced at once.
+func New(ctx context.Context, client kubernetes.Interface, namespaces coreinformers.NamespaceInformer, accounts coreinformers.ServiceAccountInformer, workers int) *Controller {
+	c := &Controller{client: client, namespaces: namespaces.Lister(), accounts: accounts.Lister()}
+	c.runner = runner.New(runner.Config[string]{
+		Name:        "serviceaccount",
+		Workers:     workers,
+		Reconcile:   c.reconcile,
+		Synced:      []cache.InformerSynced{namespaces.Informer().HasSynced, accounts.Informer().HasSynced},
+		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 30*time.Second),
+		LogAttrs:    func(ns string) []any { return []any{"namespace", ns} },
+	})
 	_, _ = namespaces.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.enqueueNamespace(obj) },
 		UpdateFunc: func(_, obj any) { c.enqueueNamespace(obj) },
@@ -51,7 +50,7 @@ func New(ctx context.Context, client kubernetes.Interface, namespaces coreinform
 				obj = t.Obj
 			}
 			if sa, ok := obj.(*corev1.ServiceAccount); ok && sa.Name == DefaultName {
-				c.queue.Add(sa.Namespace)
+				c.runner.Enqueue(sa.Namespace)
 			}
 		},
 	})
@@ -60,43 +59,18 @@ func New(ctx context.Context, client kubernetes.Interface, namespaces coreinform
 
 func (c *Controller) enqueueNamespace(obj any) {
 	if ns, ok := obj.(*corev1.Namespace); ok {
-		c.queue.Add(ns.Name)
+		c.runner.Enqueue(ns.Name)
 	}
 }
 
 // Run syncs namespaces until ctx ends.
-func (c *Controller) Run(ctx context.Context, workers int) {
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return
-	}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c.next(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-}
+func (c *Controller) Run(ctx context.Context) error { return c.runner.Run(ctx) }
 
-func (c *Controller) next(ctx context.Context) bool {
-	ns, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(ns)
-	if err := c.sync(ctx, ns); err != nil {
-		c.log.Error("creating the default service account", "namespace", ns, "err", err)
-		c.queue.AddRateLimited(ns)
-		return true
-	}
-	c.queue.Forget(ns)
-	return true
+// Ready is closed once the caches have synced and the workers run.
+func (c *Controller) Ready() <-chan struct{} { return c.runner.Ready() }
+
+func (c *Controller) reconcile(ctx context.Context, name string) (runner.Result, error) {
+	return runner.Done, c.sync(ctx, name)
 }
 
 // sync creates the default ServiceAccount of an active namespace.

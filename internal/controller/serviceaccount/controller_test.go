@@ -17,7 +17,7 @@ func TestSync(t *testing.T) {
 	now := metav1.Now()
 	client := fake.NewClientset()
 	f := informers.NewSharedInformerFactory(client, 0)
-	c := New(ctx, client, f.Core().V1().Namespaces(), f.Core().V1().ServiceAccounts())
+	c := New(ctx, client, f.Core().V1().Namespaces(), f.Core().V1().ServiceAccounts(), 1)
 	for _, ns := range []*corev1.Namespace{
 		{ObjectMeta: metav1.ObjectMeta{Name: "fresh"}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "going", DeletionTimestamp: &now}, Status: corev1.NamespaceStatus{Phase: corev1.NamespaceTerminating}},

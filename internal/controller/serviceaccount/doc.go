@@ -5,6 +5,7 @@
 // It does not issue tokens (internal/serviceaccount, internal/registry) nor
 // publish the CA (internal/controller/rootcacert).
 //
-// Concurrency: Run starts the workers and waits for them; work is keyed by
-// namespace, so one namespace is never synced twice at once.
+// Concurrency: it runs on the shared controller runner
+// (internal/controller/runner); work is keyed by namespace, so one
+// namespace is never synced twice at once.
 package serviceaccount
