@@ -88,11 +88,11 @@ func startGarbageCollector(ctx context.Context, cc controllerContext) (func(cont
 	if err != nil {
 		return nil, fmt.Errorf("metadata client: %w", err)
 	}
-	gc, err := garbagecollector.New(ctx, md, gcResources)
+	gc, err := garbagecollector.New(ctx, md, gcResources, 5)
 	if err != nil {
 		return nil, fmt.Errorf("garbage collector: %w", err)
 	}
-	return func(ctx context.Context) error { gc.Run(ctx, 5); return nil }, nil
+	return gc.Run, nil
 }
 
 func startStatefulSet(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {

@@ -4,19 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
-
-	"petset/internal/logging"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
+
+	"petset/internal/controller/runner"
+	"petset/internal/logging"
 )
 
 // Finalizers the API server sets for the Orphan and Foreground propagation
@@ -65,10 +63,8 @@ type Collector struct {
 	resources []Resource
 	byKind    map[schema.GroupKind]int
 
-	factory   metadatainformer.SharedInformerFactory
-	informers []cache.SharedIndexInformer
-	queue     workqueue.TypedRateLimitingInterface[objectID]
-	ready     chan struct{}
+	factory metadatainformer.SharedInformerFactory
+	runner  *runner.Runner[objectID]
 
 	mu sync.Mutex
 	// nodes holds every object seen in the caches, by UID.
@@ -77,9 +73,10 @@ type Collector struct {
 	dependents map[types.UID]map[types.UID]struct{}
 }
 
-// New wires a collector over the given resources. It registers one metadata
-// informer per resource; nothing runs until Run.
-func New(ctx context.Context, client metadata.Interface, resources []Resource) (*Collector, error) {
+// New wires a collector over the given resources, workers objects processed
+// at once. It registers one metadata informer per resource; nothing runs
+// until Run.
+func New(ctx context.Context, client metadata.Interface, resources []Resource, workers int) (*Collector, error) {
 	if client == nil {
 		return nil, errors.New("garbagecollector: nil metadata client")
 	}
@@ -90,14 +87,10 @@ func New(ctx context.Context, client metadata.Interface, resources []Resource) (
 		// The graph needs names, UIDs, owners, finalizers and deletion
 		// state only; managedFields would just take memory.
 		factory:    metadatainformer.NewSharedInformerFactoryWithOptions(client, 0, metadatainformer.WithTransform(dropManagedFields)),
-		ready:      make(chan struct{}),
 		nodes:      make(map[types.UID]*node),
 		dependents: make(map[types.UID]map[types.UID]struct{}),
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.DefaultTypedControllerRateLimiter[objectID](),
-			workqueue.TypedRateLimitingQueueConfig[objectID]{Name: "garbagecollector"},
-		),
 	}
+	var synced []cache.InformerSynced
 	for i, r := range c.resources {
 		if r.Kind == "" || r.GVR.Resource == "" || r.GVR.Version == "" {
 			return nil, fmt.Errorf("garbagecollector: resource %d (%v, kind %q) is incomplete", i, r.GVR, r.Kind)
@@ -116,70 +109,38 @@ func New(ctx context.Context, client metadata.Interface, resources []Resource) (
 		}); err != nil {
 			return nil, fmt.Errorf("garbagecollector: add handler for %v: %w", r.GVR, err)
 		}
-		c.informers = append(c.informers, inf)
+		synced = append(synced, inf.HasSynced)
 	}
+	c.runner = runner.New(runner.Config[objectID]{
+		Name:      "garbagecollector",
+		Workers:   workers,
+		Reconcile: c.reconcile,
+		Synced:    synced,
+		LogAttrs: func(id objectID) []any {
+			return []any{"resource", c.resources[id.res].GVR.String(), "object", key(id.namespace, id.name), "uid", id.uid}
+		},
+	})
 	logging.FromContext(ctx).Debug("garbage collector wired", "resources", len(c.resources))
 	return c, nil
 }
 
-// Run starts the informers, waits for their caches and runs workers until ctx
-// is cancelled. It returns after every goroutine it started has stopped.
-func (c *Collector) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
-	log := logging.FromContext(ctx).With("controller", "garbagecollector")
-	if workers < 1 {
-		workers = 1
-	}
+// Run starts the collector's metadata informers (its own factory: the
+// control plane's shared one is typed), waits for their caches and processes
+// objects until ctx is cancelled. It returns after every goroutine it
+// started has stopped.
+func (c *Collector) Run(ctx context.Context) error {
 	c.factory.Start(ctx.Done())
 	defer c.factory.Shutdown()
-	defer c.queue.ShutDown()
-
-	synced := make([]cache.InformerSynced, len(c.informers))
-	for i, inf := range c.informers {
-		synced[i] = inf.HasSynced
-	}
-	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
-		log.Info("garbage collector stopped before caches synced")
-		return
-	}
-	log.Info("garbage collector started", "workers", workers, "resources", len(c.resources))
-	close(c.ready)
-
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c.processNext(ctx, log) {
-			}
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	log.Info("garbage collector stopped")
+	return c.runner.Run(ctx)
 }
 
 // Ready is closed once Run has synced every informer and started its
 // workers.
-func (c *Collector) Ready() <-chan struct{} { return c.ready }
+func (c *Collector) Ready() <-chan struct{} { return c.runner.Ready() }
 
-func (c *Collector) processNext(ctx context.Context, log *slog.Logger) bool {
-	id, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(id)
-	r := c.resources[id.res]
-	ilog := log.With("resource", r.GVR.String(), "object", key(id.namespace, id.name), "uid", id.uid)
-	err := c.process(logging.IntoContext(ctx, ilog), id)
-	if err == nil {
-		c.queue.Forget(id)
-		return true
-	}
-	ilog.Info("garbage collection failed, will retry", "err", err)
-	c.queue.AddRateLimited(id)
-	return true
+// reconcile makes the collector's one decision about the object.
+func (c *Collector) reconcile(ctx context.Context, id objectID) (runner.Result, error) {
+	return runner.Done, c.process(ctx, id)
 }
 
 func key(ns, name string) string {
@@ -238,7 +199,7 @@ func (c *Collector) observe(res int, obj any) {
 	c.mu.Unlock()
 
 	for _, id := range enqueue {
-		c.queue.Add(id)
+		c.runner.Enqueue(id)
 	}
 }
 
@@ -266,7 +227,7 @@ func (c *Collector) forget(res int, obj any) {
 	c.mu.Unlock()
 
 	for _, id := range enqueue {
-		c.queue.Add(id)
+		c.runner.Enqueue(id)
 	}
 }
 

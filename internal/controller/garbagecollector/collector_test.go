@@ -194,18 +194,17 @@ func rev(name string, uid types.UID, owners ...metav1.OwnerReference) obj {
 func start(t *testing.T, s *server) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	c, err := New(ctx, s, testResources)
+	c, err := New(ctx, s, testResources, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.Run(ctx, 2)
-	}()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
 	})
 	select {
 	case <-c.Ready():
@@ -466,10 +465,10 @@ func TestUnknownOwnerKindIsKept(t *testing.T) {
 
 func TestNewRejectsIncompleteResources(t *testing.T) {
 	s := newServer(t)
-	if _, err := New(context.Background(), s, []Resource{{GVR: podGVR}}); err == nil {
+	if _, err := New(context.Background(), s, []Resource{{GVR: podGVR}}, 1); err == nil {
 		t.Error("New accepted a resource without a kind")
 	}
-	if _, err := New(context.Background(), s, []Resource{testResources[2], testResources[2]}); err == nil {
+	if _, err := New(context.Background(), s, []Resource{testResources[2], testResources[2]}, 1); err == nil {
 		t.Error("New accepted a kind listed twice")
 	}
 }

@@ -31,7 +31,8 @@
 // rule), so ownership cycles cannot deadlock.
 //
 // Concurrency: one metadata informer per resource feeds a shared ownership
-// graph (guarded by a mutex) and one rate-limited work queue; Run starts the
-// informers, waits for their caches, then runs the given number of workers,
-// and returns after all of them have stopped once ctx is cancelled.
+// graph (guarded by a mutex) and the shared controller runner's work queue
+// (internal/controller/runner); Run starts the collector's own metadata
+// informer factory, waits for its caches, then runs the given number of
+// workers, and returns after all of them have stopped once ctx is cancelled.
 package garbagecollector

@@ -240,7 +240,7 @@ func (c *Collector) processForeground(ctx context.Context, owner objectID) error
 	}
 	for _, d := range deps {
 		if !d.deleting {
-			c.queue.Add(d.id)
+			c.runner.Enqueue(d.id)
 		}
 	}
 	// The owner is queued again when a dependent changes or goes away.
