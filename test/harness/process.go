@@ -77,7 +77,8 @@ func (b *lineBuffer) find(re *regexp.Regexp) (Line, []string, bool) {
 
 // StartProcess starts name with args and env (added to the test's
 // environment) and registers a cleanup that stops it: SIGTERM, a bounded
-// wait, then SIGKILL — by its PID only.
+// wait, then SIGKILL — by its PID only — and, if the test failed, logs the
+// tail of its stderr.
 func StartProcess(t testing.TB, env []string, name string, args ...string) *Process {
 	t.Helper()
 	cmd := exec.Command(name, args...)
@@ -92,7 +93,12 @@ func StartProcess(t testing.TB, env []string, name string, args ...string) *Proc
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
-	t.Cleanup(func() { p.Stop(t) })
+	t.Cleanup(func() {
+		p.Stop(t)
+		if t.Failed() && p.Stderr() != "" {
+			t.Logf("%s (pid %d) stderr (tail):\n%s", name, p.Pid(), Tail(p.Stderr(), 4000))
+		}
+	})
 	return p
 }
 
