@@ -32,30 +32,10 @@ import (
 	"petset/internal/agent/volume"
 )
 
-// Annotations users steer the agent with.
-const (
-	// SimulateAnnotation on a pod ("fail", "succeed") makes its containers
-	// exit with 1 or 0 on runtimes that can inject exits (the simulated
-	// one); on a Node ("stop-heartbeat") it stops that node's lease
-	// renewal and status posting.
-	SimulateAnnotation = "petset.io/simulate"
-)
-
 // imageResolver turns an image and a container's command and args into
 // what to execute; *image.Catalog satisfies it.
 type imageResolver interface {
 	Resolve(image string, command, args []string) (image.Resolved, error)
-}
-
-// exitInjector is implemented by runtimes that can make a container exit
-// on demand (the simulated runtime).
-type exitInjector interface {
-	Exit(containerID string, code int) error
-}
-
-// simulatedProber is implemented by runtimes whose probes are simulated.
-type simulatedProber interface {
-	Probe(ctx context.Context, containerID string) (bool, string)
 }
 
 // Clock is what the agent needs of a clock; k8s.io/utils/clock's real and
@@ -73,6 +53,14 @@ type Config struct {
 	// as given, or the image name when it has neither (suitable for
 	// simulated nodes, whose runtime runs nothing).
 	Images imageResolver
+	// Prober runs containers' probes; nil probes for real (httpGet,
+	// tcpSocket, exec through Runtime). Simulated nodes answer probes from
+	// their runtime (probe.ByContainer).
+	Prober probe.Runner
+	// CutOff, when set, reports whether the Node object tells the agent to
+	// behave as cut off from the API: no lease renewal, no node or pod
+	// status, pods left Terminating (simulated nodes: fake.CutOff).
+	CutOff func(*corev1.Node) bool
 	// NodeIP is the node's InternalIP; pods' hostIP.
 	NodeIP string
 	// Capacity overrides the detected capacity per resource (cpu, memory,
@@ -138,6 +126,11 @@ type Agent struct {
 	events       record.EventBroadcaster
 	recorder     record.EventRecorder
 	mountBackoff *flowcontrol.Backoff
+	// restartBackoff is kubelet's CrashLoopBackOff per pod UID and
+	// container, pullBackoff its image pull back-off per pod UID and
+	// image: 10s doubling to 5m, forgotten after 10m without a step.
+	restartBackoff *flowcontrol.Backoff
+	pullBackoff    *flowcontrol.Backoff
 
 	podFactory informers.SharedInformerFactory
 	pvFactory  informers.SharedInformerFactory
@@ -207,6 +200,10 @@ func New(cfg Config) (*Agent, error) {
 	a.events, a.recorder = newEventBroadcaster(cfg.NodeName)
 	a.mountBackoff = flowcontrol.NewBackOff(mountBackoffInitial, mountBackoffMax)
 	a.mountBackoff.Clock = cfg.Clock
+	a.restartBackoff = flowcontrol.NewBackOff(backoffInitial, backoffMax)
+	a.restartBackoff.Clock = cfg.Clock
+	a.pullBackoff = flowcontrol.NewBackOff(backoffInitial, backoffMax)
+	a.pullBackoff.Clock = cfg.Clock
 
 	a.podFactory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -244,20 +241,13 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.volumes = vm
 
-	var runner probe.Runner = probe.NewProber(cfg.Runtime)
-	if sp, ok := cfg.Runtime.(simulatedProber); ok {
-		runner = simulatedRunner{sp}
+	runner := cfg.Prober
+	if runner == nil {
+		runner = probe.NewProber(cfg.Runtime)
 	}
 	a.probes = probe.NewManager(runner, cfg.Clock, func(uid string) { a.queue.Add(types.UID(uid)) }).
 		WithFailures(a.probeFailed)
 	return a, nil
-}
-
-// simulatedRunner answers probes from a simulated runtime.
-type simulatedRunner struct{ sp simulatedProber }
-
-func (s simulatedRunner) Run(ctx context.Context, _ *corev1.Probe, t probe.Target) (bool, string) {
-	return s.sp.Probe(ctx, t.ContainerID)
 }
 
 // apiObjects reads the objects a pod refers to from the API server, by

@@ -20,6 +20,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"petset/internal/agent/image"
+	"petset/internal/agent/probe"
 	"petset/internal/agent/runtime"
 	rtfake "petset/internal/agent/runtime/fake"
 )
@@ -58,6 +59,8 @@ func (h *harness) config() Config {
 		ResyncPeriod:  time.Hour,
 		Clock:         h.clock,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Prober:        probe.ByContainer(h.rt.Probe),
+		CutOff:        rtfake.CutOff,
 	}
 }
 
@@ -236,7 +239,7 @@ func TestNodeRegistrationLeaseAndReregistration(t *testing.T) {
 
 	// stop-heartbeat: the lease stops being renewed until the annotation goes.
 	n, _ = h.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-	n.Annotations[SimulateAnnotation] = "stop-heartbeat"
+	n.Annotations[rtfake.SimulateAnnotation] = "stop-heartbeat"
 	if _, err := h.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +259,7 @@ func TestNodeRegistrationLeaseAndReregistration(t *testing.T) {
 		return l1.Spec.RenewTime.Equal(l2.Spec.RenewTime)
 	}, nil)
 	n, _ = h.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-	delete(n.Annotations, SimulateAnnotation)
+	delete(n.Annotations, rtfake.SimulateAnnotation)
 	if _, err := h.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +412,7 @@ func TestCrashLoopBackOff(t *testing.T) {
 	h.start(h.config())
 	p := simplePod("crash-0")
 	p.Spec.Containers[0].ReadinessProbe = nil
-	p.Annotations = map[string]string{SimulateAnnotation: "fail"}
+	p.Annotations = map[string]string{rtfake.SimulateAnnotation: "fail"}
 	h.createPod(p)
 	status := func() corev1.ContainerStatus {
 		p := h.pod("crash-0")
@@ -458,28 +461,6 @@ func TestCrashLoopBackOff(t *testing.T) {
 	}
 }
 
-func TestBackoffDurations(t *testing.T) {
-	w := &podWorker{backoff: map[string]time.Duration{}}
-	var got []time.Duration
-	for range 8 {
-		w.noteRestart("c")
-		got = append(got, w.backoff["c"])
-	}
-	want := []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second, 160 * time.Second, 5 * time.Minute, 5 * time.Minute, 5 * time.Minute}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("back-off sequence %v, want %v", got, want)
-		}
-	}
-	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	a := &Agent{clock: clk}
-	start := clk.Now()
-	// A container that ran 10 minutes resets the back-off.
-	if d := a.backoffWait(w, runtime.ContainerStatus{Name: "c", StartedAt: start.Add(-11 * time.Minute), FinishedAt: start}); d != 0 || w.backoff["c"] != 0 {
-		t.Errorf("wait %v backoff %v after a long run", d, w.backoff["c"])
-	}
-}
-
 func TestRestartPolicyNeverAndSimulatedOutcomes(t *testing.T) {
 	h := newHarness(t, nil)
 	h.start(h.config())
@@ -495,7 +476,7 @@ func TestRestartPolicyNeverAndSimulatedOutcomes(t *testing.T) {
 		p := simplePod(tc.name)
 		p.Spec.RestartPolicy = corev1.RestartPolicyNever
 		p.Spec.Containers[0].ReadinessProbe = nil
-		p.Annotations = map[string]string{SimulateAnnotation: tc.annotation}
+		p.Annotations = map[string]string{rtfake.SimulateAnnotation: tc.annotation}
 		h.createPod(p)
 		eventually(t, tc.name+" terminal", func() bool {
 			p := h.pod(tc.name)
@@ -634,14 +615,10 @@ func TestContainerID(t *testing.T) {
 	}
 }
 
-// realProbes hides the simulated runtime's Probe method, so the agent runs
-// real probes (exec through the runtime).
-type realProbes struct{ runtime.Runtime }
-
 func TestLivenessFailureRestartsContainer(t *testing.T) {
 	h := newHarness(t, nil)
 	cfg := h.config()
-	cfg.Runtime = realProbes{h.rt}
+	cfg.Prober = nil // real probes: exec through the runtime
 	h.start(cfg)
 	p := simplePod("live-0")
 	p.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}, PeriodSeconds: 1}
@@ -805,7 +782,7 @@ func TestSimulatedInitContainers(t *testing.T) {
 
 	// A failing init container: Init:Error then Init:CrashLoopBackOff.
 	f := simplePod("fail-0")
-	f.Annotations = map[string]string{SimulateAnnotation: "fail"}
+	f.Annotations = map[string]string{rtfake.SimulateAnnotation: "fail"}
 	f.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox", Command: []string{"migrate"}}}
 	h.createPod(f)
 	initStatus := func() corev1.ContainerStatus {

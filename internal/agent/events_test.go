@@ -230,7 +230,7 @@ func TestContainerFailureEvents(t *testing.T) {
 
 	c := simplePod("crash-0")
 	c.Spec.Containers[0].ReadinessProbe = nil
-	c.Annotations = map[string]string{SimulateAnnotation: "fail"}
+	c.Annotations = map[string]string{rtfake.SimulateAnnotation: "fail"}
 	h.createPod(c)
 	want = `Warning BackOff spec.containers{main}: Back-off restarting failed container main in pod crash-0_default(uid-crash-0)`
 	eventually(t, "crash loop back-off event", func() bool { return h.events("crash-0")[want] >= 1 }, nil)

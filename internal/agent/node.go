@@ -284,7 +284,7 @@ func (a *Agent) nodeStatusLoop(ctx context.Context) {
 			a.log.Warn("reading node", "err", err)
 			continue
 		}
-		stop := n.Annotations[SimulateAnnotation] == "stop-heartbeat"
+		stop := a.cfg.CutOff != nil && a.cfg.CutOff(n)
 		a.mu.Lock()
 		changed := stop != a.stopHeartbeat
 		a.stopHeartbeat = stop

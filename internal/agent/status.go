@@ -20,36 +20,41 @@ func mt(t time.Time) metav1.Time {
 	return metav1.NewTime(t.Truncate(time.Second))
 }
 
-// updateStatus computes the pod's status from the runtime and writes it
-// through pods/status when it changed. It returns the computed phase.
+// updateStatus observes the pod, computes its status and posts it when it
+// changed. It returns the computed phase.
 func (a *Agent) updateStatus(ctx context.Context, w *podWorker, pod *corev1.Pod, podIP string, terminating bool) (corev1.PodPhase, error) {
-	list, err := a.rt.ListContainers(ctx, string(pod.UID))
+	in, err := a.observe(ctx, w, pod, podIP, terminating)
 	if err != nil {
-		return pod.Status.Phase, fmt.Errorf("listing containers: %w", err)
+		return pod.Status.Phase, err
 	}
-	st := a.buildStatus(w, pod, podIP, instances(list), terminating)
+	st := podStatus(in)
+	return st.Phase, a.postPodStatus(ctx, w, pod, st)
+}
+
+// postPodStatus writes st through pods/status unless the pod has it already.
+func (a *Agent) postPodStatus(ctx context.Context, w *podWorker, pod *corev1.Pod, st corev1.PodStatus) error {
 	if apiequality.Semantic.DeepEqual(pod.Status, st) {
-		return st.Phase, nil
+		return nil
 	}
 	// The same status was written already and the pod seen is the one it
 	// was written over or its result: the informer lags, or the server
 	// normalised a field. Writing again would loop.
 	if w.sent != nil && apiequality.Semantic.DeepEqual(*w.sent, st) && (pod.ResourceVersion == w.sentOver || pod.ResourceVersion == w.sentAs) {
-		return st.Phase, nil
+		return nil
 	}
 	// A node told to stop heartbeating is cut off: like a node whose link
 	// is down, it reports nothing about its pods either.
 	if a.heartbeatStopped() {
-		return st.Phase, nil
+		return nil
 	}
 	p := pod.DeepCopy()
 	p.Status = st
 	out, err := a.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
 	if err != nil {
-		return st.Phase, fmt.Errorf("updating status: %w", err)
+		return fmt.Errorf("updating status: %w", err)
 	}
 	w.sent, w.sentOver, w.sentAs = &st, pod.ResourceVersion, out.ResourceVersion
-	return st.Phase, nil
+	return nil
 }
 
 func terminatedState(c runtime.ContainerStatus) *corev1.ContainerStateTerminated {
@@ -71,17 +76,17 @@ func terminatedState(c runtime.ContainerStatus) *corev1.ContainerStateTerminated
 }
 
 // waitingError is the Waiting state a recorded start failure calls for.
-func waitingError(w *podWorker, c *corev1.Container) *corev1.ContainerStateWaiting {
-	if pf := w.pullErr[c.Name]; pf != nil {
+func waitingError(f *failures, c *corev1.Container) *corev1.ContainerStateWaiting {
+	if pf := f.pull[c.Name]; pf != nil {
 		if !pf.reported {
 			return &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: pf.msg}
 		}
 		return &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: fmt.Sprintf("Back-off pulling image %q: %s", c.Image, pf.msg)}
 	}
-	if msg, ok := w.configErr[c.Name]; ok {
+	if msg, ok := f.config[c.Name]; ok {
 		return &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: strings.TrimPrefix(msg, errConfig.Error()+": ")}
 	}
-	if msg, ok := w.startErr[c.Name]; ok {
+	if msg, ok := f.start[c.Name]; ok {
 		return &corev1.ContainerStateWaiting{Reason: "RunContainerError", Message: msg}
 	}
 	return nil
@@ -89,10 +94,11 @@ func waitingError(w *podWorker, c *corev1.Container) *corev1.ContainerStateWaiti
 
 // containerStatus renders one container's status. restart tells whether an
 // exited instance with that exit code will be restarted.
-func (a *Agent) containerStatus(w *podWorker, pod *corev1.Pod, c *corev1.Container, l []runtime.ContainerStatus, waitingReason string, restart func(int) bool, initContainer bool) corev1.ContainerStatus {
+func containerStatus(in *podState, c *corev1.Container, waitingReason string, restart func(int) bool, initContainer bool) corev1.ContainerStatus {
+	pod, l := in.pod, in.containers[c.Name]
 	cs := corev1.ContainerStatus{Name: c.Name, Image: c.Image, Started: new(bool)}
 	if len(l) == 0 {
-		cs.State.Waiting = waitingError(w, c)
+		cs.State.Waiting = waitingError(in.failures, c)
 		if cs.State.Waiting == nil {
 			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: waitingReason}
 		}
@@ -109,7 +115,7 @@ func (a *Agent) containerStatus(w *podWorker, pod *corev1.Pod, c *corev1.Contain
 	case runtime.StateRunning:
 		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: mt(last.StartedAt)}
 		started, ready := true, c.ReadinessProbe == nil
-		if ps, ok := a.probes.Status(last.ID); ok {
+		if ps, ok := in.probes[last.ID]; ok {
 			started, ready = ps.Started, ps.Ready
 		}
 		*cs.Started = started
@@ -121,11 +127,11 @@ func (a *Agent) containerStatus(w *podWorker, pod *corev1.Pod, c *corev1.Contain
 		term := terminatedState(last)
 		if restart(last.ExitCode) && pod.DeletionTimestamp == nil {
 			cs.LastTerminationState.Terminated = term
-			cs.State.Waiting = waitingError(w, c)
+			cs.State.Waiting = waitingError(in.failures, c)
 			if cs.State.Waiting == nil {
 				cs.State.Waiting = &corev1.ContainerStateWaiting{
 					Reason:  "CrashLoopBackOff",
-					Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", w.backoff[c.Name], c.Name, pod.Name, pod.Namespace, pod.UID),
+					Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", in.backoff[c.Name].delay, c.Name, pod.Name, pod.Namespace, pod.UID),
 				}
 			}
 		} else {
@@ -133,7 +139,7 @@ func (a *Agent) containerStatus(w *podWorker, pod *corev1.Pod, c *corev1.Contain
 			cs.Ready = initContainer && last.ExitCode == 0
 		}
 	default:
-		cs.State.Waiting = waitingError(w, c)
+		cs.State.Waiting = waitingError(in.failures, c)
 		if cs.State.Waiting == nil {
 			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: waitingReason}
 		}
@@ -141,13 +147,16 @@ func (a *Agent) containerStatus(w *podWorker, pod *corev1.Pod, c *corev1.Contain
 	return cs
 }
 
-// buildStatus computes the pod status as kubelet would.
-func (a *Agent) buildStatus(w *podWorker, pod *corev1.Pod, podIP string, byName map[string][]runtime.ContainerStatus, terminating bool) corev1.PodStatus {
+// podStatus computes the pod's status in state in as kubelet's
+// generateAPIPodStatus: phase, conditions, container statuses with their
+// waiting reasons.
+func podStatus(in *podState) corev1.PodStatus {
+	pod, podIP, byName, terminating := in.pod, in.podIP, in.containers, in.terminating
 	old := pod.Status
-	now := mt(a.clock.Now())
+	now := mt(in.now)
 	st := corev1.PodStatus{
 		Phase:                      old.Phase,
-		HostIP:                     a.cfg.NodeIP,
+		HostIP:                     in.nodeIP,
 		PodIP:                      podIP,
 		StartTime:                  old.StartTime,
 		QOSClass:                   qos.GetPodQOS(pod),
@@ -162,8 +171,8 @@ func (a *Agent) buildStatus(w *podWorker, pod *corev1.Pod, podIP string, byName 
 	if st.StartTime == nil {
 		st.StartTime = &now
 	}
-	if a.cfg.NodeIP != "" {
-		st.HostIPs = []corev1.HostIP{{IP: a.cfg.NodeIP}}
+	if in.nodeIP != "" {
+		st.HostIPs = []corev1.HostIP{{IP: in.nodeIP}}
 	}
 	if podIP != "" {
 		st.PodIPs = []corev1.PodIP{{IP: podIP}}
@@ -184,7 +193,7 @@ func (a *Agent) buildStatus(w *podWorker, pod *corev1.Pod, podIP string, byName 
 		// As kubelet: every container of a pod with init containers waits
 		// as PodInitializing until it runs (kubectl shows Init:N/M, then
 		// PodInitializing once the init containers are done).
-		cs := a.containerStatus(w, pod, c, l, "PodInitializing", restart, true)
+		cs := containerStatus(in, c, "PodInitializing", restart, true)
 		st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
 		switch {
 		case len(l) == 0:
@@ -214,7 +223,7 @@ func (a *Agent) buildStatus(w *podWorker, pod *corev1.Pod, podIP string, byName 
 			reason = "PodInitializing"
 		}
 		restart := func(code int) bool { return shouldRestart(policy, code) }
-		cs := a.containerStatus(w, pod, c, byName[c.Name], reason, restart, false)
+		cs := containerStatus(in, c, reason, restart, false)
 		st.ContainerStatuses = append(st.ContainerStatuses, cs)
 		switch {
 		case cs.State.Running != nil:
@@ -279,7 +288,7 @@ func (a *Agent) buildStatus(w *podWorker, pod *corev1.Pod, podIP string, byName 
 		conds = append(conds, c)
 	}
 	terminal := st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed
-	set(corev1.PodReadyToStartContainers, (podIP != "" || pod.Spec.HostNetwork) && w.sandboxErr == "" && !terminal && !terminating, "", "")
+	set(corev1.PodReadyToStartContainers, (podIP != "" || pod.Spec.HostNetwork) && in.failures.sandbox == "" && !terminal && !terminating, "", "")
 	initReason, initMsg := "", ""
 	if !initDone {
 		initReason, initMsg = "ContainersNotInitialized", fmt.Sprintf("containers with incomplete status: [%s]", strings.Join(incomplete, " "))

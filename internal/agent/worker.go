@@ -26,12 +26,13 @@ import (
 	"petset/internal/podport"
 )
 
-// Restart back-off as kubelet's CrashLoopBackOff (also its image pull
-// back-off).
+// Restart back-off as kubelet's CrashLoopBackOff and its image pull
+// back-off (flowcontrol.Backoff: 10s doubling to 5m; an entry is forgotten
+// once its last step is older than twice the maximum, so a container that
+// ran 10 minutes restarts at once).
 const (
 	backoffInitial = 10 * time.Second
 	backoffMax     = 5 * time.Minute
-	backoffReset   = 10 * time.Minute
 )
 
 // Volume set-up retries as kubelet's volume operations
@@ -49,13 +50,8 @@ type podWorker struct {
 	uid  types.UID
 	kick chan struct{}
 
-	backoff    map[string]time.Duration // container → current back-off
-	pullErr    map[string]*pullFailure
-	configErr  map[string]string // container → CreateContainerConfigError message
-	startErr   map[string]string // container → RunContainerError message
-	mountErr   string
+	fail       *failures // what the last actions recorded, for the status
 	mountRetry time.Time // no volume set-up before this (back-off after a failure)
-	sandboxErr string
 	terminated bool      // graceful termination done, pod deletion requested
 	killAt     time.Time // when a terminating pod's containers get SIGKILL (zero: not terminating)
 	waitingFor types.UID // the other pod of this name whose teardown this one waits for
@@ -64,14 +60,6 @@ type podWorker struct {
 	// the one it produced.
 	sent             *corev1.PodStatus
 	sentOver, sentAs string
-	simulatedAt      map[string]bool // container IDs the simulate annotation was applied to
-}
-
-type pullFailure struct {
-	msg      string
-	at       time.Time
-	backoff  time.Duration
-	reported bool // ErrImagePull was shown once; further syncs show ImagePullBackOff
 }
 
 // dispatch hands queued pod UIDs to their workers, starting workers as
@@ -85,15 +73,7 @@ func (a *Agent) dispatch(ctx context.Context) {
 		a.mu.Lock()
 		w, ok := a.workers[uid]
 		if !ok && ctx.Err() == nil {
-			w = &podWorker{
-				uid:         uid,
-				kick:        make(chan struct{}, 1),
-				backoff:     map[string]time.Duration{},
-				pullErr:     map[string]*pullFailure{},
-				configErr:   map[string]string{},
-				startErr:    map[string]string{},
-				simulatedAt: map[string]bool{},
-			}
+			w = &podWorker{uid: uid, kick: make(chan struct{}, 1), fail: newFailures()}
 			a.workers[uid] = w
 			a.wg.Add(1)
 			go a.work(ctx, w)
@@ -233,6 +213,9 @@ func (a *Agent) teardown(ctx context.Context, uid types.UID) error {
 		return err
 	}
 	a.mountBackoff.DeleteEntry(string(uid))
+	for _, c := range list {
+		a.restartBackoff.DeleteEntry(restartKey(uid, c.Name))
+	}
 	return nil
 }
 
@@ -507,53 +490,26 @@ func shouldRestart(policy corev1.RestartPolicy, exitCode int) bool {
 	return true
 }
 
-// backoffWait returns how long the container must still wait before its
-// next restart (0: restart now).
-func (a *Agent) backoffWait(w *podWorker, last runtime.ContainerStatus) time.Duration {
-	if !last.StartedAt.IsZero() && last.FinishedAt.Sub(last.StartedAt) >= backoffReset {
-		w.backoff[last.Name] = 0
-	}
-	b := w.backoff[last.Name]
-	if b == 0 {
-		return 0
-	}
-	left := last.FinishedAt.Add(b).Sub(a.clock.Now())
-	if left < 0 {
-		return 0
-	}
-	return left
-}
-
 // restartBackOffEvent records kubelet's event for a container waiting out
 // its CrashLoopBackOff.
 func (a *Agent) restartBackOffEvent(pod *corev1.Pod, c *corev1.Container) {
 	a.containerEvent(pod, c, corev1.EventTypeWarning, reasonBackOff, fmt.Sprintf("Back-off restarting failed container %s in pod %s", c.Name, formatPod(pod)))
 }
 
-// noteRestart advances the container's back-off after a restart.
-func (w *podWorker) noteRestart(name string) {
-	b := w.backoff[name]
-	switch {
-	case b == 0:
-		b = backoffInitial
-	case b*2 > backoffMax:
-		b = backoffMax
-	default:
-		b *= 2
+// runPod moves a live pod forward: it sets up what the containers need
+// (identity, sandbox, volumes), then syncs the containers.
+func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time.Duration, error) {
+	podIP, mounts, hostsPath, wait, err := a.setUpPod(ctx, w, pod)
+	if err != nil || wait > 0 || mounts == nil {
+		return wait, err
 	}
-	w.backoff[name] = b
+	return a.syncContainers(ctx, w, pod, podIP, mounts, hostsPath)
 }
 
-// runPod moves a live pod forward: sandbox, volumes, init containers, app
-// containers, probes, status.
-func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time.Duration, error) {
-	var wake time.Duration
-	soon := func(d time.Duration) {
-		if d > 0 && (wake == 0 || d < wake) {
-			wake = d
-		}
-	}
-
+// setUpPod claims the pod's identity on the node, posts its first status,
+// creates its sandbox and sets up its volumes. It returns the pod IP, the
+// volumes and the pod's hosts file, or (nil volumes) when to try again.
+func (a *Agent) setUpPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (string, map[string]volume.Volume, string, time.Duration, error) {
 	// One identity, one live copy on this node: the pod's name stays
 	// reserved by an earlier pod of that name (force-deleted, replaced)
 	// until that one's teardown is complete.
@@ -563,7 +519,7 @@ func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time
 			a.log.Info("waiting for the previous pod of this name to be torn down", "pod", pod.Namespace+"/"+pod.Name, "podUID", pod.UID, "previousUID", other)
 		}
 		a.queue.Add(other) // make sure its worker runs; its release requeues this pod
-		return 0, nil
+		return "", nil, "", 0, nil
 	}
 	w.waitingFor = ""
 
@@ -572,7 +528,7 @@ func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time
 	// while the sandbox, volumes and images are prepared.
 	if w.sent == nil && len(pod.Status.ContainerStatuses) == 0 && len(pod.Status.InitContainerStatuses) == 0 {
 		if _, err := a.updateStatus(ctx, w, pod, "", false); err != nil {
-			return time.Second, err
+			return "", nil, "", time.Second, err
 		}
 	}
 
@@ -584,196 +540,158 @@ func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time
 		UID:         string(pod.UID),
 		Namespace:   pod.Namespace,
 		Name:        pod.Name,
+		Annotations: pod.Annotations,
 		Hostname:    podHostname(pod),
 		HostsFile:   hostsFile(pod, podIP, a.cfg.DNS.ClusterDomain),
 		ResolvConf:  resolvConf(pod, a.cfg.DNS),
 		HostNetwork: pod.Spec.HostNetwork,
 	})
 	if err != nil {
-		w.sandboxErr = err.Error()
+		w.fail.sandbox = err.Error()
 		_, _ = a.updateStatus(ctx, w, pod, "", false)
-		return 5 * time.Second, fmt.Errorf("creating sandbox: %w", err)
+		return "", nil, "", 5 * time.Second, fmt.Errorf("creating sandbox: %w", err)
 	}
-	w.sandboxErr = ""
+	w.fail.sandbox = ""
 	podIP = sb.IP
 	if pod.Spec.HostNetwork {
 		podIP = a.cfg.NodeIP
 	}
 
 	if left := w.mountRetry.Sub(a.clock.Now()); left > 0 {
-		if _, err := a.updateStatus(ctx, w, pod, podIP, false); err != nil {
-			return left, err
-		}
-		return left, nil
+		_, err := a.updateStatus(ctx, w, pod, podIP, false)
+		return "", nil, "", left, err
 	}
 	mounts, err := a.volumes.Mount(ctx, pod)
 	if err != nil {
-		return a.mountFailed(ctx, w, pod, podIP, err)
+		wait, err := a.mountFailed(ctx, w, pod, podIP, err)
+		return "", nil, "", wait, err
 	}
-	if w.mountErr != "" {
+	if w.fail.mount != "" {
 		a.log.Info("volumes set up", "pod", pod.Namespace+"/"+pod.Name, "podUID", pod.UID)
 	}
-	w.mountErr, w.mountRetry = "", time.Time{}
+	w.fail.mount, w.mountRetry = "", time.Time{}
 	a.mountBackoff.DeleteEntry(string(pod.UID))
 	hostsPath := filepath.Join(a.volumes.PodDir(pod.UID), "etc-hosts")
 	if err := writeIfChanged(hostsPath, hostsFile(pod, podIP, a.cfg.DNS.ClusterDomain)); err != nil {
-		return 2 * time.Second, err
+		return "", nil, "", 2 * time.Second, err
 	}
+	if mounts == nil {
+		mounts = map[string]volume.Volume{}
+	}
+	return podIP, mounts, hostsPath, 0, nil
+}
 
+// restartKey names a container's crash-loop back-off entry.
+func restartKey(uid types.UID, container string) string { return string(uid) + "/" + container }
+
+// pullKey names an image pull back-off entry: per pod and image, as
+// kubelet's.
+func pullKey(uid types.UID, image string) string { return string(uid) + "/" + image }
+
+// observe gathers what computePod decides from: the runtime's containers of
+// the pod, their probe results, their crash-loop back-offs and the
+// failures recorded on w, at the clock's now.
+func (a *Agent) observe(ctx context.Context, w *podWorker, pod *corev1.Pod, podIP string, terminating bool) (*podState, error) {
 	list, err := a.rt.ListContainers(ctx, string(pod.UID))
 	if err != nil {
-		return 2 * time.Second, fmt.Errorf("listing containers: %w", err)
+		return nil, fmt.Errorf("listing containers: %w", err)
 	}
-	byName := instances(list)
-
-	// Simulation: make running containers exit on request.
-	if inj, ok := a.rt.(exitInjector); ok {
-		code := -1
-		switch pod.Annotations[SimulateAnnotation] {
-		case "fail":
-			code = 1
-		case "succeed":
-			code = 0
-		}
-		if code >= 0 {
-			for _, c := range list {
-				if c.State == runtime.StateRunning && !w.simulatedAt[c.ID] {
-					w.simulatedAt[c.ID] = true
-					_ = inj.Exit(c.ID, code)
-				}
-			}
-		}
+	in := &podState{
+		pod:         pod,
+		now:         a.clock.Now(),
+		nodeIP:      a.cfg.NodeIP,
+		podIP:       podIP,
+		containers:  instances(list),
+		probes:      map[string]probe.State{},
+		backoff:     map[string]crashBackoff{},
+		failures:    w.fail,
+		terminating: terminating,
 	}
-
-	// Liveness and startup failures restart the container.
 	for _, c := range list {
-		if c.State != runtime.StateRunning {
-			continue
-		}
-		if st, ok := a.probes.Status(c.ID); ok && st.Failed != "" {
-			a.log.Info("restarting container after probe failure", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "reason", st.Message)
-			if spec := containerSpec(pod, c.Name); spec != nil {
-				a.containerEvent(pod, spec, corev1.EventTypeNormal, reasonKilling, fmt.Sprintf("Container %s failed %s probe, will be restarted", c.Name, st.Failed))
-			}
-			a.probes.StopContainer(c.ID)
-			if err := a.rt.StopContainer(ctx, c.ID, gracePeriodSpec(pod)); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-				return 2 * time.Second, fmt.Errorf("stopping %s after probe failure: %w", c.Name, err)
-			}
+		if st, ok := a.probes.Status(c.ID); ok {
+			in.probes[c.ID] = st
 		}
 	}
-	if len(list) > 0 {
-		if list, err = a.rt.ListContainers(ctx, string(pod.UID)); err != nil {
-			return 2 * time.Second, fmt.Errorf("listing containers: %w", err)
-		}
-		byName = instances(list)
+	for name, l := range in.containers {
+		key := restartKey(pod.UID, name)
+		in.backoff[name] = crashBackoff{delay: a.restartBackoff.Get(key), active: a.restartBackoff.IsInBackOffSince(key, l[0].FinishedAt)}
 	}
+	return in, nil
+}
 
-	envPod := podEnvPod(pod, podIP, a.cfg.NodeIP)
-	start := func(c *corev1.Container, attempt int) {
-		if d := a.startContainer(ctx, w, envPod, c, attempt, mounts, hostsPath); d > 0 {
-			soon(d)
-		}
-	}
-	nextAttempt := func(name string) int {
-		if l := byName[name]; len(l) > 0 {
-			return l[0].Attempt + 1
-		}
-		return 0
-	}
-
-	// Init containers, in order.
-	initDone := true
-	for i := range pod.Spec.InitContainers {
-		c := &pod.Spec.InitContainers[i]
-		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
-		l := byName[c.Name]
-		if len(l) == 0 {
-			start(c, 0)
-			initDone = false
-			break
-		}
-		last := l[0]
-		if last.State == runtime.StateRunning && sidecar {
-			continue
-		}
-		if last.State != runtime.StateExited {
-			initDone = false
-			break
-		}
-		if last.ExitCode == 0 && !sidecar {
-			continue
-		}
-		initDone = false
-		if !sidecar && pod.Spec.RestartPolicy == corev1.RestartPolicyNever {
-			break // the pod fails
-		}
-		if d := a.backoffWait(w, last); d > 0 {
-			soon(d)
-			a.restartBackOffEvent(pod, c)
-		} else {
-			w.noteRestart(c.Name)
-			start(c, last.Attempt+1)
-		}
-		break
-	}
-
-	if initDone {
-		for i := range pod.Spec.Containers {
-			c := &pod.Spec.Containers[i]
-			l := byName[c.Name]
-			if len(l) == 0 {
-				start(c, nextAttempt(c.Name))
-				continue
-			}
-			last := l[0]
-			if last.State != runtime.StateExited || !shouldRestart(pod.Spec.RestartPolicy, last.ExitCode) {
-				continue
-			}
-			if d := a.backoffWait(w, last); d > 0 {
-				soon(d)
-				a.restartBackOffEvent(pod, c)
-				continue
-			}
-			w.noteRestart(c.Name)
-			start(c, last.Attempt+1)
-		}
-	}
-
-	// Keep two instances per container (current and previous), drop older.
-	if list, err = a.rt.ListContainers(ctx, string(pod.UID)); err != nil {
-		return 2 * time.Second, fmt.Errorf("listing containers: %w", err)
-	}
-	byName = instances(list)
-	running := map[string]bool{}
-	for _, l := range byName {
-		for i, c := range l {
-			if i >= 2 && c.State == runtime.StateExited {
-				_ = a.rt.RemoveContainer(ctx, c.ID)
-			}
-		}
-		if c := l[0]; c.State == runtime.StateRunning {
-			running[c.ID] = true
-			if spec := containerSpec(pod, c.Name); spec != nil {
-				host := podIP
-				if pod.Spec.HostNetwork {
-					host = "127.0.0.1"
-				}
-				a.probes.Start(ctx, string(pod.UID), c.ID, c.StartedAt, probe.Probes{
-					Startup: spec.StartupProbe, Liveness: spec.LivenessProbe, Readiness: spec.ReadinessProbe,
-				}, probe.Target{Host: host, Ports: spec.Ports, Container: c.Name})
-			}
-		}
-	}
-	a.probes.Retain(string(pod.UID), running)
-
-	phase, err := a.updateStatus(ctx, w, pod, podIP, false)
+// syncContainers computes the pod's plan and applies it: probe-failed
+// containers are killed first (and the pod observed again), then
+// containers are started or wait out their back-off; after the runtime
+// changed, the pod is observed and computed again, and that plan's
+// removals, probes and status are applied.
+func (a *Agent) syncContainers(ctx context.Context, w *podWorker, pod *corev1.Pod, podIP string, mounts map[string]volume.Volume, hostsPath string) (time.Duration, error) {
+	in, err := a.observe(ctx, w, pod, podIP, false)
 	if err != nil {
+		return 2 * time.Second, err
+	}
+	plan := computePod(in)
+	if plan.has(actKill) {
+		for _, act := range plan.actions {
+			if act.kind != actKill {
+				continue
+			}
+			if err := a.killUnhealthy(ctx, pod, act); err != nil {
+				return 2 * time.Second, err
+			}
+		}
+		if in, err = a.observe(ctx, w, pod, podIP, false); err != nil {
+			return 2 * time.Second, err
+		}
+		plan = computePod(in)
+	}
+
+	var wake time.Duration
+	soon := func(d time.Duration) {
+		if d > 0 && (wake == 0 || d < wake) {
+			wake = d
+		}
+	}
+	soon(plan.wake)
+	envPod := podEnvPod(pod, podIP, a.cfg.NodeIP)
+	changed := false
+	for _, act := range plan.actions {
+		switch act.kind {
+		case actBackOff:
+			a.restartBackOffEvent(pod, act.container)
+		case actStart:
+			if act.restart {
+				a.restartBackoff.Next(restartKey(pod.UID, act.name), act.finishedAt)
+			}
+			soon(a.startContainer(ctx, w, envPod, act.container, act.attempt, mounts, hostsPath))
+			changed = true
+		}
+	}
+	if changed {
+		if in, err = a.observe(ctx, w, pod, podIP, false); err != nil {
+			return 2 * time.Second, err
+		}
+		plan = computePod(in)
+	}
+
+	probed := map[string]bool{}
+	for _, act := range plan.actions {
+		switch act.kind {
+		case actRemove:
+			_ = a.rt.RemoveContainer(ctx, act.id)
+		case actProbe:
+			probed[act.id] = true
+			a.probes.Start(ctx, string(pod.UID), act.id, act.startedAt, act.probes, act.target)
+		}
+	}
+	a.probes.Retain(string(pod.UID), probed)
+
+	if err := a.postPodStatus(ctx, w, pod, plan.status); err != nil {
 		return time.Second, err
 	}
-	if phase == corev1.PodSucceeded || phase == corev1.PodFailed {
+	if plan.has(actStopPod) {
 		a.stopTerminal(ctx, pod.UID)
 	}
-	for _, p := range w.pullErr {
+	for _, p := range w.fail.pull {
 		if !p.reported {
 			// ErrImagePull has been shown; the next status says ImagePullBackOff.
 			p.reported = true
@@ -781,6 +699,19 @@ func (a *Agent) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (time
 		}
 	}
 	return wake, nil
+}
+
+// killUnhealthy stops a container whose liveness or startup probe failed.
+func (a *Agent) killUnhealthy(ctx context.Context, pod *corev1.Pod, act podAction) error {
+	a.log.Info("restarting container after probe failure", "pod", pod.Namespace+"/"+pod.Name, "container", act.name, "reason", act.message)
+	if act.container != nil {
+		a.containerEvent(pod, act.container, corev1.EventTypeNormal, reasonKilling, fmt.Sprintf("Container %s failed %s probe, will be restarted", act.name, act.probe))
+	}
+	a.probes.StopContainer(act.id)
+	if err := a.rt.StopContainer(ctx, act.id, gracePeriodSpec(pod)); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		return fmt.Errorf("stopping %s after probe failure: %w", act.name, err)
+	}
+	return nil
 }
 
 // mountFailed records a failed volume set-up as kubelet does: a Warning
@@ -791,7 +722,7 @@ func (a *Agent) mountFailed(ctx context.Context, w *podWorker, pod *corev1.Pod, 
 	key, now := string(pod.UID), a.clock.Now()
 	a.mountBackoff.Next(key, now)
 	wait := a.mountBackoff.Get(key)
-	w.mountErr, w.mountRetry = err.Error(), now.Add(wait)
+	w.fail.mount, w.mountRetry = err.Error(), now.Add(wait)
 	a.podEvent(pod, corev1.EventTypeWarning, reasonFailedMount, err.Error())
 	a.log.Info("volume set-up failed", "pod", pod.Namespace+"/"+pod.Name, "podUID", pod.UID, "reason", reasonFailedMount, "err", err, "retryIn", wait)
 	if _, serr := a.updateStatus(ctx, w, pod, podIP, false); serr != nil {
@@ -827,13 +758,14 @@ func podEnvPod(pod *corev1.Pod, podIP, hostIP string) *corev1.Pod {
 // startContainer resolves and starts one container instance; failures are
 // recorded on w for the status. It returns when to retry (0: not needed).
 func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Pod, c *corev1.Container, attempt int, mounts map[string]volume.Volume, hostsPath string) time.Duration {
-	if pf := w.pullErr[c.Name]; pf != nil && a.clock.Since(pf.at) < pf.backoff {
+	pull := pullKey(pod.UID, c.Image)
+	if pf, now := w.fail.pull[c.Name], a.clock.Now(); pf != nil && a.pullBackoff.IsInBackOffSinceUpdate(pull, now) {
 		a.containerEvent(pod, c, corev1.EventTypeNormal, reasonBackOff, fmt.Sprintf("Back-off pulling image %q", c.Image))
 		a.containerEvent(pod, c, corev1.EventTypeWarning, reasonFailed, "Error: "+imagePullBackOff)
-		return pf.backoff - a.clock.Since(pf.at)
+		return a.pullBackoff.Get(pull) - now.Sub(pf.at)
 	}
 	configFailed := func(err error) time.Duration {
-		w.configErr[c.Name] = err.Error()
+		w.fail.config[c.Name] = err.Error()
 		a.containerEvent(pod, c, corev1.EventTypeWarning, reasonFailed, "Error: "+strings.TrimPrefix(err.Error(), errConfig.Error()+": "))
 		return 5 * time.Second
 	}
@@ -845,7 +777,7 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 	if err != nil {
 		return configFailed(err)
 	}
-	delete(w.configErr, c.Name)
+	delete(w.fail.config, c.Name)
 	command := expandArgs(c.Command, env)
 	args := expandArgs(c.Args, env)
 	argv := append(append([]string{}, command...), args...)
@@ -860,33 +792,23 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 			a.containerEvent(pod, c, corev1.EventTypeWarning, reasonFailed, fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
 			a.containerEvent(pod, c, corev1.EventTypeWarning, reasonFailed, "Error: "+errImagePull)
 			a.log.Info("image pull failed", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "image", c.Image, "reason", errImagePull, "err", err)
-			pf := w.pullErr[c.Name]
-			if pf == nil {
-				pf = &pullFailure{}
-				w.pullErr[c.Name] = pf
-			}
-			switch {
-			case pf.backoff == 0:
-				pf.backoff = backoffInitial
-			case pf.backoff*2 > backoffMax:
-				pf.backoff = backoffMax
-			default:
-				pf.backoff *= 2
-			}
-			pf.msg, pf.at, pf.reported = err.Error(), a.clock.Now(), false
-			return pf.backoff
+			now := a.clock.Now()
+			a.pullBackoff.Next(pull, now)
+			w.fail.pull[c.Name] = &pullFailure{msg: err.Error(), at: now}
+			return a.pullBackoff.Get(pull)
 		}
 		argv, imageEnv = res.Argv, res.Env
 		if workDir == "" {
 			workDir = res.WorkingDir
 		}
 	}
-	delete(w.pullErr, c.Name)
+	delete(w.fail.pull, c.Name)
+	a.pullBackoff.DeleteEntry(pull)
 	// Nothing is downloaded: the image is a name for a program already on
 	// the node, as kubelet reports a present image.
 	a.containerEvent(pod, c, corev1.EventTypeNormal, reasonPulled, fmt.Sprintf("Container image %q already present on machine", c.Image))
 	startFailed := func(msg string) {
-		w.startErr[c.Name] = msg
+		w.fail.start[c.Name] = msg
 		a.containerEvent(pod, c, corev1.EventTypeWarning, reasonFailed, "Error: "+msg)
 	}
 	if len(argv) == 0 && a.cfg.Images == nil {
@@ -907,7 +829,7 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 		}
 		sub, err := subPathOf(vm, env)
 		if err != nil {
-			w.configErr[c.Name] = err.Error()
+			w.fail.config[c.Name] = err.Error()
 			return 5 * time.Second
 		}
 		// The runtime resolves subPath below the volume without following
@@ -935,7 +857,7 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 		startFailed(err.Error())
 		return 5 * time.Second
 	}
-	delete(w.startErr, c.Name)
+	delete(w.fail.start, c.Name)
 	// The runtime creates and starts in one step.
 	a.containerEvent(pod, c, corev1.EventTypeNormal, reasonCreated, "Container created")
 	a.containerEvent(pod, c, corev1.EventTypeNormal, reasonStarted, "Container started")

@@ -26,6 +26,7 @@ import (
 
 	"petset/internal/agent"
 	"petset/internal/agent/image"
+	"petset/internal/agent/probe"
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/runtime/fake"
 	"petset/internal/agent/runtime/linux"
@@ -285,6 +286,11 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	if images != nil {
 		acfg.Images = images
+	}
+	if sim, ok := rt.(*fake.Runtime); ok {
+		// Simulated outcomes: probes answered by the runtime, the node's
+		// stop-heartbeat annotation (the pod's is read by the runtime).
+		acfg.Prober, acfg.CutOff = probe.ByContainer(sim.Probe), fake.CutOff
 	}
 	if cfg.Simulate {
 		acfg.Capacity, acfg.CapacityOnly = SimCapacity(cfg.SimCapacity), true

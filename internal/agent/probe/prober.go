@@ -40,6 +40,16 @@ type Runner interface {
 	Run(ctx context.Context, p *corev1.Probe, t Target) (bool, string)
 }
 
+// ByContainer is a Runner that answers every probe of a container with one
+// function of the container's ID, whatever the probe's handler: how a
+// simulated runtime's probes (runtime/fake's Runtime.Probe) are run.
+type ByContainer func(ctx context.Context, containerID string) (bool, string)
+
+// Run implements Runner.
+func (f ByContainer) Run(ctx context.Context, _ *corev1.Probe, t Target) (bool, string) {
+	return f(ctx, t.ContainerID)
+}
+
 // Execer runs a command in a container; runtime.Runtime satisfies it.
 type Execer interface {
 	Exec(ctx context.Context, containerID string, argv []string, s runtime.Streams) (int, error)

@@ -17,6 +17,11 @@ type SandboxConfig struct {
 	UID       string
 	Namespace string
 	Name      string
+	// Annotations are the pod's annotations, as CRI's
+	// PodSandboxConfig.Annotations; the agent passes them at every
+	// RunSandbox. Real runtimes ignore them; the simulated one reads its
+	// steering annotation from them (see package fake).
+	Annotations map[string]string
 	// Hostname is the pod's hostname (spec.hostname, else the pod name).
 	Hostname string
 	// HostsFile and ResolvConf are the full contents of the pod's

@@ -25,15 +25,21 @@
 //   - Probe reports a probe as passing once the container has been running
 //     for Config.ReadyDelay, so simulated pods go Pending → Running → Ready.
 //
-// Users steer simulated nodes with annotations, which the agent (not this
-// package) reads and turns into calls on the runtime:
-//   - pod annotation `petset.io/simulate: fail` makes the pod's containers exit
-//     with code 1 once running (init containers included, before their init
-//     duration ends: the pod shows Init:Error, then Init:CrashLoopBackOff);
-//     `petset.io/simulate: succeed` makes them exit with code 0.
-//   - node annotation `petset.io/simulate: stop-heartbeat` makes that node's
-//     agent stop renewing its Lease and posting node status (to rehearse the
-//     loss of a node); removing the annotation resumes both.
+// Users steer simulated nodes with the annotation petset.io/simulate
+// (SimulateAnnotation); the agent only passes it on and does not know it
+// is simulated:
+//   - on a pod, `fail` makes its containers exit with code 1 once running
+//     (init containers included, before their init duration ends: the pod
+//     shows Init:Error, then Init:CrashLoopBackOff); `succeed` makes them
+//     exit with code 0. The runtime reads it from SandboxConfig.Annotations,
+//     which the agent passes at every RunSandbox: set on a running pod, it
+//     applies to the containers running then.
+//   - on a Node, `stop-heartbeat` makes CutOff report the node cut off;
+//     the node wiring gives CutOff to the agent (agent.Config.CutOff), which
+//     then stops renewing its Lease and posting node and pod status (to
+//     rehearse the loss of a node); removing the annotation resumes both.
+//   - probes: the node wiring gives the agent probe.ByContainer(r.Probe)
+//     as its prober.
 //
 // Concurrency: every method is safe for concurrent use; one mutex guards all
 // state. Timers are the only asynchronous work: they are created through the

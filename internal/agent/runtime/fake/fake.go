@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/clock"
 
 	"petset/internal/agent/runtime"
@@ -139,6 +140,14 @@ func (r *Runtime) RunSandbox(_ context.Context, cfg runtime.SandboxConfig) (runt
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s, ok := r.sandboxes[cfg.UID]; ok {
+		// The pod's annotations as they are now: a simulated outcome set
+		// on a running pod applies to its running containers.
+		s.cfg.Annotations = cfg.Annotations
+		for _, c := range r.containers {
+			if c.st.PodUID == cfg.UID && c.st.State == runtime.StateRunning {
+				r.simulateLocked(c, r.clock.Now())
+			}
+		}
 		return s.sb, nil
 	}
 	sb := runtime.Sandbox{UID: cfg.UID, Namespace: cfg.Namespace, Name: cfg.Name, CreatedAt: r.clock.Now()}
@@ -211,6 +220,7 @@ func (r *Runtime) StartContainer(_ context.Context, podUID string, cfg runtime.C
 		if cfg.Init {
 			r.completeInit(c, at)
 		}
+		r.simulateLocked(c, at)
 	}
 	if r.cfg.StartDelay <= 0 {
 		run(now)
@@ -243,6 +253,40 @@ func (r *Runtime) completeInit(c *container, at time.Time) {
 			r.exitLocked(c, end, 0, "Completed", "")
 		}
 	}))
+}
+
+// SimulateAnnotation is the annotation users steer simulated nodes with:
+// on a pod "fail" or "succeed" (read from SandboxConfig.Annotations), on a
+// Node "stop-heartbeat" (read by CutOff).
+const SimulateAnnotation = "petset.io/simulate"
+
+// simulateLocked makes a running container exit as its pod's
+// SimulateAnnotation says ("fail": 1, "succeed": 0), at; r.mu is held.
+func (r *Runtime) simulateLocked(c *container, at time.Time) {
+	if c.st.State != runtime.StateRunning {
+		return
+	}
+	s, ok := r.sandboxes[c.st.PodUID]
+	if !ok {
+		return
+	}
+	code := -1
+	switch s.cfg.Annotations[SimulateAnnotation] {
+	case "fail":
+		code = 1
+	case "succeed":
+		code = 0
+	}
+	if code >= 0 {
+		r.exitLocked(c, at, code, exitReason(code), "simulated exit")
+	}
+}
+
+// CutOff reports whether a simulated node is told to behave as cut off
+// from the API (SimulateAnnotation "stop-heartbeat" on the Node): its agent
+// then renews no lease and posts no status until the annotation goes.
+func CutOff(n *corev1.Node) bool {
+	return n != nil && n.Annotations[SimulateAnnotation] == "stop-heartbeat"
 }
 
 // later wraps a timer callback: it runs f with r.mu held on a goroutine of

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"petset/internal/agent/runtime"
@@ -255,5 +256,68 @@ func TestInitContainerImmediateAndFailed(t *testing.T) {
 	s, _ := r2.ContainerStatus(ctx, c.ID)
 	if s.State != runtime.StateExited || s.ExitCode != 1 || s.Reason != "Error" {
 		t.Errorf("failed init container: %s code %d %q, want Exited 1 Error", s.State, s.ExitCode, s.Reason)
+	}
+}
+
+// The pod's SimulateAnnotation, passed in SandboxConfig.Annotations, makes
+// containers exit once running (fail: 1, succeed: 0), init containers
+// included before their init duration ends; set later (the next
+// RunSandbox), it applies to the containers running then. Without it
+// nothing exits.
+func TestSimulateAnnotation(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	r, err := New(Config{InitDuration: time.Minute, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	start := func(uid string, annotations map[string]string, cfg runtime.ContainerConfig) runtime.ContainerStatus {
+		t.Helper()
+		if _, err := r.RunSandbox(ctx, runtime.SandboxConfig{UID: uid, Annotations: annotations}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := r.StartContainer(ctx, uid, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name, annotation string
+		init             bool
+		state            runtime.ContainerState
+		code             int
+		reason           string
+	}{
+		{"fail", "fail", false, runtime.StateExited, 1, "Error"},
+		{"succeed", "succeed", false, runtime.StateExited, 0, "Completed"},
+		{"failing init container", "fail", true, runtime.StateExited, 1, "Error"},
+		{"no annotation", "", false, runtime.StateRunning, 0, ""},
+		{"another value", "stop-heartbeat", false, runtime.StateRunning, 0, ""},
+	} {
+		c := start("u-"+tc.name, map[string]string{SimulateAnnotation: tc.annotation}, runtime.ContainerConfig{Name: "c", Argv: []string{"x"}, Init: tc.init})
+		if c.State != tc.state || c.ExitCode != tc.code || c.Reason != tc.reason {
+			t.Errorf("%s: %s code %d %q, want %s %d %q", tc.name, c.State, c.ExitCode, c.Reason, tc.state, tc.code, tc.reason)
+		}
+	}
+
+	// Annotated later: the running container exits at the next RunSandbox.
+	c := start("u-later", nil, runtime.ContainerConfig{Name: "c", Argv: []string{"x"}})
+	if _, err := r.RunSandbox(ctx, runtime.SandboxConfig{UID: "u-later", Annotations: map[string]string{SimulateAnnotation: "fail"}}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := r.ContainerStatus(ctx, c.ID); s.State != runtime.StateExited || s.ExitCode != 1 || s.Message != "simulated exit" {
+		t.Errorf("annotated while running: %s code %d %q", s.State, s.ExitCode, s.Message)
+	}
+}
+
+func TestCutOff(t *testing.T) {
+	n := &corev1.Node{}
+	if CutOff(n) || CutOff(nil) {
+		t.Error("a node without the annotation is cut off")
+	}
+	n.Annotations = map[string]string{SimulateAnnotation: "stop-heartbeat"}
+	if !CutOff(n) {
+		t.Error("stop-heartbeat does not cut the node off")
 	}
 }
