@@ -725,26 +725,13 @@ func TestSimulatedInitContainers(t *testing.T) {
 		{Name: "init-schema", Image: "busybox", Command: []string{"migrate"}},
 	}
 	h.createPod(p)
-	// state renders a container status as "waiting:Reason", "running" or
-	// "terminated:Reason:code".
-	state := func(cs corev1.ContainerStatus) string {
-		switch {
-		case cs.State.Running != nil:
-			return "running"
-		case cs.State.Terminated != nil:
-			return fmt.Sprintf("terminated:%s:%d", cs.State.Terminated.Reason, cs.State.Terminated.ExitCode)
-		case cs.State.Waiting != nil:
-			return "waiting:" + cs.State.Waiting.Reason
-		}
-		return "none"
-	}
 	states := func() string {
 		p := h.pod("db-0")
 		if p == nil || len(p.Status.InitContainerStatuses) != 2 || len(p.Status.ContainerStatuses) != 1 {
 			return ""
 		}
-		return fmt.Sprintf("%s %s %s %s", p.Status.Phase, state(p.Status.InitContainerStatuses[0]),
-			state(p.Status.InitContainerStatuses[1]), state(p.Status.ContainerStatuses[0]))
+		return fmt.Sprintf("%s %s %s %s", p.Status.Phase, stateOf(p.Status.InitContainerStatuses[0]),
+			stateOf(p.Status.InitContainerStatuses[1]), stateOf(p.Status.ContainerStatuses[0]))
 	}
 	want := func(what, s string) {
 		t.Helper()

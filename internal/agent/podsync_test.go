@@ -66,17 +66,11 @@ func deleted(p *corev1.Pod) *corev1.Pod {
 
 func ptrTo[T any](v T) *T { return &v }
 
-// stateOf renders a container status as "waiting:Reason", "running",
-// "running/unready", "running/unstarted" or "terminated:Reason:code".
+// stateOf renders a container status as "waiting:Reason", "running" or
+// "terminated:Reason:code".
 func stateOf(cs corev1.ContainerStatus) string {
 	switch {
 	case cs.State.Running != nil:
-		switch {
-		case cs.Started != nil && !*cs.Started:
-			return "running/unstarted"
-		case !cs.Ready:
-			return "running/unready"
-		}
 		return "running"
 	case cs.State.Terminated != nil:
 		return fmt.Sprintf("terminated:%s:%d", cs.State.Terminated.Reason, cs.State.Terminated.ExitCode)
@@ -131,6 +125,12 @@ func TestComputePod(t *testing.T) {
 			}
 		}
 	}
+	notStarted := func(t *testing.T, st corev1.PodStatus, p podPlan) {
+		if cs := st.ContainerStatuses[0]; cs.Started == nil || *cs.Started || cs.Ready {
+			t.Errorf("started %v ready %v before the startup probe passed", cs.Started, cs.Ready)
+		}
+		notReady("ContainersNotReady", "containers with unready status: [main]")(t, st, p)
+	}
 	waitingMsg := func(container, want string) func(*testing.T, corev1.PodStatus, podPlan) {
 		return func(t *testing.T, st corev1.PodStatus, _ podPlan) {
 			for _, cs := range append(st.InitContainerStatuses, st.ContainerStatuses...) {
@@ -163,7 +163,12 @@ func TestComputePod(t *testing.T) {
 			name: "a running init container holds the next", pod: syncPod(always, []string{"first", "second"}, "main"),
 			containers: []runtime.ContainerStatus{ctr("first", 0, "running", time.Second)}, podIP: "10.0.0.5",
 			actions: []string{"probe first"},
-			status:  "Pending [running/unready waiting:PodInitializing] [waiting:PodInitializing]",
+			status:  "Pending [running waiting:PodInitializing] [waiting:PodInitializing]",
+			check: func(t *testing.T, st corev1.PodStatus, _ podPlan) {
+				if st.InitContainerStatuses[0].Ready {
+					t.Error("a running init container is ready")
+				}
+			},
 		},
 		{
 			name: "a completed init container starts the next", pod: syncPod(always, []string{"first", "second"}, "main"),
@@ -246,7 +251,7 @@ func TestComputePod(t *testing.T) {
 			containers: []runtime.ContainerStatus{ctr("main", 0, "running", time.Minute)},
 			probes:     map[string]probe.State{"main-0": {Started: true}},
 			actions:    []string{"probe main"},
-			status:     "Running [] [running/unready]",
+			status:     "Running [] [running]",
 			check:      notReady("ContainersNotReady", "containers with unready status: [main]"),
 		},
 		{
@@ -254,7 +259,8 @@ func TestComputePod(t *testing.T) {
 			containers: []runtime.ContainerStatus{ctr("main", 0, "running", time.Minute)},
 			probes:     map[string]probe.State{"main-0": {}},
 			actions:    []string{"probe main"},
-			status:     "Running [] [running/unstarted]",
+			status:     "Running [] [running]",
+			check:      notStarted,
 		},
 		{
 			name: "liveness failure kills the container", pod: syncPod(always, nil, "main"), podIP: "10.0.0.5",
@@ -268,7 +274,8 @@ func TestComputePod(t *testing.T) {
 			containers: []runtime.ContainerStatus{ctr("main", 0, "running", time.Minute)},
 			probes:     map[string]probe.State{"main-0": {Failed: probe.Startup}},
 			actions:    []string{"kill main (Startup probe failed)", "probe main"},
-			status:     "Running [] [running/unstarted]",
+			status:     "Running [] [running]",
+			check:      notStarted,
 		},
 		{
 			name: "Always restarts a container that completed", pod: syncPod(always, nil, "main"),
