@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -343,11 +344,18 @@ func TestPodPendingRunningReady(t *testing.T) {
 	if hostsMount == "" {
 		t.Fatal("no /etc/hosts mount")
 	}
-	// The status is stable: a resync writes nothing new.
-	rv := got.ResourceVersion
-	time.Sleep(50 * time.Millisecond)
-	if p := h.pod("web-0"); p.ResourceVersion != rv {
-		t.Errorf("status rewritten without a change: %s -> %s", rv, p.ResourceVersion)
+	// The status is stable: computed again from the same state (as a
+	// resync does), it equals the one posted, so nothing is written.
+	list, err := h.rt.ListContainers(context.Background(), string(got.UID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := podStatus(&podState{
+		pod: got, now: time.Now().Add(time.Hour), nodeIP: "192.0.2.10", podIP: st.PodIP, containers: instances(list),
+		probes: map[string]probe.State{id: {Started: true, Ready: true}}, failures: newFailures(),
+	})
+	if !apiequality.Semantic.DeepEqual(again, got.Status) {
+		t.Errorf("status computed again differs from the one posted:\n%+v\n%+v", again, got.Status)
 	}
 }
 
@@ -433,26 +441,30 @@ func TestCrashLoopBackOff(t *testing.T) {
 	if p := h.pod("crash-0"); p.Status.Phase != corev1.PodRunning || isTrue(p, corev1.PodReady) {
 		t.Errorf("phase %s ready %v", p.Status.Phase, isTrue(p, corev1.PodReady))
 	}
-	clk.Step(9 * time.Second)
-	time.Sleep(50 * time.Millisecond)
-	if s := status(); s.RestartCount != 1 {
-		t.Fatalf("restarted before the back-off ended: %d", s.RestartCount)
+	// restartedAfter checks the newest instance started at least d after
+	// the previous one finished (the decision itself is TestComputePod's).
+	restartedAfter := func(d time.Duration) {
+		t.Helper()
+		l, _ := h.rt.ListContainers(context.Background(), string(h.pod("crash-0").UID))
+		byName := instances(l)["main"]
+		if len(byName) < 2 || byName[0].StartedAt.Sub(byName[1].FinishedAt) < d {
+			t.Errorf("restarted %v after the previous exit, want at least %v", byName[0].StartedAt.Sub(byName[1].FinishedAt), d)
+		}
 	}
+	clk.Step(9 * time.Second)
 	clk.Step(time.Second)
 	eventually(t, "restart after 10s", func() bool {
 		s := status()
 		return s.RestartCount == 2 && s.State.Waiting != nil && s.State.Waiting.Reason == "CrashLoopBackOff"
 	}, nil)
+	restartedAfter(10 * time.Second)
 	if msg := status().State.Waiting.Message; !strings.Contains(msg, "back-off 20s") {
 		t.Errorf("message %q", msg)
 	}
 	clk.Step(19 * time.Second)
-	time.Sleep(50 * time.Millisecond)
-	if s := status(); s.RestartCount != 2 {
-		t.Fatalf("restarted before the 20s back-off ended: %d", s.RestartCount)
-	}
 	clk.Step(time.Second)
 	eventually(t, "restart after 20s", func() bool { return status().RestartCount == 3 }, nil)
+	restartedAfter(20 * time.Second)
 	// Only the current and previous instances are kept.
 	pod := h.pod("crash-0")
 	l, _ := h.rt.ListContainers(context.Background(), string(pod.UID))

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apiruntime "k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -52,6 +54,17 @@ func dump(m map[string]int32) string {
 func TestMissingConfigMapFailedMountBackOffAndRecovery(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	h := newHarness(t, clk)
+	// The fake clock's time of each read of the ConfigMap.
+	var (
+		readsMu sync.Mutex
+		reads   []time.Time
+	)
+	h.client.PrependReactor("get", "configmaps", func(k8stesting.Action) (bool, apiruntime.Object, error) {
+		readsMu.Lock()
+		defer readsMu.Unlock()
+		reads = append(reads, clk.Now())
+		return false, nil, nil
+	})
 	h.start(h.config())
 	p := simplePod("cm-0")
 	p.Spec.Containers[0].ReadinessProbe = nil
@@ -76,20 +89,12 @@ func TestMissingConfigMapFailedMountBackOffAndRecovery(t *testing.T) {
 		}
 		return n
 	}
-	// Back-off: no retry before 500ms, one after; then none before a
-	// further 1s.
-	time.Sleep(50 * time.Millisecond)
-	if n := cmGets(); n != 1 {
-		t.Fatalf("%d reads of the ConfigMap before the back-off passed, want 1", n)
-	}
+	// Back-off: a retry after 500ms, the next a further 1s later (the
+	// times of the reads are checked once the pod runs).
 	clk.Step(500 * time.Millisecond)
 	eventually(t, "second attempt", func() bool { return cmGets() == 2 }, nil)
 	eventually(t, "repeat aggregated into the same event", func() bool { return h.events("cm-0")[want] == 2 }, nil)
 	clk.Step(900 * time.Millisecond)
-	time.Sleep(50 * time.Millisecond)
-	if n := cmGets(); n != 2 {
-		t.Fatalf("%d reads of the ConfigMap within the 1s back-off, want 2", n)
-	}
 	if got := h.events("cm-0"); len(got) != 1 {
 		t.Errorf("events besides the aggregated FailedMount:%s", dump(got))
 	}
@@ -101,6 +106,12 @@ func TestMissingConfigMapFailedMountBackOffAndRecovery(t *testing.T) {
 	}
 	clk.Step(100 * time.Millisecond)
 	eventually(t, "running once the ConfigMap exists", func() bool { return h.pod("cm-0").Status.Phase == corev1.PodRunning }, nil)
+	readsMu.Lock()
+	at := append([]time.Time(nil), reads...)
+	readsMu.Unlock()
+	if len(at) < 3 || at[1].Sub(at[0]) < 500*time.Millisecond || at[2].Sub(at[1]) < time.Second {
+		t.Errorf("ConfigMap read at %v, want the first three reads 500ms then 1s apart", at)
+	}
 	got := h.events("cm-0")
 	for _, w := range []string{
 		`Normal Pulled spec.containers{main}: Container image "busybox" already present on machine`,

@@ -138,12 +138,17 @@ type scripted struct {
 	mu      sync.Mutex
 	results map[string][]bool
 	calls   map[string]int
+	clock   interface{ Now() time.Time } // when set, first records each probe's first run
+	first   map[string]time.Time
 }
 
 func (s *scripted) Run(_ context.Context, p *corev1.Probe, t Target) (bool, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := t.ContainerID + "/" + p.Exec.Command[0]
+	if _, ok := s.first[key]; !ok && s.clock != nil {
+		s.first[key] = s.clock.Now()
+	}
 	r := s.results[key]
 	n := s.calls[key]
 	s.calls[key] = n + 1
@@ -218,10 +223,14 @@ func TestManagerThresholdsAndGating(t *testing.T) {
 		t.Errorf("probe-less container %+v", st)
 	}
 	m.Start(ctx, "pod2", "c2", clk.Now(), Probes{Readiness: execProbe("readiness", 1, 1, 1)}, Target{})
-	for range 5 {
-		clk.Step(time.Second)
-		time.Sleep(5 * time.Millisecond)
+	// Once the probe has run twice (so its first result was applied), the
+	// container is started and not ready.
+	calls := func() int {
+		run.mu.Lock()
+		defer run.mu.Unlock()
+		return run.calls["c2/readiness"]
 	}
+	waitState(t, m, clk, "c2", func(State) bool { return calls() >= 2 })
 	if st, _ := m.Status("c2"); st.Ready || !st.Started {
 		t.Errorf("failing readiness %+v", st)
 	}
@@ -237,23 +246,22 @@ func TestManagerThresholdsAndGating(t *testing.T) {
 
 func TestStartupFailureAndInitialDelay(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	run := &scripted{calls: map[string]int{}, results: map[string][]bool{"c/startup": {false}}}
+	run := &scripted{calls: map[string]int{}, results: map[string][]bool{"c/startup": {false}}, clock: clk, first: map[string]time.Time{}}
 	m := NewManager(run, clk, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); m.Wait() }()
 	p := execProbe("startup", 2, 3, 1)
 	p.InitialDelaySeconds = 30
-	m.Start(ctx, "pod", "c", clk.Now(), Probes{Startup: p}, Target{})
-	clk.Step(29 * time.Second)
-	time.Sleep(20 * time.Millisecond)
-	run.mu.Lock()
-	early := run.calls["c/startup"]
-	run.mu.Unlock()
-	if early != 0 {
-		t.Fatalf("probed %d times before the initial delay", early)
-	}
+	started := clk.Now()
+	m.Start(ctx, "pod", "c", started, Probes{Startup: p}, Target{})
 	st := waitState(t, m, clk, "c", func(s State) bool { return s.Failed != "" })
 	if st.Failed != Startup || st.Started {
 		t.Errorf("state %+v", st)
+	}
+	run.mu.Lock()
+	first := run.first["c/startup"]
+	run.mu.Unlock()
+	if first.Sub(started) < 30*time.Second {
+		t.Errorf("first probed %v after the start, before the 30s initial delay", first.Sub(started))
 	}
 }
