@@ -9,10 +9,21 @@
 //     posting (checked every StatusUpdateFrequency, posted on change or every
 //     StatusReportFrequency) and the Lease kube-node-lease/<node>, renewed
 //     every quarter of LeaseDuration;
-//   - per-pod workers: sandbox (hostname, /etc/hosts, /etc/resolv.conf),
+//   - per-pod workers, each sync computed, then applied: the worker sets
+//     up what containers need (identity, sandbox, volumes — setUpPod),
+//     observes the pod (observe: runtime instances, probe results,
+//     crash-loop back-offs, recorded failures, the clock's now), asks the
+//     pure computePod (podsync.go: no goroutines, no clock, no client) for
+//     the actions and the status, performs the actions (syncContainers:
+//     kill a probe-failed container and observe again, start or restart,
+//     record back-off events; observe again after starting; remove old
+//     instances, start probes, stop a terminal pod) and posts the status of
+//     the result. What the workers do: sandbox (hostname, /etc/hosts, /etc/resolv.conf),
 //     volumes (through package volume), init containers in order, app
-//     containers with restartPolicy and CrashLoopBackOff (10s doubling to
-//     5m, reset after 10m of running), env with downward API and $(VAR)
+//     containers with restartPolicy and CrashLoopBackOff (client-go's
+//     flowcontrol.Backoff as kubelet's: 10s doubling to 5m, forgotten after
+//     10m of running; the image pull back-off is another one, per pod and
+//     image), env with downward API and $(VAR)
 //     expansion, image resolution, probes (through package probe), graceful
 //     deletion (preStop, SIGTERM with the grace period, final status, then a
 //     grace-0 delete with a UID precondition; the kill deadline only moves
@@ -42,13 +53,16 @@
 // implementations), the image catalog, nor the streaming (logs, exec,
 // attach) HTTP server: that server calls ContainerID and Runtime.
 //
-// Simulation: with the simulated runtime (runtime/fake) init containers
-// (ContainerConfig.Init) complete by themselves after the runtime's init
-// duration; the pod annotation petset.io/simulate=fail|succeed makes
-// containers exit with 1|0 once running (a failing init container shows
-// Init:Error, then Init:CrashLoopBackOff), and the node annotation
-// petset.io/simulate=stop-heartbeat stops lease renewal and status posting
-// until removed.
+// Simulation: the agent does not know it is simulated. The simulated
+// runtime (runtime/fake) completes init containers (ContainerConfig.Init)
+// by itself after its init duration and reads the pod annotation
+// petset.io/simulate=fail|succeed from SandboxConfig.Annotations (passed
+// at every RunSandbox) to make containers exit with 1|0 once running (a
+// failing init container shows Init:Error, then Init:CrashLoopBackOff);
+// Config.Prober answers probes (probe.ByContainer of the runtime's Probe)
+// and Config.CutOff says from the Node object when the node is cut off
+// (fake.CutOff: the node annotation petset.io/simulate=stop-heartbeat
+// stops lease renewal and node and pod status until removed).
 //
 // Concurrency: Run owns every goroutine it starts — the dispatcher (pod UIDs
 // from a workqueue to per-pod workers), one worker goroutine per pod (a pod's
