@@ -187,17 +187,17 @@ func startClusterRoleAggregation(ctx context.Context, cc controllerContext) (fun
 
 func startPVCProtection(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
-	c, err := storageprotection.NewPVC(cc.Client, f.Core().V1().PersistentVolumeClaims(), f.Core().V1().Pods())
+	c, err := storageprotection.NewPVC(cc.Client, f.Core().V1().PersistentVolumeClaims(), f.Core().V1().Pods(), 1)
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context) error { c.Run(ctx, 1); return nil }, nil
+	return c.Run, nil
 }
 
 func startPVProtection(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
-	c, err := storageprotection.NewPV(cc.Client, cc.Informers.Core().V1().PersistentVolumes())
+	c, err := storageprotection.NewPV(cc.Client, cc.Informers.Core().V1().PersistentVolumes(), 1)
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context) error { c.Run(ctx, 1); return nil }, nil
+	return c.Run, nil
 }

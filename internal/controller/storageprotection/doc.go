@@ -29,8 +29,13 @@
 // controller), nor removing a volume's data (the node agent, which waits
 // until PVFinalizer is gone).
 //
-// Concurrency: the constructors register informer event handlers that only
-// enqueue keys; Run waits for the caches and runs workers on a rate-limited
-// workqueue (a key is never processed by two workers at once) until ctx
-// ends, then shuts the queue down and waits for its workers.
+// Both controllers have one shape (protection.go): a key names a claim or
+// a volume; reconcile reads it from the cache and removes or adds the
+// finalizer; what differs per kind is how the object is read and written
+// and what holds it (a pod, or the volume being Bound).
+//
+// Concurrency: each runs on the shared controller runner
+// (internal/controller/runner); the constructors register informer event
+// handlers that only enqueue keys, and a key is never reconciled by two
+// workers at once.
 package storageprotection

@@ -12,6 +12,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
+
+	"petset/internal/controller/runner"
 )
 
 func claim(name string, deleting bool, finalizers ...string) *v1.PersistentVolumeClaim {
@@ -105,7 +107,7 @@ func pvcHarness(t *testing.T, cached []runtime.Object, api ...runtime.Object) (*
 	t.Helper()
 	client := fake.NewClientset(append(append([]runtime.Object{}, cached...), api...)...)
 	f := informers.NewSharedInformerFactory(client, 0)
-	c, err := NewPVC(client, f.Core().V1().PersistentVolumeClaims(), f.Core().V1().Pods())
+	c, err := NewPVC(client, f.Core().V1().PersistentVolumeClaims(), f.Core().V1().Pods(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +168,7 @@ func TestPVCSync(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, client := pvcHarness(t, append([]runtime.Object{tc.claim}, tc.cached...), tc.api...)
-			if err := c.sync(ctx, "ns/"+tc.claim.Name); err != nil {
+			if _, err := c.reconcile(ctx, "ns/"+tc.claim.Name); err != nil {
 				t.Fatal(err)
 			}
 			if got := finalizersOf(t, client, tc.claim.Name); !slices.Equal(got, tc.want) {
@@ -180,23 +182,46 @@ func TestPVCSync(t *testing.T) {
 // needing no work is not queued.
 func TestPVCEnqueue(t *testing.T) {
 	c, _ := pvcHarness(t, nil)
+	// The handlers enqueue into a runner that records keys; one worker takes
+	// them in order, so once a marker enqueued after the handlers comes out,
+	// everything they enqueued has come out before it.
+	const marker = "marker"
+	seen := make(chan string, 16)
+	c.runner = runner.New(runner.Config[string]{Name: "record", Reconcile: func(_ context.Context, key string) (runner.Result, error) {
+		seen <- key
+		return runner.Done, nil
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- c.runner.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	drain := func() []string {
+		c.runner.Enqueue(marker)
+		var keys []string
+		for k := range seen {
+			if k == marker {
+				break
+			}
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		return keys
+	}
 	c.claimChanged(claim("settled", false, PVCFinalizer))
-	if c.queue.Len() != 0 {
-		t.Fatalf("a protected claim not being deleted was queued")
+	if got := drain(); len(got) != 0 {
+		t.Fatalf("a protected claim not being deleted was queued: %v", got)
 	}
 	c.claimChanged(claim("deleted", true, PVCFinalizer))
 	c.claimChanged(claim("old", false))
 	pod := podWith("web-0", "node1", claimVolume("www-web-0"), ephemeralVolume("scratch"))
 	c.enqueueClaims(pod)
-	var got []string
-	for c.queue.Len() > 0 {
-		k, _ := c.queue.Get()
-		got = append(got, k)
-		c.queue.Done(k)
-	}
-	slices.Sort(got)
 	want := []string{"ns/deleted", "ns/old", "ns/web-0-scratch", "ns/www-web-0"}
-	if !slices.Equal(got, want) {
+	if got := drain(); !slices.Equal(got, want) {
 		t.Errorf("queued %v, want %v", got, want)
 	}
 }
@@ -226,12 +251,12 @@ func TestPVSync(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			client := fake.NewClientset(tc.pv)
 			f := informers.NewSharedInformerFactory(client, 0)
-			c, err := NewPV(client, f.Core().V1().PersistentVolumes())
+			c, err := NewPV(client, f.Core().V1().PersistentVolumes(), 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			_ = f.Core().V1().PersistentVolumes().Informer().GetIndexer().Add(tc.pv)
-			if err := c.sync(ctx, "pv"); err != nil {
+			if _, err := c.reconcile(ctx, "pv"); err != nil {
 				t.Fatal(err)
 			}
 			got, err := client.CoreV1().PersistentVolumes().Get(ctx, "pv", metav1.GetOptions{})
