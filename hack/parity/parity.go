@@ -43,8 +43,6 @@ import (
 	"k8s.io/kubernetes/pkg/registry/storage/storageclass"
 
 	"petset/internal/registry"
-	"petset/internal/registry/defaults"
-	petsetprinters "petset/internal/registry/printers"
 )
 
 // upstreamStrategies are upstream's registry strategies of one kind: what
@@ -107,7 +105,7 @@ var petsetScheme = func() *runtime.Scheme {
 	if err := clientgoscheme.AddToScheme(s); err != nil {
 		panic(err)
 	}
-	if err := defaults.RegisterDefaults(s); err != nil {
+	if err := registry.AddDefaults(s, registry.Kinds(registry.Deps{})); err != nil {
 		panic(err)
 	}
 	return s
@@ -126,7 +124,7 @@ func kindCases() (cases []kindCase, missing []string) {
 			continue
 		}
 		gr := schema.GroupResource{Group: k.GVK.Group, Resource: k.Resource}
-		cases = append(cases, kindCase{name: name, gvk: k.GVK, petset: k, upstream: up, table: petsetprinters.For(gr)})
+		cases = append(cases, kindCase{name: name, gvk: k.GVK, petset: k, upstream: up, table: k.Printer.Convertor(gr)})
 	}
 	return cases, missing
 }

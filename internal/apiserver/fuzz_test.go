@@ -8,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"petset/internal/registry"
-	"petset/internal/registry/defaults"
 )
 
 // FuzzDecodeRequest feeds arbitrary bodies through what the server does
@@ -16,11 +15,14 @@ import (
 // and lenient) into each served kind with defaulting, then the kind's
 // validation. None of it may panic.
 func FuzzDecodeRequest(f *testing.F) {
-	_, codecs, err := NewScheme(defaults.RegisterDefaults)
+	scheme, codecs, err := NewScheme()
 	if err != nil {
 		f.Fatal(err)
 	}
 	kinds := registry.Kinds(registry.Deps{})
+	if err := registry.AddDefaults(scheme, kinds); err != nil {
+		f.Fatal(err)
+	}
 	f.Add([]byte(`{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"web"},"spec":{"replicas":-1,"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"c"}},"spec":{"containers":[{"name":"n","image":"i"}]}}}}`), uint8(0), uint8(0))
 	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: x\n    ports: [{containerPort: 99999}]\n"), uint8(1), uint8(2))
 	f.Add([]byte("k8s\x00\n\x0b\n\x02v1\x12\x05Pod\x12\x00"), uint8(2), uint8(2))

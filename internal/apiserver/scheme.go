@@ -41,8 +41,8 @@ var servedGroupVersions = []schema.GroupVersion{
 // NewScheme returns a scheme with every served kind registered under its
 // external version and, as the same Go type, under the internal version:
 // petset's internal representation is the v1 type, so no conversion is
-// needed. defaulters register the kinds' defaulting functions.
-func NewScheme(defaulters ...func(*runtime.Scheme) error) (*runtime.Scheme, serializer.CodecFactory, error) {
+// needed. The kinds' defaulting is added by registry.AddDefaults.
+func NewScheme() (*runtime.Scheme, serializer.CodecFactory, error) {
 	s := runtime.NewScheme()
 	builders := []func(*runtime.Scheme) error{
 		corev1.AddToScheme, appsv1.AddToScheme, autoscalingv1.AddToScheme, storagev1.AddToScheme,
@@ -71,11 +71,6 @@ func NewScheme(defaulters ...func(*runtime.Scheme) error) (*runtime.Scheme, seri
 		&metav1.Status{}, &metav1.APIVersions{}, &metav1.APIGroupList{}, &metav1.APIGroup{}, &metav1.APIResourceList{})
 	if err := addParameterConversions(s); err != nil {
 		return nil, serializer.CodecFactory{}, err
-	}
-	for _, d := range defaulters {
-		if err := d(s); err != nil {
-			return nil, serializer.CodecFactory{}, err
-		}
 	}
 	return s, serializer.NewCodecFactory(s), nil
 }

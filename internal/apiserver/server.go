@@ -85,11 +85,7 @@ type Config struct {
 	StoragePrefix string
 	// Registry are the dependencies of the kinds (allocators).
 	Registry registry.Deps
-	// TableConvertor returns the table columns of a resource; nil uses the default.
-	TableConvertor func(schema.GroupResource) rest.TableConvertor
-	// Defaulters register defaulting functions in the scheme.
-	Defaulters []func(*runtime.Scheme) error
-	Logger     *slog.Logger
+	Logger   *slog.Logger
 }
 
 // Server is a configured API server.
@@ -114,7 +110,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ServiceAccountIssuer != nil {
 		cfg.Registry.Tokens = cfg.ServiceAccountIssuer
 	}
-	scheme, codecs, err := NewScheme(cfg.Defaulters...)
+	scheme, codecs, err := NewScheme()
 	if err != nil {
 		return nil, fmt.Errorf("build scheme: %w", err)
 	}
@@ -179,6 +175,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	guardSource := &storeSource{}
 	deps.RBAC = rbac.NewGuard(rbac.NewResolver(guardSource), authz)
 	kinds := registry.Kinds(deps)
+	if err := registry.AddDefaults(scheme, kinds); err != nil {
+		return nil, err
+	}
 	if err := addFieldLabelConversions(scheme, kinds); err != nil {
 		return nil, err
 	}
@@ -236,7 +235,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		stores: map[schema.GroupResource]*registry.Store{}, port: secure.BindPort,
 		ready: make(chan struct{}), log: log,
 	}
-	if err := s.install(kinds, reviewStorage(authz, rbacAuthz, authn), c.RESTOptionsGetter, cfg.TableConvertor); err != nil {
+	if err := s.install(kinds, reviewStorage(authz, rbacAuthz, authn), c.RESTOptionsGetter); err != nil {
 		return nil, err
 	}
 	guardSource.stores = s.stores
@@ -294,18 +293,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // install builds a store per kind and installs each API group.
-func (s *Server) install(kinds []*registry.Kind, virtual map[schema.GroupVersion]map[string]rest.Storage, opts generic.RESTOptionsGetter, table func(schema.GroupResource) rest.TableConvertor) error {
+func (s *Server) install(kinds []*registry.Kind, virtual map[schema.GroupVersion]map[string]rest.Storage, opts generic.RESTOptionsGetter) error {
 	groups := map[string]*genericapiserver.APIGroupInfo{}
 	var order []string
 	paramCodec := runtime.NewParameterCodec(s.scheme)
 	for _, k := range kinds {
-		var tc rest.TableConvertor
-		if table != nil {
-			tc = table(k.GroupResource())
-		} else {
-			tc = rest.NewDefaultTableConvertor(k.GroupResource())
-		}
-		store, status, err := registry.NewStore(k, s.scheme, opts, tc)
+		store, status, err := registry.NewStore(k, s.scheme, opts)
 		if err != nil {
 			return err
 		}

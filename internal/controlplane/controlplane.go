@@ -13,7 +13,6 @@ import (
 	"sync"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	authzunion "k8s.io/apiserver/pkg/authorization/union"
@@ -29,8 +28,6 @@ import (
 	"petset/internal/nodeauth"
 	"petset/internal/pki"
 	"petset/internal/registry"
-	"petset/internal/registry/defaults"
-	"petset/internal/registry/printers"
 	"petset/internal/serviceaccount"
 )
 
@@ -287,9 +284,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 			NodePorts:  allocator.New(etcdClient, "/petset/allocations/nodeports/", allocator.PortRange{Min: c.cfg.NodePortMin, Max: c.cfg.NodePortMax}),
 			Agents:     registry.AgentAccess{Transport: agents.For},
 		},
-		TableConvertor: printers.For,
-		Defaulters:     []func(*runtime.Scheme) error{defaults.RegisterDefaults},
-		Logger:         c.log,
+		Logger: c.log,
 	})
 	if err != nil {
 		return err

@@ -13,13 +13,21 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
+	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage/names"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	"petset/internal/registry/printers"
 )
 
-// Kind describes one served resource and the rules that differ between
-// kinds. Everything else (metadata handling, status split, generation) is
-// common and lives in the strategies below.
+// Kind describes one served resource and every rule that differs between
+// kinds: names, strategy hooks, validation, defaulting, table columns and
+// subresources. Each kind is declared in one file, kind_<name>.go, which
+// names the functions that implement its rules (the long validation,
+// defaulting and printing bodies live in packages validation, defaults and
+// printers); nothing about a kind is registered anywhere else. Everything
+// else (metadata handling, status split, generation) is common and lives in
+// the strategies below.
 type Kind struct {
 	GVK        schema.GroupVersionKind
 	Resource   string // plural, e.g. "pods"
@@ -49,6 +57,9 @@ type Kind struct {
 	// PrepareForStatusUpdate runs on the status subresource after the spec was restored.
 	PrepareForStatusUpdate func(ctx context.Context, obj, old runtime.Object)
 
+	// Validate, ValidateUpdate and ValidateStatusUpdate (kinds with status
+	// only) check a create, an update of the main resource and one of
+	// /status (package validation; see validateCreate and validateUpdate).
 	Validate             func(obj runtime.Object) field.ErrorList
 	ValidateUpdate       func(obj, old runtime.Object) field.ErrorList
 	ValidateStatusUpdate func(obj, old runtime.Object) field.ErrorList
@@ -71,10 +82,24 @@ type Kind struct {
 	// metadata.namespace, for field selectors.
 	Fields func(obj runtime.Object) fields.Set
 
-	// agent is how pod connect subresources reach node agents.
-	agent *AgentAccess
-	// tokens signs the tokens of serviceaccounts/token.
-	tokens TokenIssuer
+	// Default applies kube's defaults to an object of the kind (package
+	// defaults); AddDefaults installs it on the scheme, which runs it on
+	// every decode and after patches. NoDefaults declares instead that kube
+	// defaults nothing in the kind; a kind sets exactly one of the two.
+	Default    func(obj runtime.Object)
+	NoDefaults bool
+
+	// Printer is the kind's table: the columns and rows kubectl get prints
+	// (package printers).
+	Printer printers.Printer
+
+	// Subresources returns the kind's subresources beyond /status, given its
+	// own store and every kind's; nil has none.
+	Subresources func(self *Store, stores map[schema.GroupResource]*Store) map[string]rest.Storage
+	// Storage wraps the store serving the main resource where the kind's
+	// verbs differ from a plain store (namespace deletion); nil serves the
+	// store itself.
+	Storage func(store *Store) rest.Storage
 }
 
 // GroupResource is the kind's qualified resource.

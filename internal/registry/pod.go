@@ -9,36 +9,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/kubectl/pkg/util/qos"
 )
 
 // defaultTolerationSeconds is how long pods tolerate a not-ready or
 // unreachable node before eviction, as kube's DefaultTolerationSeconds
 // admission sets it.
 const defaultTolerationSeconds = 300
-
-func podKind(agents *AgentAccess) *Kind {
-	return &Kind{
-		agent: agents,
-		GVK:   corev1.SchemeGroupVersion.WithKind("Pod"), Resource: "pods", Singular: "pod",
-		Namespaced: true, ShortNames: []string{"po"}, Categories: []string{"all"},
-		HasStatus: true, ReturnDeletedObject: true,
-		New: func() runtime.Object { return &corev1.Pod{} }, NewList: func() runtime.Object { return &corev1.PodList{} },
-		PrepareForCreate: func(ctx context.Context, obj runtime.Object) {
-			pod := obj.(*corev1.Pod)
-			// status.qosClass as kube-apiserver sets it (pod-level resources
-			// first, then every init and app container's cpu and memory).
-			pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qos.ComputePodQOS(pod)}
-			addDefaultTolerations(pod)
-			clampGracePeriod(pod)
-		},
-		PrepareForUpdate: func(ctx context.Context, obj, old runtime.Object) {
-			clampGracePeriod(obj.(*corev1.Pod))
-		},
-		GracefulDelete: podGracefulDelete,
-		Fields:         podFields,
-	}
-}
 
 // podGracefulDelete chooses the grace period as kube does: the request's,
 // else the pod's terminationGracePeriodSeconds; zero for pods that never

@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
@@ -21,30 +20,6 @@ import (
 type Allocator interface {
 	Allocate(ctx context.Context, value, owner string) (string, error)
 	Release(ctx context.Context, value string) error
-}
-
-func serviceKind(ips, ports Allocator) *Kind {
-	a := serviceAllocation{ips: ips, ports: ports}
-	return &Kind{
-		GVK: corev1.SchemeGroupVersion.WithKind("Service"), Resource: "services", Singular: "service",
-		Namespaced: true, ShortNames: []string{"svc"}, Categories: []string{"all"},
-		HasStatus: true, ReturnDeletedObject: true,
-		New: func() runtime.Object { return &corev1.Service{} }, NewList: func() runtime.Object { return &corev1.ServiceList{} },
-		BeginCreate: a.beginCreate,
-		BeginUpdate: a.beginUpdate,
-		AfterDelete: a.afterDelete,
-		PrepareForCreate: func(ctx context.Context, obj runtime.Object) {
-			svc := obj.(*corev1.Service)
-			svc.Generation = 0
-		},
-		PrepareForUpdate: func(ctx context.Context, obj, old runtime.Object) {
-			keepAllocatedIPs(obj.(*corev1.Service), old.(*corev1.Service))
-		},
-		Fields: func(obj runtime.Object) fields.Set {
-			svc := obj.(*corev1.Service)
-			return fields.Set{"spec.clusterIP": svc.Spec.ClusterIP, "spec.type": string(svc.Spec.Type)}
-		},
-	}
 }
 
 // keepAllocatedIPs carries the allocated cluster IPs over to an update

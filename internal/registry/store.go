@@ -56,7 +56,7 @@ func (r *StatusREST) ConvertToTable(ctx context.Context, object runtime.Object, 
 
 // NewStore builds the etcd-backed store of a Kind and, when the kind has
 // one, its status subresource.
-func NewStore(k *Kind, typer runtime.ObjectTyper, opts generic.RESTOptionsGetter, table rest.TableConvertor) (*Store, *StatusREST, error) {
+func NewStore(k *Kind, typer runtime.ObjectTyper, opts generic.RESTOptionsGetter) (*Store, *StatusREST, error) {
 	st := strategy{ObjectTyper: typer, NameGenerator: names.SimpleNameGenerator, kind: k}
 	attrs := func(obj runtime.Object) (labels.Set, fields.Set, error) {
 		m, err := meta.Accessor(obj)
@@ -78,7 +78,7 @@ func NewStore(k *Kind, typer runtime.ObjectTyper, opts generic.RESTOptionsGetter
 		DeleteStrategy:      st,
 		ResetFieldsStrategy: st,
 		ReturnDeletedObject: k.ReturnDeletedObject,
-		TableConvertor:      table,
+		TableConvertor:      k.Printer.Convertor(k.GroupResource()),
 		BeginCreate:         k.BeginCreate,
 		BeginUpdate:         k.BeginUpdate,
 		AfterDelete:         k.AfterDelete,

@@ -7,10 +7,12 @@
 //
 // It owns the field-by-field defaults that kube's generated SetObjectDefaults_*
 // functions apply (the hand-written SetDefaults_* rules plus the nested walks
-// the generator adds), and RegisterDefaults, which installs them on a
-// runtime.Scheme so the API server's codec applies them on decode and after
-// patches. The feature gates petset runs with are fixed: MaxUnavailableStatefulSet,
-// StatefulSetAutoDeletePVC, ImageVolume and PodLevelResources on.
+// the generator adds), one exported function per kind; each kind's
+// declaration in package registry names its function, and registry.AddDefaults
+// installs them on the scheme so the API server's codec applies them on
+// decode and after patches. The feature gates petset runs with are fixed:
+// MaxUnavailableStatefulSet, StatefulSetAutoDeletePVC, ImageVolume and
+// PodLevelResources on.
 //
 // It does not own server-side allocation that kube performs in the registry
 // rather than in defaulting (Service clusterIP, ipFamilies and ipFamilyPolicy,

@@ -31,3 +31,9 @@ func Subject(s *rbacv1.Subject) {
 		s.APIGroup = rbacv1.GroupName
 	}
 }
+
+func eachPtr[T any](items []T, fn func(*T)) {
+	for i := range items {
+		fn(&items[i])
+	}
+}

@@ -12,7 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-var statefulSetPrinter = printer{
+// StatefulSet is kube's table of StatefulSet objects: its columns and rows.
+var StatefulSet = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Ready", Type: "string", Description: "Number of the pod with ready state"},
@@ -51,7 +52,8 @@ func containerCells(containers []corev1.Container) (names, images string) {
 	return strings.Join(n, ","), strings.Join(im, ",")
 }
 
-var controllerRevisionPrinter = printer{
+// ControllerRevision is kube's table of ControllerRevision objects: its columns and rows.
+var ControllerRevision = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Controller", Type: "string", Description: "Controller of the object"},

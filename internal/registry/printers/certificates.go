@@ -8,7 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 )
 
-var csrPrinter = printer{
+// CertificateSigningRequest is kube's table of CertificateSigningRequest objects: its columns and rows.
+var CertificateSigningRequest = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		ageColumn,

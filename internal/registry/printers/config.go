@@ -8,7 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-var namespacePrinter = printer{
+// Namespace is kube's table of Namespace objects: its columns and rows.
+var Namespace = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Status", Type: "string", Description: "The status of the namespace"},
@@ -19,7 +20,8 @@ var namespacePrinter = printer{
 	}),
 }
 
-var configMapPrinter = printer{
+// ConfigMap is kube's table of ConfigMap objects: its columns and rows.
+var ConfigMap = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Data", Type: "string", Description: corev1.ConfigMap{}.SwaggerDoc()["data"]},
@@ -30,7 +32,8 @@ var configMapPrinter = printer{
 	}),
 }
 
-var secretPrinter = printer{
+// Secret is kube's table of Secret objects: its columns and rows.
+var Secret = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Type", Type: "string", Description: corev1.Secret{}.SwaggerDoc()["type"]},
@@ -44,16 +47,18 @@ var secretPrinter = printer{
 	}),
 }
 
-// serviceAccountPrinter: NAME and AGE only; kube dropped the SECRETS column
-// when token secrets stopped being made for service accounts.
-var serviceAccountPrinter = printer{
+// ServiceAccount is kube's table of ServiceAccount objects: NAME and AGE
+// only; kube dropped the SECRETS column when token secrets stopped being
+// made for service accounts.
+var ServiceAccount = Printer{
 	columns: []metav1.TableColumnDefinition{nameColumn, ageColumn},
 	row: rowFunc(func(sa *corev1.ServiceAccount, now time.Time) (metav1.TableRow, error) {
 		return metav1.TableRow{Cells: []any{sa.Name, since(sa.CreationTimestamp, now)}}, nil
 	}),
 }
 
-var leasePrinter = printer{
+// Lease is kube's table of Lease objects: its columns and rows.
+var Lease = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Holder", Type: "string", Description: coordinationv1.LeaseSpec{}.SwaggerDoc()["holderIdentity"]},

@@ -13,16 +13,16 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 )
 
-// printer describes the table of one kind: its columns and how one object
+// Printer describes the table of one kind: its columns and how one object
 // becomes one row.
-type printer struct {
+type Printer struct {
 	columns []metav1.TableColumnDefinition
 	// row fills Cells (and Conditions) for one object. It fails for an object
 	// of another type.
 	row func(obj runtime.Object, now time.Time) (metav1.TableRow, error)
 }
 
-// rowFunc adapts a typed row function to printer.row.
+// rowFunc adapts a typed row function to Printer.row.
 func rowFunc[T runtime.Object](f func(obj T, now time.Time) (metav1.TableRow, error)) func(runtime.Object, time.Time) (metav1.TableRow, error) {
 	return func(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 		t, ok := obj.(T)
@@ -33,46 +33,22 @@ func rowFunc[T runtime.Object](f func(obj T, now time.Time) (metav1.TableRow, er
 	}
 }
 
-// printersByResource lists the kinds with kube's columns.
-var printersByResource = map[schema.GroupResource]printer{
-	{Group: "", Resource: "pods"}:                                          podPrinter,
-	{Group: "", Resource: "nodes"}:                                         nodePrinter,
-	{Group: "", Resource: "namespaces"}:                                    namespacePrinter,
-	{Group: "", Resource: "services"}:                                      servicePrinter,
-	{Group: "", Resource: "endpoints"}:                                     endpointsPrinter,
-	{Group: "", Resource: "persistentvolumes"}:                             persistentVolumePrinter,
-	{Group: "", Resource: "persistentvolumeclaims"}:                        persistentVolumeClaimPrinter,
-	{Group: "", Resource: "configmaps"}:                                    configMapPrinter,
-	{Group: "", Resource: "secrets"}:                                       secretPrinter,
-	{Group: "", Resource: "serviceaccounts"}:                               serviceAccountPrinter,
-	{Group: "", Resource: "events"}:                                        eventPrinter,
-	{Group: "events.k8s.io", Resource: "events"}:                           eventsV1Printer,
-	{Group: "discovery.k8s.io", Resource: "endpointslices"}:                endpointSlicePrinter,
-	{Group: "storage.k8s.io", Resource: "storageclasses"}:                  storageClassPrinter,
-	{Group: "coordination.k8s.io", Resource: "leases"}:                     leasePrinter,
-	{Group: "apps", Resource: "statefulsets"}:                              statefulSetPrinter,
-	{Group: "apps", Resource: "controllerrevisions"}:                       controllerRevisionPrinter,
-	{Group: "rbac.authorization.k8s.io", Resource: "roles"}:                rolePrinter,
-	{Group: "rbac.authorization.k8s.io", Resource: "clusterroles"}:         rolePrinter,
-	{Group: "rbac.authorization.k8s.io", Resource: "rolebindings"}:         roleBindingPrinter,
-	{Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}:  clusterRoleBindingPrinter,
-	{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}: csrPrinter,
-}
-
-// For returns the Table convertor of a resource: kube's columns for the kinds
-// petset serves, and rest.NewDefaultTableConvertor (NAME, CREATED AT) for any
-// other resource.
-func For(gr schema.GroupResource) rest.TableConvertor {
-	p, ok := printersByResource[gr]
-	if !ok {
+// Convertor returns the Table convertor of resource gr printed by p: kube's
+// columns, or rest.NewDefaultTableConvertor (NAME, CREATED AT) when p is
+// the zero Printer.
+func (p Printer) Convertor(gr schema.GroupResource) rest.TableConvertor {
+	if p.IsZero() {
 		return rest.NewDefaultTableConvertor(gr)
 	}
 	return convertor{printer: p, now: time.Now}
 }
 
+// IsZero reports whether p has no columns: a kind without kube's table.
+func (p Printer) IsZero() bool { return len(p.columns) == 0 || p.row == nil }
+
 // convertor is the rest.TableConvertor of one kind.
 type convertor struct {
-	printer printer
+	printer Printer
 	// now is the clock ages are measured against.
 	now func() time.Time
 }

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/registry/rest"
 )
 
 // now is the fixed clock of every test; objects are dated relative to it.
@@ -22,12 +23,34 @@ func ago(d time.Duration) metav1.Time { return metav1.NewTime(now.Add(-d)) }
 
 func agoPtr(d time.Duration) *metav1.Time { t := ago(d); return &t }
 
-// convertAt converts obj with the convertor For returns, on the fixed clock.
+// byResource is the Printer of each resource the tests print, as the
+// registry's kind declarations wire them.
+var byResource = map[schema.GroupResource]Printer{
+	{Resource: "pods"}: Pod, {Resource: "nodes"}: Node, {Resource: "namespaces"}: Namespace,
+	{Resource: "services"}: Service, {Resource: "endpoints"}: Endpoints,
+	{Resource: "persistentvolumes"}: PersistentVolume, {Resource: "persistentvolumeclaims"}: PersistentVolumeClaim,
+	{Resource: "configmaps"}: ConfigMap, {Resource: "secrets"}: Secret, {Resource: "serviceaccounts"}: ServiceAccount,
+	{Resource: "events"}: Event, {Group: "events.k8s.io", Resource: "events"}: EventsV1Event,
+	{Group: "discovery.k8s.io", Resource: "endpointslices"}: EndpointSlice,
+	{Group: "storage.k8s.io", Resource: "storageclasses"}:   StorageClass,
+	{Group: "coordination.k8s.io", Resource: "leases"}:      Lease,
+	{Group: "apps", Resource: "statefulsets"}:               StatefulSet, {Group: "apps", Resource: "controllerrevisions"}: ControllerRevision,
+	{Group: "rbac.authorization.k8s.io", Resource: "roles"}: Role, {Group: "rbac.authorization.k8s.io", Resource: "clusterroles"}: Role,
+	{Group: "rbac.authorization.k8s.io", Resource: "rolebindings"}:         RoleBinding,
+	{Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}:  ClusterRoleBinding,
+	{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}: CertificateSigningRequest,
+}
+
+// convertorFor is the convertor of gr's Printer (the default one for a
+// resource without).
+func convertorFor(gr schema.GroupResource) rest.TableConvertor { return byResource[gr].Convertor(gr) }
+
+// convertAt converts obj with gr's convertor, on the fixed clock.
 func convertAt(t *testing.T, gr schema.GroupResource, obj runtime.Object, opts runtime.Object) *metav1.Table {
 	t.Helper()
-	c, ok := For(gr).(convertor)
+	c, ok := convertorFor(gr).(convertor)
 	if !ok {
-		t.Fatalf("For(%v) is %T, want kube's columns", gr, For(gr))
+		t.Fatalf("convertor(%v) is %T, want kube's columns", gr, convertorFor(gr))
 	}
 	c.now = func() time.Time { return now }
 	table, err := c.ConvertToTable(context.Background(), obj, opts)
@@ -88,9 +111,9 @@ func TestColumnsMatchKubectlHeaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.gr.String(), func(t *testing.T) {
-			c, ok := For(tt.gr).(convertor)
+			c, ok := convertorFor(tt.gr).(convertor)
 			if !ok {
-				t.Fatalf("For(%v) is %T, want kube's columns", tt.gr, For(tt.gr))
+				t.Fatalf("convertor(%v) is %T, want kube's columns", tt.gr, convertorFor(tt.gr))
 			}
 			if got := strings.Join(columnNames(c.printer.columns, 0), " "); got != tt.normal {
 				t.Errorf("columns = %q, want %q", got, tt.normal)
@@ -109,9 +132,9 @@ func TestColumnsMatchKubectlHeaders(t *testing.T) {
 
 func TestUnknownResourceFallsBackToDefault(t *testing.T) {
 	gr := schema.GroupResource{Group: "apps", Resource: "deployments"}
-	conv := For(gr)
+	conv := convertorFor(gr)
 	if _, ok := conv.(convertor); ok {
-		t.Fatalf("For(%v) returned kube's columns for a kind petset does not print", gr)
+		t.Fatalf("convertor(%v) returned kube's columns for a kind petset does not print", gr)
 	}
 	table, err := conv.ConvertToTable(context.Background(), &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "d", CreationTimestamp: ago(time.Hour)}}, nil)
 	if err != nil {
@@ -191,7 +214,7 @@ func TestEmptyListEncodesRowsAsArray(t *testing.T) {
 }
 
 func TestConvertErrors(t *testing.T) {
-	c := For(schema.GroupResource{Resource: "pods"})
+	c := convertorFor(schema.GroupResource{Resource: "pods"})
 	if _, err := c.ConvertToTable(context.Background(), &corev1.ConfigMap{}, nil); err == nil {
 		t.Error("a ConfigMap given to the pod convertor was printed, want an error")
 	}

@@ -2,9 +2,10 @@
 // serves: what `kubectl get` (which asks for as=Table) prints, column for
 // column and cell for cell the way Kubernetes' own API server prints it.
 //
-// For returns a rest.TableConvertor per GroupResource; the API server wires it
-// into each registry.Store. A convertor turns one object or a List into a
-// metav1.Table: column definitions (all of them, including the priority-1
+// Each kind's table is an exported Printer (Pod, StatefulSet, ...); the kind's
+// declaration in package registry names it, and Printer.Convertor turns it
+// into the rest.TableConvertor of the kind's store. A convertor turns one
+// object or a List into a metav1.Table: column definitions (all of them, including the priority-1
 // ones that only `-o wide` shows, unless TableOptions.NoHeaders is set), one
 // row per object carrying that object in Row.Object, and the list metadata
 // (resourceVersion, continue, remainingItemCount).

@@ -24,9 +24,11 @@ var eventColumns = []metav1.TableColumnDefinition{
 	{Name: "Name", Type: "string", Priority: 1, Format: "name", Description: objectMetaDoc["name"]},
 }
 
-var eventPrinter = printer{columns: eventColumns, row: rowFunc(coreEventRow)}
+// Event is kube's table of Event objects: its columns and rows.
+var Event = Printer{columns: eventColumns, row: rowFunc(coreEventRow)}
 
-var eventsV1Printer = printer{columns: eventColumns, row: rowFunc(eventsV1Row)}
+// EventsV1Event is kube's table of events.k8s.io/v1 Event objects (the same columns as core events).
+var EventsV1Event = Printer{columns: eventColumns, row: rowFunc(eventsV1Row)}
 
 // eventFields are the parts of an Event that its row shows, whichever API
 // version it was read through.

@@ -16,7 +16,8 @@ const (
 	nodeRoleLabel = "kubernetes.io/role"
 )
 
-var nodePrinter = printer{
+// Node is kube's table of Node objects: its columns and rows.
+var Node = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Status", Type: "string", Description: "The status of the node"},

@@ -13,7 +13,8 @@ import (
 // controller sets on pods of a node that stopped reporting.
 const nodeUnreachablePodReason = "NodeLost"
 
-var podPrinter = printer{
+// Pod is kube's table of Pod objects: its columns and rows.
+var Pod = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Ready", Type: "string", Description: "The aggregate readiness state of this pod for accepting traffic."},

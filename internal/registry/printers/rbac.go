@@ -10,9 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// rolePrinter is kube's table of Roles and ClusterRoles: the name and the
+// Role is kube's table of Roles and ClusterRoles: the name and the
 // creation time as an RFC 3339 date.
-var rolePrinter = printer{
+var Role = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Created At", Type: "date", Description: objectMetaDoc["creationTimestamp"]},
@@ -40,14 +40,16 @@ var bindingColumns = []metav1.TableColumnDefinition{
 	{Name: "ServiceAccounts", Type: "string", Priority: 1, Description: "ServiceAccounts in the roleBinding"},
 }
 
-var roleBindingPrinter = printer{
+// RoleBinding is kube's table of RoleBinding objects: its columns and rows.
+var RoleBinding = Printer{
 	columns: bindingColumns,
 	row: rowFunc(func(b *rbacv1.RoleBinding, now time.Time) (metav1.TableRow, error) {
 		return bindingRow(b.Name, b.RoleRef, b.Subjects, since(b.CreationTimestamp, now)), nil
 	}),
 }
 
-var clusterRoleBindingPrinter = printer{
+// ClusterRoleBinding is kube's table of ClusterRoleBinding objects: its columns and rows.
+var ClusterRoleBinding = Printer{
 	columns: bindingColumns,
 	row: rowFunc(func(b *rbacv1.ClusterRoleBinding, now time.Time) (metav1.TableRow, error) {
 		return bindingRow(b.Name, b.RoleRef, b.Subjects, since(b.CreationTimestamp, now)), nil

@@ -18,7 +18,8 @@ import (
 // listLimit is how many endpoints or ports a cell names before "+ N more...".
 const listLimit = 3
 
-var servicePrinter = printer{
+// Service is kube's table of Service objects: its columns and rows.
+var Service = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Type", Type: "string", Description: corev1.ServiceSpec{}.SwaggerDoc()["type"]},
@@ -107,7 +108,8 @@ func servicePorts(ports []corev1.ServicePort) string {
 	return strings.Join(pieces, ",")
 }
 
-var endpointsPrinter = printer{
+// Endpoints is kube's table of Endpoints objects: its columns and rows.
+var Endpoints = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Endpoints", Type: "string", Description: corev1.Endpoints{}.SwaggerDoc()["subsets"]}, //nolint:staticcheck // Endpoints is served for old clients.
@@ -157,7 +159,8 @@ func formatEndpoints(ep *corev1.Endpoints) string {
 	return out
 }
 
-var endpointSlicePrinter = printer{
+// EndpointSlice is kube's table of EndpointSlice objects: its columns and rows.
+var EndpointSlice = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "AddressType", Type: "string", Description: discoveryv1beta1.EndpointSlice{}.SwaggerDoc()["addressType"]},

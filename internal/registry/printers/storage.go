@@ -18,7 +18,8 @@ const (
 	betaDefaultStorageClassAnnotation = "storageclass.beta.kubernetes.io/is-default-class"
 )
 
-var persistentVolumePrinter = printer{
+// PersistentVolume is kube's table of PersistentVolume objects: its columns and rows.
+var PersistentVolume = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Capacity", Type: "string", Description: corev1.PersistentVolumeSpec{}.SwaggerDoc()["capacity"]},
@@ -64,7 +65,8 @@ func persistentVolumeRow(pv *corev1.PersistentVolume, now time.Time) (metav1.Tab
 	}}, nil
 }
 
-var persistentVolumeClaimPrinter = printer{
+// PersistentVolumeClaim is kube's table of PersistentVolumeClaim objects: its columns and rows.
+var PersistentVolumeClaim = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Status", Type: "string", Description: corev1.PersistentVolumeClaimStatus{}.SwaggerDoc()["phase"]},
@@ -148,7 +150,8 @@ func orUnset(s *string) string {
 	return *s
 }
 
-var storageClassPrinter = printer{
+// StorageClass is kube's table of StorageClass objects: its columns and rows.
+var StorageClass = Printer{
 	columns: []metav1.TableColumnDefinition{
 		nameColumn,
 		{Name: "Provisioner", Type: "string", Description: storagev1.StorageClass{}.SwaggerDoc()["provisioner"]},
