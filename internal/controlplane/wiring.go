@@ -109,8 +109,8 @@ func startScheduler(ctx context.Context, cc controllerContext) (func(context.Con
 }
 
 func startVolume(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
-	c := volume.New(ctx, cc.Client, cc.Informers, recorder(ctx, cc.Client, "persistentvolume-controller"))
-	return func(ctx context.Context) error { c.Run(ctx); return nil }, nil
+	c := volume.New(ctx, cc.Client, cc.Informers, recorder(ctx, cc.Client, "persistentvolume-controller"), 1)
+	return c.Run, nil
 }
 
 func startEndpointSlice(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {

@@ -18,9 +18,13 @@ import (
 func startWithVolumes(t *testing.T, objs ...runtime.Object) *harness {
 	h, factory, recorder := newHarness(t, objs...)
 	s := New(h.ctx, h.client, factory, recorder)
-	vc := volume.New(h.ctx, h.client, factory, recorder)
+	vc := volume.New(h.ctx, h.client, factory, recorder, 1)
 	h.run(s.Run)
-	h.run(vc.Run)
+	h.run(func(ctx context.Context) {
+		if err := vc.Run(ctx); err != nil {
+			t.Errorf("volume controller: %v", err)
+		}
+	})
 	return h
 }
 

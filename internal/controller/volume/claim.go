@@ -231,7 +231,7 @@ func volumeSatisfiesClaim(vol *v1.PersistentVolume, claim *v1.PersistentVolumeCl
 // bind makes vol and claim point at each other and marks both Bound. Every
 // step is idempotent, so a failed bind is simply retried.
 func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *v1.PersistentVolumeClaim) error {
-	log := logging.FromContext(ctx).With("claim", claim.Namespace+"/"+claim.Name, "volume", vol.Name)
+	log := logging.FromContext(ctx).With("volume", vol.Name)
 	if vol.Spec.ClaimRef == nil {
 		// The cache may not show a binding made moments ago; the API
 		// server has the truth.

@@ -2,11 +2,9 @@ package volume
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sync"
 	"time"
-
-	"petset/internal/logging"
 
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -17,15 +15,17 @@ import (
 	storagelisters "k8s.io/client-go/listers/storage/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/workqueue"
+
 	storagehelpers "k8s.io/component-helpers/storage/volume"
+	"petset/internal/logging"
+
+	"petset/internal/controller/runner"
 )
 
 // Controller binds, provisions and reclaims persistent volumes.
 type Controller struct {
 	client   kubernetes.Interface
 	recorder record.EventRecorder
-	factory  informers.SharedInformerFactory
 
 	claims  corelisters.PersistentVolumeClaimLister
 	volumes corelisters.PersistentVolumeLister
@@ -34,28 +34,18 @@ type Controller struct {
 	classes storagelisters.StorageClassLister
 	nodes   corelisters.NodeLister
 	pods    corelisters.PodLister
-	synced  []cache.InformerSynced
-	ready   chan struct{}
 
-	claimQueue  workqueue.TypedRateLimitingInterface[string]
-	volumeQueue workqueue.TypedRateLimitingInterface[string]
+	// claimRunner syncs claims (namespace/name), volumeRunner volumes
+	// (name): upstream's claim and volume queues, each with its own workers.
+	claimRunner  *runner.Runner[string]
+	volumeRunner *runner.Runner[string]
 }
 
 // New wires the controller to the informers of factory. It registers event
-// handlers only; nothing runs until Run.
-func New(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory, recorder record.EventRecorder) *Controller {
-	c := &Controller{
-		client:   client,
-		recorder: recorder,
-		factory:  factory,
-		ready:    make(chan struct{}),
-		claimQueue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "volume-claims"}),
-		volumeQueue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "volume-volumes"}),
-	}
+// handlers only; nothing runs until Run, and the factory is started by the
+// caller. workers claims and workers volumes are synced at once.
+func New(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory, recorder record.EventRecorder, workers int) *Controller {
+	c := &Controller{client: client, recorder: recorder}
 	claimInf := factory.Core().V1().PersistentVolumeClaims()
 	volumeInf := factory.Core().V1().PersistentVolumes()
 	classInf := factory.Storage().V1().StorageClasses()
@@ -69,15 +59,16 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 
 	log := logging.FromContext(ctx)
 	if err := volumeInf.Informer().AddIndexers(cache.Indexers{claimRefIndex: indexByClaimRef}); err != nil {
-		log.Error("volume controller: adding the claimRef index", "err", err)
+		log.Error("volume controller: adding the claimRef index", logging.ErrKey, err)
 	}
 	c.byClaim = volumeInf.Informer().GetIndexer()
+	var synced []cache.InformerSynced
 	add := func(reg cache.ResourceEventHandlerRegistration, err error) {
 		if err != nil {
-			log.Error("volume controller: registering event handler", "err", err)
+			log.Error("volume controller: registering event handler", logging.ErrKey, err)
 			return
 		}
-		c.synced = append(c.synced, reg.HasSynced)
+		synced = append(synced, reg.HasSynced)
 	}
 	add(claimInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.claimChanged,
@@ -110,59 +101,44 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 			c.nodeChanged(obj)
 		},
 	}))
+	// Handlers run only once the factory is started, after the runners exist.
+	c.claimRunner = runner.New(runner.Config[string]{
+		Name:    "persistentvolume",
+		Workers: workers,
+		Reconcile: func(ctx context.Context, key string) (runner.Result, error) {
+			return runner.Done, c.syncClaim(ctx, key)
+		},
+		Synced:   synced,
+		LogAttrs: func(key string) []any { return []any{"claim", key} },
+	})
+	c.volumeRunner = runner.New(runner.Config[string]{
+		Name:    "persistentvolume",
+		Workers: workers,
+		Reconcile: func(ctx context.Context, name string) (runner.Result, error) {
+			return runner.Done, c.syncVolume(ctx, name)
+		},
+		Synced:   synced,
+		LogAttrs: func(name string) []any { return []any{"volume", name} },
+	})
 	return c
 }
 
-// Ready is closed once Run has synced its caches and started working.
-func (c *Controller) Ready() <-chan struct{} { return c.ready }
+// Ready is closed once Run has synced its caches and both the claim and the
+// volume workers run.
+func (c *Controller) Ready() <-chan struct{} { return c.volumeRunner.Ready() }
 
-// Run starts the informers of the factory given to New, waits for their caches
-// and processes claims and volumes until ctx is done. It returns after its
-// workers have stopped.
-func (c *Controller) Run(ctx context.Context) {
-	log := logging.FromContext(ctx).With("controller", "persistentvolume")
-	defer c.claimQueue.ShutDown()
-	defer c.volumeQueue.ShutDown()
-	c.factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return
+// Run waits for the caches and syncs claims and volumes until ctx is done;
+// it returns after every worker has stopped. The volume runner starts once
+// the claim runner works, so that Ready means both do.
+func (c *Controller) Run(ctx context.Context) error {
+	claimsDone := make(chan error, 1)
+	go func() { claimsDone <- c.claimRunner.Run(ctx) }()
+	select {
+	case <-c.claimRunner.Ready():
+	case <-ctx.Done():
 	}
-	close(c.ready)
-	log.Info("volume controller started")
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		for c.process(ctx, c.claimQueue, c.syncClaim) {
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		for c.process(ctx, c.volumeQueue, c.syncVolume) {
-		}
-	}()
-	<-ctx.Done()
-	c.claimQueue.ShutDown()
-	c.volumeQueue.ShutDown()
-	wg.Wait()
-	log.Info("volume controller stopped")
-}
-
-func (c *Controller) process(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], sync func(context.Context, string) error) bool {
-	key, quit := q.Get()
-	if quit {
-		return false
-	}
-	defer q.Done(key)
-	if err := sync(ctx, key); err != nil {
-		if ctx.Err() == nil {
-			logging.FromContext(ctx).Info("volume controller: sync failed, retrying", "key", key, "err", err)
-		}
-		q.AddRateLimited(key)
-		return true
-	}
-	q.Forget(key)
-	return true
+	err := c.volumeRunner.Run(ctx)
+	return errors.Join(<-claimsDone, err)
 }
 
 // claimRefIndex indexes volumes by the claim their spec.claimRef names.
@@ -185,7 +161,7 @@ func (c *Controller) claimChanged(obj any) {
 	if err != nil {
 		return
 	}
-	c.claimQueue.Add(key)
+	c.claimRunner.Enqueue(key)
 	c.enqueueVolumesOf(key)
 }
 
@@ -196,7 +172,7 @@ func (c *Controller) enqueueVolumesOf(claimKey string) {
 	}
 	for _, v := range vols {
 		if vol, ok := v.(*v1.PersistentVolume); ok {
-			c.volumeQueue.Add(vol.Name)
+			c.volumeRunner.Enqueue(vol.Name)
 		}
 	}
 }
@@ -210,7 +186,7 @@ func (c *Controller) claimDeleted(obj any) {
 		return
 	}
 	if claim.Spec.VolumeName != "" {
-		c.volumeQueue.Add(claim.Spec.VolumeName)
+		c.volumeRunner.Enqueue(claim.Spec.VolumeName)
 	}
 	// Volumes that point at the claim (pre-bound or provisioned) must notice.
 	c.enqueueVolumesOf(claim.Namespace + "/" + claim.Name)
@@ -232,9 +208,9 @@ func (c *Controller) volumeChanged(obj any) {
 	if !ok {
 		return
 	}
-	c.volumeQueue.Add(vol.Name)
+	c.volumeRunner.Enqueue(vol.Name)
 	if ref := vol.Spec.ClaimRef; ref != nil {
-		c.claimQueue.Add(ref.Namespace + "/" + ref.Name)
+		c.claimRunner.Enqueue(ref.Namespace + "/" + ref.Name)
 	}
 	// A new or freed volume may satisfy a pending claim.
 	if vol.Spec.ClaimRef == nil || vol.Status.Phase == v1.VolumeAvailable {
@@ -260,7 +236,7 @@ func (c *Controller) enqueueUnboundClaims(match func(*v1.PersistentVolumeClaim) 
 	}
 	for _, claim := range claims {
 		if claim.Status.Phase != v1.ClaimBound && match(claim) {
-			c.claimQueue.Add(claim.Namespace + "/" + claim.Name)
+			c.claimRunner.Enqueue(claim.Namespace + "/" + claim.Name)
 		}
 	}
 }

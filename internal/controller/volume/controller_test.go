@@ -44,15 +44,19 @@ func start(t *testing.T, objs ...runtime.Object) *harness {
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "persistentvolume-controller"})
-	c := New(ctx, client, factory, recorder)
+	c := New(ctx, client, factory, recorder, 1)
+	factory.Start(ctx.Done())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		c.Run(ctx)
+		if err := c.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
 	}()
 	t.Cleanup(func() {
 		cancel()
 		<-done
+		factory.Shutdown()
 		broadcaster.Shutdown()
 	})
 	select {

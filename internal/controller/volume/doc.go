@@ -48,9 +48,11 @@
 // finalizers (package storageprotection), or choosing nodes for pods (the
 // scheduler package, which also places recycler pods).
 //
-// Concurrency: New wires informers and two rate-limited work queues (claims
-// and volumes); Run starts the informers it was given, waits for their caches
-// and runs one worker per queue until ctx is done, then shuts the queues down
-// and waits for its workers. A key is never processed by two workers at once
-// (workqueue guarantee). Handlers only enqueue keys.
+// Concurrency: it runs on the shared controller runner
+// (internal/controller/runner) as upstream's two queues: claims, keyed by
+// namespace/name, and volumes, keyed by name, each drained by its own
+// workers (one each in the control plane), so a key is never synced twice at
+// once. Handlers only enqueue keys; the control plane starts the informers.
+// Failures are logged by the runner (per-item logger with "claim" or
+// "volume") and retried with back-off.
 package volume

@@ -112,7 +112,7 @@ func (c *Controller) provision(ctx context.Context, claim *v1.PersistentVolumeCl
 		return fmt.Errorf("creating volume for claim %s/%s: %w", claim.Namespace, claim.Name, err)
 	} else {
 		c.recorder.Eventf(claim, v1.EventTypeNormal, reasonProvisioningSucceeded, "Successfully provisioned volume %s using %s", vol.Name, ProvisionerName)
-		logging.FromContext(ctx).Info("volume provisioned", "claim", claim.Namespace+"/"+claim.Name, "volume", vol.Name, "node", node.Name)
+		logging.FromContext(ctx).Info("volume provisioned", "volume", vol.Name, "node", node.Name)
 	}
 	if !storagehelpers.IsVolumeBoundToClaim(vol, claim) {
 		return fmt.Errorf("volume %s exists but is not bound to claim %s/%s", vol.Name, claim.Namespace, claim.Name)

@@ -66,7 +66,7 @@ func RecyclerPodName(pvName string) string { return RecyclerPodPrefix + pvName }
 // recycle does one step of recycling vol, a Released (or Failed) volume
 // with reclaim policy Recycle. Pod events requeue the volume.
 func (c *Controller) recycle(ctx context.Context, vol *v1.PersistentVolume) error {
-	log := logging.FromContext(ctx).With("volume", vol.Name)
+	log := logging.FromContext(ctx)
 	if vol.Spec.HostPath == nil {
 		if vol.Status.Phase == v1.VolumeFailed && vol.Status.Message == msgNoRecycler {
 			return nil
@@ -84,7 +84,7 @@ func (c *Controller) recycle(ctx context.Context, vol *v1.PersistentVolume) erro
 	if apierrors.IsNotFound(err) {
 		if vol.Status.Phase == v1.VolumeFailed && vol.Status.LastPhaseTransitionTime != nil {
 			if wait := recycleRetry - now().Sub(vol.Status.LastPhaseTransitionTime.Time); wait > 0 {
-				c.volumeQueue.AddAfter(vol.Name, wait)
+				c.volumeRunner.EnqueueAfter(vol.Name, wait)
 				return nil
 			}
 		}
@@ -144,7 +144,7 @@ func (c *Controller) recycle(ctx context.Context, vol *v1.PersistentVolume) erro
 		if pod.Status.StartTime != nil && pod.Spec.ActiveDeadlineSeconds != nil {
 			deadline := pod.Status.StartTime.Add(time.Duration(*pod.Spec.ActiveDeadlineSeconds) * time.Second)
 			if left := deadline.Sub(now()); left > 0 {
-				c.volumeQueue.AddAfter(vol.Name, left)
+				c.volumeRunner.EnqueueAfter(vol.Name, left)
 				return nil
 			}
 			return c.recycleFailed(ctx, vol, pod, "Pod was active on the node longer than the specified deadline")
@@ -162,11 +162,11 @@ func (c *Controller) recycleFailed(ctx context.Context, vol *v1.PersistentVolume
 	}
 	msg := "Recycle failed: failed to recycle volume: " + why
 	c.recorder.Event(vol, v1.EventTypeWarning, reasonVolumeFailedRecycle, msg)
-	logging.FromContext(ctx).Info("recycling volume failed", "volume", vol.Name, "reason", why)
+	logging.FromContext(ctx).Info("recycling volume failed", "reason", why)
 	if err := c.setVolumePhase(ctx, vol, v1.VolumeFailed, msg); err != nil {
 		return err
 	}
-	c.volumeQueue.AddAfter(vol.Name, recycleRetry)
+	c.volumeRunner.EnqueueAfter(vol.Name, recycleRetry)
 	return nil
 }
 
@@ -209,7 +209,7 @@ func (c *Controller) forwardRecyclerEvents(ctx context.Context, vol *v1.Persiste
 		FieldSelector: fields.OneTermEqualSelector("involvedObject.uid", string(pod.UID)).String(),
 	})
 	if err != nil {
-		logging.FromContext(ctx).Info("listing recycler pod events", "pod", pod.Name, "err", err)
+		logging.FromContext(ctx).Info("listing recycler pod events", "pod", pod.Name, logging.ErrKey, err)
 		return
 	}
 	sort.SliceStable(evs.Items, func(i, j int) bool {
@@ -279,5 +279,5 @@ func (c *Controller) recyclerPodChanged(obj any) {
 	if !ok || pod.Namespace != RecyclerPodNamespace || !strings.HasPrefix(pod.Name, RecyclerPodPrefix) {
 		return
 	}
-	c.volumeQueue.Add(strings.TrimPrefix(pod.Name, RecyclerPodPrefix))
+	c.volumeRunner.Enqueue(strings.TrimPrefix(pod.Name, RecyclerPodPrefix))
 }

@@ -31,7 +31,7 @@ func TestRecycleIgnoresStaleRelease(t *testing.T) {
 	}
 	client := fake.NewClientset(live)
 	factory := informers.NewSharedInformerFactory(client, 0)
-	c := New(ctx, client, factory, record.NewFakeRecorder(10))
+	c := New(ctx, client, factory, record.NewFakeRecorder(10), 1)
 	factory.Start(ctx.Done())
 	factory.WaitForCacheSync(ctx.Done())
 

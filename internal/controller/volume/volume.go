@@ -35,7 +35,7 @@ func (c *Controller) syncVolume(ctx context.Context, name string) error {
 	if ref.UID == "" {
 		// Pre-bound by the user (or the scheduler) to a claim that has not
 		// been bound yet; the claim's sync completes the binding.
-		c.claimQueue.Add(ref.Namespace + "/" + ref.Name)
+		c.claimRunner.Enqueue(ref.Namespace + "/" + ref.Name)
 		return c.setVolumePhase(ctx, vol, v1.VolumeAvailable, "")
 	}
 	claim, err := c.claims.PersistentVolumeClaims(ref.Namespace).Get(ref.Name)
@@ -53,7 +53,7 @@ func (c *Controller) syncVolume(ctx context.Context, name string) error {
 	switch claim.Spec.VolumeName {
 	case "":
 		// Binding in progress (the claim side is not written yet).
-		c.claimQueue.Add(claim.Namespace + "/" + claim.Name)
+		c.claimRunner.Enqueue(claim.Namespace + "/" + claim.Name)
 		return nil
 	case vol.Name:
 		return c.setVolumePhase(ctx, vol, v1.VolumeBound, "")
@@ -78,7 +78,7 @@ func (c *Controller) syncVolume(ctx context.Context, name string) error {
 // reclaim releases vol, whose claim was deleted, and applies its reclaim
 // policy.
 func (c *Controller) reclaim(ctx context.Context, vol *v1.PersistentVolume) error {
-	log := logging.FromContext(ctx).With("volume", vol.Name)
+	log := logging.FromContext(ctx)
 	if vol.Status.Phase != v1.VolumeReleased && vol.Status.Phase != v1.VolumeFailed {
 		if err := c.setVolumePhase(ctx, vol, v1.VolumeReleased, ""); err != nil {
 			return err
