@@ -130,7 +130,7 @@ func startNodeLifecycle(ctx context.Context, cc controllerContext) (func(context
 func startPodGC(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
 	c := podgc.New(cc.Client, f.Core().V1().Pods(), f.Core().V1().Nodes(), cc.PodGC)
-	return func(ctx context.Context) error { c.Run(ctx); return nil }, nil
+	return c.Run, nil
 }
 
 func startNamespace(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {

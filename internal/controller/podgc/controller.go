@@ -7,18 +7,19 @@ import (
 	"sort"
 	"time"
 
-	"petset/internal/logging"
-
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+
+	"petset/internal/controller/runner"
+	"petset/internal/logging"
 )
 
 // Defaults, as kube-controller-manager's.
@@ -36,27 +37,33 @@ const (
 
 // Config tunes the collector. Zero values take the defaults above.
 type Config struct {
-	// Period is how often pods are collected.
+	// Period is how often pods are collected (after a pass, or after a
+	// failed one).
 	Period time.Duration
 	// Quarantine is how long a node must be missing before its pods go.
 	Quarantine time.Duration
 	// TerminatedPodThreshold is how many terminated pods are kept; a
 	// negative value keeps all of them (kube's 0).
 	TerminatedPodThreshold int
-	// Clock is the time source; nil means the real clock.
-	Clock clock.WithTicker
+	// Clock is the time of the quarantine and of the conditions set; nil
+	// means the real clock. The period is real time (the runner's queue).
+	Clock clock.PassiveClock
 }
+
+// passKey is the one key of the runner's queue: a pass over every pod.
+const passKey = "pass"
 
 // Controller collects pods. Build it with New, start it with Run.
 type Controller struct {
 	client kubernetes.Interface
 	pods   corelisters.PodLister
 	nodes  corelisters.NodeLister
-	synced []cache.InformerSynced
 	cfg    Config
-	ready  chan struct{}
+	runner *runner.Runner[string]
 
-	// missingSince is when a pod's node was first seen missing (Run's loop only).
+	// missingSince is when a pod's node was first seen missing (read and
+	// written by reconcile only, which the runner never runs twice at once
+	// for the one key).
 	missingSince map[string]time.Time
 }
 
@@ -75,41 +82,36 @@ func New(client kubernetes.Interface, pods coreinformers.PodInformer, nodes core
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	return &Controller{
+	c := &Controller{
 		client: client, pods: pods.Lister(), nodes: nodes.Lister(), cfg: cfg,
-		synced:       []cache.InformerSynced{pods.Informer().HasSynced, nodes.Informer().HasSynced},
-		ready:        make(chan struct{}),
 		missingSince: map[string]time.Time{},
 	}
+	c.runner = runner.New(runner.Config[string]{
+		Name:      "podgc",
+		Workers:   1, // one key: a second worker would have nothing to do
+		Reconcile: c.reconcile,
+		Synced:    []cache.InformerSynced{pods.Informer().HasSynced, nodes.Informer().HasSynced},
+		// A failed pass is tried again the next period, not sooner.
+		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[string](cfg.Period, cfg.Period),
+		LogAttrs:    func(string) []any { return nil },
+	})
+	c.runner.Enqueue(passKey) // the first pass as soon as the caches have synced
+	return c
 }
 
-// Ready is closed once Run has synced its caches and started collecting.
-func (c *Controller) Ready() <-chan struct{} { return c.ready }
-
 // Run waits for the caches, then collects every Period until ctx ends.
-func (c *Controller) Run(ctx context.Context) {
-	defer utilruntime.HandleCrash()
-	log := logging.FromContext(ctx).With("controller", "podgc")
-	ctx = logging.IntoContext(ctx, log)
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		log.Info("pod GC stopped before caches synced")
-		return
+func (c *Controller) Run(ctx context.Context) error { return c.runner.Run(ctx) }
+
+// Ready is closed once the caches have synced and collecting started.
+func (c *Controller) Ready() <-chan struct{} { return c.runner.Ready() }
+
+// reconcile runs one pass and the next after Period; a failed pass is
+// logged by the runner and tried again after Period too.
+func (c *Controller) reconcile(ctx context.Context, _ string) (runner.Result, error) {
+	if err := c.gc(ctx); err != nil {
+		return runner.Done, fmt.Errorf("pod GC pass incomplete: %w", err)
 	}
-	log.Info("pod GC started", "quarantine", c.cfg.Quarantine, "terminatedPodThreshold", c.cfg.TerminatedPodThreshold)
-	t := c.cfg.Clock.NewTicker(c.cfg.Period)
-	defer t.Stop()
-	close(c.ready)
-	for {
-		if err := c.gc(ctx); err != nil {
-			log.Info("pod GC pass incomplete, retrying next period", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			log.Info("pod GC stopped")
-			return
-		case <-t.C():
-		}
-	}
+	return runner.RequeueAfter(c.cfg.Period), nil
 }
 
 // gc runs one pass, in kube's order.

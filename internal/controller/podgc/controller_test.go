@@ -34,7 +34,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); f.Shutdown() })
 	f.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+	if !cache.WaitForCacheSync(ctx.Done(), f.Core().V1().Pods().Informer().HasSynced, f.Core().V1().Nodes().Informer().HasSynced) {
 		t.Fatal("caches did not sync")
 	}
 	h := &harness{t: t, client: client, clock: clk, c: c, f: f}
@@ -224,4 +224,29 @@ func TestOutOfService(t *testing.T) {
 			t.Errorf("%s exists = %v, want %v", name, !want, want)
 		}
 	}
+}
+
+// TestRunCollectsEveryPeriod: Run collects once the caches have synced and
+// again each period: a pod that needs collecting only after the first
+// pass is collected by a later one.
+func TestRunCollectsEveryPeriod(t *testing.T) {
+	h := newHarness(t, Config{Period: 10 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	<-h.c.Ready()
+	now := metav1.NewTime(h.clock.Now())
+	p := pod("u", "", v1.PodPending, h.clock.Now())
+	p.DeletionTimestamp = &now
+	// Created without waiting for the cache: a pass may collect it first.
+	if _, err := h.client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitCache(func() bool { return !h.exists("u") })
 }

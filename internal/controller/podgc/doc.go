@@ -22,7 +22,10 @@
 // It does not own: deciding that a node is lost (nodelifecycle), evicting
 // pods of a live node, nor pods' graceful termination (the agent).
 //
-// Concurrency: the informers (started by the caller's factory) fill caches;
-// Run runs one loop that alone reads and writes the quarantine record, and
-// returns when ctx is cancelled. Time comes from Config.Clock.
+// Concurrency: it runs on the shared controller runner
+// (internal/controller/runner) with one key, a pass over every pod: the
+// first once the caches have synced, the next Period after each pass (a
+// failed one too, logged by the runner). The one key is never reconciled
+// twice at once, so a pass alone reads and writes the quarantine record.
+// Quarantine and condition times come from Config.Clock.
 package podgc
