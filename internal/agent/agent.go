@@ -147,7 +147,11 @@ type Agent struct {
 	ids           identities
 	nodeUID       types.UID
 	stopHeartbeat bool
-	wg            sync.WaitGroup
+	// heartbeatChanged tells the lease loop that stopHeartbeat changed;
+	// leaseRunning is whether the lease controller runs.
+	heartbeatChanged chan struct{}
+	leaseRunning     bool
+	wg               sync.WaitGroup
 }
 
 // New wires an agent; Run starts it.
@@ -195,6 +199,8 @@ func New(cfg Config) (*Agent, error) {
 		workers: map[types.UID]*podWorker{},
 		queue:   workqueue.NewTyped[types.UID](),
 		pvQueue: workqueue.NewTyped[string](),
+
+		heartbeatChanged: make(chan struct{}, 1),
 	}
 	a.fields = fields{allocatable: a.capacity()}
 	a.events, a.recorder = newEventBroadcaster(cfg.NodeName)

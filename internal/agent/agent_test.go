@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apiruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -34,6 +36,7 @@ type harness struct {
 	rt     *rtfake.Runtime
 	clock  Clock
 	dir    string
+	agent  *Agent // the last one started
 }
 
 func newHarness(t *testing.T, clk Clock) *harness {
@@ -72,6 +75,7 @@ func (h *harness) start(cfg Config) (stop func()) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	h.agent = a
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
@@ -179,7 +183,24 @@ func simplePod(name string) *corev1.Pod {
 func TestNodeRegistrationLeaseAndReregistration(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	h := newHarness(t, clk)
-	h.start(h.config())
+	cfg := h.config()
+	// The lease controller renews on the real clock (wait.JitterUntil) every
+	// quarter of the duration: 1s here; renewTime is the agent's clock.
+	cfg.LeaseDuration = 4 * time.Second
+	var leaseWrites atomic.Int64
+	h.client.PrependReactor("*", "leases", func(action k8stesting.Action) (bool, apiruntime.Object, error) {
+		if action.GetVerb() == "create" || action.GetVerb() == "update" {
+			leaseWrites.Add(1)
+		}
+		return false, nil, nil
+	})
+	var uids atomic.Int64
+	h.client.PrependReactor("create", "nodes", func(action k8stesting.Action) (bool, apiruntime.Object, error) {
+		// UIDs as the API server gives them.
+		action.(k8stesting.CreateAction).GetObject().(*corev1.Node).UID = types.UID(fmt.Sprintf("node-uid-%d", uids.Add(1)))
+		return false, nil, nil
+	})
+	h.start(cfg)
 	ctx := context.Background()
 
 	n, err := h.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
@@ -217,16 +238,21 @@ func TestNodeRegistrationLeaseAndReregistration(t *testing.T) {
 	}
 
 	var first time.Time
+	leases := h.client.CoordinationV1().Leases("kube-node-lease")
 	eventually(t, "lease created", func() bool {
-		l, err := h.client.CoordinationV1().Leases("kube-node-lease").Get(ctx, node, metav1.GetOptions{})
+		l, err := leases.Get(ctx, node, metav1.GetOptions{})
 		if err != nil {
 			return false
 		}
 		first = l.Spec.RenewTime.Time
-		return *l.Spec.LeaseDurationSeconds == 40 && *l.Spec.HolderIdentity == node
+		return *l.Spec.LeaseDurationSeconds == 4 && *l.Spec.HolderIdentity == node
 	}, nil)
+	l, _ := leases.Get(ctx, node, metav1.GetOptions{})
+	if len(l.OwnerReferences) != 1 || l.OwnerReferences[0].Kind != "Node" || l.OwnerReferences[0].Name != node || l.OwnerReferences[0].UID != n.UID {
+		t.Errorf("lease owners = %+v, want the Node %s (uid %s)", l.OwnerReferences, node, n.UID)
+	}
 	eventually(t, "lease renewed", func() bool {
-		l, err := h.client.CoordinationV1().Leases("kube-node-lease").Get(ctx, node, metav1.GetOptions{})
+		l, err := leases.Get(ctx, node, metav1.GetOptions{})
 		return err == nil && l.Spec.RenewTime.Time.After(first)
 	}, func() { clk.Step(time.Second) })
 
@@ -238,37 +264,28 @@ func TestNodeRegistrationLeaseAndReregistration(t *testing.T) {
 		return err == nil
 	}, func() { clk.Step(time.Second) })
 
-	// stop-heartbeat: the lease stops being renewed until the annotation goes.
+	// stop-heartbeat: the lease controller stops until the annotation goes.
 	n, _ = h.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 	n.Annotations[rtfake.SimulateAnnotation] = "stop-heartbeat"
 	if _, err := h.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// Let the status loop observe it, then note the lease.
-	for range 15 {
-		clk.Step(time.Second)
-		time.Sleep(5 * time.Millisecond)
+	leaseRunning := func() bool {
+		h.agent.mu.Lock()
+		defer h.agent.mu.Unlock()
+		return h.agent.leaseRunning
 	}
-	a := h.client.CoordinationV1().Leases("kube-node-lease")
-	eventually(t, "heartbeat stopped", func() bool {
-		l1, _ := a.Get(ctx, node, metav1.GetOptions{})
-		for range 12 {
-			clk.Step(time.Second)
-			time.Sleep(5 * time.Millisecond)
-		}
-		l2, _ := a.Get(ctx, node, metav1.GetOptions{})
-		return l1.Spec.RenewTime.Equal(l2.Spec.RenewTime)
-	}, nil)
+	eventually(t, "lease controller stopped", func() bool { return h.agent.heartbeatStopped() && !leaseRunning() },
+		func() { clk.Step(time.Second) })
+	// With the lease controller stopped nothing writes the lease; removing
+	// the annotation starts it again and it writes.
+	before := leaseWrites.Load()
 	n, _ = h.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 	delete(n.Annotations, rtfake.SimulateAnnotation)
 	if _, err := h.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	l1, _ := a.Get(ctx, node, metav1.GetOptions{})
-	eventually(t, "heartbeat resumed", func() bool {
-		l2, _ := a.Get(ctx, node, metav1.GetOptions{})
-		return l2.Spec.RenewTime.After(l1.Spec.RenewTime.Time)
-	}, func() { clk.Step(time.Second) })
+	eventually(t, "heartbeat resumed", func() bool { return leaseWrites.Load() > before }, func() { clk.Step(time.Second) })
 }
 
 // The agent reports the QoS class the API server set at create, as

@@ -14,14 +14,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
+	"k8s.io/component-helpers/apimachinery/lease"
 
 	"golang.org/x/sys/unix"
 
 	"petset/internal/agent/volume"
 )
-
-const leaseNamespace = "kube-node-lease"
 
 // capacity is the node's capacity: detected, overridden by Config.Capacity
 // (or Config.Capacity alone with Config.CapacityOnly).
@@ -292,6 +290,10 @@ func (a *Agent) nodeStatusLoop(ctx context.Context) {
 		a.mu.Unlock()
 		if changed {
 			a.log.Info("heartbeat simulation changed", "stopped", stop)
+			select {
+			case a.heartbeatChanged <- struct{}{}:
+			default:
+			}
 		}
 		if stop {
 			continue
@@ -321,57 +323,53 @@ func statusChanged(old, new *corev1.Node) bool {
 	return !apiequality.Semantic.DeepEqual(o, n)
 }
 
-// leaseLoop renews kube-node-lease/<node> every quarter of the lease
-// duration, unless the heartbeat is stopped.
+// leaseLoop runs kubelet's node lease controller
+// (k8s.io/component-helpers/apimachinery/lease): kube-node-lease/<node>,
+// renewed every quarter of LeaseDuration, owned by the Node, ensured again
+// with a back-off (to 7s) when an update fails. While the node is cut off
+// (Config.CutOff), the controller does not run.
 func (a *Agent) leaseLoop(ctx context.Context) {
-	interval := a.cfg.LeaseDuration / 4
+	ctrl := lease.NewController(a.clock, a.client, a.cfg.NodeName, int32(a.cfg.LeaseDuration/time.Second),
+		nil, a.cfg.LeaseDuration/4, a.cfg.NodeName, corev1.NamespaceNodeLease, a.setLeaseOwner)
 	for {
+		runCtx, cancel := context.WithCancel(ctx)
+		var running chan struct{}
 		if !a.heartbeatStopped() {
-			if err := a.renewLease(ctx); err != nil && ctx.Err() == nil {
-				a.log.Warn("renewing lease", "err", err)
-			}
+			running = make(chan struct{})
+			go func() { defer close(running); ctrl.Run(runCtx) }()
 		}
+		a.setLeaseRunning(running != nil)
 		select {
 		case <-ctx.Done():
+		case <-a.heartbeatChanged:
+		}
+		cancel()
+		if running != nil {
+			<-running
+		}
+		a.setLeaseRunning(false)
+		if ctx.Err() != nil {
 			return
-		case <-a.clock.After(interval):
 		}
 	}
 }
 
-func (a *Agent) renewLease(ctx context.Context) error {
-	leases := a.client.CoordinationV1().Leases(leaseNamespace)
-	now := metav1.NewMicroTime(a.clock.Now())
-	l, err := leases.Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		a.mu.Lock()
-		uid := a.nodeUID
-		a.mu.Unlock()
-		l = &coordinationv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{Name: a.cfg.NodeName, Namespace: leaseNamespace},
-			Spec: coordinationv1.LeaseSpec{
-				HolderIdentity:       ptr.To(a.cfg.NodeName),
-				LeaseDurationSeconds: ptr.To(int32(a.cfg.LeaseDuration / time.Second)),
-				RenewTime:            &now,
-			},
-		}
-		if uid != "" {
-			l.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: a.cfg.NodeName, UID: uid}}
-		}
-		if _, err := leases.Create(ctx, l, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating lease: %w", err)
-		}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading lease: %w", err)
-	}
-	l = l.DeepCopy()
-	l.Spec.HolderIdentity = ptr.To(a.cfg.NodeName)
-	l.Spec.LeaseDurationSeconds = ptr.To(int32(a.cfg.LeaseDuration / time.Second))
-	l.Spec.RenewTime = &now
-	if _, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("updating lease: %w", err)
+// setLeaseOwner makes the Node the lease's owner, as kubelet's
+// setNodeOwnerFunc does, on the first renewal that knows the Node's UID (the
+// lease loop starts after registration, so that is the first one against a
+// real API server).
+func (a *Agent) setLeaseOwner(l *coordinationv1.Lease) error {
+	a.mu.Lock()
+	uid := a.nodeUID
+	a.mu.Unlock()
+	if len(l.OwnerReferences) == 0 && uid != "" {
+		l.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: a.cfg.NodeName, UID: uid}}
 	}
 	return nil
+}
+
+func (a *Agent) setLeaseRunning(running bool) {
+	a.mu.Lock()
+	a.leaseRunning = running
+	a.mu.Unlock()
 }
