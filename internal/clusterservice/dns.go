@@ -2,9 +2,8 @@ package clusterservice
 
 import (
 	"context"
-	"log/slog"
+	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +15,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
+
+	"petset/internal/controller/runner"
 )
 
 // The kube-dns Service, as kubeadm's CoreDNS addon names it.
@@ -58,74 +59,47 @@ func dnsServicePorts() []corev1.ServicePort {
 type DNSEndpoints struct {
 	client kubernetes.Interface
 	nodes  corelisters.NodeLister
-	synced cache.InformerSynced
-	queue  workqueue.TypedRateLimitingInterface[string]
-	log    *slog.Logger
+	runner *runner.Runner[string]
 }
 
-// NewDNSEndpoints wires the controller to a Node informer.
+// NewDNSEndpoints wires the controller to a Node informer. Its work has one
+// key (the kube-dns Service), so it runs one worker.
 func NewDNSEndpoints(client kubernetes.Interface, nodes coreinformers.NodeInformer) *DNSEndpoints {
-	c := &DNSEndpoints{
-		client: client, nodes: nodes.Lister(), synced: nodes.Informer().HasSynced,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 30*time.Second),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "kube_dns_endpoints"}),
-		log: slog.Default().With("controller", "kube-dns-endpoints"),
-	}
-	changed := func(any) { c.queue.Add(DNSName) }
+	c := &DNSEndpoints{client: client, nodes: nodes.Lister()}
+	c.runner = runner.New(runner.Config[string]{
+		Name:        "kube-dns-endpoints",
+		Workers:     1,
+		Reconcile:   c.reconcile,
+		Synced:      []cache.InformerSynced{nodes.Informer().HasSynced},
+		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 30*time.Second),
+		LogAttrs:    func(string) []any { return nil },
+	})
+	c.runner.Enqueue(DNSName) // written once the cache has synced, nodes or not
+	changed := func(any) { c.runner.Enqueue(DNSName) }
 	_, _ = nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: changed, DeleteFunc: changed,
 		UpdateFunc: func(old, cur any) {
 			o, ok1 := old.(*corev1.Node)
 			n, ok2 := cur.(*corev1.Node)
 			if !ok1 || !ok2 || dnsEndpointOf(o) != dnsEndpointOf(n) {
-				c.queue.Add(DNSName)
+				c.runner.Enqueue(DNSName)
 			}
 		},
 	})
 	return c
 }
 
-// Run syncs until ctx ends.
-func (c *DNSEndpoints) Run(ctx context.Context) {
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
-		return
-	}
-	c.queue.Add(DNSName)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for c.next(ctx) {
-		}
-	}()
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-}
+// Run writes the endpoints until ctx ends.
+func (c *DNSEndpoints) Run(ctx context.Context) error { return c.runner.Run(ctx) }
 
-func (c *DNSEndpoints) next(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx); err != nil {
-		if ctx.Err() == nil {
-			c.log.Error("writing the kube-dns endpoints", "err", err)
-		}
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
-}
+// Ready is closed once the cache has synced and the worker runs.
+func (c *DNSEndpoints) Ready() <-chan struct{} { return c.runner.Ready() }
 
-func (c *DNSEndpoints) sync(ctx context.Context) error {
+// reconcile writes the kube-dns endpoints from the Nodes in the cache.
+func (c *DNSEndpoints) reconcile(ctx context.Context, _ string) (runner.Result, error) {
 	nodes, err := c.nodes.List(labels.Everything())
 	if err != nil {
-		return err
+		return runner.Done, fmt.Errorf("list nodes: %w", err)
 	}
 	var eps []endpoint
 	for _, n := range nodes {
@@ -137,7 +111,10 @@ func (c *DNSEndpoints) sync(ctx context.Context) error {
 		{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP},
 		{Name: "dns-tcp", Port: 53, Protocol: corev1.ProtocolTCP},
 	}
-	return writeEndpoints(ctx, c.client, DNSNamespace, DNSName, ports, eps)
+	if err := writeEndpoints(ctx, c.client, DNSNamespace, DNSName, ports, eps); err != nil {
+		return runner.Done, fmt.Errorf("writing the kube-dns endpoints: %w", err)
+	}
+	return runner.Done, nil
 }
 
 // dnsEndpointOf is the node's announced DNS endpoint (IP "" for none).

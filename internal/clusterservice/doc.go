@@ -23,7 +23,7 @@
 // It does not route Services (the node's service proxy, internal/proxy,
 // does) nor answer DNS (internal/dns).
 //
-// Concurrency: Reconciler.Run and DNSEndpoints.Run each own one goroutine
-// loop; DNSEndpoints is driven by a Node informer through a single-key
-// workqueue.
+// Concurrency: Reconciler.Run owns one goroutine loop; DNSEndpoints runs
+// on the shared controller runner (internal/controller/runner), driven by a
+// Node informer, with one key (the kube-dns Service) and one worker.
 package clusterservice

@@ -17,6 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+
+	"petset/internal/logging"
 )
 
 // The kubernetes Service, as kube-apiserver keeps it.
@@ -122,10 +124,10 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		defer cancel()
 		if leaseID != 0 {
 			if _, err := r.cfg.Etcd.Revoke(stopCtx, leaseID); err != nil {
-				r.log.Warn("withdrawing the API server's lease", "err", err)
+				r.log.Warn("withdrawing the API server's lease", logging.ErrKey, err)
 			}
 			if err := r.reconcile(stopCtx); err != nil {
-				r.log.Warn("endpoints of the kubernetes service at stop", "err", err)
+				r.log.Warn("endpoints of the kubernetes service at stop", logging.ErrKey, err)
 			}
 		}
 	}()
@@ -135,15 +137,15 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		if key != "" && leaseID == 0 {
 			id, err := r.grant(ctx, key)
 			if err != nil {
-				r.log.Warn("API server lease", "err", err)
+				r.log.Warn("API server lease", logging.ErrKey, err)
 			}
 			leaseID = id
 		}
 		if err := r.ensureService(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("kubernetes service", "err", err)
+			r.log.Warn("kubernetes service", logging.ErrKey, err)
 		}
 		if err := r.reconcile(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("endpoints of the kubernetes service", "err", err)
+			r.log.Warn("endpoints of the kubernetes service", logging.ErrKey, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -155,7 +157,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 			if _, err := r.cfg.Etcd.KeepAliveOnce(ctx, leaseID); err != nil {
 				leaseID = 0
 				if ctx.Err() == nil {
-					r.log.Warn("renewing the API server lease", "err", err)
+					r.log.Warn("renewing the API server lease", logging.ErrKey, err)
 				}
 			}
 		}

@@ -177,7 +177,7 @@ func startRootCACertPublisher(ctx context.Context, cc controllerContext) (func(c
 
 func startDNSEndpoints(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	c := clusterservice.NewDNSEndpoints(cc.Client, cc.Informers.Core().V1().Nodes())
-	return func(ctx context.Context) error { c.Run(ctx); return nil }, nil
+	return c.Run, nil
 }
 
 func startClusterRoleAggregation(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
