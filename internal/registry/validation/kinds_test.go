@@ -275,9 +275,10 @@ func TestStorageClass(t *testing.T) {
 	changed.ReclaimPolicy = ptrTo(corev1.PersistentVolumeReclaimRetain)
 	changed.VolumeBindingMode = ptrTo(storagev1.VolumeBindingWaitForFirstConsumer)
 	checkErrs(t, gk, sc.Name, ValidateStorageClassUpdate(changed, sc), []string{
-		"parameters: Forbidden: updates to parameters are forbidden.",
-		"provisioner: Forbidden: updates to provisioner are forbidden.",
-		"reclaimPolicy: Forbidden: updates to reclaimPolicy are forbidden.",
+		// kube 1.37 reports each as immutable (parity: validation StorageClass update)
+		`parameters: Invalid value: {"a":"b"}: field is immutable`,
+		`provisioner: Invalid value: "other.io/x": field is immutable`,
+		`reclaimPolicy: Invalid value: "Retain": field is immutable`,
 		`volumeBindingMode: Invalid value: "WaitForFirstConsumer": field is immutable`,
 	})
 }
@@ -390,4 +391,27 @@ func TestEventsAndLease(t *testing.T) {
 	zero.Spec.LeaseDurationSeconds = ptrTo(int32(0))
 	checkErrs(t, schema.GroupKind{Group: "coordination.k8s.io", Kind: "Lease"}, lease.Name, ValidateLeaseUpdate(zero, lease), []string{
 		"spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0"})
+}
+
+// TestStorageClassAllowedTopologies: kube validates allowedTopologies (found
+// by hack/parity: validation StorageClass upstream-only allowedTopologies...).
+func TestStorageClassAllowedTopologies(t *testing.T) {
+	gk := schema.GroupKind{Group: "storage.k8s.io", Kind: "StorageClass"}
+	sc := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "standard"}, Provisioner: "petset.io/local-path"}
+	defaults.StorageClass(sc)
+	term := func(key string, values ...string) corev1.TopologySelectorTerm {
+		return corev1.TopologySelectorTerm{MatchLabelExpressions: []corev1.TopologySelectorLabelRequirement{{Key: key, Values: values}}}
+	}
+	ok := sc.DeepCopy()
+	ok.AllowedTopologies = []corev1.TopologySelectorTerm{term("topology.kubernetes.io/zone", "a", "b"), term("kubernetes.io/hostname", "n1")}
+	checkErrs(t, gk, sc.Name, ValidateStorageClass(ok), nil)
+	bad := sc.DeepCopy()
+	bad.AllowedTopologies = []corev1.TopologySelectorTerm{term("bad key!", "a", "a"), term("zone"), term("bad key!", "a", "a"), {}}
+	checkErrs(t, gk, sc.Name, ValidateStorageClass(bad), []string{
+		`allowedTopologies[0].matchLabelExpressions[0].key: Invalid value: "bad key!"`,
+		`allowedTopologies[0].matchLabelExpressions[0].values[1]: Duplicate value: "a"`,
+		`allowedTopologies[1].matchLabelExpressions[0].values: Required value`,
+		`allowedTopologies[2].matchLabelExpressions: Duplicate value: ""`,
+		`allowedTopologies[3].matchLabelExpressions: Duplicate value: ""`,
+	})
 }

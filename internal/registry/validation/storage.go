@@ -344,6 +344,47 @@ func ValidateStorageClass(sc *storagev1.StorageClass) field.ErrorList {
 	} else if !sets.New(supportedBindingModes...).Has(string(*sc.VolumeBindingMode)) {
 		errs = append(errs, field.NotSupported(bm, *sc.VolumeBindingMode, supportedBindingModes))
 	}
+	errs = append(errs, validateAllowedTopologies(sc.AllowedTopologies, field.NewPath("allowedTopologies"))...)
+	return errs
+}
+
+// validateAllowedTopologies checks a storage class's allowedTopologies as
+// kube does: each expression has a label-name key, at least one value and
+// no value twice, no key twice in a term, and no two terms alike (an empty
+// term counts as a duplicate).
+func validateAllowedTopologies(terms []corev1.TopologySelectorTerm, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	// kube starts its list of seen terms with len(terms) empty ones, so a
+	// term without expressions is always a duplicate; so here.
+	seen := make([]map[string]sets.Set[string], len(terms))
+	for i, term := range terms {
+		exprPath := fldPath.Index(i).Child("matchLabelExpressions")
+		exprs := map[string]sets.Set[string]{}
+		for j, rq := range term.MatchLabelExpressions {
+			idx := exprPath.Index(j)
+			values := sets.New[string]()
+			if len(rq.Values) == 0 {
+				errs = append(errs, field.Required(idx.Child("values"), ""))
+			}
+			for k, v := range rq.Values {
+				if values.Has(v) {
+					errs = append(errs, field.Duplicate(idx.Child("values").Index(k), v))
+				}
+				values.Insert(v)
+			}
+			errs = append(errs, metav1validation.ValidateLabelName(rq.Key, idx.Child("key"))...)
+			if _, dup := exprs[rq.Key]; dup {
+				errs = append(errs, field.Duplicate(idx.Child("key"), rq.Key))
+			}
+			exprs[rq.Key] = values
+		}
+		for _, other := range seen {
+			if equality.Semantic.DeepEqual(exprs, other) {
+				errs = append(errs, field.Duplicate(exprPath, ""))
+			}
+		}
+		seen = append(seen, exprs)
+	}
 	return errs
 }
 
@@ -352,15 +393,10 @@ func ValidateStorageClass(sc *storagev1.StorageClass) field.ErrorList {
 func ValidateStorageClassUpdate(newSC, oldSC *storagev1.StorageClass) field.ErrorList {
 	errs := validateObjectMetaUpdate(&newSC.ObjectMeta, &oldSC.ObjectMeta)
 	errs = append(errs, ValidateStorageClass(newSC)...)
-	if !equality.Semantic.DeepEqual(newSC.Parameters, oldSC.Parameters) {
-		errs = append(errs, field.Forbidden(field.NewPath("parameters"), "updates to parameters are forbidden."))
-	}
-	if newSC.Provisioner != oldSC.Provisioner {
-		errs = append(errs, field.Forbidden(field.NewPath("provisioner"), "updates to provisioner are forbidden."))
-	}
-	if !equality.Semantic.DeepEqual(newSC.ReclaimPolicy, oldSC.ReclaimPolicy) {
-		errs = append(errs, field.Forbidden(field.NewPath("reclaimPolicy"), "updates to reclaimPolicy are forbidden."))
-	}
+	// Each immutable field reports "field is immutable" (Invalid), as kube 1.37 does.
+	errs = append(errs, immutable(newSC.Parameters, oldSC.Parameters, field.NewPath("parameters"))...)
+	errs = append(errs, immutable(newSC.Provisioner, oldSC.Provisioner, field.NewPath("provisioner"))...)
+	errs = append(errs, immutable(newSC.ReclaimPolicy, oldSC.ReclaimPolicy, field.NewPath("reclaimPolicy"))...)
 	errs = append(errs, immutable(newSC.VolumeBindingMode, oldSC.VolumeBindingMode, field.NewPath("volumeBindingMode"))...)
 	return errs
 }
