@@ -124,7 +124,7 @@ func startNodeLifecycle(ctx context.Context, cc controllerContext) (func(context
 	f := cc.Informers
 	c := nodelifecycle.New(ctx, cc.Client, f.Core().V1().Nodes(), f.Coordination().V1().Leases(), f.Core().V1().Pods(),
 		nodelifecycle.Config{EvictionEnabled: true})
-	return func(ctx context.Context) error { c.Run(ctx); return nil }, nil
+	return c.Run, nil
 }
 
 func startPodGC(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {

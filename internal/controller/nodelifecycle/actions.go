@@ -367,7 +367,7 @@ func (c *Controller) evictPod(ctx context.Context, p *v1.Pod, now time.Time) err
 		next.Status.Conditions = append(next.Status.Conditions, cond)
 	}
 	if _, err := c.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{}); err != nil && !isNotFound(err) {
-		logging.FromContext(ctx).Info("could not record eviction condition; deleting anyway", "pod", p.Namespace+"/"+p.Name, "err", err)
+		logging.FromContext(ctx).Info("could not record eviction condition; deleting anyway", "pod", p.Namespace+"/"+p.Name, logging.ErrKey, err)
 	}
 	uid := p.UID
 	err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
@@ -409,6 +409,6 @@ func (c *Controller) event(ctx context.Context, ref v1.ObjectReference, typ, rea
 		Count:          1,
 	}
 	if _, err := c.client.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
-		logging.FromContext(ctx).Debug("recording event", "reason", reason, "err", err)
+		logging.FromContext(ctx).Debug("recording event", "reason", reason, logging.ErrKey, err)
 	}
 }

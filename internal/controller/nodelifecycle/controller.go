@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	coordinationinformers "k8s.io/client-go/informers/coordination/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -121,33 +120,33 @@ func New(ctx context.Context, client kubernetes.Interface, nodes coreinformers.N
 	if err == nil {
 		c.podIdx = pods.Informer().GetIndexer()
 	} else {
-		logging.FromContext(ctx).Debug("pods by node index unavailable; listing all pods", "err", err)
+		logging.FromContext(ctx).Debug("pods by node index unavailable; listing all pods", logging.ErrKey, err)
 	}
 	return c
 }
 
-// Run waits for the caches, then checks every node each MonitorPeriod until
-// ctx is cancelled.
-func (c *Controller) Run(ctx context.Context) {
-	defer utilruntime.HandleCrash()
+// Run waits for the caches, then checks every node each MonitorPeriod of
+// Config.Clock until ctx is cancelled. It returns an error only if ctx ended
+// before the caches synced. A pass that failed for some node is logged and
+// done again, whole, at the next tick, as upstream's monitorNodeHealth.
+func (c *Controller) Run(ctx context.Context) error {
 	log := logging.FromContext(ctx).With("controller", "nodelifecycle")
 	ctx = logging.IntoContext(ctx, log)
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		log.Info("node lifecycle controller stopped before caches synced")
-		return
+		return fmt.Errorf("nodelifecycle: caches did not sync: %w", context.Cause(ctx))
 	}
-	log.Info("node lifecycle controller started", "gracePeriod", c.cfg.GracePeriod, "eviction", c.cfg.EvictionEnabled)
+	log.Info("controller started", "gracePeriod", c.cfg.GracePeriod, "eviction", c.cfg.EvictionEnabled)
 	t := c.clock.NewTicker(c.cfg.MonitorPeriod)
 	defer t.Stop()
 	close(c.ready)
 	for {
-		if err := c.monitor(ctx); err != nil {
-			log.Info("node monitor pass incomplete, retrying next period", "err", err)
+		if err := c.monitor(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("node monitor pass incomplete; retrying next period", logging.ErrKey, err)
 		}
 		select {
 		case <-ctx.Done():
-			log.Info("node lifecycle controller stopped")
-			return
+			log.Info("controller stopped")
+			return nil
 		case <-t.C():
 		}
 	}

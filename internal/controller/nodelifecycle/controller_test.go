@@ -420,7 +420,9 @@ func TestRunMarksSilentNode(t *testing.T) {
 	ctx, cancel := context.WithCancel(e.ctx)
 	go func() {
 		defer close(done)
-		e.c.Run(ctx)
+		if err := e.c.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
 	}()
 	defer func() {
 		cancel()

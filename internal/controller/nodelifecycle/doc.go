@@ -30,4 +30,16 @@
 // informers (started by the caller's factory) only fill caches; Run runs one
 // monitor loop, every Config.MonitorPeriod, that alone reads and writes the
 // per-node health records, and returns when ctx is cancelled.
+//
+// Why it is not on the controller runner (internal/controller/runner): there
+// is no per-object work queue to drain. Like upstream's monitorNodeHealth
+// (wait.UntilWithContext every --node-monitor-period), the unit of work is a
+// pass over every node, and the time that matters (grace periods,
+// tolerationSeconds, taint timeAdded) is Config.Clock's: a pass decides the
+// conditions, taints, not-ready marks and evictions of each node at the
+// clock's now. Handing the per-node or per-pod work to the runner would time
+// its retries and delayed keys by the workqueue's real clock instead, and a
+// pass would no longer be one step of the fake clock. A failed pass is
+// logged (warning, under logging.ErrKey) and done again at the next tick; Run
+// returns an error only when ctx ends before the caches synced.
 package nodelifecycle
