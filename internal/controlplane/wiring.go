@@ -104,8 +104,8 @@ func startStatefulSet(ctx context.Context, cc controllerContext) (func(context.C
 }
 
 func startScheduler(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
-	s := scheduler.New(ctx, cc.Client, cc.Informers, recorder(ctx, cc.Client, "default-scheduler"))
-	return func(ctx context.Context) error { s.Run(ctx); return nil }, nil
+	s := scheduler.New(ctx, cc.Client, cc.Informers, recorder(ctx, cc.Client, "default-scheduler"), 1)
+	return s.Run, nil
 }
 
 func startVolume(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {

@@ -37,13 +37,19 @@
 // says so in upstream's words), the PodScheduled=True condition (the binding
 // subresource sets it), or volume binding itself.
 //
-// Concurrency: New wires informers, event handlers and a rate-limited work
-// queue; Run starts the informers, waits for their caches and runs one
-// worker, so pods are scheduled one at a time against one view of the
-// cluster. Pods bound but not yet seen bound by the informer are kept as
-// "assumed" so the next decision accounts for them. Pods that could not be
-// scheduled are parked with a per-pod exponential backoff and requeued only
-// when nodes, pods, claims, volumes or classes change (and, as upstream, at
-// the latest after five minutes). The parked and assumed maps are guarded by
-// a mutex shared with the event handlers.
+// Concurrency: the active queue is the shared controller runner
+// (internal/controller/runner), keyed by pod (namespace/name, "pod" in the
+// per-item logger), with one worker in the control plane, so pods are
+// scheduled one at a time against one view of the cluster; an attempt that
+// failed on the API is retried after the pod's back-off (100ms doubling to
+// 10s). The control plane starts the informers; Run waits for their caches.
+// Pods bound but not yet seen bound by the informer are kept as "assumed" so
+// the next decision accounts for them. What differs from a controller, as
+// kube-scheduler's queue differs (its unschedulable pods pool): a pod that
+// does not fit is not an error to retry but is parked with its own per-pod
+// exponential back-off, and requeued only when nodes, pods, claims, volumes
+// or classes change (and, as upstream, at the latest after five minutes); an
+// attempt during which the cluster changed requeues at once after the
+// back-off. The parked and assumed maps are guarded by a mutex shared with
+// the event handlers; parking puts keys back through the runner.
 package scheduler

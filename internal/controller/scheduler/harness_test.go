@@ -74,8 +74,9 @@ func newHarness(t *testing.T, objs ...runtime.Object) (*harness, informers.Share
 // startScheduler runs a scheduler until the test ends.
 func startScheduler(t *testing.T, objs ...runtime.Object) *harness {
 	h, factory, recorder := newHarness(t, objs...)
-	s := New(h.ctx, h.client, factory, recorder)
-	h.run(func(ctx context.Context) { s.Run(ctx) })
+	s := New(h.ctx, h.client, factory, recorder, 1)
+	factory.Start(h.ctx.Done())
+	h.run(s.Run)
 	select {
 	case <-s.Ready():
 	case <-time.After(30 * time.Second):
@@ -84,13 +85,16 @@ func startScheduler(t *testing.T, objs ...runtime.Object) *harness {
 	return h
 }
 
-// run runs fn in a goroutine and waits for it when the test ends.
-func (h *harness) run(fn func(context.Context)) {
+// run runs fn in a goroutine, fails the test if it returns an error, and
+// waits for it when the test ends.
+func (h *harness) run(fn func(context.Context) error) {
 	ctx, cancel := context.WithCancel(h.ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		fn(ctx)
+		if err := fn(ctx); err != nil {
+			h.t.Errorf("run: %v", err)
+		}
 	}()
 	h.t.Cleanup(func() {
 		cancel()

@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
+
+	"petset/internal/controller/runner"
 )
 
 // SchedulerName is the spec.schedulerName this scheduler serves (an empty
@@ -41,7 +43,6 @@ const (
 type Scheduler struct {
 	client   kubernetes.Interface
 	recorder record.EventRecorder
-	factory  informers.SharedInformerFactory
 
 	pods       corelisters.PodLister
 	nodes      corelisters.NodeLister
@@ -49,10 +50,11 @@ type Scheduler struct {
 	volumes    corelisters.PersistentVolumeLister
 	namespaces corelisters.NamespaceLister
 	classes    storagelisters.StorageClassLister
-	synced     []cache.InformerSynced
-	ready      chan struct{}
 
-	queue   workqueue.TypedRateLimitingInterface[string]
+	// runner is the active queue: pods to try, one at a time, keyed
+	// namespace/name; a failed attempt is retried after the pod's back-off.
+	runner *runner.Runner[string]
+	// backoff spaces the retries of unschedulable pods (parked below).
 	backoff workqueue.TypedRateLimiter[string]
 
 	mu sync.Mutex
@@ -70,16 +72,14 @@ type Scheduler struct {
 	events uint64
 }
 
-// New wires the scheduler to the informers of factory; nothing runs until Run.
-func New(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory, recorder record.EventRecorder) *Scheduler {
+// New wires the scheduler to the informers of factory; nothing runs until
+// Run, and the factory is started by the caller. workers pods are tried at
+// once; the control plane runs one, so that every decision sees the one
+// before it.
+func New(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory, recorder record.EventRecorder, workers int) *Scheduler {
 	s := &Scheduler{
 		client:   client,
 		recorder: recorder,
-		factory:  factory,
-		ready:    make(chan struct{}),
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](initialBackoff, maxBackoff),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "scheduler"}),
 		backoff:  workqueue.NewTypedItemExponentialFailureRateLimiter[string](initialBackoff, maxBackoff),
 		assumed:  map[string]*v1.Pod{},
 		reserved: map[string]*v1.Pod{},
@@ -99,12 +99,13 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	s.classes = classInf.Lister()
 
 	log := logging.FromContext(ctx)
+	var synced []cache.InformerSynced
 	add := func(reg cache.ResourceEventHandlerRegistration, err error) {
 		if err != nil {
-			log.Error("scheduler: registering event handler", "err", err)
+			log.Error("scheduler: registering event handler", logging.ErrKey, err)
 			return
 		}
-		s.synced = append(s.synced, reg.HasSynced)
+		synced = append(synced, reg.HasSynced)
 	}
 	add(podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.podChanged(nil, obj) },
@@ -142,35 +143,27 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 			s.clusterChanged()
 		},
 	}))
+	// Handlers run only once the factory is started, after the runner exists.
+	s.runner = runner.New(runner.Config[string]{
+		Name:    "scheduler",
+		Workers: workers,
+		Reconcile: func(ctx context.Context, key string) (runner.Result, error) {
+			return runner.Done, s.scheduleOne(ctx, key)
+		},
+		Synced:      synced,
+		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[string](initialBackoff, maxBackoff),
+		LogAttrs:    func(key string) []any { return []any{"pod", key} },
+	})
 	return s
 }
 
 // Ready is closed once Run has synced its caches and started working.
-func (s *Scheduler) Ready() <-chan struct{} { return s.ready }
+func (s *Scheduler) Ready() <-chan struct{} { return s.runner.Ready() }
 
-// Run starts the informers of the factory given to New, waits for their
-// caches and schedules pods until ctx is done. It returns after its worker
-// stopped.
-func (s *Scheduler) Run(ctx context.Context) {
-	log := logging.FromContext(ctx).With("controller", "scheduler")
-	defer s.queue.ShutDown()
-	s.factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), s.synced...) {
-		return
-	}
-	close(s.ready)
-	log.Info("scheduler started")
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for s.processNext(ctx) {
-		}
-	}()
-	<-ctx.Done()
-	s.queue.ShutDown()
-	<-done
-	log.Info("scheduler stopped")
-}
+// Run waits for the caches and schedules pods until ctx is done. It returns
+// after its workers stopped, with an error only if ctx ended before the
+// caches synced.
+func (s *Scheduler) Run(ctx context.Context) error { return s.runner.Run(ctx) }
 
 // responsible reports whether pod is one this scheduler must place.
 func responsible(pod *v1.Pod) bool {
@@ -195,7 +188,7 @@ func (s *Scheduler) podChanged(oldObj, obj any) {
 		s.mu.Lock()
 		delete(s.parked, key)
 		s.mu.Unlock()
-		s.queue.Add(key)
+		s.runner.Enqueue(key)
 		return
 	}
 	if pod.Spec.NodeName == "" {
@@ -243,9 +236,9 @@ func (s *Scheduler) clusterChanged() {
 	for key, until := range s.parked {
 		delete(s.parked, key)
 		if d := time.Until(until); d > 0 {
-			s.queue.AddAfter(key, d)
+			s.runner.EnqueueAfter(key, d)
 		} else {
-			s.queue.Add(key)
+			s.runner.Enqueue(key)
 		}
 	}
 }
@@ -261,28 +254,11 @@ func (s *Scheduler) park(key string, seenEvents uint64, backoff bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.events != seenEvents {
-		s.queue.AddAfter(key, d)
+		s.runner.EnqueueAfter(key, d)
 		return
 	}
 	s.parked[key] = time.Now().Add(d)
-	s.queue.AddAfter(key, maxParked)
-}
-
-func (s *Scheduler) processNext(ctx context.Context) bool {
-	key, quit := s.queue.Get()
-	if quit {
-		return false
-	}
-	defer s.queue.Done(key)
-	if err := s.scheduleOne(ctx, key); err != nil {
-		if ctx.Err() == nil {
-			logging.FromContext(ctx).Info("scheduler: attempt failed, retrying", "pod", key, "err", err)
-		}
-		s.queue.AddRateLimited(key)
-		return true
-	}
-	s.queue.Forget(key)
-	return true
+	s.runner.EnqueueAfter(key, maxParked)
 }
 
 // scheduleOne makes one scheduling attempt for the pod named key. A returned
@@ -307,7 +283,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 	if !responsible(pod) || isAssumed {
 		return nil
 	}
-	log := logging.FromContext(ctx).With("pod", key)
+	log := logging.FromContext(ctx)
 	if len(pod.Spec.SchedulingGates) > 0 {
 		// Retried when the gates are removed (a spec update).
 		return s.setScheduledCondition(ctx, pod, v1.PodReasonSchedulingGated, "Scheduling is blocked due to non-empty scheduling gates")
@@ -389,7 +365,7 @@ func (s *Scheduler) unschedulable(ctx context.Context, pod *v1.Pod, seen uint64,
 	delete(s.reserved, podKey(pod))
 	s.mu.Unlock()
 	s.recorder.Event(pod, v1.EventTypeWarning, "FailedScheduling", msg)
-	logging.FromContext(ctx).Info("pod unschedulable", "pod", podKey(pod), "reason", msg)
+	logging.FromContext(ctx).Info("pod unschedulable", "reason", msg)
 	if err := s.setScheduledCondition(ctx, pod, v1.PodReasonUnschedulable, msg); err != nil {
 		return err
 	}

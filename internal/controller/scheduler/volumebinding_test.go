@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -17,14 +18,11 @@ import (
 // one informer factory, as the server does.
 func startWithVolumes(t *testing.T, objs ...runtime.Object) *harness {
 	h, factory, recorder := newHarness(t, objs...)
-	s := New(h.ctx, h.client, factory, recorder)
+	s := New(h.ctx, h.client, factory, recorder, 1)
 	vc := volume.New(h.ctx, h.client, factory, recorder, 1)
+	factory.Start(h.ctx.Done())
 	h.run(s.Run)
-	h.run(func(ctx context.Context) {
-		if err := vc.Run(ctx); err != nil {
-			t.Errorf("volume controller: %v", err)
-		}
-	})
+	h.run(vc.Run)
 	return h
 }
 
