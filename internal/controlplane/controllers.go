@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -44,6 +45,14 @@ func (c *ControlPlane) runControllers(ctx context.Context, loopback *restclient.
 	}
 	leCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// leader election starts OnStartedLeading in a goroutine it does not
+	// wait for; running holds while the controllers run, so that after
+	// le.Run runControllers waits for them, and stopped keeps a callback
+	// that starts after that from starting them.
+	var (
+		running sync.Mutex
+		stopped bool
+	)
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock:            lock,
 		LeaseDuration:   15 * time.Second,
@@ -53,9 +62,14 @@ func (c *ControlPlane) runControllers(ctx context.Context, loopback *restclient.
 		Name:            leaseName,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
+				running.Lock()
+				defer running.Unlock()
+				if stopped {
+					return
+				}
 				c.log.Info("leading: starting controllers", "identity", id)
 				if err := c.startControllers(ctx, cfg, client); err != nil {
-					c.log.Error("controllers stopped", "err", err)
+					c.log.Error("controllers stopped", logging.ErrKey, err)
 				}
 			},
 			OnStoppedLeading: func() {
@@ -68,6 +82,9 @@ func (c *ControlPlane) runControllers(ctx context.Context, loopback *restclient.
 		return fmt.Errorf("leader election: %w", err)
 	}
 	le.Run(leCtx)
+	running.Lock()
+	stopped = true
+	running.Unlock()
 	return nil
 }
 

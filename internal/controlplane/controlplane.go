@@ -245,7 +245,9 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	c.mu.Lock()
 	c.etcdURLs = endpoints
 	c.mu.Unlock()
-	etcdCfg, err := etcd.ClientConfig(ctx, endpoints, c.etcdTLS)
+	// The client outlives ctx: the kubernetes Service's stop still writes
+	// through it; the deferred Close ends it.
+	etcdCfg, err := etcd.ClientConfig(context.WithoutCancel(ctx), endpoints, c.etcdTLS)
 	if err != nil {
 		return err
 	}
@@ -290,7 +292,12 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		return err
 	}
 	serverURL := "https://" + net.JoinHostPort(advertiseHost(c.host), strconv.Itoa(srv.Port()))
-	runCtx, cancel := context.WithCancel(ctx)
+	// Stop order: the controllers and leader election end first (ctx), the
+	// lease is released and the kubernetes Service's endpoints withdrawn
+	// while the API still serves; then the API server and the node
+	// authorizer (runCtx, which ctx's end does not cancel), then the etcd
+	// client and the embedded etcd (deferred above).
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
@@ -309,6 +316,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		wg.Wait()
 		return err
 	case <-ctx.Done():
+		cancel()
 		wg.Wait()
 		return nil
 	}
@@ -338,16 +346,21 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	}()
 	select {
 	case <-nodes.Ready():
-	case <-runCtx.Done():
+	case err := <-errc:
+		cancel()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+		cancel()
 		wg.Wait()
 		return nil
 	}
-	if err := bootstrap(runCtx, client); err != nil {
+	if err := bootstrap(ctx, client); err != nil {
 		cancel()
 		wg.Wait()
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	if err := ensureDNSService(runCtx, client, ipRange); err != nil {
+	if err := ensureDNSService(ctx, client, ipRange); err != nil {
 		cancel()
 		wg.Wait()
 		return fmt.Errorf("bootstrap: %w", err)
@@ -361,7 +374,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		AdvertiseIP: advertiseIP(c.cfg.AdvertiseAddress, c.host), Port: int32(advertisePort), Logger: c.log,
 	})
 	if err == nil {
-		err = kubeSvc.Ensure(runCtx)
+		err = kubeSvc.Ensure(ctx)
 	}
 	if err != nil {
 		cancel()
@@ -370,7 +383,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	}
 	// Controllers stop before the API server, so their last writes (the
 	// leader lease's release) still reach it.
-	ctrlCtx, stopControllers := context.WithCancel(runCtx)
+	ctrlCtx, stopControllers := context.WithCancel(ctx)
 	defer stopControllers()
 	var ctrlWG sync.WaitGroup
 	// Every API server keeps its lease behind the kubernetes Service's
