@@ -6,16 +6,21 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+
+	"petset/internal/logging"
 )
 
 // Server is a running single-member embedded etcd.
 type Server struct {
 	e *embed.Etcd
+	// closing quietens etcd's log while Close stops it.
+	closing *atomic.Bool
 }
 
 // Config says where the embedded etcd keeps its data and its credentials.
@@ -27,8 +32,6 @@ type Config struct {
 	Serving TLS
 	// Peer is the same for the peer port.
 	Peer TLS
-	// LogLevel is etcd's own log level (default "error").
-	LogLevel string
 }
 
 // TLS names the files of one side of a mutual-TLS etcd connection: the CA
@@ -55,7 +58,9 @@ func (t TLS) info() transport.TLSInfo {
 // ClientConfig is the clientv3 configuration for endpoints with the client
 // credentials t (none when t is empty).
 func ClientConfig(ctx context.Context, endpoints []string, t TLS) (clientv3.Config, error) {
-	cfg := clientv3.Config{Endpoints: endpoints, Context: ctx}
+	// The client logs through the logger ctx carries (source=etcd),
+	// warnings and errors only.
+	cfg := clientv3.Config{Endpoints: endpoints, Context: ctx, Logger: zapLogger(logging.FromContext(ctx), nil)}
 	if err := t.Validate(); err != nil {
 		return cfg, err
 	}
@@ -85,10 +90,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ec.Name = "petset"
 	ec.Dir = cfg.Dir
 	ec.WalDir = filepath.Join(cfg.Dir, "wal")
-	ec.LogLevel = cfg.LogLevel
-	if ec.LogLevel == "" {
-		ec.LogLevel = "error"
-	}
+	// etcd logs through the logger ctx carries (source=etcd), warnings and
+	// errors only.
+	closing := new(atomic.Bool)
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger(logging.FromContext(ctx), closing))
 	loop := func(port string) url.URL { return url.URL{Scheme: "https", Host: "127.0.0.1:" + port} }
 	ec.ListenClientUrls = []url.URL{loop("0")}
 	ec.AdvertiseClientUrls = []url.URL{loop("0")}
@@ -110,15 +115,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	select {
 	case <-e.Server.ReadyNotify():
-		return &Server{e: e}, nil
+		return &Server{e: e, closing: closing}, nil
 	case err := <-e.Err():
+		closing.Store(true)
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd: %w", err)
 	case <-ctx.Done():
+		closing.Store(true)
 		e.Server.Stop()
 		e.Close()
 		return nil, ctx.Err()
 	case <-time.After(2 * time.Minute):
+		closing.Store(true)
 		e.Server.Stop()
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd in %s did not become ready in 2m", cfg.Dir)
@@ -137,5 +145,6 @@ func (s *Server) Err() <-chan error { return s.e.Err() }
 // acknowledged write is on disk by then (etcd syncs its WAL before it
 // acknowledges).
 func (s *Server) Close() {
+	s.closing.Store(true)
 	s.e.Close()
 }
