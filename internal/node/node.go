@@ -33,6 +33,7 @@ import (
 	"petset/internal/agent/runtime/linux/ctrinit"
 	"petset/internal/clusterservice"
 	"petset/internal/dns"
+	"petset/internal/logging"
 	"petset/internal/pki"
 	"petset/internal/proxy"
 	"petset/internal/relay"
@@ -282,7 +283,8 @@ func (n *Node) Run(ctx context.Context) error {
 		Annotations:       annotations,
 		StreamingPort:     int32(streamPort),
 		KubernetesService: kubernetesService,
-		Logger:            n.log,
+		// The agent names the node in its logger itself (component=agent node=…).
+		Logger: cfg.Logger,
 	}
 	if images != nil {
 		acfg.Images = images
@@ -416,7 +418,7 @@ func (n *Node) stopPods(rt runtime.Runtime) {
 	defer cancel()
 	sandboxes, err := rt.ListSandboxes(ctx)
 	if err != nil {
-		n.log.Error("listing pods to stop", "err", err)
+		n.log.Error("listing pods to stop", logging.ErrKey, err)
 		return
 	}
 	var wg sync.WaitGroup
@@ -431,7 +433,7 @@ func (n *Node) stopPods(rt runtime.Runtime) {
 				}
 			}
 			if err := rt.StopSandbox(ctx, sb.UID); err != nil {
-				n.log.Error("stopping pod", "pod", sb.Namespace+"/"+sb.Name, "err", err)
+				n.log.Error("stopping pod", "pod", sb.Namespace+"/"+sb.Name, logging.ErrKey, err)
 			}
 		}()
 	}
