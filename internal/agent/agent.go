@@ -30,6 +30,7 @@ import (
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/token"
 	"petset/internal/agent/volume"
+	"petset/internal/logging"
 )
 
 // imageResolver turns an image and a container's command and args into
@@ -463,7 +464,7 @@ func (a *Agent) reconcilePVs(ctx context.Context) {
 		pv, err := a.pvLister.Get(name)
 		if err == nil {
 			if err := a.volumes.ReconcilePV(ctx, pv); err != nil {
-				a.log.Warn("reclaiming volume", "pv", name, "err", err)
+				a.log.Warn("reclaiming volume", "pv", name, logging.ErrKey, err)
 				a.clock.AfterFunc(5*time.Second, func() { a.pvQueue.Add(name) })
 			}
 		}

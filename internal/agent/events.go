@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/tools/reference"
 
 	"petset/internal/agent/probe"
+	"petset/internal/logging"
 )
 
 // Event reasons the agent records: kubelet's (pkg/kubelet/events), so
@@ -54,7 +55,7 @@ func (a *Agent) podEvent(pod *corev1.Pod, eventType, reason, msg string) {
 func (a *Agent) containerEvent(pod *corev1.Pod, c *corev1.Container, eventType, reason, msg string) {
 	ref, err := reference.GetPartialReference(scheme.Scheme, pod, containerFieldPath(pod, c.Name))
 	if err != nil {
-		a.log.Debug("no reference for container event", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "err", err)
+		a.log.Debug("no reference for container event", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, logging.ErrKey, err)
 		return
 	}
 	a.recorder.Event(ref, eventType, reason, msg)

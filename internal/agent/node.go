@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"petset/internal/agent/volume"
+	"petset/internal/logging"
 )
 
 // capacity is the node's capacity: detected, overridden by Config.Capacity
@@ -179,7 +180,7 @@ func (a *Agent) registerUntilDone(ctx context.Context) error {
 		if err == nil {
 			return nil
 		}
-		a.log.Warn("registering node", "err", err)
+		a.log.Warn("registering node", logging.ErrKey, err)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("agent: registering node %s: %w", a.cfg.NodeName, err)
@@ -272,14 +273,14 @@ func (a *Agent) nodeStatusLoop(ctx context.Context) {
 		n, err := a.client.CoreV1().Nodes().Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			if err := a.register(ctx); err != nil {
-				a.log.Warn("re-registering node", "err", err)
+				a.log.Warn("re-registering node", logging.ErrKey, err)
 			} else {
 				lastPost = a.clock.Now()
 			}
 			continue
 		}
 		if err != nil {
-			a.log.Warn("reading node", "err", err)
+			a.log.Warn("reading node", logging.ErrKey, err)
 			continue
 		}
 		stop := a.cfg.CutOff != nil && a.cfg.CutOff(n)
@@ -304,7 +305,7 @@ func (a *Agent) nodeStatusLoop(ctx context.Context) {
 			continue
 		}
 		if _, err := a.client.CoreV1().Nodes().UpdateStatus(ctx, want, metav1.UpdateOptions{}); err != nil {
-			a.log.Warn("posting node status", "err", err)
+			a.log.Warn("posting node status", logging.ErrKey, err)
 			continue
 		}
 		lastPost = a.clock.Now()

@@ -23,6 +23,7 @@ import (
 	"petset/internal/agent/probe"
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/volume"
+	"petset/internal/logging"
 	"petset/internal/podport"
 )
 
@@ -160,7 +161,7 @@ func (a *Agent) syncPod(ctx context.Context, w *podWorker) (bool, time.Duration)
 	log := a.log.With("podUID", w.uid)
 	if pod == nil {
 		if err := a.teardown(ctx, w.uid); err != nil {
-			log.Warn("tearing down pod", "err", err)
+			log.Warn("tearing down pod", logging.ErrKey, err)
 			return false, 2 * time.Second
 		}
 		return true, 0
@@ -176,9 +177,9 @@ func (a *Agent) syncPod(ctx context.Context, w *podWorker) (bool, time.Duration)
 	after, err := a.runPod(ctx, w, pod)
 	if err != nil {
 		if apierrors.IsConflict(err) {
-			log.Debug("status conflict, retrying", "err", err)
+			log.Debug("status conflict, retrying", logging.ErrKey, err)
 		} else {
-			log.Warn("syncing pod", "err", err)
+			log.Warn("syncing pod", logging.ErrKey, err)
 		}
 		if after == 0 || after > 2*time.Second {
 			after = 2 * time.Second
@@ -254,7 +255,7 @@ func (a *Agent) terminate(ctx context.Context, w *podWorker, pod *corev1.Pod) ti
 		w.killAt = killDeadline(w.killAt, a.clock.Now(), pod)
 		list, err := a.rt.ListContainers(ctx, string(pod.UID))
 		if err != nil {
-			log.Warn("listing containers", "err", err)
+			log.Warn("listing containers", logging.ErrKey, err)
 			return 2 * time.Second
 		}
 		gone := a.stopContainers(ctx, w, pod, list, log)
@@ -264,11 +265,11 @@ func (a *Agent) terminate(ctx context.Context, w *podWorker, pod *corev1.Pod) ti
 		if !gone {
 			// A last status with the containers terminated.
 			if _, err := a.updateStatus(ctx, w, pod, a.sandboxIP(ctx, pod), true); err != nil {
-				log.Info("final status", "err", err)
+				log.Info("final status", logging.ErrKey, err)
 			}
 		}
 		if err := a.rt.StopSandbox(ctx, string(pod.UID)); err != nil {
-			log.Warn("stopping sandbox", "err", err)
+			log.Warn("stopping sandbox", logging.ErrKey, err)
 			return 2 * time.Second
 		}
 		w.terminated = true
@@ -288,7 +289,7 @@ func (a *Agent) terminate(ctx context.Context, w *podWorker, pod *corev1.Pod) ti
 		Preconditions:      &metav1.Preconditions{UID: &pod.UID},
 	})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		log.Warn("deleting pod", "err", err)
+		log.Warn("deleting pod", logging.ErrKey, err)
 		return 2 * time.Second
 	}
 	return 5 * time.Second
@@ -311,7 +312,7 @@ func (a *Agent) stopContainers(ctx context.Context, w *podWorker, pod *corev1.Po
 	}
 	stop := func(c runtime.ContainerStatus) {
 		if err := a.rt.StopContainer(ctx, c.ID, left()); err != nil && !errors.Is(err, runtime.ErrNotFound) && ctx.Err() == nil {
-			log.Warn("stopping container", "container", c.Name, "err", err)
+			log.Warn("stopping container", "container", c.Name, logging.ErrKey, err)
 		}
 	}
 	hookCtx, cancelHooks := context.WithCancel(ctx)
@@ -334,7 +335,7 @@ func (a *Agent) stopContainers(ctx context.Context, w *podWorker, pod *corev1.Po
 			if spec != nil && spec.Lifecycle != nil && spec.Lifecycle.PreStop != nil && c.State == runtime.StateRunning {
 				hctx, cancel := context.WithTimeout(hookCtx, left())
 				if err := a.runHook(hctx, spec.Lifecycle.PreStop, c.ID, spec, sb); err != nil {
-					log.Info("preStop hook failed", "container", c.Name, "err", err)
+					log.Info("preStop hook failed", "container", c.Name, logging.ErrKey, err)
 				}
 				cancel()
 			}
@@ -724,7 +725,7 @@ func (a *Agent) mountFailed(ctx context.Context, w *podWorker, pod *corev1.Pod, 
 	wait := a.mountBackoff.Get(key)
 	w.fail.mount, w.mountRetry = err.Error(), now.Add(wait)
 	a.podEvent(pod, corev1.EventTypeWarning, reasonFailedMount, err.Error())
-	a.log.Info("volume set-up failed", "pod", pod.Namespace+"/"+pod.Name, "podUID", pod.UID, "reason", reasonFailedMount, "err", err, "retryIn", wait)
+	a.log.Info("volume set-up failed", "pod", pod.Namespace+"/"+pod.Name, "podUID", pod.UID, "reason", reasonFailedMount, logging.ErrKey, err, "retryIn", wait)
 	if _, serr := a.updateStatus(ctx, w, pod, podIP, false); serr != nil {
 		return wait, serr
 	}
@@ -791,7 +792,7 @@ func (a *Agent) startContainer(ctx context.Context, w *podWorker, pod *corev1.Po
 			a.containerEvent(pod, c, corev1.EventTypeNormal, reasonPulling, fmt.Sprintf("Pulling image %q", c.Image))
 			a.containerEvent(pod, c, corev1.EventTypeWarning, reasonFailed, fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
 			a.containerEvent(pod, c, corev1.EventTypeWarning, reasonFailed, "Error: "+errImagePull)
-			a.log.Info("image pull failed", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "image", c.Image, "reason", errImagePull, "err", err)
+			a.log.Info("image pull failed", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "image", c.Image, "reason", errImagePull, logging.ErrKey, err)
 			now := a.clock.Now()
 			a.pullBackoff.Next(pull, now)
 			w.fail.pull[c.Name] = &pullFailure{msg: err.Error(), at: now}

@@ -36,6 +36,7 @@ import (
 	"k8s.io/component-base/compatibility"
 
 	"petset/internal/apiserver/openapi"
+	"petset/internal/logging"
 	"petset/internal/rbac"
 	"petset/internal/registry"
 	"petset/internal/serviceaccount"
@@ -271,7 +272,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		// fails until this hook returns.
 		err := wait.PollUntilContextCancel(hc, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 			if err := rbac.EnsurePolicy(ctx, loopbackClient, log); err != nil {
-				log.Warn("bootstrap RBAC policy (will retry)", "err", err)
+				log.Warn("bootstrap RBAC policy (will retry)", logging.ErrKey, err)
 				return false, nil
 			}
 			return true, nil
@@ -375,7 +376,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) waitReady(ctx context.Context) {
 	client, err := restclient.RESTClientFor(s.restConfigForRaw())
 	if err != nil {
-		s.log.Error("readiness client", "err", err)
+		s.log.Error("readiness client", logging.ErrKey, err)
 		return
 	}
 	for {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+
+	"petset/internal/logging"
 )
 
 // handler answers one DNS message; it is shared by all listeners and safe
@@ -35,7 +37,7 @@ func (h *handler) serve(ctx context.Context, w mdns.ResponseWriter, r *mdns.Msg)
 		resp.Truncate(size)
 	}
 	if err := w.WriteMsg(resp); err != nil {
-		h.log.Debug("write response", "err", err, "client", w.RemoteAddr())
+		h.log.Debug("write response", logging.ErrKey, err, "client", w.RemoteAddr())
 	}
 }
 
@@ -108,7 +110,7 @@ func (h *handler) forwardOrRefuse(ctx context.Context, r, m *mdns.Msg, network s
 		resp, _, err := c.ExchangeContext(fctx, r, up)
 		cancel()
 		if err != nil {
-			h.log.Debug("forward failed", "upstream", up, "name", r.Question[0].Name, "err", err)
+			h.log.Debug("forward failed", "upstream", up, "name", r.Question[0].Name, logging.ErrKey, err)
 			continue
 		}
 		resp.Id = r.Id

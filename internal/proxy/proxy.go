@@ -17,6 +17,8 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"petset/internal/logging"
 )
 
 // DefaultMinSyncPeriod bounds how often the table is rewritten
@@ -98,11 +100,11 @@ func (p *Proxy) Run(ctx context.Context) error {
 	wasForwarding := strings.TrimSpace(string(before)) == "1"
 	defer func() {
 		if err := p.remove(); err != nil {
-			p.log.Error("removing the service rules", "err", err)
+			p.log.Error("removing the service rules", logging.ErrKey, err)
 		}
 		if !wasForwarding {
 			if err := os.WriteFile(fwdPath, []byte("0"), 0o644); err != nil {
-				p.log.Warn("restoring the bridge's forwarding setting", "err", err)
+				p.log.Warn("restoring the bridge's forwarding setting", logging.ErrKey, err)
 			}
 		}
 	}()
@@ -130,7 +132,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 			}
 		}
 		if err != nil {
-			p.log.Error("installing the service rules", "err", err)
+			p.log.Error("installing the service rules", logging.ErrKey, err)
 			time.AfterFunc(p.cfg.MinSyncPeriod, p.signal)
 		} else {
 			select {

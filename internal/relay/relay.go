@@ -9,6 +9,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"petset/internal/logging"
 )
 
 // Relay forwards connections accepted on From to To.
@@ -65,7 +67,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			if errors.Is(err, net.ErrClosed) {
 				return fmt.Errorf("relay: %w", err)
 			}
-			r.log.Warn("accept", "err", err)
+			r.log.Warn("accept", logging.ErrKey, err)
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
@@ -82,7 +84,7 @@ func (r *Relay) serve(ctx context.Context, in net.Conn) {
 	defer in.Close()
 	out, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", r.to)
 	if err != nil {
-		r.log.Warn("dial the API server", "to", r.to, "err", err)
+		r.log.Warn("dial the API server", "to", r.to, logging.ErrKey, err)
 		return
 	}
 	defer out.Close()

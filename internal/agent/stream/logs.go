@@ -35,7 +35,7 @@ func (s *Server) serveLogs(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
-		logging.FromContext(r.Context()).With("component", "stream").Info("container log stream ended with an error", "namespace", r.PathValue("ns"), "pod", r.PathValue("pod"), "container", r.PathValue("container"), "err", err)
+		logging.FromContext(r.Context()).With("component", "stream").Info("container log stream ended with an error", "namespace", r.PathValue("ns"), "pod", r.PathValue("pod"), "container", r.PathValue("container"), logging.ErrKey, err)
 		return
 	}
 	lw.start()

@@ -78,7 +78,7 @@ func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request) {
 		// kubectl 1.31+: SPDY inside a WebSocket.
 		proxy.NewTunnelingHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := fw.serveSPDY(w, r); err != nil {
-				log.Info("port-forward over tunnelled SPDY failed", "err", err)
+				log.Info("port-forward over tunnelled SPDY failed", logging.ErrKey, err)
 			}
 		})).ServeHTTP(w, r)
 	case wsstream.IsWebSocketRequest(r):
@@ -87,11 +87,11 @@ func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err := fw.serveWebSocket(w, r, ports); err != nil {
-			log.Info("port-forward over WebSocket failed", "err", err)
+			log.Info("port-forward over WebSocket failed", logging.ErrKey, err)
 		}
 	default:
 		if err := fw.serveSPDY(w, r); err != nil {
-			log.Info("port-forward over SPDY failed", "err", err)
+			log.Info("port-forward over SPDY failed", logging.ErrKey, err)
 		}
 	}
 }

@@ -166,7 +166,7 @@ func (s *Server) serveRemoteCommand(w http.ResponseWriter, r *http.Request, what
 	log := logging.FromContext(r.Context()).With("component", "stream").With("namespace", r.PathValue("ns"), "pod", r.PathValue("pod"), "container", r.PathValue("container"))
 	if err != nil {
 		// The upgrade answered the client already.
-		log.Info("remote command upgrade failed", "err", err)
+		log.Info("remote command upgrade failed", logging.ErrKey, err)
 		return
 	}
 	defer sess.close()
@@ -196,7 +196,7 @@ func (s *Server) serveRemoteCommand(w http.ResponseWriter, r *http.Request, what
 		st = failure("the session was ended: the node agent is shutting down")
 	}
 	if err := sess.writeStatus(st); err != nil && ctx.Err() == nil {
-		log.Info("writing remote command status", "err", err)
+		log.Info("writing remote command status", logging.ErrKey, err)
 	}
 }
 

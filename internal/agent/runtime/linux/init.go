@@ -22,6 +22,7 @@ import (
 
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/runtime/linux/ctrinit"
+	"petset/internal/logging"
 )
 
 // Hidden role: the petset binary re-executed as a sandbox's init.
@@ -172,7 +173,7 @@ func runInit() int {
 	var cfg initConfig
 	ready := os.NewFile(3, "ready")
 	fail := func(err error) int {
-		log.Error("sandbox init failed", "err", err)
+		log.Error("sandbox init failed", logging.ErrKey, err)
 		if ready != nil {
 			fmt.Fprintf(ready, "%v\n", err)
 			ready.Close()
@@ -350,7 +351,7 @@ func (s *initServer) spawn(path string, argv, env []string, dir string, files []
 	}
 	if cg.Mode == cgroupV1 {
 		if err := cg.join(pid); err != nil {
-			s.log.Warn("container runs without its resource limits", "pid", pid, "err", err)
+			s.log.Warn("container runs without its resource limits", "pid", pid, logging.ErrKey, err)
 		}
 	}
 	return pid, nil
@@ -496,7 +497,7 @@ func (s *initServer) spawnContainerInit(spec ctrinit.Spec, mntns *os.File, files
 	}
 	if cg.Mode == cgroupV1 {
 		if err := cg.join(pid); err != nil {
-			s.log.Warn("container runs without its resource limits", "pid", pid, "err", err)
+			s.log.Warn("container runs without its resource limits", "pid", pid, logging.ErrKey, err)
 		}
 	}
 	return pid, ns, master, nil
@@ -564,7 +565,7 @@ func exitCode(ws syscall.WaitStatus) int {
 
 func (s *initServer) writeStatus(c *ictr) {
 	if err := writeJSON(c.spec.StatusPath, c.status); err != nil {
-		s.log.Error("write container status", "container", c.spec.ID, "err", err)
+		s.log.Error("write container status", "container", c.spec.ID, logging.ErrKey, err)
 	}
 }
 

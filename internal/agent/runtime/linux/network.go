@@ -19,6 +19,8 @@ import (
 	"github.com/mdlayher/ethernet"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"petset/internal/logging"
 )
 
 // network is the node's pod network: one bridge holding the gateway, a veth
@@ -300,7 +302,7 @@ func (n *network) attach(uid string, pid int, ip net.IP) (string, error) {
 	// Best effort, as CNI's bridge plugin: the MAC derived from the address
 	// already keeps neighbour entries of a reused address right.
 	if err := n.announce(br, host, ns, ip, mac); err != nil {
-		n.log.Warn("could not announce the pod's address; hosts that knew it under another MAC reach the pod only once their entry expires", "ip", ip, "mac", mac, "err", err)
+		n.log.Warn("could not announce the pod's address; hosts that knew it under another MAC reach the pod only once their entry expires", "ip", ip, "mac", mac, logging.ErrKey, err)
 	}
 	return host, nil
 }

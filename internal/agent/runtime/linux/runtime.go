@@ -24,6 +24,7 @@ import (
 
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/runtime/linux/ctrinit"
+	"petset/internal/logging"
 )
 
 // Isolation modes.
@@ -642,7 +643,7 @@ func (r *Runtime) refreshFiles(rec sandboxRecord, cfg runtime.SandboxConfig) {
 			continue // not mounted (no content at creation), or unchanged
 		}
 		if err := os.WriteFile(p, f.data, 0o644); err != nil {
-			r.log.Warn("update pod file", "uid", rec.UID, "file", f.name, "err", err)
+			r.log.Warn("update pod file", "uid", rec.UID, "file", f.name, logging.ErrKey, err)
 		}
 	}
 }
@@ -683,7 +684,7 @@ func (r *Runtime) StopSandbox(ctx context.Context, podUID string) error {
 	}
 	if !isClosed(sb.gone) {
 		if _, err := call(r.l.sock(podUID), request{Op: opShutdown}); err != nil {
-			r.log.Warn("sandbox init did not shut down cleanly; killing it", "uid", podUID, "err", err)
+			r.log.Warn("sandbox init did not shut down cleanly; killing it", "uid", podUID, logging.ErrKey, err)
 		}
 		// Init exits after its reply; SIGKILL of a pod's PID 1 takes every
 		// process of the pod with it.
@@ -730,7 +731,7 @@ func (r *Runtime) teardown(ctx context.Context, sb *sandbox, why string) {
 			st.Message = why
 			st.FinishedAt = time.Now().UTC()
 			if err := writeJSON(r.l.statusPath(c.ID), st); err != nil {
-				r.log.Error("write container status", "container", c.ID, "err", err)
+				r.log.Error("write container status", "container", c.ID, logging.ErrKey, err)
 			}
 		}
 		c.Cgroup.remove()
