@@ -267,7 +267,7 @@ func (s *Scheduler) park(key string, seenEvents uint64, backoff bool) {
 func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
-		return nil
+		return runner.Terminal(fmt.Errorf("invalid pod key %q: %w", key, err))
 	}
 	pod, err := s.pods.Pods(ns).Get(name)
 	if apierrors.IsNotFound(err) {
