@@ -48,15 +48,20 @@ N simulated nodes run instead, whose pods become Ready without running anything.
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			ctx, cancel := context.WithCancel(ctx)
+			// The control plane does not end with the signal: it stops
+			// (cancel) once the nodes have stopped.
+			cpCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 			defer cancel()
 
 			cpErr := make(chan error, 1)
-			go func() { cpErr <- cp.Run(ctx) }()
+			go func() { cpErr <- cp.Run(cpCtx) }()
 			select {
 			case <-cp.Ready():
 			case err := <-cpErr:
 				return err
+			case <-ctx.Done():
+				cancel()
+				return <-cpErr
 			}
 			client := &restclient.Config{
 				Host:            cp.ServerURL(),

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
+	"petset/internal/apiclient"
 	"petset/internal/controller/podgc"
 	"petset/internal/logging"
 	"petset/internal/pki"
@@ -33,6 +34,7 @@ func (c *ControlPlane) runControllers(ctx context.Context, loopback *restclient.
 	// The API's deprecation warnings (v1 Endpoints) are for users, not for
 	// the controllers that must keep writing them.
 	cfg.WarningHandler = restclient.NoWarnings{}
+	apiclient.DrainOnStop(cfg)
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("controller client: %w", err)

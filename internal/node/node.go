@@ -31,6 +31,7 @@ import (
 	"petset/internal/agent/runtime/fake"
 	"petset/internal/agent/runtime/linux"
 	"petset/internal/agent/runtime/linux/ctrinit"
+	"petset/internal/apiclient"
 	"petset/internal/clusterservice"
 	"petset/internal/dns"
 	"petset/internal/logging"
@@ -133,7 +134,10 @@ func (n *Node) Run(ctx context.Context) error {
 	} else if err := creds.bootstrap(ctx, cfg.Client, cfg.BootstrapToken, n.log); err != nil {
 		return fmt.Errorf("node %s: %w", cfg.Name, err)
 	}
-	client, err := kubernetes.NewForConfig(creds.clientConfig(cfg.Client))
+	// The node's last writes at a stop (lease, status) finish.
+	nodeClient := creds.clientConfig(cfg.Client)
+	apiclient.DrainOnStop(nodeClient)
+	client, err := kubernetes.NewForConfig(nodeClient)
 	if err != nil {
 		return fmt.Errorf("node %s: client: %w", cfg.Name, err)
 	}
