@@ -2,6 +2,7 @@ package apiclient
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -17,12 +18,20 @@ const drainGrace = 10 * time.Second
 // caller's context ends, for up to 10 s, instead of aborting it: at a
 // graceful stop the controllers' and the agent's last writes complete, and
 // the API server does not see (and log as errors) requests whose client
-// went away in the middle. Watches still end with their context.
-func DrainOnStop(cfg *restclient.Config) {
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return drain{rt} })
+// went away in the middle. Watches still end with their context, and so
+// does a request whose context's deadline passed: a caller's timeout is
+// kept (leader election steps down when its renew deadline passes, however
+// long the request would still take).
+func DrainOnStop(cfg *restclient.Config) { drainOnStop(cfg, drainGrace) }
+
+func drainOnStop(cfg *restclient.Config, grace time.Duration) {
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return drain{rt, grace} })
 }
 
-type drain struct{ rt http.RoundTripper }
+type drain struct {
+	rt    http.RoundTripper
+	grace time.Duration
+}
 
 func (d drain) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Query().Get("watch") == "true" {
@@ -31,7 +40,11 @@ func (d drain) RoundTrip(req *http.Request) (*http.Response, error) {
 	parent := req.Context()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
 	stopAfter := context.AfterFunc(parent, func() {
-		t := time.NewTimer(drainGrace)
+		if errors.Is(parent.Err(), context.DeadlineExceeded) {
+			cancel()
+			return
+		}
+		t := time.NewTimer(d.grace)
 		defer t.Stop()
 		select {
 		case <-t.C:

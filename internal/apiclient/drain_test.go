@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	restclient "k8s.io/client-go/rest"
 )
@@ -73,5 +74,31 @@ func TestDrainOnStop(t *testing.T) {
 	wcancel()
 	if err := <-werr; !errors.Is(err, context.Canceled) {
 		t.Fatalf("watch after cancel: err %v, want context.Canceled", err)
+	}
+}
+
+// A request whose context's deadline passes ends then, as without
+// DrainOnStop: the caller's timeout is kept. (With the grace made endless,
+// a drained request would never end.)
+func TestDrainKeepsDeadlines(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // answers only when the client goes away
+	}))
+	defer srv.Close()
+	cfg := &restclient.Config{Host: srv.URL}
+	drainOnStop(cfg, time.Hour)
+	rt, err := restclient.TransportFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, srv.URL+"/api/v1/x", nil)
+	_, err = (&http.Client{Transport: rt}).Do(req)
+	if err == nil {
+		t.Fatal("request past its deadline succeeded")
+	}
+	if ctx.Err() != context.DeadlineExceeded {
+		t.Fatalf("request ended (%v) before its deadline", err)
 	}
 }
