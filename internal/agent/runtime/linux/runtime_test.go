@@ -335,11 +335,17 @@ func TestLogs(t *testing.T) {
 	sb := runSandbox(t, rt, "logs-0")
 	ctx := context.Background()
 	// stdout and stderr are separate pipes: the script writes to stderr
-	// only once its stdout is in the log, so the records' order is fixed.
+	// only once the test saw its stdout in the log and said so (/sig/go),
+	// so the records' order is fixed.
+	sig := t.TempDir()
 	script := "for i in 1 2 3 4 5; do echo line$i; done; " +
-		"until grep -rqs 'stdout F line5' /logs; do sleep 0.01; done; echo problem >&2"
+		"until [ -e /sig/go ]; do sleep 0.01; done; echo problem >&2"
 	st := start(t, rt, sb.UID, runtime.ContainerConfig{Name: "main", Attempt: 0, Argv: []string{"sh", "-c", script},
-		Mounts: []runtime.Mount{{HostPath: filepath.Join(rt.l.root, "containers"), ContainerPath: "/logs", ReadOnly: true}}})
+		Mounts: []runtime.Mount{{HostPath: sig, ContainerPath: "/sig", ReadOnly: true}}})
+	waitLog(t, rt, st.ID, "line5\n")
+	if err := os.WriteFile(filepath.Join(sig, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	st = waitState(t, rt, st.ID, runtime.StateExited)
 	raw, err := os.ReadFile(rt.l.logPath(st.ID))
 	if err != nil {
