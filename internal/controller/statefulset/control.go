@@ -64,7 +64,7 @@ func (c *control) performUpdate(ctx context.Context, set *apps.StatefulSet, pods
 	}
 	if err != nil {
 		if statusErr != nil {
-			logging.FromContext(ctx).Warn("status write failed after sync error", "error", statusErr)
+			logging.FromContext(ctx).Warn("status write failed after sync error", logging.ErrKey, statusErr)
 		}
 		return current, update, status, err
 	}
