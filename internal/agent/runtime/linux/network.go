@@ -18,7 +18,9 @@ import (
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"petset/internal/logging"
 )
@@ -347,25 +349,69 @@ func (n *network) announce(br netlink.Link, hostVeth string, podNS netns.NsHandl
 	return inNetNS(podNS, func() error { return gratuitousARP("eth0", ip) })
 }
 
-// brForwarding is BR_STATE_FORWARDING, a bridge port's state in
-// /sys/class/net/<port>/brport/state.
-const brForwarding = "3"
+// brForwarding is BR_STATE_FORWARDING, a bridge port's state
+// (IFLA_BRPORT_STATE).
+const brForwarding = 3
 
 // waitForwarding waits until the bridge forwards frames from port, polling
 // its state (the kernel sends no event a caller could wait on here).
 func waitForwarding(port string, bound time.Duration) error {
-	p := filepath.Join("/sys/class/net", port, "brport", "state")
 	deadline := time.Now().Add(bound)
 	for {
-		b, err := os.ReadFile(p)
-		if err == nil && strings.TrimSpace(string(b)) == brForwarding {
+		state, err := brportState(port)
+		if err == nil && state == brForwarding {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("bridge port %s does not forward after %s (state %q, %v)", port, bound, strings.TrimSpace(string(b)), err)
+			return fmt.Errorf("bridge port %s does not forward after %s (state %d, %v)", port, bound, state, err)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// brportState is the bridge port's state as the kernel answers over
+// netlink in the agent's network namespace. Not /sys/class/net/<port>/
+// brport/state: sysfs shows the network namespace of whoever mounted it,
+// which is not the agent's when the agent was put into a namespace of its
+// own without a /sys of its own (`nsenter --net`, docs/nodes.md), and there
+// the port is never found.
+func brportState(port string) (uint8, error) {
+	link, err := netlink.LinkByName(port)
+	if err != nil {
+		return 0, fmt.Errorf("bridge port %s: %w", port, err)
+	}
+	index := link.Attrs().Index
+	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
+	req.AddData(nl.NewIfInfomsg(unix.AF_BRIDGE))
+	msgs, err := req.Execute(unix.NETLINK_ROUTE, 0)
+	if err != nil && !errors.Is(err, nl.ErrDumpInterrupted) {
+		return 0, fmt.Errorf("bridge ports: %w", err)
+	}
+	for _, m := range msgs {
+		ifi := nl.DeserializeIfInfomsg(m)
+		if int(ifi.Index) != index {
+			continue
+		}
+		attrs, err := nl.ParseRouteAttr(m[ifi.Len():])
+		if err != nil {
+			return 0, fmt.Errorf("bridge port %s: %w", port, err)
+		}
+		for _, a := range attrs {
+			if a.Attr.Type&^unix.NLA_F_NESTED != unix.IFLA_PROTINFO {
+				continue
+			}
+			infos, err := nl.ParseRouteAttr(a.Value)
+			if err != nil {
+				return 0, fmt.Errorf("bridge port %s: %w", port, err)
+			}
+			for _, info := range infos {
+				if info.Attr.Type == nl.IFLA_BRPORT_STATE && len(info.Value) > 0 {
+					return info.Value[0], nil
+				}
+			}
+		}
+	}
+	return 0, fmt.Errorf("bridge port %s: no state (not on a bridge?)", port)
 }
 
 // gratuitousARP broadcasts an ARP announcement of ip from the interface

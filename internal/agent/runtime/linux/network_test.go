@@ -3,6 +3,7 @@ package linux
 import (
 	"context"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -179,4 +180,52 @@ func neighMAC(t *testing.T, list func(int, int) ([]netlink.Neigh, error), index 
 		}
 	}
 	return ""
+}
+
+// An agent put into a network namespace of its own without a /sys of its
+// own (`nsenter --net`, docs/nodes.md "Several nodes on one machine") sees
+// the host's sysfs, where its pod bridge's ports do not exist: the port's
+// state comes from netlink in the agent's namespace.
+func TestBridgePortForwardsInNamespaceWithoutOwnSysfs(t *testing.T) {
+	requireRoot(t)
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	ns, err := netns.New() // this thread only; /sys stays the host's
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ns.Close()
+		if err := netns.Set(orig); err != nil {
+			t.Errorf("back to the test's network namespace: %v", err)
+			return // the thread stays locked and ends with the test
+		}
+		runtime.UnlockOSThread()
+	}()
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0"}}
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "port0"}, PeerName: "peer0"}
+	for _, l := range []netlink.Link{br, veth} {
+		if err := netlink.LinkAdd(l); err != nil {
+			t.Fatalf("add %s: %v", l.Attrs().Name, err)
+		}
+	}
+	if err := netlink.LinkSetMaster(veth, br); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"br0", "port0", "peer0"} {
+		l, err := netlink.LinkByName(name)
+		if err == nil {
+			err = netlink.LinkSetUp(l)
+		}
+		if err != nil {
+			t.Fatalf("set %s up: %v", name, err)
+		}
+	}
+	if err := waitForwarding("port0", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
 }
