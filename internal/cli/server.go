@@ -3,11 +3,14 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"petset/internal/controller/nodelifecycle"
 	"petset/internal/controlplane"
 	"petset/internal/etcd"
 	"petset/internal/logging"
@@ -28,6 +31,8 @@ type controlPlaneFlags struct {
 	tokenAuthFile string
 	advertise     string
 	advertisePort int
+	nodeGrace     time.Duration
+	nodeMonitor   time.Duration
 }
 
 func (f *controlPlaneFlags) register(cmd *cobra.Command) {
@@ -42,6 +47,8 @@ func (f *controlPlaneFlags) register(cmd *cobra.Command) {
 	fs.StringSliceVar(&f.tlsSANs, "tls-san", nil, "extra IPs or DNS names for the API server's serving certificate (for a petset agent on another machine: the gateway address of its --pod-cidr, where its pods reach the API server)")
 	fs.StringVar(&f.tokenAuthFile, "token-auth-file", "", "CSV file of static bearer tokens (token,user,uid,\"group1,group2\"), as kube-apiserver's --token-auth-file; what the users may do is up to RBAC")
 	fs.StringVar(&f.advertise, "advertise-address", "", "IPv4 address where pods and nodes reach this API server, published as the kubernetes Service's endpoint (default: the --listen address, the host's first address for 0.0.0.0, none for loopback)")
+	fs.DurationVar(&f.nodeGrace, "node-monitor-grace-period", nodelifecycle.DefaultGracePeriod, "how long a node may go without renewing its lease or posting status before it is marked NotReady (Ready=Unknown), as kube-controller-manager's flag")
+	fs.DurationVar(&f.nodeMonitor, "node-monitor-period", nodelifecycle.DefaultMonitorPeriod, "how often node health is checked, as kube-controller-manager's flag")
 	fs.BoolVar(&f.watchCache, "watch-cache", true, "serve lists and watches from an in-memory cache of etcd")
 	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity (0: petset's own info, warnings and errors; 1+: also the libraries')")
 }
@@ -49,12 +56,18 @@ func (f *controlPlaneFlags) register(cmd *cobra.Command) {
 func (f *controlPlaneFlags) controlPlane(cmd *cobra.Command) (*controlplane.ControlPlane, error) {
 	log := logging.Setup(cmd.ErrOrStderr(), f.verbosity)
 	cmd.SetContext(logging.IntoContext(cmd.Context(), log))
-	return controlplane.New(controlplane.Config{
+	return controlplane.New(f.config(log))
+}
+
+// config is the control plane's configuration from the flags.
+func (f *controlPlaneFlags) config(log *slog.Logger) controlplane.Config {
+	return controlplane.Config{
 		DataDir: f.dataDir, Listen: f.listen, EtcdEndpoints: f.etcdEndpoints,
 		EtcdTLS:     etcd.TLS{CAFile: f.etcdCAFile, CertFile: f.etcdCertFile, KeyFile: f.etcdKeyFile},
 		ServiceCIDR: f.serviceCIDR, DisableWatchCache: !f.watchCache, ExtraSANs: f.tlsSANs, Logger: log,
 		TokenAuthFile: f.tokenAuthFile, AdvertiseAddress: f.advertise, AdvertisePort: f.advertisePort,
-	})
+		NodeLifecycle: nodelifecycle.Config{GracePeriod: f.nodeGrace, MonitorPeriod: f.nodeMonitor},
+	}
 }
 
 func newServerCommand() *cobra.Command {

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"petset/internal/apiclient"
+	"petset/internal/controller/nodelifecycle"
 	"petset/internal/controller/podgc"
 	"petset/internal/logging"
 	"petset/internal/pki"
@@ -104,7 +105,7 @@ func (c *ControlPlane) startControllers(ctx context.Context, cfg *restclient.Con
 	factory := informers.NewSharedInformerFactory(client, 0)
 	var runs []func(context.Context) error
 	for _, start := range controllers {
-		run, err := start(ctx, controllerContext{Config: cfg, Client: client, Informers: factory, PKI: c.files, PodGC: c.cfg.PodGC})
+		run, err := start(ctx, controllerContext{Config: cfg, Client: client, Informers: factory, PKI: c.files, PodGC: c.cfg.PodGC, NodeLifecycle: c.cfg.NodeLifecycle})
 		if err != nil {
 			return err
 		}
@@ -137,6 +138,8 @@ type controllerContext struct {
 	PKI pki.Files
 	// PodGC tunes the pod garbage collector.
 	PodGC podgc.Config
+	// NodeLifecycle tunes the node lifecycle controller.
+	NodeLifecycle nodelifecycle.Config
 }
 
 // controllers construct the controllers the leader runs; each returns its

@@ -22,6 +22,7 @@ import (
 	"petset/internal/allocator"
 	"petset/internal/apiserver"
 	"petset/internal/clusterservice"
+	"petset/internal/controller/nodelifecycle"
 	"petset/internal/controller/podgc"
 	"petset/internal/etcd"
 	"petset/internal/logging"
@@ -52,6 +53,10 @@ type Config struct {
 	// PodGC tunes the pod garbage collector (zero: kube's defaults; tests
 	// shorten the quarantine of pods whose node is gone).
 	PodGC podgc.Config
+	// NodeLifecycle tunes node health monitoring (zero durations: kube's
+	// defaults; `petset server --node-monitor-grace-period` and
+	// --node-monitor-period). Eviction is always on.
+	NodeLifecycle nodelifecycle.Config
 	// ExtraSANs are additional names or IPs for the serving certificate.
 	ExtraSANs []string
 	// TokenAuthFile is a static token CSV (kube-apiserver's --token-auth-file).

@@ -122,8 +122,9 @@ func startEndpointSlice(ctx context.Context, cc controllerContext) (func(context
 
 func startNodeLifecycle(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
-	c := nodelifecycle.New(ctx, cc.Client, f.Core().V1().Nodes(), f.Coordination().V1().Leases(), f.Core().V1().Pods(),
-		nodelifecycle.Config{EvictionEnabled: true})
+	cfg := cc.NodeLifecycle
+	cfg.EvictionEnabled = true
+	c := nodelifecycle.New(ctx, cc.Client, f.Core().V1().Nodes(), f.Coordination().V1().Leases(), f.Core().V1().Pods(), cfg)
 	return c.Run, nil
 }
 

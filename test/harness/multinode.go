@@ -21,8 +21,9 @@ import (
 	"petset/internal/testenv"
 )
 
-// The fixed resources of a multi-node cluster: unique on this machine, so
-// only one runs at a time.
+// The default resources of a multi-node cluster: unique on this machine, so
+// only one cluster with them runs at a time. Another MultiNodeConfig (its
+// own prefix, subnets and port) runs beside it.
 const (
 	MultiNodeBridge      = "psmn0"
 	MultiNodeBridgeIP    = "10.231.0.1"
@@ -30,6 +31,47 @@ const (
 	multiNodeAPIPort     = 16643
 	multiNodeMax         = 3
 )
+
+// MultiNodeConfig names the machine-wide resources of a multi-node cluster.
+// The zero value of a field takes the default.
+type MultiNodeConfig struct {
+	// Prefix names the bridge (<prefix>0), the namespaces and nodes
+	// (<prefix>-a, -b, -c), their host veth ends and pod bridges: "psmn".
+	Prefix string
+	// Subnet is the bridge's /24 given as its first three octets: the
+	// server listens on .1, the nodes are .11-.13: "10.231.0".
+	Subnet string
+	// PodCIDRBase is the first two octets of the nodes' pod networks,
+	// <base>.1.0/24, <base>.2.0/24, …: "10.232".
+	PodCIDRBase string
+	// ServiceCIDR is the server's --service-cidr: "10.233.0.0/16".
+	ServiceCIDR string
+	// Port is the API server's port on the bridge address: 16643.
+	Port int
+	// ServerArgs are appended to `petset server`'s arguments (timings).
+	ServerArgs []string
+	// AgentArgs are appended to each `petset agent`'s arguments.
+	AgentArgs []string
+}
+
+func (c MultiNodeConfig) withDefaults() MultiNodeConfig {
+	if c.Prefix == "" {
+		c.Prefix = "psmn"
+	}
+	if c.Subnet == "" {
+		c.Subnet = "10.231.0"
+	}
+	if c.PodCIDRBase == "" {
+		c.PodCIDRBase = "10.232"
+	}
+	if c.ServiceCIDR == "" {
+		c.ServiceCIDR = MultiNodeServiceCIDR
+	}
+	if c.Port == 0 {
+		c.Port = multiNodeAPIPort
+	}
+	return c
+}
 
 // NodeHost is one agent host: a network namespace with eth0 on the shared
 // bridge and a `petset agent` running inside it.
@@ -48,32 +90,44 @@ type NodeHost struct {
 // MultiNode is a running server and its agent hosts.
 type MultiNode struct {
 	*Cluster
-	Nodes []*NodeHost
+	Nodes    []*NodeHost
+	Config   MultiNodeConfig // with its defaults filled in
+	Bridge   string          // the host bridge
+	BridgeIP string          // the server's address on it
 }
 
 // StartMultiNode starts `petset server` on MultiNodeBridgeIP:16643 and n
-// (1..3) real agents, each in a network namespace of its own, and returns
+// (1..3) real agents with the default resources (MultiNodeConfig{}); see
+// StartMultiNodeConfig.
+func StartMultiNode(t testing.TB, n int) *MultiNode {
+	t.Helper()
+	return StartMultiNodeConfig(t, n, MultiNodeConfig{})
+}
+
+// StartMultiNodeConfig starts `petset server` on the config's bridge
+// address and port and n (1..3) real agents, each in a network namespace of its own, and returns
 // once every agent printed its ready line. Processes are stopped by PID and
 // the namespaces, veths and bridge removed when the test ends, whatever its
 // outcome. Needs root (skips without it, fails in CI).
-func StartMultiNode(t testing.TB, n int) *MultiNode {
+func StartMultiNodeConfig(t testing.TB, n int, cfg MultiNodeConfig) *MultiNode {
 	t.Helper()
 	testenv.RequireRoot(t, "network namespaces and isolated pods")
 	LookTool(t, "ip")
 	if n < 1 || n > multiNodeMax {
 		t.Fatalf("StartMultiNode: %d nodes, want 1..%d", n, multiNodeMax)
 	}
-	m := &MultiNode{}
+	cfg = cfg.withDefaults()
+	m := &MultiNode{Config: cfg, Bridge: cfg.Prefix + "0", BridgeIP: cfg.Subnet + ".1"}
 	for i := 0; i < n; i++ {
 		letter := string(rune('a' + i))
 		m.Nodes = append(m.Nodes, &NodeHost{
-			Name:    "psmn-" + letter,
-			NetNS:   "psmn-" + letter,
-			IP:      fmt.Sprintf("10.231.0.%d", 11+i),
-			PodCIDR: fmt.Sprintf("10.232.%d.0/24", 1+i),
-			Gateway: fmt.Sprintf("10.232.%d.1", 1+i),
-			Bridge:  "psmnpod" + letter,
-			hostEnd: "psmn-" + letter + "-h",
+			Name:    cfg.Prefix + "-" + letter,
+			NetNS:   cfg.Prefix + "-" + letter,
+			IP:      fmt.Sprintf("%s.%d", cfg.Subnet, 11+i),
+			PodCIDR: fmt.Sprintf("%s.%d.0/24", cfg.PodCIDRBase, 1+i),
+			Gateway: fmt.Sprintf("%s.%d.1", cfg.PodCIDRBase, 1+i),
+			Bridge:  cfg.Prefix + "pod" + letter,
+			hostEnd: cfg.Prefix + "-" + letter + "-h",
 		})
 	}
 	// Leftovers of a run that was killed before its cleanup.
@@ -95,17 +149,17 @@ func ip(t testing.TB, args ...string) {
 
 func (m *MultiNode) setupNetwork(t testing.TB) {
 	t.Helper()
-	ip(t, "link", "add", MultiNodeBridge, "type", "bridge")
-	ip(t, "addr", "add", MultiNodeBridgeIP+"/24", "dev", MultiNodeBridge)
-	ip(t, "link", "set", MultiNodeBridge, "up")
+	ip(t, "link", "add", m.Bridge, "type", "bridge")
+	ip(t, "addr", "add", m.BridgeIP+"/24", "dev", m.Bridge)
+	ip(t, "link", "set", m.Bridge, "up")
 	for _, h := range m.Nodes {
 		ip(t, "netns", "add", h.NetNS)
 		ip(t, "link", "add", h.hostEnd, "type", "veth", "peer", "name", "eth0", "netns", h.NetNS)
-		ip(t, "link", "set", h.hostEnd, "master", MultiNodeBridge, "up")
+		ip(t, "link", "set", h.hostEnd, "master", m.Bridge, "up")
 		ip(t, "-n", h.NetNS, "link", "set", "lo", "up")
 		ip(t, "-n", h.NetNS, "addr", "add", h.IP+"/24", "dev", "eth0")
 		ip(t, "-n", h.NetNS, "link", "set", "eth0", "up")
-		ip(t, "-n", h.NetNS, "route", "add", "default", "via", MultiNodeBridgeIP)
+		ip(t, "-n", h.NetNS, "route", "add", "default", "via", m.BridgeIP)
 		// The node forwards between eth0 and its pod bridge.
 		if out, err := exec.Command("ip", "netns", "exec", h.NetNS, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1").CombinedOutput(); err != nil {
 			t.Fatalf("ip_forward in %s: %v: %s", h.NetNS, err, out)
@@ -114,7 +168,7 @@ func (m *MultiNode) setupNetwork(t testing.TB) {
 	// Every node's pod network through that node's eth0: from the host
 	// and from each other node.
 	for _, dst := range m.Nodes {
-		ip(t, "route", "add", dst.PodCIDR, "via", dst.IP, "dev", MultiNodeBridge)
+		ip(t, "route", "add", dst.PodCIDR, "via", dst.IP, "dev", m.Bridge)
 		for _, src := range m.Nodes {
 			if src != dst {
 				ip(t, "-n", src.NetNS, "route", "add", dst.PodCIDR, "via", dst.IP, "dev", "eth0")
@@ -127,12 +181,13 @@ func (m *MultiNode) startServer(t testing.TB) {
 	t.Helper()
 	dir := t.TempDir()
 	args := []string{"server", "--data-dir", filepath.Join(dir, "data"),
-		"--listen", fmt.Sprintf("%s:%d", MultiNodeBridgeIP, multiNodeAPIPort),
-		"--service-cidr", MultiNodeServiceCIDR}
+		"--listen", fmt.Sprintf("%s:%d", m.BridgeIP, m.Config.Port),
+		"--service-cidr", m.Config.ServiceCIDR}
 	for _, h := range m.Nodes {
 		// Pods reach the API server through their node's gateway.
 		args = append(args, "--tls-san", h.Gateway)
 	}
+	args = append(args, m.Config.ServerArgs...)
 	p := StartProcess(t, nil, Bin(), args...)
 	kubeconfig, _, err := p.WaitReady(startBound)
 	if err != nil {
@@ -159,12 +214,13 @@ func (m *MultiNode) startAgents(t testing.TB) {
 		// host's mounts (its cgroup hierarchy, the data dir), as an agent
 		// on a machine of its own has them. `ip netns exec` would mount a
 		// fresh /sys and hide /sys/fs/cgroup.
-		h.Agent = StartProcess(t, nil, "nsenter", "--net=/run/netns/"+h.NetNS, "--",
+		args := []string{"--net=/run/netns/" + h.NetNS, "--",
 			Bin(), "agent", "--server", m.Server, "--token-file", tokenFile, "--ca-file", files.CACert(),
 			"--data-dir", h.DataDir, "--node-name", h.Name, "--node-ip", h.IP,
 			"--pod-cidr", h.PodCIDR, "--bridge", h.Bridge,
 			// Never the host's resolvers: nothing leaves the machine.
-			"--dns-forward", "none")
+			"--dns-forward", "none"}
+		h.Agent = StartProcess(t, nil, "nsenter", append(args, m.Config.AgentArgs...)...)
 	}
 	for _, h := range m.Nodes {
 		if err := WaitFor(startBound, func() (bool, error) {
@@ -202,7 +258,7 @@ func (h *NodeHost) LinkDown(t testing.TB) {
 func (m *MultiNode) LinkUp(t testing.TB, h *NodeHost) {
 	t.Helper()
 	ip(t, "-n", h.NetNS, "link", "set", "eth0", "up")
-	ip(t, "-n", h.NetNS, "route", "replace", "default", "via", MultiNodeBridgeIP)
+	ip(t, "-n", h.NetNS, "route", "replace", "default", "via", m.BridgeIP)
 	for _, dst := range m.Nodes {
 		if dst != h {
 			ip(t, "-n", h.NetNS, "route", "replace", dst.PodCIDR, "via", dst.IP, "dev", "eth0")
@@ -300,9 +356,9 @@ func (m *MultiNode) removeNetwork(t testing.TB, quiet bool) {
 			del("netns", "del", h.NetNS)
 		}
 	}
-	if _, err := net.InterfaceByName(MultiNodeBridge); err == nil {
+	if _, err := net.InterfaceByName(m.Bridge); err == nil {
 		// Its routes go with it.
-		del("link", "del", MultiNodeBridge)
+		del("link", "del", m.Bridge)
 	}
 }
 
@@ -310,4 +366,19 @@ func (m *MultiNode) removeNetwork(t testing.TB, quiet bool) {
 func (h *NodeHost) InPodCIDR(ip string) bool {
 	_, n, err := net.ParseCIDR(h.PodCIDR)
 	return err == nil && n.Contains(net.ParseIP(ip))
+}
+
+// PodUIDPIDs lists the processes of the node's pod with that UID: those
+// whose mount table holds a path under the node's data dir that names the
+// UID (its per-pod directory, volumes and sandbox files).
+func (h *NodeHost) PodUIDPIDs(uid string) []int {
+	var pids []int
+	needle := "/" + uid + "/"
+	for _, pid := range h.PodPIDs() {
+		mi, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+		if err == nil && strings.Contains(string(mi), needle) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
