@@ -3,6 +3,8 @@ package logging
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -34,5 +36,21 @@ func TestFromContextReturnsTheLoggerPutIn(t *testing.T) {
 func TestFromContextWithoutLoggerIsDefault(t *testing.T) {
 	if got := FromContext(context.Background()); got != slog.Default() {
 		t.Fatalf("FromContext(empty) = %p, want slog.Default()", got)
+	}
+}
+
+// A library's error that is only a cancelled context (a request petset's
+// stop cancelled) is debug, not an error; any other error stays an error.
+func TestLibraryCancelledErrorIsDebug(t *testing.T) {
+	var buf bytes.Buffer
+	ctx := IntoContext(context.Background(), slog.New(slog.NewTextHandler(&buf, nil)))
+	lib := logr.FromContextOrDiscard(ctx)
+	lib.Error(fmt.Errorf("ensure lease: %w", context.Canceled), "Failed to ensure lease exists, will retry")
+	if buf.Len() != 0 {
+		t.Fatalf("a cancelled request was logged as a library error: %q", buf.String())
+	}
+	lib.Error(errors.New("connection refused"), "Failed to ensure lease exists, will retry")
+	if !strings.Contains(buf.String(), "level=ERROR") || !strings.Contains(buf.String(), "connection refused") {
+		t.Fatalf("a real library error was not logged: %q", buf.String())
 	}
 }

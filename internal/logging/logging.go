@@ -2,6 +2,7 @@ package logging
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -42,6 +43,38 @@ type minLevel struct {
 
 func (m *minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= m.min && m.Handler.Enabled(ctx, l)
+}
+
+// Handle writes a library's error whose only error is a cancelled context
+// at debug: the libraries log a request that petset's own stop cancelled
+// (kubelet's lease controller: "Failed to ensure lease exists, will retry")
+// as a failure, and it is none.
+func (m *minLevel) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError && onlyCancelled(r) {
+		r.Level = slog.LevelDebug
+		if !m.Enabled(ctx, r.Level) {
+			return nil
+		}
+	}
+	return m.Handler.Handle(ctx, r)
+}
+
+// onlyCancelled reports whether r carries an error and every error it
+// carries is a cancelled context.
+func onlyCancelled(r slog.Record) bool {
+	seen := false
+	all := true
+	r.Attrs(func(a slog.Attr) bool {
+		if err, ok := a.Value.Any().(error); ok && a.Value.Kind() == slog.KindAny {
+			seen = true
+			if !errors.Is(err, context.Canceled) {
+				all = false
+				return false
+			}
+		}
+		return true
+	})
+	return seen && all
 }
 
 func (m *minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
