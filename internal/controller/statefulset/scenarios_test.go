@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"petset/internal/controller/runner"
+	"petset/internal/controller/runner/runnertest"
 )
 
 func podNames(h *harness) string { return strings.Join(names(h.pods()), ",") }
@@ -751,35 +751,9 @@ func TestEventHandlersEnqueue(t *testing.T) {
 	other := h.createSet(newSet("db", setOpts{replicas: 1}))
 	h.refresh()
 	c := h.ctrl
-	// The handlers enqueue into a runner that records keys; one worker takes
-	// them in order, so once a marker enqueued after a handler comes out,
-	// everything the handler enqueued has come out before it.
-	const marker = "marker"
-	seen := make(chan string, 16)
-	c.runner = runner.New(runner.Config[string]{Name: "record", Reconcile: func(_ context.Context, key string) (runner.Result, error) {
-		seen <- key
-		return runner.Done, nil
-	}})
-	ctx, cancel := context.WithCancel(testCtx())
-	stopped := make(chan error, 1)
-	go func() { stopped <- c.runner.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	drain := func() []string {
-		c.runner.Enqueue(marker)
-		var keys []string
-		for k := range seen {
-			if k == marker {
-				break
-			}
-			keys = append(keys, k)
-		}
-		return keys
-	}
+	rec := runnertest.Start(t, testCtx())
+	c.runner = rec.Runner
+	drain := rec.Drain
 	owned := newPod(set, "r", 0)
 	owned.UID = "p1"
 	c.addPod(owned)

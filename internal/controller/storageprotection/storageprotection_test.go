@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 
-	"petset/internal/controller/runner"
+	"petset/internal/controller/runner/runnertest"
 )
 
 func claim(name string, deleting bool, finalizers ...string) *v1.PersistentVolumeClaim {
@@ -182,33 +182,10 @@ func TestPVCSync(t *testing.T) {
 // needing no work is not queued.
 func TestPVCEnqueue(t *testing.T) {
 	c, _ := pvcHarness(t, nil)
-	// The handlers enqueue into a runner that records keys; one worker takes
-	// them in order, so once a marker enqueued after the handlers comes out,
-	// everything they enqueued has come out before it.
-	const marker = "marker"
-	seen := make(chan string, 16)
-	c.runner = runner.New(runner.Config[string]{Name: "record", Reconcile: func(_ context.Context, key string) (runner.Result, error) {
-		seen <- key
-		return runner.Done, nil
-	}})
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- c.runner.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	rec := runnertest.Start(t, context.Background())
+	c.runner = rec.Runner
 	drain := func() []string {
-		c.runner.Enqueue(marker)
-		var keys []string
-		for k := range seen {
-			if k == marker {
-				break
-			}
-			keys = append(keys, k)
-		}
+		keys := rec.Drain()
 		slices.Sort(keys)
 		return keys
 	}
