@@ -14,6 +14,7 @@ import (
 	"petset/internal/controlplane"
 	"petset/internal/etcd"
 	"petset/internal/logging"
+	"petset/internal/registry"
 )
 
 // controlPlaneFlags are the flags up and server share.
@@ -33,6 +34,10 @@ type controlPlaneFlags struct {
 	advertisePort int
 	nodeGrace     time.Duration
 	nodeMonitor   time.Duration
+	// notReadySecs and unreachableSecs are the default tolerations'
+	// seconds (kube-apiserver's flags).
+	notReadySecs    int64
+	unreachableSecs int64
 }
 
 func (f *controlPlaneFlags) register(cmd *cobra.Command) {
@@ -49,6 +54,8 @@ func (f *controlPlaneFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.advertise, "advertise-address", "", "IPv4 address where pods and nodes reach this API server, published as the kubernetes Service's endpoint (default: the --listen address, the host's first address for 0.0.0.0, none for loopback)")
 	fs.DurationVar(&f.nodeGrace, "node-monitor-grace-period", nodelifecycle.DefaultGracePeriod, "how long a node may go without renewing its lease or posting status before it is marked NotReady (Ready=Unknown), as kube-controller-manager's flag")
 	fs.DurationVar(&f.nodeMonitor, "node-monitor-period", nodelifecycle.DefaultMonitorPeriod, "how often node health is checked, as kube-controller-manager's flag")
+	fs.Int64Var(&f.notReadySecs, "default-not-ready-toleration-seconds", registry.DefaultTolerationSeconds, "tolerationSeconds of the node.kubernetes.io/not-ready:NoExecute toleration added to every pod that has none, as kube-apiserver's flag: how long a pod stays bound to a not-ready node before it is evicted")
+	fs.Int64Var(&f.unreachableSecs, "default-unreachable-toleration-seconds", registry.DefaultTolerationSeconds, "tolerationSeconds of the node.kubernetes.io/unreachable:NoExecute toleration added to every pod that has none, as kube-apiserver's flag: how long a pod stays bound to an unreachable node before it is evicted")
 	fs.BoolVar(&f.watchCache, "watch-cache", true, "serve lists and watches from an in-memory cache of etcd")
 	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity (0: petset's own info, warnings and errors; 1+: also the libraries')")
 }
@@ -67,6 +74,7 @@ func (f *controlPlaneFlags) config(log *slog.Logger) controlplane.Config {
 		ServiceCIDR: f.serviceCIDR, DisableWatchCache: !f.watchCache, ExtraSANs: f.tlsSANs, Logger: log,
 		TokenAuthFile: f.tokenAuthFile, AdvertiseAddress: f.advertise, AdvertisePort: f.advertisePort,
 		NodeLifecycle: nodelifecycle.Config{GracePeriod: f.nodeGrace, MonitorPeriod: f.nodeMonitor},
+		Tolerations:   registry.Tolerations{NotReadySeconds: &f.notReadySecs, UnreachableSeconds: &f.unreachableSecs},
 	}
 }
 

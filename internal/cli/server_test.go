@@ -33,3 +33,27 @@ func TestServerNodeMonitorFlags(t *testing.T) {
 		}
 	}
 }
+
+// The default tolerations' seconds are kube-apiserver's 300 unless the
+// flags say otherwise (0 included), and reach the control plane's config.
+func TestServerDefaultTolerationFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args                  []string
+		notReady, unreachable int64
+	}{
+		{nil, 300, 300},
+		{[]string{"--default-not-ready-toleration-seconds", "0", "--default-unreachable-toleration-seconds", "8"}, 0, 8},
+	} {
+		cmd := newServerCommand()
+		var f controlPlaneFlags
+		cmd.ResetFlags()
+		f.register(cmd)
+		if err := cmd.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		got := f.config(nil).Tolerations
+		if got.NotReadySeconds == nil || got.UnreachableSeconds == nil || *got.NotReadySeconds != tc.notReady || *got.UnreachableSeconds != tc.unreachable {
+			t.Errorf("%v: tolerations %+v; want %d, %d", tc.args, got, tc.notReady, tc.unreachable)
+		}
+	}
+}

@@ -57,6 +57,11 @@ type Config struct {
 	// defaults; `petset server --node-monitor-grace-period` and
 	// --node-monitor-period). Eviction is always on.
 	NodeLifecycle nodelifecycle.Config
+	// Tolerations are the seconds of the default not-ready and unreachable
+	// tolerations the API server adds to pods (nil: kube's 300 s; `petset
+	// server --default-not-ready-toleration-seconds` and
+	// --default-unreachable-toleration-seconds).
+	Tolerations registry.Tolerations
 	// ExtraSANs are additional names or IPs for the serving certificate.
 	ExtraSANs []string
 	// TokenAuthFile is a static token CSV (kube-apiserver's --token-auth-file).
@@ -287,9 +292,10 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		Registry: registry.Deps{
 			// Offset 0 (the range's first address) is the kubernetes
 			// Service's, as on kube, and offset 9 (the tenth) kube-dns'.
-			ServiceIPs: allocator.New(etcdClient, "/petset/allocations/serviceips/", ipRange, 0, dnsOffset),
-			NodePorts:  allocator.New(etcdClient, "/petset/allocations/nodeports/", allocator.PortRange{Min: c.cfg.NodePortMin, Max: c.cfg.NodePortMax}),
-			Agents:     registry.AgentAccess{Transport: agents.For},
+			ServiceIPs:  allocator.New(etcdClient, "/petset/allocations/serviceips/", ipRange, 0, dnsOffset),
+			NodePorts:   allocator.New(etcdClient, "/petset/allocations/nodeports/", allocator.PortRange{Min: c.cfg.NodePortMin, Max: c.cfg.NodePortMax}),
+			Agents:      registry.AgentAccess{Transport: agents.For},
+			Tolerations: c.cfg.Tolerations,
 		},
 		Logger: c.log,
 	})

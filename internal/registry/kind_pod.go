@@ -15,10 +15,10 @@ import (
 )
 
 // podKind is core/v1 Pod. Pods are created Pending with their QoS class
-// and the default not-ready/unreachable tolerations, deleted gracefully,
-// and reached through binding, eviction, the connect subresources (through
-// agents) and proxy.
-func podKind(agents *AgentAccess) *Kind {
+// and the default not-ready/unreachable tolerations (Deps.Tolerations),
+// deleted gracefully, and reached through binding, eviction, the connect
+// subresources (through agents) and proxy.
+func podKind(agents *AgentAccess, tol Tolerations) *Kind {
 	return &Kind{
 		GVK: corev1.SchemeGroupVersion.WithKind("Pod"), Resource: "pods", Singular: "pod",
 		Namespaced: true, ShortNames: []string{"po"}, Categories: []string{"all"},
@@ -29,7 +29,7 @@ func podKind(agents *AgentAccess) *Kind {
 			// status.qosClass as kube-apiserver sets it (pod-level resources
 			// first, then every init and app container's cpu and memory).
 			pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qos.ComputePodQOS(pod)}
-			addDefaultTolerations(pod)
+			addDefaultTolerations(pod, tol)
 			clampGracePeriod(pod)
 		},
 		PrepareForUpdate: func(ctx context.Context, obj, old runtime.Object) {

@@ -13,13 +13,16 @@ type Deps struct {
 	// Tokens signs the tokens serviceaccounts/token issues; nil serves no
 	// token subresource.
 	Tokens TokenIssuer
+	// Tolerations are the default not-ready and unreachable tolerations'
+	// seconds (zero value: kube's 300 s each).
+	Tolerations Tolerations
 }
 
 // Kinds returns every kind petset serves, in discovery order within each
 // group. Each is declared, with every rule it has, in kind_<name>.go.
 func Kinds(d Deps) []*Kind {
 	return []*Kind{
-		namespaceKind(), nodeKind(), podKind(&d.Agents), serviceKind(d.ServiceIPs, d.NodePorts), endpointsKind(),
+		namespaceKind(), nodeKind(), podKind(&d.Agents, d.Tolerations), serviceKind(d.ServiceIPs, d.NodePorts), endpointsKind(),
 		persistentVolumeKind(), persistentVolumeClaimKind(), configMapKind(), secretKind(), serviceAccountKind(d.Tokens),
 		eventKind(),
 		statefulSetKind(), controllerRevisionKind(),

@@ -11,10 +11,32 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// defaultTolerationSeconds is how long pods tolerate a not-ready or
+// DefaultTolerationSeconds is how long pods tolerate a not-ready or
 // unreachable node before eviction, as kube's DefaultTolerationSeconds
-// admission sets it.
-const defaultTolerationSeconds = 300
+// admission sets it (kube-apiserver's --default-not-ready-toleration-seconds
+// and --default-unreachable-toleration-seconds).
+const DefaultTolerationSeconds = 300
+
+// Tolerations are the tolerationSeconds of the not-ready and unreachable
+// NoExecute tolerations the API server adds to pods that have none (`petset
+// server --default-not-ready-toleration-seconds` and
+// --default-unreachable-toleration-seconds). Nil means
+// DefaultTolerationSeconds; zero is a valid value (evicted at once).
+type Tolerations struct {
+	NotReadySeconds    *int64
+	UnreachableSeconds *int64
+}
+
+func (t Tolerations) seconds(key string) int64 {
+	p := t.NotReadySeconds
+	if key == corev1.TaintNodeUnreachable {
+		p = t.UnreachableSeconds
+	}
+	if p == nil {
+		return DefaultTolerationSeconds
+	}
+	return *p
+}
 
 // podGracefulDelete chooses the grace period as kube does: the request's,
 // else the pod's terminationGracePeriodSeconds; zero for pods that never
@@ -70,7 +92,10 @@ func podFields(obj runtime.Object) fields.Set {
 	}
 }
 
-func addDefaultTolerations(pod *corev1.Pod) {
+// addDefaultTolerations adds, as kube's DefaultTolerationSeconds admission,
+// a NoExecute toleration of the not-ready and of the unreachable taint for
+// the configured time to a pod that tolerates neither already.
+func addDefaultTolerations(pod *corev1.Pod, tol Tolerations) {
 	for _, key := range []string{corev1.TaintNodeNotReady, corev1.TaintNodeUnreachable} {
 		has := false
 		for _, t := range pod.Spec.Tolerations {
@@ -81,7 +106,7 @@ func addDefaultTolerations(pod *corev1.Pod) {
 			}
 		}
 		if !has {
-			secs := int64(defaultTolerationSeconds)
+			secs := tol.seconds(key)
 			pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{
 				Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &secs,
 			})

@@ -25,6 +25,13 @@ const (
 	MessageNeverUpdated          = "Kubelet never posted node status."
 	ReasonTaintEviction          = "DeletionByTaintManager"
 	MessageTaintEviction         = "Taint manager: deleting due to NoExecute taint"
+	// ReasonNodeLost and MessageNodeLost (with the node's and the pod's
+	// names) are the pod status reason and message written before a pod is
+	// evicted because of the not-ready or unreachable taint, as kube's node
+	// controller did up to 1.8 (kubectl then prints STATUS Unknown for the
+	// deleted pod); kube 1.37 no longer writes them. See docs/force-delete.md.
+	ReasonNodeLost  = "NodeLost"
+	MessageNodeLost = "Node %s which was running pod %s is unresponsive"
 )
 
 // conditionTypes are the node conditions set to Unknown for a lost node.
@@ -287,6 +294,12 @@ func (c *Controller) evict(ctx context.Context, node *v1.Node, pods []*v1.Pod, n
 		}
 		return nil
 	}
+	nodeLost := false
+	for _, t := range noExec {
+		if t.Key == v1.TaintNodeUnreachable || t.Key == v1.TaintNodeNotReady {
+			nodeLost = true
+		}
+	}
 	var errs []error
 	for _, p := range pods {
 		if p.DeletionTimestamp != nil {
@@ -309,7 +322,7 @@ func (c *Controller) evict(ctx context.Context, node *v1.Node, pods []*v1.Pod, n
 		if tolerated && now.Before(start.Add(wait)) {
 			continue
 		}
-		if err := c.evictPod(ctx, p, now); err != nil {
+		if err := c.evictPod(ctx, node, p, nodeLost, now); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -353,9 +366,15 @@ func tolerationTime(taints []v1.Taint, tolerations []v1.Toleration) (time.Durati
 }
 
 // evictPod records why the pod goes (a DisruptionTarget condition, as
-// upstream) and deletes it gracefully.
-func (c *Controller) evictPod(ctx context.Context, p *v1.Pod, now time.Time) error {
+// upstream; for a node that is not ready or unreachable also the status
+// reason NodeLost and its message, as kube up to 1.8) and deletes it
+// gracefully.
+func (c *Controller) evictPod(ctx context.Context, node *v1.Node, p *v1.Pod, nodeLost bool, now time.Time) error {
 	next := p.DeepCopy()
+	if nodeLost {
+		next.Status.Reason = ReasonNodeLost
+		next.Status.Message = fmt.Sprintf(MessageNodeLost, node.Name, p.Name)
+	}
 	cond := v1.PodCondition{
 		Type: v1.DisruptionTarget, Status: v1.ConditionTrue,
 		Reason: ReasonTaintEviction, Message: MessageTaintEviction,

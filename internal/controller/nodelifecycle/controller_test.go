@@ -290,6 +290,12 @@ func TestNodeFailureEvictionAndRecovery(t *testing.T) {
 	if i := podConditionIndex(bare.Status.Conditions, v1.DisruptionTarget); i < 0 || bare.Status.Conditions[i].Reason != ReasonTaintEviction {
 		t.Errorf("evicted pod conditions %+v", bare.Status.Conditions)
 	}
+	if bare.Status.Reason != ReasonNodeLost {
+		t.Errorf("pod evicted from an unreachable node: reason %q, want NodeLost", bare.Status.Reason)
+	}
+	if p := e.pod(t, "forever"); p.Status.Reason != "" {
+		t.Errorf("pod that stays got reason %q", p.Status.Reason)
+	}
 	if !podReady(e.pod(t, "kubia-1")) {
 		t.Errorf("pod on the healthy node marked not ready")
 	}
@@ -306,6 +312,8 @@ func TestNodeFailureEvictionAndRecovery(t *testing.T) {
 	e.pass(t)
 	if p := e.pod(t, "kubia-0"); p.DeletionTimestamp == nil {
 		t.Fatalf("kubia-0 not evicted after its toleration expired")
+	} else if p.Status.Reason != ReasonNodeLost || p.Status.Message != "Node n1 which was running pod kubia-0 is unresponsive" {
+		t.Errorf("evicted kubia-0: reason %q, message %q; want NodeLost and kube's message", p.Status.Reason, p.Status.Message)
 	}
 	if e.pod(t, "forever").DeletionTimestamp != nil {
 		t.Errorf("pod tolerating the taint for ever was evicted")
@@ -452,8 +460,10 @@ func TestUserNoExecuteTaintWithoutTime(t *testing.T) {
 	tol := append(defaultTolerations(), v1.Toleration{Key: "maintenance", Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute, TolerationSeconds: &secs})
 	e := newEnv(t, Config{EvictionEnabled: true}, n, lease("n1", t0), runningPod("tolerant", "n1", tol), runningPod("bare", "n1", nil))
 	e.pass(t)
-	if e.pod(t, "bare").DeletionTimestamp == nil {
+	if p := e.pod(t, "bare"); p.DeletionTimestamp == nil {
 		t.Errorf("pod not tolerating the taint was not evicted")
+	} else if p.Status.Reason != "" {
+		t.Errorf("pod evicted by a user's taint from a Ready node: reason %q, want none (not NodeLost)", p.Status.Reason)
 	}
 	for _, step := range []time.Duration{30 * time.Second, 29 * time.Second} {
 		e.clock.Step(step)

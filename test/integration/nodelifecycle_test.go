@@ -1,0 +1,104 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"petset/internal/controller/nodelifecycle"
+	"petset/internal/controlplane"
+	"petset/internal/registry"
+)
+
+// lostNodeCluster runs a control plane whose node lifecycle controller
+// declares a node lost 2 s after its last lease renewal.
+func lostNodeCluster(t *testing.T, cfg controlplane.Config) *cluster {
+	t.Helper()
+	cfg.NodeLifecycle = nodelifecycle.Config{GracePeriod: 2 * time.Second, StartupGracePeriod: 2 * time.Second, MonitorPeriod: 200 * time.Millisecond}
+	return startClusterWith(t, cfg)
+}
+
+// registerNode creates a Ready node with annotations and its lease, as an
+// agent does, and then never renews either.
+func registerNode(t *testing.T, c *cluster, name string, annotations map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := c.client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: annotations}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := metav1.Now()
+	n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", LastHeartbeatTime: now, LastTransitionTime: now}}
+	if _, err := c.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	renew, secs := metav1.NewMicroTime(time.Now()), int32(40)
+	_, err = c.client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Create(ctx, &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &name, LeaseDurationSeconds: &secs, RenewTime: &renew},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// podStatusCell returns the STATUS column of the server's table for a pod,
+// as kubectl get pods prints it.
+func podStatusCell(t *testing.T, c *cluster, name string) string {
+	t.Helper()
+	body, err := c.client.CoreV1().RESTClient().Get().Namespace("default").Resource("pods").Name(name).
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table metav1.Table
+	if err := json.Unmarshal(body, &table); err != nil {
+		t.Fatal(err)
+	}
+	for i, col := range table.ColumnDefinitions {
+		if col.Name == "Status" && len(table.Rows) == 1 {
+			s, _ := table.Rows[0].Cells[i].(string)
+			return s
+		}
+	}
+	t.Fatalf("no Status cell in %s", body)
+	return ""
+}
+
+// The seeds' lost node, with the default unreachable toleration shortened
+// to 0 s by the API server's flag: once the node's lease lapses, its pod
+// is evicted with reason NodeLost and kube ≤1.8's message, stays
+// Terminating (no agent answers) and the table shows STATUS Unknown.
+func TestLostNodePodIsNodeLostAndUnknown(t *testing.T) {
+	zero := int64(0)
+	c := lostNodeCluster(t, controlplane.Config{Tolerations: registry.Tolerations{UnreachableSeconds: &zero}})
+	ctx := context.Background()
+	registerNode(t, c, "lost", nil)
+	pod, err := c.client.CoreV1().Pods("default").Create(ctx, gcPod("kubia-0", "lost"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tl := range pod.Spec.Tolerations {
+		if tl.Key == corev1.TaintNodeUnreachable && (tl.TolerationSeconds == nil || *tl.TolerationSeconds != 0) {
+			t.Errorf("default unreachable toleration %+v, want 0 s from the flag", tl)
+		}
+	}
+	setPodStatus(t, c, "kubia-0", func(s *corev1.PodStatus) { s.Phase = corev1.PodRunning })
+
+	var got *corev1.Pod
+	eventually(t, "kubia-0 evicted", func() (bool, error) {
+		got, err = c.client.CoreV1().Pods("default").Get(ctx, "kubia-0", metav1.GetOptions{})
+		return err == nil && got.DeletionTimestamp != nil, err
+	})
+	if got.Status.Reason != "NodeLost" || got.Status.Message != "Node lost which was running pod kubia-0 is unresponsive" {
+		t.Errorf("evicted pod: reason %q, message %q", got.Status.Reason, got.Status.Message)
+	}
+	if s := podStatusCell(t, c, "kubia-0"); s != "Unknown" {
+		t.Errorf("kubectl get pods STATUS %q, want Unknown", s)
+	}
+}
