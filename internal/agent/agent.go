@@ -80,6 +80,9 @@ type Config struct {
 	Taints []corev1.Taint
 	// VolumeDir is where this node keeps provisioned volumes (absolute).
 	VolumeDir string
+	// SharedVolumeDir is the shared volume root this node reaches ("" for
+	// none; internal/sharedvolume). The caller labels the Node with its ID.
+	SharedVolumeDir string
 	// PodsDir holds per-pod directories; default <VolumeDir>/../pods.
 	PodsDir string
 	DNS     DNS
@@ -237,6 +240,7 @@ func New(cfg Config) (*Agent, error) {
 	vm, err := volume.New(volume.Config{
 		NodeName:  cfg.NodeName,
 		VolumeDir: cfg.VolumeDir,
+		SharedDir: cfg.SharedVolumeDir,
 		PodsDir:   cfg.PodsDir,
 		Objects:   apiObjects{a},
 		Fields:    a.fields,

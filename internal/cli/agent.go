@@ -82,6 +82,7 @@ on; a node that has a certificate needs no token.`,
 	_ = fs.MarkDeprecated("token", "it shows the token to every user of the machine; use --token-file")
 	fs.StringVar(&caFile, "ca-file", "", "the server's CA certificate")
 	fs.StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the node's runtime state, pods and volumes")
+	fs.StringVar(&nf.sharedDir, "shared-volume-dir", "", sharedDirUsage+"; the node is labelled with the directory's ID")
 	fs.IntVarP(&verbosity, "v", "v", 0, "log verbosity")
 	nf.register(cmd, "simulate")
 	return cmd

@@ -44,6 +44,9 @@ type nodeFlags struct {
 	simInit    time.Duration
 	simCap     map[string]string
 	dnsForward []string
+	// sharedDir is --shared-volume-dir (petset agent's own flag; petset
+	// up copies the control plane's).
+	sharedDir string
 }
 
 func (f *nodeFlags) register(cmd *cobra.Command, simulateFlag string) {
@@ -81,7 +84,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
 			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Simulate: true, StreamAddr: f.streamAddr,
 			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop, SimInitDuration: f.simInit,
-			SimCapacity:    simCap,
+			SimCapacity: simCap, SharedVolumeDir: f.sharedDir,
 			BootstrapToken: token, CA: f.ca, Logger: log,
 		})
 		if err != nil {
@@ -94,7 +97,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
 			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Bridge: f.bridge, Isolation: f.isolation,
 			StreamAddr: f.streamAddr, BootstrapToken: token, CA: f.ca, ImageCatalog: f.imageCatalog,
-			DNSForward: f.dnsForward, StopPodsOnExit: f.stopPodsOnExit, Logger: log,
+			DNSForward: f.dnsForward, StopPodsOnExit: f.stopPodsOnExit, SharedVolumeDir: f.sharedDir, Logger: log,
 		})
 		if err != nil {
 			return nil, err
@@ -112,7 +115,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 			Name: fmt.Sprintf("sim-%d", i), Client: client, DataDir: filepath.Join(dataDir, "sim", fmt.Sprint(i)),
 			NodeIP: f.nodeIP, PodCIDR: fmt.Sprintf("10.89.%d.0/24", i), Simulate: true,
 			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop, SimInitDuration: f.simInit,
-			SimCapacity:    simCap,
+			SimCapacity: simCap, SharedVolumeDir: f.sharedDir,
 			BootstrapToken: token, CA: f.ca, Logger: log,
 		})
 		if err != nil {

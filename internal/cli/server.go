@@ -17,6 +17,9 @@ import (
 	"petset/internal/registry"
 )
 
+// sharedDirUsage begins the help of --shared-volume-dir (server, up, agent).
+const sharedDirUsage = "absolute path of a directory every node reaches at that same path (one machine's filesystem, or an NFS or other shared mount): volumes of the \"shared\" StorageClass live there and follow their pods from node to node (see docs/storage.md)"
+
 // controlPlaneFlags are the flags up and server share.
 type controlPlaneFlags struct {
 	dataDir       string
@@ -38,6 +41,7 @@ type controlPlaneFlags struct {
 	// seconds (kube-apiserver's flags).
 	notReadySecs    int64
 	unreachableSecs int64
+	sharedDir       string
 }
 
 func (f *controlPlaneFlags) register(cmd *cobra.Command) {
@@ -56,6 +60,7 @@ func (f *controlPlaneFlags) register(cmd *cobra.Command) {
 	fs.DurationVar(&f.nodeMonitor, "node-monitor-period", nodelifecycle.DefaultMonitorPeriod, "how often node health is checked, as kube-controller-manager's flag")
 	fs.Int64Var(&f.notReadySecs, "default-not-ready-toleration-seconds", registry.DefaultTolerationSeconds, "tolerationSeconds of the node.kubernetes.io/not-ready:NoExecute toleration added to every pod that has none, as kube-apiserver's flag: how long a pod stays bound to a not-ready node before it is evicted")
 	fs.Int64Var(&f.unreachableSecs, "default-unreachable-toleration-seconds", registry.DefaultTolerationSeconds, "tolerationSeconds of the node.kubernetes.io/unreachable:NoExecute toleration added to every pod that has none, as kube-apiserver's flag: how long a pod stays bound to an unreachable node before it is evicted")
+	fs.StringVar(&f.sharedDir, "shared-volume-dir", "", sharedDirUsage+"; the server provisions the \"shared\" StorageClass's volumes there and deletes their data, so it must reach the same files")
 	fs.BoolVar(&f.watchCache, "watch-cache", true, "serve lists and watches from an in-memory cache of etcd")
 	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity (0: petset's own info, warnings and errors; 1+: also the libraries')")
 }
@@ -73,8 +78,9 @@ func (f *controlPlaneFlags) config(log *slog.Logger) controlplane.Config {
 		EtcdTLS:     etcd.TLS{CAFile: f.etcdCAFile, CertFile: f.etcdCertFile, KeyFile: f.etcdKeyFile},
 		ServiceCIDR: f.serviceCIDR, DisableWatchCache: !f.watchCache, ExtraSANs: f.tlsSANs, Logger: log,
 		TokenAuthFile: f.tokenAuthFile, AdvertiseAddress: f.advertise, AdvertisePort: f.advertisePort,
-		NodeLifecycle: nodelifecycle.Config{GracePeriod: f.nodeGrace, MonitorPeriod: f.nodeMonitor},
-		Tolerations:   registry.Tolerations{NotReadySeconds: &f.notReadySecs, UnreachableSeconds: &f.unreachableSecs},
+		NodeLifecycle:   nodelifecycle.Config{GracePeriod: f.nodeGrace, MonitorPeriod: f.nodeMonitor},
+		Tolerations:     registry.Tolerations{NotReadySeconds: &f.notReadySecs, UnreachableSeconds: &f.unreachableSecs},
+		SharedVolumeDir: f.sharedDir,
 	}
 }
 

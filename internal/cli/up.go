@@ -69,6 +69,7 @@ N simulated nodes run instead, whose pods become Ready without running anything.
 				QPS:             200, Burst: 400, UserAgent: "petset-agent",
 			}
 			nf.stopPodsOnExit = true
+			nf.sharedDir = f.sharedDir
 			// The local nodes get certificates from the CA at hand.
 			if nf.ca, err = cp.CA(); err != nil {
 				cancel()

@@ -5,12 +5,14 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"petset/internal/allocator"
 	"petset/internal/clusterservice"
+	"petset/internal/sharedvolume"
 )
 
 // systemNamespaces exist on every cluster.
@@ -65,3 +67,31 @@ func ensureDNSService(ctx context.Context, client kubernetes.Interface, ips *all
 // bootstrapObjects create further first-start objects (the default
 // StorageClass); each returns AlreadyExists when there is nothing to do.
 var bootstrapObjects []func(context.Context, kubernetes.Interface) error
+
+// ensureSharedClass creates the "shared" StorageClass of the server's shared
+// volume dir when there is none. A class of that name made for another
+// directory (another ID in its topology) is kept, with a warning: its
+// volumes' nodes would not match this server's.
+func (c *ControlPlane) ensureSharedClass(ctx context.Context, client kubernetes.Interface) error {
+	if c.sharedID == "" {
+		return nil
+	}
+	want := sharedvolume.StorageClass(c.sharedID)
+	classes := client.StorageV1().StorageClasses()
+	_, err := classes.Create(ctx, want, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		if err != nil {
+			return fmt.Errorf("create storage class %s: %w", want.Name, err)
+		}
+		return nil
+	}
+	got, err := classes.Get(ctx, want.Name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("get storage class %s: %w", want.Name, err)
+	}
+	if got.Provisioner != want.Provisioner || !apiequality.Semantic.DeepEqual(got.AllowedTopologies, want.AllowedTopologies) {
+		c.log.Warn("storage class "+want.Name+" exists but is not this server's shared volume dir's: left as it is",
+			"provisioner", got.Provisioner, "dir", c.cfg.SharedVolumeDir, "id", c.sharedID)
+	}
+	return nil
+}

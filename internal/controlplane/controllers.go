@@ -105,7 +105,8 @@ func (c *ControlPlane) startControllers(ctx context.Context, cfg *restclient.Con
 	factory := informers.NewSharedInformerFactory(client, 0)
 	var runs []func(context.Context) error
 	for _, start := range controllers {
-		run, err := start(ctx, controllerContext{Config: cfg, Client: client, Informers: factory, PKI: c.files, PodGC: c.cfg.PodGC, NodeLifecycle: c.cfg.NodeLifecycle})
+		run, err := start(ctx, controllerContext{Config: cfg, Client: client, Informers: factory, PKI: c.files, PodGC: c.cfg.PodGC, NodeLifecycle: c.cfg.NodeLifecycle,
+			SharedVolumeDir: c.cfg.SharedVolumeDir, SharedVolumeID: c.sharedID})
 		if err != nil {
 			return err
 		}
@@ -140,6 +141,9 @@ type controllerContext struct {
 	PodGC podgc.Config
 	// NodeLifecycle tunes the node lifecycle controller.
 	NodeLifecycle nodelifecycle.Config
+	// SharedVolumeDir and SharedVolumeID are the shared volume root the
+	// volume controller serves ("" for none).
+	SharedVolumeDir, SharedVolumeID string
 }
 
 // controllers construct the controllers the leader runs; each returns its

@@ -30,6 +30,7 @@ import (
 	"petset/internal/pki"
 	"petset/internal/registry"
 	"petset/internal/serviceaccount"
+	"petset/internal/sharedvolume"
 )
 
 // Config configures a control plane.
@@ -62,6 +63,10 @@ type Config struct {
 	// server --default-not-ready-toleration-seconds` and
 	// --default-unreachable-toleration-seconds).
 	Tolerations registry.Tolerations
+	// SharedVolumeDir is the directory the nodes share (`--shared-volume-dir`;
+	// "" for none): the server installs the "shared" StorageClass for it,
+	// provisions that class's volumes there and deletes their data.
+	SharedVolumeDir string
 	// ExtraSANs are additional names or IPs for the serving certificate.
 	ExtraSANs []string
 	// TokenAuthFile is a static token CSV (kube-apiserver's --token-auth-file).
@@ -95,6 +100,8 @@ type ControlPlane struct {
 	server     string
 	etcdURLs   []string
 	etcdTLS    etcd.TLS
+	// sharedID is the ID of cfg.SharedVolumeDir ("" without one).
+	sharedID string
 }
 
 // New checks the configuration and prepares the data directory and
@@ -173,9 +180,16 @@ func New(cfg Config) (*ControlPlane, error) {
 	if err != nil {
 		return nil, err
 	}
+	var sharedID string
+	if cfg.SharedVolumeDir != "" {
+		if sharedID, err = sharedvolume.Ensure(cfg.SharedVolumeDir); err != nil {
+			return nil, fmt.Errorf("--shared-volume-dir: %w", err)
+		}
+	}
 	return &ControlPlane{
 		cfg: cfg, files: files, host: host, port: port, log: cfg.Logger,
 		ready: make(chan struct{}), adminToken: admin, joinToken: join, etcdTLS: etcdTLS, saKey: saKey,
+		sharedID: sharedID,
 	}, nil
 }
 
@@ -372,6 +386,11 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	if err := ensureDNSService(ctx, client, ipRange); err != nil {
+		cancel()
+		wg.Wait()
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if err := c.ensureSharedClass(ctx, client); err != nil {
 		cancel()
 		wg.Wait()
 		return fmt.Errorf("bootstrap: %w", err)

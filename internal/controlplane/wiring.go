@@ -110,6 +110,9 @@ func startScheduler(ctx context.Context, cc controllerContext) (func(context.Con
 
 func startVolume(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	c := volume.New(ctx, cc.Client, cc.Informers, recorder(ctx, cc.Client, "persistentvolume-controller"), 1)
+	if cc.SharedVolumeID != "" {
+		c.ServeSharedRoot(cc.SharedVolumeDir, cc.SharedVolumeID)
+	}
 	return c.Run, nil
 }
 

@@ -38,6 +38,7 @@ import (
 	"petset/internal/pki"
 	"petset/internal/proxy"
 	"petset/internal/relay"
+	"petset/internal/sharedvolume"
 )
 
 // Config describes one node.
@@ -85,6 +86,12 @@ type Config struct {
 	// default "forward . /etc/resolv.conf"); ["none"]: no forwarding (names
 	// outside the cluster are REFUSED, replies carry no RA flag).
 	DNSForward []string
+	// SharedVolumeDir is a directory this node shares with other nodes
+	// (the same files at the same path: the host's filesystem for nodes of
+	// one machine, an NFS mount or the like across machines); "" for none.
+	// The node is labelled with its ID (internal/sharedvolume), so that
+	// volumes of the "shared" class may follow its pods here.
+	SharedVolumeDir string
 	// StopPodsOnExit stops every pod of the node when Run returns (petset
 	// up: the whole cluster stops). Otherwise pods keep running and a
 	// restarted node adopts them, as kubelet does.
@@ -292,6 +299,18 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	if images != nil {
 		acfg.Images = images
+	}
+	if cfg.SharedVolumeDir != "" {
+		id, err := sharedvolume.Ensure(cfg.SharedVolumeDir)
+		if err != nil {
+			return fmt.Errorf("node %s: --shared-volume-dir: %w", cfg.Name, err)
+		}
+		acfg.SharedVolumeDir = cfg.SharedVolumeDir
+		acfg.Labels = map[string]string{sharedvolume.RootLabel: id}
+		if acfg.Annotations == nil {
+			acfg.Annotations = map[string]string{}
+		}
+		acfg.Annotations[sharedvolume.DirAnnotation] = cfg.SharedVolumeDir
 	}
 	if sim, ok := rt.(*fake.Runtime); ok {
 		// Simulated outcomes: probes answered by the runtime, the node's

@@ -25,6 +25,13 @@ import (
 // startSimulatedNodes joins n simulated nodes to the cluster.
 func startSimulatedNodes(t *testing.T, c *cluster, n int) {
 	t.Helper()
+	startSimulatedNodesWith(t, c, n, func(int, *node.Config) {})
+}
+
+// startSimulatedNodesWith is startSimulatedNodes with configure applied to
+// node i's configuration.
+func startSimulatedNodesWith(t *testing.T, c *cluster, n int, configure func(i int, cfg *node.Config)) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var dones []chan error
 	for i := 0; i < n; i++ {
@@ -32,12 +39,14 @@ func startSimulatedNodes(t *testing.T, c *cluster, n int) {
 			Host:            c.cp.ServerURL(),
 			TLSClientConfig: restclient.TLSClientConfig{CAFile: c.cp.CAFile()}, QPS: 200, Burst: 400,
 		}
-		nd, err := node.New(node.Config{
+		ncfg := node.Config{
 			Name: fmt.Sprintf("sim-%d", i), Client: cfg, DataDir: t.TempDir(), NodeIP: "127.0.0.1",
 			PodCIDR: fmt.Sprintf("10.89.%d.0/24", i), Simulate: true, BootstrapToken: c.cp.JoinToken(),
 			SimStartDelay: 20 * time.Millisecond, SimReadyDelay: 20 * time.Millisecond, SimStopDelay: 10 * time.Millisecond,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
+		}
+		configure(i, &ncfg)
+		nd, err := node.New(ncfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,7 @@
 //   - Mount: persistentVolumeClaim → bound PV (a claim being deleted is
 //     refused unless kubernetes.io/pvc-protection still holds it, as kubelet) → spec.local.path or
 //     spec.hostPath.path (created with MkdirAll, mode 0777, when the path lies
-//     under this node's volume directory); hostPath volumes with their type
+//     under this node's volume directory or its shared volume root); hostPath volumes with their type
 //     checks (DirectoryOrCreate, Directory, FileOrCreate, File, Socket,
 //     CharDevice, BlockDevice); emptyDir as a per-pod directory; configMap,
 //     secret, downwardAPI and projected volumes as per-pod directories whose

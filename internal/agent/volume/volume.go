@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+
+	"petset/internal/sharedvolume"
 )
 
 // Names of petset's local-volume contract.
@@ -64,6 +66,10 @@ type Config struct {
 	NodeName string
 	// VolumeDir is where this node keeps provisioned volumes (absolute).
 	VolumeDir string
+	// SharedDir is the shared volume root this node reaches ("" for none;
+	// see internal/sharedvolume): a claim's directory under it is made on
+	// mount, as one under VolumeDir is.
+	SharedDir string
 	// PodsDir is where per-pod directories are made (absolute).
 	PodsDir string
 	Objects Objects
@@ -231,7 +237,7 @@ func (m *Manager) mountClaim(pod *corev1.Pod, src *corev1.PersistentVolumeClaimV
 	default:
 		return Volume{}, fmt.Errorf("%w: persistentvolume %q is %s (petset mounts local and hostPath persistent volumes)", ErrUnsupported, pv.Name, sourceKind(pv.Spec.PersistentVolumeSource))
 	}
-	if m.underVolumeDir(path) {
+	if m.underVolumeDir(path) || sharedvolume.Under(m.cfg.SharedDir, path) {
 		if err := os.MkdirAll(path, 0o777); err != nil {
 			return Volume{}, fmt.Errorf("persistentvolume %q: %w", pv.Name, err)
 		}

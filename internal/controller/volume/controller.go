@@ -39,7 +39,19 @@ type Controller struct {
 	// (name): upstream's claim and volume queues, each with its own workers.
 	claimRunner  *runner.Runner[string]
 	volumeRunner *runner.Runner[string]
+
+	// shared is the shared volume root this server provisions under and
+	// reclaims from (ServeSharedRoot); zero without one.
+	shared sharedRoot
 }
+
+// sharedRoot is a shared volume directory and its ID.
+type sharedRoot struct{ dir, id string }
+
+// ServeSharedRoot makes the controller provision petset.io/shared volumes
+// under dir (whose ID is id, from sharedvolume.Ensure) and remove their
+// data once deleted. Call it before Run.
+func (c *Controller) ServeSharedRoot(dir, id string) { c.shared = sharedRoot{dir: dir, id: id} }
 
 // New wires the controller to the informers of factory. It registers event
 // handlers only; nothing runs until Run, and the factory is started by the

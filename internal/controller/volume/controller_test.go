@@ -37,6 +37,12 @@ type harness struct {
 // real informers until the test ends.
 func start(t *testing.T, objs ...runtime.Object) *harness {
 	t.Helper()
+	return startWith(t, func(*Controller) {}, objs...)
+}
+
+// startWith is start with configure applied to the controller before Run.
+func startWith(t *testing.T, configure func(*Controller), objs ...runtime.Object) *harness {
+	t.Helper()
 	client := fake.NewClientset(objs...)
 	serveLikeAPIServer(client)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -45,6 +51,7 @@ func start(t *testing.T, objs ...runtime.Object) *harness {
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "persistentvolume-controller"})
 	c := New(ctx, client, factory, recorder, 1)
+	configure(c)
 	factory.Start(ctx.Done())
 	done := make(chan struct{})
 	go func() {

@@ -30,8 +30,13 @@
 //   - provisioning for classes whose provisioner is petset.io/local: a PV
 //     named pvc-<claim UID> with a local path under the chosen node's
 //     petset.io/volume-dir annotation and node affinity to that node (the
-//     contract shared with the node agent is in provision.go). Claims of
-//     other provisioners get the storage-provisioner annotations and an
+//     contract shared with the node agent is in provision.go);
+//   - provisioning for petset.io/shared when the server has a shared volume
+//     root (ServeSharedRoot): a PV under the root whose node affinity is the
+//     root's ID label (package sharedvolume), so any node reaching the root
+//     may mount it; the directory is made here, and removed here when the
+//     deleted PV is no longer bound (then its petset.io/shared-volume
+//     finalizer goes). Claims of other provisioners get the storage-provisioner annotations and an
 //     ExternalProvisioning event, as upstream;
 //   - volumes deleted while Bound (held by kubernetes.io/pv-protection) are
 //     still synced: once their claim is gone they turn Released, which lets

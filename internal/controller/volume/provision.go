@@ -3,10 +3,12 @@ package volume
 import (
 	"context"
 	"fmt"
+	"os"
 	"path"
 	"sort"
 
 	"petset/internal/logging"
+	"petset/internal/sharedvolume"
 
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -85,7 +87,12 @@ func (c *Controller) provision(ctx context.Context, claim *v1.PersistentVolumeCl
 			return fmt.Errorf("annotating claim %s/%s with its provisioner: %w", upd.Namespace, upd.Name, err)
 		}
 	}
-	if class.Provisioner != ProvisionerName {
+	if class.Provisioner == sharedvolume.ProvisionerName && c.shared.id == "" {
+		c.recorder.Eventf(claim, v1.EventTypeWarning, reasonProvisioningFailed,
+			"storage class %q is provisioned by %s, but this petset server has no --shared-volume-dir: start every server with the directory the nodes share", className, sharedvolume.ProvisionerName)
+		return nil
+	}
+	if class.Provisioner != ProvisionerName && class.Provisioner != sharedvolume.ProvisionerName {
 		c.recorder.Eventf(claim, v1.EventTypeNormal, reasonExternalProvisioning,
 			"Waiting for a volume to be created either by the external provisioner '%s' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.",
 			class.Provisioner)
@@ -100,7 +107,20 @@ func (c *Controller) provision(ctx context.Context, claim *v1.PersistentVolumeCl
 		c.recorder.Event(claim, v1.EventTypeWarning, reasonProvisioningFailed, msg)
 		return nil // retried when nodes change
 	}
-	vol, err := c.client.CoreV1().PersistentVolumes().Create(ctx, newLocalVolume(claim, class, node), metav1.CreateOptions{})
+	newVol := newLocalVolume(claim, class, node)
+	if class.Provisioner == sharedvolume.ProvisionerName {
+		newVol = c.newSharedVolume(claim, class)
+		// Made here, where the server reaches the root, so that the data
+		// dir exists whichever node mounts it first.
+		dir := newVol.Spec.Local.Path
+		if err := os.MkdirAll(dir, 0o777); err == nil {
+			err = os.Chmod(dir, 0o777)
+		} else {
+			c.recorder.Eventf(claim, v1.EventTypeWarning, reasonProvisioningFailed, "failed to make directory %s under the shared volume dir: %v", dir, err)
+			return fmt.Errorf("making shared volume directory %s: %w", dir, err)
+		}
+	}
+	vol, err := c.client.CoreV1().PersistentVolumes().Create(ctx, newVol, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		// Provisioned earlier; the informer has not caught up yet.
 		vol, err = c.client.CoreV1().PersistentVolumes().Get(ctx, ProvisionedVolumeName(claim), metav1.GetOptions{})
@@ -111,7 +131,7 @@ func (c *Controller) provision(ctx context.Context, claim *v1.PersistentVolumeCl
 		c.recorder.Eventf(claim, v1.EventTypeWarning, reasonProvisioningFailed, "failed to create volume %s: %v", ProvisionedVolumeName(claim), err)
 		return fmt.Errorf("creating volume for claim %s/%s: %w", claim.Namespace, claim.Name, err)
 	} else {
-		c.recorder.Eventf(claim, v1.EventTypeNormal, reasonProvisioningSucceeded, "Successfully provisioned volume %s using %s", vol.Name, ProvisionerName)
+		c.recorder.Eventf(claim, v1.EventTypeNormal, reasonProvisioningSucceeded, "Successfully provisioned volume %s using %s", vol.Name, class.Provisioner)
 		logging.FromContext(ctx).Info("volume provisioned", "volume", vol.Name, "node", node.Name)
 	}
 	if !storagehelpers.IsVolumeBoundToClaim(vol, claim) {
@@ -123,8 +143,12 @@ func (c *Controller) provision(ctx context.Context, claim *v1.PersistentVolumeCl
 // provisioningNode returns the node to provision claim's volume on: the
 // scheduler's selected node, or for Immediate classes the Ready node with a
 // volume directory that holds the fewest petset volumes (ties by name). When
-// no node qualifies it returns nil and the reason.
+// no node qualifies it returns nil and the reason. For shared volumes the
+// node only has to reach this server's shared root.
 func (c *Controller) provisioningNode(claim *v1.PersistentVolumeClaim, class *storagev1.StorageClass) (*v1.Node, string, error) {
+	if class.Provisioner == sharedvolume.ProvisionerName {
+		return c.sharedProvisioningNode(claim, class)
+	}
 	if sel, ok := claim.Annotations[storagehelpers.AnnSelectedNode]; ok {
 		node, err := c.nodes.Get(sel)
 		if apierrors.IsNotFound(err) {
@@ -224,6 +248,61 @@ func volumeNode(v *v1.PersistentVolume) string {
 		}
 	}
 	return ""
+}
+
+// sharedProvisioningNode returns the scheduler's selected node, or for an
+// Immediate class any Ready node, that reaches this server's shared root
+// (carries its ID) and is in the class's topologies.
+func (c *Controller) sharedProvisioningNode(claim *v1.PersistentVolumeClaim, class *storagev1.StorageClass) (*v1.Node, string, error) {
+	fits := func(n *v1.Node) string {
+		if n.Labels[sharedvolume.RootLabel] != c.shared.id {
+			return fmt.Sprintf("node %q does not reach this server's shared volume dir (its %s label is %q, the dir's ID is %q): start its agent with --shared-volume-dir on the same files",
+				n.Name, sharedvolume.RootLabel, n.Labels[sharedvolume.RootLabel], c.shared.id)
+		}
+		if !allowedOn(class, n) {
+			return fmt.Sprintf("node %q is not in the allowed topologies of storage class %q", n.Name, class.Name)
+		}
+		return ""
+	}
+	if sel, ok := claim.Annotations[storagehelpers.AnnSelectedNode]; ok {
+		node, err := c.nodes.Get(sel)
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Sprintf("selected node %q not found", sel), nil
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("getting node %s: %w", sel, err)
+		}
+		if msg := fits(node); msg != "" {
+			return nil, msg, nil
+		}
+		return node, "", nil
+	}
+	nodes, err := c.nodes.List(labels.Everything())
+	if err != nil {
+		return nil, "", fmt.Errorf("listing nodes: %w", err)
+	}
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	for _, n := range nodes {
+		if nodeReady(n) && fits(n) == "" {
+			return n, "", nil
+		}
+	}
+	return nil, fmt.Sprintf("no Ready node with %s=%s matches storage class %q", sharedvolume.RootLabel, c.shared.id, class.Name), nil
+}
+
+// newSharedVolume is the PV of claim under this server's shared root: a
+// local volume any node carrying the root's ID may mount.
+func (c *Controller) newSharedVolume(claim *v1.PersistentVolumeClaim, class *storagev1.StorageClass) *v1.PersistentVolume {
+	vol := newLocalVolume(claim, class, &v1.Node{})
+	vol.Annotations[storagehelpers.AnnDynamicallyProvisioned] = sharedvolume.ProvisionerName
+	vol.Finalizers = []string{sharedvolume.Finalizer}
+	vol.Spec.Local.Path = path.Join(c.shared.dir, vol.Name)
+	vol.Spec.NodeAffinity = &v1.VolumeNodeAffinity{Required: &v1.NodeSelector{
+		NodeSelectorTerms: []v1.NodeSelectorTerm{{MatchExpressions: []v1.NodeSelectorRequirement{{
+			Key: sharedvolume.RootLabel, Operator: v1.NodeSelectorOpIn, Values: []string{c.shared.id},
+		}}}},
+	}}
+	return vol
 }
 
 func newLocalVolume(claim *v1.PersistentVolumeClaim, class *storagev1.StorageClass, node *v1.Node) *v1.PersistentVolume {

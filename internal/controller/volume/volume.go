@@ -3,6 +3,7 @@ package volume
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 
 	v1 "k8s.io/api/core/v1"
@@ -12,7 +13,31 @@ import (
 
 	"petset/internal/controller/storageprotection"
 	"petset/internal/logging"
+	"petset/internal/sharedvolume"
 )
+
+// deleteSharedData removes the directory of a deleted shared volume that is
+// no longer bound, then its finalizer. A volume of another root (or a path
+// outside this server's) is left to a server that serves that root.
+func (c *Controller) deleteSharedData(ctx context.Context, vol *v1.PersistentVolume) error {
+	if c.shared.id == "" || sharedvolume.RootOf(vol) != c.shared.id {
+		return nil
+	}
+	dir := ""
+	if vol.Spec.Local != nil && sharedvolume.Under(c.shared.dir, vol.Spec.Local.Path) {
+		dir = vol.Spec.Local.Path
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("deleting directory of shared volume %s: %w", vol.Name, err)
+		}
+	}
+	upd := vol.DeepCopy()
+	upd.Finalizers = slices.DeleteFunc(upd.Finalizers, func(f string) bool { return f == sharedvolume.Finalizer })
+	if _, err := c.client.CoreV1().PersistentVolumes().Update(ctx, upd, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing finalizer %s of volume %s: %w", sharedvolume.Finalizer, vol.Name, err)
+	}
+	logging.FromContext(ctx).Info("shared volume's data deleted", "path", dir)
+	return nil
+}
 
 func (c *Controller) syncVolume(ctx context.Context, name string) error {
 	vol, err := c.volumes.Get(name)
@@ -23,6 +48,9 @@ func (c *Controller) syncVolume(ctx context.Context, name string) error {
 		return fmt.Errorf("getting volume %s: %w", name, err)
 	}
 	if vol.DeletionTimestamp != nil && !slices.Contains(vol.Finalizers, storageprotection.PVFinalizer) {
+		if slices.Contains(vol.Finalizers, sharedvolume.Finalizer) {
+			return c.deleteSharedData(ctx, vol)
+		}
 		return nil // the node agent finishes deletion by removing its finalizer
 	}
 	// A volume deleted while bound is kept by pv-protection until it is
@@ -97,7 +125,7 @@ func (c *Controller) reclaim(ctx context.Context, vol *v1.PersistentVolume) erro
 	case v1.PersistentVolumeReclaimRetain, "":
 		return nil
 	case v1.PersistentVolumeReclaimDelete:
-		if vol.Annotations[storagehelpers.AnnDynamicallyProvisioned] != ProvisionerName {
+		if p := vol.Annotations[storagehelpers.AnnDynamicallyProvisioned]; p != ProvisionerName && p != sharedvolume.ProvisionerName {
 			msg := fmt.Sprintf("error getting deleter volume plugin for volume %q: no deletable volume plugin matched", vol.Name)
 			c.recorder.Event(vol, v1.EventTypeWarning, reasonVolumeFailedDelete, msg)
 			return c.setVolumePhase(ctx, vol, v1.VolumeFailed, msg)
