@@ -8,10 +8,12 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"petset/internal/controller/nodelifecycle"
 	"petset/internal/controlplane"
+	"petset/internal/fencing"
 	"petset/internal/registry"
 )
 
@@ -100,5 +102,60 @@ func TestLostNodePodIsNodeLostAndUnknown(t *testing.T) {
 	}
 	if s := podStatusCell(t, c, "kubia-0"); s != "Unknown" {
 		t.Errorf("kubectl get pods STATUS %q, want Unknown", s)
+	}
+}
+
+// Automatic failover on a real API server: a lost node that announces a
+// 1 s fence gets the fenced-at mark on its Lease (a conditional update the
+// server accepts at the resourceVersion the controller saw), then its pod
+// that opted in is force-deleted with a NodeFenced event and the mark is
+// removed; its pod that did not opt in stays.
+func TestAutoFailoverOfLostFencedNode(t *testing.T) {
+	c := lostNodeCluster(t, controlplane.Config{})
+	ctx := context.Background()
+	registerNode(t, c, "fenced", map[string]string{fencing.FenceTimeoutAnnotation: "1s"})
+	db := gcPod("db-0", "fenced")
+	db.Annotations = map[string]string{fencing.FailoverAnnotation: fencing.FailoverAuto}
+	created, err := c.client.CoreV1().Pods("default").Create(ctx, db, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.client.CoreV1().Pods("default").Create(ctx, gcPod("web-0", "fenced"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	leases := c.client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
+	eventually(t, "the lost node's lease marked", func() (bool, error) {
+		l, err := leases.Get(ctx, "fenced", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		_, ok := l.Annotations[fencing.FencedAtAnnotation]
+		return ok, nil
+	})
+	if _, err := c.client.CoreV1().Pods("default").Get(ctx, "db-0", metav1.GetOptions{}); err != nil {
+		t.Fatalf("db-0 gone as soon as the lease was marked: %v", err)
+	}
+	eventually(t, "db-0 deleted", func() (bool, error) {
+		_, err := c.client.CoreV1().Pods("default").Get(ctx, "db-0", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	eventually(t, "the mark removed", func() (bool, error) {
+		l, err := leases.Get(ctx, "fenced", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		_, ok := l.Annotations[fencing.FencedAtAnnotation]
+		return !ok, nil
+	})
+	evs, err := c.client.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=db-0,reason=" + fencing.ReasonNodeFenced})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs.Items) != 1 || evs.Items[0].Type != corev1.EventTypeWarning || evs.Items[0].InvolvedObject.UID != created.UID {
+		t.Errorf("NodeFenced events on db-0: %+v", evs.Items)
+	}
+	web, err := c.client.CoreV1().Pods("default").Get(ctx, "web-0", metav1.GetOptions{})
+	if err != nil || web.DeletionTimestamp != nil {
+		t.Errorf("web-0, which did not opt in: %v, deleting=%v", err, web.GetDeletionTimestamp())
 	}
 }

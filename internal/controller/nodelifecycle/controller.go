@@ -67,6 +67,9 @@ type Controller struct {
 	// firstTainted remembers, per pod UID, when the monitor first saw the pod
 	// under NoExecute taints that carry no time (only monitor loop).
 	firstTainted map[string]time.Time
+	// failovers are the automatic failovers of lost nodes in progress, by
+	// node name (only monitor loop).
+	failovers map[string]*failoverState
 }
 
 // nodeHealth is what the controller last saw of a node's heartbeats.
@@ -105,6 +108,7 @@ func New(ctx context.Context, client kubernetes.Interface, nodes coreinformers.N
 		clock:        cfg.Clock,
 		health:       map[string]*nodeHealth{},
 		firstTainted: map[string]time.Time{},
+		failovers:    map[string]*failoverState{},
 		ready:        make(chan struct{}),
 		synced:       []cache.InformerSynced{nodes.Informer().HasSynced, leases.Informer().HasSynced, pods.Informer().HasSynced},
 	}
@@ -174,6 +178,11 @@ func (c *Controller) monitor(ctx context.Context) error {
 			delete(c.health, name)
 		}
 	}
+	for name := range c.failovers {
+		if !seen[name] {
+			delete(c.failovers, name)
+		}
+	}
 	// Forget pods that are gone (e.g. force-deleted while tainted).
 	if len(c.firstTainted) > 0 {
 		if pods, err := c.pods.List(labels.Everything()); err == nil {
@@ -202,7 +211,8 @@ func (c *Controller) monitorNode(ctx context.Context, node *v1.Node) error {
 		grace = c.cfg.StartupGracePeriod
 	}
 	var errs []error
-	if now.After(h.probe.Add(grace)) {
+	lost := now.After(h.probe.Add(grace))
+	if lost {
 		updated, err := c.markUnknown(ctx, node, h, now)
 		if err != nil {
 			errs = append(errs, err)
@@ -227,6 +237,7 @@ func (c *Controller) monitorNode(ctx context.Context, node *v1.Node) error {
 	if c.cfg.EvictionEnabled {
 		errs = append(errs, c.evict(ctx, node, pods, now))
 	}
+	errs = append(errs, c.failover(ctx, node, lost, pods, now))
 	return errors.Join(errs...)
 }
 

@@ -2,6 +2,9 @@ package nodelifecycle
 
 import (
 	"context"
+	"errors"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,12 +46,34 @@ func newEnv(t *testing.T, cfg Config, objs ...runtime.Object) *env {
 		if pre := da.DeleteOptions.Preconditions; pre != nil && pre.UID != nil && *pre.UID != p.UID {
 			return true, nil, apierrors.NewConflict(v1.Resource("pods"), da.Name, nil)
 		}
+		if g := da.DeleteOptions.GracePeriodSeconds; g != nil && *g == 0 {
+			// A force delete removes the object at once.
+			return true, nil, client.Tracker().Delete(v1.SchemeGroupVersion.WithResource("pods"), da.Namespace, da.Name)
+		}
 		if p.DeletionTimestamp == nil {
 			now := metav1.Now()
 			grace := int64(30)
 			p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &now, &grace
 		}
 		return true, nil, client.Tracker().Update(v1.SchemeGroupVersion.WithResource("pods"), p, p.Namespace)
+	})
+	// Lease updates are conditional on a non-empty resourceVersion, as the
+	// API server's; every write gets a new one.
+	var leaseRV atomic.Int64
+	leaseRV.Store(100)
+	client.PrependReactor("update", "leases", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		ua := a.(clienttesting.UpdateActionImpl)
+		l := ua.Object.(*coordinationv1.Lease).DeepCopy()
+		gvr := coordinationv1.SchemeGroupVersion.WithResource("leases")
+		obj, err := client.Tracker().Get(gvr, l.Namespace, l.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		if l.ResourceVersion != "" && l.ResourceVersion != obj.(*coordinationv1.Lease).ResourceVersion {
+			return true, nil, apierrors.NewConflict(coordinationv1.Resource("leases"), l.Name, errors.New("the object has been modified"))
+		}
+		l.ResourceVersion = strconv.FormatInt(leaseRV.Add(1), 10)
+		return true, l, client.Tracker().Update(gvr, l, l.Namespace)
 	})
 	clk := testingclock.NewFakeClock(t0)
 	cfg.Clock = clk
@@ -178,7 +203,7 @@ func (e *env) settle(t *testing.T) {
 		leases, _ := e.client.CoordinationV1().Leases(LeaseNamespace).List(ctx, metav1.ListOptions{})
 		for _, l := range leases.Items {
 			cl, err := e.c.leases.Leases(LeaseNamespace).Get(l.Name)
-			if err != nil || !leaseRenewTime(cl).Equal(leaseRenewTime(&l)) {
+			if err != nil || !leaseRenewTime(cl).Equal(leaseRenewTime(&l)) || cl.ResourceVersion != l.ResourceVersion {
 				return false
 			}
 		}
@@ -211,9 +236,18 @@ func taintSet(n *v1.Node) map[string]bool {
 	return out
 }
 
+// renewLease renews the node's lease as an agent does: the lease read,
+// its renewTime set, written back conditionally (annotations kept).
 func (e *env) renewLease(t *testing.T, node string) {
 	t.Helper()
-	if _, err := e.client.CoordinationV1().Leases(LeaseNamespace).Update(context.Background(), lease(node, e.clock.Now()), metav1.UpdateOptions{}); err != nil {
+	ctx := context.Background()
+	l, err := e.client.CoordinationV1().Leases(LeaseNamespace).Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := metav1.NewMicroTime(e.clock.Now())
+	l.Spec.RenewTime = &rt
+	if _, err := e.client.CoordinationV1().Leases(LeaseNamespace).Update(ctx, l, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

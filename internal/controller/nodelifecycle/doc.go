@@ -19,7 +19,19 @@
 //     carry tolerationSeconds is deleted when the shortest of them has passed
 //     since the taint was added. The delete is graceful, so the pod stays
 //     Terminating until its agent (never, for a lost node) or a user's forced
-//     delete removes it.
+//     delete removes it. A pod evicted for the not-ready or unreachable taint
+//     first gets status.reason NodeLost and kube ≤1.8's message, so kubectl
+//     shows it Unknown (a departure from kube 1.37, docs/force-delete.md);
+//   - automatic failover (failover.go, the control plane's half of the
+//     fencing protocol in docs/fencing.md): for a lost node that announces
+//     a fence timeout (petset.io/fence-timeout) and runs pods annotated
+//     petset.io/failover=auto, the fenced-at mark on its Lease (an update
+//     conditioned on the resourceVersion the health decision saw), the
+//     wait of the fence timeout plus fencing.Margin on Config.Clock, the
+//     force delete (grace 0, UID precondition) of those pods with a
+//     NodeFenced event on each, and the mark's removal; a node that comes
+//     back before the deletes loses nothing, and a healthy node's lease
+//     never keeps a mark.
 //
 // It does not own: posting node status or renewing leases (the agent), the
 // default tolerations of pods (the API server adds them), scheduling, or
@@ -29,7 +41,7 @@
 // Time comes from Config.Clock, so tests step a fake clock. Concurrency: the
 // informers (started by the caller's factory) only fill caches; Run runs one
 // monitor loop, every Config.MonitorPeriod, that alone reads and writes the
-// per-node health records, and returns when ctx is cancelled.
+// per-node health and failover records, and returns when ctx is cancelled.
 //
 // Why it is not on the controller runner (internal/controller/runner): there
 // is no per-object work queue to drain. Like upstream's monitorNodeHealth
