@@ -86,7 +86,12 @@ type Config struct {
 	StoragePrefix string
 	// Registry are the dependencies of the kinds (allocators).
 	Registry registry.Deps
-	Logger   *slog.Logger
+	// Unauthenticated are handlers served by path ahead of the API's
+	// authentication and authorization, which must authenticate their
+	// callers themselves (a cluster's join endpoint, which checks the
+	// server token).
+	Unauthenticated map[string]http.Handler
+	Logger          *slog.Logger
 }
 
 // Server is a configured API server.
@@ -188,7 +193,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// grace period instead of waiting for them to time out.
 	c.ShutdownWatchTerminationGracePeriod = 2 * time.Second
 	c.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
-		return serveVersion(genericapiserver.DefaultBuildHandlerChain(h, c))
+		return servePaths(cfg.Unauthenticated, serveVersion(genericapiserver.DefaultBuildHandlerChain(h, c)))
 	}
 
 	prefix := cfg.StoragePrefix
@@ -417,6 +422,21 @@ func (s *Server) Scheme() *runtime.Scheme { return s.scheme }
 // serveVersion answers /version with the Kubernetes release petset
 // matches, in front of the library's handler (whose git version comes from
 // linker flags petset does not set).
+// servePaths serves the handlers by their exact path and everything else
+// with next.
+func servePaths(handlers map[string]http.Handler, next http.Handler) http.Handler {
+	if len(handlers) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := handlers[r.URL.Path]; ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func serveVersion(next http.Handler) http.Handler {
 	body, _ := json.MarshalIndent(KubernetesVersion, "", "  ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

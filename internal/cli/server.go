@@ -14,6 +14,7 @@ import (
 	"petset/internal/controlplane"
 	"petset/internal/etcd"
 	"petset/internal/logging"
+	"petset/internal/pki"
 	"petset/internal/registry"
 )
 
@@ -86,22 +87,80 @@ func (f *controlPlaneFlags) config(log *slog.Logger) controlplane.Config {
 
 func newServerCommand() *cobra.Command {
 	var f controlPlaneFlags
+	var cf clusterFlags
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane: etcd, API server, controllers and DNS",
-		Args:  cobra.NoArgs,
+		Long: `Run the control plane: etcd, the API server, the controllers and DNS.
+
+Several servers make one control plane that survives the loss of one of them
+(docs/ha.md): the first starts with --cluster-init, each other one with
+--server https://<a server>:<port> --token-file <copy of that server's
+pki/server.token> --ca-file <copy of its pki/ca.crt>. Each runs an embedded etcd
+member of one etcd cluster (--etcd-client-address, --etcd-peer-address).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cp, err := f.controlPlane(cmd)
-			if err != nil {
+			log := logging.Setup(cmd.ErrOrStderr(), f.verbosity)
+			cmd.SetContext(logging.IntoContext(cmd.Context(), log))
+			cfg := f.config(log)
+			if err := cf.apply(&cfg); err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if err := controlplane.JoinCluster(ctx, cfg); err != nil {
+				return err
+			}
+			cp, err := controlplane.New(cfg)
+			if err != nil {
+				return err
+			}
 			return runUntilDone(ctx, cmd, cp.Run, cp.Ready(), cp.KubeconfigPath)
 		},
 	}
 	f.register(cmd)
+	cf.register(cmd)
 	return cmd
+}
+
+// clusterFlags make a server one of several sharing one embedded etcd
+// cluster.
+type clusterFlags struct {
+	clusterInit               bool
+	server, tokenFile, caFile string
+	etcdClient, etcdPeer      string
+}
+
+func (cf *clusterFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.BoolVar(&cf.clusterInit, "cluster-init", false, "start a new cluster of servers that other servers join with --server (the embedded etcd becomes its first member)")
+	fs.StringVar(&cf.server, "server", "", "join the cluster of the server at this URL (https://host:port) as a new etcd member; needs --token-file and --ca-file")
+	fs.StringVar(&cf.tokenFile, "token-file", "", "with --server: file holding the cluster's server token (a copy of <first server's data dir>/pki/server.token; not the agents' join token)")
+	fs.StringVar(&cf.caFile, "ca-file", "", "with --server: the cluster's CA certificate (<first server's data dir>/pki/ca.crt), which verifies the server joined")
+	fs.StringVar(&cf.etcdClient, "etcd-client-address", "", "with --cluster-init or --server: ip:port where this server's etcd member serves clients (default "+controlplane.DefaultEtcdClientAddress+")")
+	fs.StringVar(&cf.etcdPeer, "etcd-peer-address", "", "with --cluster-init or --server: ip:port where this server's etcd member serves the other members, who dial it there (default "+controlplane.DefaultEtcdPeerAddress+")")
+}
+
+// apply puts the cluster flags into cfg.
+func (cf *clusterFlags) apply(cfg *controlplane.Config) error {
+	cfg.ClusterInit = cf.clusterInit
+	cfg.EtcdClientAddress, cfg.EtcdPeerAddress = cf.etcdClient, cf.etcdPeer
+	if cf.server == "" {
+		if cf.tokenFile != "" || cf.caFile != "" {
+			return fmt.Errorf("--token-file and --ca-file are only valid with --server")
+		}
+		return nil
+	}
+	j := &controlplane.Join{Server: cf.server, CAFile: cf.caFile}
+	if cf.tokenFile != "" {
+		t, err := pki.ReadToken(cf.tokenFile)
+		if err != nil {
+			return fmt.Errorf("--token-file: %w", err)
+		}
+		j.Token = t
+	}
+	cfg.Join = j
+	return nil
 }
 
 // runUntilDone runs run, prints the kubeconfig line once ready, and waits.

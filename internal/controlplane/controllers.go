@@ -2,10 +2,7 @@ package controlplane
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -94,11 +91,7 @@ func (c *ControlPlane) runControllers(ctx context.Context, loopback *restclient.
 // LeaderIdentity is this server's identity in the controller election. It
 // is stable per host and data directory, so a restarted server takes its
 // own lease back at once instead of waiting it out.
-func (c *ControlPlane) LeaderIdentity() string {
-	host, _ := os.Hostname()
-	sum := sha256.Sum256([]byte(c.cfg.DataDir))
-	return host + "_" + hex.EncodeToString(sum[:4])
-}
+func (c *ControlPlane) LeaderIdentity() string { return memberName(c.cfg.DataDir) }
 
 // startControllers runs every controller until ctx ends.
 func (c *ControlPlane) startControllers(ctx context.Context, cfg *restclient.Config, client kubernetes.Interface) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -80,7 +81,16 @@ type Config struct {
 	// relay, the bridge gateway's port 443.
 	AdvertiseAddress string
 	AdvertisePort    int
-	Logger           *slog.Logger
+	// ClusterInit makes the embedded etcd the first member of a cluster of
+	// servers that others join (petset server --cluster-init); Join makes
+	// it a new member of such a cluster (--server, after JoinCluster).
+	ClusterInit bool
+	Join        *Join
+	// EtcdClientAddress and EtcdPeerAddress are ip:port where a member of a
+	// cluster serves clients and peers (DefaultEtcdClientAddress and
+	// DefaultEtcdPeerAddress when empty); only with ClusterInit or Join.
+	EtcdClientAddress, EtcdPeerAddress string
+	Logger                             *slog.Logger
 }
 
 // ControlPlane is a configured, not yet running, control plane.
@@ -125,6 +135,9 @@ func New(cfg Config) (*ControlPlane, error) {
 	if !cfg.EtcdTLS.Empty() && len(cfg.EtcdEndpoints) == 0 {
 		return nil, errors.New("--etcd-cafile/--etcd-certfile/--etcd-keyfile are only valid with --etcd-endpoints")
 	}
+	if err := cfg.validateCluster(); err != nil {
+		return nil, err
+	}
 	host, portStr, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen %q: %w", cfg.Listen, err)
@@ -163,10 +176,15 @@ func New(cfg Config) (*ControlPlane, error) {
 	}
 	etcdTLS := cfg.EtcdTLS
 	if len(cfg.EtcdEndpoints) == 0 {
-		if err := files.EnsureEtcd(); err != nil {
+		if err := files.EnsureEtcd(cfg.etcdHosts()...); err != nil {
 			return nil, err
 		}
 		etcdTLS = etcd.TLS{CAFile: files.EtcdCACert(), CertFile: files.EtcdClientCert(), KeyFile: files.EtcdClientKey()}
+	}
+	if cfg.clustered() {
+		if err := files.EnsureServerToken(); err != nil {
+			return nil, err
+		}
 	}
 	admin, err := pki.ReadToken(files.AdminToken())
 	if err != nil {
@@ -254,17 +272,36 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	endpoints := c.cfg.EtcdEndpoints
 	if len(endpoints) == 0 {
 		f := c.files
-		e, err := etcd.Start(ctx, etcd.Config{
+		ec := etcd.Config{
 			Dir:     filepath.Join(c.cfg.DataDir, "etcd"),
 			Serving: etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdServerCert(), KeyFile: f.EtcdServerKey()},
 			Peer:    etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdPeerCert(), KeyFile: f.EtcdPeerKey()},
-		})
+		}
+		if c.cfg.clustered() {
+			ec.Name = memberName(c.cfg.DataDir)
+			ec.ClientURL, ec.PeerURL = c.cfg.etcdURLs()
+			state, err := readJoinState(c.cfg.DataDir)
+			if err != nil {
+				return err
+			}
+			if state != nil {
+				ec.Join, ec.InitialCluster = true, state.InitialCluster
+			}
+		}
+		e, err := etcd.Start(ctx, ec)
 		if err != nil {
 			return err
 		}
 		defer e.Close()
+		if c.cfg.clustered() {
+			if err := c.settleMembership(ctx, e); err != nil {
+				return err
+			}
+		}
+		// The API server talks to this server's own member, which
+		// forwards what needs the leader.
 		endpoints = []string{e.ClientURL()}
-		c.log.Info("embedded etcd ready", "url", e.ClientURL())
+		c.log.Info("embedded etcd ready", "url", e.ClientURL(), "member", ec.Name)
 	}
 	c.mu.Lock()
 	c.etcdURLs = endpoints
@@ -294,6 +331,12 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		return err
 	}
 	nodes := nodeauth.New()
+	var unauthenticated map[string]http.Handler
+	if c.cfg.clustered() {
+		// Joining servers authenticate with the server token, which
+		// the join handler checks itself.
+		unauthenticated = map[string]http.Handler{JoinPath: c.joinHandler(etcdClient, c.log)}
+	}
 	srv, err := apiserver.New(ctx, apiserver.Config{
 		Authorizers:          []authzunion.NamedAuthorizer{{AuthorizerName: "node", Authorizer: authorizer.AuthorizerFunc(nodes.Authorize)}},
 		Admission:            []admission.Interface{nodes.Admission()},
@@ -303,6 +346,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		AdminToken: c.adminToken, JoinToken: c.joinToken, TokenAuthFile: c.cfg.TokenAuthFile, ClientCAFile: c.files.CACert(),
 		EtcdServers: endpoints, EtcdCAFile: c.etcdTLS.CAFile, EtcdCertFile: c.etcdTLS.CertFile, EtcdKeyFile: c.etcdTLS.KeyFile,
 		DisableWatchCache: c.cfg.DisableWatchCache,
+		Unauthenticated:   unauthenticated,
 		Registry: registry.Deps{
 			// Offset 0 (the range's first address) is the kubernetes
 			// Service's, as on kube, and offset 9 (the tenth) kube-dns'.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,11 +17,13 @@ import (
 	"petset/internal/logging"
 )
 
-// Server is a running single-member embedded etcd.
+// Server is a running embedded etcd member: a cluster of its own, or one
+// member of a cluster of several (see Config's Name, URLs and Join).
 type Server struct {
 	e *embed.Etcd
 	// closing quietens etcd's log while Close stops it.
 	closing *atomic.Bool
+	close   sync.Once
 }
 
 // Config says where the embedded etcd keeps its data and its credentials.
@@ -32,6 +35,20 @@ type Config struct {
 	Serving TLS
 	// Peer is the same for the peer port.
 	Peer TLS
+	// Name is the member's name, unique in its cluster (default "petset").
+	Name string
+	// ClientURL and PeerURL are where the member listens for clients and
+	// for its peers and what it advertises to them (https://ip:port); empty:
+	// https on 127.0.0.1 with a port the system picks, which suits only a
+	// member alone (peers must find it again after a restart).
+	ClientURL, PeerURL string
+	// Join starts a member that was added to an existing cluster
+	// (etcd's initial-cluster-state=existing); InitialCluster then lists
+	// every member as name=peerURL,... Without Join the member starts a new
+	// cluster of itself. Both are ignored once Dir holds a member: etcd
+	// then starts from its data.
+	Join           bool
+	InitialCluster string
 }
 
 // TLS names the files of one side of a mutual-TLS etcd connection: the CA
@@ -87,19 +104,33 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	ec := embed.NewConfig()
-	ec.Name = "petset"
+	ec.Name = cfg.Name
+	if ec.Name == "" {
+		ec.Name = "petset"
+	}
 	ec.Dir = cfg.Dir
 	ec.WalDir = filepath.Join(cfg.Dir, "wal")
 	// etcd logs through the logger ctx carries (source=etcd), warnings and
 	// errors only.
 	closing := new(atomic.Bool)
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger(logging.FromContext(ctx), closing))
-	loop := func(port string) url.URL { return url.URL{Scheme: "https", Host: "127.0.0.1:" + port} }
-	ec.ListenClientUrls = []url.URL{loop("0")}
-	ec.AdvertiseClientUrls = []url.URL{loop("0")}
-	ec.ListenPeerUrls = []url.URL{loop("0")}
-	ec.AdvertisePeerUrls = []url.URL{loop("0")}
+	clientURL, err := memberURL(cfg.ClientURL)
+	if err != nil {
+		return nil, fmt.Errorf("etcd client URL: %w", err)
+	}
+	peerURL, err := memberURL(cfg.PeerURL)
+	if err != nil {
+		return nil, fmt.Errorf("etcd peer URL: %w", err)
+	}
+	ec.ListenClientUrls = []url.URL{clientURL}
+	ec.AdvertiseClientUrls = []url.URL{clientURL}
+	ec.ListenPeerUrls = []url.URL{peerURL}
+	ec.AdvertisePeerUrls = []url.URL{peerURL}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	if cfg.Join {
+		ec.InitialCluster = cfg.InitialCluster
+		ec.ClusterState = embed.ClusterStateFlagExisting
+	}
 	ec.ClientTLSInfo = cfg.Serving.info()
 	ec.PeerTLSInfo = cfg.Peer.info()
 	ec.TlsMinVersion = "TLS1.2"
@@ -133,6 +164,22 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 }
 
+// memberURL parses a member's https URL; empty is 127.0.0.1 with a port
+// the system picks.
+func memberURL(s string) (url.URL, error) {
+	if s == "" {
+		return url.URL{Scheme: "https", Host: "127.0.0.1:0"}, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return url.URL{}, err
+	}
+	if u.Scheme != "https" || u.Port() == "" || u.Path != "" {
+		return url.URL{}, fmt.Errorf("%q: want https://ip:port", s)
+	}
+	return *u, nil
+}
+
 // ClientURL is the URL clients use to reach this etcd.
 func (s *Server) ClientURL() string {
 	return "https://" + s.e.Clients[0].Addr().String()
@@ -143,8 +190,10 @@ func (s *Server) Err() <-chan error { return s.e.Err() }
 
 // Close stops the server and waits until it has stopped; every
 // acknowledged write is on disk by then (etcd syncs its WAL before it
-// acknowledges).
+// acknowledges). Closing again does nothing.
 func (s *Server) Close() {
-	s.closing.Store(true)
-	s.e.Close()
+	s.close.Do(func() {
+		s.closing.Store(true)
+		s.e.Close()
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -33,10 +34,12 @@ const EtcdClientCN = "kube-apiserver-etcd-client"
 
 // EnsureEtcd creates whatever is missing of the embedded etcd's
 // credentials: the etcd CA, etcd's serving and peer certificates (for
-// loopback and this host's name) and the API server's client certificate.
-// A certificate that is not signed by the etcd CA, does not cover loopback
-// or expires within a day is replaced; keys are written mode 0600.
-func (f Files) EnsureEtcd() error {
+// loopback, this host's name and extraHosts, the addresses a member of a
+// cluster of several serves its peers and clients on) and the API server's
+// client certificate. A certificate that is not signed by the etcd CA, does
+// not cover those hosts or expires within a day is replaced; keys are
+// written mode 0600.
+func (f Files) EnsureEtcd(extraHosts ...string) error {
 	if err := os.MkdirAll(filepath.Join(f.Dir, "etcd"), 0o700); err != nil {
 		return fmt.Errorf("create etcd pki dir: %w", err)
 	}
@@ -48,6 +51,11 @@ func (f Files) EnsureEtcd() error {
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
 	if hostname != "" && hostname != "localhost" {
 		hosts = append(hosts, hostname)
+	}
+	for _, h := range extraHosts {
+		if !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
 	}
 	both := []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 	leaves := []struct {
