@@ -25,6 +25,7 @@ import (
 	"petset/internal/controller/clusterroleaggregation"
 	"petset/internal/controller/endpointslice"
 	"petset/internal/controller/garbagecollector"
+	"petset/internal/controller/lostvolume"
 	"petset/internal/controller/namespace"
 	"petset/internal/controller/nodelifecycle"
 	"petset/internal/controller/podgc"
@@ -42,7 +43,7 @@ func init() {
 		startEndpointSlice, startNodeLifecycle, startNamespace, startCertificates,
 		startServiceAccount, startRootCACertPublisher,
 		startPodGC, startClusterRoleAggregation, startDNSEndpoints,
-		startPVCProtection, startPVProtection,
+		startPVCProtection, startPVProtection, startLostVolume,
 	)
 	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
@@ -203,5 +204,10 @@ func startPVProtection(ctx context.Context, cc controllerContext) (func(context.
 	if err != nil {
 		return nil, err
 	}
+	return c.Run, nil
+}
+
+func startLostVolume(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
+	c := lostvolume.New(ctx, cc.Client, cc.Informers, recorder(ctx, cc.Client, "lost-volume-controller"))
 	return c.Run, nil
 }
