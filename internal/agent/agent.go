@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -30,6 +31,7 @@ import (
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/token"
 	"petset/internal/agent/volume"
+	"petset/internal/fencing"
 	"petset/internal/logging"
 )
 
@@ -101,6 +103,12 @@ type Config struct {
 	// LeaseDuration is the lease's leaseDurationSeconds (default 40s); the
 	// lease is renewed every quarter of it.
 	LeaseDuration time.Duration
+	// Fence, when set, gates the pods' network: their traffic passes only
+	// while the agent keeps confirming them with the API (fencing.go,
+	// docs/fencing.md); FenceTimeout (required then) is how long one
+	// confirmation lasts. The Node then carries petset.io/fence-timeout.
+	Fence        fenceTable
+	FenceTimeout time.Duration
 	// ResyncPeriod is how often every pod is re-synced as a safety net
 	// (default 1m, kubelet's --sync-frequency); changes arrive by events.
 	ResyncPeriod time.Duration
@@ -150,6 +158,7 @@ type Agent struct {
 	workers       map[types.UID]*podWorker
 	ids           identities
 	nodeUID       types.UID
+	fence         fenceState
 	stopHeartbeat bool
 	// heartbeatChanged tells the lease loop that stopHeartbeat changed;
 	// leaseRunning is whether the lease controller runs.
@@ -181,6 +190,9 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.LeaseDuration <= 0 {
 		cfg.LeaseDuration = 40 * time.Second
 	}
+	if cfg.Fence != nil && cfg.FenceTimeout <= 0 {
+		return nil, errors.New("agent: a Fence needs a positive FenceTimeout")
+	}
 	if cfg.ResyncPeriod <= 0 {
 		cfg.ResyncPeriod = time.Minute
 	}
@@ -205,6 +217,15 @@ func New(cfg Config) (*Agent, error) {
 		pvQueue: workqueue.NewTyped[string](),
 
 		heartbeatChanged: make(chan struct{}, 1),
+	}
+	a.fence.revoked = map[types.UID]bool{}
+	a.fence.admitted = map[types.UID]netip.Addr{}
+	if cfg.Fence != nil {
+		ann := map[string]string{fencing.FenceTimeoutAnnotation: fencing.FormatTimeout(cfg.FenceTimeout)}
+		for k, v := range cfg.Annotations {
+			ann[k] = v
+		}
+		a.cfg.Annotations = ann
 	}
 	a.fields = fields{allocatable: a.capacity()}
 	a.events, a.recorder = newEventBroadcaster(cfg.NodeName)
@@ -361,6 +382,15 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 
+	// The fence first: installed (keeping what a previous agent allowed)
+	// and confirmed once before any pod is started or adopted.
+	if a.cfg.Fence != nil {
+		if err := a.cfg.Fence.Ensure(); err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
+		a.confirm(ctx)
+	}
+
 	// Adopt what the runtime still runs: each sandbox gets a worker, which
 	// either continues the pod or tears the sandbox down.
 	sandboxes, err := a.rt.ListSandboxes(ctx)
@@ -389,6 +419,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	run(a.nodeStatusLoop)
 	run(a.leaseLoop)
 	run(a.reconcilePVs)
+	if a.cfg.Fence != nil {
+		run(a.fenceLoop)
+	}
 	close(a.ready)
 	a.log.Info("agent ready", "sandboxesAdopted", len(sandboxes))
 

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"petset/internal/agent/volume"
+	"petset/internal/fencing"
 	"petset/internal/logging"
 )
 
@@ -222,6 +223,11 @@ func (a *Agent) register(ctx context.Context) error {
 		n.Annotations = map[string]string{}
 	}
 	n.Annotations[volume.VolumeDirAnnotation] = a.cfg.VolumeDir
+	if a.cfg.Fence == nil {
+		// An agent without a fence: the control plane must not fail this
+		// node's pods over (a previous agent may have announced one).
+		delete(n.Annotations, fencing.FenceTimeoutAnnotation)
+	}
 	for k, v := range a.cfg.Annotations {
 		n.Annotations[k] = v
 	}

@@ -38,6 +38,10 @@ type podState struct {
 	// terminating: the pod's containers were stopped for its deletion; the
 	// status is its last one.
 	terminating bool
+	// fenced: the node's fence is closed (fencing.go), so probes over the
+	// pod network fail because of it; liveness and startup failures then
+	// restart nothing.
+	fenced bool
 }
 
 // crashBackoff is one container's restart back-off as the executor's
@@ -181,7 +185,7 @@ func computePod(in *podState) podPlan {
 		if c.State != runtime.StateRunning {
 			continue
 		}
-		if st, ok := in.probes[c.ID]; ok && st.Failed != "" {
+		if st, ok := in.probes[c.ID]; ok && st.Failed != "" && !in.fenced {
 			add(podAction{kind: actKill, container: containerSpec(pod, c.Name), name: c.Name, id: c.ID, probe: st.Failed, message: st.Message})
 		}
 	}

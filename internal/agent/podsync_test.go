@@ -111,6 +111,7 @@ func TestComputePod(t *testing.T) {
 		failures    func(*failures)
 		podIP       string
 		terminating bool
+		fenced      bool
 
 		actions []string
 		wake    time.Duration
@@ -267,6 +268,13 @@ func TestComputePod(t *testing.T) {
 			containers: []runtime.ContainerStatus{ctr("main", 0, "running", time.Minute)},
 			probes:     map[string]probe.State{"main-0": {Started: true, Ready: true, Failed: probe.Liveness, Message: "Liveness probe failed: x"}},
 			actions:    []string{"kill main (Liveness probe failed)", "probe main"},
+			status:     "Running [] [running]",
+		},
+		{
+			name: "liveness failure behind a closed fence restarts nothing", pod: syncPod(always, nil, "main"), podIP: "10.0.0.5", fenced: true,
+			containers: []runtime.ContainerStatus{ctr("main", 0, "running", time.Minute)},
+			probes:     map[string]probe.State{"main-0": {Started: true, Ready: false, Failed: probe.Liveness, Message: "Liveness probe failed: x"}},
+			actions:    []string{"probe main"},
 			status:     "Running [] [running]",
 		},
 		{
@@ -438,7 +446,7 @@ func TestComputePod(t *testing.T) {
 			in := &podState{
 				pod: c.pod, now: syncNow, nodeIP: "192.0.2.10", podIP: c.podIP,
 				containers: instances(c.containers), probes: c.probes, backoff: c.backoff,
-				failures: newFailures(), terminating: c.terminating,
+				failures: newFailures(), terminating: c.terminating, fenced: c.fenced,
 			}
 			if c.failures != nil {
 				c.failures(in.failures)

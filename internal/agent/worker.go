@@ -23,6 +23,7 @@ import (
 	"petset/internal/agent/probe"
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/volume"
+	"petset/internal/fencing"
 	"petset/internal/logging"
 	"petset/internal/podport"
 )
@@ -159,6 +160,10 @@ func (a *Agent) releaseIdentity(uid types.UID) {
 func (a *Agent) syncPod(ctx context.Context, w *podWorker) (bool, time.Duration) {
 	pod := a.podByUID(w.uid)
 	log := a.log.With("podUID", w.uid)
+	if pod != nil && a.revokedPod(w.uid) {
+		// The API no longer assigns it here, whatever the cache still says.
+		pod = nil
+	}
 	if pod == nil {
 		if err := a.teardown(ctx, w.uid); err != nil {
 			log.Warn("tearing down pod", logging.ErrKey, err)
@@ -172,6 +177,18 @@ func (a *Agent) syncPod(ctx context.Context, w *podWorker) (bool, time.Duration)
 	}
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		a.stopTerminal(ctx, w.uid)
+		return false, 0
+	}
+	if fencing.AutoFailover(pod) && a.fenced() {
+		// Self-fencing: the node could not confirm its pods for the fence
+		// timeout, so the control plane may fail this one over; it stops
+		// here, and starts again once the API confirms it.
+		if err := a.teardown(ctx, w.uid); err != nil {
+			log.Warn("self-fencing: stopping pod", logging.ErrKey, err)
+			return false, 2 * time.Second
+		}
+		a.forgetAdmitted(w.uid)
+		log.Warn("self-fencing: pod stopped, its node could not confirm it with the API within the fence timeout", "pod", pod.Namespace+"/"+pod.Name)
 		return false, 0
 	}
 	after, err := a.runPod(ctx, w, pod)
@@ -553,6 +570,7 @@ func (a *Agent) setUpPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (st
 		return "", nil, "", 5 * time.Second, fmt.Errorf("creating sandbox: %w", err)
 	}
 	w.fail.sandbox = ""
+	a.admit(ctx, pod.UID, sb)
 	podIP = sb.IP
 	if pod.Spec.HostNetwork {
 		podIP = a.cfg.NodeIP
@@ -607,6 +625,7 @@ func (a *Agent) observe(ctx context.Context, w *podWorker, pod *corev1.Pod, podI
 		backoff:     map[string]crashBackoff{},
 		failures:    w.fail,
 		terminating: terminating,
+		fenced:      a.fenced(),
 	}
 	for _, c := range list {
 		if st, ok := a.probes.Status(c.ID); ok {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	restclient "k8s.io/client-go/rest"
@@ -38,6 +39,12 @@ on; a node that has a certificate needs no token.`,
 			}
 			if _, err := nf.simCapacity(); err != nil {
 				return err
+			}
+			if nf.fenceTimeout < 0 {
+				return fmt.Errorf("--fence-timeout must not be negative (0 turns the fence off)")
+			}
+			if nf.leaseDuration < time.Second || nf.leaseDuration%time.Second != 0 {
+				return fmt.Errorf("--node-lease-duration must be a whole number of seconds, at least 1s")
 			}
 			if tokenFile != "" {
 				t, err := pki.ReadToken(tokenFile)
@@ -85,5 +92,7 @@ on; a node that has a certificate needs no token.`,
 	fs.StringVar(&nf.sharedDir, "shared-volume-dir", "", sharedDirUsage+"; the node is labelled with the directory's ID")
 	fs.IntVarP(&verbosity, "v", "v", 0, "log verbosity")
 	nf.register(cmd, "simulate")
+	fs.DurationVar(&nf.fenceTimeout, "fence-timeout", 20*time.Second, "cut the pods of this node off the network when the agent has not confirmed them with the API server for this long (docs/fencing.md); keep it below the server's --node-monitor-grace-period minus a quarter of --node-lease-duration; 0 turns the fence off (and with it automatic failover of this node's pods)")
+	fs.DurationVar(&nf.leaseDuration, "node-lease-duration", 40*time.Second, "duration of the node's lease (kubelet's nodeLeaseDurationSeconds); the agent renews it every quarter of it")
 	return cmd
 }

@@ -47,6 +47,9 @@ type nodeFlags struct {
 	// sharedDir is --shared-volume-dir (petset agent's own flag; petset
 	// up copies the control plane's).
 	sharedDir string
+	// fenceTimeout and leaseDuration: petset agent only (see its flags).
+	fenceTimeout  time.Duration
+	leaseDuration time.Duration
 }
 
 func (f *nodeFlags) register(cmd *cobra.Command, simulateFlag string) {
@@ -98,6 +101,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Bridge: f.bridge, Isolation: f.isolation,
 			StreamAddr: f.streamAddr, BootstrapToken: token, CA: f.ca, ImageCatalog: f.imageCatalog,
 			DNSForward: f.dnsForward, StopPodsOnExit: f.stopPodsOnExit, SharedVolumeDir: f.sharedDir, Logger: log,
+			FenceTimeout: f.fenceTimeout, LeaseDuration: f.leaseDuration,
 		})
 		if err != nil {
 			return nil, err

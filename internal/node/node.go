@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/util/certificate"
 
 	"petset/internal/agent"
+	"petset/internal/agent/fence"
 	"petset/internal/agent/image"
 	"petset/internal/agent/probe"
 	"petset/internal/agent/runtime"
@@ -66,6 +67,13 @@ type Config struct {
 	Bridge string
 	// Isolation is linux.IsolationNamespaces or linux.IsolationNone.
 	Isolation string
+	// FenceTimeout, when positive, fences the pods of a real node with a
+	// pod network (internal/agent/fence, docs/fencing.md): their traffic
+	// passes only while the agent confirms them with the API within it.
+	FenceTimeout time.Duration
+	// LeaseDuration is the node lease's duration (the agent renews it every
+	// quarter of it); zero is kubelet's 40s.
+	LeaseDuration time.Duration
 	// Simulate runs no processes: pods go Pending → Running → Ready on the
 	// timeline below.
 	Simulate                     bool
@@ -294,6 +302,7 @@ func (n *Node) Run(ctx context.Context) error {
 		Annotations:       annotations,
 		StreamingPort:     int32(streamPort),
 		KubernetesService: kubernetesService,
+		LeaseDuration:     cfg.LeaseDuration,
 		// The agent names the node in its logger itself (component=agent node=…).
 		Logger: cfg.Logger,
 	}
@@ -311,6 +320,13 @@ func (n *Node) Run(ctx context.Context) error {
 			acfg.Annotations = map[string]string{}
 		}
 		acfg.Annotations[sharedvolume.DirAnnotation] = cfg.SharedVolumeDir
+	}
+	if cfg.FenceTimeout > 0 && isolated && !cfg.Simulate {
+		f, err := fence.New(cfg.Bridge, cfg.PodCIDR)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", cfg.Name, err)
+		}
+		acfg.Fence, acfg.FenceTimeout = f, cfg.FenceTimeout
 	}
 	if sim, ok := rt.(*fake.Runtime); ok {
 		// Simulated outcomes: probes answered by the runtime, the node's
