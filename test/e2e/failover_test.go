@@ -25,6 +25,9 @@ var failoverConfig = harness.MultiNodeConfig{
 	Prefix: "psmx", Subnet: "10.241.0", PodCIDRBase: "10.242",
 	ServiceCIDR: "10.243.0.0/16", Port: 16743,
 	ServerArgs: []string{"--node-monitor-grace-period", "16s", "--node-monitor-period", "1s"},
+	// The fence must close before the node is called NotReady: 8s < 16s
+	// grace minus the 2s renew interval of an 8s lease (docs/fencing.md).
+	AgentArgs: []string{"--fence-timeout", "8s", "--node-lease-duration", "8s"},
 }
 
 // kubia0Instance is one kubia-0 pod seen running on a node: its node and
@@ -198,11 +201,13 @@ func (sm kubia0Sample) String() string {
 //     have before (a restart), or, once it is gone, two kubia-0 instances
 //     exist at all;
 //   - the old kubia-0 is not stopped once the link is back.
+//
+// And it checks the node's fence directly: kubia-0 answers on its own node
+// before the cut, and once the node is NotReady it answers no one there
+// while its process still runs (docs/fencing.md). Without the fence the old
+// kubia-0 answered for ~1 s after its link returned, beside the new one,
+// until its agent heard from the API.
 func TestNodeFailoverForceDelete(t *testing.T) {
-	if os.Getenv("PETSET_E2E_FAILOVER") != "1" {
-		// not required: issue 10 in progress — this test fails today (the old kubia-0 answers for ~1 s beside the new one once its node's link is back, before its agent hears from the API; the fence of issue 10 item 4 closes it); run it with PETSET_E2E_FAILOVER=1
-		t.Skip("issue 10 in progress: fails today (old kubia-0 answers ~1 s after its link returns); PETSET_E2E_FAILOVER=1 runs it")
-	}
 	kubectl := harness.LookTool(t, "kubectl")
 	m := harness.StartMultiNodeConfig(t, 3, failoverConfig)
 	k := m.Kubectl(t, harness.Kubectl{Name: "kubectl", Path: kubectl})
@@ -244,10 +249,27 @@ func TestNodeFailoverForceDelete(t *testing.T) {
 		t.Fatalf("the sampler does not see kubia-0 (uid %s) on %s: %v; last sample %v", oldUID, lost.Name, err, s[len(s)-1:])
 	}
 
+	// From its own node, kubia-0 answers before the cut.
+	fromNode := func() (string, error) {
+		return lost.Exec("curl", "-s", "--max-time", "2", "http://"+oldIP+":8080/")
+	}
+	if out, err := fromNode(); err != nil || !strings.Contains(out, "You've hit kubia-0") {
+		t.Fatalf("kubia-0 does not answer on its own node before the cut: %v %q", err, out)
+	}
+
 	// Step 1: the node's `ifconfig eth0 down`. The node turns NotReady and
 	// kubia-0 Ready=False: READY 1/1, STATUS Running (see above).
 	lost.LinkDown(t)
 	k.WaitJSONPath(t, 2*time.Minute, `{.status.conditions[?(@.type=="Ready")].status}`, "Unknown", "node", lost.Name)
+	// The fence (8s) closed before the node was called NotReady (16s
+	// grace): the cut-off kubia-0 answers no one, not even on its own node,
+	// though it still runs.
+	if out, err := fromNode(); err == nil || strings.Contains(out, "kubia-0") {
+		t.Errorf("the cut-off node's kubia-0 still answers on its node once the node is NotReady: %v %q", err, out)
+	}
+	if len(lost.PodUIDPIDs(oldUID)) == 0 {
+		t.Errorf("the cut-off kubia-0 no longer runs; the fence should only cut it off")
+	}
 	if out := k.MustRun(t, "get", "node", lost.Name, "--no-headers").Stdout; !strings.Contains(out, " NotReady ") {
 		t.Errorf("kubectl get node %s: %q, want NotReady", lost.Name, out)
 	}
