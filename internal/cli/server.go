@@ -43,6 +43,7 @@ type controlPlaneFlags struct {
 	notReadySecs    int64
 	unreachableSecs int64
 	sharedDir       string
+	autoFailover    bool
 }
 
 func (f *controlPlaneFlags) register(cmd *cobra.Command) {
@@ -62,6 +63,7 @@ func (f *controlPlaneFlags) register(cmd *cobra.Command) {
 	fs.Int64Var(&f.notReadySecs, "default-not-ready-toleration-seconds", registry.DefaultTolerationSeconds, "tolerationSeconds of the node.kubernetes.io/not-ready:NoExecute toleration added to every pod that has none, as kube-apiserver's flag: how long a pod stays bound to a not-ready node before it is evicted")
 	fs.Int64Var(&f.unreachableSecs, "default-unreachable-toleration-seconds", registry.DefaultTolerationSeconds, "tolerationSeconds of the node.kubernetes.io/unreachable:NoExecute toleration added to every pod that has none, as kube-apiserver's flag: how long a pod stays bound to an unreachable node before it is evicted")
 	fs.StringVar(&f.sharedDir, "shared-volume-dir", "", sharedDirUsage+"; the server provisions the \"shared\" StorageClass's volumes there and deletes their data, so it must reach the same files")
+	fs.BoolVar(&f.autoFailover, "auto-failover", false, "opt the pods of every StatefulSet into automatic failover, as the petset.io/failover=auto annotation does for one set: once a node whose agent runs a fence (petset agent --fence-timeout) is lost, its pods are deleted after the fence has expired, so their sets replace them elsewhere (docs/fencing.md)")
 	fs.BoolVar(&f.watchCache, "watch-cache", true, "serve lists and watches from an in-memory cache of etcd")
 	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity (0: petset's own info, warnings and errors; 1+: also the libraries')")
 }
@@ -81,6 +83,7 @@ func (f *controlPlaneFlags) config(log *slog.Logger) controlplane.Config {
 		TokenAuthFile: f.tokenAuthFile, AdvertiseAddress: f.advertise, AdvertisePort: f.advertisePort,
 		NodeLifecycle:   nodelifecycle.Config{GracePeriod: f.nodeGrace, MonitorPeriod: f.nodeMonitor},
 		Tolerations:     registry.Tolerations{NotReadySeconds: &f.notReadySecs, UnreachableSeconds: &f.unreachableSecs},
+		AutoFailover:    f.autoFailover,
 		SharedVolumeDir: f.sharedDir,
 	}
 }

@@ -57,3 +57,22 @@ func TestServerDefaultTolerationFlags(t *testing.T) {
 		}
 	}
 }
+
+// --auto-failover (off by default) reaches the control plane's config.
+func TestServerAutoFailoverFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{nil, false}, {[]string{"--auto-failover"}, true}} {
+		cmd := newServerCommand()
+		var f controlPlaneFlags
+		cmd.ResetFlags()
+		f.register(cmd)
+		if err := cmd.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.config(nil).AutoFailover; got != tc.want {
+			t.Errorf("%v: AutoFailover %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}

@@ -99,7 +99,7 @@ func (c *ControlPlane) startControllers(ctx context.Context, cfg *restclient.Con
 	var runs []func(context.Context) error
 	for _, start := range controllers {
 		run, err := start(ctx, controllerContext{Config: cfg, Client: client, Informers: factory, PKI: c.files, PodGC: c.cfg.PodGC, NodeLifecycle: c.cfg.NodeLifecycle,
-			SharedVolumeDir: c.cfg.SharedVolumeDir, SharedVolumeID: c.sharedID})
+			SharedVolumeDir: c.cfg.SharedVolumeDir, SharedVolumeID: c.sharedID, AutoFailover: c.cfg.AutoFailover})
 		if err != nil {
 			return err
 		}
@@ -137,6 +137,8 @@ type controllerContext struct {
 	// SharedVolumeDir and SharedVolumeID are the shared volume root the
 	// volume controller serves ("" for none).
 	SharedVolumeDir, SharedVolumeID string
+	// AutoFailover opts every StatefulSet's pods into automatic failover.
+	AutoFailover bool
 }
 
 // controllers construct the controllers the leader runs; each returns its

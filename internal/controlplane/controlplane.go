@@ -64,6 +64,10 @@ type Config struct {
 	// server --default-not-ready-toleration-seconds` and
 	// --default-unreachable-toleration-seconds).
 	Tolerations registry.Tolerations
+	// AutoFailover opts the pods of every StatefulSet into automatic
+	// failover (`petset server --auto-failover`; docs/fencing.md), as the
+	// petset.io/failover=auto annotation does for one set.
+	AutoFailover bool
 	// SharedVolumeDir is the directory the nodes share (`--shared-volume-dir`;
 	// "" for none): the server installs the "shared" StorageClass for it,
 	// provisions that class's volumes there and deletes their data.

@@ -100,7 +100,7 @@ func startStatefulSet(ctx context.Context, cc controllerContext) (func(context.C
 	f := cc.Informers
 	c := statefulset.NewController(ctx, cc.Client, f.Core().V1().Pods(), f.Apps().V1().StatefulSets(),
 		f.Core().V1().PersistentVolumeClaims(), f.Apps().V1().ControllerRevisions(),
-		recorder(ctx, cc.Client, "statefulset-controller"), 5)
+		recorder(ctx, cc.Client, "statefulset-controller"), 5, statefulset.Options{AutoFailover: cc.AutoFailover})
 	return c.Run, nil
 }
 

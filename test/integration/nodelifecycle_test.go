@@ -3,9 +3,11 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -157,5 +159,50 @@ func TestAutoFailoverOfLostFencedNode(t *testing.T) {
 	web, err := c.client.CoreV1().Pods("default").Get(ctx, "web-0", metav1.GetOptions{})
 	if err != nil || web.DeletionTimestamp != nil {
 		t.Errorf("web-0, which did not opt in: %v, deleting=%v", err, web.GetDeletionTimestamp())
+	}
+}
+
+// The StatefulSet controller on a real API server: a set annotated
+// petset.io/failover=auto gets its pods annotated at creation, the
+// annotation's removal from the set removes it from the pods (a merge
+// patch with null), and adding it back puts it on them again.
+func TestStatefulSetFailoverAnnotationOnRealServer(t *testing.T) {
+	c := startCluster(t, "")
+	ctx := context.Background()
+	sts := statefulSet("kubia", 2)
+	sts.Spec.PodManagementPolicy = appsv1.ParallelPodManagement // no node runs them
+	sts.Annotations = map[string]string{fencing.FailoverAnnotation: fencing.FailoverAuto}
+	if _, err := c.client.AppsV1().StatefulSets("default").Create(ctx, sts, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	optedIn := func(want bool) func() (bool, error) {
+		return func() (bool, error) {
+			pods := podsOf(t, c, "kubia")
+			if len(pods) != 2 {
+				return false, fmt.Errorf("%d pods", len(pods))
+			}
+			for _, p := range pods {
+				if fencing.AutoFailover(&p) != want {
+					return false, fmt.Errorf("%s annotations %v", p.Name, p.Annotations)
+				}
+			}
+			return true, nil
+		}
+	}
+	eventually(t, "both pods created opted in", optedIn(true))
+	uids := map[string]bool{}
+	for _, p := range podsOf(t, c, "kubia") {
+		uids[string(p.UID)] = true
+	}
+	updateSet(t, c, "kubia", func(s *appsv1.StatefulSet) { delete(s.Annotations, fencing.FailoverAnnotation) })
+	eventually(t, "the opt-in removed from both pods", optedIn(false))
+	updateSet(t, c, "kubia", func(s *appsv1.StatefulSet) {
+		s.Annotations = map[string]string{fencing.FailoverAnnotation: fencing.FailoverAuto}
+	})
+	eventually(t, "the opt-in back on both pods", optedIn(true))
+	for _, p := range podsOf(t, c, "kubia") {
+		if !uids[string(p.UID)] {
+			t.Errorf("pod %s replaced (uid %s) by an annotation change", p.Name, p.UID)
+		}
 	}
 }

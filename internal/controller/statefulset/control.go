@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"petset/internal/fencing"
 	"petset/internal/logging"
 
 	apps "k8s.io/api/apps/v1"
@@ -33,6 +34,9 @@ type control struct {
 	compare  *templateComparer
 	recorder record.EventRecorder
 	now      func() time.Time
+	// autoFailover opts the pods of every set into automatic failover
+	// (`petset server --auto-failover`).
+	autoFailover bool
 }
 
 // sync reconciles set with its claimed pods and returns the status it computed.
@@ -173,6 +177,9 @@ func (c *control) reconcile(ctx context.Context, set *apps.StatefulSet, current,
 	if set.DeletionTimestamp != nil {
 		return status, nil
 	}
+	if err := c.syncFailover(ctx, set, pods); err != nil {
+		return status, err
+	}
 	monotonic := set.Spec.PodManagementPolicy != apps.ParallelPodManagement
 
 	processReplica := func(i int) (bool, error) {
@@ -208,6 +215,9 @@ func (c *control) reconcile(ctx context.Context, set *apps.StatefulSet, current,
 					log.Debug("claim of pod still owned by an earlier pod; waiting", "pod", pod.Name)
 					return true, nil
 				}
+			}
+			if add, _ := failoverChange(set, pod, c.autoFailover); add {
+				pod.Annotations = withAnnotation(pod.Annotations, fencing.FailoverAnnotation, fencing.FailoverAuto)
 			}
 			if err := c.pods.createPod(ctx, set, pod); err != nil {
 				return true, err
@@ -274,6 +284,37 @@ func (c *control) reconcile(ctx context.Context, set *apps.StatefulSet, current,
 	// MaxUnavailableStatefulSet is on in 1.37: an unset maxUnavailable is 1,
 	// which is the one-by-one roll of earlier releases.
 	return status, c.rollWithMaxUnavailable(ctx, set, status, replicas, update.Name, monotonic, unavailable)
+}
+
+// syncFailover makes every pod of the set (terminating ones too: a pod
+// stuck on a lost node is the one automatic failover is for) carry
+// fencing.FailoverAnnotation=auto exactly when the set opts in, in one pass
+// before the ordered walk, so a pod that blocks the walk is annotated too.
+func (c *control) syncFailover(ctx context.Context, set *apps.StatefulSet, pods []*v1.Pod) error {
+	var errs []error
+	for _, pod := range pods {
+		if podOrdinal(pod) < 0 {
+			continue
+		}
+		add, remove := failoverChange(set, pod, c.autoFailover)
+		if !add && !remove {
+			continue
+		}
+		if err := c.pods.setFailover(ctx, set, pod, add); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		logging.FromContext(ctx).Info("pod's automatic failover opt-in follows its set", "pod", pod.Name, "failover", add)
+	}
+	return errors.Join(errs...)
+}
+
+func withAnnotation(m map[string]string, k, v string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
 }
 
 // resolveMaxUnavailable: unset → 1; an integer as is; a percentage of

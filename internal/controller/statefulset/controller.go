@@ -41,6 +41,14 @@ type Controller struct {
 	runner *runner.Runner[string]
 }
 
+// Options are the controller's settings beyond its informers.
+type Options struct {
+	// AutoFailover opts the pods of every set into automatic failover, as
+	// the petset.io/failover=auto annotation does for one set (`petset
+	// server --auto-failover`; docs/fencing.md).
+	AutoFailover bool
+}
+
 // errCacheBehind makes a sync wait (with backoff) for the caches to observe
 // the controller's own earlier writes.
 var errCacheBehind = errors.New("informer caches have not yet observed this controller's writes")
@@ -52,8 +60,9 @@ var errCacheBehind = errors.New("informer caches have not yet observed this cont
 func NewController(ctx context.Context, client kubernetes.Interface,
 	podInformer coreinformers.PodInformer, setInformer appsinformers.StatefulSetInformer,
 	pvcInformer coreinformers.PersistentVolumeClaimInformer, revInformer appsinformers.ControllerRevisionInformer,
-	recorder record.EventRecorder, workers int) *Controller {
+	recorder record.EventRecorder, workers int, opts Options) *Controller {
 	c := newController(client, podInformer.Lister(), setInformer.Lister(), pvcInformer.Lister(), revInformer.Lister(), recorder, workers)
+	c.control.autoFailover = opts.AutoFailover
 	c.writes.podsSeen = podInformer.Informer().LastSyncResourceVersion
 	c.writes.pvcsSeen = pvcInformer.Informer().LastSyncResourceVersion
 	c.synced = []cache.InformerSynced{

@@ -20,7 +20,7 @@ func TestControllerWithInformers(t *testing.T) {
 	factory := informers.NewSharedInformerFactory(h.client, 0)
 	c := NewController(ctx, h.client,
 		factory.Core().V1().Pods(), factory.Apps().V1().StatefulSets(),
-		factory.Core().V1().PersistentVolumeClaims(), factory.Apps().V1().ControllerRevisions(), h.events, 2)
+		factory.Core().V1().PersistentVolumeClaims(), factory.Apps().V1().ControllerRevisions(), h.events, 2, Options{})
 	c.control.now = h.clock
 	factory.Start(ctx.Done())
 

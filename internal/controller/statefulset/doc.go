@@ -10,7 +10,11 @@
 //   - podcontrol.go: the writes of pods and claims, and their events;
 //   - status.go: the status subresource writer;
 //   - revision.go: ControllerRevision serialization, hashing and history;
-//   - identity.go: naming, pod construction, health and claim ownership rules;
+//   - identity.go: naming, pod construction, health and claim ownership
+//     rules, and whether the set's pods opt into automatic failover (the
+//     set's petset.io/failover=auto annotation or Options.AutoFailover; the
+//     pods are annotated at creation and patched when the set's opt-in
+//     changes, docs/fencing.md);
 //   - writes.go: the record of the controller's own writes, so that a sync
 //     waits until the informer caches have observed them (stale-write
 //     consistency, compared through the informers' last seen resourceVersion).

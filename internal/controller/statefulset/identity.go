@@ -10,6 +10,8 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"petset/internal/fencing"
 )
 
 // Labels the controller writes on pods and revisions.
@@ -408,4 +410,28 @@ func rewriteClaimRefs(claim *v1.PersistentVolumeClaim, set *apps.StatefulSet, po
 	}
 	claim.OwnerReferences = refs
 	return conflict
+}
+
+// Automatic failover (docs/fencing.md).
+
+// failoverWanted reports whether the set's pods opt into automatic
+// failover: with `petset server --auto-failover` (clusterWide), or when the
+// set carries fencing.FailoverAnnotation=auto on its own metadata.
+func failoverWanted(set *apps.StatefulSet, clusterWide bool) bool {
+	return clusterWide || set.Annotations[fencing.FailoverAnnotation] == fencing.FailoverAuto
+}
+
+// failoverChange says how pod's fencing.FailoverAnnotation must change so
+// that it opts in exactly when the set asks for it: add, remove, or
+// neither. An opt-in that comes from the set's pod template is the
+// template's and is never removed.
+func failoverChange(set *apps.StatefulSet, pod *v1.Pod, clusterWide bool) (add, remove bool) {
+	has := fencing.AutoFailover(pod)
+	switch {
+	case failoverWanted(set, clusterWide):
+		return !has, false
+	case has && set.Spec.Template.Annotations[fencing.FailoverAnnotation] != fencing.FailoverAuto:
+		return false, true
+	}
+	return false, false
 }

@@ -2,6 +2,7 @@ package statefulset
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,10 +11,13 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
+
+	"petset/internal/fencing"
 )
 
 // podControl performs the controller's writes of pods and claims and records
@@ -94,6 +98,28 @@ func (pc *podControl) updatePod(ctx context.Context, set *apps.StatefulSet, pod 
 	if err != nil {
 		return fmt.Errorf("update pod %s: %w", pod.Name, err)
 	}
+	return nil
+}
+
+// setFailover adds fencing.FailoverAnnotation=auto to the pod, or removes
+// it, with a merge patch.
+func (pc *podControl) setFailover(ctx context.Context, set *apps.StatefulSet, pod *v1.Pod, optIn bool) error {
+	var value any // null removes the key
+	if optIn {
+		value = fencing.FailoverAuto
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{fencing.FailoverAnnotation: value}}})
+	if err != nil {
+		return fmt.Errorf("failover patch: %w", err)
+	}
+	patched, err := pc.client.CoreV1().Pods(set.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("annotate pod %s for automatic failover: %w", pod.Name, err)
+	}
+	pc.writes.record(set, patched)
 	return nil
 }
 
