@@ -204,3 +204,31 @@ func TestLostVolumeRecreate(t *testing.T) {
 		return err == nil && pv.Status.Phase == corev1.VolumeReleased, err
 	})
 }
+
+// TestLostVolumeWait: by default a pod whose claim's volume is on a lost
+// node stays Pending; the scheduler says why in kube's words
+// (PodScheduled=False and FailedScheduling) and petset's hint says what to
+// do, in an event of its own.
+func TestLostVolumeWait(t *testing.T) {
+	c := lostNodeCluster(t, controlplane.Config{})
+	lostVolumeSet(t, c, nil)
+
+	want := "0/2 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, 1 node(s) had volume node affinity conflict."
+	eventually(t, "db-0 Pending, PodScheduled=False with kube's reason", func() (bool, error) {
+		p, err := c.client.CoreV1().Pods("default").Get(context.Background(), "db-0", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, cond := range p.Status.Conditions {
+			if cond.Type == corev1.PodScheduled {
+				return p.Status.Phase == corev1.PodPending && cond.Status == corev1.ConditionFalse &&
+					cond.Reason == corev1.PodReasonUnschedulable && strings.HasPrefix(cond.Message, want), fmt.Errorf("%s: %s", cond.Reason, cond.Message)
+			}
+		}
+		return false, fmt.Errorf("phase %s, no PodScheduled condition", p.Status.Phase)
+	})
+	waitEvent(t, c, "db-0", "FailedScheduling", want)
+	waitEvent(t, c, "db-0", lostvolume.ReasonVolumeNodeLost,
+		`persistentvolumeclaim "data-db-0" is bound to volume "pv-on-a", whose data is on node "lost-a" only, and node "lost-a" is NotReady (Ready=Unknown since`,
+		"Bring the node back; or delete the claim and then the pod", "petset.io/lost-volume-policy=Recreate")
+}

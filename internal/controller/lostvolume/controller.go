@@ -223,7 +223,7 @@ func (c *Controller) lostClaims(set *apps.StatefulSet, pod *v1.Pod, now time.Tim
 		if host == "" {
 			continue
 		}
-		node, err := c.nodeFor(host)
+		node, err := FindNode(c.nodes, host)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -236,26 +236,6 @@ func (c *Controller) lostClaims(set *apps.StatefulSet, pod *v1.Pod, now time.Tim
 		}
 	}
 	return out, recheck, nil
-}
-
-// nodeFor returns the node whose kubernetes.io/hostname is host (its name,
-// for petset's agents), or nil if there is none.
-func (c *Controller) nodeFor(host string) (*v1.Node, error) {
-	n, err := c.nodes.Get(host)
-	if err == nil && (n.Labels[v1.LabelHostname] == host || n.Labels[v1.LabelHostname] == "") {
-		return n, nil
-	}
-	if err != nil && !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("getting node %s: %w", host, err)
-	}
-	nodes, err := c.nodes.List(labels.SelectorFromSet(labels.Set{v1.LabelHostname: host}))
-	if err != nil {
-		return nil, fmt.Errorf("listing nodes: %w", err)
-	}
-	if len(nodes) == 0 {
-		return nil, nil
-	}
-	return nodes[0], nil
 }
 
 // recreate deletes the lost claims and then the pod, so that the

@@ -7,6 +7,9 @@ import (
 
 	apps "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	corelisters "k8s.io/client-go/listers/core/v1"
 )
 
 const (
@@ -30,6 +33,9 @@ const (
 
 	// ReasonRecreated is the reason of the set's event for a recreated claim.
 	ReasonRecreated = "LostVolumeRecreated"
+	// ReasonVolumeNodeLost is the reason of the scheduler's event that
+	// explains a pod Pending on a volume of a lost node (Hint).
+	ReasonVolumeNodeLost = "VolumeNodeLost"
 	// ReasonInvalidPolicy is the reason of the set's event for a bad
 	// annotation.
 	ReasonInvalidPolicy = "InvalidLostVolumePolicy"
@@ -109,6 +115,26 @@ func PinnedNode(pv *v1.PersistentVolume) string {
 		}
 	}
 	return ""
+}
+
+// FindNode returns the node whose kubernetes.io/hostname is host (its name,
+// for petset's agents), or nil if there is none.
+func FindNode(nodes corelisters.NodeLister, host string) (*v1.Node, error) {
+	n, err := nodes.Get(host)
+	if err == nil && (n.Labels[v1.LabelHostname] == host || n.Labels[v1.LabelHostname] == "") {
+		return n, nil
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("getting node %s: %w", host, err)
+	}
+	list, err := nodes.List(labels.SelectorFromSet(labels.Set{v1.LabelHostname: host}))
+	if err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	return list[0], nil
 }
 
 // unschedulable reports whether the scheduler has tried the pod and found

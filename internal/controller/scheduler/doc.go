@@ -31,7 +31,11 @@
 // the new PV's node affinity, bound to that node. Meanwhile the pod holds the
 // chosen node (other pods are placed around it). A selected node that no
 // longer exists or is not Ready while the claim is still unbound does not
-// hold the claim: it may be given another node.
+// hold the claim: it may be given another node. A pod that fits no node
+// while one of its bound volumes is pinned to a node that is not Ready or
+// gone also gets petset's own Warning event VolumeNodeLost (lostvolume.go),
+// beside kube's FailedScheduling: the data is on that node only, and what
+// the user can do.
 //
 // It does not own: preemption (none is implemented; the unschedulable message
 // says so in upstream's words), the PodScheduled=True condition (the binding

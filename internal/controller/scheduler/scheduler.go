@@ -311,6 +311,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 	}
 	feasible, failures := s.filter(pod, snap, pv)
 	if len(feasible) == 0 {
+		s.explainLostVolumes(pod, pv)
 		return s.unschedulable(ctx, pod, seen, fitError(len(snap.nodes), "", failures))
 	}
 	node := pickBest(score(pod, snap, feasible))

@@ -146,6 +146,28 @@ func TestBoundVolumeOnUnavailableNode(t *testing.T) {
 	if got := h.waitUnschedulable("web-0"); got != want {
 		t.Fatalf("message:\n got %q\nwant %q", got, want)
 	}
+	// petset's hint, in an event of its own.
+	h.waitEvent("web-0", "VolumeNodeLost", `persistentvolumeclaim "data" is bound to volume "pv-1", whose data is on node "node1" only, and node "node1" is NotReady (Ready=Unknown since `)
+	h.waitEvent("web-0", "VolumeNodeLost", `or annotate the StatefulSet petset.io/lost-volume-policy=Recreate`)
+}
+
+// A bound volume pinned to a node that no longer exists: kube's conflict on
+// every node, and the hint says the node is gone.
+func TestBoundVolumeOnDeletedNode(t *testing.T) {
+	claim := newClaim("data", "local-storage", "1Gi")
+	claim.Spec.VolumeName = "pv-1"
+	claim.Status.Phase = v1.ClaimBound
+	pv := newLocalPV("pv-1", "local-storage", "1Gi", "node1")
+	pv.Spec.ClaimRef = &v1.ObjectReference{Namespace: "default", Name: "data", UID: claim.UID}
+	pv.Status.Phase = v1.VolumeBound
+	h := startScheduler(t, newNode("node2"),
+		newClass("local-storage", storagehelpers.NotSupportedProvisioner, storagev1.VolumeBindingWaitForFirstConsumer),
+		claim, pv, newPod("web-0", claimVolume("data")))
+	want := "0/1 nodes are available: 1 node(s) had volume node affinity conflict. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+	if got := h.waitUnschedulable("web-0"); got != want {
+		t.Fatalf("message:\n got %q\nwant %q", got, want)
+	}
+	h.waitEvent("web-0", "VolumeNodeLost", `whose data is on node "node1" only, and node "node1" no longer exists: the pod can only run there.`)
 }
 
 // Replicas created at once (podManagementPolicy Parallel) with required
