@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -135,6 +136,11 @@ func (c *control) reconcile(ctx context.Context, set *apps.StatefulSet, current,
 		Conditions:         set.Status.Conditions,
 	}
 	countPods(status, pods, minReady, now)
+	if set.DeletionTimestamp == nil {
+		if pods, err = c.syncFailover(ctx, set, pods); err != nil {
+			return status, err
+		}
+	}
 
 	n := specReplicas(set)
 	start := startOrdinal(set)
@@ -176,9 +182,6 @@ func (c *control) reconcile(ctx context.Context, set *apps.StatefulSet, current,
 
 	if set.DeletionTimestamp != nil {
 		return status, nil
-	}
-	if err := c.syncFailover(ctx, set, pods); err != nil {
-		return status, err
 	}
 	monotonic := set.Spec.PodManagementPolicy != apps.ParallelPodManagement
 
@@ -288,11 +291,14 @@ func (c *control) reconcile(ctx context.Context, set *apps.StatefulSet, current,
 
 // syncFailover makes every pod of the set (terminating ones too: a pod
 // stuck on a lost node is the one automatic failover is for) carry
-// fencing.FailoverAnnotation=auto exactly when the set opts in, in one pass
-// before the ordered walk, so a pod that blocks the walk is annotated too.
-func (c *control) syncFailover(ctx context.Context, set *apps.StatefulSet, pods []*v1.Pod) error {
+// fencing.FailoverAnnotation=auto exactly when the set opts in, before the
+// ordered walk, so a pod that blocks the walk is annotated too. It returns
+// pods with the patched ones in place of their cached copies, so that the
+// rest of the sync writes over the new versions.
+func (c *control) syncFailover(ctx context.Context, set *apps.StatefulSet, pods []*v1.Pod) ([]*v1.Pod, error) {
 	var errs []error
-	for _, pod := range pods {
+	out, copied := pods, false
+	for i, pod := range pods {
 		if podOrdinal(pod) < 0 {
 			continue
 		}
@@ -300,13 +306,20 @@ func (c *control) syncFailover(ctx context.Context, set *apps.StatefulSet, pods 
 		if !add && !remove {
 			continue
 		}
-		if err := c.pods.setFailover(ctx, set, pod, add); err != nil {
+		patched, err := c.pods.setFailover(ctx, set, pod, add)
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		logging.FromContext(ctx).Info("pod's automatic failover opt-in follows its set", "pod", pod.Name, "failover", add)
+		if patched != nil {
+			if !copied {
+				out, copied = slices.Clone(pods), true
+			}
+			out[i] = patched
+		}
 	}
-	return errors.Join(errs...)
+	return out, errors.Join(errs...)
 }
 
 func withAnnotation(m map[string]string, k, v string) map[string]string {

@@ -102,25 +102,25 @@ func (pc *podControl) updatePod(ctx context.Context, set *apps.StatefulSet, pod 
 }
 
 // setFailover adds fencing.FailoverAnnotation=auto to the pod, or removes
-// it, with a merge patch.
-func (pc *podControl) setFailover(ctx context.Context, set *apps.StatefulSet, pod *v1.Pod, optIn bool) error {
+// it, with a merge patch. It returns the patched pod, nil if it is gone.
+func (pc *podControl) setFailover(ctx context.Context, set *apps.StatefulSet, pod *v1.Pod, optIn bool) (*v1.Pod, error) {
 	var value any // null removes the key
 	if optIn {
 		value = fencing.FailoverAuto
 	}
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{fencing.FailoverAnnotation: value}}})
 	if err != nil {
-		return fmt.Errorf("failover patch: %w", err)
+		return nil, fmt.Errorf("failover patch: %w", err)
 	}
 	patched, err := pc.client.CoreV1().Pods(set.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("annotate pod %s for automatic failover: %w", pod.Name, err)
+		return nil, fmt.Errorf("annotate pod %s for automatic failover: %w", pod.Name, err)
 	}
 	pc.writes.record(set, patched)
-	return nil
+	return patched, nil
 }
 
 func (pc *podControl) deletePod(ctx context.Context, set *apps.StatefulSet, pod *v1.Pod) error {
