@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	restclient "k8s.io/client-go/rest"
 
+	"petset/internal/apiclient"
 	"petset/internal/logging"
 	"petset/internal/pki"
 )
@@ -58,10 +59,17 @@ on; a node that has a certificate needs no token.`,
 			}
 			log := logging.Setup(cmd.ErrOrStderr(), verbosity)
 			cmd.SetContext(logging.IntoContext(cmd.Context(), log))
+			servers, err := apiclient.ParseServers(server)
+			if err != nil {
+				return fmt.Errorf("--server: %w", err)
+			}
 			client := &restclient.Config{
-				Host:            server,
 				TLSClientConfig: restclient.TLSClientConfig{CAFile: caFile},
 				QPS:             200, Burst: 400, UserAgent: "petset-agent",
+			}
+			// Several servers: requests go to one that answers.
+			if err := apiclient.Failover(cmd.Context(), client, servers); err != nil {
+				return fmt.Errorf("--server: %w", err)
 			}
 			nodes, err := nf.nodes(client, dataDir, token, cmd)
 			if err != nil {
@@ -82,7 +90,7 @@ on; a node that has a certificate needs no token.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&server, "server", "", "URL of the petset API server (https://host:6443)")
+	fs.StringVar(&server, "server", "", "URL of the petset API server (https://host:6443), or a comma-separated list of the servers of one cluster (docs/ha.md): requests go to one that answers")
 	fs.StringVar(&tokenFile, "token-file", "", "file holding the server's join (bootstrap) token; needed until the node has its client certificate")
 	fs.StringVar(&token, "token", "", "the server's join token (deprecated: visible in ps; use --token-file)")
 	_ = fs.MarkHidden("token")

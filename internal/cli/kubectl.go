@@ -1,15 +1,26 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/cmd"
+	"k8s.io/kubectl/pkg/cmd/plugin"
+
+	"petset/internal/apiclient"
+	"petset/internal/logging"
+	"petset/internal/pki"
 )
 
 // newKubectlCommand is kubectl itself, built in. Unless KUBECONFIG,
@@ -35,11 +46,59 @@ else ` + defaultDataDir() + `: the same directory petset up used.`,
 			if kubeconfig != "" {
 				os.Setenv("KUBECONFIG", kubeconfig)
 			}
-			k := cmd.NewDefaultKubectlCommand()
+			ioStreams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+			// kubectl's default flags (cmd.NewDefaultKubectlCommand's), and
+			// the servers of a cluster of servers that the kubeconfig lists.
+			flags := genericclioptions.NewConfigFlags(true).WithDeprecatedPasswordFlag().WithDiscoveryBurst(300).WithDiscoveryQPS(50.0).
+				WithWarningPrinter(ioStreams)
+			flags.WithWrapConfigFn(func(cfg *rest.Config) *rest.Config { return withServers(flags, cfg) })
+			k := cmd.NewDefaultKubectlCommandWithArgs(cmd.KubectlOptions{
+				PluginHandler: cmd.NewDefaultPluginHandler(plugin.ValidPluginFilenamePrefixes),
+				Arguments:     os.Args, ConfigFlags: flags, IOStreams: ioStreams,
+			})
 			k.SetArgs(args)
 			return k.ExecuteContext(c.Context())
 		},
 	}
+}
+
+// withServers makes cfg fail over among the API servers that the
+// kubeconfig's cluster lists (pki.ServersExtension, written by servers of a
+// cluster of servers), starting with the one cfg names; a server given on
+// the command line (--server), or a kubeconfig without the list, is used
+// alone.
+func withServers(flags *genericclioptions.ConfigFlags, cfg *rest.Config) *rest.Config {
+	raw, err := flags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return cfg
+	}
+	ctxName := raw.CurrentContext
+	if flags.Context != nil && *flags.Context != "" {
+		ctxName = *flags.Context
+	}
+	kctx := raw.Contexts[ctxName]
+	if kctx == nil {
+		return cfg
+	}
+	cluster := kctx.Cluster
+	if flags.ClusterName != nil && *flags.ClusterName != "" {
+		cluster = *flags.ClusterName
+	}
+	listed := pki.KubeconfigServers(raw.Clusters[cluster])
+	if !slices.Contains(listed, cfg.Host) {
+		return cfg
+	}
+	servers := []string{cfg.Host}
+	for _, s := range listed {
+		if s != cfg.Host {
+			servers = append(servers, s)
+		}
+	}
+	// Failover only fails for URLs it cannot parse; cfg then stays as it
+	// is. kubectl says nothing about which server answered.
+	quiet := logging.IntoContext(context.Background(), slog.New(slog.DiscardHandler))
+	_ = apiclient.Failover(quiet, cfg, servers)
+	return cfg
 }
 
 // kubectlConfig takes petset's --data-dir out of args and returns the

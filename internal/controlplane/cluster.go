@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -345,4 +346,58 @@ func (c *ControlPlane) joinHandler(etcdClient *clientv3.Client, log *slog.Logger
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(joinResponse{Files: shared, MemberID: id, InitialCluster: initial})
 	})
+}
+
+// serversPrefix holds each server's API URL under its member name, for
+// the kubeconfig's list of servers (pki.ServersExtension).
+const serversPrefix = "/petset/apiservers/"
+
+// registerServer records this server's API URL and returns the other
+// servers' URLs, sorted, with the etcd revision they were read at.
+func (c *ControlPlane) registerServer(ctx context.Context, cl *clientv3.Client, serverURL string) ([]string, int64, error) {
+	if _, err := cl.Put(ctx, serversPrefix+memberName(c.cfg.DataDir), serverURL); err != nil {
+		return nil, 0, fmt.Errorf("record this API server: %w", err)
+	}
+	return c.otherServers(ctx, cl, serverURL)
+}
+
+func (c *ControlPlane) otherServers(ctx context.Context, cl *clientv3.Client, serverURL string) ([]string, int64, error) {
+	resp, err := cl.Get(ctx, serversPrefix, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	if err != nil {
+		return nil, 0, fmt.Errorf("list API servers: %w", err)
+	}
+	var others []string
+	for _, kv := range resp.Kvs {
+		if u := string(kv.Value); u != serverURL && !slices.Contains(others, u) {
+			others = append(others, u)
+		}
+	}
+	return others, resp.Header.Revision, nil
+}
+
+// keepKubeconfig rewrites the kubeconfig whenever a server joins (or its
+// URL changes), so it lists every server, until ctx ends. A server that
+// left stays listed: clients skip a server that does not answer.
+func (c *ControlPlane) keepKubeconfig(ctx context.Context, cl *clientv3.Client, serverURL string, rev int64) {
+	log := logging.FromContext(ctx)
+	for ctx.Err() == nil {
+		for resp := range cl.Watch(clientv3.WithRequireLeader(ctx), serversPrefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1)) {
+			if err := resp.Err(); err != nil {
+				log.Warn("watching the API servers' list", logging.ErrKey, err)
+				break
+			}
+			rev = resp.Header.Revision
+			others, _, err := c.otherServers(ctx, cl, serverURL)
+			if err == nil {
+				err = c.files.WriteKubeconfig(c.KubeconfigPath(), serverURL, c.adminToken, others...)
+			}
+			if err != nil && ctx.Err() == nil {
+				log.Warn("kubeconfig: list of API servers not updated", logging.ErrKey, err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 }

@@ -393,10 +393,27 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		wg.Wait()
 		return nil
 	}
-	if err := c.files.WriteKubeconfig(c.KubeconfigPath(), serverURL, c.adminToken); err != nil {
+	// A server of a cluster of servers lists the others in its kubeconfig.
+	var others []string
+	var serversRev int64
+	if c.cfg.clustered() {
+		if others, serversRev, err = c.registerServer(ctx, etcdClient, serverURL); err != nil {
+			cancel()
+			wg.Wait()
+			return err
+		}
+	}
+	if err := c.files.WriteKubeconfig(c.KubeconfigPath(), serverURL, c.adminToken, others...); err != nil {
 		cancel()
 		wg.Wait()
 		return err
+	}
+	if c.cfg.clustered() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.keepKubeconfig(runCtx, etcdClient, serverURL, serversRev)
+		}()
 	}
 	loopback := srv.LoopbackConfig()
 	c.mu.Lock()

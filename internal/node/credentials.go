@@ -151,6 +151,9 @@ func (c credentials) bootstrap(ctx context.Context, base *restclient.Config, tok
 		return fmt.Errorf("node pki dir: %w", err)
 	}
 	cfg := restclient.AnonymousClientConfig(base)
+	// Credentials aside, base's transport wrappers stay: the API server
+	// failover (apiclient.Failover).
+	cfg.WrapTransport = base.WrapTransport
 	cfg.BearerToken = token
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -188,6 +191,7 @@ func (c credentials) bootstrap(ctx context.Context, base *restclient.Config, tok
 // file, which client-go reloads when the manager rotates it.
 func (c credentials) clientConfig(base *restclient.Config) *restclient.Config {
 	cfg := restclient.AnonymousClientConfig(base)
+	cfg.WrapTransport = base.WrapTransport // the API server failover
 	current := filepath.Join(c.dir, "kubelet-client-current.pem")
 	cfg.CertFile, cfg.KeyFile = current, current
 	return cfg
