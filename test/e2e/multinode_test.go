@@ -132,4 +132,18 @@ func TestMultiNode(t *testing.T) {
 			t.Errorf("dig SRV kubia.default.svc.cluster.local @%s on %s: %v; last:\n%s", h.Gateway, h.Name, err, out)
 		}
 	}
+
+	// Seed 002's advice, one replica per node: with more replicas than
+	// nodes the extra pod stays Pending with the scheduler's reason.
+	k.MustRun(t, "scale", "statefulset", "kubia", "--replicas", "3")
+	k.WaitJSONPath(t, time.Minute, `{.status.conditions[?(@.type=="PodScheduled")].reason}`, "Unschedulable", "pod", "kubia-2")
+	if f := strings.Fields(k.MustRun(t, "get", "pod", "kubia-2", "--no-headers").Stdout); len(f) < 3 || f[1] != "0/1" || f[2] != "Pending" {
+		t.Errorf("kubia-2 with two nodes for three replicas: %v, want 0/1 Pending", f)
+	}
+	wantReason := "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules."
+	if err := harness.WaitFor(time.Minute, func() (bool, error) {
+		return strings.Contains(k.MustRun(t, "describe", "pod", "kubia-2").Stdout, wantReason), nil
+	}); err != nil {
+		t.Errorf("describe pod kubia-2 lacks the FailedScheduling reason %q:\n%s", wantReason, k.MustRun(t, "describe", "pod", "kubia-2").Stdout)
+	}
 }
