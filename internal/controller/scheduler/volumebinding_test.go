@@ -12,6 +12,7 @@ import (
 	storagehelpers "k8s.io/component-helpers/storage/volume"
 
 	"petset/internal/controller/volume"
+	"petset/internal/sharedvolume"
 )
 
 // startWithVolumes runs the scheduler and the volume controller together on
@@ -291,4 +292,17 @@ func TestStaticVolumePreferredOverProvisioning(t *testing.T) {
 			t.Errorf("volume %s provisioned although pv-c matched", pv.Name)
 		}
 	}
+}
+
+// A claim of a petset.io/shared class of the user's own, without the
+// installed class's topology, still goes only to a node that reaches a
+// shared root.
+func TestSharedClassNeedsARootNode(t *testing.T) {
+	root := func(n *v1.Node) { n.Labels[sharedvolume.RootLabel] = "0123456789abcdef" }
+	h := startScheduler(t, newNode("node1"), newNode("node2", root), newNode("node3"),
+		newClass("shared-retain", sharedvolume.ProvisionerName, storagev1.VolumeBindingWaitForFirstConsumer),
+		newClaim("data", "shared-retain", "1Gi"), newPod("web-0", claimVolume("data")))
+	h.waitFor("node2 selected for the claim", func() (bool, error) {
+		return h.claim("data").Annotations[storagehelpers.AnnSelectedNode] == "node2", nil
+	})
 }

@@ -13,6 +13,7 @@ import (
 	storagehelpers "k8s.io/component-helpers/storage/volume"
 
 	"petset/internal/controller/volume"
+	"petset/internal/sharedvolume"
 )
 
 const (
@@ -193,6 +194,11 @@ func (pv *podVolumes) matchDelayed(node *v1.Node) (map[string]*v1.PersistentVolu
 		}
 		class := pv.classes[storagehelpers.GetPersistentVolumeClaimClass(claim)]
 		if class.Provisioner == "" || class.Provisioner == storagehelpers.NotSupportedProvisioner || !allowedTopology(class, node) {
+			return nil, false
+		}
+		if class.Provisioner == sharedvolume.ProvisionerName && node.Labels[sharedvolume.RootLabel] == "" {
+			// A class of petset.io/shared without the installed class's
+			// topology: only nodes that reach a shared root can mount it.
 			return nil, false
 		}
 		matches[claim.Name] = nil
