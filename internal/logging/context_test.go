@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 
@@ -48,6 +49,10 @@ func TestLibraryCancelledErrorIsDebug(t *testing.T) {
 	lib.Error(fmt.Errorf("ensure lease: %w", context.Canceled), "Failed to ensure lease exists, will retry")
 	if buf.Len() != 0 {
 		t.Fatalf("a cancelled request was logged as a library error: %q", buf.String())
+	}
+	lib.Error(&net.OpError{Op: "read", Net: "tcp", Err: net.ErrClosed}, "Error on socket receive")
+	if buf.Len() != 0 {
+		t.Fatalf("a read from a closed stream was logged as a library error: %q", buf.String())
 	}
 	lib.Error(errors.New("connection refused"), "Failed to ensure lease exists, will retry")
 	if !strings.Contains(buf.String(), "level=ERROR") || !strings.Contains(buf.String(), "connection refused") {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 
 	"k8s.io/klog/v2"
@@ -45,10 +46,12 @@ func (m *minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= m.min && m.Handler.Enabled(ctx, l)
 }
 
-// Handle writes a library's error whose only error is a cancelled context
-// at debug: the libraries log a request that petset's own stop cancelled
-// (kubelet's lease controller: "Failed to ensure lease exists, will retry")
-// as a failure, and it is none.
+// Handle writes a library's error whose only errors are a cancelled context
+// or a closed connection at debug: the libraries log a request that petset's
+// own stop cancelled (kubelet's lease controller: "Failed to ensure lease
+// exists, will retry") and a read from a stream that its end closed (the
+// websocket streams of kubectl exec/attach: "Error on socket receive … use of
+// closed network connection") as failures, and they are none.
 func (m *minLevel) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level >= slog.LevelError && onlyCancelled(r) {
 		r.Level = slog.LevelDebug
@@ -60,14 +63,14 @@ func (m *minLevel) Handle(ctx context.Context, r slog.Record) error {
 }
 
 // onlyCancelled reports whether r carries an error and every error it
-// carries is a cancelled context.
+// carries is a cancelled context or a closed connection.
 func onlyCancelled(r slog.Record) bool {
 	seen := false
 	all := true
 	r.Attrs(func(a slog.Attr) bool {
 		if err, ok := a.Value.Any().(error); ok && a.Value.Kind() == slog.KindAny {
 			seen = true
-			if !errors.Is(err, context.Canceled) {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
 				all = false
 				return false
 			}
