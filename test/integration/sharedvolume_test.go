@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	storagehelpers "k8s.io/component-helpers/storage/volume"
@@ -97,6 +98,25 @@ func TestSharedStorageClass(t *testing.T) {
 	if after.UID != claim.UID || after.Spec.VolumeName != pv.Name {
 		t.Fatalf("claim after the move: uid %s volume %s, want %s %s", after.UID, after.Spec.VolumeName, claim.UID, pv.Name)
 	}
+
+	// Reclaim: once the set and the claim are gone, the volume (policy
+	// Delete) is deleted and the server removes its directory before the
+	// volume's finalizer goes.
+	if err := c.client.AppsV1().StatefulSets("default").Delete(ctx, "shr", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "shr's pods gone", func() (bool, error) { return len(podsOf(t, c, "shr")) == 0, nil })
+	if err := c.client.CoreV1().PersistentVolumeClaims("default").Delete(ctx, "www-shr-0", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "volume "+pv.Name+" and its directory gone", func() (bool, error) {
+		_, err := c.client.CoreV1().PersistentVolumes().Get(ctx, pv.Name, metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("volume: %v", err)
+		}
+		_, err = os.Stat(pv.Spec.Local.Path)
+		return os.IsNotExist(err), fmt.Errorf("directory: %v", err)
+	})
 }
 
 // cordon marks a node unschedulable.
