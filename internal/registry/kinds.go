@@ -31,6 +31,7 @@ func Kinds(d Deps) []*Kind {
 		endpointSliceKind(),
 		csrKind(),
 		eventsV1EventKind(),
+		podDisruptionBudgetKind(),
 		clusterRoleBindingKind(d.RBAC), clusterRoleKind(d.RBAC), roleBindingKind(d.RBAC), roleKind(d.RBAC),
 	}
 }

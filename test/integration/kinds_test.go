@@ -28,6 +28,7 @@ var upstreamShortNames = map[schema.GroupResource][]string{
 	{Group: "coordination.k8s.io", Resource: "leases"}:                     nil,
 	{Group: "discovery.k8s.io", Resource: "endpointslices"}:                nil,
 	{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}: {"csr"},
+	{Group: "policy", Resource: "poddisruptionbudgets"}:                    {"pdb"},
 	{Group: "rbac.authorization.k8s.io", Resource: "roles"}:                nil, {Group: "rbac.authorization.k8s.io", Resource: "clusterroles"}: nil,
 	{Group: "rbac.authorization.k8s.io", Resource: "rolebindings"}: nil, {Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}: nil,
 }

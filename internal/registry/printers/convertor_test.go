@@ -39,6 +39,7 @@ var byResource = map[schema.GroupResource]Printer{
 	{Group: "rbac.authorization.k8s.io", Resource: "rolebindings"}:         RoleBinding,
 	{Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}:  ClusterRoleBinding,
 	{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}: CertificateSigningRequest,
+	{Group: "policy", Resource: "poddisruptionbudgets"}:                    PodDisruptionBudget,
 }
 
 // convertorFor is the convertor of gr's Printer (the default one for a

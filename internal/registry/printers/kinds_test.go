@@ -11,11 +11,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -455,5 +457,21 @@ func TestCertificateSigningRequestRows(t *testing.T) {
 			obj:  &certificatesv1.CertificateSigningRequest{ObjectMeta: objMeta("bob", time.Minute)},
 			want: []any{"bob", "60s", "<none>", "", "<none>", "Pending"},
 		},
+	})
+}
+
+// TestPodDisruptionBudgetRows: kube's MIN AVAILABLE / MAX UNAVAILABLE
+// (N/A for the one not set) and ALLOWED DISRUPTIONS.
+func TestPodDisruptionBudgetRows(t *testing.T) {
+	minTwo, maxQuarter := intstr.FromInt32(2), intstr.FromString("25%")
+	checkRows(t, schema.GroupResource{Group: "policy", Resource: "poddisruptionbudgets"}, []rowCase{
+		{name: "minAvailable", obj: &policyv1.PodDisruptionBudget{ObjectMeta: objMeta("web", 3*time.Minute),
+			Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minTwo}, Status: policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 1}},
+			want: []any{"web", "2", "N/A", int64(1), "3m"}},
+		{name: "maxUnavailable percent", obj: &policyv1.PodDisruptionBudget{ObjectMeta: objMeta("db", time.Hour),
+			Spec: policyv1.PodDisruptionBudgetSpec{MaxUnavailable: &maxQuarter}},
+			want: []any{"db", "N/A", "25%", int64(0), "60m"}},
+		{name: "neither", obj: &policyv1.PodDisruptionBudget{ObjectMeta: objMeta("none", time.Hour)},
+			want: []any{"none", "N/A", "N/A", int64(0), "60m"}},
 	})
 }

@@ -214,9 +214,7 @@ func validateRollingUpdateStatefulSet(ru *appsv1.RollingUpdateStatefulSetStrateg
 		if intOrPercentValue(mu) == 0 {
 			errs = append(errs, field.Invalid(p, mu, "cannot be 0"))
 		}
-		if v, isPercent := percentValue(mu); isPercent && v > 100 {
-			errs = append(errs, field.Invalid(p, mu, "must not be greater than 100%"))
-		}
+		errs = append(errs, notMoreThan100Percent(mu, p)...)
 	}
 	return errs
 }
@@ -234,6 +232,15 @@ func validatePositiveIntOrPercent(v intstr.IntOrString, p *field.Path) field.Err
 		errs = append(errs, field.Invalid(p, v, "must be an integer or percentage (e.g '5%')"))
 	}
 	return errs
+}
+
+// notMoreThan100Percent is kube's IsNotMoreThan100Percent: a valid
+// percentage above 100% is refused; integers are not its concern.
+func notMoreThan100Percent(v intstr.IntOrString, p *field.Path) field.ErrorList {
+	if n, isPercent := percentValue(v); isPercent && n > 100 {
+		return field.ErrorList{field.Invalid(p, v, "must not be greater than 100%")}
+	}
+	return nil
 }
 
 func percentValue(v intstr.IntOrString) (int, bool) {
