@@ -100,8 +100,8 @@ func (t *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		}
 		resp, err := t.next.RoundTrip(r)
 		if err == nil {
-			if idx != start && t.f.current.CompareAndSwap(start, idx) {
-				t.f.log.Info("API server changed", "from", t.f.servers[start].Host, "to", s.Host)
+			if idx != start {
+				t.f.move(start, idx, nil)
 			}
 			return resp, nil
 		}
@@ -113,11 +113,24 @@ func (t *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		if !(notSent(err) || req.Method == http.MethodGet || req.Method == http.MethodHead) || !replayable {
 			// It may have been served: the caller decides; the next
 			// request tries the next server.
-			t.f.current.CompareAndSwap(start, (idx+1)%n)
+			t.f.move(start, (idx+1)%n, err)
 			return nil, err
 		}
 	}
 	return nil, lastErr
+}
+
+// move makes to the server in use if from still is (another request may
+// have moved it already), and logs the change.
+func (f *failover) move(from, to int64, err error) {
+	if from == to || !f.current.CompareAndSwap(from, to) {
+		return
+	}
+	if err != nil {
+		f.log.Info("API server changed", "from", f.servers[from].Host, "to", f.servers[to].Host, "reason", err.Error())
+		return
+	}
+	f.log.Info("API server changed", "from", f.servers[from].Host, "to", f.servers[to].Host)
 }
 
 // notSent reports whether err is a failure to connect: the request never
