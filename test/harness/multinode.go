@@ -84,7 +84,8 @@ type NodeHost struct {
 	Bridge  string // the pod bridge's name (inside the namespace)
 	DataDir string
 	Agent   *Process
-	hostEnd string // the veth's end on the host bridge
+	hostEnd string   // the veth's end on the host bridge
+	args    []string // nsenter's arguments that start the agent
 }
 
 // MultiNode is a running server and its agent hosts.
@@ -94,6 +95,9 @@ type MultiNode struct {
 	Config   MultiNodeConfig // with its defaults filled in
 	Bridge   string          // the host bridge
 	BridgeIP string          // the server's address on it
+	// serverArgs are the arguments `petset server` was started with
+	// (RestartServer starts it again with them, on the same data dir).
+	serverArgs []string
 }
 
 // StartMultiNode starts `petset server` on MultiNodeBridgeIP:16643 and n
@@ -188,6 +192,7 @@ func (m *MultiNode) startServer(t testing.TB) {
 		args = append(args, "--tls-san", h.Gateway)
 	}
 	args = append(args, m.Config.ServerArgs...)
+	m.serverArgs = args
 	p := StartProcess(t, nil, Bin(), args...)
 	kubeconfig, _, err := p.WaitReady(startBound)
 	if err != nil {
@@ -195,6 +200,51 @@ func (m *MultiNode) startServer(t testing.TB) {
 	}
 	m.Cluster = &Cluster{Dir: dir, Kubeconfig: kubeconfig, Process: p}
 	m.readKubeconfig(t)
+}
+
+// RestartServer starts `petset server` again with the arguments and data
+// dir of its first start, after the running one was stopped or killed
+// (Process.Kill: a kill -9), and returns once it printed its ready line.
+// m.Process is the new process; the server's URL is the same.
+func (m *MultiNode) RestartServer(t testing.TB) {
+	t.Helper()
+	if !m.Process.Exited() {
+		t.Fatalf("RestartServer: petset server (pid %d) still runs", m.Process.Pid())
+	}
+	p := StartProcess(t, nil, Bin(), m.serverArgs...)
+	m.Process = p
+	kubeconfig, _, err := p.WaitReady(startBound)
+	if err != nil {
+		t.Fatalf("petset server did not become ready again: %v", err)
+	}
+	m.Kubeconfig = kubeconfig
+	m.readKubeconfig(t)
+}
+
+// RestartAgent starts the node's agent again with the arguments and data
+// dir of its first start, after the running one was stopped or killed
+// (h.Agent.Kill: a kill -9), and returns once it printed its ready line.
+// h.Agent is the new process.
+func (m *MultiNode) RestartAgent(t testing.TB, h *NodeHost) {
+	t.Helper()
+	if !h.Agent.Exited() {
+		t.Fatalf("RestartAgent: the agent of %s (pid %d) still runs", h.Name, h.Agent.Pid())
+	}
+	h.Agent = StartProcess(t, nil, "nsenter", h.args...)
+	m.waitAgentReady(t, h)
+}
+
+// waitAgentReady waits for the ready line of the node's agent.
+func (m *MultiNode) waitAgentReady(t testing.TB, h *NodeHost) {
+	t.Helper()
+	if err := WaitFor(startBound, func() (bool, error) {
+		if h.Agent.Exited() {
+			return false, errors.New("agent exited")
+		}
+		return strings.Contains(h.Agent.Stdout(), "petset agent is ready"), nil
+	}); err != nil {
+		t.Fatalf("agent %s: %v\nstderr (tail):\n%s", h.Name, err, Tail(h.Agent.Stderr(), 3000))
+	}
 }
 
 func (m *MultiNode) startAgents(t testing.TB) {
@@ -220,17 +270,11 @@ func (m *MultiNode) startAgents(t testing.TB) {
 			"--pod-cidr", h.PodCIDR, "--bridge", h.Bridge,
 			// Never the host's resolvers: nothing leaves the machine.
 			"--dns-forward", "none"}
-		h.Agent = StartProcess(t, nil, "nsenter", append(args, m.Config.AgentArgs...)...)
+		h.args = append(args, m.Config.AgentArgs...)
+		h.Agent = StartProcess(t, nil, "nsenter", h.args...)
 	}
 	for _, h := range m.Nodes {
-		if err := WaitFor(startBound, func() (bool, error) {
-			if h.Agent.Exited() {
-				return false, errors.New("agent exited")
-			}
-			return strings.Contains(h.Agent.Stdout(), "petset agent is ready"), nil
-		}); err != nil {
-			t.Fatalf("agent %s: %v\nstderr (tail):\n%s", h.Name, err, Tail(h.Agent.Stderr(), 3000))
-		}
+		m.waitAgentReady(t, h)
 	}
 }
 
@@ -283,6 +327,12 @@ func (h *NodeHost) PodPIDs() []int {
 	}
 	return pidsMounting(h.DataDir, self)
 }
+
+// PIDsMounting lists the processes, other than this test, whose mount
+// table holds a path under dir (a node's DataDir: its pods' processes and,
+// when it runs, its agent). Unlike PodPIDs it does not read h.Agent, so a
+// sampler may call it while another goroutine restarts the agent.
+func PIDsMounting(dir string) []int { return pidsMounting(dir, -1) }
 
 // pidsMounting lists the processes, other than self and this test, whose
 // mount table holds a path under dir.
