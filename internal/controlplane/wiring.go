@@ -9,6 +9,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,6 +24,7 @@ import (
 	"petset/internal/clusterservice"
 	"petset/internal/controller/certificates"
 	"petset/internal/controller/clusterroleaggregation"
+	"petset/internal/controller/disruption"
 	"petset/internal/controller/endpointslice"
 	"petset/internal/controller/garbagecollector"
 	"petset/internal/controller/lostvolume"
@@ -44,6 +46,7 @@ func init() {
 		startServiceAccount, startRootCACertPublisher,
 		startPodGC, startClusterRoleAggregation, startDNSEndpoints,
 		startPVCProtection, startPVProtection, startLostVolume,
+		startDisruption,
 	)
 	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
@@ -78,6 +81,7 @@ var gcResources = []garbagecollector.Resource{
 	{GVR: discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), Kind: "EndpointSlice", Namespaced: true},
 	{GVR: storagev1.SchemeGroupVersion.WithResource("storageclasses"), Kind: "StorageClass"},
 	{GVR: coordinationv1.SchemeGroupVersion.WithResource("leases"), Kind: "Lease", Namespaced: true},
+	{GVR: policyv1.SchemeGroupVersion.WithResource("poddisruptionbudgets"), Kind: "PodDisruptionBudget", Namespaced: true},
 	{GVR: rbacv1.SchemeGroupVersion.WithResource("roles"), Kind: "Role", Namespaced: true},
 	{GVR: rbacv1.SchemeGroupVersion.WithResource("rolebindings"), Kind: "RoleBinding", Namespaced: true},
 	{GVR: rbacv1.SchemeGroupVersion.WithResource("clusterroles"), Kind: "ClusterRole"},
@@ -204,6 +208,13 @@ func startPVProtection(ctx context.Context, cc controllerContext) (func(context.
 	if err != nil {
 		return nil, err
 	}
+	return c.Run, nil
+}
+
+func startDisruption(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
+	f := cc.Informers
+	c := disruption.New(cc.Client, f.Policy().V1().PodDisruptionBudgets(), f.Core().V1().Pods(), f.Apps().V1().StatefulSets(),
+		recorder(ctx, cc.Client, "controllermanager"), nil, 2)
 	return c.Run, nil
 }
 
