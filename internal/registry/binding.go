@@ -5,11 +5,9 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
@@ -103,40 +101,4 @@ func setPodCondition(pod *corev1.Pod, c corev1.PodCondition) {
 	}
 	c.LastTransitionTime = now
 	pod.Status.Conditions = append(pod.Status.Conditions, c)
-}
-
-// EvictionREST serves pods/eviction (policy/v1): a graceful delete with the
-// eviction's delete options. petset has no PodDisruptionBudgets to check.
-type EvictionREST struct {
-	pods *Store
-}
-
-func (r *EvictionREST) New() runtime.Object { return &policyv1.Eviction{} }
-func (r *EvictionREST) Destroy()            {}
-
-func (r *EvictionREST) GroupVersionKind(schema.GroupVersion) schema.GroupVersionKind {
-	return policyv1.SchemeGroupVersion.WithKind("Eviction")
-}
-
-var _ rest.NamedCreater = &EvictionREST{}
-
-func (r *EvictionREST) Create(ctx context.Context, name string, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
-	ev, ok := obj.(*policyv1.Eviction)
-	if !ok {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("not an Eviction object: %T", obj))
-	}
-	if name != ev.Name {
-		return nil, apierrors.NewBadRequest("name in URL does not match name in Eviction object")
-	}
-	opts := ev.DeleteOptions
-	if opts == nil {
-		opts = &metav1.DeleteOptions{}
-	}
-	if len(options.DryRun) > 0 {
-		opts.DryRun = options.DryRun
-	}
-	if _, _, err := r.pods.Delete(ctx, name, rest.ValidateAllObjectFunc, opts); err != nil {
-		return nil, err
-	}
-	return &metav1.Status{Status: metav1.StatusSuccess, Code: 201}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -47,7 +48,7 @@ func podKind(agents *AgentAccess, tol Tolerations) *Kind {
 			nodes := stores[corev1.Resource("nodes")]
 			return map[string]rest.Storage{
 				"binding":     &BindingREST{pods: self},
-				"eviction":    &EvictionREST{pods: self},
+				"eviction":    &EvictionREST{pods: self, pdbs: stores[policyv1.Resource("poddisruptionbudgets")]},
 				"log":         &connectREST{pods: self, nodes: nodes, kind: "log", agent: agents},
 				"exec":        &connectREST{pods: self, nodes: nodes, kind: "exec", agent: agents},
 				"attach":      &connectREST{pods: self, nodes: nodes, kind: "attach", agent: agents},

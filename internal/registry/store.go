@@ -23,6 +23,9 @@ import (
 type Store struct {
 	*genericregistry.Store
 	kind *Kind
+	// status is the kind's status subresource (nil without one), for
+	// subresources of other kinds that write it (pods/eviction).
+	status *StatusREST
 }
 
 func (s *Store) ShortNames() []string { return s.kind.ShortNames }
@@ -100,7 +103,8 @@ func NewStore(k *Kind, typer runtime.ObjectTyper, opts generic.RESTOptionsGetter
 	ss := statusStrategy{strategy: st}
 	statusStore.UpdateStrategy = ss
 	statusStore.ResetFieldsStrategy = ss
-	return store, &StatusREST{store: &statusStore}, nil
+	store.status = &StatusREST{store: &statusStore}
+	return store, store.status, nil
 }
 
 func singular(k *Kind) (gr schema.GroupResource) {
