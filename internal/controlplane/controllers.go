@@ -24,7 +24,8 @@ import (
 const leaseName = "petset-controller-manager"
 
 // runControllers elects a leader among the servers sharing this etcd and,
-// while leading, runs the controllers. It returns when ctx ends.
+// while leading, runs the controllers; a server that lost the lead
+// campaigns again. It returns when ctx ends.
 func (c *ControlPlane) runControllers(ctx context.Context, loopback *restclient.Config) error {
 	cfg := restclient.CopyConfig(loopback)
 	cfg.QPS, cfg.Burst = 1000, 2000
@@ -43,6 +44,26 @@ func (c *ControlPlane) runControllers(ctx context.Context, loopback *restclient.
 		Client:     client.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
 	}
+	// A leader that could not renew its lease in time (etcd without a
+	// quorum for a while, a partition) stops its controllers, as
+	// kube-controller-manager does (which then exits for its supervisor
+	// to restart it), and campaigns again: it runs them again only once
+	// it holds the lease again.
+	for {
+		if err := c.campaign(ctx, id, lock, cfg, client); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.log.Info("lost the controllers' lease: campaigning again", "identity", id)
+	}
+}
+
+// campaign runs one leader election: it waits for the lease, runs the
+// controllers while it holds it, and returns when it lost the lease or ctx
+// ended, once the controllers have stopped.
+func (c *ControlPlane) campaign(ctx context.Context, id string, lock resourcelock.Interface, cfg *restclient.Config, client kubernetes.Interface) error {
 	leCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// leader election starts OnStartedLeading in a goroutine it does not

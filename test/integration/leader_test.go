@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"petset/internal/controlplane"
 )
@@ -62,4 +65,43 @@ func TestTwoServersOneLeader(t *testing.T) {
 func idOf(t *testing.T, c *cluster) string {
 	t.Helper()
 	return c.cp.LeaderIdentity()
+}
+
+// TestLeaderThatLostItsLeaseCampaignsAgain: a server whose controller
+// lease was taken (as when it could not renew it in time) stops leading
+// and campaigns again: once the other holder's lease has expired it holds
+// the lease again and its controllers work (a new namespace gets its
+// default ServiceAccount).
+func TestLeaderThatLostItsLeaseCampaignsAgain(t *testing.T) {
+	ctx := context.Background()
+	c := startCluster(t, "")
+	id := idOf(t, c)
+	leases := c.client.CoordinationV1().Leases("kube-system")
+	eventually(t, "the server leads", func() (bool, error) {
+		l, err := leases.Get(ctx, "petset-controller-manager", metav1.GetOptions{})
+		return err == nil && l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity == id, err
+	})
+	// Another holder takes the lease and never renews it.
+	eventually(t, "the lease taken", func() (bool, error) {
+		l, err := leases.Get(ctx, "petset-controller-manager", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		now := metav1.NewMicroTime(time.Now())
+		l.Spec.HolderIdentity = ptr.To("thief")
+		l.Spec.AcquireTime, l.Spec.RenewTime = &now, &now
+		_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+		return err == nil, err
+	})
+	eventually(t, "the server leads again", func() (bool, error) {
+		l, err := leases.Get(ctx, "petset-controller-manager", metav1.GetOptions{})
+		return err == nil && l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity == id, fmt.Errorf("holder %v: %v", l.Spec.HolderIdentity, err)
+	})
+	if _, err := c.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "after-regain"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the serviceaccount controller runs again", func() (bool, error) {
+		_, err := c.client.CoreV1().ServiceAccounts("after-regain").Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, err
+	})
 }
