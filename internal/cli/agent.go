@@ -71,6 +71,7 @@ on; a node that has a certificate needs no token.`,
 			if err := apiclient.Failover(cmd.Context(), client, servers); err != nil {
 				return fmt.Errorf("--server: %w", err)
 			}
+			nf.otherServers = servers[1:]
 			nodes, err := nf.nodes(client, dataDir, token, cmd)
 			if err != nil {
 				return err

@@ -24,6 +24,9 @@ import (
 
 // nodeFlags configure the node(s) a command runs.
 type nodeFlags struct {
+	// otherServers are the API servers after the first (petset agent
+	// --server with several), for the node's relay.
+	otherServers []string
 	name         string
 	isolation    string
 	podCIDR      string
@@ -99,7 +102,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 		n, err := node.New(node.Config{
 			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
 			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Bridge: f.bridge, Isolation: f.isolation,
-			StreamAddr: f.streamAddr, BootstrapToken: token, CA: f.ca, ImageCatalog: f.imageCatalog,
+			StreamAddr: f.streamAddr, BootstrapToken: token, CA: f.ca, ImageCatalog: f.imageCatalog, OtherServers: f.otherServers,
 			DNSForward: f.dnsForward, StopPodsOnExit: f.stopPodsOnExit, SharedVolumeDir: f.sharedDir, Logger: log,
 			FenceTimeout: f.fenceTimeout, LeaseDuration: f.leaseDuration,
 		})

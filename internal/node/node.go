@@ -48,6 +48,10 @@ type Config struct {
 	// Client is where the API server is and how to trust it (host and CA);
 	// the node authenticates with its own client certificate.
 	Client *restclient.Config
+	// OtherServers are the URLs of the cluster's other API servers
+	// (petset agent --server with several): the relay its pods reach the API
+	// through tries them after Client.Host's.
+	OtherServers []string
 	// BootstrapToken is the join token the node requests its client
 	// certificate with when it has none (petset agent).
 	BootstrapToken string
@@ -251,7 +255,17 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 
 		// The API server at the gateway, port 443, for in-cluster clients.
-		rl := relay.New(net.JoinHostPort(gw, "443"), apiAddr, n.log)
+		targets := []string{apiAddr}
+		for _, s := range cfg.OtherServers {
+			if u, err := url.Parse(s); err == nil && u.Host != "" {
+				addr := u.Host
+				if u.Port() == "" {
+					addr = net.JoinHostPort(u.Hostname(), "443")
+				}
+				targets = append(targets, addr)
+			}
+		}
+		rl := relay.New(net.JoinHostPort(gw, "443"), targets, n.log)
 		goRun("apiserver relay", rl.Run)
 		select {
 		case <-rl.Ready():

@@ -5,7 +5,9 @@
 // KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT, as kube-proxy makes the
 // kubernetes Service reachable on Kubernetes. TLS passes through end to
 // end: the relay sees no plaintext and adds no credential; the API
-// server's certificate names the gateway address.
+// server's certificate names the gateway address. With several API servers
+// (docs/ha.md) a connection goes to the one that accepted the last, or the
+// next that accepts.
 //
 // Concurrency: Run accepts until its context ends, then closes the
 // listener and every open connection and waits for their goroutines.

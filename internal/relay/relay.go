@@ -8,21 +8,27 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"petset/internal/logging"
 )
 
-// Relay forwards connections accepted on From to To.
+// Relay forwards connections accepted on From to one of To.
 type Relay struct {
-	from, to string
-	log      *slog.Logger
-	ready    chan struct{}
-	addr     chan net.Addr
+	from  string
+	to    []string
+	log   *slog.Logger
+	ready chan struct{}
+	addr  chan net.Addr
+	// current is the index in to of the address that accepted last.
+	current atomic.Int64
 }
 
-// New returns a relay from the listen address from to the dial address to.
-func New(from, to string, log *slog.Logger) *Relay {
+// New returns a relay from the listen address from to the dial addresses
+// to (API servers of one cluster): each connection goes to the address
+// that accepted the last one, or when it refuses, to the next in turn.
+func New(from string, to []string, log *slog.Logger) *Relay {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -79,10 +85,36 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
+// dial connects to the address that accepted last, or the next ones in
+// turn.
+func (r *Relay) dial(ctx context.Context) (net.Conn, error) {
+	n := int64(len(r.to))
+	if n == 0 {
+		return nil, errors.New("no API server address")
+	}
+	start := r.current.Load()
+	var errs []error
+	for i := int64(0); i < n; i++ {
+		idx := (start + i) % n
+		out, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", r.to[idx])
+		if err == nil {
+			if idx != start && r.current.CompareAndSwap(start, idx) {
+				r.log.Info("API server changed", "from", r.to[start], "to", r.to[idx])
+			}
+			return out, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
 // serve copies both ways until either side closes or ctx ends.
 func (r *Relay) serve(ctx context.Context, in net.Conn) {
 	defer in.Close()
-	out, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", r.to)
+	out, err := r.dial(ctx)
 	if err != nil {
 		r.log.Warn("dial the API server", "to", r.to, logging.ErrKey, err)
 		return

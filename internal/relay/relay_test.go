@@ -8,7 +8,8 @@ import (
 )
 
 // TestRelayForwardsBothWays: bytes written to the relay reach the target
-// and its answer comes back; Run returns when its context ends.
+// (the first address that accepts) and its answer comes back; Run returns
+// when its context ends.
 func TestRelayForwardsBothWays(t *testing.T) {
 	target, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -28,7 +29,14 @@ func TestRelayForwardsBothWays(t *testing.T) {
 			}()
 		}
 	}()
-	r := New("127.0.0.1:0", target.Addr().String(), nil)
+	// The first address refuses: the relay goes on to the next.
+	refused, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedAddr := refused.Addr().String()
+	refused.Close()
+	r := New("127.0.0.1:0", []string{refusedAddr, target.Addr().String()}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
