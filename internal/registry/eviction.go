@@ -45,7 +45,9 @@ const evictMessage = "Cannot evict pod as it would violate the pod's disruption 
 // answers 429 TooManyRequests. A pod that is not Ready is deleted without
 // spending the budget when the budget's unhealthyPodEvictionPolicy is
 // AlwaysAllow, or when the budget is currently met, on the condition that
-// the pod did not change since it was read.
+// the pod did not change since it was read. A pod evicted (not on a dry
+// run) first gets the DisruptionTarget condition, reason
+// EvictionByEvictionAPI.
 type EvictionREST struct {
 	pods *Store
 	// pdbs is the PodDisruptionBudget store; nil checks no budget.
@@ -105,7 +107,7 @@ func (r *EvictionREST) Create(ctx context.Context, name string, obj runtime.Obje
 		if enforcesResourceVersion(pod) && resourceVersionUnset(opts) {
 			del = withResourceVersion(opts, pod.ResourceVersion)
 		}
-		if _, _, err := r.pods.Delete(ctx, name, rest.ValidateAllObjectFunc, del); err != nil {
+		if err := r.deletePod(ctx, name, del); err != nil {
 			return err
 		}
 		deleted = true
@@ -141,13 +143,52 @@ func (r *EvictionREST) Create(ctx context.Context, name string, obj runtime.Obje
 	if spendsNothing {
 		del = withResourceVersion(opts, pod.ResourceVersion)
 	}
-	if _, _, err := r.pods.Delete(ctx, name, rest.ValidateAllObjectFunc, del); err != nil {
+	if err := r.deletePod(ctx, name, del); err != nil {
 		if apierrors.IsConflict(err) && spendsNothing && resourceVersionUnset(opts) {
 			return nil, tooManyRequests(fmt.Sprintf("The disruption budget %s is still being processed by the server.", pdbName), 10)
 		}
 		return nil, err
 	}
 	return success, nil
+}
+
+// deletePod marks the pod with the DisruptionTarget condition (reason
+// EvictionByEvictionAPI, through pods/status; not on a dry run) and deletes
+// it with opts, as kube's addConditionAndDeletePod: the condition is
+// written only if the pod still matches opts' UID and resourceVersion
+// preconditions, and a resourceVersion precondition then names the version
+// that write made.
+func (r *EvictionREST) deletePod(ctx context.Context, name string, opts *metav1.DeleteOptions) error {
+	if len(opts.DryRun) == 0 && r.pods.status != nil {
+		mark := func(_ context.Context, _, old runtime.Object) (runtime.Object, error) {
+			pod := old.(*corev1.Pod).DeepCopy()
+			if p := opts.Preconditions; p != nil {
+				if p.UID != nil && *p.UID != "" && *p.UID != pod.UID {
+					return nil, apierrors.NewConflict(schema.GroupResource{Resource: "Pod"}, pod.Name,
+						fmt.Errorf("the UID in the precondition (%s) does not match the UID in record (%s). The object might have been deleted and then recreated", *p.UID, pod.UID))
+				}
+				if p.ResourceVersion != nil && *p.ResourceVersion != "" && *p.ResourceVersion != pod.ResourceVersion {
+					return nil, apierrors.NewConflict(schema.GroupResource{Resource: "Pod"}, pod.Name,
+						fmt.Errorf("the ResourceVersion in the precondition (%s) does not match the ResourceVersion in record (%s). The object might have been modified", *p.ResourceVersion, pod.ResourceVersion))
+				}
+			}
+			setPodCondition(pod, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
+				Reason: "EvictionByEvictionAPI", Message: "Eviction API: evicting"})
+			return pod, nil
+		}
+		updated, _, err := r.pods.status.Update(ctx, name, rest.DefaultUpdatedObjectInfo(nil, mark),
+			rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, false, &metav1.UpdateOptions{})
+		if err != nil {
+			return err
+		}
+		if !resourceVersionUnset(opts) {
+			rv := updated.(*corev1.Pod).ResourceVersion
+			opts = opts.DeepCopy()
+			opts.Preconditions.ResourceVersion = &rv
+		}
+	}
+	_, _, err := r.pods.Delete(ctx, name, rest.ValidateAllObjectFunc, opts)
+	return err
 }
 
 // spendDisruption decrements pdb's disruptionsAllowed and records podName

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -13,6 +14,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
@@ -99,8 +101,34 @@ func TestPodDisruptionBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	watchCtx, stopWatch := context.WithTimeout(ctx, time.Minute) // a bound, not a measure
+	defer stopWatch()
+	w, err := c.client.CoreV1().Pods("default").Watch(watchCtx, metav1.ListOptions{FieldSelector: "metadata.name=guarded-0", ResourceVersion: old.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
 	if err := evict(c, "guarded-0"); err != nil {
 		t.Fatalf("evict with one disruption allowed: %v", err)
+	}
+	// The pod is marked before it goes, as kube marks it.
+	marked := false
+	for ev := range w.ResultChan() {
+		p, ok := ev.Object.(*corev1.Pod)
+		if !ok || p.UID != old.UID {
+			continue
+		}
+		for _, cond := range p.Status.Conditions {
+			if cond.Type == corev1.DisruptionTarget && cond.Status == corev1.ConditionTrue && cond.Reason == "EvictionByEvictionAPI" && cond.Message == "Eviction API: evicting" {
+				marked = true
+			}
+		}
+		if marked || ev.Type == watch.Deleted {
+			break
+		}
+	}
+	if !marked {
+		t.Error("the evicted guarded-0 never had the DisruptionTarget condition (EvictionByEvictionAPI)")
 	}
 	if err := evict(c, "guarded-1"); !apierrors.IsTooManyRequests(err) {
 		t.Fatalf("second eviction: %v, want 429", err)

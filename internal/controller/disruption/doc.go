@@ -30,8 +30,8 @@
 //
 // It does not own: refusing or admitting evictions (pods/eviction in
 // internal/registry), nor clearing a stale DisruptionTarget condition of a
-// pod that was never deleted (upstream's stalePodDisruption worker; petset
-// does not set that condition on evictions).
+// pod that an eviction marked but that was never deleted (upstream's
+// stalePodDisruption worker).
 //
 // Concurrency: it runs on the shared controller runner
 // (internal/controller/runner) keyed by namespace/name of the budget;
