@@ -123,6 +123,7 @@ member of one etcd cluster (--etcd-client-address, --etcd-peer-address).`,
 	}
 	f.register(cmd)
 	cf.register(cmd)
+	cmd.AddCommand(newMemberCommand())
 	return cmd
 }
 

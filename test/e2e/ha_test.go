@@ -203,6 +203,34 @@ func TestHAServerKillNine(t *testing.T) {
 			t.Errorf("node ha-node Ready=%s (%s): its agent lost the control plane", c.Status, c.Message)
 		}
 	}
+	// The members as `petset server member list` shows them; the dead
+	// server-2 removed as docs/ha.md says to replace a member.
+	member := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(harness.Bin(), append(append([]string{"server", "member"}, args...),
+			"--data-dir", filepath.Join(dir, "server-0"), "--etcd-endpoint", "https://127.0.0.1:17050")...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("petset server member %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if list := member("list"); strings.Count(list, " voter ") != 3 {
+		t.Fatalf("member list: want three voters:\n%s", list)
+	}
+	servers[2].proc.Kill(t)
+	var dead string
+	for _, line := range strings.Split(member("list"), "\n") {
+		if strings.Contains(line, "127.0.0.1:17055") {
+			dead = strings.Fields(line)[0]
+		}
+	}
+	if dead == "" {
+		t.Fatalf("no member with server-2's peer URL")
+	}
+	member("remove", dead)
+	if list := member("list"); strings.Count(list, " voter ") != 2 || strings.Contains(list, "17055") {
+		t.Fatalf("member list after removing server-2: want the two others:\n%s", list)
+	}
 	// The end: SIGKILL, by PID, as in the test. A graceful stop of the
 	// servers one by one would leave the last two without a quorum,
 	// waiting on etcd while they stop.
