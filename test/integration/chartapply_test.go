@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -108,8 +109,15 @@ func TestChartStatefulSetApply(t *testing.T) {
 		t.Fatalf("second apply of the unchanged manifest: %v", err)
 	}
 	after, _ := get()
-	if after.Generation != 1 || after.ResourceVersion != before.ResourceVersion {
-		t.Fatalf("unchanged apply: generation %d resourceVersion %s, want 1 and %s", after.Generation, after.ResourceVersion, before.ResourceVersion)
+	// Not the resourceVersion: the stored claim templates carry defaults the
+	// manifest lacks (spec.volumeMode Filesystem, status.phase Pending, as
+	// kube's stored sets do), volumeClaimTemplates is an atomic list, and
+	// structured merge compares before defaulting — so a re-apply counts as
+	// a change and stamps a new managed-fields time whenever the second
+	// has turned (the test failed ~40% of runs on that). What must not
+	// change is the spec: no new generation, no new revision (below).
+	if after.Generation != 1 || !reflect.DeepEqual(after.Spec, before.Spec) {
+		t.Fatalf("unchanged apply: generation %d, spec changed: %v", after.Generation, !reflect.DeepEqual(after.Spec, before.Spec))
 	}
 
 	// A PUT of the set as read without the templates' TypeMeta (a client
