@@ -8,6 +8,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -365,6 +366,11 @@ func TestNamespaceDeletion(t *testing.T) {
 	if _, err := c.client.AppsV1().StatefulSets("doomed").Create(ctx, statefulSet("s", 0), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	budget := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "s"},
+		Spec: policyv1.PodDisruptionBudgetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "s"}}}}
+	if _, err := c.client.PolicyV1().PodDisruptionBudgets("doomed").Create(ctx, budget, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	if err := nss.Delete(ctx, "doomed", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -380,6 +386,9 @@ func TestNamespaceDeletion(t *testing.T) {
 	l, err := c.client.CoreV1().ConfigMaps("doomed").List(ctx, metav1.ListOptions{FieldSelector: "metadata.name!=kube-root-ca.crt"})
 	if err != nil || len(l.Items) != 0 {
 		t.Fatalf("recreated namespace holds %d config maps (%v)", len(l.Items), err)
+	}
+	if b, err := c.client.PolicyV1().PodDisruptionBudgets("doomed").List(ctx, metav1.ListOptions{}); err != nil || len(b.Items) != 0 {
+		t.Fatalf("recreated namespace holds %d disruption budgets (%v)", len(b.Items), err)
 	}
 	if err := nss.Delete(ctx, "default", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
 		t.Fatalf("deleting default: want Forbidden, got %v", err)
