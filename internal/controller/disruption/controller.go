@@ -49,7 +49,12 @@ func New(client kubernetes.Interface, pdbs policyinformers.PodDisruptionBudgetIn
 		Workers:   workers,
 		Reconcile: c.reconcile,
 		Synced:    []cache.InformerSynced{pdbs.Informer().HasSynced, pods.Informer().HasSynced, sets.Informer().HasSynced},
-		LogAttrs:  func(key string) []any { return []any{"poddisruptionbudget", key} },
+		LogAttrs: func(key string) []any {
+			if pod, ok := strings.CutPrefix(key, podKeyPrefix); ok {
+				return []any{"pod", pod}
+			}
+			return []any{"poddisruptionbudget", key}
+		},
 	})
 	enqueue := func(obj any) {
 		if key, ok := runner.ObjectKey(obj); ok {
@@ -69,6 +74,7 @@ func New(client kubernetes.Interface, pdbs policyinformers.PodDisruptionBudgetIn
 		if !ok {
 			return
 		}
+		c.enqueueStale(pod)
 		// Every budget selecting the pod; kube enqueues the first only, so
 		// this is never less prompt.
 		budgets, err := c.pdbs.GetPodPodDisruptionBudgets(pod)
@@ -98,6 +104,9 @@ func (c *Controller) Ready() <-chan struct{} { return c.runner.Ready() }
 // SyncFailed) as kube does; the budget is then reconciled again on its next
 // event.
 func (c *Controller) reconcile(ctx context.Context, key string) (runner.Result, error) {
+	if podKey, ok := strings.CutPrefix(key, podKeyPrefix); ok {
+		return c.resetStale(ctx, podKey)
+	}
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return runner.Done, runner.Terminal(err)

@@ -28,13 +28,20 @@
 //     InsufficientPods otherwise, and False with SyncFailed (the error as
 //     message, disruptionsAllowed 0) when the status cannot be computed.
 //
+// It also resets to False a pod's DisruptionTarget=True condition that has
+// been there for two minutes (StalePodDisruptionTimeout) while the pod is
+// neither terminating nor finished (an eviction or another disruption
+// marked it and the delete never came), unless the node set it for its own
+// termination (TerminationByKubelet) — upstream's stale pod disruption
+// worker.
+//
 // It does not own: refusing or admitting evictions (pods/eviction in
-// internal/registry), nor clearing a stale DisruptionTarget condition of a
-// pod that an eviction marked but that was never deleted (upstream's
-// stalePodDisruption worker).
+// internal/registry).
 //
 // Concurrency: it runs on the shared controller runner
-// (internal/controller/runner) keyed by namespace/name of the budget;
-// pod events enqueue every budget that selects the pod. A reconcile reads
-// listers only and writes one status update; a conflict is retried.
+// (internal/controller/runner) keyed by namespace/name of the budget, and
+// by "pod:<namespace>/<name>" for a pod's stale condition (enqueued for
+// when it becomes stale); pod events enqueue every budget that selects the
+// pod. A reconcile reads listers only and writes one status update; a
+// conflict is retried.
 package disruption
