@@ -45,18 +45,7 @@ func TestAutomaticFailover(t *testing.T) {
 	for _, h := range m.Nodes {
 		k.WaitJSONPath(t, 2*time.Minute, `{.metadata.annotations.petset\.io/fence-timeout}`, "6s", "node", h.Name)
 	}
-	sampler := startKubia0Sampler(m)
-	var history []kubia0Sample
-	defer func() {
-		if history == nil {
-			history = sampler.finish()
-		}
-		if t.Failed() {
-			for _, sm := range history {
-				t.Log(sm)
-			}
-		}
-	}()
+	sampler := startKubia0Sampler(t, m)
 
 	k.MustRun(t, "apply", "-f", example(t, "kubia/kubia-service-headless.yaml"),
 		"-f", m.WriteFile(t, "kubia-anti-affinity.yaml", multiNodeSet))
@@ -154,7 +143,7 @@ func TestAutomaticFailover(t *testing.T) {
 	}
 	t.Logf("the woken agent killed its replaced kubia-0 %.1fs after SIGCONT", time.Since(woke).Seconds())
 
-	history = sampler.finish()
+	history := sampler.finish()
 	for _, sm := range history {
 		if len(sm.answered) > 1 {
 			t.Errorf("two kubia-0 copies answered at once: %v", sm)

@@ -52,17 +52,28 @@ var podUIDInMounts = regexp.MustCompile(`/pods/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]
 // (a process of a pod whose /etc/hostname says kubia-0) and the answers of
 // every kubia-0 address the test learnt.
 type kubia0Sampler struct {
-	m       *harness.MultiNode
-	mu      sync.Mutex
-	ips     []string
-	history []kubia0Sample
-	stop    chan struct{}
-	done    chan struct{}
+	m        *harness.MultiNode
+	mu       sync.Mutex
+	ips      []string
+	history  []kubia0Sample
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
 }
 
-func startKubia0Sampler(m *harness.MultiNode) *kubia0Sampler {
+// startKubia0Sampler starts sampling until finish or the test's end; a
+// failed test logs every sample.
+func startKubia0Sampler(t *testing.T, m *harness.MultiNode) *kubia0Sampler {
 	s := &kubia0Sampler{m: m, stop: make(chan struct{}), done: make(chan struct{})}
 	go s.run()
+	t.Cleanup(func() {
+		history := s.finish()
+		if t.Failed() {
+			for _, sm := range history {
+				t.Log(sm)
+			}
+		}
+	})
 	return s
 }
 
@@ -151,8 +162,9 @@ func (s *kubia0Sampler) since(t time.Time) []kubia0Sample {
 	return out
 }
 
+// finish stops the sampler (once) and returns every sample.
 func (s *kubia0Sampler) finish() []kubia0Sample {
-	close(s.stop)
+	s.stopOnce.Do(func() { close(s.stop) })
 	<-s.done
 	return s.since(time.Time{})
 }
@@ -213,18 +225,7 @@ func TestNodeFailoverForceDelete(t *testing.T) {
 	for _, h := range m.Nodes {
 		k.WaitJSONPath(t, 2*time.Minute, `{.status.conditions[?(@.type=="Ready")].status}`, "True", "node", h.Name)
 	}
-	sampler := startKubia0Sampler(m)
-	var history []kubia0Sample
-	defer func() {
-		if history == nil {
-			history = sampler.finish()
-		}
-		if t.Failed() {
-			for _, sm := range history {
-				t.Log(sm)
-			}
-		}
-	}()
+	sampler := startKubia0Sampler(t, m)
 
 	// The set, one pod per node.
 	k.MustRun(t, "apply", "-f", example(t, "kubia/kubia-service-headless.yaml"),
@@ -347,7 +348,7 @@ func TestNodeFailoverForceDelete(t *testing.T) {
 	}
 
 	// The history.
-	history = sampler.finish()
+	history := sampler.finish()
 	var before []int        // the old kubia-0's PIDs at the link's return
 	var both []kubia0Sample // samples with two kubia-0 serving
 	gone := false
