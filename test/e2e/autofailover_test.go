@@ -39,6 +39,7 @@ var autoFailoverConfig = harness.MultiNodeConfig{
 // addresses answer; no sample may show two copies answering, and in step 1
 // no sample may show two copies running at all.
 func TestAutomaticFailover(t *testing.T) {
+	t.Parallel() // its own bridge, namespaces, addresses and ports
 	kubectl := harness.LookTool(t, "kubectl")
 	m := harness.StartMultiNodeConfig(t, 3, autoFailoverConfig)
 	k := m.Kubectl(t, harness.Kubectl{Name: "kubectl", Path: kubectl})

@@ -514,6 +514,7 @@ func (w *chaosWriter) expected() map[string][]string {
 // once the faults stop, or a node not Ready again after its fault. See
 // docs/chaos.md.
 func TestChaos(t *testing.T) {
+	t.Parallel() // its own bridge, namespaces, addresses and ports
 	kubectl := harness.LookTool(t, "kubectl")
 	seed := testenv.Seed(t)
 	faults := chaosDefaultFaults

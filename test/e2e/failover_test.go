@@ -219,6 +219,7 @@ func (sm kubia0Sample) String() string {
 // kubia-0 answered for ~1 s after its link returned, beside the new one,
 // until its agent heard from the API.
 func TestNodeFailoverForceDelete(t *testing.T) {
+	t.Parallel() // its own bridge, namespaces, addresses and ports
 	kubectl := harness.LookTool(t, "kubectl")
 	m := harness.StartMultiNodeConfig(t, 3, failoverConfig)
 	k := m.Kubectl(t, harness.Kubectl{Name: "kubectl", Path: kubectl})

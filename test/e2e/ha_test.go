@@ -53,6 +53,7 @@ type haServer struct {
 // Loopback ports: API 17043-17045, etcd 17050-17055, the agent's streaming
 // server 17046.
 func TestHAServerKillNine(t *testing.T) {
+	t.Parallel() // its own bridge, namespaces, addresses and ports
 	dir := t.TempDir()
 	servers := make([]*haServer, 3)
 	for i := range servers {

@@ -54,6 +54,7 @@ spec:
 // each, a pod on one node reaches the pod on the other by its IP, and each
 // node's cluster DNS answers the headless service's SRV records.
 func TestMultiNode(t *testing.T) {
+	t.Parallel() // its own bridge, namespaces, addresses and ports
 	harness.LookTool(t, "dig")
 	harness.LookTool(t, "curl")
 	kubectl := harness.LookTool(t, "kubectl")

@@ -60,6 +60,7 @@ spec:
 // short, so A is NotReady in seconds; the fence (8s) still closes before
 // that, 12s grace minus the 8s lease's 2s renewals (docs/fencing.md).
 func TestSharedVolumeFollowsPod(t *testing.T) {
+	t.Parallel() // its own bridge, namespaces, addresses and ports
 	kubectl := harness.LookTool(t, "kubectl")
 	harness.LookTool(t, "curl")
 	shared := filepath.Join(t.TempDir(), "shared")
