@@ -516,9 +516,12 @@ func TestRestartPolicyNeverAndSimulatedOutcomes(t *testing.T) {
 			return term != nil && term.ExitCode == tc.exit && term.Reason == tc.reason && !isTrue(p, corev1.PodReady)
 		}, nil)
 	}
-	if sb, _ := h.rt.ListSandboxes(context.Background()); len(sb) != 0 {
-		t.Errorf("sandboxes of terminal pods still run: %v", sb)
-	}
+	// The sandbox of a terminal pod is stopped by the sync after the one
+	// that posted the terminal status.
+	eventually(t, "the terminal pods' sandboxes stopped", func() bool {
+		sb, _ := h.rt.ListSandboxes(context.Background())
+		return len(sb) == 0
+	}, nil)
 }
 
 func TestGracefulDeletion(t *testing.T) {
