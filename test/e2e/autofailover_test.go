@@ -151,10 +151,13 @@ func TestAutomaticFailover(t *testing.T) {
 		}
 	}
 	// While its agent slept, the paused copy ran on (nothing could stop
-	// it) but did not answer: its fence ran out in the kernel.
+	// it) but did not answer: its fence ran out in the kernel. Only a
+	// sample that had finished before SIGCONT counts: the woken agent
+	// kills the copy at once, possibly while a sample begun just before
+	// is still scanning the processes.
 	var lastAsleep *kubia0Sample
 	for i := range history {
-		if history[i].at.Before(woke) {
+		if history[i].end.Before(woke) {
 			lastAsleep = &history[i]
 		}
 	}

@@ -41,7 +41,8 @@ type kubia0Instance struct{ node, uid string }
 // "You've hit kubia-0" from the host (outside every node, where a client
 // of the service is).
 type kubia0Sample struct {
-	at       time.Time
+	at       time.Time // when the sample began
+	end      time.Time // when its process scan and probes had finished
 	pids     map[kubia0Instance][]int
 	answered []string
 }
@@ -138,6 +139,7 @@ func (s *kubia0Sampler) run() {
 		}
 		wg.Wait()
 		sort.Strings(sample.answered)
+		sample.end = time.Now()
 		s.mu.Lock()
 		s.history = append(s.history, sample)
 		s.mu.Unlock()
