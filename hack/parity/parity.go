@@ -36,6 +36,7 @@ import (
 	"k8s.io/kubernetes/pkg/registry/core/service"
 	"k8s.io/kubernetes/pkg/registry/core/serviceaccount"
 	"k8s.io/kubernetes/pkg/registry/discovery/endpointslice"
+	"k8s.io/kubernetes/pkg/registry/networking/networkpolicy"
 	"k8s.io/kubernetes/pkg/registry/policy/poddisruptionbudget"
 	"k8s.io/kubernetes/pkg/registry/rbac/clusterrole"
 	"k8s.io/kubernetes/pkg/registry/rbac/clusterrolebinding"
@@ -77,6 +78,7 @@ var upstream = map[string]upstreamStrategies{
 	"EndpointSlice":             {endpointslice.Strategy, endpointslice.Strategy, nil},
 	"CertificateSigningRequest": {certificates.Strategy, certificates.Strategy, certificates.StatusStrategy},
 	"PodDisruptionBudget":       {poddisruptionbudget.Strategy, poddisruptionbudget.Strategy, poddisruptionbudget.StatusStrategy},
+	"NetworkPolicy":             {networkpolicy.Strategy, networkpolicy.Strategy, nil},
 	"Role":                      {role.Strategy, role.Strategy, nil},
 	"ClusterRole":               {clusterrole.Strategy, clusterrole.Strategy, nil},
 	"RoleBinding":               {rolebinding.Strategy, rolebinding.Strategy, nil},

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -32,6 +33,7 @@ var servedGroupVersions = []schema.GroupVersion{
 	discoveryv1.SchemeGroupVersion,
 	eventsv1.SchemeGroupVersion,
 	policyv1.SchemeGroupVersion,
+	networkingv1.SchemeGroupVersion,
 	rbacv1.SchemeGroupVersion,
 	authenticationv1.SchemeGroupVersion,
 	authorizationv1.SchemeGroupVersion,
@@ -48,7 +50,7 @@ func NewScheme() (*runtime.Scheme, serializer.CodecFactory, error) {
 		corev1.AddToScheme, appsv1.AddToScheme, autoscalingv1.AddToScheme, storagev1.AddToScheme,
 		coordinationv1.AddToScheme, discoveryv1.AddToScheme, eventsv1.AddToScheme, policyv1.AddToScheme,
 		rbacv1.AddToScheme, authenticationv1.AddToScheme, authorizationv1.AddToScheme,
-		certificatesv1.AddToScheme,
+		certificatesv1.AddToScheme, networkingv1.AddToScheme,
 	}
 	for _, add := range builders {
 		if err := add(s); err != nil {

@@ -32,6 +32,7 @@ func Kinds(d Deps) []*Kind {
 		csrKind(),
 		eventsV1EventKind(),
 		podDisruptionBudgetKind(),
+		networkPolicyKind(),
 		clusterRoleBindingKind(d.RBAC), clusterRoleKind(d.RBAC), roleBindingKind(d.RBAC), roleKind(d.RBAC),
 	}
 }

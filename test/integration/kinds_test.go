@@ -29,6 +29,7 @@ var upstreamShortNames = map[schema.GroupResource][]string{
 	{Group: "discovery.k8s.io", Resource: "endpointslices"}:                nil,
 	{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}: {"csr"},
 	{Group: "policy", Resource: "poddisruptionbudgets"}:                    {"pdb"},
+	{Group: "networking.k8s.io", Resource: "networkpolicies"}:              {"netpol"},
 	{Group: "rbac.authorization.k8s.io", Resource: "roles"}:                nil, {Group: "rbac.authorization.k8s.io", Resource: "clusterroles"}: nil,
 	{Group: "rbac.authorization.k8s.io", Resource: "rolebindings"}: nil, {Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}: nil,
 }

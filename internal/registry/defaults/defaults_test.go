@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -425,5 +426,33 @@ func TestServiceAccountAliasAndFileKeyRef(t *testing.T) {
 		if o := spec.Containers[0].Env[0].ValueFrom.FileKeyRef.Optional; o == nil || *o {
 			t.Errorf("fileKeyRef.optional = %v, want false", o)
 		}
+	}
+}
+
+// TestNetworkPolicyDefaults: ports default to TCP; policyTypes Ingress, plus
+// Egress when egress rules exist; given policyTypes are kept.
+func TestNetworkPolicyDefaults(t *testing.T) {
+	udp := corev1.ProtocolUDP
+	np := &networkingv1.NetworkPolicy{Spec: networkingv1.NetworkPolicySpec{
+		Ingress: []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{{}, {Protocol: &udp}}}},
+		Egress:  []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{{Port: ptrTo(intstr.FromInt32(53))}}}},
+	}}
+	NetworkPolicy(np)
+	got := []corev1.Protocol{*np.Spec.Ingress[0].Ports[0].Protocol, *np.Spec.Ingress[0].Ports[1].Protocol, *np.Spec.Egress[0].Ports[0].Protocol}
+	if fmt.Sprint(got) != "[TCP UDP TCP]" {
+		t.Errorf("protocols %v, want [TCP UDP TCP]", got)
+	}
+	if fmt.Sprint(np.Spec.PolicyTypes) != "[Ingress Egress]" {
+		t.Errorf("policyTypes %v, want [Ingress Egress]", np.Spec.PolicyTypes)
+	}
+	ingressOnly := &networkingv1.NetworkPolicy{}
+	NetworkPolicy(ingressOnly)
+	if fmt.Sprint(ingressOnly.Spec.PolicyTypes) != "[Ingress]" {
+		t.Errorf("no rules: policyTypes %v, want [Ingress]", ingressOnly.Spec.PolicyTypes)
+	}
+	egressOnly := &networkingv1.NetworkPolicy{Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}}
+	NetworkPolicy(egressOnly)
+	if fmt.Sprint(egressOnly.Spec.PolicyTypes) != "[Egress]" {
+		t.Errorf("given policyTypes: %v, want [Egress]", egressOnly.Spec.PolicyTypes)
 	}
 }

@@ -40,6 +40,7 @@ var byResource = map[schema.GroupResource]Printer{
 	{Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}:  ClusterRoleBinding,
 	{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}: CertificateSigningRequest,
 	{Group: "policy", Resource: "poddisruptionbudgets"}:                    PodDisruptionBudget,
+	{Group: "networking.k8s.io", Resource: "networkpolicies"}:              NetworkPolicy,
 }
 
 // convertorFor is the convertor of gr's Printer (the default one for a

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -473,5 +474,18 @@ func TestPodDisruptionBudgetRows(t *testing.T) {
 			want: []any{"db", "N/A", "25%", int64(0), "60m"}},
 		{name: "neither", obj: &policyv1.PodDisruptionBudget{ObjectMeta: objMeta("none", time.Hour)},
 			want: []any{"none", "N/A", "N/A", int64(0), "60m"}},
+	})
+}
+
+// TestNetworkPolicyRows: POD-SELECTOR as kubectl formats a selector,
+// <none> for the empty one that selects every pod.
+func TestNetworkPolicyRows(t *testing.T) {
+	checkRows(t, schema.GroupResource{Group: "networking.k8s.io", Resource: "networkpolicies"}, []rowCase{
+		{name: "labels", obj: &networkingv1.NetworkPolicy{ObjectMeta: objMeta("db", 3*time.Minute), Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"},
+				MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"a", "b"}}}}}},
+			want: []any{"db", "app=db,tier in (a,b)", "3m"}},
+		{name: "every pod", obj: &networkingv1.NetworkPolicy{ObjectMeta: objMeta("deny-all", time.Hour)},
+			want: []any{"deny-all", "<none>", "60m"}},
 	})
 }
