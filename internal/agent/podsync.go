@@ -249,6 +249,16 @@ func computePod(in *podState) podPlan {
 		}
 	}
 
+	// Ephemeral containers (kubectl debug) start once the sandbox runs,
+	// whether or not the init containers are done, and never restart.
+	terminal := plan.status.Phase == corev1.PodSucceeded || plan.status.Phase == corev1.PodFailed
+	for i := range pod.Spec.EphemeralContainers {
+		c := ephemeralContainer(&pod.Spec.EphemeralContainers[i])
+		if len(in.containers[c.Name]) == 0 && !terminal {
+			add(podAction{kind: actStart, container: c, name: c.Name})
+		}
+	}
+
 	// Two instances per container (current and previous); probes for the
 	// running ones.
 	for _, name := range sortedNames(in.containers) {

@@ -59,6 +59,16 @@ func syncPod(policy corev1.RestartPolicy, inits []string, apps ...string) *corev
 	return p
 }
 
+// withDebug adds ephemeral containers (as kubectl debug does) to p.
+func withDebug(p *corev1.Pod, names ...string) *corev1.Pod {
+	for _, n := range names {
+		p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, corev1.EphemeralContainer{
+			EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: n, Image: "busybox", Stdin: true, TTY: true},
+		})
+	}
+	return p
+}
+
 func deleted(p *corev1.Pod) *corev1.Pod {
 	p.DeletionTimestamp = &metav1.Time{Time: syncNow.Add(-time.Second)}
 	return p
@@ -440,6 +450,49 @@ func TestComputePod(t *testing.T) {
 			name: "being deleted: nothing is started or restarted", pod: deleted(syncPod(always, []string{"init"}, "main")),
 			containers: []runtime.ContainerStatus{ctr("init", 0, "exited:0", time.Minute), ctr("main", 0, "exited:1", time.Second)},
 			status:     "Running [terminated:Completed:0] [terminated:Error:1]",
+		},
+		// Ephemeral containers (kubectl debug).
+		{
+			name: "an ephemeral container starts even while init containers run", pod: withDebug(syncPod(always, []string{"init"}, "main"), "dbg"),
+			containers: []runtime.ContainerStatus{ctr("init", 0, "running", time.Second)}, podIP: "10.0.0.5",
+			actions: []string{"start dbg attempt 0", "probe init"},
+			status:  "Pending [running] [waiting:PodInitializing]",
+			check: func(t *testing.T, st corev1.PodStatus, _ podPlan) {
+				if n := len(st.EphemeralContainerStatuses); n != 1 || stateOf(st.EphemeralContainerStatuses[0]) != "waiting:PodInitializing" {
+					t.Errorf("ephemeral statuses %+v", st.EphemeralContainerStatuses)
+				}
+			},
+		},
+		{
+			name: "a running ephemeral container counts in neither phase nor readiness", pod: withDebug(syncPod(always, nil, "main"), "dbg"),
+			containers: []runtime.ContainerStatus{ctr("main", 0, "running", time.Minute), ctr("dbg", 0, "running", time.Second)}, podIP: "10.0.0.5",
+			actions: []string{"probe dbg", "probe main"},
+			status:  "Running [] [running]",
+			check: func(t *testing.T, st corev1.PodStatus, _ podPlan) {
+				if c := condOf(st, corev1.PodReady); c.Status != corev1.ConditionTrue {
+					t.Errorf("Ready %+v with a running ephemeral container", c)
+				}
+				if cs := st.EphemeralContainerStatuses[0]; stateOf(cs) != "running" || cs.Ready {
+					t.Errorf("ephemeral status %+v", cs)
+				}
+			},
+		},
+		{
+			name: "an exited ephemeral container is never restarted", pod: withDebug(syncPod(always, nil, "main"), "dbg"),
+			containers: []runtime.ContainerStatus{ctr("main", 0, "running", time.Minute), ctr("dbg", 0, "exited:1", time.Second)}, podIP: "10.0.0.5",
+			actions: []string{"probe main"},
+			status:  "Running [] [running]",
+			check: func(t *testing.T, st corev1.PodStatus, _ podPlan) {
+				if cs := st.EphemeralContainerStatuses[0]; stateOf(cs) != "terminated:Error:1" {
+					t.Errorf("ephemeral status %s, want terminated:Error:1", stateOf(cs))
+				}
+			},
+		},
+		{
+			name: "no ephemeral container starts in a finished pod", pod: withDebug(syncPod(never, nil, "main"), "dbg"),
+			containers: []runtime.ContainerStatus{ctr("main", 0, "exited:0", time.Second)}, podIP: "10.0.0.5",
+			actions: []string{"stop-pod "},
+			status:  "Succeeded [] [terminated:Completed:0]",
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {

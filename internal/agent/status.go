@@ -155,18 +155,17 @@ func podStatus(in *podState) corev1.PodStatus {
 	old := pod.Status
 	now := mt(in.now)
 	st := corev1.PodStatus{
-		Phase:                      old.Phase,
-		HostIP:                     in.nodeIP,
-		PodIP:                      podIP,
-		StartTime:                  old.StartTime,
-		QOSClass:                   qos.GetPodQOS(pod),
-		NominatedNodeName:          old.NominatedNodeName,
-		Resize:                     old.Resize,
-		ResourceClaimStatuses:      old.ResourceClaimStatuses,
-		ObservedGeneration:         old.ObservedGeneration,
-		Message:                    old.Message,
-		Reason:                     old.Reason,
-		EphemeralContainerStatuses: old.EphemeralContainerStatuses,
+		Phase:                 old.Phase,
+		HostIP:                in.nodeIP,
+		PodIP:                 podIP,
+		StartTime:             old.StartTime,
+		QOSClass:              qos.GetPodQOS(pod),
+		NominatedNodeName:     old.NominatedNodeName,
+		Resize:                old.Resize,
+		ResourceClaimStatuses: old.ResourceClaimStatuses,
+		ObservedGeneration:    old.ObservedGeneration,
+		Message:               old.Message,
+		Reason:                old.Reason,
 	}
 	if st.StartTime == nil {
 		st.StartTime = &now
@@ -241,6 +240,19 @@ func podStatus(in *podState) corev1.PodStatus {
 		if !cs.Ready {
 			unready = append(unready, c.Name)
 		}
+	}
+
+	// Ephemeral containers run once, count in neither phase nor
+	// readiness.
+	for i := range pod.Spec.EphemeralContainers {
+		c := ephemeralContainer(&pod.Spec.EphemeralContainers[i])
+		reason := "ContainerCreating"
+		if len(pod.Spec.InitContainers) > 0 {
+			reason = "PodInitializing"
+		}
+		cs := containerStatus(in, c, reason, func(int) bool { return false }, false)
+		cs.Ready = false
+		st.EphemeralContainerStatuses = append(st.EphemeralContainerStatuses, cs)
 	}
 
 	switch {

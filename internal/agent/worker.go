@@ -466,7 +466,19 @@ func containerSpec(pod *corev1.Pod, name string) *corev1.Container {
 			return &pod.Spec.Containers[i]
 		}
 	}
+	for i := range pod.Spec.EphemeralContainers {
+		if pod.Spec.EphemeralContainers[i].Name == name {
+			return ephemeralContainer(&pod.Spec.EphemeralContainers[i])
+		}
+	}
 	return nil
+}
+
+// ephemeralContainer is an ephemeral container's spec as a container's (the
+// two types share their fields; validation refused the ones an ephemeral
+// container may not set).
+func ephemeralContainer(ec *corev1.EphemeralContainer) *corev1.Container {
+	return (*corev1.Container)(&ec.EphemeralContainerCommon)
 }
 
 // sandboxIP is the pod's IP as the runtime knows it (no sandbox: "").

@@ -47,13 +47,14 @@ func podKind(agents *AgentAccess, tol Tolerations) *Kind {
 		Subresources: func(self *Store, stores map[schema.GroupResource]*Store) map[string]rest.Storage {
 			nodes := stores[corev1.Resource("nodes")]
 			return map[string]rest.Storage{
-				"binding":     &BindingREST{pods: self},
-				"eviction":    &EvictionREST{pods: self, pdbs: stores[policyv1.Resource("poddisruptionbudgets")]},
-				"log":         &connectREST{pods: self, nodes: nodes, kind: "log", agent: agents},
-				"exec":        &connectREST{pods: self, nodes: nodes, kind: "exec", agent: agents},
-				"attach":      &connectREST{pods: self, nodes: nodes, kind: "attach", agent: agents},
-				"portforward": &connectREST{pods: self, nodes: nodes, kind: "portforward", agent: agents},
-				"proxy":       &PodProxyREST{pods: self},
+				"binding":             &BindingREST{pods: self},
+				"ephemeralcontainers": newEphemeralContainersREST(self),
+				"eviction":            &EvictionREST{pods: self, pdbs: stores[policyv1.Resource("poddisruptionbudgets")]},
+				"log":                 &connectREST{pods: self, nodes: nodes, kind: "log", agent: agents},
+				"exec":                &connectREST{pods: self, nodes: nodes, kind: "exec", agent: agents},
+				"attach":              &connectREST{pods: self, nodes: nodes, kind: "attach", agent: agents},
+				"portforward":         &connectREST{pods: self, nodes: nodes, kind: "portforward", agent: agents},
+				"proxy":               &PodProxyREST{pods: self},
 			}
 		},
 	}

@@ -146,4 +146,17 @@ func TestWalkthroughKubia(t *testing.T) {
 	u.WaitReady(t, "kubia", 2)
 	px.WaitBody(t, "GET", "/api/v1/namespaces/default/pods/kubia-1/proxy/", "",
 		"You've hit kubia-1", "kubia-1.kubia.default.svc.cluster.local: The sun is shining")
+
+	// kubectl debug: an ephemeral container in kubia-0, in its pod's
+	// namespaces (its hostname, the kubia process beside it), fed from
+	// stdin; it runs once and the pod stays Ready.
+	r := k.RunWith(harness.RunOpts{Stdin: "echo debug-on-$(hostname); for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done\nexit 3\n"},
+		"debug", "-i", "kubia-0", "--image=busybox", "--container=dbg", "--target=kubia", "--profile=general", "--", "sh")
+	if r.Err != nil || !strings.Contains(r.Stdout, "debug-on-kubia-0") || !strings.Contains(r.Stdout, "example kubia") {
+		t.Errorf("kubectl debug: want its hostname and the kubia process: %s", r)
+	}
+	k.WaitJSONPath(t, waitBound, `{.status.ephemeralContainerStatuses[?(@.name=="dbg")].state.terminated.exitCode}`, "3", "pod", "kubia-0")
+	if got := k.JSONPath(t, `{.status.conditions[?(@.type=="Ready")].status} {.status.containerStatuses[0].restartCount}`, "pod", "kubia-0"); got != "True 0" {
+		t.Errorf("kubia-0 Ready and restarts after kubectl debug: %q, want \"True 0\"", got)
+	}
 }

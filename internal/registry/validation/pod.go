@@ -46,6 +46,11 @@ func ValidatePod(pod *corev1.Pod) field.ErrorList {
 	errs := validateObjectMeta(&pod.ObjectMeta, true, nameIsDNSSubdomain)
 	errs = append(errs, ValidatePodSpec(&pod.Spec, specPath)...)
 	errs = append(errs, validatePodOnly(&pod.Spec, specPath)...)
+	// Ephemeral containers are added to a running pod through its
+	// ephemeralcontainers subresource only.
+	if len(pod.Spec.EphemeralContainers) > 0 {
+		errs = append(errs, field.Forbidden(specPath.Child("ephemeralContainers"), "cannot be set on create"))
+	}
 	return errs
 }
 
@@ -168,6 +173,8 @@ func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 			}
 		}
 	}
+
+	errs = append(errs, validateEphemeralContainers(spec, volNames, fldPath.Child("ephemeralContainers"))...)
 
 	switch spec.RestartPolicy {
 	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
@@ -1120,6 +1127,7 @@ func ValidatePodStatusUpdate(newPod, oldPod *corev1.Pod) field.ErrorList {
 		}
 	}
 	errs = append(errs, validateStateTransition(newPod.Status.InitContainerStatuses, oldPod.Status.InitContainerStatuses, statusPath.Child("initContainerStatuses"), oldPod.Spec.RestartPolicy, sidecars)...)
+	errs = append(errs, validateEphemeralStateTransition(newPod.Status.EphemeralContainerStatuses, oldPod.Status.EphemeralContainerStatuses, statusPath.Child("ephemeralContainerStatuses"))...)
 	return errs
 }
 
