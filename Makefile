@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/petset
 
-.PHONY: build up test unit integration e2e chaos fuzz vet verify bench parity clean
+.PHONY: build up test unit integration e2e chaos chaos-ha fuzz vet verify bench parity clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/petset
@@ -32,6 +32,10 @@ e2e: build
 # PETSET_CHAOS_FAULTS, PETSET_CHAOS_BOUND and PETSET_TEST_SEED (replay) apply.
 chaos: build
 	PETSET_BIN=$(CURDIR)/$(BIN) PETSET_CHAOS_FAULTS=$${PETSET_CHAOS_FAULTS:-30} $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 90m ./test/e2e/
+
+# The same on three servers (TestChaosHA, docs/chaos.md): 20 faults by default.
+chaos-ha: build
+	PETSET_BIN=$(CURDIR)/$(BIN) PETSET_CHAOS_FAULTS=$${PETSET_CHAOS_FAULTS:-20} $(GO) test -count=1 -v -run '^TestChaosHA$$' -timeout 90m ./test/e2e/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 30s ./internal/apiserver/

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,10 +31,9 @@ import (
 // by default so CI's run stays short) and a wall-clock bound on the fault
 // phase (PETSET_CHAOS_BOUND, a Go duration), for the long run.
 const (
-	chaosFaultsEnv     = "PETSET_CHAOS_FAULTS"
-	chaosBoundEnv      = "PETSET_CHAOS_BOUND"
-	chaosDefaultFaults = 3
-	chaosDefaultBound  = 20 * time.Minute
+	chaosFaultsEnv    = "PETSET_CHAOS_FAULTS"
+	chaosBoundEnv     = "PETSET_CHAOS_BOUND"
+	chaosDefaultBound = 20 * time.Minute
 )
 
 // chaosSets are the test's StatefulSets: seed 000's kubia, one ordered and
@@ -117,12 +117,13 @@ spec:
 }
 
 // chaosFault is one fault of the schedule: after gap, kind hits node (or
-// the server) for hold, then is undone.
+// server: the same index) for hold, then is undone.
 type chaosFault struct {
-	kind string // link, sigstop, kill-agent, kill-server
-	node int
-	gap  time.Duration
-	hold time.Duration
+	kind    string // link, sigstop, kill-agent, kill-server, stop-server
+	node    int
+	servers int // how many servers the control plane has
+	gap     time.Duration
+	hold    time.Duration
 }
 
 // chaosOp is one workload change, at an offset from the start of the
@@ -135,29 +136,50 @@ type chaosOp struct {
 }
 
 // chaosSchedule draws the faults and the workload changes from the seed.
-// Faults of a node or the server never overlap: each one is undone and
-// the cluster is whole again (every node Ready) before the next.
-func chaosSchedule(seed int64, faults int) ([]chaosFault, []chaosOp) {
+// Faults of a node or a server never overlap: each one is undone and
+// the cluster is whole again (every node Ready, every server answering)
+// before the next. With one server (servers 1) the faults are those of
+// TestChaos, with three (TestChaosHA) a server may also be paused
+// (stop-server), a killed one stays down longer, and at least one fault
+// is a server's kill. quick (CI's short run) draws gaps of 1–3 s and
+// holds of at most 5 s.
+func chaosSchedule(seed int64, faults, servers int, quick bool) ([]chaosFault, []chaosOp) {
 	r := rand.New(rand.NewSource(seed))
 	dur := func(lo, hi int) time.Duration {
 		return time.Duration(lo*1000+r.Intn((hi-lo)*1000+1)) * time.Millisecond
 	}
 	kinds := []string{"link", "sigstop", "kill-agent", "kill-server"}
+	if servers > 1 {
+		kinds = append(kinds, "stop-server")
+	}
 	var fs []chaosFault
 	var total time.Duration
+	killsServer := false
 	for i := 0; i < faults; i++ {
-		f := chaosFault{kind: kinds[r.Intn(len(kinds))], node: r.Intn(3), gap: dur(2, 10)}
-		switch f.kind {
-		case "link", "sigstop":
+		f := chaosFault{kind: kinds[r.Intn(len(kinds))], node: r.Intn(3), servers: servers, gap: dur(2, 10)}
+		switch {
+		case f.kind == "link" || f.kind == "sigstop":
 			f.hold = dur(4, 30)
-		case "kill-agent":
+		case f.kind == "kill-agent":
 			f.hold = dur(1, 20)
-		case "kill-server":
+		case f.kind == "kill-server" && servers == 1:
 			f.hold = dur(0, 5)
+		case f.kind == "kill-server":
+			// The others keep serving: it may stay down a while.
+			f.hold = dur(0, 20)
+		case f.kind == "stop-server":
+			f.hold = dur(4, 20)
 		}
+		if quick {
+			f.gap, f.hold = dur(1, 3), min(f.hold, 5*time.Second)
+		}
+		killsServer = killsServer || f.kind == "kill-server"
 		fs = append(fs, f)
 		// A fault with its recovery takes some 20s more than its hold.
 		total += f.gap + f.hold + 20*time.Second
+	}
+	if servers > 1 && !killsServer && len(fs) > 0 {
+		fs[0].kind, fs[0].hold = "kill-server", min(fs[0].hold, 5*time.Second)
 	}
 	var ops []chaosOp
 	for at := dur(1, 6); at < total; at += dur(3, 15) {
@@ -172,7 +194,11 @@ func chaosSchedule(seed int64, faults int) ([]chaosFault, []chaosOp) {
 }
 
 func (f chaosFault) String() string {
-	if f.kind == "kill-server" {
+	switch {
+	case f.kind != "kill-server" && f.kind != "stop-server":
+	case f.servers > 1:
+		return fmt.Sprintf("after %.1fs %s of server-%d for %.1fs", f.gap.Seconds(), f.kind, f.node, f.hold.Seconds())
+	default:
 		return fmt.Sprintf("after %.1fs %s for %.1fs", f.gap.Seconds(), f.kind, f.hold.Seconds())
 	}
 	return fmt.Sprintf("after %.1fs %s of node %c for %.1fs", f.gap.Seconds(), f.kind, 'a'+f.node, f.hold.Seconds())
@@ -183,6 +209,32 @@ func (o chaosOp) String() string {
 		return fmt.Sprintf("+%.1fs scale %s to %d", o.at.Seconds(), o.set, o.n)
 	}
 	return fmt.Sprintf("+%.1fs roll %s", o.at.Seconds(), o.set)
+}
+
+// chaosOpResult is one workload change as run: the value it set (the
+// replicas, or the roll's CHAOS_ROLL) and whether the API acknowledged it.
+type chaosOpResult struct {
+	set, kind string
+	value     int
+	acked     bool
+}
+
+// opsSpecValues are the values the set's field (kind: scale or roll) may
+// hold at the end: that of the last acknowledged change (initial when
+// none was), or of a later one that was not acknowledged (it may have
+// been stored).
+func opsSpecValues(ops []chaosOpResult, set, kind string, initial int) []int {
+	valid := []int{initial}
+	for _, o := range ops {
+		switch {
+		case o.set != set || o.kind != kind:
+		case o.acked:
+			valid = []int{o.value}
+		default:
+			valid = append(valid, o.value)
+		}
+	}
+	return valid
 }
 
 // chaosPodName is a pod of the chaos sets: its answers' hostname.
@@ -509,15 +561,49 @@ func (w *chaosWriter) expected() map[string][]string {
 // Violations (the test fails on any): (a) one pod name answering from two
 // pod addresses at once; (b) one claim's volume behind two answering pods
 // at once; (c) an acknowledged write missing from its pod's volume (and
-// its answer) at the end, or an acknowledged ConfigMap missing; (d) a set
-// not converged (ready, one revision, nothing terminating) within a bound
+// its answer) at the end, an acknowledged ConfigMap missing, or a set's
+// spec other than its last acknowledged scale and roll; (d) a set not
+// converged (ready, one revision, nothing terminating) within a bound
 // once the faults stop, or a node not Ready again after its fault. See
 // docs/chaos.md.
 func TestChaos(t *testing.T) {
 	t.Parallel() // its own bridge, namespaces, addresses and ports
-	kubectl := harness.LookTool(t, "kubectl")
+	// Bridge psmw0, 10.201/10.202/10.203, port 16593.
+	runChaos(t, 3, harness.MultiNodeConfig{
+		Prefix: "psmw", Subnet: "10.201.0", PodCIDRBase: "10.202",
+		ServiceCIDR: "10.203.0.0/16", Port: 16593,
+	})
+}
+
+// TestChaosHA is TestChaos on a control plane of three servers (one etcd
+// cluster, docs/ha.md) that the agents, the test's clients and petset
+// kubectl fail over among: beside the node faults, a server is killed
+// (kill -9, started again on its data dir after a while) or paused
+// (SIGSTOP/SIGCONT), never two at once. The same checks; every write the
+// API acknowledged (ConfigMaps, the sets' scales and rolls) survives.
+// The default (CI) is two faults, one of them a server's kill.
+func TestChaosHA(t *testing.T) {
+	t.Parallel() // its own bridge, namespaces, addresses and ports
+	// Bridge psmy0, servers 10.251.0.1-3, nodes .11-.13, pods
+	// 10.252.x.0/24, services 10.253.0.0/16, API port 16843, etcd
+	// 17100-17105.
+	runChaos(t, 2, harness.MultiNodeConfig{
+		Prefix: "psmy", Subnet: "10.251.0", PodCIDRBase: "10.252",
+		ServiceCIDR: "10.253.0.0/16", Port: 16843, Servers: 3, EtcdPort: 17100,
+	})
+}
+
+// runChaos runs the chaos test on the network of netCfg (its timings and
+// shared dir added here), with defaultFaults faults unless
+// PETSET_CHAOS_FAULTS says otherwise.
+func runChaos(t *testing.T, defaultFaults int, netCfg harness.MultiNodeConfig) {
+	kubectl := harness.Kubectl{Name: "kubectl", Path: harness.LookTool(t, "kubectl")}
+	if netCfg.Servers > 1 {
+		// It knows every server (the kubeconfig's petset.io/servers).
+		kubectl = harness.Kubectl{Name: "petset-kubectl", Path: harness.Bin(), Args: []string{"kubectl"}}
+	}
 	seed := testenv.Seed(t)
-	faults := chaosDefaultFaults
+	faults := defaultFaults
 	if v := os.Getenv(chaosFaultsEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -533,7 +619,10 @@ func TestChaos(t *testing.T) {
 		}
 		bound = d
 	}
-	schedule, ops := chaosSchedule(seed, faults)
+	servers := max(netCfg.Servers, 1)
+	// CI's run of the HA variant (no count asked) keeps to a minute.
+	quick := servers > 1 && os.Getenv(chaosFaultsEnv) == ""
+	schedule, ops := chaosSchedule(seed, faults, servers, quick)
 	var plan strings.Builder
 	for i, f := range schedule {
 		fmt.Fprintf(&plan, "\n  fault %d: %v", i+1, f)
@@ -541,27 +630,41 @@ func TestChaos(t *testing.T) {
 	for _, o := range ops {
 		fmt.Fprintf(&plan, "\n  op %v", o)
 	}
-	t.Logf("chaos schedule (seed %d, %d faults, bound %v):%s", seed, faults, bound, plan.String())
+	t.Logf("chaos schedule (seed %d, %d faults, %d servers, quick %v, bound %v):%s", seed, faults, servers, quick, bound, plan.String())
 
 	shared := filepath.Join(t.TempDir(), "shared")
 	dirArgs := []string{"--shared-volume-dir", shared}
-	// Its own resources (bridge psmw0, 10.201/10.202/10.203, port 16593).
 	// Grace 16s with an 8s lease (renewed every 2s) and a 6s fence, as
 	// TestAutomaticFailover.
-	m := harness.StartMultiNodeConfig(t, 3, harness.MultiNodeConfig{
-		Prefix: "psmw", Subnet: "10.201.0", PodCIDRBase: "10.202",
-		ServiceCIDR: "10.203.0.0/16", Port: 16593,
-		ServerArgs: append([]string{"--node-monitor-grace-period", "16s", "--node-monitor-period", "1s", "--auto-failover"}, dirArgs...),
-		AgentArgs:  append([]string{"--fence-timeout", "6s", "--node-lease-duration", "8s"}, dirArgs...),
-	})
-	k := m.Kubectl(t, harness.Kubectl{Name: "kubectl", Path: kubectl})
+	netCfg.ServerArgs = append([]string{"--node-monitor-grace-period", "16s", "--node-monitor-period", "1s", "--auto-failover"}, dirArgs...)
+	netCfg.AgentArgs = append([]string{"--fence-timeout", "6s", "--node-lease-duration", "8s"}, dirArgs...)
+	began := time.Now()
+	m := harness.StartMultiNodeConfig(t, 3, netCfg)
+	t.Logf("%d servers and 3 agents ready after %v", servers, time.Since(began).Round(time.Second))
+	k := m.Kubectl(t, kubectl)
 	cfg := m.RESTConfig(t)
 	cfg.Timeout = 5 * time.Second
 	cs := harness.Clientset(t, cfg)
+	// With several servers, each one's own client (no failover): the
+	// cluster is whole again once every server answers.
+	var serverClients []kubernetes.Interface
+	for _, s := range m.Servers {
+		if len(m.Servers) == 1 {
+			break
+		}
+		c := harness.RESTConfig(t, m.Kubeconfig)
+		c.Host, c.Timeout = s.URL, 3*time.Second
+		serverClients = append(serverClients, harness.Clientset(t, c))
+	}
 	allReady := func(bound time.Duration) error {
 		return harness.WaitFor(bound, func() (bool, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
+			for _, c := range serverClients {
+				if _, err := c.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
+					return false, nil
+				}
+			}
 			nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 			if err != nil || len(nodes.Items) != len(m.Nodes) {
 				return false, nil
@@ -588,6 +691,7 @@ func TestChaos(t *testing.T) {
 		k.WaitJSONPath(t, 3*time.Minute, "{.status.readyReplicas}", strconv.Itoa(s.replicas), "statefulset", s.name)
 	}
 
+	t.Logf("sets ready after %v", time.Since(began).Round(time.Second))
 	sampler := startChaosSampler(m, cs)
 	defer func() {
 		select {
@@ -613,6 +717,7 @@ func TestChaos(t *testing.T) {
 	opsStop := make(chan struct{})
 	opsDone := make(chan struct{})
 	var opsRun []string
+	var opsDoneList []chaosOpResult
 	go func() {
 		defer close(opsDone)
 		rolls := map[string]int{}
@@ -640,8 +745,13 @@ func TestChaos(t *testing.T) {
 			})
 			res := "ok"
 			if err != nil {
-				res = "not applied: " + err.Error()
+				res = "not acknowledged: " + err.Error()
 			}
+			value := o.n
+			if o.kind == "roll" {
+				value = rolls[o.set]
+			}
+			opsDoneList = append(opsDoneList, chaosOpResult{set: o.set, kind: o.kind, value: value, acked: err == nil})
 			opsRun = append(opsRun, fmt.Sprintf("%s at +%.1fs: %s", o, time.Since(start).Seconds(), res))
 		}
 	}()
@@ -675,15 +785,25 @@ func TestChaos(t *testing.T) {
 			time.Sleep(f.hold)
 			m.RestartAgent(t, h)
 		case "kill-server":
-			m.Process.Kill(t)
+			s := m.Servers[f.node%len(m.Servers)]
+			s.Process.Kill(t)
 			time.Sleep(f.hold)
-			m.RestartServer(t)
+			m.RestartServerHost(t, s)
+		case "stop-server":
+			s := m.Servers[f.node%len(m.Servers)].Process.Cmd.Process
+			if err := s.Signal(syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(f.hold)
+			if err := s.Signal(syscall.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
 		}
 		injected = append(injected, fmt.Sprintf("fault %d at +%.1fs: %v", i+1, at.Seconds(), f))
 		t.Log(injected[len(injected)-1])
 		// The cluster is whole again before the next fault.
 		if err := allReady(3 * time.Minute); err != nil {
-			sampler.violation("after fault %d (%v) not every node is Ready again: %v", i+1, f, err)
+			sampler.violation("after fault %d (%v) not every node is Ready (and server answering) again: %v", i+1, f, err)
 		}
 	}
 	faultsEnd := time.Now()
@@ -724,6 +844,26 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	converged := time.Since(faultsEnd)
+	// (c) The sets' specs hold their last acknowledged scale and roll.
+	for _, s := range chaosSets {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ss, err := cs.AppsV1().StatefulSets("default").Get(ctx, s.name, metav1.GetOptions{})
+		cancel()
+		if err != nil {
+			sampler.violation("get set %s at the end: %v", s.name, err)
+			continue
+		}
+		roll, _ := strconv.Atoi(ss.Spec.Template.Spec.Containers[0].Env[0].Value)
+		for kind, got := range map[string]int{"scale": int(*ss.Spec.Replicas), "roll": roll} {
+			initial := s.replicas
+			if kind == "roll" {
+				initial = 0
+			}
+			if valid := opsSpecValues(opsDoneList, s.name, kind, initial); !slices.Contains(valid, got) {
+				sampler.violation("lost write: set %s's %s is %d, want one of %v (its last acknowledged one, or one sent after it)", s.name, kind, got, valid)
+			}
+		}
+	}
 	close(writer.stop)
 	<-writer.done
 	sampler.finish()

@@ -6,6 +6,7 @@ package harness
 // down is a machine's `ifconfig eth0 down`.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/rest"
+
+	"petset/internal/apiclient"
 	"petset/internal/pki"
 	"petset/internal/testenv"
 )
@@ -52,6 +56,19 @@ type MultiNodeConfig struct {
 	ServerArgs []string
 	// AgentArgs are appended to each `petset agent`'s arguments.
 	AgentArgs []string
+	// Servers is how many `petset server` processes form the control
+	// plane: 1 (the default) or 3. Server i listens on <subnet>.<1+i> at
+	// Port: the first on the host bridge, the others each in a network
+	// namespace of its own (<prefix>-s1, -s2) with eth0 on the bridge,
+	// so that each dials the others from its own address, as on a
+	// machine of its own (etcd checks a peer's certificate against the
+	// address it connects from). With 3, the first starts a cluster
+	// (--cluster-init) and the others join it (docs/ha.md), each with an
+	// etcd member on its address: clients at EtcdPort+2i, peers at
+	// EtcdPort+2i+1.
+	Servers int
+	// EtcdPort is the first of the etcd members' ports (with Servers 3).
+	EtcdPort int
 }
 
 func (c MultiNodeConfig) withDefaults() MultiNodeConfig {
@@ -70,7 +87,23 @@ func (c MultiNodeConfig) withDefaults() MultiNodeConfig {
 	if c.Port == 0 {
 		c.Port = multiNodeAPIPort
 	}
+	if c.Servers == 0 {
+		c.Servers = 1
+	}
 	return c
+}
+
+// ServerHost is one `petset server` of the control plane, on an address of
+// the host bridge.
+type ServerHost struct {
+	Name    string // server-0, server-1, …
+	IP      string // its address on the bridge
+	URL     string // https://IP:port
+	DataDir string
+	NetNS   string // its network namespace; "" for the first (the host's)
+	Process *Process
+	hostEnd string   // the veth's end on the host bridge
+	args    []string // the arguments of each of its starts
 }
 
 // NodeHost is one agent host: a network namespace with eth0 on the shared
@@ -88,16 +121,17 @@ type NodeHost struct {
 	args    []string // nsenter's arguments that start the agent
 }
 
-// MultiNode is a running server and its agent hosts.
+// MultiNode is a running control plane and its agent hosts. The embedded
+// Cluster is the first server's (its Process, Server URL); with several
+// servers its Kubeconfig lists them all and RESTConfig fails over among
+// them.
 type MultiNode struct {
 	*Cluster
+	Servers  []*ServerHost
 	Nodes    []*NodeHost
 	Config   MultiNodeConfig // with its defaults filled in
 	Bridge   string          // the host bridge
-	BridgeIP string          // the server's address on it
-	// serverArgs are the arguments `petset server` was started with
-	// (RestartServer starts it again with them, on the same data dir).
-	serverArgs []string
+	BridgeIP string          // the first server's address on it
 }
 
 // StartMultiNode starts `petset server` on MultiNodeBridgeIP:16643 and n
@@ -121,7 +155,22 @@ func StartMultiNodeConfig(t testing.TB, n int, cfg MultiNodeConfig) *MultiNode {
 		t.Fatalf("StartMultiNode: %d nodes, want 1..%d", n, multiNodeMax)
 	}
 	cfg = cfg.withDefaults()
+	if cfg.Servers != 1 && cfg.Servers != 3 {
+		t.Fatalf("StartMultiNode: %d servers, want 1 or 3", cfg.Servers)
+	}
+	if cfg.Servers > 1 && cfg.EtcdPort == 0 {
+		t.Fatalf("StartMultiNode: %d servers need an EtcdPort", cfg.Servers)
+	}
 	m := &MultiNode{Config: cfg, Bridge: cfg.Prefix + "0", BridgeIP: cfg.Subnet + ".1"}
+	for i := 0; i < cfg.Servers; i++ {
+		s := &ServerHost{Name: fmt.Sprintf("server-%d", i), IP: fmt.Sprintf("%s.%d", cfg.Subnet, 1+i)}
+		s.URL = fmt.Sprintf("https://%s:%d", s.IP, cfg.Port)
+		if i > 0 {
+			s.NetNS = fmt.Sprintf("%s-s%d", cfg.Prefix, i)
+			s.hostEnd = s.NetNS + "-h"
+		}
+		m.Servers = append(m.Servers, s)
+	}
 	for i := 0; i < n; i++ {
 		letter := string(rune('a' + i))
 		m.Nodes = append(m.Nodes, &NodeHost{
@@ -138,7 +187,7 @@ func StartMultiNodeConfig(t testing.TB, n int, cfg MultiNodeConfig) *MultiNode {
 	m.removeNetwork(t, true)
 	t.Cleanup(func() { m.cleanup(t) })
 	m.setupNetwork(t)
-	m.startServer(t)
+	m.startServers(t)
 	m.startAgents(t)
 	return m
 }
@@ -151,19 +200,32 @@ func ip(t testing.TB, args ...string) {
 	}
 }
 
+// addHost makes a network namespace a host on the bridge: eth0 (a veth
+// whose other end, hostEnd, is on the bridge) with addr, its default
+// route through the host (which routes the pod networks).
+func (m *MultiNode) addHost(t testing.TB, netns, hostEnd, addr string) {
+	t.Helper()
+	ip(t, "netns", "add", netns)
+	ip(t, "link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "netns", netns)
+	ip(t, "link", "set", hostEnd, "master", m.Bridge, "up")
+	ip(t, "-n", netns, "link", "set", "lo", "up")
+	ip(t, "-n", netns, "addr", "add", addr+"/24", "dev", "eth0")
+	ip(t, "-n", netns, "link", "set", "eth0", "up")
+	ip(t, "-n", netns, "route", "add", "default", "via", m.BridgeIP)
+}
+
 func (m *MultiNode) setupNetwork(t testing.TB) {
 	t.Helper()
 	ip(t, "link", "add", m.Bridge, "type", "bridge")
 	ip(t, "addr", "add", m.BridgeIP+"/24", "dev", m.Bridge)
 	ip(t, "link", "set", m.Bridge, "up")
+	for _, s := range m.Servers {
+		if s.NetNS != "" {
+			m.addHost(t, s.NetNS, s.hostEnd, s.IP)
+		}
+	}
 	for _, h := range m.Nodes {
-		ip(t, "netns", "add", h.NetNS)
-		ip(t, "link", "add", h.hostEnd, "type", "veth", "peer", "name", "eth0", "netns", h.NetNS)
-		ip(t, "link", "set", h.hostEnd, "master", m.Bridge, "up")
-		ip(t, "-n", h.NetNS, "link", "set", "lo", "up")
-		ip(t, "-n", h.NetNS, "addr", "add", h.IP+"/24", "dev", "eth0")
-		ip(t, "-n", h.NetNS, "link", "set", "eth0", "up")
-		ip(t, "-n", h.NetNS, "route", "add", "default", "via", m.BridgeIP)
+		m.addHost(t, h.NetNS, h.hostEnd, h.IP)
 		// The node forwards between eth0 and its pod bridge.
 		if out, err := exec.Command("ip", "netns", "exec", h.NetNS, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1").CombinedOutput(); err != nil {
 			t.Fatalf("ip_forward in %s: %v: %s", h.NetNS, err, out)
@@ -181,44 +243,141 @@ func (m *MultiNode) setupNetwork(t testing.TB) {
 	}
 }
 
-func (m *MultiNode) startServer(t testing.TB) {
+// startServers starts the servers one after the other (etcd admits one
+// new member at a time) and, with several, writes a kubeconfig that lists
+// them all.
+func (m *MultiNode) startServers(t testing.TB) {
 	t.Helper()
 	dir := t.TempDir()
-	args := []string{"server", "--data-dir", filepath.Join(dir, "data"),
-		"--listen", fmt.Sprintf("%s:%d", m.BridgeIP, m.Config.Port),
-		"--service-cidr", m.Config.ServiceCIDR}
-	for _, h := range m.Nodes {
-		// Pods reach the API server through their node's gateway.
-		args = append(args, "--tls-san", h.Gateway)
+	first := m.Servers[0]
+	for i, s := range m.Servers {
+		s.DataDir = filepath.Join(dir, "data")
+		if len(m.Servers) > 1 {
+			s.DataDir = filepath.Join(dir, s.Name)
+		}
+		args := []string{"server", "--data-dir", s.DataDir,
+			"--listen", fmt.Sprintf("%s:%d", s.IP, m.Config.Port),
+			"--service-cidr", m.Config.ServiceCIDR}
+		for _, h := range m.Nodes {
+			// Pods reach the API server through their node's gateway.
+			args = append(args, "--tls-san", h.Gateway)
+		}
+		if len(m.Servers) > 1 {
+			args = append(args,
+				"--etcd-client-address", fmt.Sprintf("%s:%d", s.IP, m.Config.EtcdPort+2*i),
+				"--etcd-peer-address", fmt.Sprintf("%s:%d", s.IP, m.Config.EtcdPort+2*i+1))
+			if i == 0 {
+				args = append(args, "--cluster-init")
+			} else {
+				files := pki.Files{Dir: filepath.Join(first.DataDir, "pki")}
+				args = append(args, "--server", first.URL,
+					"--token-file", filepath.Join(first.DataDir, "pki", "server.token"), "--ca-file", files.CACert())
+			}
+		}
+		s.args = append(args, m.Config.ServerArgs...)
+		kubeconfig := m.startServer(t, s, "")
+		if i == 0 {
+			m.Cluster = &Cluster{Dir: dir, Kubeconfig: kubeconfig, Process: s.Process}
+			m.readKubeconfig(t)
+		}
 	}
-	args = append(args, m.Config.ServerArgs...)
-	m.serverArgs = args
-	p := StartProcess(t, nil, Bin(), args...)
-	kubeconfig, _, err := p.WaitReady(startBound)
-	if err != nil {
-		t.Fatalf("petset server did not become ready: %v", err)
+	if len(m.Servers) > 1 {
+		m.Kubeconfig = m.serversKubeconfig(t)
 	}
-	m.Cluster = &Cluster{Dir: dir, Kubeconfig: kubeconfig, Process: p}
-	m.readKubeconfig(t)
 }
 
-// RestartServer starts `petset server` again with the arguments and data
-// dir of its first start, after the running one was stopped or killed
-// (Process.Kill: a kill -9), and returns once it printed its ready line.
-// m.Process is the new process; the server's URL is the same.
+// startServer starts s and waits for its ready line; again names the
+// start in a failure ("" for the first).
+func (m *MultiNode) startServer(t testing.TB, s *ServerHost, again string) (kubeconfig string) {
+	t.Helper()
+	if s.NetNS == "" {
+		s.Process = StartProcess(t, nil, Bin(), s.args...)
+	} else {
+		// Only the network namespace, as for an agent.
+		s.Process = StartProcess(t, nil, "nsenter", append([]string{"--net=/run/netns/" + s.NetNS, "--", Bin()}, s.args...)...)
+	}
+	kubeconfig, _, err := s.Process.WaitReady(startBound)
+	if err != nil {
+		t.Fatalf("petset %s did not become ready%s: %v", s.Name, again, err)
+	}
+	return kubeconfig
+}
+
+// serversKubeconfig copies the last server's kubeconfig, once it lists
+// every server (the cluster extension petset kubectl fails over with),
+// into the test's dir: a file no restart rewrites.
+func (m *MultiNode) serversKubeconfig(t testing.TB) string {
+	t.Helper()
+	src := filepath.Join(m.Servers[len(m.Servers)-1].DataDir, "kubeconfig")
+	var data []byte
+	if err := WaitFor(time.Minute, func() (bool, error) {
+		var err error
+		if data, err = os.ReadFile(src); err != nil {
+			return false, nil
+		}
+		for _, s := range m.Servers {
+			if !strings.Contains(string(data), s.URL) {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		t.Fatalf("%s does not list every server: %v\n%s", src, err, data)
+	}
+	dst := filepath.Join(m.Dir, "kubeconfig")
+	if err := os.WriteFile(dst, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// ServerURLs are the servers' API URLs.
+func (m *MultiNode) ServerURLs() []string {
+	var urls []string
+	for _, s := range m.Servers {
+		urls = append(urls, s.URL)
+	}
+	return urls
+}
+
+// RESTConfig is a client-go config for the control plane; with several
+// servers its clients fail over among them (apiclient.Failover), as the
+// agents and petset kubectl do.
+func (m *MultiNode) RESTConfig(t testing.TB) *rest.Config {
+	t.Helper()
+	cfg := RESTConfig(t, m.Kubeconfig)
+	if len(m.Servers) == 1 {
+		return cfg
+	}
+	if err := apiclient.Failover(context.Background(), cfg, m.ServerURLs()); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// RestartServer starts the first server again; see RestartServerHost.
 func (m *MultiNode) RestartServer(t testing.TB) {
 	t.Helper()
-	if !m.Process.Exited() {
-		t.Fatalf("RestartServer: petset server (pid %d) still runs", m.Process.Pid())
+	m.RestartServerHost(t, m.Servers[0])
+}
+
+// RestartServerHost starts s again with the arguments and data dir of its
+// first start, after the running one was stopped or killed (Process.Kill:
+// a kill -9), and returns once it printed its ready line. s.Process (and
+// for the first server m.Process) is the new process; its URL is the same.
+func (m *MultiNode) RestartServerHost(t testing.TB, s *ServerHost) {
+	t.Helper()
+	if !s.Process.Exited() {
+		t.Fatalf("RestartServerHost: petset %s (pid %d) still runs", s.Name, s.Process.Pid())
 	}
-	p := StartProcess(t, nil, Bin(), m.serverArgs...)
-	m.Process = p
-	kubeconfig, _, err := p.WaitReady(startBound)
-	if err != nil {
-		t.Fatalf("petset server did not become ready again: %v", err)
+	kubeconfig := m.startServer(t, s, " again")
+	if s == m.Servers[0] {
+		m.Process = s.Process
+		if len(m.Servers) == 1 {
+			m.Kubeconfig = kubeconfig
+			m.readKubeconfig(t)
+		}
 	}
-	m.Kubeconfig = kubeconfig
-	m.readKubeconfig(t)
 }
 
 // RestartAgent starts the node's agent again with the arguments and data
@@ -249,7 +408,7 @@ func (m *MultiNode) waitAgentReady(t testing.TB, h *NodeHost) {
 
 func (m *MultiNode) startAgents(t testing.TB) {
 	t.Helper()
-	files := pki.Files{Dir: filepath.Join(filepath.Dir(m.Kubeconfig), "pki")}
+	files := pki.Files{Dir: filepath.Join(m.Servers[0].DataDir, "pki")}
 	token, err := pki.ReadToken(files.JoinToken())
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +424,7 @@ func (m *MultiNode) startAgents(t testing.TB) {
 		// on a machine of its own has them. `ip netns exec` would mount a
 		// fresh /sys and hide /sys/fs/cgroup.
 		args := []string{"--net=/run/netns/" + h.NetNS, "--",
-			Bin(), "agent", "--server", m.Server, "--token-file", tokenFile, "--ca-file", files.CACert(),
+			Bin(), "agent", "--server", strings.Join(m.ServerURLs(), ","), "--token-file", tokenFile, "--ca-file", files.CACert(),
 			"--data-dir", h.DataDir, "--node-name", h.Name, "--node-ip", h.IP,
 			"--pod-cidr", h.PodCIDR, "--bridge", h.Bridge,
 			// Never the host's resolvers: nothing leaves the machine.
@@ -358,15 +517,23 @@ func pidsMounting(dir string, self int) []int {
 
 // cleanup stops the agents and the server (by PID), kills what is left of
 // the agents' pods (an agent leaves its pods running when it stops, as
-// kubelet does) and removes the network.
+// kubelet does) and removes the network. Several servers are killed
+// (SIGKILL, by PID): stopped one by one, the last two would wait on an
+// etcd without quorum.
 func (m *MultiNode) cleanup(t testing.TB) {
 	for _, h := range m.Nodes {
 		if h.Agent != nil {
 			h.Agent.Stop(t)
 		}
 	}
-	if m.Cluster != nil && m.Process != nil {
-		m.Process.Stop(t)
+	for _, s := range m.Servers {
+		switch {
+		case s.Process == nil:
+		case len(m.Servers) > 1:
+			s.Process.Kill(t)
+		default:
+			s.Process.Stop(t)
+		}
 	}
 	for _, h := range m.Nodes {
 		if h.DataDir == "" {
@@ -395,15 +562,24 @@ func (m *MultiNode) removeNetwork(t testing.TB, quiet bool) {
 			t.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
 		}
 	}
+	hosts := map[string]string{} // namespace → its veth's host end
 	for _, h := range m.Nodes {
+		hosts[h.NetNS] = h.hostEnd
+	}
+	for _, s := range m.Servers {
+		if s.NetNS != "" {
+			hosts[s.NetNS] = s.hostEnd
+		}
+	}
+	for ns, hostEnd := range hosts {
 		// The veth first: deleting one end deletes both, at once, whereas
 		// a deleted namespace takes its interfaces with it only
 		// asynchronously.
-		if _, err := net.InterfaceByName(h.hostEnd); err == nil {
-			del("link", "del", h.hostEnd)
+		if _, err := net.InterfaceByName(hostEnd); err == nil {
+			del("link", "del", hostEnd)
 		}
-		if _, err := os.Stat("/run/netns/" + h.NetNS); err == nil {
-			del("netns", "del", h.NetNS)
+		if _, err := os.Stat("/run/netns/" + ns); err == nil {
+			del("netns", "del", ns)
 		}
 	}
 	if _, err := net.InterfaceByName(m.Bridge); err == nil {
