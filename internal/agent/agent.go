@@ -47,11 +47,20 @@ type Clock interface {
 	clock.WithDelayedExecution
 }
 
+// DefaultStatusUpdateFrequency is how often node status is computed unless
+// Config says otherwise (kubelet's --node-status-update-frequency).
+const DefaultStatusUpdateFrequency = 10 * time.Second
+
 // Config wires an Agent.
 type Config struct {
 	NodeName string
 	Client   kubernetes.Interface
-	Runtime  runtime.Runtime
+	// Heartbeat renews the node lease and posts node status: a client
+	// whose requests time out, as kubelet's heartbeat client, so that a
+	// server that stops answering (paused, or gone without a reset) holds
+	// a renewal up for that long at most. nil means Client.
+	Heartbeat kubernetes.Interface
+	Runtime   runtime.Runtime
 	// Images resolves images; nil runs each container's command and args
 	// as given, or the image name when it has neither (suitable for
 	// simulated nodes, whose runtime runs nothing).
@@ -182,7 +191,10 @@ func New(cfg Config) (*Agent, error) {
 		cfg.DNS.ClusterDomain = "cluster.local"
 	}
 	if cfg.StatusUpdateFrequency <= 0 {
-		cfg.StatusUpdateFrequency = 10 * time.Second
+		cfg.StatusUpdateFrequency = DefaultStatusUpdateFrequency
+	}
+	if cfg.Heartbeat == nil {
+		cfg.Heartbeat = cfg.Client
 	}
 	if cfg.StatusReportFrequency <= 0 {
 		cfg.StatusReportFrequency = time.Minute

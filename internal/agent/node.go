@@ -253,7 +253,7 @@ func (a *Agent) register(ctx context.Context) error {
 func (a *Agent) postStatus(ctx context.Context, n *corev1.Node) error {
 	n = n.DeepCopy()
 	a.setNodeStatus(n)
-	if _, err := a.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+	if _, err := a.cfg.Heartbeat.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("posting node status: %w", err)
 	}
 	return nil
@@ -276,7 +276,7 @@ func (a *Agent) nodeStatusLoop(ctx context.Context) {
 			return
 		case <-a.clock.After(a.cfg.StatusUpdateFrequency):
 		}
-		n, err := a.client.CoreV1().Nodes().Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
+		n, err := a.cfg.Heartbeat.CoreV1().Nodes().Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			if err := a.register(ctx); err != nil {
 				a.log.Warn("re-registering node", logging.ErrKey, err)
@@ -310,7 +310,7 @@ func (a *Agent) nodeStatusLoop(ctx context.Context) {
 		if !statusChanged(n, want) && a.clock.Since(lastPost) < a.cfg.StatusReportFrequency && !changed {
 			continue
 		}
-		if _, err := a.client.CoreV1().Nodes().UpdateStatus(ctx, want, metav1.UpdateOptions{}); err != nil {
+		if _, err := a.cfg.Heartbeat.CoreV1().Nodes().UpdateStatus(ctx, want, metav1.UpdateOptions{}); err != nil {
 			a.log.Warn("posting node status", logging.ErrKey, err)
 			continue
 		}
@@ -336,7 +336,7 @@ func statusChanged(old, new *corev1.Node) bool {
 // with a back-off (to 7s) when an update fails. While the node is cut off
 // (Config.CutOff), the controller does not run.
 func (a *Agent) leaseLoop(ctx context.Context) {
-	ctrl := lease.NewController(a.clock, a.client, a.cfg.NodeName, int32(a.cfg.LeaseDuration/time.Second),
+	ctrl := lease.NewController(a.clock, a.cfg.Heartbeat, a.cfg.NodeName, int32(a.cfg.LeaseDuration/time.Second),
 		nil, a.cfg.LeaseDuration/4, a.cfg.NodeName, corev1.NamespaceNodeLease, a.setLeaseOwner)
 	for {
 		runCtx, cancel := context.WithCancel(ctx)

@@ -44,7 +44,9 @@ func ParseServers(list string) ([]string, error) {
 // same request goes to the next server, and so on once round the list; any
 // other transport error (a write whose connection was lost: it may have
 // been served) is returned as it is, and the next request starts at the
-// next server.
+// next server. So does a request whose context's deadline passed before
+// the server answered (a paused or vanished server accepts connections,
+// or keeps an open one, and answers nothing).
 // cfg.Host becomes servers[0]. Every client made from cfg or a copy of it
 // shares the choice of server. Each server's certificate is verified for
 // its own address, as for a single server. A change of server is logged
@@ -106,7 +108,14 @@ func (t *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			return resp, nil
 		}
 		lastErr = err
-		if req.Context().Err() != nil {
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			if errors.Is(ctxErr, context.DeadlineExceeded) {
+				// The server did not answer within the caller's time: it
+				// may be paused, overloaded or gone without a reset, and
+				// the next request would wait on it again. That one
+				// starts at the next server.
+				t.f.move(start, (idx+1)%n, err)
+			}
 			return nil, err
 		}
 		replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil

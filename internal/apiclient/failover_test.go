@@ -3,6 +3,7 @@ package apiclient
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	restclient "k8s.io/client-go/rest"
 )
@@ -112,6 +114,75 @@ func TestFailoverSendsToTheServerThatAnswers(t *testing.T) {
 			if got[i] != w[i] {
 				t.Fatalf("server %s got %q, want %q", r.name, got, w)
 			}
+		}
+	}
+}
+
+// TestFailoverMovesOnFromAServerThatDoesNotAnswer: a server that accepts
+// requests and answers none (a paused process, a machine gone without a
+// reset) holds a request until its deadline; the next request goes to the
+// next server instead of waiting on the same one again.
+func TestFailoverMovesOnFromAServerThatDoesNotAnswer(t *testing.T) {
+	arrived := make(chan string, 10)
+	release := make(chan struct{})
+	silent := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		arrived <- req.URL.Path
+		<-release
+	}))
+	defer silent.Close()
+	defer close(release)
+	b := &recorder{name: "b"}
+	sb := httptest.NewTLSServer(b)
+	defer sb.Close()
+	cfg := &restclient.Config{TLSClientConfig: restclient.TLSClientConfig{
+		CAData: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sb.Certificate().Raw}),
+	}}
+	if err := Failover(context.Background(), cfg, []string{silent.URL, sb.URL}); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := restclient.TransportFor(restclient.CopyConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: rt}
+	get := func(ctx context.Context, path string) (string, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+path, nil)
+		if err != nil {
+			return "", err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		answer, _ := io.ReadAll(resp.Body)
+		return string(answer), nil
+	}
+	// The silent server never answers, so the first request ends at its
+	// deadline, however short.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if got, err := get(ctx, "/first"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("first request: answered %q, %v; want its deadline exceeded at the silent server", got, err)
+	}
+	if path := <-arrived; path != "/first" {
+		t.Fatalf("the silent server got %s, want /first", path)
+	}
+	// The second, without a deadline, must not wait on the silent server.
+	answer := make(chan string, 1)
+	go func() {
+		got, err := get(context.Background(), "/second")
+		if err != nil {
+			got = err.Error()
+		}
+		answer <- got
+	}()
+	select {
+	case path := <-arrived:
+		t.Fatalf("the request after a deadline passed went to the silent server again (%s)", path)
+	case got := <-answer:
+		if got != "b" {
+			t.Fatalf("second request answered %q, want b", got)
 		}
 	}
 }

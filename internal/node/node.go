@@ -160,6 +160,10 @@ func (n *Node) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("node %s: client: %w", cfg.Name, err)
 	}
+	heartbeat, err := kubernetes.NewForConfig(heartbeatConfig(nodeClient, cfg.LeaseDuration))
+	if err != nil {
+		return fmt.Errorf("node %s: heartbeat client: %w", cfg.Name, err)
+	}
 	managers, serving, err := creds.managers(client)
 	if err != nil {
 		return fmt.Errorf("node %s: %w", cfg.Name, err)
@@ -308,7 +312,7 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 	}
 	acfg := agent.Config{
-		NodeName: cfg.Name, Client: client, Runtime: rt,
+		NodeName: cfg.Name, Client: client, Heartbeat: heartbeat, Runtime: rt,
 		NodeIP: cfg.NodeIP, PodCIDR: cfg.PodCIDR,
 		VolumeDir:         filepath.Join(cfg.DataDir, "volumes"),
 		PodsDir:           filepath.Join(cfg.DataDir, "pods"),
@@ -492,4 +496,19 @@ func (n *Node) stopPods(rt runtime.Runtime) {
 	}
 	wg.Wait()
 	n.log.Info("stopped pods", "count", len(sandboxes))
+}
+
+// heartbeatConfig is the client config of the node's lease and status:
+// the node's, with kubelet's heartbeat timeout (the status update
+// frequency, at most the lease duration when one is set). A server that
+// stops answering holds a renewal up for that long at most, and with
+// several servers the next one goes to another (apiclient.Failover moves
+// on from a server at which a deadline passed).
+func heartbeatConfig(node *restclient.Config, leaseDuration time.Duration) *restclient.Config {
+	hb := restclient.CopyConfig(node)
+	hb.Timeout = agent.DefaultStatusUpdateFrequency
+	if leaseDuration > 0 && leaseDuration < hb.Timeout {
+		hb.Timeout = leaseDuration
+	}
+	return hb
 }
