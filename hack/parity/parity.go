@@ -21,6 +21,8 @@ import (
 	"k8s.io/kubernetes/pkg/printers"
 	printersinternal "k8s.io/kubernetes/pkg/printers/internalversion"
 	"k8s.io/kubernetes/pkg/registry/apps/controllerrevision"
+	"k8s.io/kubernetes/pkg/registry/apps/deployment"
+	"k8s.io/kubernetes/pkg/registry/apps/replicaset"
 	"k8s.io/kubernetes/pkg/registry/apps/statefulset"
 	"k8s.io/kubernetes/pkg/registry/certificates/certificates"
 	"k8s.io/kubernetes/pkg/registry/coordination/lease"
@@ -73,6 +75,8 @@ var upstream = map[string]upstreamStrategies{
 	"events.k8s.io/Event":       {event.Strategy, event.Strategy, nil},
 	"StatefulSet":               {statefulset.Strategy, statefulset.Strategy, statefulset.StatusStrategy},
 	"ControllerRevision":        {controllerrevision.Strategy, controllerrevision.Strategy, nil},
+	"Deployment":                {deployment.Strategy, deployment.Strategy, deployment.StatusStrategy},
+	"ReplicaSet":                {replicaset.Strategy, replicaset.Strategy, replicaset.StatusStrategy},
 	"StorageClass":              {storageclass.Strategy, storageclass.Strategy, nil},
 	"Lease":                     {lease.Strategy, lease.Strategy, nil},
 	"EndpointSlice":             {endpointslice.Strategy, endpointslice.Strategy, nil},

@@ -252,6 +252,41 @@ var seeds = map[string]func() runtime.Object{
 				CurrentRevision: "web-5d8f", UpdateRevision: "web-5d8f", CollisionCount: ptr.To[int32](0)},
 		}
 	},
+	"Deployment": func() runtime.Object {
+		return &appsv1.Deployment{
+			ObjectMeta: meta("web"),
+			Spec: appsv1.DeploymentSpec{
+				Replicas: ptr.To[int32](3),
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+					Spec:       seedPodSpec(),
+				},
+				Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
+					RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: ptr.To(intstr.FromString("25%")), MaxSurge: ptr.To(intstr.FromInt32(1))}},
+				MinReadySeconds:         2,
+				RevisionHistoryLimit:    ptr.To[int32](5),
+				ProgressDeadlineSeconds: ptr.To[int32](300),
+			},
+			Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 3, UpdatedReplicas: 3, ReadyReplicas: 2, AvailableReplicas: 2,
+				UnavailableReplicas: 1, CollisionCount: ptr.To[int32](0)},
+		}
+	},
+	"ReplicaSet": func() runtime.Object {
+		return &appsv1.ReplicaSet{
+			ObjectMeta: meta("web-5d8f"),
+			Spec: appsv1.ReplicaSetSpec{
+				Replicas: ptr.To[int32](3),
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web", "pod-template-hash": "5d8f"}},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web", "pod-template-hash": "5d8f"}},
+					Spec:       seedPodSpec(),
+				},
+				MinReadySeconds: 2,
+			},
+			Status: appsv1.ReplicaSetStatus{ObservedGeneration: 1, Replicas: 3, FullyLabeledReplicas: 3, ReadyReplicas: 2, AvailableReplicas: 2},
+		}
+	},
 	"ControllerRevision": func() runtime.Object {
 		return &appsv1.ControllerRevision{ObjectMeta: meta("web-5d8f"), Revision: 2,
 			Data: runtime.RawExtension{Raw: []byte(`{"spec":{"template":{"metadata":{"labels":{"app":"web"}}}}}`)}}

@@ -79,6 +79,8 @@ var gcResources = []garbagecollector.Resource{
 	{GVR: corev1.SchemeGroupVersion.WithResource("nodes"), Kind: "Node"},
 	{GVR: appsv1.SchemeGroupVersion.WithResource("statefulsets"), Kind: "StatefulSet", Namespaced: true},
 	{GVR: appsv1.SchemeGroupVersion.WithResource("controllerrevisions"), Kind: "ControllerRevision", Namespaced: true},
+	{GVR: appsv1.SchemeGroupVersion.WithResource("deployments"), Kind: "Deployment", Namespaced: true},
+	{GVR: appsv1.SchemeGroupVersion.WithResource("replicasets"), Kind: "ReplicaSet", Namespaced: true},
 	{GVR: discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), Kind: "EndpointSlice", Namespaced: true},
 	{GVR: storagev1.SchemeGroupVersion.WithResource("storageclasses"), Kind: "StorageClass"},
 	{GVR: coordinationv1.SchemeGroupVersion.WithResource("leases"), Kind: "Lease", Namespaced: true},

@@ -25,7 +25,7 @@ func statefulSetKind() *Kind {
 		Default:              defaulter(defaults.StatefulSet),
 		Printer:              printers.StatefulSet,
 		Subresources: func(self *Store, _ map[schema.GroupResource]*Store) map[string]rest.Storage {
-			return map[string]rest.Storage{"scale": &ScaleREST{sets: self}}
+			return map[string]rest.Storage{"scale": &ScaleREST{store: self}}
 		},
 	}
 }

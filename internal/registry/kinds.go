@@ -25,7 +25,7 @@ func Kinds(d Deps) []*Kind {
 		namespaceKind(), nodeKind(), podKind(&d.Agents, d.Tolerations), serviceKind(d.ServiceIPs, d.NodePorts), endpointsKind(),
 		persistentVolumeKind(), persistentVolumeClaimKind(), configMapKind(), secretKind(), serviceAccountKind(d.Tokens),
 		eventKind(),
-		statefulSetKind(), controllerRevisionKind(),
+		statefulSetKind(), controllerRevisionKind(), deploymentKind(), replicaSetKind(),
 		storageClassKind(),
 		leaseKind(),
 		endpointSliceKind(),

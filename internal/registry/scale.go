@@ -14,9 +14,10 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 )
 
-// ScaleREST serves statefulsets/scale as an autoscaling/v1 Scale.
+// ScaleREST serves the scale subresource of StatefulSets, Deployments and
+// ReplicaSets as an autoscaling/v1 Scale.
 type ScaleREST struct {
-	sets *Store
+	store *Store
 }
 
 var (
@@ -33,44 +34,69 @@ func (r *ScaleREST) GroupVersionKind(schema.GroupVersion) schema.GroupVersionKin
 }
 
 func (r *ScaleREST) Get(ctx context.Context, name string, options *metav1.GetOptions) (runtime.Object, error) {
-	obj, err := r.sets.Get(ctx, name, options)
+	obj, err := r.store.Get(ctx, name, options)
 	if err != nil {
 		return nil, err
 	}
-	return scaleOf(obj.(*appsv1.StatefulSet))
+	return scaleOf(obj)
 }
 
-// Update maps the new Scale's replicas onto the set, honouring a
+// Update maps the new Scale's replicas onto the object, honouring a
 // resourceVersion in the Scale as a precondition.
 func (r *ScaleREST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
-	obj, _, err := r.sets.Update(ctx, name, &scaleUpdate{name: name, req: objInfo}, rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, false, options)
+	obj, _, err := r.store.Update(ctx, name, &scaleUpdate{name: name, req: objInfo}, rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, false, options)
 	if err != nil {
 		return nil, false, err
 	}
-	scale, err := scaleOf(obj.(*appsv1.StatefulSet))
+	scale, err := scaleOf(obj)
 	return scale, false, err
 }
 
-func scaleOf(sts *appsv1.StatefulSet) (*autoscalingv1.Scale, error) {
-	sel, err := metav1.LabelSelectorAsSelector(sts.Spec.Selector)
+// scaled are the fields of a scalable object the Scale reads and writes.
+type scaled struct {
+	meta     *metav1.ObjectMeta
+	replicas **int32
+	selector *metav1.LabelSelector
+	current  int32
+}
+
+func scaledFields(obj runtime.Object) (scaled, error) {
+	switch o := obj.(type) {
+	case *appsv1.StatefulSet:
+		return scaled{&o.ObjectMeta, &o.Spec.Replicas, o.Spec.Selector, o.Status.Replicas}, nil
+	case *appsv1.Deployment:
+		return scaled{&o.ObjectMeta, &o.Spec.Replicas, o.Spec.Selector, o.Status.Replicas}, nil
+	case *appsv1.ReplicaSet:
+		return scaled{&o.ObjectMeta, &o.Spec.Replicas, o.Spec.Selector, o.Status.Replicas}, nil
+	}
+	return scaled{}, apierrors.NewInternalError(fmt.Errorf("no scale subresource for %T", obj))
+}
+
+func scaleOf(obj runtime.Object) (*autoscalingv1.Scale, error) {
+	f, err := scaledFields(obj)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := metav1.LabelSelectorAsSelector(f.selector)
 	if err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid label selector: %v", err))
 	}
 	replicas := int32(1)
-	if sts.Spec.Replicas != nil {
-		replicas = *sts.Spec.Replicas
+	if *f.replicas != nil {
+		replicas = **f.replicas
 	}
+	m := f.meta
 	return &autoscalingv1.Scale{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: sts.Name, Namespace: sts.Namespace, UID: sts.UID,
-			ResourceVersion: sts.ResourceVersion, CreationTimestamp: sts.CreationTimestamp,
+			Name: m.Name, Namespace: m.Namespace, UID: m.UID,
+			ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp,
 		},
 		Spec:   autoscalingv1.ScaleSpec{Replicas: replicas},
-		Status: autoscalingv1.ScaleStatus{Replicas: sts.Status.Replicas, Selector: sel.String()},
+		Status: autoscalingv1.ScaleStatus{Replicas: f.current, Selector: sel.String()},
 	}, nil
 }
 
-// scaleUpdate turns an update of the Scale into an update of the set.
+// scaleUpdate turns an update of the Scale into an update of the object.
 type scaleUpdate struct {
 	name string
 	req  rest.UpdatedObjectInfo
@@ -79,8 +105,8 @@ type scaleUpdate struct {
 func (u *scaleUpdate) Preconditions() *metav1.Preconditions { return u.req.Preconditions() }
 
 func (u *scaleUpdate) UpdatedObject(ctx context.Context, oldObj runtime.Object) (runtime.Object, error) {
-	sts := oldObj.(*appsv1.StatefulSet).DeepCopy()
-	old, err := scaleOf(sts)
+	target := oldObj.DeepCopyObject()
+	old, err := scaleOf(target)
 	if err != nil {
 		return nil, err
 	}
@@ -101,9 +127,13 @@ func (u *scaleUpdate) UpdatedObject(ctx context.Context, oldObj runtime.Object) 
 	if scale.Name != "" && scale.Name != u.name {
 		return nil, apierrors.NewBadRequest("the name of the object (" + scale.Name + ") does not match the name on the URL (" + u.name + ")")
 	}
+	f, err := scaledFields(target)
+	if err != nil {
+		return nil, err
+	}
 	replicas := scale.Spec.Replicas
-	sts.Spec.Replicas = &replicas
-	// A resourceVersion in the Scale is a precondition on the set.
-	sts.ResourceVersion = scale.ResourceVersion
-	return sts, nil
+	*f.replicas = &replicas
+	// A resourceVersion in the Scale is a precondition on the object.
+	f.meta.ResourceVersion = scale.ResourceVersion
+	return target, nil
 }

@@ -24,6 +24,7 @@ var upstreamShortNames = map[schema.GroupResource][]string{
 	{Resource: "configmaps"}: {"cm"}, {Resource: "secrets"}: nil, {Resource: "serviceaccounts"}: {"sa"},
 	{Resource: "events"}: {"ev"}, {Group: "events.k8s.io", Resource: "events"}: {"ev"},
 	{Group: "apps", Resource: "statefulsets"}: {"sts"}, {Group: "apps", Resource: "controllerrevisions"}: nil,
+	{Group: "apps", Resource: "deployments"}: {"deploy"}, {Group: "apps", Resource: "replicasets"}: {"rs"},
 	{Group: "storage.k8s.io", Resource: "storageclasses"}:                  {"sc"},
 	{Group: "coordination.k8s.io", Resource: "leases"}:                     nil,
 	{Group: "discovery.k8s.io", Resource: "endpointslices"}:                nil,

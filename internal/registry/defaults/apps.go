@@ -60,3 +60,45 @@ func StatefulSet(ss *appsv1.StatefulSet) {
 		vct.APIVersion, vct.Kind = "v1", "PersistentVolumeClaim"
 	}
 }
+
+// Deployment applies the apps/v1 Deployment defaults (replicas 1; strategy
+// RollingUpdate, whose maxUnavailable and maxSurge default to 25% each;
+// revisionHistoryLimit 10; progressDeadlineSeconds 600), then the core
+// defaults of the pod template.
+func Deployment(d *appsv1.Deployment) {
+	spec := &d.Spec
+	if spec.Replicas == nil {
+		spec.Replicas = ptrTo(int32(1))
+	}
+	if spec.Strategy.Type == "" {
+		spec.Strategy.Type = appsv1.RollingUpdateDeploymentStrategyType
+	}
+	if spec.Strategy.Type == appsv1.RollingUpdateDeploymentStrategyType {
+		if spec.Strategy.RollingUpdate == nil {
+			spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{}
+		}
+		ru := spec.Strategy.RollingUpdate
+		if ru.MaxUnavailable == nil {
+			ru.MaxUnavailable = ptrTo(intstr.FromString("25%"))
+		}
+		if ru.MaxSurge == nil {
+			ru.MaxSurge = ptrTo(intstr.FromString("25%"))
+		}
+	}
+	if spec.RevisionHistoryLimit == nil {
+		spec.RevisionHistoryLimit = ptrTo(int32(10))
+	}
+	if spec.ProgressDeadlineSeconds == nil {
+		spec.ProgressDeadlineSeconds = ptrTo(int32(600))
+	}
+	PodTemplateSpec(&spec.Template)
+}
+
+// ReplicaSet applies the apps/v1 ReplicaSet defaults (replicas 1), then the
+// core defaults of the pod template.
+func ReplicaSet(rs *appsv1.ReplicaSet) {
+	if rs.Spec.Replicas == nil {
+		rs.Spec.Replicas = ptrTo(int32(1))
+	}
+	PodTemplateSpec(&rs.Spec.Template)
+}

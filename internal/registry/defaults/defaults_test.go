@@ -456,3 +456,25 @@ func TestNetworkPolicyDefaults(t *testing.T) {
 		t.Errorf("given policyTypes: %v, want [Egress]", egressOnly.Spec.PolicyTypes)
 	}
 }
+
+func TestDeploymentAndReplicaSetDefaults(t *testing.T) {
+	d := &appsv1.Deployment{}
+	Deployment(d)
+	ru := d.Spec.Strategy.RollingUpdate
+	if *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType || ru == nil ||
+		ru.MaxSurge.String() != "25%" || ru.MaxUnavailable.String() != "25%" ||
+		*d.Spec.RevisionHistoryLimit != 10 || *d.Spec.ProgressDeadlineSeconds != 600 ||
+		d.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyAlways {
+		t.Errorf("defaulted deployment spec = %+v", d.Spec)
+	}
+	recreate := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}}}
+	Deployment(recreate)
+	if recreate.Spec.Strategy.RollingUpdate != nil {
+		t.Errorf("Recreate got a rollingUpdate: %+v", recreate.Spec.Strategy.RollingUpdate)
+	}
+	rs := &appsv1.ReplicaSet{}
+	ReplicaSet(rs)
+	if *rs.Spec.Replicas != 1 || rs.Spec.Template.Spec.DNSPolicy != corev1.DNSClusterFirst {
+		t.Errorf("defaulted replicaset spec = %+v", rs.Spec)
+	}
+}

@@ -41,6 +41,8 @@ var byResource = map[schema.GroupResource]Printer{
 	{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}: CertificateSigningRequest,
 	{Group: "policy", Resource: "poddisruptionbudgets"}:                    PodDisruptionBudget,
 	{Group: "networking.k8s.io", Resource: "networkpolicies"}:              NetworkPolicy,
+	{Group: "apps", Resource: "deployments"}:                               Deployment,
+	{Group: "apps", Resource: "replicasets"}:                               ReplicaSet,
 }
 
 // convertorFor is the convertor of gr's Printer (the default one for a
@@ -95,6 +97,8 @@ func TestColumnsMatchKubectlHeaders(t *testing.T) {
 	}{
 		{schema.GroupResource{Resource: "pods"}, "NAME READY STATUS RESTARTS AGE", "IP NODE NOMINATED NODE READINESS GATES"},
 		{schema.GroupResource{Group: "apps", Resource: "statefulsets"}, "NAME READY AGE", "CONTAINERS IMAGES"},
+		{schema.GroupResource{Group: "apps", Resource: "deployments"}, "NAME READY UP-TO-DATE AVAILABLE AGE", "CONTAINERS IMAGES SELECTOR"},
+		{schema.GroupResource{Group: "apps", Resource: "replicasets"}, "NAME DESIRED CURRENT READY AGE", "CONTAINERS IMAGES SELECTOR"},
 		{schema.GroupResource{Resource: "persistentvolumeclaims"}, "NAME STATUS VOLUME CAPACITY ACCESS MODES STORAGECLASS VOLUMEATTRIBUTESCLASS AGE", "VOLUMEMODE"},
 		{schema.GroupResource{Resource: "persistentvolumes"}, "NAME CAPACITY ACCESS MODES RECLAIM POLICY STATUS CLAIM STORAGECLASS VOLUMEATTRIBUTESCLASS REASON AGE", "VOLUMEMODE"},
 		{schema.GroupResource{Resource: "nodes"}, "NAME STATUS ROLES AGE VERSION", "INTERNAL-IP EXTERNAL-IP OS-IMAGE KERNEL-VERSION CONTAINER-RUNTIME"},
@@ -133,12 +137,12 @@ func TestColumnsMatchKubectlHeaders(t *testing.T) {
 }
 
 func TestUnknownResourceFallsBackToDefault(t *testing.T) {
-	gr := schema.GroupResource{Group: "apps", Resource: "deployments"}
+	gr := schema.GroupResource{Group: "apps", Resource: "daemonsets"}
 	conv := convertorFor(gr)
 	if _, ok := conv.(convertor); ok {
 		t.Fatalf("convertor(%v) returned kube's columns for a kind petset does not print", gr)
 	}
-	table, err := conv.ConvertToTable(context.Background(), &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "d", CreationTimestamp: ago(time.Hour)}}, nil)
+	table, err := conv.ConvertToTable(context.Background(), &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "d", CreationTimestamp: ago(time.Hour)}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

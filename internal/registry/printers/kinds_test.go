@@ -489,3 +489,36 @@ func TestNetworkPolicyRows(t *testing.T) {
 			want: []any{"deny-all", "<none>", "60m"}},
 	})
 }
+
+func TestDeploymentRows(t *testing.T) {
+	d := &appsv1.Deployment{
+		ObjectMeta: objMeta("web", 5*time.Minute),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr(int32(3)),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.27"}}}},
+		},
+		Status: appsv1.DeploymentStatus{Replicas: 4, UpdatedReplicas: 1, ReadyReplicas: 3, AvailableReplicas: 2},
+	}
+	bad := d.DeepCopy()
+	bad.Spec.Selector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: "Near"}}}
+	checkRows(t, schema.GroupResource{Group: "apps", Resource: "deployments"}, []rowCase{
+		{name: "rolling", obj: d, want: []any{"web", "3/3", int64(1), int64(2), "5m", "nginx", "nginx:1.27", "app=web"}},
+		{name: "invalid selector", obj: bad, want: []any{"web", "3/3", int64(1), int64(2), "5m", "nginx", "nginx:1.27", "<invalid>"}},
+	})
+}
+
+func TestReplicaSetRows(t *testing.T) {
+	rs := &appsv1.ReplicaSet{
+		ObjectMeta: objMeta("web-5d8f", 5*time.Minute),
+		Spec: appsv1.ReplicaSetSpec{
+			Replicas: ptr(int32(3)),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web", "pod-template-hash": "5d8f"}},
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.27"}}}},
+		},
+		Status: appsv1.ReplicaSetStatus{Replicas: 2, ReadyReplicas: 1},
+	}
+	checkRows(t, schema.GroupResource{Group: "apps", Resource: "replicasets"}, []rowCase{
+		{name: "scaling up", obj: rs, want: []any{"web-5d8f", int64(3), int64(2), int64(1), "5m", "nginx", "nginx:1.27", "app=web,pod-template-hash=5d8f"}},
+	})
+}
