@@ -11,7 +11,8 @@ go run k8s.io/kube-openapi/cmd/openapi-gen \
   --output-file zz_generated.openapi.go \
   --go-header-file hack/boilerplate.go.txt \
   --report-filename /dev/null \
-  k8s.io/api/core/v1 k8s.io/api/apps/v1 k8s.io/api/autoscaling/v1 \
+  k8s.io/api/core/v1 k8s.io/api/apps/v1 k8s.io/api/autoscaling/v1 k8s.io/api/batch/v1 \
+  k8s.io/api/scheduling/v1alpha3 \
   k8s.io/api/storage/v1 k8s.io/api/coordination/v1 k8s.io/api/discovery/v1 \
   k8s.io/api/events/v1 k8s.io/api/policy/v1 k8s.io/api/rbac/v1 \
   k8s.io/api/authentication/v1 k8s.io/api/authorization/v1 \

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -86,6 +87,8 @@ var gcResources = []garbagecollector.Resource{
 	{GVR: coordinationv1.SchemeGroupVersion.WithResource("leases"), Kind: "Lease", Namespaced: true},
 	{GVR: policyv1.SchemeGroupVersion.WithResource("poddisruptionbudgets"), Kind: "PodDisruptionBudget", Namespaced: true},
 	{GVR: networkingv1.SchemeGroupVersion.WithResource("networkpolicies"), Kind: "NetworkPolicy", Namespaced: true},
+	{GVR: batchv1.SchemeGroupVersion.WithResource("jobs"), Kind: "Job", Namespaced: true},
+	{GVR: batchv1.SchemeGroupVersion.WithResource("cronjobs"), Kind: "CronJob", Namespaced: true},
 	{GVR: rbacv1.SchemeGroupVersion.WithResource("roles"), Kind: "Role", Namespaced: true},
 	{GVR: rbacv1.SchemeGroupVersion.WithResource("rolebindings"), Kind: "RoleBinding", Namespaced: true},
 	{GVR: rbacv1.SchemeGroupVersion.WithResource("clusterroles"), Kind: "ClusterRole"},

@@ -33,6 +33,7 @@ func Kinds(d Deps) []*Kind {
 		eventsV1EventKind(),
 		podDisruptionBudgetKind(),
 		networkPolicyKind(),
+		jobKind(), cronJobKind(),
 		clusterRoleBindingKind(d.RBAC), clusterRoleKind(d.RBAC), roleBindingKind(d.RBAC), roleKind(d.RBAC),
 	}
 }

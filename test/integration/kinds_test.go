@@ -32,6 +32,7 @@ var upstreamShortNames = map[schema.GroupResource][]string{
 	{Group: "policy", Resource: "poddisruptionbudgets"}:                    {"pdb"},
 	{Group: "networking.k8s.io", Resource: "networkpolicies"}:              {"netpol"},
 	{Group: "rbac.authorization.k8s.io", Resource: "roles"}:                nil, {Group: "rbac.authorization.k8s.io", Resource: "clusterroles"}: nil,
+	{Group: "batch", Resource: "jobs"}: nil, {Group: "batch", Resource: "cronjobs"}: {"cj"},
 	{Group: "rbac.authorization.k8s.io", Resource: "rolebindings"}: nil, {Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}: nil,
 }
 

@@ -43,6 +43,7 @@ var byResource = map[schema.GroupResource]Printer{
 	{Group: "networking.k8s.io", Resource: "networkpolicies"}:              NetworkPolicy,
 	{Group: "apps", Resource: "deployments"}:                               Deployment,
 	{Group: "apps", Resource: "replicasets"}:                               ReplicaSet,
+	{Group: "batch", Resource: "jobs"}:                                     Job, {Group: "batch", Resource: "cronjobs"}: CronJob,
 }
 
 // convertorFor is the convertor of gr's Printer (the default one for a

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -520,5 +521,47 @@ func TestReplicaSetRows(t *testing.T) {
 	}
 	checkRows(t, schema.GroupResource{Group: "apps", Resource: "replicasets"}, []rowCase{
 		{name: "scaling up", obj: rs, want: []any{"web-5d8f", int64(3), int64(2), int64(1), "5m", "nginx", "nginx:1.27", "app=web,pod-template-hash=5d8f"}},
+	})
+}
+
+// TestJobRows: kube's STATUS (condition order), COMPLETIONS and DURATION.
+func TestJobRows(t *testing.T) {
+	start := ago(90 * time.Second)
+	end := metav1.NewTime(start.Add(30 * time.Second))
+	tmpl := corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "pi", Image: "perl"}}}}
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"batch.kubernetes.io/controller-uid": "u"}}
+	cond := func(t batchv1.JobConditionType) []batchv1.JobCondition {
+		return []batchv1.JobCondition{{Type: t, Status: corev1.ConditionTrue}}
+	}
+	checkRows(t, schema.GroupResource{Group: "batch", Resource: "jobs"}, []rowCase{
+		{name: "complete", obj: &batchv1.Job{ObjectMeta: objMeta("pi", 2*time.Minute),
+			Spec:   batchv1.JobSpec{Completions: ptr(int32(1)), Selector: sel, Template: tmpl},
+			Status: batchv1.JobStatus{Succeeded: 1, StartTime: &start, CompletionTime: &end, Conditions: append(cond(batchv1.JobSuccessCriteriaMet), cond(batchv1.JobComplete)...)}},
+			want: []any{"pi", "Complete", "1/1", "30s", "2m", "pi", "perl", "batch.kubernetes.io/controller-uid=u"}},
+		{name: "running work queue", obj: &batchv1.Job{ObjectMeta: objMeta("q", time.Minute),
+			Spec:   batchv1.JobSpec{Parallelism: ptr(int32(3)), Template: tmpl},
+			Status: batchv1.JobStatus{StartTime: &start}},
+			want: []any{"q", "Running", "0/1 of 3", "90s", "60s", "pi", "perl", "<none>"}},
+		{name: "failed", obj: &batchv1.Job{ObjectMeta: objMeta("f", time.Minute),
+			Spec:   batchv1.JobSpec{Completions: ptr(int32(2)), Template: tmpl},
+			Status: batchv1.JobStatus{Failed: 7, Conditions: append(cond(batchv1.JobFailureTarget), cond(batchv1.JobFailed)...)}},
+			want: []any{"f", "Failed", "0/2", "", "60s", "pi", "perl", "<none>"}},
+		{name: "suspended", obj: &batchv1.Job{ObjectMeta: objMeta("s", time.Minute),
+			Spec: batchv1.JobSpec{Completions: ptr(int32(1)), Template: tmpl}, Status: batchv1.JobStatus{Conditions: cond(batchv1.JobSuspended)}},
+			want: []any{"s", "Suspended", "0/1", "", "60s", "pi", "perl", "<none>"}},
+	})
+}
+
+// TestCronJobRows: TIMEZONE, SUSPEND, ACTIVE, LAST SCHEDULE.
+func TestCronJobRows(t *testing.T) {
+	last := ago(5 * time.Minute)
+	tmpl := batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "hello", Image: "busybox"}}}}}}
+	checkRows(t, schema.GroupResource{Group: "batch", Resource: "cronjobs"}, []rowCase{
+		{name: "scheduled", obj: &batchv1.CronJob{ObjectMeta: objMeta("hello", time.Hour),
+			Spec:   batchv1.CronJobSpec{Schedule: "*/5 * * * *", TimeZone: ptr("Europe/Berlin"), Suspend: ptr(false), JobTemplate: tmpl},
+			Status: batchv1.CronJobStatus{Active: []corev1.ObjectReference{{Name: "hello-1"}}, LastScheduleTime: &last}},
+			want: []any{"hello", "*/5 * * * *", "Europe/Berlin", "False", int64(1), "5m", "60m", "hello", "busybox", "<none>"}},
+		{name: "never", obj: &batchv1.CronJob{ObjectMeta: objMeta("idle", time.Hour), Spec: batchv1.CronJobSpec{Schedule: "@daily", JobTemplate: tmpl}},
+			want: []any{"idle", "@daily", "<none>", "<unset>", int64(0), "<none>", "60m", "hello", "busybox", "<none>"}},
 	})
 }
