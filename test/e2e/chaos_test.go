@@ -758,6 +758,9 @@ func runChaos(t *testing.T, defaultFaults int, netCfg harness.MultiNodeConfig) {
 
 	// The faults, one at a time.
 	var injected []string
+	// When each node was hit: a NotReady outside these windows (and
+	// the grace period after) came from a fault elsewhere.
+	hit := map[string][][2]time.Time{}
 	for i, f := range schedule {
 		if time.Since(start) > bound {
 			t.Logf("wall-clock bound %v reached after %d faults", bound, i)
@@ -798,6 +801,9 @@ func runChaos(t *testing.T, defaultFaults int, netCfg harness.MultiNodeConfig) {
 			if err := s.Signal(syscall.SIGCONT); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if f.kind == "link" || f.kind == "sigstop" || f.kind == "kill-agent" {
+			hit[h.Name] = append(hit[h.Name], [2]time.Time{start.Add(at), time.Now()})
 		}
 		injected = append(injected, fmt.Sprintf("fault %d at +%.1fs: %v", i+1, at.Seconds(), f))
 		t.Log(injected[len(injected)-1])
@@ -947,6 +953,7 @@ func runChaos(t *testing.T, defaultFaults int, netCfg harness.MultiNodeConfig) {
 	for _, o := range opsRun {
 		t.Log("op " + o)
 	}
+	notReady, elsewhere := chaosNotReady(t, ctx, cs, hit, start)
 	for _, s := range sampler.suspects {
 		t.Log("suspect (not confirmed): " + s)
 	}
@@ -956,7 +963,37 @@ func runChaos(t *testing.T, defaultFaults int, netCfg harness.MultiNodeConfig) {
 	for _, v := range sampler.violations {
 		t.Error("violation: " + v)
 	}
-	t.Logf("chaos summary: seed=%d faults=%d/%d ops=%d duration=%s converged=%s samples=%d writes=%d acked=%d configmaps=%d/%d suspects=%d violations=%d",
+	t.Logf("chaos summary: seed=%d faults=%d/%d ops=%d duration=%s converged=%s samples=%d writes=%d acked=%d configmaps=%d/%d notready=%d (of nodes not hit: %d) suspects=%d violations=%d",
 		seed, len(injected), faults, len(opsRun), faultsEnd.Sub(start).Round(time.Second), converged.Round(time.Second),
-		sampler.samples, len(writer.writes), acked, len(writer.cms), writer.cmTry, len(sampler.suspects), len(sampler.violations))
+		sampler.samples, len(writer.writes), acked, len(writer.cms), writer.cmTry, notReady, elsewhere, len(sampler.suspects), len(sampler.violations))
+}
+
+// chaosNotReady counts the nodes' NodeNotReady events since start and
+// those of a node that no fault hit at the time (nor in the grace period
+// and lease after it): a fault of another node or of a server made it
+// NotReady. Those are logged; they are a figure, not a violation.
+func chaosNotReady(t *testing.T, ctx context.Context, cs kubernetes.Interface, hit map[string][][2]time.Time, start time.Time) (all, elsewhere int) {
+	t.Helper()
+	events, err := cs.CoreV1().Events(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Logf("list events: %v", err)
+		return 0, 0
+	}
+	const after = 16*time.Second + 8*time.Second // grace + lease
+	for _, e := range events.Items {
+		if e.InvolvedObject.Kind != "Node" || e.Reason != "NodeNotReady" || e.LastTimestamp.Time.Before(start.Add(-time.Second)) {
+			continue
+		}
+		all++
+		during := false
+		for _, w := range hit[e.InvolvedObject.Name] {
+			at := e.LastTimestamp.Time
+			during = during || !at.Before(w[0].Add(-time.Second)) && !at.After(w[1].Add(after))
+		}
+		if !during {
+			elsewhere++
+			t.Logf("NotReady while no fault hit it: node %s at %s (count %d)", e.InvolvedObject.Name, e.LastTimestamp.Format("15:04:05"), e.Count)
+		}
+	}
+	return all, elsewhere
 }

@@ -296,6 +296,11 @@ func (m *MultiNode) startServer(t testing.TB, s *ServerHost, again string) (kube
 		// Only the network namespace, as for an agent.
 		s.Process = StartProcess(t, nil, "nsenter", append([]string{"--net=/run/netns/" + s.NetNS, "--", Bin()}, s.args...)...)
 	}
+	if len(m.Servers) > 1 {
+		// Before StartProcess's own cleanup (a graceful stop, which
+		// would wait on an etcd without quorum were the others gone).
+		t.Cleanup(func() { m.stopProcesses(t) })
+	}
 	kubeconfig, _, err := s.Process.WaitReady(startBound)
 	if err != nil {
 		t.Fatalf("petset %s did not become ready%s: %v", s.Name, again, err)
@@ -515,26 +520,11 @@ func pidsMounting(dir string, self int) []int {
 	return pids
 }
 
-// cleanup stops the agents and the server (by PID), kills what is left of
-// the agents' pods (an agent leaves its pods running when it stops, as
-// kubelet does) and removes the network. Several servers are killed
-// (SIGKILL, by PID): stopped one by one, the last two would wait on an
-// etcd without quorum.
+// cleanup stops the agents and the servers (stopProcesses), kills what
+// is left of the agents' pods (an agent leaves its pods running when it
+// stops, as kubelet does) and removes the network.
 func (m *MultiNode) cleanup(t testing.TB) {
-	for _, h := range m.Nodes {
-		if h.Agent != nil {
-			h.Agent.Stop(t)
-		}
-	}
-	for _, s := range m.Servers {
-		switch {
-		case s.Process == nil:
-		case len(m.Servers) > 1:
-			s.Process.Kill(t)
-		default:
-			s.Process.Stop(t)
-		}
-	}
+	m.stopProcesses(t)
 	for _, h := range m.Nodes {
 		if h.DataDir == "" {
 			continue
@@ -551,6 +541,26 @@ func (m *MultiNode) cleanup(t testing.TB) {
 		}
 	}
 	m.removeNetwork(t, false)
+}
+
+// stopProcesses stops the agents and then the servers, by PID. Several
+// servers are killed (SIGKILL): stopped one by one, the last two would
+// wait on an etcd without quorum. It may run more than once.
+func (m *MultiNode) stopProcesses(t testing.TB) {
+	for _, h := range m.Nodes {
+		if h.Agent != nil {
+			h.Agent.Stop(t)
+		}
+	}
+	for _, s := range m.Servers {
+		switch {
+		case s.Process == nil:
+		case len(m.Servers) > 1:
+			s.Process.Kill(t)
+		default:
+			s.Process.Stop(t)
+		}
+	}
 }
 
 // removeNetwork deletes the veths, the namespaces (and with them each pod
