@@ -33,6 +33,7 @@ import (
 	"petset/internal/controller/namespace"
 	"petset/internal/controller/nodelifecycle"
 	"petset/internal/controller/podgc"
+	"petset/internal/controller/replicaset"
 	"petset/internal/controller/rootcacert"
 	"petset/internal/controller/scheduler"
 	"petset/internal/controller/serviceaccount"
@@ -48,7 +49,7 @@ func init() {
 		startServiceAccount, startRootCACertPublisher,
 		startPodGC, startClusterRoleAggregation, startDNSEndpoints,
 		startPVCProtection, startPVProtection, startLostVolume,
-		startDisruption,
+		startDisruption, startReplicaSet,
 	)
 	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
@@ -222,6 +223,12 @@ func startDisruption(ctx context.Context, cc controllerContext) (func(context.Co
 	f := cc.Informers
 	c := disruption.New(cc.Client, f.Policy().V1().PodDisruptionBudgets(), f.Core().V1().Pods(), f.Apps().V1().StatefulSets(),
 		recorder(ctx, cc.Client, "controllermanager"), nil, 2)
+	return c.Run, nil
+}
+
+func startReplicaSet(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
+	f := cc.Informers
+	c := replicaset.New(cc.Client, f.Apps().V1().ReplicaSets(), f.Core().V1().Pods(), recorder(ctx, cc.Client, "replicaset-controller"), nil, 5)
 	return c.Run, nil
 }
 

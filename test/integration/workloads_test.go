@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 )
 
@@ -93,4 +95,101 @@ func TestWorkloadsServed(t *testing.T) {
 	if scale, err = rss.GetScale(ctx, "lone", metav1.GetOptions{}); err != nil || scale.Spec.Replicas != 1 {
 		t.Errorf("replicaset scale %+v, %v", scale, err)
 	}
+}
+
+// rsPods are the pods of the namespace a ReplicaSet of that UID controls.
+func rsPods(t *testing.T, c *cluster, uid types.UID) []corev1.Pod {
+	t.Helper()
+	list, err := c.client.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []corev1.Pod
+	for _, p := range list.Items {
+		if ref := metav1.GetControllerOf(&p); ref != nil && ref.UID == uid && p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// waitReplicaSet waits until the ReplicaSet's status, at its generation,
+// counts replicas pods of which ready are ready and available.
+func waitReplicaSet(t *testing.T, c *cluster, name string, replicas, ready int32) *appsv1.ReplicaSet {
+	t.Helper()
+	var rs *appsv1.ReplicaSet
+	eventually(t, fmt.Sprintf("replicaset %s at %d/%d", name, replicas, ready), func() (bool, error) {
+		var err error
+		rs, err = c.client.AppsV1().ReplicaSets("default").Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		s := rs.Status
+		return s.ObservedGeneration == rs.Generation && s.Replicas == replicas && s.FullyLabeledReplicas == replicas &&
+			s.ReadyReplicas == ready && s.AvailableReplicas == ready && len(rsPods(t, c, rs.UID)) == int(replicas), fmt.Errorf("status %+v", s)
+	})
+	return rs
+}
+
+// TestReplicaSetController: a ReplicaSet adopts a matching orphan and
+// creates the rest from its template, scales through /scale, releases a pod
+// whose labels stop matching and replaces it, and its pods go with it.
+func TestReplicaSetController(t *testing.T) {
+	c := startCluster(t, "")
+	startSimulatedNodes(t, c, 2)
+	ctx := context.Background()
+	d := deployment("kv", "nginx", 3)
+	orphan := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kv-orphan", Labels: map[string]string{"app": "kv"}}, Spec: d.Spec.Template.Spec}
+	if _, err := c.client.CoreV1().Pods("default").Create(ctx, orphan, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rss := c.client.AppsV1().ReplicaSets("default")
+	rs, err := rss.Create(ctx, &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "kv"},
+		Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To(int32(3)), Selector: d.Spec.Selector, Template: d.Spec.Template}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReplicaSet(t, c, "kv", 3, 3)
+	pods := rsPods(t, c, rs.UID)
+	adopted := false
+	for _, p := range pods {
+		ref := metav1.GetControllerOf(&p)
+		if p.Name == "kv-orphan" {
+			adopted = true
+		} else if !strings.HasPrefix(p.Name, "kv-") || p.Spec.Containers[0].Image != "nginx" {
+			t.Errorf("pod %s from the template: %+v", p.Name, p.Spec)
+		}
+		if ref.Kind != "ReplicaSet" || ref.BlockOwnerDeletion == nil || !*ref.BlockOwnerDeletion {
+			t.Errorf("pod %s controller reference %+v", p.Name, ref)
+		}
+	}
+	if !adopted {
+		t.Errorf("the orphan was not adopted: %d pods", len(pods))
+	}
+
+	if _, err := rss.UpdateScale(ctx, "kv", &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "kv"},
+		Spec: autoscalingv1.ScaleSpec{Replicas: 1}}, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rs = waitReplicaSet(t, c, "kv", 1, 1)
+
+	// A pod relabelled out of the selector is released and replaced.
+	kept := rsPods(t, c, rs.UID)[0]
+	patch := []byte(`{"metadata":{"labels":{"app":"elsewhere"}}}`)
+	if _, err := c.client.CoreV1().Pods("default").Patch(ctx, kept.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "released pod without a controller", func() (bool, error) {
+		p, err := c.client.CoreV1().Pods("default").Get(ctx, kept.Name, metav1.GetOptions{})
+		return err == nil && metav1.GetControllerOf(p) == nil, err
+	})
+	waitReplicaSet(t, c, "kv", 1, 1)
+
+	// Deleted in the background: the garbage collector takes its pods.
+	if err := rss.Delete(ctx, "kv", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the replicaset's pods deleted", func() (bool, error) {
+		return len(rsPods(t, c, rs.UID)) == 0, nil
+	})
 }
