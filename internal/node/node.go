@@ -27,6 +27,7 @@ import (
 	"petset/internal/agent"
 	"petset/internal/agent/fence"
 	"petset/internal/agent/image"
+	"petset/internal/agent/netpol"
 	"petset/internal/agent/probe"
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/runtime/fake"
@@ -188,7 +189,7 @@ func (n *Node) Run(ctx context.Context) error {
 		cancel()
 		wg.Wait()
 	}()
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	goRun := func(name string, run func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -235,11 +236,18 @@ func (n *Node) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("node %s: %w", cfg.Name, err)
 		}
+		// Network policies of this node's pods (docs/networkpolicy.md).
+		np, err := netpol.New(netpol.Config{NodeName: cfg.Name, Bridge: cfg.Bridge, DNS: netip.MustParseAddr(gw), Logger: n.log},
+			factory.Core().V1().Pods(), factory.Core().V1().Namespaces(), factory.Networking().V1().NetworkPolicies())
+		if err != nil {
+			return fmt.Errorf("node %s: %w", cfg.Name, err)
+		}
 		factory.Start(runCtx.Done())
 		defer factory.Shutdown()
 		goRun("dns", srv.Run)
 		goRun("service proxy", px.Run)
-		for _, ready := range []<-chan struct{}{srv.Ready(), px.Ready()} {
+		goRun("network policy", np.Run)
+		for _, ready := range []<-chan struct{}{srv.Ready(), px.Ready(), np.Ready()} {
 			select {
 			case <-ready:
 			case err := <-errc:

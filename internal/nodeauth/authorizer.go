@@ -153,6 +153,12 @@ func (n *NodeAuth) allowed(node string, a authorizer.Attributes) (bool, string) 
 		if sub == "" && oneOf(verb, readVerbs...) {
 			return true, ""
 		}
+	case "/namespaces", "networking.k8s.io/networkpolicies":
+		// Beyond kube's system:node: the agent is the node's network policy
+		// enforcer (a CNI agent's read access), docs/networkpolicy.md.
+		if sub == "" && oneOf(verb, readVerbs...) {
+			return true, ""
+		}
 	case "/events", "events.k8s.io/events":
 		if oneOf(verb, "create", "update", "patch") {
 			return true, ""
