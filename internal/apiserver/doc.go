@@ -10,7 +10,11 @@
 // review resources (access, rules, self-subject and token reviews, answered
 // by the server's own authorizer and authenticator), the RBAC post-start hooks
 // (informers, bootstrap policy), and the installation of the stores that
-// internal/registry builds. It does not run controllers; callers get
+// internal/registry builds. Behind it, as its delegate, runs
+// k8s.io/apiextensions-apiserver (CustomResourceDefinitions and custom
+// resources, with the library's own controllers as post-start hooks);
+// OpenAPI and discovery cover both (extensions.go). It does not run
+// petset's controllers; callers get
 // a loopback client config and start those themselves.
 //
 // Concurrency: New wires; Run serves until its context ends, then shuts

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	authzunion "k8s.io/apiserver/pkg/authorization/union"
+	"k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -30,6 +32,7 @@ import (
 	"k8s.io/apiserver/pkg/server/options"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/apiserver/pkg/util/webhook"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
@@ -218,13 +221,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("etcd storage: %w", err)
 	}
 
-	namer := openapinamer.NewDefinitionNamer(scheme)
+	namer := openapinamer.NewDefinitionNamer(scheme, apiextensionsapiserver.Scheme)
 	c.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, namer)
 	c.OpenAPIConfig.Info.Title = "Kubernetes"
 	c.OpenAPIConfig.Info.Version = KubernetesVersion.GitVersion
 	c.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, namer)
 	c.OpenAPIV3Config.Info.Title = "Kubernetes"
 	c.OpenAPIV3Config.Info.Version = KubernetesVersion.GitVersion
+	// installOpenAPI serves the specs of both servers (extensions.go).
+	c.SkipOpenAPIInstallation = true
+	// Both servers list their groups in one aggregated /apis.
+	c.AggregatedDiscoveryGroupManager = aggregated.NewResourceManager("apis")
 
 	nsLifecycle := &namespaceLifecycle{}
 	defaultClass := &defaultStorageClass{}
@@ -232,7 +239,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		storageObjectInUseProtection{}}
 	c.AdmissionControl = admission.NewChainHandler(append(handlers, cfg.Admission...)...)
 
-	gen, err := c.Complete(nil).New("petset-apiserver", genericapiserver.NewEmptyDelegate())
+	services := endpointResolver{services: informerFactory.Core().V1().Services().Lister(), slices: informerFactory.Discovery().V1().EndpointSlices().Lister()}
+	webhookAuth := webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, c.LoopbackClientConfig, c.TracerProvider)
+	ext, err := newExtensions(*c, *etcdOpts, informerFactory, services, webhookAuth)
+	if err != nil {
+		return nil, err
+	}
+	gen, err := c.Complete(nil).New("petset-apiserver", ext.GenericAPIServer)
 	if err != nil {
 		return nil, fmt.Errorf("create API server: %w", err)
 	}
@@ -245,6 +258,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	guardSource.stores = s.stores
+	s.installOpenAPI(c, ext)
+	crdInformer := ext.Informers.Apiextensions().V1().CustomResourceDefinitions()
+	if _, err := newCRDGroups(gen.DiscoveryGroupManager, crdInformer.Informer(), crdInformer.Lister()); err != nil {
+		return nil, err
+	}
 	var nsGetter namespaceGetter = s.stores[schema.GroupResource{Resource: "namespaces"}]
 	nsLifecycle.namespaces.Store(&nsGetter)
 	var classLister objectLister = s.stores[schema.GroupResource{Group: "storage.k8s.io", Resource: "storageclasses"}]
