@@ -29,6 +29,7 @@ import (
 	"petset/internal/controller/disruption"
 	"petset/internal/controller/endpointslice"
 	"petset/internal/controller/garbagecollector"
+	"petset/internal/controller/job"
 	"petset/internal/controller/lostvolume"
 	"petset/internal/controller/namespace"
 	"petset/internal/controller/nodelifecycle"
@@ -49,7 +50,7 @@ func init() {
 		startServiceAccount, startRootCACertPublisher,
 		startPodGC, startClusterRoleAggregation, startDNSEndpoints,
 		startPVCProtection, startPVProtection, startLostVolume,
-		startDisruption, startReplicaSet,
+		startDisruption, startReplicaSet, startJob,
 	)
 	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
@@ -229,6 +230,12 @@ func startDisruption(ctx context.Context, cc controllerContext) (func(context.Co
 func startReplicaSet(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
 	c := replicaset.New(cc.Client, f.Apps().V1().ReplicaSets(), f.Core().V1().Pods(), recorder(ctx, cc.Client, "replicaset-controller"), nil, 5)
+	return c.Run, nil
+}
+
+func startJob(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
+	f := cc.Informers
+	c := job.New(cc.Client, f.Batch().V1().Jobs(), f.Core().V1().Pods(), recorder(ctx, cc.Client, "job-controller"), nil, 5)
 	return c.Run, nil
 }
 

@@ -1,0 +1,122 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// simulatedJob is a job whose pods exit on simulated nodes as outcome says
+// ("succeed" or "fail").
+func simulatedJob(name, outcome string) *batchv1.Job {
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{"petset.io/simulate": outcome}},
+			Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{Name: "work", Image: "busybox:1.36", Command: []string{"true"}}}},
+		}},
+	}
+}
+
+func waitJob(t *testing.T, c *cluster, name string, cond batchv1.JobConditionType, check func(*batchv1.Job) bool) *batchv1.Job {
+	t.Helper()
+	var got *batchv1.Job
+	eventually(t, fmt.Sprintf("job %s %s", name, cond), func() (bool, error) {
+		j, err := c.client.BatchV1().Jobs("default").Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		got = j
+		for _, jc := range j.Status.Conditions {
+			if jc.Type == cond && jc.Status == corev1.ConditionTrue {
+				return check == nil || check(j), fmt.Errorf("status %+v", j.Status)
+			}
+		}
+		return false, fmt.Errorf("status %+v", j.Status)
+	})
+	return got
+}
+
+// TestJob: the API server generates the selector and labels and defaults
+// the spec; the job controller runs pods on simulated nodes to Complete
+// (NonIndexed with parallelism, Indexed with hostnames and the index
+// annotation), counts failures into Failed/BackoffLimitExceeded, and every
+// pod loses its tracking finalizer once counted.
+func TestJob(t *testing.T) {
+	c := startCluster(t, "")
+	startSimulatedNodes(t, c, 2)
+	ctx := context.Background()
+	jobs := c.client.BatchV1().Jobs("default")
+
+	ok := simulatedJob("ok", "succeed")
+	ok.Spec.Completions, ok.Spec.Parallelism = ptr.To(int32(3)), ptr.To(int32(2))
+	created, err := jobs.Create(ctx, ok, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := string(created.UID)
+	if created.Spec.Selector.MatchLabels[batchv1.ControllerUidLabel] != uid || created.Spec.Template.Labels["job-name"] != "ok" ||
+		created.Spec.Template.Labels[batchv1.JobNameLabel] != "ok" || created.Spec.Template.Labels["controller-uid"] != uid ||
+		*created.Spec.BackoffLimit != 6 || *created.Spec.CompletionMode != batchv1.NonIndexedCompletion || *created.Spec.Suspend ||
+		*created.Spec.PodReplacementPolicy != batchv1.TerminatingOrFailed {
+		t.Fatalf("created job spec %+v", created.Spec)
+	}
+	done := waitJob(t, c, "ok", batchv1.JobComplete, func(j *batchv1.Job) bool { return j.Status.Succeeded == 3 })
+	if done.Status.CompletionTime == nil || done.Status.StartTime == nil || done.Status.Active != 0 || done.Status.Failed != 0 {
+		t.Errorf("complete status %+v", done.Status)
+	}
+	pods, err := c.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: batchv1.ControllerUidLabel + "=" + uid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.Items) != 3 {
+		t.Errorf("%d pods, want 3", len(pods.Items))
+	}
+	for _, p := range pods.Items {
+		if len(p.Finalizers) != 0 || p.Status.Phase != corev1.PodSucceeded || metav1.GetControllerOf(&p).UID != created.UID {
+			t.Errorf("pod %s: finalizers %v, phase %s", p.Name, p.Finalizers, p.Status.Phase)
+		}
+	}
+
+	idx := simulatedJob("idx", "succeed")
+	idx.Spec.Completions, idx.Spec.Parallelism = ptr.To(int32(2)), ptr.To(int32(2))
+	idx.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+	if _, err := jobs.Create(ctx, idx, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	done = waitJob(t, c, "idx", batchv1.JobComplete, nil)
+	if done.Status.CompletedIndexes != "0-1" || done.Status.Succeeded != 2 {
+		t.Errorf("indexed status %+v", done.Status)
+	}
+	pods, err = c.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=idx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := map[string]bool{}
+	for _, p := range pods.Items {
+		hosts[p.Spec.Hostname+"/"+p.Annotations[batchv1.JobCompletionIndexAnnotation]] = true
+	}
+	if !hosts["idx-0/0"] || !hosts["idx-1/1"] {
+		t.Errorf("indexed pods' hostname/index: %v", hosts)
+	}
+
+	bad := simulatedJob("bad", "fail")
+	bad.Spec.BackoffLimit = ptr.To(int32(0))
+	if _, err := jobs.Create(ctx, bad, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	failed := waitJob(t, c, "bad", batchv1.JobFailed, nil)
+	var reasons []string
+	for _, jc := range failed.Status.Conditions {
+		reasons = append(reasons, string(jc.Type)+"/"+jc.Reason)
+	}
+	if failed.Status.Failed != 1 || failed.Status.Active != 0 || fmt.Sprint(reasons) != "[FailureTarget/BackoffLimitExceeded Failed/BackoffLimitExceeded]" {
+		t.Errorf("failed job status %+v (conditions %v)", failed.Status, reasons)
+	}
+}
