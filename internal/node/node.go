@@ -237,7 +237,9 @@ func (n *Node) Run(ctx context.Context) error {
 			return fmt.Errorf("node %s: %w", cfg.Name, err)
 		}
 		// Network policies of this node's pods (docs/networkpolicy.md).
-		np, err := netpol.New(netpol.Config{NodeName: cfg.Name, Bridge: cfg.Bridge, DNS: netip.MustParseAddr(gw), Logger: n.log},
+		// Pods that outlive the agent (petset agent) stay isolated meanwhile.
+		np, err := netpol.New(netpol.Config{NodeName: cfg.Name, Bridge: cfg.Bridge, DNS: netip.MustParseAddr(gw),
+			KeepTable: !cfg.StopPodsOnExit, Logger: n.log},
 			factory.Core().V1().Pods(), factory.Core().V1().Namespaces(), factory.Networking().V1().NetworkPolicies())
 		if err != nil {
 			return fmt.Errorf("node %s: %w", cfg.Name, err)

@@ -27,7 +27,8 @@
 // The Enforcer (netpol.go) runs it: informers of pods, namespaces and
 // policies only signal a channel; Run's loop recomputes and, when the
 // rules changed, rewrites the table, at most once per MinSyncPeriod, and
-// is the table's only writer; it removes the table when it returns.
+// is the table's only writer; when it returns it removes the table, or
+// keeps it (KeepTable) for pods that outlive the agent.
 //
 // What is enforced and what is not: docs/networkpolicy.md.
 package netpol

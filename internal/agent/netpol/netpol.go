@@ -35,7 +35,11 @@ type Config struct {
 	// DNS is the node's cluster DNS address (see Input.DNS).
 	DNS           netip.Addr
 	MinSyncPeriod time.Duration
-	Logger        *slog.Logger
+	// KeepTable leaves the table in place when Run returns, for a node
+	// whose pods outlive its agent: they stay isolated until the restarted
+	// agent's first install replaces the table. Otherwise Run removes it.
+	KeepTable bool
+	Logger    *slog.Logger
 }
 
 // Enforcer keeps the node's policy table in step with the API's policies,
@@ -95,7 +99,7 @@ func (e *Enforcer) signal() {
 func (e *Enforcer) Ready() <-chan struct{} { return e.ready }
 
 // Run installs the rules at each change, at most once per MinSyncPeriod,
-// until ctx ends; it then removes the table.
+// until ctx ends; it then removes the table unless KeepTable.
 func (e *Enforcer) Run(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), e.synced...) {
 		return nil
@@ -104,6 +108,9 @@ func (e *Enforcer) Run(ctx context.Context) error {
 		e.log.Warn("br_netfilter is off (" + bridgeNFCallIPTables + " is not 1): traffic between pods of this node's bridge is not filtered by network policies")
 	}
 	defer func() {
+		if e.cfg.KeepTable {
+			return
+		}
 		if err := e.table.Remove(); err != nil {
 			e.log.Error("removing the network policy rules", logging.ErrKey, err)
 		}
