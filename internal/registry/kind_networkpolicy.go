@@ -15,8 +15,8 @@ import (
 // networkPolicyKind is networking.k8s.io/v1 NetworkPolicy. Node agents with
 // a real network enforce it (internal/agent/netpol, docs/networkpolicy.md);
 // v1 has no status (upstream tombstoned it), so there is no status
-// subresource, and a spec change moves the generation as upstream's
-// strategy does.
+// subresource; as upstream's strategy, a create sets generation 1 and a
+// spec change moves it.
 func networkPolicyKind() *Kind {
 	return &Kind{
 		GVK: networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"), Resource: "networkpolicies", Singular: "networkpolicy",
@@ -24,9 +24,10 @@ func networkPolicyKind() *Kind {
 		New:     func() runtime.Object { return &networkingv1.NetworkPolicy{} },
 		NewList: func() runtime.Object { return &networkingv1.NetworkPolicyList{} },
 
-		Validate:       validateCreate(validation.ValidateNetworkPolicy),
-		ValidateUpdate: validateUpdate(validation.ValidateNetworkPolicyUpdate),
-		Default:        defaulter(defaults.NetworkPolicy),
+		Validate:         validateCreate(validation.ValidateNetworkPolicy),
+		ValidateUpdate:   validateUpdate(validation.ValidateNetworkPolicyUpdate),
+		Default:          defaulter(defaults.NetworkPolicy),
+		PrepareForCreate: func(_ context.Context, obj runtime.Object) { obj.(*networkingv1.NetworkPolicy).Generation = 1 },
 		PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
 			np, was := obj.(*networkingv1.NetworkPolicy), old.(*networkingv1.NetworkPolicy)
 			if !equality.Semantic.DeepEqual(np.Spec, was.Spec) {

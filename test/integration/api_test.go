@@ -8,6 +8,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -371,6 +372,10 @@ func TestNamespaceDeletion(t *testing.T) {
 	if _, err := c.client.PolicyV1().PodDisruptionBudgets("doomed").Create(ctx, budget, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	deny := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny"}}
+	if _, err := c.client.NetworkingV1().NetworkPolicies("doomed").Create(ctx, deny, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	if err := nss.Delete(ctx, "doomed", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -389,6 +394,9 @@ func TestNamespaceDeletion(t *testing.T) {
 	}
 	if b, err := c.client.PolicyV1().PodDisruptionBudgets("doomed").List(ctx, metav1.ListOptions{}); err != nil || len(b.Items) != 0 {
 		t.Fatalf("recreated namespace holds %d disruption budgets (%v)", len(b.Items), err)
+	}
+	if p, err := c.client.NetworkingV1().NetworkPolicies("doomed").List(ctx, metav1.ListOptions{}); err != nil || len(p.Items) != 0 {
+		t.Fatalf("recreated namespace holds %d network policies (%v)", len(p.Items), err)
 	}
 	if err := nss.Delete(ctx, "default", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
 		t.Fatalf("deleting default: want Forbidden, got %v", err)

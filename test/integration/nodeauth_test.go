@@ -8,6 +8,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -134,6 +135,13 @@ func TestNodeAuthorization(t *testing.T) {
 	mustForbid(t, "node a deletes node b's pod", nodeA.CoreV1().Pods(ns).Delete(ctx, "pb", metav1.DeleteOptions{}))
 	_, err = nodeA.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	mustAllow(t, "node a lists pods (kube's system:node)", err)
+	// The agent enforces network policies: it reads them and namespaces.
+	_, err = nodeA.NetworkingV1().NetworkPolicies("").List(ctx, metav1.ListOptions{})
+	mustAllow(t, "node a lists network policies", err)
+	_, err = nodeA.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	mustAllow(t, "node a lists namespaces", err)
+	_, err = nodeA.NetworkingV1().NetworkPolicies(ns).Create(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{})
+	mustForbid(t, "node a creates a network policy", err)
 
 	// Service-account tokens: only bound to a pod of its own (NodeRestriction).
 	boundTo := func(p *corev1.Pod) *authenticationv1.TokenRequest {
