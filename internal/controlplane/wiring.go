@@ -26,6 +26,7 @@ import (
 	"petset/internal/clusterservice"
 	"petset/internal/controller/certificates"
 	"petset/internal/controller/clusterroleaggregation"
+	"petset/internal/controller/cronjob"
 	"petset/internal/controller/disruption"
 	"petset/internal/controller/endpointslice"
 	"petset/internal/controller/garbagecollector"
@@ -50,7 +51,7 @@ func init() {
 		startServiceAccount, startRootCACertPublisher,
 		startPodGC, startClusterRoleAggregation, startDNSEndpoints,
 		startPVCProtection, startPVProtection, startLostVolume,
-		startDisruption, startReplicaSet, startJob,
+		startDisruption, startReplicaSet, startJob, startCronJob,
 	)
 	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
@@ -236,6 +237,12 @@ func startReplicaSet(ctx context.Context, cc controllerContext) (func(context.Co
 func startJob(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
 	c := job.New(cc.Client, f.Batch().V1().Jobs(), f.Core().V1().Pods(), recorder(ctx, cc.Client, "job-controller"), nil, 5)
+	return c.Run, nil
+}
+
+func startCronJob(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
+	f := cc.Informers
+	c := cronjob.New(cc.Client, f.Batch().V1().CronJobs(), f.Batch().V1().Jobs(), recorder(ctx, cc.Client, "cronjob-controller"), nil, 5)
 	return c.Run, nil
 }
 

@@ -120,3 +120,42 @@ func TestJob(t *testing.T) {
 		t.Errorf("failed job status %+v (conditions %v)", failed.Status, reasons)
 	}
 }
+
+// TestCronJob: a CronJob every 2 s creates jobs (named <cronjob>-<minutes>,
+// owned by it) that run to Complete on simulated nodes; status tracks
+// lastScheduleTime and lastSuccessfulTime; a job made from it as `kubectl
+// create job --from=cronjob/…` makes one runs too.
+func TestCronJob(t *testing.T) {
+	c := startCluster(t, "")
+	startSimulatedNodes(t, c, 1)
+	ctx := context.Background()
+	tmpl := simulatedJob("", "succeed")
+	cj := &batchv1.CronJob{
+		ObjectMeta: metav1.ObjectMeta{Name: "tick"},
+		Spec:       batchv1.CronJobSpec{Schedule: "@every 2s", JobTemplate: batchv1.JobTemplateSpec{Spec: tmpl.Spec}},
+	}
+	created, err := c.client.BatchV1().CronJobs("default").Create(ctx, cj, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Spec.ConcurrencyPolicy != batchv1.AllowConcurrent || *created.Spec.SuccessfulJobsHistoryLimit != 3 || *created.Spec.FailedJobsHistoryLimit != 1 || *created.Spec.Suspend {
+		t.Errorf("defaults %+v", created.Spec)
+	}
+	eventually(t, "a scheduled job succeeded", func() (bool, error) {
+		got, err := c.client.BatchV1().CronJobs("default").Get(ctx, "tick", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return got.Status.LastScheduleTime != nil && got.Status.LastSuccessfulTime != nil, fmt.Errorf("status %+v", got.Status)
+	})
+
+	manual := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "tick-manual", Annotations: map[string]string{"cronjob.kubernetes.io/instantiate": "manual"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "CronJob", Name: "tick", UID: created.UID, Controller: ptr.To(true)}}},
+		Spec: created.Spec.JobTemplate.Spec,
+	}
+	if _, err := c.client.BatchV1().Jobs("default").Create(ctx, manual, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, c, "tick-manual", batchv1.JobComplete, nil)
+}
