@@ -27,6 +27,7 @@ import (
 	"petset/internal/controller/certificates"
 	"petset/internal/controller/clusterroleaggregation"
 	"petset/internal/controller/cronjob"
+	"petset/internal/controller/deployment"
 	"petset/internal/controller/disruption"
 	"petset/internal/controller/endpointslice"
 	"petset/internal/controller/garbagecollector"
@@ -51,7 +52,7 @@ func init() {
 		startServiceAccount, startRootCACertPublisher,
 		startPodGC, startClusterRoleAggregation, startDNSEndpoints,
 		startPVCProtection, startPVProtection, startLostVolume,
-		startDisruption, startReplicaSet, startJob, startCronJob,
+		startDisruption, startReplicaSet, startJob, startCronJob, startDeployment,
 	)
 	bootstrapObjects = append(bootstrapObjects, func(ctx context.Context, client kubernetes.Interface) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, volume.DefaultStorageClass(), metav1.CreateOptions{})
@@ -243,6 +244,13 @@ func startJob(ctx context.Context, cc controllerContext) (func(context.Context) 
 func startCronJob(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
 	c := cronjob.New(cc.Client, f.Batch().V1().CronJobs(), f.Batch().V1().Jobs(), recorder(ctx, cc.Client, "cronjob-controller"), nil, 5)
+	return c.Run, nil
+}
+
+func startDeployment(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
+	f := cc.Informers
+	c := deployment.New(cc.Client, f.Apps().V1().Deployments(), f.Apps().V1().ReplicaSets(), f.Core().V1().Pods(),
+		recorder(ctx, cc.Client, "deployment-controller"), nil, 5)
 	return c.Run, nil
 }
 

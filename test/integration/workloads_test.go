@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
 
@@ -191,5 +192,175 @@ func TestReplicaSetController(t *testing.T) {
 	}
 	eventually(t, "the replicaset's pods deleted", func() (bool, error) {
 		return len(rsPods(t, c, rs.UID)) == 0, nil
+	})
+}
+
+// deploymentRSs are the ReplicaSets the Deployment of that UID controls,
+// by revision annotation.
+func deploymentRSs(t *testing.T, c *cluster, uid types.UID) map[string]appsv1.ReplicaSet {
+	t.Helper()
+	list, err := c.client.AppsV1().ReplicaSets("default").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]appsv1.ReplicaSet{}
+	for _, rs := range list.Items {
+		if ref := metav1.GetControllerOf(&rs); ref != nil && ref.UID == uid && rs.DeletionTimestamp == nil {
+			out[rs.Annotations["deployment.kubernetes.io/revision"]] = rs
+		}
+	}
+	return out
+}
+
+// waitRolledOut waits until the Deployment is complete at its generation,
+// as kubectl rollout status decides, with its Progressing condition
+// NewReplicaSetAvailable, and returns it.
+func waitRolledOut(t *testing.T, c *cluster, name string) *appsv1.Deployment {
+	t.Helper()
+	var d *appsv1.Deployment
+	eventually(t, "deployment "+name+" rolled out", func() (bool, error) {
+		var err error
+		d, err = c.client.AppsV1().Deployments("default").Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		s, want := d.Status, *d.Spec.Replicas
+		var progressing string
+		for _, cond := range s.Conditions {
+			if cond.Type == appsv1.DeploymentProgressing {
+				progressing = cond.Reason
+			}
+		}
+		return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.Replicas == want &&
+			s.AvailableReplicas == want && progressing == "NewReplicaSetAvailable", fmt.Errorf("status %+v", s)
+	})
+	return d
+}
+
+// updateDeployment applies change to the current Deployment, retrying conflicts.
+func updateDeployment(t *testing.T, c *cluster, name string, change func(*appsv1.Deployment)) {
+	t.Helper()
+	deploys := c.client.AppsV1().Deployments("default")
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := deploys.Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		change(d)
+		_, err = deploys.Update(context.Background(), d, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeploymentRollout: a Deployment's first ReplicaSet (named by the
+// template hash, revision 1), a rolling update to a second, a rollback as
+// kubectl rollout undo does it (the old ReplicaSet becomes revision 3),
+// a scale through /scale, a pause that holds a template change back,
+// Recreate, revisionHistoryLimit 1 (revision 2 goes), and a foreground delete taking the
+// ReplicaSets and pods with it.
+func TestDeploymentRollout(t *testing.T) {
+	c := startCluster(t, "")
+	startSimulatedNodes(t, c, 2)
+	ctx := context.Background()
+	deploys := c.client.AppsV1().Deployments("default")
+	created, err := deploys.Create(ctx, deployment("web", "nginx:1.26", 3), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := waitRolledOut(t, c, "web")
+	rss := deploymentRSs(t, c, created.UID)
+	first, ok := rss["1"]
+	if !ok || len(rss) != 1 || d.Annotations["deployment.kubernetes.io/revision"] != "1" {
+		t.Fatalf("first rollout: replicasets by revision %v, deployment annotations %v", rss, d.Annotations)
+	}
+	hash := first.Labels["pod-template-hash"]
+	if hash == "" || first.Name != "web-"+hash || first.Spec.Selector.MatchLabels["pod-template-hash"] != hash ||
+		first.Annotations["deployment.kubernetes.io/desired-replicas"] != "3" || first.Annotations["deployment.kubernetes.io/max-replicas"] != "4" {
+		t.Errorf("first replicaset %s: labels %v, selector %v, annotations %v", first.Name, first.Labels, first.Spec.Selector, first.Annotations)
+	}
+
+	updateDeployment(t, c, "web", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "nginx:1.27" })
+	d = waitRolledOut(t, c, "web")
+	eventually(t, "the old replicaset scaled to 0", func() (bool, error) {
+		rss = deploymentRSs(t, c, created.UID)
+		return len(rss) == 2 && *rss["1"].Spec.Replicas == 0 && *rss["2"].Spec.Replicas == 3, fmt.Errorf("%d replicasets", len(rss))
+	})
+	if d.Annotations["deployment.kubernetes.io/revision"] != "2" {
+		t.Errorf("deployment revision %q after the update", d.Annotations["deployment.kubernetes.io/revision"])
+	}
+
+	// kubectl rollout undo: the template of revision 1, without its hash.
+	updateDeployment(t, c, "web", func(d *appsv1.Deployment) {
+		old := rss["1"]
+		tmpl := old.Spec.Template.DeepCopy()
+		delete(tmpl.Labels, "pod-template-hash")
+		d.Spec.Template = *tmpl
+	})
+	d = waitRolledOut(t, c, "web")
+	eventually(t, "revision 1 back as revision 3", func() (bool, error) {
+		rss = deploymentRSs(t, c, created.UID)
+		back, ok := rss["3"]
+		return ok && back.Name == first.Name && back.Annotations["deployment.kubernetes.io/revision-history"] == "1" &&
+			*back.Spec.Replicas == 3 && *rss["2"].Spec.Replicas == 0, fmt.Errorf("replicasets %v", len(rss))
+	})
+
+	if _, err := deploys.UpdateScale(ctx, "web", &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: autoscalingv1.ScaleSpec{Replicas: 5}}, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d = waitRolledOut(t, c, "web")
+	if rs := deploymentRSs(t, c, created.UID)["3"]; *rs.Spec.Replicas != 5 || rs.Annotations["deployment.kubernetes.io/desired-replicas"] != "5" {
+		t.Errorf("scaled: replicaset %s replicas %d annotations %v", rs.Name, *rs.Spec.Replicas, rs.Annotations)
+	}
+
+	// Paused: a template change makes no ReplicaSet until resumed.
+	updateDeployment(t, c, "web", func(d *appsv1.Deployment) {
+		d.Spec.Paused = true
+		d.Spec.RevisionHistoryLimit = ptr.To(int32(1))
+		d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+	})
+	eventually(t, "paused condition", func() (bool, error) {
+		d, err := deploys.Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, cond := range d.Status.Conditions {
+			if cond.Type == appsv1.DeploymentProgressing && cond.Reason == "DeploymentPaused" {
+				return d.Status.ObservedGeneration == d.Generation, nil
+			}
+		}
+		return false, fmt.Errorf("conditions %+v", d.Status.Conditions)
+	})
+	updateDeployment(t, c, "web", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "nginx:1.28" })
+	eventually(t, "paused deployment observed", func() (bool, error) {
+		d, err := deploys.Get(ctx, "web", metav1.GetOptions{})
+		return err == nil && d.Status.ObservedGeneration == d.Generation, err
+	})
+	if rss = deploymentRSs(t, c, created.UID); len(rss) != 2 || *rss["3"].Spec.Replicas != 5 {
+		t.Errorf("paused: a template change made a replicaset or scaled one: %d replicasets", len(rss))
+	}
+	updateDeployment(t, c, "web", func(d *appsv1.Deployment) { d.Spec.Paused = false })
+	waitRolledOut(t, c, "web")
+	eventually(t, "recreated as revision 4", func() (bool, error) {
+		rss = deploymentRSs(t, c, created.UID)
+		rs, ok := rss["4"]
+		return ok && *rs.Spec.Replicas == 5 && rs.Spec.Template.Spec.Containers[0].Image == "nginx:1.28" && len(rss) == 2, fmt.Errorf("replicasets %d", len(rss))
+	})
+
+	fg := metav1.DeletePropagationForeground
+	if err := deploys.Delete(ctx, "web", metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "deployment, replicasets and pods gone", func() (bool, error) {
+		_, err := deploys.Get(ctx, "web", metav1.GetOptions{})
+		pods, perr := c.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if perr != nil {
+			return false, perr
+		}
+		return apierrors.IsNotFound(err) && len(deploymentRSs(t, c, created.UID)) == 0 && len(pods.Items) == 0,
+			fmt.Errorf("deployment %v, %d pods", err, len(pods.Items))
 	})
 }

@@ -2,11 +2,9 @@ package replicaset
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -24,8 +22,8 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
+	"petset/internal/controller/controllerref"
 	"petset/internal/controller/runner"
-	"petset/internal/logging"
 )
 
 // burstReplicas is the most pods one sync creates or deletes.
@@ -255,77 +253,22 @@ func (c *Controller) claimPods(ctx context.Context, rs *appsv1.ReplicaSet, selec
 	if err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
 	}
-	var (
-		claimed []*corev1.Pod
-		errs    []error
-		check   sync.Once
-		gone    error
-	)
-	for _, pod := range all {
-		matches := selector.Matches(labels.Set(pod.Labels))
-		if ref := metav1.GetControllerOf(pod); ref != nil {
-			switch {
-			case ref.UID != rs.UID:
-			case matches:
-				claimed = append(claimed, pod)
-			case rs.DeletionTimestamp == nil:
-				if err := c.patchOwner(ctx, rs, pod, false); err != nil {
-					errs = append(errs, err)
-				}
+	return controllerref.Claimer[*corev1.Pod]{
+		Owner: rs, Kind: rsKind, Selector: selector,
+		Recheck: func(ctx context.Context) error { return c.recheck(ctx, rs) },
+		Patch: func(ctx context.Context, pod *corev1.Pod, patch []byte) (*corev1.Pod, error) {
+			got, err := c.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+			if apierrors.IsNotFound(err) || apierrors.IsInvalid(err) {
+				return nil, nil
 			}
-			continue
-		}
-		if !matches || rs.DeletionTimestamp != nil || pod.DeletionTimestamp != nil {
-			continue
-		}
-		check.Do(func() { gone = c.recheck(ctx, rs) })
-		if gone != nil {
-			errs = append(errs, fmt.Errorf("cannot adopt pod %s: %w", pod.Name, gone))
-			continue
-		}
-		if err := c.patchOwner(ctx, rs, pod, true); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		claimed = append(claimed, pod)
-	}
-	return claimed, errors.Join(errs...)
+			return got, err
+		},
+	}.Claim(ctx, all)
 }
 
 // recheck confirms with a live read that rs still exists with the same
 // UID and is not being deleted, before it adopts.
 func (c *Controller) recheck(ctx context.Context, rs *appsv1.ReplicaSet) error {
 	fresh, err := c.client.AppsV1().ReplicaSets(rs.Namespace).Get(ctx, rs.Name, metav1.GetOptions{})
-	switch {
-	case err != nil:
-		return fmt.Errorf("recheck replicaset before adoption: %w", err)
-	case fresh.UID != rs.UID:
-		return fmt.Errorf("original ReplicaSet %s/%s is gone: got uid %s, wanted %s", rs.Namespace, rs.Name, fresh.UID, rs.UID)
-	case fresh.DeletionTimestamp != nil:
-		return fmt.Errorf("%s/%s has just been deleted at %s", rs.Namespace, rs.Name, fresh.DeletionTimestamp)
-	}
-	return nil
-}
-
-// patchOwner adopts pod (adds rs's controller reference) or releases it
-// (removes it), guarded by the pod's UID.
-func (c *Controller) patchOwner(ctx context.Context, rs *appsv1.ReplicaSet, pod *corev1.Pod, adopt bool) error {
-	var ref any = map[string]any{"$patch": "delete", "uid": rs.UID}
-	verb, done := "release", "released pod"
-	if adopt {
-		ref, verb, done = metav1.NewControllerRef(rs, rsKind), "adopt", "adopted pod"
-	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"ownerReferences": []any{ref}, "uid": pod.UID}})
-	if err != nil {
-		return fmt.Errorf("%s pod %s: %w", verb, pod.Name, err)
-	}
-	_, err = c.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-	switch {
-	case apierrors.IsNotFound(err) || (!adopt && apierrors.IsInvalid(err)):
-		return nil
-	case err != nil:
-		return fmt.Errorf("%s pod %s: %w", verb, pod.Name, err)
-	}
-	logging.FromContext(ctx).Info(done, "pod", pod.Name)
-	return nil
+	return controllerref.Fresh(rs, fresh, err)
 }
