@@ -571,6 +571,7 @@ func (a *Agent) setUpPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (st
 		Namespace:   pod.Namespace,
 		Name:        pod.Name,
 		Annotations: pod.Annotations,
+		Labels:      pod.Labels,
 		Hostname:    podHostname(pod),
 		HostsFile:   hostsFile(pod, podIP, a.cfg.DNS.ClusterDomain),
 		ResolvConf:  resolvConf(pod, a.cfg.DNS),

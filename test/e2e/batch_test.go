@@ -52,7 +52,8 @@ spec:
           containers: [{name: work, image: busybox:1.36, command: ["true"]}]
 `
 
-// TestBatchJobs: kubectl apply of Jobs and a CronJob, kubectl wait for
+// TestBatchJobs: kubectl apply of Jobs and a CronJob, kubectl create job
+// (completed by the simulated node without steering), kubectl wait for
 // condition=complete and condition=failed (reason BackoffLimitExceeded),
 // kubectl get jobs and cronjobs with kube's columns, and kubectl create
 // job --from=cronjob/… run to completion.
@@ -63,7 +64,10 @@ func TestBatchJobs(t *testing.T) {
 	if r := k.RunWith(harness.RunOpts{Stdin: batchManifests}, "apply", "-f", "-"); r.Err != nil {
 		t.Fatalf("%s", r)
 	}
-	k.MustRun(t, "wait", "--for=condition=complete", "job/ok", "--timeout=90s")
+	// As a chart's hook job: no steering annotation, the simulated node
+	// completes a Job's pods by itself.
+	k.MustRun(t, "create", "job", "plain", "--image=busybox:1.36", "--", "true")
+	k.MustRun(t, "wait", "--for=condition=complete", "job/ok", "job/plain", "--timeout=90s")
 	k.MustRun(t, "wait", "--for=condition=failed", "job/bad", "--timeout=90s")
 	if got := k.JSONPath(t, `{.status.conditions[?(@.type=="Failed")].reason} {.status.failed}`, "job", "bad"); got != "BackoffLimitExceeded 1" {
 		t.Errorf("failed job: %q, want BackoffLimitExceeded 1", got)
@@ -76,7 +80,7 @@ func TestBatchJobs(t *testing.T) {
 	for _, r := range harness.Rows(out) {
 		rows[r[0]] = strings.Join(r[1:3], " ")
 	}
-	if rows["ok"] != "Complete 1/1" || rows["bad"] != "Failed 0/1" {
+	if rows["ok"] != "Complete 1/1" || rows["plain"] != "Complete 1/1" || rows["bad"] != "Failed 0/1" {
 		t.Errorf("kubectl get jobs rows %v\n%s", rows, out)
 	}
 

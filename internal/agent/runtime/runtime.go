@@ -22,6 +22,10 @@ type SandboxConfig struct {
 	// RunSandbox. Real runtimes ignore them; the simulated one reads its
 	// steering annotation from them (see package fake).
 	Annotations map[string]string
+	// Labels are the pod's labels, as CRI's PodSandboxConfig.Labels; the
+	// simulated runtime completes the containers of Job pods (see package
+	// fake).
+	Labels map[string]string
 	// Hostname is the pod's hostname (spec.hostname, else the pod name).
 	Hostname string
 	// HostsFile and ResolvConf are the full contents of the pod's

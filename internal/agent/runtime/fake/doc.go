@@ -34,6 +34,9 @@
 //     exit with code 0. The runtime reads it from SandboxConfig.Annotations,
 //     which the agent passes at every RunSandbox: set on a running pod, it
 //     applies to the containers running then.
+//   - a Job's pod (label batch.kubernetes.io/job-name) without the
+//     annotation runs its containers as init containers: each exits 0
+//     Config.InitDuration after it started, so Jobs complete;
 //   - on a Node, `stop-heartbeat` makes CutOff report the node cut off;
 //     the node wiring gives CutOff to the agent (agent.Config.CutOff), which
 //     then stops renewing its Lease and posting node and pod status (to

@@ -217,7 +217,7 @@ func (r *Runtime) StartContainer(_ context.Context, podUID string, cfg runtime.C
 		c.st.StartedAt = at
 		c.st.PID = pid
 		logf(c, at, "simulated container %s running", cfg.Name)
-		if cfg.Init {
+		if cfg.Init || r.jobPodLocked(podUID) {
 			r.completeInit(c, at)
 		}
 		r.simulateLocked(c, at)
@@ -260,6 +260,9 @@ func (r *Runtime) completeInit(c *container, at time.Time) {
 // Node "stop-heartbeat" (read by CutOff).
 const SimulateAnnotation = "petset.io/simulate"
 
+// jobNameLabel is the label kube's API server puts on every Job's pods.
+const jobNameLabel = "batch.kubernetes.io/job-name"
+
 // simulateLocked makes a running container exit as its pod's
 // SimulateAnnotation says ("fail": 1, "succeed": 0), at; r.mu is held.
 func (r *Runtime) simulateLocked(c *container, at time.Time) {
@@ -280,6 +283,20 @@ func (r *Runtime) simulateLocked(c *container, at time.Time) {
 	if code >= 0 {
 		r.exitLocked(c, at, code, exitReason(code), "simulated exit")
 	}
+}
+
+// jobPodLocked reports whether a sandbox is a Job's pod (label
+// batch.kubernetes.io/job-name) that SimulateAnnotation does not steer:
+// its containers complete as init containers do, so Jobs finish on
+// simulated nodes; r.mu is held.
+func (r *Runtime) jobPodLocked(podUID string) bool {
+	s, ok := r.sandboxes[podUID]
+	if !ok {
+		return false
+	}
+	_, steered := s.cfg.Annotations[SimulateAnnotation]
+	_, job := s.cfg.Labels[jobNameLabel]
+	return job && !steered
 }
 
 // CutOff reports whether a simulated node is told to behave as cut off

@@ -321,3 +321,40 @@ func TestCutOff(t *testing.T) {
 		t.Error("stop-heartbeat does not cut the node off")
 	}
 }
+
+// A Job's pod (label batch.kubernetes.io/job-name) completes its
+// containers as init containers; the simulate annotation still decides
+// where set.
+func TestJobPodCompletes(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	r, err := New(Config{InitDuration: time.Second, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	job := map[string]string{"batch.kubernetes.io/job-name": "pi"}
+	if _, err := r.RunSandbox(ctx, runtime.SandboxConfig{UID: "j1", Name: "pi-abcde", Labels: job}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RunSandbox(ctx, runtime.SandboxConfig{UID: "j2", Name: "pi-fghij", Labels: job, Annotations: map[string]string{SimulateAnnotation: "fail"}}); err != nil {
+		t.Fatal(err)
+	}
+	ok, err := r.StartContainer(ctx, "j1", runtime.ContainerConfig{Name: "pi", Argv: []string{"perl"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := r.StartContainer(ctx, "j2", runtime.ContainerConfig{Name: "pi", Argv: []string{"perl"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func(id string) runtime.ContainerStatus { s, _ := r.ContainerStatus(ctx, id); return s }
+	waitFor(t, "completion timer", func() bool { return clk.Waiters() > 0 })
+	clk.Step(time.Second)
+	waitFor(t, "job container exited", func() bool { return state(ok.ID).State == runtime.StateExited })
+	if s := state(ok.ID); s.ExitCode != 0 || s.Reason != "Completed" {
+		t.Errorf("job container exit %d %q", s.ExitCode, s.Reason)
+	}
+	if s := state(bad.ID); s.State != runtime.StateExited || s.ExitCode != 1 {
+		t.Errorf("annotated job container %s exit %d, want exited 1", s.State, s.ExitCode)
+	}
+}
