@@ -16,7 +16,7 @@ go run k8s.io/kube-openapi/cmd/openapi-gen \
   k8s.io/api/storage/v1 k8s.io/api/coordination/v1 k8s.io/api/discovery/v1 \
   k8s.io/api/events/v1 k8s.io/api/policy/v1 k8s.io/api/rbac/v1 \
   k8s.io/api/authentication/v1 k8s.io/api/authorization/v1 \
-  k8s.io/api/certificates/v1 k8s.io/api/networking/v1 \
+  k8s.io/api/certificates/v1 k8s.io/api/networking/v1 k8s.io/api/admissionregistration/v1 \
   k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1 \
   k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime \
   k8s.io/apimachinery/pkg/version k8s.io/apimachinery/pkg/api/resource \

@@ -20,6 +20,8 @@ import (
 	"k8s.io/kubernetes/pkg/api/legacyscheme"
 	"k8s.io/kubernetes/pkg/printers"
 	printersinternal "k8s.io/kubernetes/pkg/printers/internalversion"
+	"k8s.io/kubernetes/pkg/registry/admissionregistration/mutatingwebhookconfiguration"
+	"k8s.io/kubernetes/pkg/registry/admissionregistration/validatingwebhookconfiguration"
 	"k8s.io/kubernetes/pkg/registry/apps/controllerrevision"
 	"k8s.io/kubernetes/pkg/registry/apps/deployment"
 	"k8s.io/kubernetes/pkg/registry/apps/replicaset"
@@ -61,32 +63,34 @@ type upstreamStrategies struct {
 // upstream lists kube's strategies by seed name. Every kind petset serves
 // needs an entry (TestEveryServedKindIsChecked).
 var upstream = map[string]upstreamStrategies{
-	"Namespace":                 {namespace.Strategy, namespace.Strategy, namespace.StatusStrategy},
-	"Node":                      {node.Strategy, node.Strategy, node.StatusStrategy},
-	"Pod":                       {pod.Strategy, pod.Strategy, pod.StatusStrategy},
-	"Service":                   {service.Strategy, service.Strategy, service.StatusStrategy},
-	"Endpoints":                 {endpoint.Strategy, endpoint.Strategy, nil},
-	"PersistentVolume":          {persistentvolume.Strategy, persistentvolume.Strategy, persistentvolume.StatusStrategy},
-	"PersistentVolumeClaim":     {persistentvolumeclaim.Strategy, persistentvolumeclaim.Strategy, persistentvolumeclaim.StatusStrategy},
-	"ConfigMap":                 {configmap.Strategy, configmap.Strategy, nil},
-	"Secret":                    {secret.Strategy, secret.Strategy, nil},
-	"ServiceAccount":            {serviceaccount.Strategy, serviceaccount.Strategy, nil},
-	"Event":                     {event.Strategy, event.Strategy, nil},
-	"events.k8s.io/Event":       {event.Strategy, event.Strategy, nil},
-	"StatefulSet":               {statefulset.Strategy, statefulset.Strategy, statefulset.StatusStrategy},
-	"ControllerRevision":        {controllerrevision.Strategy, controllerrevision.Strategy, nil},
-	"Deployment":                {deployment.Strategy, deployment.Strategy, deployment.StatusStrategy},
-	"ReplicaSet":                {replicaset.Strategy, replicaset.Strategy, replicaset.StatusStrategy},
-	"StorageClass":              {storageclass.Strategy, storageclass.Strategy, nil},
-	"Lease":                     {lease.Strategy, lease.Strategy, nil},
-	"EndpointSlice":             {endpointslice.Strategy, endpointslice.Strategy, nil},
-	"CertificateSigningRequest": {certificates.Strategy, certificates.Strategy, certificates.StatusStrategy},
-	"PodDisruptionBudget":       {poddisruptionbudget.Strategy, poddisruptionbudget.Strategy, poddisruptionbudget.StatusStrategy},
-	"NetworkPolicy":             {networkpolicy.Strategy, networkpolicy.Strategy, nil},
-	"Role":                      {role.Strategy, role.Strategy, nil},
-	"ClusterRole":               {clusterrole.Strategy, clusterrole.Strategy, nil},
-	"RoleBinding":               {rolebinding.Strategy, rolebinding.Strategy, nil},
-	"ClusterRoleBinding":        {clusterrolebinding.Strategy, clusterrolebinding.Strategy, nil},
+	"Namespace":                      {namespace.Strategy, namespace.Strategy, namespace.StatusStrategy},
+	"Node":                           {node.Strategy, node.Strategy, node.StatusStrategy},
+	"Pod":                            {pod.Strategy, pod.Strategy, pod.StatusStrategy},
+	"Service":                        {service.Strategy, service.Strategy, service.StatusStrategy},
+	"Endpoints":                      {endpoint.Strategy, endpoint.Strategy, nil},
+	"PersistentVolume":               {persistentvolume.Strategy, persistentvolume.Strategy, persistentvolume.StatusStrategy},
+	"PersistentVolumeClaim":          {persistentvolumeclaim.Strategy, persistentvolumeclaim.Strategy, persistentvolumeclaim.StatusStrategy},
+	"ConfigMap":                      {configmap.Strategy, configmap.Strategy, nil},
+	"Secret":                         {secret.Strategy, secret.Strategy, nil},
+	"ServiceAccount":                 {serviceaccount.Strategy, serviceaccount.Strategy, nil},
+	"Event":                          {event.Strategy, event.Strategy, nil},
+	"events.k8s.io/Event":            {event.Strategy, event.Strategy, nil},
+	"StatefulSet":                    {statefulset.Strategy, statefulset.Strategy, statefulset.StatusStrategy},
+	"ControllerRevision":             {controllerrevision.Strategy, controllerrevision.Strategy, nil},
+	"Deployment":                     {deployment.Strategy, deployment.Strategy, deployment.StatusStrategy},
+	"ReplicaSet":                     {replicaset.Strategy, replicaset.Strategy, replicaset.StatusStrategy},
+	"StorageClass":                   {storageclass.Strategy, storageclass.Strategy, nil},
+	"Lease":                          {lease.Strategy, lease.Strategy, nil},
+	"EndpointSlice":                  {endpointslice.Strategy, endpointslice.Strategy, nil},
+	"CertificateSigningRequest":      {certificates.Strategy, certificates.Strategy, certificates.StatusStrategy},
+	"PodDisruptionBudget":            {poddisruptionbudget.Strategy, poddisruptionbudget.Strategy, poddisruptionbudget.StatusStrategy},
+	"NetworkPolicy":                  {networkpolicy.Strategy, networkpolicy.Strategy, nil},
+	"MutatingWebhookConfiguration":   {mutatingwebhookconfiguration.Strategy, mutatingwebhookconfiguration.Strategy, nil},
+	"ValidatingWebhookConfiguration": {validatingwebhookconfiguration.Strategy, validatingwebhookconfiguration.Strategy, nil},
+	"Role":                           {role.Strategy, role.Strategy, nil},
+	"ClusterRole":                    {clusterrole.Strategy, clusterrole.Strategy, nil},
+	"RoleBinding":                    {rolebinding.Strategy, rolebinding.Strategy, nil},
+	"ClusterRoleBinding":             {clusterrolebinding.Strategy, clusterrolebinding.Strategy, nil},
 }
 
 // seedName is the key of a kind in seeds and upstream: its kind, qualified

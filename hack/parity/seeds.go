@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -320,6 +321,36 @@ var seeds = map[string]func() runtime.Object{
 			Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: ptr.To(intstr.FromInt32(2)),
 				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}, UnhealthyPodEvictionPolicy: ptr.To(policyv1.IfHealthyBudget)},
 			Status: policyv1.PodDisruptionBudgetStatus{ObservedGeneration: 1, DisruptionsAllowed: 1, CurrentHealthy: 3, DesiredHealthy: 2, ExpectedPods: 3},
+		}
+	},
+	"MutatingWebhookConfiguration": func() runtime.Object {
+		return &admissionregistrationv1.MutatingWebhookConfiguration{
+			ObjectMeta: clusterMeta("label-pods"),
+			Webhooks: []admissionregistrationv1.MutatingWebhook{{
+				Name:         "label.example.com",
+				ClientConfig: admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{Namespace: "hooks", Name: "label", Path: ptr.To("/mutate")}},
+				Rules: []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods", "pods/status"}}}},
+				NamespaceSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}},
+				SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
+				AdmissionReviewVersions: []string{"v1"},
+				MatchConditions:         []admissionregistrationv1.MatchCondition{{Name: "not-system", Expression: `!request.userInfo.username.startsWith("system:")`}},
+			}},
+		}
+	},
+	"ValidatingWebhookConfiguration": func() runtime.Object {
+		return &admissionregistrationv1.ValidatingWebhookConfiguration{
+			ObjectMeta: clusterMeta("check-configmaps"),
+			Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+				Name:         "check.example.com",
+				ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: ptr.To("https://hooks.example.com:8443/validate")},
+				Rules: []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{"*"}, APIVersions: []string{"*"}, Resources: []string{"configmaps"}, Scope: ptr.To(admissionregistrationv1.NamespacedScope)}}},
+				FailurePolicy:           ptr.To(admissionregistrationv1.Ignore),
+				SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNoneOnDryRun),
+				TimeoutSeconds:          ptr.To[int32](5),
+				AdmissionReviewVersions: []string{"v1", "v1beta1"},
+			}},
 		}
 	},
 	"NetworkPolicy": func() runtime.Object {

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"reflect"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -40,6 +41,7 @@ var servedGroupVersions = []schema.GroupVersion{
 	authenticationv1.SchemeGroupVersion,
 	authorizationv1.SchemeGroupVersion,
 	certificatesv1.SchemeGroupVersion,
+	admissionregistrationv1.SchemeGroupVersion,
 }
 
 // NewScheme returns a scheme with every served kind registered under its
@@ -52,7 +54,7 @@ func NewScheme() (*runtime.Scheme, serializer.CodecFactory, error) {
 		corev1.AddToScheme, appsv1.AddToScheme, autoscalingv1.AddToScheme, batchv1.AddToScheme, storagev1.AddToScheme,
 		coordinationv1.AddToScheme, discoveryv1.AddToScheme, eventsv1.AddToScheme, policyv1.AddToScheme,
 		rbacv1.AddToScheme, authenticationv1.AddToScheme, authorizationv1.AddToScheme,
-		certificatesv1.AddToScheme, networkingv1.AddToScheme,
+		certificatesv1.AddToScheme, networkingv1.AddToScheme, admissionregistrationv1.AddToScheme,
 	}
 	for _, add := range builders {
 		if err := add(s); err != nil {

@@ -233,14 +233,21 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// Both servers list their groups in one aggregated /apis.
 	c.AggregatedDiscoveryGroupManager = aggregated.NewResourceManager("apis")
 
+	services := endpointResolver{services: informerFactory.Core().V1().Services().Lister(), slices: informerFactory.Discovery().V1().EndpointSlices().Lister()}
+	webhookAuth := webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, c.LoopbackClientConfig, c.TracerProvider)
+	mutatingWebhooks, validatingWebhooks, err := newWebhookAdmission(loopbackClient, informerFactory, authz, c.EffectiveVersion, services, webhookAuth, ctx.Done())
+	if err != nil {
+		return nil, err
+	}
 	nsLifecycle := &namespaceLifecycle{}
 	defaultClass := &defaultStorageClass{}
 	handlers := []admission.Interface{nsLifecycle, &serviceAccountAdmission{objects: objects}, &csrAdmission{authz: authz}, defaultClass,
 		storageObjectInUseProtection{}}
-	c.AdmissionControl = admission.NewChainHandler(append(handlers, cfg.Admission...)...)
+	handlers = append(handlers, cfg.Admission...)
+	// As kube orders them: the mutating webhooks after the other mutating
+	// plugins, the validating webhooks last.
+	c.AdmissionControl = admission.NewChainHandler(append(handlers, mutatingWebhooks, validatingWebhooks)...)
 
-	services := endpointResolver{services: informerFactory.Core().V1().Services().Lister(), slices: informerFactory.Discovery().V1().EndpointSlices().Lister()}
-	webhookAuth := webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, c.LoopbackClientConfig, c.TracerProvider)
 	ext, err := newExtensions(*c, *etcdOpts, informerFactory, services, webhookAuth)
 	if err != nil {
 		return nil, err

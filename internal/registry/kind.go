@@ -177,6 +177,26 @@ func (s strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object)
 	}
 }
 
+// generationOne is a PrepareForCreate for kinds without a status whose
+// upstream strategy starts the generation at 1 (the generic one does so for
+// kinds with a status only).
+func generationOne(_ context.Context, obj runtime.Object) {
+	m, _ := meta.Accessor(obj)
+	m.SetGeneration(1)
+}
+
+// generationFollows is a PrepareForUpdate for kinds without a status whose
+// generation moves when the named field (their spec) changes.
+func generationFollows(name string) func(ctx context.Context, obj, old runtime.Object) {
+	return func(_ context.Context, obj, old runtime.Object) {
+		if !equality.Semantic.DeepEqual(fieldOf(obj, name).Interface(), fieldOf(old, name).Interface()) {
+			m, _ := meta.Accessor(obj)
+			o, _ := meta.Accessor(old)
+			m.SetGeneration(o.GetGeneration() + 1)
+		}
+	}
+}
+
 func (s strategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
 	if s.kind.ValidateUpdate == nil {
 		return nil

@@ -35,5 +35,6 @@ func Kinds(d Deps) []*Kind {
 		networkPolicyKind(),
 		jobKind(), cronJobKind(),
 		clusterRoleBindingKind(d.RBAC), clusterRoleKind(d.RBAC), roleBindingKind(d.RBAC), roleKind(d.RBAC),
+		mutatingWebhookConfigurationKind(), validatingWebhookConfigurationKind(),
 	}
 }

@@ -3,6 +3,7 @@ package printers
 import (
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -70,5 +71,24 @@ var Lease = Printer{
 			holder = *l.Spec.HolderIdentity
 		}
 		return metav1.TableRow{Cells: []any{l.Name, holder, since(l.CreationTimestamp, now)}}, nil
+	}),
+}
+
+// webhooksColumn is the WEBHOOKS column of both webhook configurations.
+var webhooksColumn = metav1.TableColumnDefinition{Name: "Webhooks", Type: "integer", Description: "Webhooks indicates the number of webhooks registered in this configuration"}
+
+// ValidatingWebhookConfiguration is kube's table: NAME, WEBHOOKS, AGE.
+var ValidatingWebhookConfiguration = Printer{
+	columns: []metav1.TableColumnDefinition{nameColumn, webhooksColumn, ageColumn},
+	row: rowFunc(func(c *admissionregistrationv1.ValidatingWebhookConfiguration, now time.Time) (metav1.TableRow, error) {
+		return metav1.TableRow{Cells: []any{c.Name, int64(len(c.Webhooks)), since(c.CreationTimestamp, now)}}, nil
+	}),
+}
+
+// MutatingWebhookConfiguration is kube's table: NAME, WEBHOOKS, AGE.
+var MutatingWebhookConfiguration = Printer{
+	columns: []metav1.TableColumnDefinition{nameColumn, webhooksColumn, ageColumn},
+	row: rowFunc(func(c *admissionregistrationv1.MutatingWebhookConfiguration, now time.Time) (metav1.TableRow, error) {
+		return metav1.TableRow{Cells: []any{c.Name, int64(len(c.Webhooks)), since(c.CreationTimestamp, now)}}, nil
 	}),
 }
