@@ -224,7 +224,7 @@ func startPVProtection(ctx context.Context, cc controllerContext) (func(context.
 
 func startDisruption(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
 	f := cc.Informers
-	c := disruption.New(cc.Client, f.Policy().V1().PodDisruptionBudgets(), f.Core().V1().Pods(), f.Apps().V1().StatefulSets(),
+	c := disruption.New(cc.Client, f.Policy().V1().PodDisruptionBudgets(), f.Core().V1().Pods(), f.Apps().V1(),
 		recorder(ctx, cc.Client, "controllermanager"), nil, 2)
 	return c.Run, nil
 }

@@ -32,6 +32,8 @@ type Controller struct {
 	pdbs     policylisters.PodDisruptionBudgetLister
 	pods     corelisters.PodLister
 	sets     appslisters.StatefulSetLister
+	rss      appslisters.ReplicaSetLister
+	deploys  appslisters.DeploymentLister
 	recorder record.EventRecorder
 	clock    clock.PassiveClock
 	runner   *runner.Runner[string]
@@ -39,16 +41,19 @@ type Controller struct {
 
 // New wires the controller; clk nil is the real clock.
 func New(client kubernetes.Interface, pdbs policyinformers.PodDisruptionBudgetInformer, pods coreinformers.PodInformer,
-	sets appsinformers.StatefulSetInformer, recorder record.EventRecorder, clk clock.PassiveClock, workers int) *Controller {
+	apps appsinformers.Interface, recorder record.EventRecorder, clk clock.PassiveClock, workers int) *Controller {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	c := &Controller{client: client, pdbs: pdbs.Lister(), pods: pods.Lister(), sets: sets.Lister(), recorder: recorder, clock: clk}
+	sets, rss, deploys := apps.StatefulSets(), apps.ReplicaSets(), apps.Deployments()
+	c := &Controller{client: client, pdbs: pdbs.Lister(), pods: pods.Lister(), sets: sets.Lister(), rss: rss.Lister(),
+		deploys: deploys.Lister(), recorder: recorder, clock: clk}
 	c.runner = runner.New(runner.Config[string]{
 		Name:      "disruption",
 		Workers:   workers,
 		Reconcile: c.reconcile,
-		Synced:    []cache.InformerSynced{pdbs.Informer().HasSynced, pods.Informer().HasSynced, sets.Informer().HasSynced},
+		Synced: []cache.InformerSynced{pdbs.Informer().HasSynced, pods.Informer().HasSynced, sets.Informer().HasSynced,
+			rss.Informer().HasSynced, deploys.Informer().HasSynced},
 		LogAttrs: func(key string) []any {
 			if pod, ok := strings.CutPrefix(key, podKeyPrefix); ok {
 				return []any{"pod", pod}
@@ -180,33 +185,69 @@ func (c *Controller) writeStatus(ctx context.Context, pdb *policyv1.PodDisruptio
 	return nil
 }
 
-// statefulSetKind is the one pod controller petset serves.
-var statefulSetKind = schema.GroupKind{Group: "apps", Kind: "StatefulSet"}
+// The pod controllers whose scale a budget reads, as kube's finders.
+var (
+	statefulSetKind = schema.GroupKind{Group: "apps", Kind: "StatefulSet"}
+	replicaSetKind  = schema.GroupKind{Group: "apps", Kind: "ReplicaSet"}
+	deploymentKind  = schema.GroupKind{Group: "apps", Kind: "Deployment"}
+)
 
-// scale is the scale of the StatefulSet ref names (its spec.replicas, as
-// kube's disruption controller reads it); any other controller is not
-// found.
+// scale is the scale (spec.replicas, as kube's disruption controller reads
+// it) of the controller ref names: a StatefulSet; a ReplicaSet, or the
+// Deployment controlling it (whose UID then counts its pods once across
+// its ReplicaSets). Any other controller is not found.
 func (c *Controller) scale(namespace string, ref *metav1.OwnerReference) (types.UID, int32, bool, error) {
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
 	if err != nil {
 		return "", 0, false, fmt.Errorf("controller of pod: %w", err)
 	}
-	if (schema.GroupKind{Group: gv.Group, Kind: ref.Kind}) != statefulSetKind {
+	var (
+		uid      types.UID
+		replicas *int32
+	)
+	switch (schema.GroupKind{Group: gv.Group, Kind: ref.Kind}) {
+	case statefulSetKind:
+		set, err := c.sets.StatefulSets(namespace).Get(ref.Name)
+		if err != nil {
+			return notFound(err)
+		}
+		uid, replicas = set.UID, set.Spec.Replicas
+	case replicaSetKind:
+		rs, err := c.rss.ReplicaSets(namespace).Get(ref.Name)
+		if err != nil {
+			return notFound(err)
+		}
+		uid, replicas = rs.UID, rs.Spec.Replicas
+		if owner := metav1.GetControllerOf(rs); rs.UID == ref.UID && owner != nil && owner.Kind == deploymentKind.Kind {
+			d, err := c.deploys.Deployments(namespace).Get(owner.Name)
+			if err != nil {
+				return notFound(err)
+			}
+			if d.UID != owner.UID {
+				return "", 0, false, nil
+			}
+			return d.UID, replicasOrOne(d.Spec.Replicas), true, nil
+		}
+	default:
 		return "", 0, false, nil
 	}
-	set, err := c.sets.StatefulSets(namespace).Get(ref.Name)
+	if uid != ref.UID {
+		return "", 0, false, nil
+	}
+	return uid, replicasOrOne(replicas), true, nil
+}
+
+// notFound turns a lister's NotFound into "no such controller".
+func notFound(err error) (types.UID, int32, bool, error) {
 	if apierrors.IsNotFound(err) {
 		return "", 0, false, nil
 	}
-	if err != nil {
-		return "", 0, false, err
+	return "", 0, false, err
+}
+
+func replicasOrOne(p *int32) int32 {
+	if p == nil {
+		return 1
 	}
-	if set.UID != ref.UID {
-		return "", 0, false, nil
-	}
-	replicas := int32(1)
-	if set.Spec.Replicas != nil {
-		replicas = *set.Spec.Replicas
-	}
-	return set.UID, replicas, true, nil
+	return *p
 }

@@ -6,10 +6,11 @@
 // and writes, as kube 1.37 does:
 //   - expectedPods: with an integer minAvailable, the number of matching
 //     pods; with a percentage or maxUnavailable, the sum of the scales
-//     (spec.replicas) of the pods' controllers. petset serves one kind that
-//     controls pods, StatefulSet, read from its lister; a pod whose
-//     controller is no StatefulSet of that UID fails the sync ("found no
-//     controllers for pod …"). Pods without a controller are left out of the
+//     (spec.replicas) of the pods' controllers, read from listers: a
+//     StatefulSet, a ReplicaSet, or the Deployment controlling that
+//     ReplicaSet (counted once under its UID); a pod whose controller is
+//     none of these with that UID fails the sync ("found no controllers for
+//     pod …"). Pods without a controller are left out of the
 //     count and reported in an UnmanagedPods warning event, as upstream;
 //   - desiredHealthy: minAvailable (an integer, or the percentage of
 //     expectedPods rounded up), or expectedPods minus maxUnavailable (the

@@ -59,7 +59,7 @@ func TestResetStale(t *testing.T) {
 	fresh.Name = "web-1"
 	client := fake.NewClientset(stale, fresh)
 	f := informers.NewSharedInformerFactory(client, 0)
-	c := New(client, f.Policy().V1().PodDisruptionBudgets(), f.Core().V1().Pods(), f.Apps().V1().StatefulSets(),
+	c := New(client, f.Policy().V1().PodDisruptionBudgets(), f.Core().V1().Pods(), f.Apps().V1(),
 		record.NewFakeRecorder(10), clocktesting.NewFakePassiveClock(now), 1)
 	for _, p := range []*corev1.Pod{stale, fresh} {
 		if err := f.Core().V1().Pods().Informer().GetStore().Add(p); err != nil {
