@@ -119,6 +119,25 @@ func TestJob(t *testing.T) {
 	if failed.Status.Failed != 1 || failed.Status.Active != 0 || fmt.Sprint(reasons) != "[FailureTarget/BackoffLimitExceeded Failed/BackoffLimitExceeded]" {
 		t.Errorf("failed job status %+v (conditions %v)", failed.Status, reasons)
 	}
+
+	// A running job deleted (as kubectl delete does, in the background):
+	// the garbage collector deletes its pod and the job controller takes
+	// the tracking finalizer off the orphan, so the pod goes.
+	long := simulatedJob("long", "keep-running")
+	if _, err := jobs.Create(ctx, long, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "job long has a running pod", func() (bool, error) {
+		j, err := jobs.Get(ctx, "long", metav1.GetOptions{})
+		return err == nil && j.Status.Ready != nil && *j.Status.Ready == 1, fmt.Errorf("%v %+v", err, j.Status)
+	})
+	if err := jobs.Delete(ctx, "long", metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "job long's pod gone", func() (bool, error) {
+		pods, err := c.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=long"})
+		return err == nil && len(pods.Items) == 0, fmt.Errorf("%v %d pods", err, len(pods.Items))
+	})
 }
 
 // TestCronJob: a CronJob every 2 s creates jobs (named <cronjob>-<minutes>,
