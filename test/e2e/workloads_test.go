@@ -10,7 +10,8 @@ import (
 
 // TestDeploymentKubectl: kubectl create deployment and rollout status,
 // kube's columns for deploy and rs, set image rolling a second revision,
-// rollout history and undo back to the first image, scale, and delete
+// rollout history and undo back to the first image, scale, an image change
+// held by rollout pause until resume, rollout restart, and delete
 // taking the ReplicaSets and pods with it.
 func TestDeploymentKubectl(t *testing.T) {
 	t.Parallel()
@@ -53,6 +54,22 @@ func TestDeploymentKubectl(t *testing.T) {
 	k.MustRun(t, "scale", "deployment/web", "--replicas=5")
 	k.MustRun(t, "rollout", "status", "deployment/web", "--timeout=90s")
 	k.WaitJSONPath(t, 90*time.Second, "{.status.readyReplicas}", "5", "deploy", "web")
+
+	// Paused, an image change waits; resumed, it rolls revision 4; a
+	// restart rolls revision 5.
+	k.MustRun(t, "rollout", "pause", "deployment/web")
+	k.MustRun(t, "set", "image", "deployment/web", "nginx=nginx:1.28")
+	k.WaitJSONPath(t, 90*time.Second, `{.status.conditions[?(@.type=="Progressing")].reason}`, "DeploymentPaused", "deploy", "web")
+	if n := len(strings.Fields(k.JSONPath(t, "{.items[*].metadata.name}", "rs", "-l", "app=web"))); n != 2 {
+		t.Errorf("paused: %d replicasets, want 2", n)
+	}
+	k.MustRun(t, "rollout", "resume", "deployment/web")
+	k.MustRun(t, "rollout", "status", "deployment/web", "--timeout=90s")
+	k.MustRun(t, "rollout", "restart", "deployment/web")
+	k.MustRun(t, "rollout", "status", "deployment/web", "--timeout=90s")
+	if got := k.JSONPath(t, `{.metadata.annotations.deployment\.kubernetes\.io/revision}`, "deploy", "web"); got != "5" {
+		t.Errorf("revision after resume and restart %q, want 5", got)
+	}
 
 	pods := strings.Fields(k.JSONPath(t, "{.items[*].metadata.name}", "pods", "-l", "app=web"))
 	sets := strings.Fields(k.JSONPath(t, "{.items[*].metadata.name}", "rs", "-l", "app=web"))
