@@ -364,3 +364,31 @@ func TestDeploymentRollout(t *testing.T) {
 			fmt.Errorf("deployment %v, %d pods", err, len(pods.Items))
 	})
 }
+
+// TestDeploymentOrphanDelete: a Deployment deleted with propagation Orphan
+// leaves its ReplicaSet, released (no owner reference), still keeping its
+// pods.
+func TestDeploymentOrphanDelete(t *testing.T) {
+	c := startCluster(t, "")
+	startSimulatedNodes(t, c, 1)
+	ctx := context.Background()
+	created, err := c.client.AppsV1().Deployments("default").Create(ctx, deployment("keep", "nginx", 2), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRolledOut(t, c, "keep")
+	rs := deploymentRSs(t, c, created.UID)["1"]
+	orphan := metav1.DeletePropagationOrphan
+	if err := c.client.AppsV1().Deployments("default").Delete(ctx, "keep", metav1.DeleteOptions{PropagationPolicy: &orphan}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the replicaset released", func() (bool, error) {
+		got, err := c.client.AppsV1().ReplicaSets("default").Get(ctx, rs.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		_, derr := c.client.AppsV1().Deployments("default").Get(ctx, "keep", metav1.GetOptions{})
+		return apierrors.IsNotFound(derr) && len(got.OwnerReferences) == 0, fmt.Errorf("owners %v, deployment %v", got.OwnerReferences, derr)
+	})
+	waitReplicaSet(t, c, rs.Name, 2, 2)
+}
