@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"petset/internal/controlplane"
@@ -36,6 +37,21 @@ func newMemberCommand() *cobra.Command {
 		}
 		return c, nil
 	}
+	// withMembers runs f with a client of the cluster and its member list.
+	withMembers := func(cmd *cobra.Command, f func(ctx context.Context, c *clientv3.Client, members []*etcdserverpb.Member) error) error {
+		c, err := client(cmd)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+		defer cancel()
+		resp, err := c.MemberList(ctx)
+		if err != nil {
+			return fmt.Errorf("list etcd members: %w", err)
+		}
+		return f(ctx, c, resp.Members)
+	}
 	cmd := &cobra.Command{
 		Use:   "member",
 		Short: "List or remove the etcd members of a cluster of servers",
@@ -48,30 +64,21 @@ certificate (<data dir>/pki/apiserver-etcd-client.crt).`,
 		Short: "List the members: ID, name, peer and client URLs, learner or voter",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client(cmd)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			resp, err := c.MemberList(ctx)
-			if err != nil {
-				return fmt.Errorf("list etcd members: %w", err)
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
-			fmt.Fprintln(w, "ID\tNAME\tSTATUS\tPEER URLS\tCLIENT URLS")
-			for _, m := range resp.Members {
-				status := "voter"
-				switch {
-				case m.Name == "":
-					status = "not started"
-				case m.IsLearner:
-					status = "learner"
+			return withMembers(cmd, func(ctx context.Context, c *clientv3.Client, members []*etcdserverpb.Member) error {
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
+				fmt.Fprintln(w, "ID\tNAME\tSTATUS\tPEER URLS\tCLIENT URLS")
+				for _, m := range members {
+					status := "voter"
+					switch {
+					case m.Name == "":
+						status = "not started"
+					case m.IsLearner:
+						status = "learner"
+					}
+					fmt.Fprintf(w, "%x\t%s\t%s\t%v\t%v\n", m.ID, m.Name, status, m.PeerURLs, m.ClientURLs)
 				}
-				fmt.Fprintf(w, "%x\t%s\t%s\t%v\t%v\n", m.ID, m.Name, status, m.PeerURLs, m.ClientURLs)
-			}
-			return w.Flush()
+				return w.Flush()
+			})
 		},
 	}
 	remove := &cobra.Command{
@@ -79,31 +86,22 @@ certificate (<data dir>/pki/apiserver-etcd-client.crt).`,
 		Short: "Remove a member (a dead server's) by name or hex ID",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client(cmd)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			resp, err := c.MemberList(ctx)
-			if err != nil {
-				return fmt.Errorf("list etcd members: %w", err)
-			}
-			var id uint64
-			for _, m := range resp.Members {
-				if m.Name == args[0] || strconv.FormatUint(m.ID, 16) == args[0] {
-					id = m.ID
+			return withMembers(cmd, func(ctx context.Context, c *clientv3.Client, members []*etcdserverpb.Member) error {
+				var id uint64
+				for _, m := range members {
+					if m.Name == args[0] || strconv.FormatUint(m.ID, 16) == args[0] {
+						id = m.ID
+					}
 				}
-			}
-			if id == 0 {
-				return fmt.Errorf("no etcd member named %s (petset server member list)", args[0])
-			}
-			if _, err := c.MemberRemove(ctx, id); err != nil {
-				return fmt.Errorf("remove etcd member %x: %w", id, err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "member %x (%s) removed\n", id, args[0])
-			return nil
+				if id == 0 {
+					return fmt.Errorf("no etcd member named %s (petset server member list)", args[0])
+				}
+				if _, err := c.MemberRemove(ctx, id); err != nil {
+					return fmt.Errorf("remove etcd member %x: %w", id, err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "member %x (%s) removed\n", id, args[0])
+				return nil
+			})
 		},
 	}
 	for _, sub := range []*cobra.Command{list, remove} {
