@@ -20,11 +20,24 @@ import (
 // DefaultRoot is the document root of the nginx image's default site.
 const DefaultRoot = "/usr/share/nginx/html"
 
-// Handler serves files under Root.
+// Handler serves files under Root. With Root "" (the document root does not
+// exist and cannot be made: a pod that mounts nothing there, on a read-only
+// root filesystem) it serves the image's own default site, its welcome page.
 type Handler struct {
 	Root      string
 	AccessLog io.Writer // nil: no access log
 }
+
+// welcomePage is the default site's index page, as the nginx image ships one.
+const welcomePage = `<!DOCTYPE html>
+<html>
+<head><title>Welcome to nginx!</title></head>
+<body>
+<h1>Welcome to nginx!</h1>
+<p>The web server is running. Mount your site on /usr/share/nginx/html to serve it.</p>
+</body>
+</html>
+`
 
 var indexFiles = []string{"index.html", "index.htm"}
 
@@ -45,6 +58,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	clean := path.Clean("/" + r.URL.Path)
+	if h.Root == "" {
+		if clean != "/" && clean != "/index.html" {
+			errorPage(w, http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		http.ServeContent(w, r, "index.html", time.Time{}, strings.NewReader(welcomePage))
+		return
+	}
 	name := filepath.Join(h.Root, filepath.FromSlash(clean))
 	fi, err := os.Stat(name)
 	if err != nil {
@@ -129,8 +151,12 @@ func Main(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	h := &Handler{Root: *root, AccessLog: os.Stdout}
 	if err := os.MkdirAll(*root, 0o755); err != nil {
-		return fmt.Errorf("document root: %w", err)
+		if _, statErr := os.Stat(*root); !errors.Is(statErr, os.ErrNotExist) {
+			return fmt.Errorf("document root: %w", err)
+		}
+		h.Root = ""
 	}
-	return appserver.Serve(ctx, "static web", *listen, &Handler{Root: *root, AccessLog: os.Stdout}, "root", *root)
+	return appserver.Serve(ctx, "static web", *listen, h, "root", *root)
 }

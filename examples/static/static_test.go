@@ -45,3 +45,19 @@ func TestServesLikeNginxDefaultSite(t *testing.T) {
 	// The log line is written after the response; wait for it.
 	log.WaitFor(t, `"GET / HTTP/1.1" 200 22`)
 }
+
+// Without its document root (nothing mounted there, a read-only root
+// filesystem) the server answers with the image's welcome page, as the
+// nginx image's own default site does.
+func TestServesWelcomePageWithoutARoot(t *testing.T) {
+	s := httptest.NewServer(&Handler{})
+	defer s.Close()
+	for _, p := range []string{"/", "/index.html"} {
+		if code, body := apptest.Call(t, "GET", s.URL+p, ""); code != http.StatusOK || !strings.Contains(body, "<title>Welcome to nginx!</title>") {
+			t.Errorf("GET %s: %d %q", p, code, body)
+		}
+	}
+	if code, _ := apptest.Call(t, "GET", s.URL+"/other.html", ""); code != http.StatusNotFound {
+		t.Errorf("GET /other.html: %d, want 404", code)
+	}
+}
