@@ -2,10 +2,23 @@
 GO ?= go
 BIN := bin/petset
 
-.PHONY: build up test unit integration e2e chaos chaos-ha fuzz vet verify bench parity clean
+.PHONY: build helm k9s e2e-k9s up test unit integration e2e chaos chaos-ha fuzz vet verify bench parity clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/petset
+
+# helm v4 for the chart tests, from the Go module proxy (hack/tools is a
+# module of its own: nothing of it is linked into petset).
+helm:
+	cd hack/tools && $(GO) build -o $(CURDIR)/bin/helm helm.sh/helm/v4/cmd/helm
+
+# k9s for TestK9s (hack/k9s, its own module: k9s pins older k8s.io modules).
+# Its build takes minutes of CPU, so it is checked on demand: make e2e-k9s.
+k9s:
+	cd hack/k9s && $(GO) build -o $(CURDIR)/bin/k9s github.com/derailed/k9s
+
+e2e-k9s: build k9s
+	PETSET_BIN=$(CURDIR)/$(BIN) PETSET_K9S=$(CURDIR)/bin/k9s $(GO) test -count=1 -v -run '^TestK9s$$' ./test/e2e/
 
 # Start petset on this machine (control plane + local node agent).
 up: build
@@ -25,8 +38,8 @@ unit:
 integration:
 	$(GO) test -count=1 ./test/integration/...
 
-e2e: build
-	PETSET_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 40m ./test/e2e/...
+e2e: build helm
+	PETSET_BIN=$(CURDIR)/$(BIN) PETSET_HELM=$(CURDIR)/bin/helm $(GO) test -count=1 -timeout 40m ./test/e2e/...
 
 # The long randomized fault test (docs/chaos.md): 30 faults by default,
 # PETSET_CHAOS_FAULTS, PETSET_CHAOS_BOUND and PETSET_TEST_SEED (replay) apply.

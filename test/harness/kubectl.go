@@ -78,6 +78,9 @@ type Client struct {
 	env     []string
 	cache   string
 	Timeout time.Duration // per invocation; the process is killed when it passes
+	// plain: a client of the cluster that is not kubectl (helm), run
+	// without kubectl's --cache-dir.
+	plain bool
 }
 
 // Kubectl returns k configured for the cluster: KUBECONFIG set to the
@@ -130,6 +133,9 @@ func (cl *Client) Command(ctx context.Context, args ...string) *exec.Cmd {
 // args are the leading args of the client (for `petset kubectl`), its
 // cache dir, then args.
 func (cl *Client) args(args []string) []string {
+	if cl.plain {
+		return append(append([]string{}, cl.K.Args...), args...)
+	}
 	full := append(append([]string{}, cl.K.Args...), "--cache-dir="+cl.cache)
 	return append(full, args...)
 }
