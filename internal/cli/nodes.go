@@ -75,7 +75,7 @@ func (f *nodeFlags) register(cmd *cobra.Command, simulateFlag string) {
 	fs.DurationVar(&f.simReady, "simulate-ready-delay", 300*time.Millisecond, "simulated nodes: time from Running to Ready")
 	fs.DurationVar(&f.simStop, "simulate-stop-delay", 100*time.Millisecond, "simulated nodes: time a container takes to stop")
 	fs.DurationVar(&f.simInit, "simulate-init-duration", 500*time.Millisecond, "simulated nodes: time an init container runs (from Running) before it completes with exit code 0")
-	fs.StringToStringVar(&f.simCap, "simulate-node-capacity", nil, "simulated nodes: each node's capacity and allocatable, e.g. cpu=8,memory=16Gi,ephemeral-storage=100Gi; resources not given keep kwok's defaults cpu=32, memory=256Gi, pods=110")
+	fs.StringToStringVar(&f.simCap, "simulate-node-capacity", nil, "simulated nodes: each node's capacity and allocatable, e.g. cpu=8,memory=16Gi,ephemeral-storage=100Gi; resources not given keep the defaults cpu=32, memory=256Gi, pods=110 (kwok's) and ephemeral-storage=100Gi")
 }
 
 // nodes builds the node(s): one real node, or n simulated ones.

@@ -18,7 +18,7 @@
 // Simulated nodes: the runtime is runtime/fake on the Sim* timeline (init
 // containers complete after SimInitDuration); the Node reports exactly
 // SimCapacity over DefaultSimCapacity (kwok's cpu 32, memory 256Gi, pods
-// 110), nothing from the host; the streaming server refuses exec, attach
+// 110, and ephemeral-storage 100Gi as a kubelet reports), nothing from the host; the streaming server refuses exec, attach
 // and port-forward naming the node (stream.Config.SimulatedNode).
 //
 // Start-up order: credentials → runtime → DNS (needs the bridge) → streaming server →

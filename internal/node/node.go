@@ -431,12 +431,17 @@ func dnsUpstreams(forward []string, own string) ([]string, error) {
 
 // DefaultSimCapacity is a simulated node's capacity unless configured:
 // kwok's default node (cpu 32, memory 256Gi, pods 110), so rehearsals size
-// as they would on kwok, whatever the host.
+// as they would on kwok, whatever the host, plus the ephemeral-storage
+// every kubelet reports (its root filesystem's size; kwok's node has none).
+// Without it no pod that requests ephemeral-storage — every public chart
+// with a resources preset does — fits: the scheduler, as kube's, finds an
+// unreported resource insufficient.
 func DefaultSimCapacity() corev1.ResourceList {
 	return corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse("32"),
-		corev1.ResourceMemory: resource.MustParse("256Gi"),
-		corev1.ResourcePods:   resource.MustParse("110"),
+		corev1.ResourceCPU:              resource.MustParse("32"),
+		corev1.ResourceMemory:           resource.MustParse("256Gi"),
+		corev1.ResourcePods:             resource.MustParse("110"),
+		corev1.ResourceEphemeralStorage: resource.MustParse("100Gi"),
 	}
 }
 
