@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"petset/test/bench/workload"
+
 	"context"
 	"fmt"
 	"sync"
@@ -39,7 +41,7 @@ func BenchmarkAPILatency(b *testing.B) {
 		}
 
 		ops := []string{"create", "get", "list"}
-		lat := map[string]durations{}
+		lat := map[string]workload.Durations{}
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		errs := 0
@@ -85,9 +87,9 @@ func BenchmarkAPILatency(b *testing.B) {
 		b.Logf("%d requests in %.2fs (%.0f/s), %d errors", apiRequests, elapsed.Seconds(), float64(apiRequests)/elapsed.Seconds(), errs)
 		for _, op := range ops {
 			d := lat[op]
-			b.Logf("%s: n=%d p50 %.2fms p99 %.2fms max %.2fms", op, len(d), millis(d.quantile(0.5)), millis(d.quantile(0.99)), millis(d.max()))
-			b.ReportMetric(millis(d.quantile(0.5)), op+"-p50-ms")
-			b.ReportMetric(millis(d.quantile(0.99)), op+"-p99-ms")
+			b.Logf("%s: n=%d p50 %.2fms p99 %.2fms max %.2fms", op, len(d), millis(d.Quantile(0.5)), millis(d.Quantile(0.99)), millis(d.Max()))
+			b.ReportMetric(millis(d.Quantile(0.5)), op+"-p50-ms")
+			b.ReportMetric(millis(d.Quantile(0.99)), op+"-p99-ms")
 		}
 		b.ReportMetric(float64(errs), "errors")
 		c.stop()

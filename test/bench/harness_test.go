@@ -6,12 +6,11 @@ package bench
 // its nodes Ready and client-go against the kubeconfig it writes.
 
 import (
+	"petset/test/bench/workload"
+
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -81,11 +80,11 @@ func (c *cluster) waitNodes() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	nodes, err := trackNodes(ctx, c.client())
+	nodes, err := workload.TrackNodes(ctx, c.client())
 	if err != nil {
 		c.tb.Fatalf("nodes: %v", err)
 	}
-	at, err := nodes.waitUntil(ctx, 3*time.Minute, nodesReady(want))
+	at, err := nodes.WaitUntil(ctx, 3*time.Minute, workload.NodesReady(want))
 	if err != nil {
 		c.tb.Fatalf("nodes not Ready: %v", err)
 	}
@@ -115,61 +114,5 @@ func (c *cluster) client() kubernetes.Interface { return harness.Clientset(c.tb,
 // pid is petset up's process id.
 func (c *cluster) pid() int { return c.Process.Pid() }
 
-// durations summarises a sample.
-type durations []time.Duration
-
-func (d durations) sorted() durations {
-	s := append(durations(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s
-}
-
-// quantile is the nearest-rank q-quantile (0 < q ≤ 1) of d.
-func (d durations) quantile(q float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := d.sorted()
-	i := int(float64(len(s))*q+0.999999) - 1
-	if i < 0 {
-		i = 0
-	}
-	if i >= len(s) {
-		i = len(s) - 1
-	}
-	return s[i]
-}
-
-func (d durations) min() time.Duration { return d.quantile(0) }
-func (d durations) max() time.Duration { return d.quantile(1) }
-
-func (d durations) String() string {
-	parts := make([]string, len(d))
-	for i, x := range d {
-		parts[i] = fmt.Sprintf("%.3fs", x.Seconds())
-	}
-	return strings.Join(parts, " ")
-}
-
 func seconds(d time.Duration) float64 { return d.Seconds() }
 func millis(d time.Duration) float64  { return float64(d) / float64(time.Millisecond) }
-
-// waitFor polls cond until it is true, fails, or the bound passes.
-func waitFor(ctx context.Context, bound time.Duration, every time.Duration, cond func(context.Context) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, bound)
-	defer cancel()
-	for {
-		ok, err := cond(ctx)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return errors.New("condition not met within " + bound.String())
-		case <-time.After(every):
-		}
-	}
-}

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"petset/test/bench/workload"
+
 	"context"
 	"fmt"
 	"os"
@@ -25,44 +27,31 @@ func BenchmarkKubiaReady(b *testing.B) {
 		c := startCluster(b, realNode)
 		cs := c.client()
 		ctx := context.Background()
-		var all durations
+		var all workload.Durations
 		for r := 0; r < kubiaRuns; r++ {
 			ns := createNamespace(ctx, b, cs, fmt.Sprintf("kubia-%d-%d", i, r))
 			all = append(all, kubiaRun(ctx, b, cs, ns, r, 3*time.Minute))
 			deleteNamespace(ctx, b, cs, ns, 30*time.Second)
 		}
 		b.Logf("kubia 3/3 Ready: %v", all)
-		b.ReportMetric(seconds(all.quantile(0.5)), "3of3-ready-s")
-		b.ReportMetric(seconds(all.min()), "3of3-ready-min-s")
-		b.ReportMetric(seconds(all.max()), "3of3-ready-max-s")
+		b.ReportMetric(seconds(all.Quantile(0.5)), "3of3-ready-s")
+		b.ReportMetric(seconds(all.Min()), "3of3-ready-min-s")
+		b.ReportMetric(seconds(all.Max()), "3of3-ready-max-s")
 		c.stop()
 	}
 }
 
-// kubiaRun creates the seed's headless Service and kubia set (3 replicas,
-// OrderedReady) in ns and returns the time from the create to the watch
-// event that made the third pod Ready; the log has each step's latencies.
+// kubiaRun is workload.W1 in ns: the seed's headless Service and kubia set
+// (3 replicas, OrderedReady), timed to the watch event that made the third
+// pod Ready; the log has each step's latencies.
 func kubiaRun(ctx context.Context, b *testing.B, cs kubernetes.Interface, ns string, run int, bound time.Duration) time.Duration {
 	b.Helper()
-	pods, err := trackPods(ctx, cs, ns)
-	if err != nil {
-		b.Fatal(err)
-	}
-	claims, err := trackClaims(ctx, cs, ns)
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc, set := kubiaService(b), kubiaSet(b, "kubia", 3, appsv1.OrderedReadyPodManagement)
-	t0 := time.Now()
-	if err := createKubia(ctx, cs, ns, svc, set); err != nil {
-		b.Fatal(err)
-	}
-	at, err := pods.waitUntil(ctx, bound, allReady(3))
+	r, err := workload.W1(ctx, cs, manifests(b), ns, bound)
 	if err != nil {
 		b.Fatalf("run %d: %v", run, err)
 	}
-	b.Logf("run %d: %.3fs; %s; %s", run, at.Sub(t0).Seconds(), stepLatencies(pods), claimLatencies(claims))
-	return at.Sub(t0)
+	b.Logf("run %d: %.3fs; %s", run, r.Took.Seconds(), r.Detail)
+	return r.Took
 }
 
 // realPods is how many pods BenchmarkRealParallelPods runs on the real
@@ -89,7 +78,7 @@ func BenchmarkRealParallelPods(b *testing.B) {
 		cs := c.client()
 		ctx := context.Background()
 		ns := createNamespace(ctx, b, cs, fmt.Sprintf("parallel-%d", i))
-		pods, err := trackPods(ctx, cs, ns)
+		pods, err := workload.TrackPods(ctx, cs, ns)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -97,23 +86,23 @@ func BenchmarkRealParallelPods(b *testing.B) {
 		if err := createKubia(ctx, cs, ns, kubiaService(b), kubiaSet(b, "kubia", int32(n), appsv1.ParallelPodManagement)); err != nil {
 			b.Fatal(err)
 		}
-		at, err := pods.waitUntil(ctx, 5*time.Minute, allReady(n))
+		at, err := pods.WaitUntil(ctx, 5*time.Minute, workload.AllReady(n))
 		if err != nil {
 			b.Fatalf("%d pods: %v", n, err)
 		}
-		lat := podLatencies(pods)
-		b.Log(stepLatencies(pods))
+		lat := workload.PodLatencies(pods)
+		b.Log(workload.StepLatencies(pods))
 		b.Logf("%d real pods: all Ready after %.2fs; pod create→Ready p50 %.3fs p99 %.3fs max %.3fs",
-			n, at.Sub(t0).Seconds(), lat.quantile(0.5).Seconds(), lat.quantile(0.99).Seconds(), lat.max().Seconds())
+			n, at.Sub(t0).Seconds(), lat.Quantile(0.5).Seconds(), lat.Quantile(0.99).Seconds(), lat.Max().Seconds())
 		b.ReportMetric(float64(n), "pods")
 		b.ReportMetric(seconds(at.Sub(t0)), "all-ready-s")
-		b.ReportMetric(seconds(lat.quantile(0.5)), "pod-ready-p50-s")
-		b.ReportMetric(seconds(lat.quantile(0.99)), "pod-ready-p99-s")
-		kids, err := descendants(c.pid())
+		b.ReportMetric(seconds(lat.Quantile(0.5)), "pod-ready-p50-s")
+		b.ReportMetric(seconds(lat.Quantile(0.99)), "pod-ready-p99-s")
+		kids, err := workload.Descendants(c.pid())
 		if err == nil {
-			m := memoryOf(kids...)
-			b.Logf("%d pods: %d processes, rss %.0f MiB, pss %.0f MiB; petset up pss %.0f MiB", n, m.procs, m.rssMiB(), m.pssMiB(), memoryOf(c.pid()).pssMiB())
-			b.ReportMetric(m.pssMiB(), "pods-pss-MiB")
+			m := workload.MemoryOf(kids...)
+			b.Logf("%d pods: %d processes, rss %.0f MiB, pss %.0f MiB; petset up pss %.0f MiB", n, m.Procs, m.RSSMiB(), m.PSSMiB(), workload.MemoryOf(c.pid()).PSSMiB())
+			b.ReportMetric(m.PSSMiB(), "pods-pss-MiB")
 		}
 		c.stop()
 	}

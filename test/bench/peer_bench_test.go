@@ -9,117 +9,75 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
+	"petset/test/bench/workload"
 )
 
 // w1Runs is how many W1 sets one iteration creates (each in its own
 // namespace); the median is reported.
 const w1Runs = 3
 
-// BenchmarkPeer runs the workloads of /work/shared/bench/peer.md on
-// simulated nodes (10 nodes; pods turn Ready about 80 ms after they start).
-// Times run from the client-go call to the watch event that makes the
-// condition true (peer.md's also include kubectl's start-up). W1, W2, W4 and
-// W5 always run; W3 (100 sets × 10) only with PETSET_BENCH_W3=1.
+// BenchmarkPeer runs the workloads of /work/shared/bench/peer.md
+// (petset/test/bench/workload) on simulated nodes (10 nodes; pods turn Ready
+// about 80 ms after they start). Times run from the client-go call to the
+// watch event that makes the condition true (peer.md's also include
+// kubectl's start-up). W1, W2, W4 and W5 always run; W3 (100 sets × 10) only
+// with PETSET_BENCH_W3=1. bench/peer runs the same workloads against
+// upstream Kubernetes too (make bench-peer).
 func BenchmarkPeer(b *testing.B) {
 	c := startCluster(b, simulatedNodes)
 	cs := c.client()
 	ctx := context.Background()
-	cpu0, _ := cpuSeconds(c.pid())
-	idle := memoryOf(c.pid())
+	cpu0, _ := workload.CPUSeconds(c.pid())
+	idle := workload.MemoryOf(c.pid())
 
 	b.Run("W1", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			var all durations
+			var all workload.Durations
 			for r := 0; r < w1Runs; r++ {
 				ns := createNamespace(ctx, b, cs, fmt.Sprintf("w1-%d-%d", i, r))
 				all = append(all, kubiaRun(ctx, b, cs, ns, r, 2*time.Minute))
 			}
 			b.Logf("W1 runs: %v", all)
-			b.ReportMetric(seconds(all.quantile(0.5)), "s")
-			b.ReportMetric(seconds(all.min()), "min-s")
-			b.ReportMetric(seconds(all.max()), "max-s")
+			b.ReportMetric(seconds(all.Quantile(0.5)), "s")
+			b.ReportMetric(seconds(all.Min()), "min-s")
+			b.ReportMetric(seconds(all.Max()), "max-s")
 		}
 	})
 
 	// W2, W4 and W5 share one set in one namespace, as in peer.md.
-	ns := createNamespace(ctx, b, cs, "w2")
-	pods, err := trackPods(ctx, cs, ns)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sets, err := trackSets(ctx, cs, ns)
-	if err != nil {
-		b.Fatal(err)
-	}
-	claims, err := trackClaims(ctx, cs, ns)
+	set, err := workload.NewParallelSet(ctx, cs, manifests(b), createNamespace(ctx, b, cs, "w2"), 5*time.Minute)
 	if err != nil {
 		b.Fatal(err)
 	}
 	created := false
-	scaleTo := func(n int) (time.Duration, error) {
-		t0 := time.Now()
-		patch := fmt.Sprintf(`{"spec":{"replicas":%d}}`, n)
-		if _, err := cs.AppsV1().StatefulSets(ns).Patch(ctx, "kubia", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-			return 0, err
-		}
-		cond := allReady(n)
-		if n == 0 {
-			cond = noPods
-		}
-		at, err := pods.waitUntil(ctx, 5*time.Minute, cond)
-		return at.Sub(t0), err
-	}
-
 	b.Run("W2", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			if created { // later iterations: back to 0 first, untimed
 				b.StopTimer()
-				if _, err := scaleTo(0); err != nil {
+				if _, err := set.ScaleTo(ctx, 0); err != nil {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				d, err := scaleTo(100)
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(seconds(d), "s")
-				continue
 			}
-			t0 := time.Now()
-			if err := createKubia(ctx, cs, ns, kubiaService(b), kubiaSet(b, "kubia", 100, appsv1.ParallelPodManagement)); err != nil {
-				b.Fatal(err)
-			}
-			created = true
-			at, err := pods.waitUntil(ctx, 5*time.Minute, allReady(100))
+			r, err := set.W2(ctx, 100)
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.ReportMetric(seconds(at.Sub(t0)), "s")
-			lat := podLatencies(pods)
-			b.Log(stepLatencies(pods))
-			b.Log(claimLatencies(claims))
-			b.ReportMetric(seconds(lat.quantile(0.5)), "pod-ready-p50-s")
-			b.ReportMetric(seconds(lat.quantile(0.99)), "pod-ready-p99-s")
+			b.ReportMetric(seconds(r.Took), "s")
+			if !created {
+				b.Log(r.Detail)
+			}
+			created = true
 		}
 	})
 	if created { // W4 and W5 need W2's set
-		images := []string{"luksa/kubia-pet-peers", "luksa/kubia-pet"}
 		b.Run("W4", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				t0 := time.Now()
-				patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"kubia","image":%q}]}}}}`, images[i%2])
-				set, err := cs.AppsV1().StatefulSets(ns).Patch(ctx, "kubia", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+				r, err := set.W4(ctx)
 				if err != nil {
 					b.Fatal(err)
 				}
-				at, err := sets.waitUntil(ctx, 5*time.Minute, rolledOut("kubia", set.Generation))
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(seconds(at.Sub(t0)), "s")
+				b.ReportMetric(seconds(r.Took), "s")
 			}
 		})
 
@@ -127,16 +85,16 @@ func BenchmarkPeer(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if i > 0 {
 					b.StopTimer()
-					if _, err := scaleTo(100); err != nil {
+					if _, err := set.ScaleTo(ctx, 100); err != nil {
 						b.Fatal(err)
 					}
 					b.StartTimer()
 				}
-				d, err := scaleTo(0)
+				r, err := set.ScaleTo(ctx, 0)
 				if err != nil {
 					b.Fatal(err)
 				}
-				b.ReportMetric(seconds(d), "s")
+				b.ReportMetric(seconds(r.Took), "s")
 			}
 		})
 	}
@@ -149,8 +107,8 @@ func BenchmarkPeer(b *testing.B) {
 		})
 	}
 
-	cpu1, _ := cpuSeconds(c.pid())
-	end := memoryOf(c.pid())
+	cpu1, _ := workload.CPUSeconds(c.pid())
+	end := workload.MemoryOf(c.pid())
 	retries := 0
 	for _, line := range strings.Split(c.Process.Stderr(), "\n") {
 		if strings.Contains(line, "retrying") {
@@ -158,21 +116,16 @@ func BenchmarkPeer(b *testing.B) {
 		}
 	}
 	b.Logf("petset up logged %d \"retrying\" lines", retries)
-	b.Logf("petset up (simulated nodes): idle rss %.0f MiB, after the workloads rss %.0f MiB; CPU %.1f s over them", idle.rssMiB(), end.rssMiB(), cpu1-cpu0)
+	b.Logf("petset up (simulated nodes): idle rss %.0f MiB, after the workloads rss %.0f MiB; CPU %.1f s over them", idle.RSSMiB(), end.RSSMiB(), cpu1-cpu0)
 }
 
-// runW3 creates 100 OrderedReady sets of 10 (one claim template each) in one
-// namespace at once, and reports the time until all 1,000 pods are Ready,
-// with petset up's peak RSS and CPU seconds.
+// runW3 is workload.W3 (100 OrderedReady sets of 10 in one namespace), with
+// petset up's peak RSS and CPU seconds.
 func runW3(ctx context.Context, b *testing.B, c *cluster, i int) {
 	cs := c.client()
 	ns := createNamespace(ctx, b, cs, fmt.Sprintf("w3-%d", i))
-	pods, err := trackPods(ctx, cs, ns)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cpu0, _ := cpuSeconds(c.pid())
-	peak := memoryOf(c.pid())
+	cpu0, _ := workload.CPUSeconds(c.pid())
+	peak := workload.MemoryOf(c.pid())
 	stopSampling := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -184,32 +137,22 @@ func runW3(ctx context.Context, b *testing.B, c *cluster, i int) {
 				return
 			case <-time.After(250 * time.Millisecond):
 			}
-			if m := memoryOf(c.pid()); m.rss > peak.rss {
+			if m := workload.MemoryOf(c.pid()); m.RSS > peak.RSS {
 				peak = m
 			}
 		}
 	}()
-	t0 := time.Now()
-	for s := 0; s < 100; s++ {
-		name := fmt.Sprintf("set-%03d", s)
-		set := kubiaSet(b, name, 10, appsv1.OrderedReadyPodManagement)
-		set.Spec.ServiceName = name
-		if err := createKubia(ctx, cs, ns, nil, set); err != nil {
-			b.Fatal(err)
-		}
-	}
-	at, err := pods.waitUntil(ctx, w3Bound, allReady(1000))
+	r, err := workload.W3(ctx, cs, manifests(b), ns, 100, 10, w3Bound)
 	close(stopSampling)
 	wg.Wait()
-	cpu1, _ := cpuSeconds(c.pid())
-	b.ReportMetric(peak.rssMiB(), "peak-rss-MiB")
+	cpu1, _ := workload.CPUSeconds(c.pid())
+	b.ReportMetric(peak.RSSMiB(), "peak-rss-MiB")
 	b.ReportMetric(cpu1-cpu0, "cpu-s")
 	if err != nil {
-		_, ready := pods.snapshot()
-		b.ReportMetric(float64(len(ready)), "pods-ready-at-bound")
-		b.Fatalf("W3: %d of 1000 pods were Ready after %s: %v", len(ready), w3Bound, err)
+		b.ReportMetric(float64(len(r.ReadyAt)), "pods-ready-at-bound")
+		b.Fatal(err)
 	}
-	b.ReportMetric(seconds(at.Sub(t0)), "s")
+	b.ReportMetric(seconds(r.Took), "s")
 }
 
 // w3Bound is how long W3 may take before it is reported unfinished.

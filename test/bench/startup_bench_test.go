@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"petset/test/bench/workload"
+
 	"context"
 	"testing"
 	"time"
@@ -19,7 +21,7 @@ const startRuns = 3
 // startRuns runs of each; the log holds every sample.
 func BenchmarkStartup(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		var freshReadyz, freshReady, freshNode, againReadyz, againReady durations
+		var freshReadyz, freshReady, freshNode, againReadyz, againReady workload.Durations
 		for r := 0; r < startRuns; r++ {
 			c := startCluster(b, realNode)
 			freshReadyz = append(freshReadyz, c.ReadyzAt.Sub(c.Started))
@@ -32,11 +34,11 @@ func BenchmarkStartup(b *testing.B) {
 		}
 		b.Logf("fresh: readyz %v; ready line %v; node Ready %v", freshReadyz, freshReady, freshNode)
 		b.Logf("restart: readyz %v; ready line %v", againReadyz, againReady)
-		b.ReportMetric(seconds(freshNode.quantile(0.5)), "fresh-node-ready-s")
-		b.ReportMetric(seconds(freshReadyz.quantile(0.5)), "fresh-readyz-s")
-		b.ReportMetric(seconds(freshReady.quantile(0.5)), "fresh-ready-s")
-		b.ReportMetric(seconds(againReadyz.quantile(0.5)), "restart-readyz-s")
-		b.ReportMetric(seconds(againReady.quantile(0.5)), "restart-ready-s")
+		b.ReportMetric(seconds(freshNode.Quantile(0.5)), "fresh-node-ready-s")
+		b.ReportMetric(seconds(freshReadyz.Quantile(0.5)), "fresh-readyz-s")
+		b.ReportMetric(seconds(freshReady.Quantile(0.5)), "fresh-ready-s")
+		b.ReportMetric(seconds(againReadyz.Quantile(0.5)), "restart-readyz-s")
+		b.ReportMetric(seconds(againReady.Quantile(0.5)), "restart-ready-s")
 	}
 }
 
@@ -50,41 +52,41 @@ func BenchmarkMemory(b *testing.B) {
 		c := startCluster(b, realNode)
 		ctx := context.Background()
 		time.Sleep(settle)
-		idle := memoryOf(c.pid())
-		kids, err := descendants(c.pid())
+		idle := workload.MemoryOf(c.pid())
+		kids, err := workload.Descendants(c.pid())
 		if err != nil {
 			b.Fatal(err)
 		}
-		idleKids := memoryOf(kids...)
+		idleKids := workload.MemoryOf(kids...)
 
 		cs := c.client()
 		ns := createNamespace(ctx, b, cs, "memory")
-		pods, err := trackPods(ctx, cs, ns)
+		pods, err := workload.TrackPods(ctx, cs, ns)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if err := createKubia(ctx, cs, ns, kubiaService(b), kubiaSet(b, "kubia", 3, appsv1.OrderedReadyPodManagement)); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := pods.waitUntil(ctx, 3*time.Minute, allReady(3)); err != nil {
+		if _, err := pods.WaitUntil(ctx, 3*time.Minute, workload.AllReady(3)); err != nil {
 			b.Fatalf("kubia pods: %v", err)
 		}
 		time.Sleep(settle)
-		busy := memoryOf(c.pid())
-		if kids, err = descendants(c.pid()); err != nil {
+		busy := workload.MemoryOf(c.pid())
+		if kids, err = workload.Descendants(c.pid()); err != nil {
 			b.Fatal(err)
 		}
-		podMem := memoryOf(kids...)
-		b.Logf("idle: petset up rss %.1f MiB pss %.1f MiB; %d other processes (rss %.1f MiB)", idle.rssMiB(), idle.pssMiB(), idleKids.procs, idleKids.rssMiB())
+		podMem := workload.MemoryOf(kids...)
+		b.Logf("idle: petset up rss %.1f MiB pss %.1f MiB; %d other processes (rss %.1f MiB)", idle.RSSMiB(), idle.PSSMiB(), idleKids.Procs, idleKids.RSSMiB())
 		b.Logf("3 kubia pods: petset up rss %.1f MiB pss %.1f MiB; pods: %d processes rss %.1f MiB pss %.1f MiB",
-			busy.rssMiB(), busy.pssMiB(), podMem.procs, podMem.rssMiB(), podMem.pssMiB())
-		b.ReportMetric(idle.rssMiB(), "idle-rss-MiB")
-		b.ReportMetric(idle.pssMiB(), "idle-pss-MiB")
-		b.ReportMetric(busy.rssMiB(), "3pods-up-rss-MiB")
-		b.ReportMetric(busy.pssMiB(), "3pods-up-pss-MiB")
-		b.ReportMetric(podMem.rssMiB(), "3pods-pods-rss-MiB")
-		b.ReportMetric(podMem.pssMiB(), "3pods-pods-pss-MiB")
-		b.ReportMetric(float64(podMem.procs), "3pods-pod-procs")
+			busy.RSSMiB(), busy.PSSMiB(), podMem.Procs, podMem.RSSMiB(), podMem.PSSMiB())
+		b.ReportMetric(idle.RSSMiB(), "idle-rss-MiB")
+		b.ReportMetric(idle.PSSMiB(), "idle-pss-MiB")
+		b.ReportMetric(busy.RSSMiB(), "3pods-up-rss-MiB")
+		b.ReportMetric(busy.PSSMiB(), "3pods-up-pss-MiB")
+		b.ReportMetric(podMem.RSSMiB(), "3pods-pods-rss-MiB")
+		b.ReportMetric(podMem.PSSMiB(), "3pods-pods-pss-MiB")
+		b.ReportMetric(float64(podMem.Procs), "3pods-pod-procs")
 		c.stop()
 	}
 }

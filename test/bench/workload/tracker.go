@@ -1,6 +1,6 @@
-package bench
+package workload
 
-// A tracker follows one kind of object in one namespace through a watch and
+// A Tracker follows one kind of object in one namespace through a watch and
 // answers "when did this condition first become true" with the time the
 // event that made it true arrived — not the time somebody next looked.
 
@@ -19,8 +19,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// trackerState is what conditions see: the live objects by name.
-type trackerState struct {
+// State is what conditions see: the live objects by name.
+type State struct {
 	objs    map[string]runtime.Object
 	added   map[string]time.Time            // first ADDED event received
 	readyAt map[string]time.Time            // first event in which ready(obj) held
@@ -28,16 +28,16 @@ type trackerState struct {
 }
 
 type waiter struct {
-	cond func(*trackerState) bool
+	cond func(*State) bool
 	at   chan time.Time
 }
 
-type tracker struct {
+type Tracker struct {
 	ready func(runtime.Object) bool
 	marks map[string]func(runtime.Object) bool
 
 	mu      sync.Mutex
-	state   trackerState
+	state   State
 	waiters []*waiter
 	err     error
 	done    chan struct{}
@@ -48,11 +48,11 @@ type watcher func(ctx context.Context, rv string) (watch.Interface, error)
 
 // newTracker lists, then watches from the list's resource version until ctx
 // ends, restarting the watch from the last version it saw if it closes.
-func newTracker(ctx context.Context, list lister, watchFrom watcher, ready func(runtime.Object) bool, marks map[string]func(runtime.Object) bool) (*tracker, error) {
-	t := &tracker{
+func newTracker(ctx context.Context, list lister, watchFrom watcher, ready func(runtime.Object) bool, marks map[string]func(runtime.Object) bool) (*Tracker, error) {
+	t := &Tracker{
 		ready: ready,
 		marks: marks,
-		state: trackerState{objs: map[string]runtime.Object{}, added: map[string]time.Time{}, readyAt: map[string]time.Time{}, marked: map[string]map[string]time.Time{}},
+		state: State{objs: map[string]runtime.Object{}, added: map[string]time.Time{}, readyAt: map[string]time.Time{}, marked: map[string]map[string]time.Time{}},
 		done:  make(chan struct{}),
 	}
 	l, err := list(ctx)
@@ -80,7 +80,7 @@ func newTracker(ctx context.Context, list lister, watchFrom watcher, ready func(
 	return t, nil
 }
 
-func (t *tracker) run(ctx context.Context, w watch.Interface, rv string, watchFrom watcher) {
+func (t *Tracker) run(ctx context.Context, w watch.Interface, rv string, watchFrom watcher) {
 	defer close(t.done)
 	for {
 		for ev := range w.ResultChan() {
@@ -107,7 +107,7 @@ func (t *tracker) run(ctx context.Context, w watch.Interface, rv string, watchFr
 	}
 }
 
-func (t *tracker) fail(err error) {
+func (t *Tracker) fail(err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.err = err
@@ -117,7 +117,7 @@ func (t *tracker) fail(err error) {
 	t.waiters = nil
 }
 
-func (t *tracker) apply(typ watch.EventType, obj runtime.Object, now time.Time) {
+func (t *Tracker) apply(typ watch.EventType, obj runtime.Object, now time.Time) {
 	a, err := meta.Accessor(obj)
 	if err != nil {
 		return
@@ -160,9 +160,9 @@ func (t *tracker) apply(typ watch.EventType, obj runtime.Object, now time.Time) 
 	t.waiters = kept
 }
 
-// waitUntil returns the arrival time of the event after which cond first
+// WaitUntil returns the arrival time of the event after which cond first
 // held (now, if it holds already), or an error after bound.
-func (t *tracker) waitUntil(ctx context.Context, bound time.Duration, cond func(*trackerState) bool) (time.Time, error) {
+func (t *Tracker) WaitUntil(ctx context.Context, bound time.Duration, cond func(*State) bool) (time.Time, error) {
 	w := &waiter{cond: cond, at: make(chan time.Time, 1)}
 	t.mu.Lock()
 	if t.err != nil {
@@ -199,8 +199,8 @@ func (t *tracker) waitUntil(ctx context.Context, bound time.Duration, cond func(
 	}
 }
 
-// snapshot copies the per-object times.
-func (t *tracker) snapshot() (added, readyAt map[string]time.Time) {
+// Snapshot copies the per-object times.
+func (t *Tracker) Snapshot() (added, readyAt map[string]time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	added = make(map[string]time.Time, len(t.state.added))
@@ -214,7 +214,7 @@ func (t *tracker) snapshot() (added, readyAt map[string]time.Time) {
 	return added, readyAt
 }
 
-func podReady(o runtime.Object) bool {
+func PodReady(o runtime.Object) bool {
 	p, ok := o.(*corev1.Pod)
 	if !ok || p.DeletionTimestamp != nil {
 		return false
@@ -227,15 +227,15 @@ func podReady(o runtime.Object) bool {
 	return false
 }
 
-// trackPods follows the pods of namespace ns.
-func trackPods(ctx context.Context, cs kubernetes.Interface, ns string) (*tracker, error) {
+// TrackPods follows the pods of namespace ns.
+func TrackPods(ctx context.Context, cs kubernetes.Interface, ns string) (*Tracker, error) {
 	pods := cs.CoreV1().Pods(ns)
 	return newTracker(ctx,
 		func(ctx context.Context) (runtime.Object, error) { return pods.List(ctx, metav1.ListOptions{}) },
 		func(ctx context.Context, rv string) (watch.Interface, error) {
 			return pods.Watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: false})
 		},
-		podReady, podMarks)
+		PodReady, podMarks)
 }
 
 // podMarks are the steps of a pod on its way to Ready, logged per step.
@@ -247,12 +247,12 @@ var podMarks = map[string]func(runtime.Object) bool{
 	},
 }
 
-// stepLatencies is, for pods that reached Ready, p50/p99 of create →
+// StepLatencies is, for pods that reached Ready, p50/p99 of create →
 // scheduled, scheduled → Running and Running → Ready, as text.
-func stepLatencies(t *tracker) string {
+func StepLatencies(t *Tracker) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var sched, run, ready durations
+	var sched, run, ready Durations
 	for name, r := range t.state.readyAt {
 		a, s, u := t.state.added[name], t.state.marked["scheduled"][name], t.state.marked["running"][name]
 		if a.IsZero() || s.IsZero() || u.IsZero() {
@@ -262,15 +262,15 @@ func stepLatencies(t *tracker) string {
 		run = append(run, u.Sub(s))
 		ready = append(ready, r.Sub(u))
 	}
-	f := func(d durations) string {
-		return fmt.Sprintf("p50 %.3fs p99 %.3fs", d.quantile(0.5).Seconds(), d.quantile(0.99).Seconds())
+	f := func(d Durations) string {
+		return fmt.Sprintf("p50 %.3fs p99 %.3fs", d.Quantile(0.5).Seconds(), d.Quantile(0.99).Seconds())
 	}
 	return fmt.Sprintf("%d pods: created→scheduled %s; scheduled→Running %s; Running→Ready %s", len(ready), f(sched), f(run), f(ready))
 }
 
-// trackClaims follows the PersistentVolumeClaims of namespace ns; "ready"
+// TrackClaims follows the PersistentVolumeClaims of namespace ns; "ready"
 // is Bound.
-func trackClaims(ctx context.Context, cs kubernetes.Interface, ns string) (*tracker, error) {
+func TrackClaims(ctx context.Context, cs kubernetes.Interface, ns string) (*Tracker, error) {
 	claims := cs.CoreV1().PersistentVolumeClaims(ns)
 	return newTracker(ctx,
 		func(ctx context.Context) (runtime.Object, error) { return claims.List(ctx, metav1.ListOptions{}) },
@@ -288,12 +288,12 @@ func trackClaims(ctx context.Context, cs kubernetes.Interface, ns string) (*trac
 		})
 }
 
-// claimLatencies is, for claims that were bound, p50/p99 of create → node
+// ClaimLatencies is, for claims that were bound, p50/p99 of create → node
 // selected (by the scheduler) and node selected → Bound, as text.
-func claimLatencies(t *tracker) string {
+func ClaimLatencies(t *Tracker) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var sel, bound durations
+	var sel, bound Durations
 	for name, r := range t.state.readyAt {
 		a, s := t.state.added[name], t.state.marked["selected-node"][name]
 		if a.IsZero() || s.IsZero() {
@@ -302,14 +302,14 @@ func claimLatencies(t *tracker) string {
 		sel = append(sel, s.Sub(a))
 		bound = append(bound, r.Sub(s))
 	}
-	f := func(d durations) string {
-		return fmt.Sprintf("p50 %.3fs p99 %.3fs", d.quantile(0.5).Seconds(), d.quantile(0.99).Seconds())
+	f := func(d Durations) string {
+		return fmt.Sprintf("p50 %.3fs p99 %.3fs", d.Quantile(0.5).Seconds(), d.Quantile(0.99).Seconds())
 	}
 	return fmt.Sprintf("%d claims: created→node selected %s; node selected→Bound %s", len(bound), f(sel), f(bound))
 }
 
-// trackSets follows the StatefulSets of namespace ns.
-func trackSets(ctx context.Context, cs kubernetes.Interface, ns string) (*tracker, error) {
+// TrackSets follows the StatefulSets of namespace ns.
+func TrackSets(ctx context.Context, cs kubernetes.Interface, ns string) (*Tracker, error) {
 	sets := cs.AppsV1().StatefulSets(ns)
 	return newTracker(ctx,
 		func(ctx context.Context) (runtime.Object, error) { return sets.List(ctx, metav1.ListOptions{}) },
@@ -319,7 +319,7 @@ func trackSets(ctx context.Context, cs kubernetes.Interface, ns string) (*tracke
 		nil, nil)
 }
 
-func nodeReady(o runtime.Object) bool {
+func NodeReady(o runtime.Object) bool {
 	n, ok := o.(*corev1.Node)
 	if !ok {
 		return false
@@ -332,23 +332,23 @@ func nodeReady(o runtime.Object) bool {
 	return false
 }
 
-// trackNodes follows the cluster's nodes.
-func trackNodes(ctx context.Context, cs kubernetes.Interface) (*tracker, error) {
+// TrackNodes follows the cluster's nodes.
+func TrackNodes(ctx context.Context, cs kubernetes.Interface) (*Tracker, error) {
 	nodes := cs.CoreV1().Nodes()
 	return newTracker(ctx,
 		func(ctx context.Context) (runtime.Object, error) { return nodes.List(ctx, metav1.ListOptions{}) },
 		func(ctx context.Context, rv string) (watch.Interface, error) {
 			return nodes.Watch(ctx, metav1.ListOptions{ResourceVersion: rv})
 		},
-		nodeReady, nil)
+		NodeReady, nil)
 }
 
-// nodesReady is true when want nodes are Ready.
-func nodesReady(want int) func(*trackerState) bool {
-	return func(s *trackerState) bool {
+// NodesReady is true when want nodes are Ready.
+func NodesReady(want int) func(*State) bool {
+	return func(s *State) bool {
 		n := 0
 		for _, o := range s.objs {
-			if nodeReady(o) {
+			if NodeReady(o) {
 				n++
 			}
 		}
@@ -356,30 +356,30 @@ func nodesReady(want int) func(*trackerState) bool {
 	}
 }
 
-// readyPods counts live pods that are Ready.
-func readyPods(s *trackerState) int {
+// ReadyPods counts live pods that are Ready.
+func ReadyPods(s *State) int {
 	n := 0
 	for _, o := range s.objs {
-		if podReady(o) {
+		if PodReady(o) {
 			n++
 		}
 	}
 	return n
 }
 
-// allReady is true when want pods are Ready.
-func allReady(want int) func(*trackerState) bool {
-	return func(s *trackerState) bool { return readyPods(s) >= want }
+// AllReady is true when want pods are Ready.
+func AllReady(want int) func(*State) bool {
+	return func(s *State) bool { return ReadyPods(s) >= want }
 }
 
-// noPods is true when no pod is left.
-func noPods(s *trackerState) bool { return len(s.objs) == 0 }
+// NoPods is true when no pod is left.
+func NoPods(s *State) bool { return len(s.objs) == 0 }
 
-// rolledOut is kubectl rollout status's rule for a StatefulSet without a
+// RolledOut is kubectl rollout status's rule for a StatefulSet without a
 // partition: the controller saw the latest spec, every replica is ready and
 // updated, and the current revision is the update revision.
-func rolledOut(name string, generation int64) func(*trackerState) bool {
-	return func(s *trackerState) bool {
+func RolledOut(name string, generation int64) func(*State) bool {
+	return func(s *State) bool {
 		o, ok := s.objs[name].(*appsv1.StatefulSet)
 		if !ok || o.Status.ObservedGeneration < generation {
 			return false

@@ -1,4 +1,4 @@
-package bench
+package workload
 
 // Memory of a process tree from /proc: VmRSS (what `ps` shows; shared pages
 // of the one petset binary are counted once per process) and Pss (shared
@@ -13,8 +13,8 @@ import (
 	"strings"
 )
 
-// descendants lists every live process below pid (not pid itself).
-func descendants(pid int) ([]int, error) {
+// Descendants lists every live process below pid (not pid itself).
+func Descendants(pid int) ([]int, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("read /proc: %w", err)
@@ -87,19 +87,19 @@ func kbField(path, name string) (int64, error) {
 	return 0, fmt.Errorf("%s: no %s", path, name)
 }
 
-// memory is the resident memory of a set of processes, in KiB.
-type memory struct {
-	procs int
-	rss   int64 // sum of VmRSS
-	pss   int64 // sum of Pss
+// Memory is the resident memory of a set of processes, in KiB.
+type Memory struct {
+	Procs int
+	RSS   int64 // sum of VmRSS
+	PSS   int64 // sum of Pss
 }
 
-func (m memory) rssMiB() float64 { return float64(m.rss) / 1024 }
-func (m memory) pssMiB() float64 { return float64(m.pss) / 1024 }
+func (m Memory) RSSMiB() float64 { return float64(m.RSS) / 1024 }
+func (m Memory) PSSMiB() float64 { return float64(m.PSS) / 1024 }
 
-// memoryOf sums VmRSS and Pss over pids, skipping processes that are gone.
-func memoryOf(pids ...int) memory {
-	var m memory
+// MemoryOf sums VmRSS and Pss over pids, skipping processes that are gone.
+func MemoryOf(pids ...int) Memory {
+	var m Memory
 	for _, p := range pids {
 		dir := filepath.Join("/proc", strconv.Itoa(p))
 		rss, err := kbField(filepath.Join(dir, "status"), "VmRSS")
@@ -110,15 +110,15 @@ func memoryOf(pids ...int) memory {
 		if err != nil {
 			continue
 		}
-		m.procs++
-		m.rss += rss
-		m.pss += pss
+		m.Procs++
+		m.RSS += rss
+		m.PSS += pss
 	}
 	return m
 }
 
-// cpuSeconds is the user+system CPU time of pid and its reaped children.
-func cpuSeconds(pid int) (float64, error) {
+// CPUSeconds is the user+system CPU time of pid and its reaped children.
+func CPUSeconds(pid int) (float64, error) {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
 	if err != nil {
 		return 0, err
