@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/petset
 
-.PHONY: build helm k9s e2e-k9s charts e2e-charts up test unit integration e2e chaos chaos-ha fuzz vet verify bench parity clean
+.PHONY: build helm k9s e2e-k9s charts e2e-charts up test unit integration e2e chaos chaos-ha fuzz vet verify bench parity clean bench-peer
 
 build:
 	$(GO) build -o $(BIN) ./cmd/petset
@@ -74,6 +74,17 @@ parity:
 
 bench: build
 	PETSET_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x ./test/bench/...
+
+# petset beside upstream Kubernetes (issue 12, docs/bench/README.md): the
+# peer's binaries are built once from the Go module proxy into bin/peer
+# (bench/peer, a module of its own; heavy — tens of minutes on 2 cores),
+# then bench/peer's runner measures both systems and writes the side-by-side
+# section of docs/bench/REPORT.md. Not part of test or CI.
+# PEERBENCH_FLAGS: e.g. -runs 5, -w3, -systems petset,peer-tuned.
+bench-peer: build
+	bench/peer/build.sh $(CURDIR)/bin/peer
+	cd bench/peer && $(GO) build -o $(CURDIR)/bin/peerbench ./cmd/peerbench
+	bin/peerbench -peer-bin bin/peer -petset-bin $(BIN) $(PEERBENCH_FLAGS)
 
 clean:
 	rm -rf bin

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"petset/test/bench/workload"
+)
+
+// options are peerbench's flags.
+type options struct {
+	runs      int
+	systems   string
+	peerBin   string
+	petsetBin string
+	repo      string
+	dataDir   string
+	out       string
+	report    string
+	w3, w6    bool
+	fromJSON  string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "provision" {
+		fs := flag.NewFlagSet("provision", flag.ExitOnError)
+		kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the peer")
+		_ = fs.Parse(os.Args[2:])
+		_, cs, err := clientFor(*kubeconfig)
+		if err == nil {
+			err = provision(ctx, cs)
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			slog.Error("provisioner", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var o options
+	flag.IntVar(&o.runs, "runs", 3, "runs of each system (each on a fresh cluster)")
+	flag.StringVar(&o.systems, "systems", "peer-default,peer-tuned,petset", "systems to measure, in this order within each run")
+	flag.StringVar(&o.peerBin, "peer-bin", "bin/peer", "directory of the peer's binaries (bench/peer/build.sh)")
+	flag.StringVar(&o.petsetBin, "petset-bin", "bin/petset", "the petset binary")
+	flag.StringVar(&o.repo, "repo", ".", "the petset repository (examples/kubia, docs/bench)")
+	flag.StringVar(&o.dataDir, "data-dir", "/tmp/peer-run", "the clusters' data and logs (emptied per run)")
+	flag.StringVar(&o.out, "out", "/tmp/peer-results", "where results.json and the plot go before the report")
+	flag.StringVar(&o.report, "report", "docs/bench/REPORT.md", "report to write the side-by-side section into (empty: none)")
+	flag.BoolVar(&o.w3, "w3", false, "also W3: 100 sets × 10, OrderedReady (minutes per run)")
+	flag.BoolVar(&o.w6, "w6", false, "also W6: 100 sets × 100, Parallel, then a rollout with maxUnavailable 10 (not built yet)")
+	flag.StringVar(&o.fromJSON, "from", "", "write the report from this results.json instead of running")
+	flag.Parse()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "peerbench:", err)
+		os.Exit(1)
+	}
+}
+
+// results is everything one invocation measured.
+type results struct {
+	Started  time.Time   `json:"started"`
+	Finished time.Time   `json:"finished"`
+	Machine  string      `json:"machine"`
+	Commit   string      `json:"commit"`
+	Runs     []runResult `json:"runs"`
+	Failures []string    `json:"failures,omitempty"`
+}
+
+// runResult is one system's run on a fresh cluster.
+type runResult struct {
+	System    string             `json:"system"`
+	Run       int                `json:"run"`
+	StartupS  float64            `json:"startupSeconds"`
+	Seconds   map[string]float64 `json:"seconds"` // workload → seconds
+	Detail    map[string]string  `json:"detail,omitempty"`
+	Usage     map[string]usage   `json:"usage"` // process → CPU and RSS over the workloads
+	W2ReadyAt []float64          `json:"w2ReadyAt,omitempty"`
+	Err       string             `json:"error,omitempty"`
+}
+
+func run(ctx context.Context, o options) error {
+	if o.fromJSON != "" {
+		var r results
+		b, err := os.ReadFile(o.fromJSON)
+		if err != nil {
+			return fmt.Errorf("read results: %w", err)
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("results: %w", err)
+		}
+		return writeReport(o, &r)
+	}
+	if o.w6 {
+		return errors.New("-w6: W6 (10,000 pods on 50 nodes) is not built yet")
+	}
+	m, err := workload.LoadKubia(filepath.Join(o.repo, "examples", "kubia"))
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("own path: %w", err)
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return fmt.Errorf("out dir: %w", err)
+	}
+	res := &results{Started: time.Now().UTC(), Machine: machine(), Commit: commit(o.repo)}
+	systems := strings.Split(o.systems, ",")
+	total := o.runs * len(systems)
+	step := 0
+	for r := 1; r <= o.runs; r++ {
+		for _, sys := range systems {
+			step++
+			progress("[%d/%d] %s run %d: starting", step, total, sys, r)
+			rr := runSystem(ctx, o, sys, r, self, m)
+			if rr.Err != "" {
+				progress("[%d/%d] %s run %d: FAILED: %s", step, total, sys, r, firstLine(rr.Err))
+				res.Failures = append(res.Failures, fmt.Sprintf("%s run %d: %s", sys, r, rr.Err))
+			}
+			res.Runs = append(res.Runs, rr)
+			if err := saveJSON(filepath.Join(o.out, "results.json"), res); err != nil {
+				return err
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+	res.Finished = time.Now().UTC()
+	if err := saveJSON(filepath.Join(o.out, "results.json"), res); err != nil {
+		return err
+	}
+	progress("results: %s", filepath.Join(o.out, "results.json"))
+	return writeReport(o, res)
+}
+
+// runSystem starts sys fresh, runs the workloads on it and stops it.
+func runSystem(ctx context.Context, o options, sys string, r int, self string, m workload.Manifests) runResult {
+	rr := runResult{System: sys, Run: r, Seconds: map[string]float64{}, Detail: map[string]string{}}
+	dir := filepath.Join(o.dataDir, sys)
+	t0 := time.Now()
+	var c *cluster
+	var err error
+	switch sys {
+	case "petset":
+		c, err = startPetset(ctx, o.petsetBin, dir)
+	case peerDefault.name:
+		c, err = startPeer(ctx, o.peerBin, self, dir, peerDefault)
+	case peerTuned.name:
+		c, err = startPeer(ctx, o.peerBin, self, dir, peerTuned)
+	default:
+		err = fmt.Errorf("unknown system %q", sys)
+	}
+	if err != nil {
+		rr.Err = err.Error()
+		return rr
+	}
+	defer c.stop()
+	rr.StartupS = time.Since(t0).Seconds()
+	progress("  %s up, nodes Ready after %.1f s", sys, rr.StartupS)
+	s := startSampler(c.procs)
+	err = workloads(ctx, o, c.cs, m, &rr)
+	rr.Usage = s.stop()
+	if err != nil {
+		rr.Err = err.Error()
+	}
+	return rr
+}
+
+// workloads runs W1, W2, W4, W5 (and W3) on one cluster, as peer.md orders
+// them: W2, W4 and W5 on one set.
+func workloads(ctx context.Context, o options, cs kubernetes.Interface, m workload.Manifests, rr *runResult) error {
+	const bound = 5 * time.Minute
+	record := func(name string, r workload.Result) {
+		rr.Seconds[name] = r.Took.Seconds()
+		if r.Detail != "" {
+			rr.Detail[name] = r.Detail
+		}
+		progress("  %s %s: %.2f s", rr.System, name, r.Took.Seconds())
+	}
+	ns := func(name string) (string, error) {
+		if err := workload.CreateNamespace(ctx, cs, name); err != nil {
+			return "", err
+		}
+		return name, waitServiceAccount(ctx, cs, name)
+	}
+	w1, err := ns("w1")
+	if err != nil {
+		return err
+	}
+	r, err := workload.W1(ctx, cs, m, w1, bound)
+	if err != nil {
+		return err
+	}
+	record("W1", r)
+	w2, err := ns("w2")
+	if err != nil {
+		return err
+	}
+	set, err := workload.NewParallelSet(ctx, cs, m, w2, bound)
+	if err != nil {
+		return err
+	}
+	if r, err = set.W2(ctx, 100); err != nil {
+		return err
+	}
+	record("W2", r)
+	for _, d := range r.ReadyAt {
+		rr.W2ReadyAt = append(rr.W2ReadyAt, d.Seconds())
+	}
+	if r, err = set.W4(ctx); err != nil {
+		return err
+	}
+	record("W4", r)
+	if r, err = set.ScaleTo(ctx, 0); err != nil {
+		return err
+	}
+	record("W5", r)
+	if o.w3 {
+		w3, err := ns("w3")
+		if err != nil {
+			return err
+		}
+		if r, err = workload.W3(ctx, cs, m, w3, 100, 10, 15*time.Minute); err != nil {
+			return err
+		}
+		record("W3", r)
+	}
+	return nil
+}
+
+// waitServiceAccount waits (untimed in the results) for the namespace's
+// default ServiceAccount, which pods need before they can be created.
+func waitServiceAccount(ctx context.Context, cs kubernetes.Interface, ns string) error {
+	return workload.WaitFor(ctx, time.Minute, 20*time.Millisecond, func(ctx context.Context) (bool, error) {
+		_, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	})
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func saveJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// machine describes this machine: CPUs, memory, kernel, Go, load.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				model = strings.TrimSpace(l[strings.IndexByte(l, ':')+1:])
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0]); len(f) >= 2 {
+			mem = f[1] + " kB RAM"
+		}
+	}
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	load, _ := os.ReadFile("/proc/loadavg")
+	return fmt.Sprintf("%d CPUs (%s), %s, Linux %s, %s, load average at start %s",
+		runtime.NumCPU(), model, mem, strings.TrimSpace(string(kernel)), runtime.Version(),
+		strings.Join(strings.Fields(string(load))[:3], " "))
+}
