@@ -148,8 +148,18 @@ func TestPublicCharts(t *testing.T) {
 			for set := range c.sets {
 				k.WaitGone(t, waitBound, append(nsArgs, "statefulset", set)...)
 			}
-			if out := k.MustRun(t, "get", "pods", "--namespace", ns, "-o", "name").Stdout; strings.TrimSpace(out) != "" {
-				t.Errorf("pods left after uninstall --wait: %s", out)
+			// The sets' pods are not the release's: the garbage collector
+			// deletes them after their set, in the background, as on
+			// Kubernetes. (A hook's Job is not the release's either: etcd's
+			// pre-upgrade Job, hook-delete-policy before-hook-creation,
+			// outlives the release with its pod, as helm leaves it.)
+			var left string
+			if err := harness.WaitFor(waitBound, func() (bool, error) {
+				left = strings.TrimSpace(k.JSONPath(t, `{range .items[?(@.metadata.ownerReferences[0].kind=="StatefulSet")]}{.metadata.name} {end}`,
+					append(nsArgs, "pods")...))
+				return left == "", nil
+			}); err != nil {
+				t.Errorf("pods of the sets left %v after uninstall: %s", waitBound, left)
 			}
 		})
 	}
