@@ -96,7 +96,11 @@ func seconds(r *results, sys, w string) stat {
 }
 
 // section renders the report's side-by-side section.
-func section(r *results, runs int) string {
+func section(r *results) string {
+	runs := 0
+	for _, rr := range r.Runs {
+		runs = max(runs, rr.Run)
+	}
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("%s\n\n## Side by side with upstream Kubernetes (`make bench-peer`)\n\n", beginMarker)
@@ -184,7 +188,7 @@ func writeReport(o options, r *results) error {
 	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("read report: %w", err)
 	}
-	sec := section(r, o.runs)
+	sec := section(r)
 	text := string(old)
 	if i, j := strings.Index(text, beginMarker), strings.Index(text, endMarker); i >= 0 && j > i {
 		text = text[:i] + strings.TrimSuffix(sec, "\n") + text[j+len(endMarker):]

@@ -41,7 +41,7 @@ func TestWriteReportKeepsTheRest(t *testing.T) {
 		{System: "petset", Run: 1, Seconds: map[string]float64{"W2": 1}, W2ReadyAt: []float64{0.5, 1}},
 		{System: peerDefault.name, Run: 1, Seconds: map[string]float64{"W2": 4}, W2ReadyAt: []float64{1, 4}},
 	}}
-	o := options{out: dir, report: report, runs: 1}
+	o := options{out: dir, report: report}
 	for i := 0; i < 2; i++ {
 		if err := writeReport(o, r); err != nil {
 			t.Fatal(err)
