@@ -15,6 +15,7 @@ import (
 	"petset/internal/etcd"
 	"petset/internal/logging"
 	"petset/internal/pki"
+	"petset/internal/profiling"
 	"petset/internal/registry"
 )
 
@@ -44,6 +45,8 @@ type controlPlaneFlags struct {
 	unreachableSecs int64
 	sharedDir       string
 	autoFailover    bool
+	// profiling is the loopback host:port of the pprof listener; "" is off.
+	profiling string
 }
 
 func (f *controlPlaneFlags) register(cmd *cobra.Command) {
@@ -64,8 +67,19 @@ func (f *controlPlaneFlags) register(cmd *cobra.Command) {
 	fs.Int64Var(&f.unreachableSecs, "default-unreachable-toleration-seconds", registry.DefaultTolerationSeconds, "tolerationSeconds of the node.kubernetes.io/unreachable:NoExecute toleration added to every pod that has none, as kube-apiserver's flag: how long a pod stays bound to an unreachable node before it is evicted")
 	fs.StringVar(&f.sharedDir, "shared-volume-dir", "", sharedDirUsage+"; the server provisions the \"shared\" StorageClass's volumes there and deletes their data, so it must reach the same files")
 	fs.BoolVar(&f.autoFailover, "auto-failover", false, "opt the pods of every StatefulSet into automatic failover, as the petset.io/failover=auto annotation does for one set: once a node whose agent runs a fence (petset agent --fence-timeout) is lost, its pods are deleted after the fence has expired, so their sets replace them elsewhere (docs/fencing.md)")
+	fs.StringVar(&f.profiling, "profiling-address", "", "loopback host:port where Go's runtime profiles are served under /debug/pprof/ (as kube components' --profiling; off when empty, refused for a non-loopback address)")
 	fs.BoolVar(&f.watchCache, "watch-cache", true, "serve lists and watches from an in-memory cache of etcd")
 	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity (0: petset's own info, warnings and errors; 1+: also the libraries')")
+}
+
+// serveProfiles starts the pprof listener of --profiling-address, if any,
+// for as long as ctx lasts.
+func (f *controlPlaneFlags) serveProfiles(ctx context.Context) error {
+	if f.profiling == "" {
+		return nil
+	}
+	_, err := profiling.Serve(ctx, f.profiling)
+	return err
 }
 
 func (f *controlPlaneFlags) controlPlane(cmd *cobra.Command) (*controlplane.ControlPlane, error) {
@@ -111,6 +125,9 @@ member of one etcd cluster (--etcd-client-address, --etcd-peer-address).`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if err := f.serveProfiles(ctx); err != nil {
+				return err
+			}
 			if err := controlplane.JoinCluster(ctx, cfg); err != nil {
 				return err
 			}

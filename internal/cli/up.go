@@ -52,6 +52,9 @@ N simulated nodes run instead, whose pods become Ready without running anything.
 			// (cancel) once the nodes have stopped.
 			cpCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 			defer cancel()
+			if err := f.serveProfiles(cpCtx); err != nil {
+				return err
+			}
 
 			cpErr := make(chan error, 1)
 			go func() { cpErr <- cp.Run(cpCtx) }()

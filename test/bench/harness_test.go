@@ -45,11 +45,17 @@ var simulatedNodes = node{simulate: 10, flags: []string{
 }}
 
 // args are petset up's flags for n.
+// With PETSET_BENCH_PPROF=host:port (loopback), petset up also serves its
+// profiles there (--profiling-address), to be fetched while a workload runs.
 func (n node) args() []string {
+	args := append([]string(nil), n.flags...)
 	if n.simulate > 0 {
-		return append([]string{"--simulate-nodes", fmt.Sprint(n.simulate)}, n.flags...)
+		args = append([]string{"--simulate-nodes", fmt.Sprint(n.simulate)}, args...)
 	}
-	return n.flags
+	if addr := os.Getenv("PETSET_BENCH_PPROF"); addr != "" {
+		args = append(args, "--profiling-address", addr)
+	}
+	return args
 }
 
 // cluster is one `petset up` and when its nodes were Ready.

@@ -21,7 +21,8 @@ const w1Runs = 3
 // about 80 ms after they start). Times run from the client-go call to the
 // watch event that makes the condition true (peer.md's also include
 // kubectl's start-up). W1, W2, W4 and W5 always run; W3 (100 sets × 10) only
-// with PETSET_BENCH_W3=1. bench/peer runs the same workloads against
+// with PETSET_BENCH_W3=1, or a scaled-down W3 of S sets × R with
+// PETSET_BENCH_W3=SxR (e.g. 30x10). bench/peer runs the same workloads against
 // upstream Kubernetes too (make bench-peer).
 func BenchmarkPeer(b *testing.B) {
 	c := startCluster(b, simulatedNodes)
@@ -99,10 +100,11 @@ func BenchmarkPeer(b *testing.B) {
 		})
 	}
 
-	if os.Getenv("PETSET_BENCH_W3") == "1" {
+	if w3 := os.Getenv("PETSET_BENCH_W3"); w3 != "" {
+		sets, size := w3Size(b, w3)
 		b.Run("W3", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				runW3(ctx, b, c, i)
+				runW3(ctx, b, c, i, sets, size)
 			}
 		})
 	}
@@ -119,9 +121,21 @@ func BenchmarkPeer(b *testing.B) {
 	b.Logf("petset up (simulated nodes): idle rss %.0f MiB, after the workloads rss %.0f MiB; CPU %.1f s over them", idle.RSSMiB(), end.RSSMiB(), cpu1-cpu0)
 }
 
-// runW3 is workload.W3 (100 OrderedReady sets of 10 in one namespace), with
-// petset up's peak RSS and CPU seconds.
-func runW3(ctx context.Context, b *testing.B, c *cluster, i int) {
+// w3Size reads PETSET_BENCH_W3: "1" is peer.md's 100 sets × 10, "SxR" is S
+// sets × R.
+func w3Size(b *testing.B, v string) (sets, size int) {
+	if v == "1" {
+		return 100, 10
+	}
+	if _, err := fmt.Sscanf(v, "%dx%d", &sets, &size); err != nil || sets <= 0 || size <= 0 {
+		b.Fatalf("PETSET_BENCH_W3=%q: want 1 or SETSxREPLICAS, e.g. 30x10", v)
+	}
+	return sets, size
+}
+
+// runW3 is workload.W3 (sets OrderedReady sets of size in one namespace;
+// peer.md's is 100 × 10), with petset up's peak RSS and CPU seconds.
+func runW3(ctx context.Context, b *testing.B, c *cluster, i, sets, size int) {
 	cs := c.client()
 	ns := createNamespace(ctx, b, cs, fmt.Sprintf("w3-%d", i))
 	cpu0, _ := workload.CPUSeconds(c.pid())
@@ -142,7 +156,7 @@ func runW3(ctx context.Context, b *testing.B, c *cluster, i int) {
 			}
 		}
 	}()
-	r, err := workload.W3(ctx, cs, manifests(b), ns, 100, 10, w3Bound)
+	r, err := workload.W3(ctx, cs, manifests(b), ns, sets, size, w3Bound)
 	close(stopSampling)
 	wg.Wait()
 	cpu1, _ := workload.CPUSeconds(c.pid())
