@@ -125,7 +125,7 @@ func startScheduler(ctx context.Context, cc controllerContext) (func(context.Con
 }
 
 func startVolume(ctx context.Context, cc controllerContext) (func(context.Context) error, error) {
-	c := volume.New(ctx, cc.Client, cc.Informers, recorder(ctx, cc.Client, "persistentvolume-controller"), 1)
+	c := volume.New(ctx, cc.Client, cc.Informers, recorder(ctx, cc.Client, "persistentvolume-controller"), volume.Workers)
 	if cc.SharedVolumeID != "" {
 		c.ServeSharedRoot(cc.SharedVolumeDir, cc.SharedVolumeID)
 	}

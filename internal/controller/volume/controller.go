@@ -53,6 +53,17 @@ type sharedRoot struct{ dir, id string }
 // data once deleted. Call it before Run.
 func (c *Controller) ServeSharedRoot(dir, id string) { c.shared = sharedRoot{dir: dir, id: id} }
 
+// Workers is how many claims and how many volumes the control plane syncs
+// at once. Upstream's in-tree binder has one worker per queue; its external
+// provisioners (csi-provisioner --worker-threads, default 100) provision
+// many claims at once. Here one controller does both, and a claim's sync is
+// several API round trips (volume create, claim and volume updates), so one
+// worker provisions a set of 100 claims one after the other. Concurrent
+// syncs of different claims are safe: a volume's binding is written with
+// its resourceVersion (a lost race is a conflict, retried), and a
+// provisioned volume's name comes from its claim's UID.
+const Workers = 8
+
 // New wires the controller to the informers of factory. It registers event
 // handlers only; nothing runs until Run, and the factory is started by the
 // caller. workers claims and workers volumes are synced at once.

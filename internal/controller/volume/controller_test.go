@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -44,13 +45,21 @@ func start(t *testing.T, objs ...runtime.Object) *harness {
 func startWith(t *testing.T, configure func(*Controller), objs ...runtime.Object) *harness {
 	t.Helper()
 	client := fake.NewClientset(objs...)
+	return startClient(t, client, client, Workers, configure)
+}
+
+// startClient runs the controller with workers claim and volume workers
+// against api, which is client (a fake clientset holding the test's
+// objects) or a wrapper of it.
+func startClient(t *testing.T, client *fake.Clientset, api kubernetes.Interface, workers int, configure func(*Controller)) *harness {
+	t.Helper()
 	serveLikeAPIServer(client)
 	ctx, cancel := context.WithCancel(context.Background())
 	factory := informers.NewSharedInformerFactory(client, 0)
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "persistentvolume-controller"})
-	c := New(ctx, client, factory, recorder, 1)
+	c := New(ctx, api, factory, recorder, workers)
 	configure(c)
 	factory.Start(ctx.Done())
 	done := make(chan struct{})
@@ -382,6 +391,86 @@ func TestImmediateProvisioning(t *testing.T) {
 		t.Fatalf("reclaim policy %s", v.Spec.PersistentVolumeReclaimPolicy)
 	}
 	h.waitEvent("data", "ProvisioningSucceeded", "Successfully provisioned volume pvc-uid-data using petset.io/local")
+}
+
+// Claims are provisioned and bound by several workers at once: the volume
+// creates of n claims are all in flight together (each create waits until
+// the n-th has started), and every claim ends Bound to its own volume.
+func TestProvisionConcurrently(t *testing.T) {
+	const n = 4
+	objs := []runtime.Object{
+		classOf("local-now", ProvisionerName, storagev1.VolumeBindingImmediate, v1.PersistentVolumeReclaimDelete),
+		nodeOf("node1", "/data/petset"),
+	}
+	for i := range n {
+		objs = append(objs, claimOf(fmt.Sprintf("data-%d", i), "local-now", "1Gi"))
+	}
+	client := fake.NewClientset(objs...)
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	all := make(chan struct{})
+	// The fake clientset runs one call at a time, so the wait is in a
+	// wrapper in front of it.
+	api := &creatingVolumes{Interface: client, before: func() {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		if inFlight == n {
+			close(all)
+		}
+		mu.Unlock()
+		select { // bounded, so that a serial controller fails the test instead of hanging it
+		case <-all:
+		case <-time.After(10 * time.Second):
+		}
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+	}}
+	h := startClient(t, client, api, n, func(*Controller) {})
+	seen := map[string]bool{}
+	for i := range n {
+		c := h.waitClaimPhase(fmt.Sprintf("data-%d", i), v1.ClaimBound)
+		if seen[c.Spec.VolumeName] {
+			t.Fatalf("volume %s bound twice", c.Spec.VolumeName)
+		}
+		seen[c.Spec.VolumeName] = true
+		h.waitVolumePhase(c.Spec.VolumeName, v1.VolumeBound)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most != n {
+		t.Fatalf("at most %d volume creates were in flight at once, want %d", most, n)
+	}
+}
+
+// creatingVolumes calls before ahead of every volume create.
+type creatingVolumes struct {
+	kubernetes.Interface
+	before func()
+}
+
+func (c *creatingVolumes) CoreV1() typedcorev1.CoreV1Interface {
+	return creatingVolumesV1{CoreV1Interface: c.Interface.CoreV1(), before: c.before}
+}
+
+type creatingVolumesV1 struct {
+	typedcorev1.CoreV1Interface
+	before func()
+}
+
+func (c creatingVolumesV1) PersistentVolumes() typedcorev1.PersistentVolumeInterface {
+	return creatingVolumesPV{PersistentVolumeInterface: c.CoreV1Interface.PersistentVolumes(), before: c.before}
+}
+
+type creatingVolumesPV struct {
+	typedcorev1.PersistentVolumeInterface
+	before func()
+}
+
+func (c creatingVolumesPV) Create(ctx context.Context, v *v1.PersistentVolume, opts metav1.CreateOptions) (*v1.PersistentVolume, error) {
+	c.before()
+	return c.PersistentVolumeInterface.Create(ctx, v, opts)
 }
 
 // Classes of other provisioners are left to them, as upstream.
