@@ -21,11 +21,16 @@ import (
 	"k8s.io/kubernetes/pkg/printers"
 	printersinternal "k8s.io/kubernetes/pkg/printers/internalversion"
 	"k8s.io/kubernetes/pkg/registry/admissionregistration/mutatingwebhookconfiguration"
+	"k8s.io/kubernetes/pkg/registry/admissionregistration/resolver"
+	"k8s.io/kubernetes/pkg/registry/admissionregistration/validatingadmissionpolicy"
+	"k8s.io/kubernetes/pkg/registry/admissionregistration/validatingadmissionpolicybinding"
 	"k8s.io/kubernetes/pkg/registry/admissionregistration/validatingwebhookconfiguration"
 	"k8s.io/kubernetes/pkg/registry/apps/controllerrevision"
 	"k8s.io/kubernetes/pkg/registry/apps/deployment"
 	"k8s.io/kubernetes/pkg/registry/apps/replicaset"
 	"k8s.io/kubernetes/pkg/registry/apps/statefulset"
+	"k8s.io/kubernetes/pkg/registry/batch/cronjob"
+	"k8s.io/kubernetes/pkg/registry/batch/job"
 	"k8s.io/kubernetes/pkg/registry/certificates/certificates"
 	"k8s.io/kubernetes/pkg/registry/coordination/lease"
 	"k8s.io/kubernetes/pkg/registry/core/configmap"
@@ -60,37 +65,52 @@ type upstreamStrategies struct {
 	status rest.RESTUpdateStrategy
 }
 
+// Upstream's policy strategies authorize a paramKind or paramRef for the
+// user only with an authorizer (the parity check has none); the binding's
+// wants a resolver all the same.
+var (
+	policyStrategy  = validatingadmissionpolicy.NewStrategy(nil, nil)
+	bindingStrategy = validatingadmissionpolicybinding.NewStrategy(nil, nil, resolver.ResourceResolverFunc(
+		func(gvk schema.GroupVersionKind) (schema.GroupVersionResource, error) {
+			return schema.GroupVersionResource{}, fmt.Errorf("no resolver for %s", gvk)
+		}))
+)
+
 // upstream lists kube's strategies by seed name. Every kind petset serves
 // needs an entry (TestEveryServedKindIsChecked).
 var upstream = map[string]upstreamStrategies{
-	"Namespace":                      {namespace.Strategy, namespace.Strategy, namespace.StatusStrategy},
-	"Node":                           {node.Strategy, node.Strategy, node.StatusStrategy},
-	"Pod":                            {pod.Strategy, pod.Strategy, pod.StatusStrategy},
-	"Service":                        {service.Strategy, service.Strategy, service.StatusStrategy},
-	"Endpoints":                      {endpoint.Strategy, endpoint.Strategy, nil},
-	"PersistentVolume":               {persistentvolume.Strategy, persistentvolume.Strategy, persistentvolume.StatusStrategy},
-	"PersistentVolumeClaim":          {persistentvolumeclaim.Strategy, persistentvolumeclaim.Strategy, persistentvolumeclaim.StatusStrategy},
-	"ConfigMap":                      {configmap.Strategy, configmap.Strategy, nil},
-	"Secret":                         {secret.Strategy, secret.Strategy, nil},
-	"ServiceAccount":                 {serviceaccount.Strategy, serviceaccount.Strategy, nil},
-	"Event":                          {event.Strategy, event.Strategy, nil},
-	"events.k8s.io/Event":            {event.Strategy, event.Strategy, nil},
-	"StatefulSet":                    {statefulset.Strategy, statefulset.Strategy, statefulset.StatusStrategy},
-	"ControllerRevision":             {controllerrevision.Strategy, controllerrevision.Strategy, nil},
-	"Deployment":                     {deployment.Strategy, deployment.Strategy, deployment.StatusStrategy},
-	"ReplicaSet":                     {replicaset.Strategy, replicaset.Strategy, replicaset.StatusStrategy},
-	"StorageClass":                   {storageclass.Strategy, storageclass.Strategy, nil},
-	"Lease":                          {lease.Strategy, lease.Strategy, nil},
-	"EndpointSlice":                  {endpointslice.Strategy, endpointslice.Strategy, nil},
-	"CertificateSigningRequest":      {certificates.Strategy, certificates.Strategy, certificates.StatusStrategy},
-	"PodDisruptionBudget":            {poddisruptionbudget.Strategy, poddisruptionbudget.Strategy, poddisruptionbudget.StatusStrategy},
-	"NetworkPolicy":                  {networkpolicy.Strategy, networkpolicy.Strategy, nil},
-	"MutatingWebhookConfiguration":   {mutatingwebhookconfiguration.Strategy, mutatingwebhookconfiguration.Strategy, nil},
-	"ValidatingWebhookConfiguration": {validatingwebhookconfiguration.Strategy, validatingwebhookconfiguration.Strategy, nil},
-	"Role":                           {role.Strategy, role.Strategy, nil},
-	"ClusterRole":                    {clusterrole.Strategy, clusterrole.Strategy, nil},
-	"RoleBinding":                    {rolebinding.Strategy, rolebinding.Strategy, nil},
-	"ClusterRoleBinding":             {clusterrolebinding.Strategy, clusterrolebinding.Strategy, nil},
+	"Namespace":                        {namespace.Strategy, namespace.Strategy, namespace.StatusStrategy},
+	"Node":                             {node.Strategy, node.Strategy, node.StatusStrategy},
+	"Pod":                              {pod.Strategy, pod.Strategy, pod.StatusStrategy},
+	"Service":                          {service.Strategy, service.Strategy, service.StatusStrategy},
+	"Endpoints":                        {endpoint.Strategy, endpoint.Strategy, nil},
+	"PersistentVolume":                 {persistentvolume.Strategy, persistentvolume.Strategy, persistentvolume.StatusStrategy},
+	"PersistentVolumeClaim":            {persistentvolumeclaim.Strategy, persistentvolumeclaim.Strategy, persistentvolumeclaim.StatusStrategy},
+	"ConfigMap":                        {configmap.Strategy, configmap.Strategy, nil},
+	"Secret":                           {secret.Strategy, secret.Strategy, nil},
+	"ServiceAccount":                   {serviceaccount.Strategy, serviceaccount.Strategy, nil},
+	"Event":                            {event.Strategy, event.Strategy, nil},
+	"events.k8s.io/Event":              {event.Strategy, event.Strategy, nil},
+	"StatefulSet":                      {statefulset.Strategy, statefulset.Strategy, statefulset.StatusStrategy},
+	"ControllerRevision":               {controllerrevision.Strategy, controllerrevision.Strategy, nil},
+	"Deployment":                       {deployment.Strategy, deployment.Strategy, deployment.StatusStrategy},
+	"ReplicaSet":                       {replicaset.Strategy, replicaset.Strategy, replicaset.StatusStrategy},
+	"Job":                              {job.Strategy, job.Strategy, job.StatusStrategy},
+	"CronJob":                          {cronjob.Strategy, cronjob.Strategy, cronjob.StatusStrategy},
+	"StorageClass":                     {storageclass.Strategy, storageclass.Strategy, nil},
+	"Lease":                            {lease.Strategy, lease.Strategy, nil},
+	"EndpointSlice":                    {endpointslice.Strategy, endpointslice.Strategy, nil},
+	"CertificateSigningRequest":        {certificates.Strategy, certificates.Strategy, certificates.StatusStrategy},
+	"PodDisruptionBudget":              {poddisruptionbudget.Strategy, poddisruptionbudget.Strategy, poddisruptionbudget.StatusStrategy},
+	"NetworkPolicy":                    {networkpolicy.Strategy, networkpolicy.Strategy, nil},
+	"MutatingWebhookConfiguration":     {mutatingwebhookconfiguration.Strategy, mutatingwebhookconfiguration.Strategy, nil},
+	"ValidatingWebhookConfiguration":   {validatingwebhookconfiguration.Strategy, validatingwebhookconfiguration.Strategy, nil},
+	"ValidatingAdmissionPolicy":        {policyStrategy, policyStrategy, validatingadmissionpolicy.NewStatusStrategy(policyStrategy)},
+	"ValidatingAdmissionPolicyBinding": {bindingStrategy, bindingStrategy, nil},
+	"Role":                             {role.Strategy, role.Strategy, nil},
+	"ClusterRole":                      {clusterrole.Strategy, clusterrole.Strategy, nil},
+	"RoleBinding":                      {rolebinding.Strategy, rolebinding.Strategy, nil},
+	"ClusterRoleBinding":               {clusterrolebinding.Strategy, clusterrolebinding.Strategy, nil},
 }
 
 // seedName is the key of a kind in seeds and upstream: its kind, qualified

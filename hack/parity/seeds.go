@@ -11,6 +11,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -288,6 +289,57 @@ var seeds = map[string]func() runtime.Object{
 			Status: appsv1.ReplicaSetStatus{ObservedGeneration: 1, Replicas: 3, FullyLabeledReplicas: 3, ReadyReplicas: 2, AvailableReplicas: 2},
 		}
 	},
+	"Job": func() runtime.Object {
+		// As stored: the selector and template labels generated from the
+		// name and uid, so that update cases start from a valid old object.
+		const uid = "4f6a3c1e-2b7d-4e8a-9c0f-1a2b3c4d5e6f"
+		m := meta("pi")
+		m.UID = uid
+		spec := seedPodSpec()
+		spec.RestartPolicy = corev1.RestartPolicyNever
+		start := created
+		return &batchv1.Job{
+			ObjectMeta: m,
+			Spec: batchv1.JobSpec{
+				Parallelism: ptr.To[int32](2), Completions: ptr.To[int32](3), CompletionMode: ptr.To(batchv1.IndexedCompletion),
+				BackoffLimit: ptr.To[int32](4), ActiveDeadlineSeconds: ptr.To[int64](600), TTLSecondsAfterFinished: ptr.To[int32](100),
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{batchv1.ControllerUidLabel: uid}},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web", "job-name": "pi", batchv1.JobNameLabel: "pi",
+						"controller-uid": uid, batchv1.ControllerUidLabel: uid}},
+					Spec: spec,
+				},
+				PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+					{Action: batchv1.PodFailurePolicyActionFailJob, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+						ContainerName: ptr.To("web"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{42}}},
+					{Action: batchv1.PodFailurePolicyActionIgnore, OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{
+						{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}},
+				}},
+			},
+			Status: batchv1.JobStatus{StartTime: &start, Active: 2, Succeeded: 1, Ready: ptr.To[int32](1), Terminating: ptr.To[int32](0),
+				CompletedIndexes: "0", UncountedTerminatedPods: &batchv1.UncountedTerminatedPods{}},
+		}
+	},
+	"CronJob": func() runtime.Object {
+		spec := seedPodSpec()
+		spec.RestartPolicy = corev1.RestartPolicyOnFailure
+		last := created
+		return &batchv1.CronJob{
+			ObjectMeta: meta("backup"),
+			Spec: batchv1.CronJobSpec{
+				Schedule: "*/5 * * * *", TimeZone: ptr.To("Etc/UTC"), StartingDeadlineSeconds: ptr.To[int64](100),
+				ConcurrencyPolicy: batchv1.ForbidConcurrent, Suspend: ptr.To(false),
+				SuccessfulJobsHistoryLimit: ptr.To[int32](3), FailedJobsHistoryLimit: ptr.To[int32](1),
+				JobTemplate: batchv1.JobTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "backup"}},
+					Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](2), ActiveDeadlineSeconds: ptr.To[int64](300),
+						Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "backup"}}, Spec: spec}},
+				},
+			},
+			Status: batchv1.CronJobStatus{LastScheduleTime: &last, LastSuccessfulTime: &last,
+				Active: []corev1.ObjectReference{{Kind: "Job", Namespace: "default", Name: "backup-29420000", APIVersion: "batch/v1"}}},
+		}
+	},
 	"ControllerRevision": func() runtime.Object {
 		return &appsv1.ControllerRevision{ObjectMeta: meta("web-5d8f"), Revision: 2,
 			Data: runtime.RawExtension{Raw: []byte(`{"spec":{"template":{"metadata":{"labels":{"app":"web"}}}}}`)}}
@@ -351,6 +403,47 @@ var seeds = map[string]func() runtime.Object{
 				TimeoutSeconds:          ptr.To[int32](5),
 				AdmissionReviewVersions: []string{"v1", "v1beta1"},
 			}},
+		}
+	},
+	"ValidatingAdmissionPolicy": func() runtime.Object {
+		return &admissionregistrationv1.ValidatingAdmissionPolicy{
+			ObjectMeta: clusterMeta("replica-limit"),
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+				ParamKind:     &admissionregistrationv1.ParamKind{APIVersion: "v1", Kind: "ConfigMap"},
+				FailurePolicy: ptr.To(admissionregistrationv1.Fail),
+				MatchConstraints: &admissionregistrationv1.MatchResources{
+					ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+						Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+						Rule:       admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"statefulsets"}}}}},
+				},
+				MatchConditions: []admissionregistrationv1.MatchCondition{{Name: "not-system", Expression: `!request.userInfo.username.startsWith("system:")`}},
+				Variables:       []admissionregistrationv1.Variable{{Name: "replicas", Expression: "object.spec.replicas"}},
+				Validations: []admissionregistrationv1.Validation{{Expression: "variables.replicas <= 5", Message: "at most 5 replicas",
+					MessageExpression: `"replicas: " + string(object.spec.replicas)`, Reason: ptr.To(metav1.StatusReasonInvalid)}},
+				AuditAnnotations: []admissionregistrationv1.AuditAnnotation{{Key: "replicas", ValueExpression: "string(object.spec.replicas)"}},
+			},
+			Status: admissionregistrationv1.ValidatingAdmissionPolicyStatus{ObservedGeneration: 1,
+				TypeChecking: &admissionregistrationv1.TypeChecking{ExpressionWarnings: []admissionregistrationv1.ExpressionWarning{
+					{FieldRef: "spec.validations[0].expression", Warning: "no such field"}}},
+				Conditions: []metav1.Condition{{Type: "TypeChecked", Status: metav1.ConditionTrue, ObservedGeneration: 1, LastTransitionTime: created,
+					Reason: "Checked", Message: "type checked"}}},
+		}
+	},
+	"ValidatingAdmissionPolicyBinding": func() runtime.Object {
+		return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+			ObjectMeta: clusterMeta("replica-limit-test"),
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+				PolicyName: "replica-limit",
+				ParamRef: &admissionregistrationv1.ParamRef{Name: "limits", Namespace: "default",
+					ParameterNotFoundAction: ptr.To(admissionregistrationv1.DenyAction)},
+				MatchResources: &admissionregistrationv1.MatchResources{
+					NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"env": "test"}},
+					ExcludeResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{ResourceNames: []string{"legacy"},
+						RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.OperationAll},
+							Rule: admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"statefulsets"}}}}},
+				},
+				ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny, admissionregistrationv1.Audit},
+			},
 		}
 	},
 	"NetworkPolicy": func() runtime.Object {

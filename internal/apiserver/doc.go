@@ -6,8 +6,8 @@
 // authorization chain (system:masters → injected authorizers such as the
 // Node authorizer → RBAC), admission (namespace lifecycle, service accounts, CSR approval and
 // signing rights, the default StorageClass of new claims, injected plugins
-// such as NodeRestriction, then k8s.io/apiserver's mutating and validating
-// webhook plugins), discovery, OpenAPI, the
+// such as NodeRestriction, then k8s.io/apiserver's mutating webhook,
+// ValidatingAdmissionPolicy and validating webhook plugins), discovery, OpenAPI, the
 // review resources (access, rules, self-subject and token reviews, answered
 // by the server's own authorizer and authenticator), the RBAC post-start hooks
 // (informers, bootstrap policy), and the installation of the stores that

@@ -239,14 +239,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	policies, err := newPolicyAdmission(c.LoopbackClientConfig, loopbackClient, informerFactory, authz, c.EffectiveVersion, ctx.Done())
+	if err != nil {
+		return nil, err
+	}
 	nsLifecycle := &namespaceLifecycle{}
 	defaultClass := &defaultStorageClass{}
 	handlers := []admission.Interface{nsLifecycle, &serviceAccountAdmission{objects: objects}, &csrAdmission{authz: authz}, defaultClass,
 		storageObjectInUseProtection{}}
 	handlers = append(handlers, cfg.Admission...)
 	// As kube orders them: the mutating webhooks after the other mutating
-	// plugins, the validating webhooks last.
-	c.AdmissionControl = admission.NewChainHandler(append(handlers, mutatingWebhooks, validatingWebhooks)...)
+	// plugins, then the validating admission policies, the validating
+	// webhooks last.
+	c.AdmissionControl = admission.NewChainHandler(append(handlers, mutatingWebhooks, policies, validatingWebhooks)...)
 
 	ext, err := newExtensions(*c, *etcdOpts, informerFactory, services, webhookAuth)
 	if err != nil {

@@ -36,5 +36,6 @@ func Kinds(d Deps) []*Kind {
 		jobKind(), cronJobKind(),
 		clusterRoleBindingKind(d.RBAC), clusterRoleKind(d.RBAC), roleBindingKind(d.RBAC), roleKind(d.RBAC),
 		mutatingWebhookConfigurationKind(), validatingWebhookConfigurationKind(),
+		validatingAdmissionPolicyKind(), validatingAdmissionPolicyBindingKind(),
 	}
 }

@@ -3,6 +3,8 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +106,30 @@ func TestWalkthroughKubia(t *testing.T) {
 		if !strings.Contains(r.Stdout, "kubia server") && !strings.Contains(r.Stdout, "8080") {
 			t.Errorf("kubectl logs kubia-0 shows no app output: %q", r.Stdout)
 		}
+	})
+
+	// kubectl cp runs tar in the container through exec: a file copied
+	// into the pod's volume is there for cat and comes back out unchanged.
+	t.Run("cp", func(t *testing.T) {
+		dir := t.TempDir()
+		content := "copied by kubectl cp\nline two\t\x01\xff\n"
+		in, out := filepath.Join(dir, "in.txt"), filepath.Join(dir, "out.txt")
+		if err := os.WriteFile(in, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		k.MustRun(t, "cp", in, "kubia-0:/var/data/cp-test.txt")
+		if r := k.MustRun(t, "exec", "kubia-0", "--", "cat", "/var/data/cp-test.txt"); r.Stdout != content {
+			t.Errorf("cat in kubia-0 after kubectl cp: %q, want %q", r.Stdout, content)
+		}
+		k.MustRun(t, "cp", "kubia-0:/var/data/cp-test.txt", out)
+		got, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatalf("kubectl cp out of kubia-0 wrote nothing: %v", err)
+		}
+		if string(got) != content {
+			t.Errorf("kubectl cp round trip: %q, want %q", got, content)
+		}
+		k.MustRun(t, "exec", "kubia-0", "--", "rm", "/var/data/cp-test.txt")
 	})
 
 	// Delete the pod: it comes back with the same name, claim and data.

@@ -55,3 +55,41 @@ func defaultWebhook(failure **admissionregistrationv1.FailurePolicyType, match *
 		cc.Service.Port = ptrTo(int32(443))
 	}
 }
+
+// ValidatingAdmissionPolicy defaults as kube's admissionregistration/v1
+// defaulting does: failurePolicy Fail and the match constraints' defaults.
+func ValidatingAdmissionPolicy(p *admissionregistrationv1.ValidatingAdmissionPolicy) {
+	if p.Spec.FailurePolicy == nil {
+		p.Spec.FailurePolicy = ptrTo(admissionregistrationv1.Fail)
+	}
+	matchResources(p.Spec.MatchConstraints)
+}
+
+// ValidatingAdmissionPolicyBinding defaults its matchResources.
+func ValidatingAdmissionPolicyBinding(b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
+	matchResources(b.Spec.MatchResources)
+}
+
+// matchResources: matchPolicy Equivalent, empty (match-all) namespace and
+// object selectors, each rule's scope "*".
+func matchResources(m *admissionregistrationv1.MatchResources) {
+	if m == nil {
+		return
+	}
+	if m.MatchPolicy == nil {
+		m.MatchPolicy = ptrTo(admissionregistrationv1.Equivalent)
+	}
+	if m.NamespaceSelector == nil {
+		m.NamespaceSelector = &metav1.LabelSelector{}
+	}
+	if m.ObjectSelector == nil {
+		m.ObjectSelector = &metav1.LabelSelector{}
+	}
+	for _, rules := range [][]admissionregistrationv1.NamedRuleWithOperations{m.ResourceRules, m.ExcludeResourceRules} {
+		for i := range rules {
+			if rules[i].Scope == nil {
+				rules[i].Scope = ptrTo(admissionregistrationv1.AllScopes)
+			}
+		}
+	}
+}

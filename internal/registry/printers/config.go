@@ -92,3 +92,42 @@ var MutatingWebhookConfiguration = Printer{
 		return metav1.TableRow{Cells: []any{c.Name, int64(len(c.Webhooks)), since(c.CreationTimestamp, now)}}, nil
 	}),
 }
+
+// ValidatingAdmissionPolicy is kube's table: NAME, VALIDATIONS, PARAMKIND
+// (<apiVersion>/<kind>, or <unset>), AGE.
+var ValidatingAdmissionPolicy = Printer{
+	columns: []metav1.TableColumnDefinition{nameColumn,
+		{Name: "Validations", Type: "integer", Description: "Validations indicates the number of validation rules defined in this configuration"},
+		{Name: "ParamKind", Type: "string", Description: "ParamKind specifies the kind of resources used to parameterize this policy"},
+		ageColumn},
+	row: rowFunc(func(p *admissionregistrationv1.ValidatingAdmissionPolicy, now time.Time) (metav1.TableRow, error) {
+		paramKind := "<unset>"
+		if k := p.Spec.ParamKind; k != nil {
+			paramKind = k.APIVersion + "/" + k.Kind
+		}
+		return metav1.TableRow{Cells: []any{p.Name, int64(len(p.Spec.Validations)), paramKind, since(p.CreationTimestamp, now)}}, nil
+	}),
+}
+
+// ValidatingAdmissionPolicyBinding is kube's table: NAME, POLICYNAME,
+// PARAMREF (<namespace>/<name>, */<name> without a namespace, the selector,
+// or <unset>), AGE.
+var ValidatingAdmissionPolicyBinding = Printer{
+	columns: []metav1.TableColumnDefinition{nameColumn,
+		{Name: "PolicyName", Type: "string", Description: "PolicyName indicates the policy definition which the policy binding binded to"},
+		{Name: "ParamRef", Type: "string", Description: "ParamRef indicates the param resource which sets the configuration param"},
+		ageColumn},
+	row: rowFunc(func(b *admissionregistrationv1.ValidatingAdmissionPolicyBinding, now time.Time) (metav1.TableRow, error) {
+		param := "<unset>"
+		switch r := b.Spec.ParamRef; {
+		case r == nil:
+		case r.Name != "" && r.Namespace != "":
+			param = r.Namespace + "/" + r.Name
+		case r.Name != "":
+			param = "*/" + r.Name
+		case r.Selector != nil:
+			param = r.Selector.String()
+		}
+		return metav1.TableRow{Cells: []any{b.Name, b.Spec.PolicyName, param, since(b.CreationTimestamp, now)}}, nil
+	}),
+}

@@ -182,54 +182,48 @@ func requiredList(values []string, p *field.Path, what string) field.ErrorList {
 }
 
 // validateWebhookResources checks resource[/subresource] entries and their
-// wildcards as kube does.
+// wildcards as kube does, quirks included: an entry "<r>/<s>" clashes only
+// with "<r>/*" or "*/<s>" listed before it, an empty entry counts as
+// nothing else, and "*" clashes with a plain resource only when the last
+// plain entry is not "*" itself.
 func validateWebhookResources(resources []string, p *field.Path) field.ErrorList {
-	if len(resources) == 0 {
-		return field.ErrorList{field.Required(p, "")}
-	}
 	var errs field.ErrorList
-	withSub := sets.New[string]()  // resources named with "<r>/*"
-	subOfAll := sets.New[string]() // subresources named with "*/<s>"
-	for _, r := range resources {
-		if res, sub, ok := strings.Cut(r, "/"); ok {
-			if sub == "*" {
-				withSub.Insert(res)
-			}
-			if res == "*" {
-				subOfAll.Insert(sub)
-			}
-		}
+	if len(resources) == 0 {
+		errs = append(errs, field.Required(p, ""))
 	}
-	all := sets.New(resources...)
+	withSub := sets.New[string]()  // resources named with "<r>/*" so far
+	subOfAll := sets.New[string]() // subresources named with "*/<s>" so far
+	doubleWildcard, singleWildcard, plain := false, false, false
 	for i, r := range resources {
 		if r == "" {
 			errs = append(errs, field.Required(p.Index(i), ""))
 			continue
 		}
-		if r == "*/*" || r == "*" {
-			continue
-		}
+		doubleWildcard = doubleWildcard || r == "*/*"
+		singleWildcard = singleWildcard || r == "*"
 		res, sub, ok := strings.Cut(r, "/")
 		if !ok {
+			plain = r != "*"
 			continue
 		}
-		if sub != "*" && withSub.Has(res) {
+		if withSub.Has(res) {
 			errs = append(errs, field.Invalid(p.Index(i), r, fmt.Sprintf("if '%s/*' is present, must not specify %s", res, r)))
 		}
-		if res != "*" && subOfAll.Has(sub) {
+		if subOfAll.Has(sub) {
 			errs = append(errs, field.Invalid(p.Index(i), r, fmt.Sprintf("if '*/%s' is present, must not specify %s", sub, r)))
 		}
+		if sub == "*" {
+			withSub.Insert(res)
+		}
+		if res == "*" {
+			subOfAll.Insert(sub)
+		}
 	}
-	if all.Has("*/*") && len(resources) > 1 {
+	if len(resources) > 1 && doubleWildcard {
 		errs = append(errs, field.Invalid(p, resources, "if '*/*' is present, must not specify other resources"))
 	}
-	if all.Has("*") {
-		for _, r := range resources {
-			if r != "*" && !strings.Contains(r, "/") {
-				errs = append(errs, field.Invalid(p, resources, "if '*' is present, must not specify other resources without subresources"))
-				break
-			}
-		}
+	if singleWildcard && plain {
+		errs = append(errs, field.Invalid(p, resources, "if '*' is present, must not specify other resources without subresources"))
 	}
 	return errs
 }
@@ -263,6 +257,12 @@ func validateAdmissionReviewVersions(versions []string, p *field.Path) field.Err
 var celCompiler = plugincel.NewCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
 
 func validateMatchConditions(conds []admissionregistrationv1.MatchCondition, p *field.Path) field.ErrorList {
+	return validateMatchConditionsWith(conds, p, false)
+}
+
+// validateMatchConditionsWith checks match conditions; hasParams declares
+// the params variable (a policy with a paramKind).
+func validateMatchConditionsWith(conds []admissionregistrationv1.MatchCondition, p *field.Path, hasParams bool) field.ErrorList {
 	var errs field.ErrorList
 	if len(conds) > 64 {
 		errs = append(errs, field.TooMany(p, len(conds), 64))
@@ -274,7 +274,7 @@ func validateMatchConditions(conds []admissionregistrationv1.MatchCondition, p *
 			errs = append(errs, field.Required(cp.Child("expression"), ""))
 		} else {
 			res := celCompiler.CompileCELExpression(&matchconditions.MatchCondition{Expression: expr},
-				plugincel.OptionalVariableDeclarations{HasAuthorizer: true}, environment.NewExpressions)
+				plugincel.OptionalVariableDeclarations{HasAuthorizer: true, HasParams: hasParams}, environment.NewExpressions)
 			if res.Error != nil {
 				errs = append(errs, field.Invalid(cp.Child("expression"), c.Expression, fmt.Sprintf("compilation failed: %v", res.Error)))
 			}
