@@ -196,9 +196,10 @@ spec:
 // nodes are Ready.
 func startPeer(ctx context.Context, binDir, self, dataDir string, pc peerConfig) (c *cluster, err error) {
 	c = &cluster{system: pc.name}
+	started := c // c is nil on the error returns
 	defer func() {
 		if err != nil {
-			c.stop()
+			started.stop()
 		}
 	}()
 	if err := prepare(dataDir, etcdClientPort, etcdPeerPort, apiserverPort, kwokPort); err != nil {
@@ -373,9 +374,10 @@ var petsetDelays = []string{"--simulate-start-delay", "50ms", "--simulate-ready-
 // waits for its ready line and its nodes.
 func startPetset(ctx context.Context, bin, dataDir string) (c *cluster, err error) {
 	c = &cluster{system: "petset"}
+	started := c // c is nil on the error returns
 	defer func() {
 		if err != nil {
-			c.stop()
+			started.stop()
 		}
 	}()
 	if err := prepare(dataDir, petsetPort); err != nil {
