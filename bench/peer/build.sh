@@ -23,6 +23,6 @@ build kube-scheduler "$here" k8s.io/kubernetes/cmd/kube-scheduler
 if [ -x "$out/kwok" ]; then echo "peer: kwok cached in $out"; else
 	echo "peer: building kwok (sigs.k8s.io/kwok/cmd/kwok@v0.8.0) …"
 	start=$(date +%s)
-	GOBIN="$out" go install -trimpath sigs.k8s.io/kwok/cmd/kwok@v0.8.0
+	(cd "$here" && GOBIN="$out" go install -trimpath sigs.k8s.io/kwok/cmd/kwok@v0.8.0)
 	echo "peer: built kwok in $(($(date +%s) - start)) s"
 fi
