@@ -141,9 +141,9 @@ spec:
 	t.Run("capacity from the flag, honoured by the scheduler", func(t *testing.T) {
 		r := k.MustRun(t, "describe", "node", "sim-0")
 		for _, section := range []string{"Capacity", "Allocatable"} {
-			re := regexp.MustCompile(`(?m)^` + section + `:\n\s+cpu:\s+4\n\s+memory:\s+8Gi\n\s+pods:\s+110\n`)
+			re := regexp.MustCompile(`(?m)^` + section + `:\n\s+cpu:\s+4\n\s+ephemeral-storage:\s+100Gi\n\s+memory:\s+8Gi\n\s+pods:\s+110\n`)
 			if !re.MatchString(r.Stdout) {
-				t.Errorf("describe node sim-0 lacks %s cpu 4, memory 8Gi, pods 110 (and nothing else):\n%s", section, r.Stdout)
+				t.Errorf("describe node sim-0 lacks %s cpu 4, ephemeral-storage 100Gi (default), memory 8Gi, pods 110 (and nothing else):\n%s", section, r.Stdout)
 			}
 		}
 		k.MustRun(t, "apply", "-f", u.WriteFile(t, "big.yaml", `apiVersion: v1
