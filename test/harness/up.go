@@ -326,25 +326,34 @@ func RandHex(t testing.TB, n int) string {
 	return hex.EncodeToString(b)
 }
 
-// freePodCIDR picks a random 10.2xx.y.0/24 that no interface on this
-// machine has an address in and no other test of this process has taken
-// (the bridge appears only seconds after the pick), and returns it with its
-// first address. 10.234.x.0/24 is left to the runtime's own tests.
+// freePodCIDR picks a random 10.1[6-8]x.y.0/24 (10.160-10.187) that no
+// interface address or route on this machine touches and no other test of
+// this process has taken (the bridge appears only seconds after the pick),
+// and returns it with its first address. The range is apart from the
+// multi-node tests' fixed networks (10.19x-10.25x, whose routes to other
+// nodes' pod CIDRs a parallel test's pick would collide with) and from
+// 10.88/10.89, the runtime's defaults.
 func freePodCIDR(t testing.TB) (cidr, first string) {
 	t.Helper()
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
 		t.Fatal(err)
 	}
+	routes := hostRoutes(t)
 	takenCIDRs.Lock()
 	defer takenCIDRs.Unlock()
 	for i := 0; i < 100; i++ {
-		a, _ := rand.Int(rand.Reader, big.NewInt(30))
+		a, _ := rand.Int(rand.Reader, big.NewInt(28))
 		b, _ := rand.Int(rand.Reader, big.NewInt(256))
-		_, n, _ := net.ParseCIDR(fmt.Sprintf("10.%d.%d.0/24", 200+a.Int64(), b.Int64()))
+		_, n, _ := net.ParseCIDR(fmt.Sprintf("10.%d.%d.0/24", 160+a.Int64(), b.Int64()))
 		used := takenCIDRs.m[n.String()]
 		for _, ad := range addrs {
 			if ipn, ok := ad.(*net.IPNet); ok && (n.Contains(ipn.IP) || ipn.Contains(n.IP)) {
+				used = true
+			}
+		}
+		for _, r := range routes {
+			if r.Contains(n.IP) || n.Contains(r.IP) {
 				used = true
 			}
 		}
@@ -354,12 +363,38 @@ func freePodCIDR(t testing.TB) (cidr, first string) {
 			return n.String(), fmt.Sprintf("%d.%d.%d.1", ip[0], ip[1], ip[2])
 		}
 	}
-	t.Fatal("no free 10.2xx.y.0/24 pod CIDR")
+	t.Fatal("no free 10.1[6-8]x.y.0/24 pod CIDR")
 	return "", ""
 }
 
+// hostRoutes are the destinations of the host's IPv4 routes other than the
+// default route, read from /proc/net/route (addresses in host byte order,
+// hex, as the kernel prints them).
+func hostRoutes(t testing.TB) []*net.IPNet {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/route")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*net.IPNet
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 8 {
+			continue
+		}
+		dst, err1 := strconv.ParseUint(f[1], 16, 32)
+		mask, err2 := strconv.ParseUint(f[7], 16, 32)
+		if err1 != nil || err2 != nil || mask == 0 {
+			continue
+		}
+		le := func(v uint64) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }
+		out = append(out, &net.IPNet{IP: net.IP(le(dst)), Mask: net.IPMask(le(mask))})
+	}
+	return out
+}
+
 // serviceCIDRFor is the service CIDR of the instance with pod CIDR
-// 10.2xx.y.0/24: 10.1xx.y.0/24, unique as the pod CIDR is.
+// 10.1[6-8]x.y.0/24: 10.[6-8]x.y.0/24, unique as the pod CIDR is.
 func serviceCIDRFor(podCIDR string) string {
 	var a, b int
 	if _, err := fmt.Sscanf(podCIDR, "10.%d.%d.0/24", &a, &b); err != nil {
