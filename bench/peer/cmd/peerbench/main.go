@@ -83,14 +83,18 @@ type results struct {
 
 // runResult is one system's run on a fresh cluster.
 type runResult struct {
-	System    string             `json:"system"`
-	Run       int                `json:"run"`
-	StartupS  float64            `json:"startupSeconds"`
-	Seconds   map[string]float64 `json:"seconds"` // workload → seconds
-	Detail    map[string]string  `json:"detail,omitempty"`
-	Usage     map[string]usage   `json:"usage"` // process → CPU and RSS over the workloads
-	W2ReadyAt []float64          `json:"w2ReadyAt,omitempty"`
-	Err       string             `json:"error,omitempty"`
+	System   string             `json:"system"`
+	Run      int                `json:"run"`
+	StartupS float64            `json:"startupSeconds"`
+	Seconds  map[string]float64 `json:"seconds"` // workload → seconds
+	Detail   map[string]string  `json:"detail,omitempty"`
+	Usage    map[string]usage   `json:"usage"` // process → CPU and RSS over the workloads
+	// PerWorkload is each workload's own usage (workload → process →
+	// usage), and Requests the API requests served during it.
+	PerWorkload map[string]map[string]usage `json:"perWorkload,omitempty"`
+	Requests    map[string]float64          `json:"requests,omitempty"`
+	W2ReadyAt   []float64                   `json:"w2ReadyAt,omitempty"`
+	Err         string                      `json:"error,omitempty"`
 }
 
 func run(ctx context.Context, o options) error {
@@ -174,7 +178,7 @@ func runSystem(ctx context.Context, o options, sys string, r int, self string, m
 	rr.StartupS = time.Since(t0).Seconds()
 	progress("  %s up, nodes Ready after %.1f s", sys, rr.StartupS)
 	s := startSampler(c.procs)
-	err = workloads(ctx, o, c.cs, m, &rr)
+	err = workloads(ctx, o, c, m, &rr)
 	rr.Usage = s.stop()
 	if err != nil {
 		rr.Err = err.Error()
@@ -183,15 +187,30 @@ func runSystem(ctx context.Context, o options, sys string, r int, self string, m
 }
 
 // workloads runs W1, W2, W4, W5 (and W3) on one cluster, as peer.md orders
-// them: W2, W4 and W5 on one set.
-func workloads(ctx context.Context, o options, cs kubernetes.Interface, m workload.Manifests, rr *runResult) error {
+// them: W2, W4 and W5 on one set. Each is measured on its own too: the
+// CPU and memory of every process, and the API requests served.
+func workloads(ctx context.Context, o options, c *cluster, m workload.Manifests, rr *runResult) error {
 	const bound = 5 * time.Minute
+	cs := c.cs
+	rr.PerWorkload, rr.Requests = map[string]map[string]usage{}, map[string]float64{}
+	var s *sampler
+	var reqs0 float64
+	begin := func() {
+		reqs0, _ = apiRequests(ctx, cs)
+		s = startSampler(c.procs)
+	}
 	record := func(name string, r workload.Result) {
+		rr.PerWorkload[name] = s.stop()
+		if n, err := apiRequests(ctx, cs); err == nil && reqs0 > 0 {
+			rr.Requests[name] = n - reqs0
+		} else if err != nil {
+			progress("  %s %s: API requests not counted: %v", rr.System, name, err)
+		}
 		rr.Seconds[name] = r.Took.Seconds()
 		if r.Detail != "" {
 			rr.Detail[name] = r.Detail
 		}
-		progress("  %s %s: %.2f s", rr.System, name, r.Took.Seconds())
+		progress("  %s %s: %.2f s, %.0f API requests", rr.System, name, r.Took.Seconds(), rr.Requests[name])
 	}
 	ns := func(name string) (string, error) {
 		if err := workload.CreateNamespace(ctx, cs, name); err != nil {
@@ -203,6 +222,7 @@ func workloads(ctx context.Context, o options, cs kubernetes.Interface, m worklo
 	if err != nil {
 		return err
 	}
+	begin()
 	r, err := workload.W1(ctx, cs, m, w1, bound)
 	if err != nil {
 		return err
@@ -216,6 +236,7 @@ func workloads(ctx context.Context, o options, cs kubernetes.Interface, m worklo
 	if err != nil {
 		return err
 	}
+	begin()
 	if r, err = set.W2(ctx, 100); err != nil {
 		return err
 	}
@@ -223,10 +244,12 @@ func workloads(ctx context.Context, o options, cs kubernetes.Interface, m worklo
 	for _, d := range r.ReadyAt {
 		rr.W2ReadyAt = append(rr.W2ReadyAt, d.Seconds())
 	}
+	begin()
 	if r, err = set.W4(ctx); err != nil {
 		return err
 	}
 	record("W4", r)
+	begin()
 	if r, err = set.ScaleTo(ctx, 0); err != nil {
 		return err
 	}
@@ -236,6 +259,7 @@ func workloads(ctx context.Context, o options, cs kubernetes.Interface, m worklo
 		if err != nil {
 			return err
 		}
+		begin()
 		if r, err = workload.W3(ctx, cs, m, w3, 100, 10, 15*time.Minute); err != nil {
 			return err
 		}

@@ -38,7 +38,8 @@ func TestWriteReportKeepsTheRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &results{Commit: "abc", Runs: []runResult{
-		{System: "petset", Run: 1, Seconds: map[string]float64{"W2": 1}, W2ReadyAt: []float64{0.5, 1}},
+		{System: "petset", Run: 1, Seconds: map[string]float64{"W2": 1}, W2ReadyAt: []float64{0.5, 1},
+			Requests: map[string]float64{"W2": 812}},
 		{System: peerDefault.name, Run: 1, Seconds: map[string]float64{"W2": 4}, W2ReadyAt: []float64{1, 4}},
 	}}
 	o := options{out: dir, report: report}
@@ -57,6 +58,13 @@ func TestWriteReportKeepsTheRest(t *testing.T) {
 	}
 	if !strings.Contains(text, "| **0.25** |") {
 		t.Errorf("no W2 ratio 0.25 in:\n%s", text)
+	}
+	if !strings.Contains(text, "| W2 | 812 | — | — |") {
+		t.Errorf("no W2 request count in:\n%s", text)
+	}
+	// W2 took 1 s: over its 0.6 s goal, but faster than the peer's 4 s.
+	if !strings.Contains(text, "| W2 ≤ 0.6 s | 1.00 s | **not met** |") || !strings.Contains(text, "| W2 faster than the peer at its best | 1.00 s vs 4.00 s (÷ 0.25) | **met** |") {
+		t.Errorf("W2 goals wrong in:\n%s", text)
 	}
 	if _, err := os.Stat(filepath.Join(dir, plotName)); err != nil {
 		t.Errorf("plot: %v", err)
