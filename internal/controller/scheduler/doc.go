@@ -48,7 +48,12 @@
 // failed on the API is retried after the pod's back-off (100ms doubling to
 // 10s). The control plane starts the informers; Run waits for their caches.
 // Pods bound but not yet seen bound by the informer are kept as "assumed" so
-// the next decision accounts for them. What differs from a controller, as
+// the next decision accounts for them. The view of the cluster each attempt
+// decides on is a snapshot of a cache (cache.go) that the pod and node event
+// handlers keep per node (pods counting on it, their summed requests, those
+// with pod affinity terms, counts by controller), as upstream's scheduler
+// cache does: an attempt costs O(nodes), plus the nodes that changed since
+// the last one, instead of listing and summing every pod. What differs from a controller, as
 // kube-scheduler's queue differs (its unschedulable pods pool): a pod that
 // does not fit is not an error to retry but is parked with its own per-pod
 // exponential back-off, and requeued only when nodes, pods, claims, volumes

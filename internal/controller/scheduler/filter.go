@@ -266,7 +266,7 @@ func (a *affinityCheck) fits(cand *nodeInfo) string {
 	}
 	// Existing pods' anti-affinity against the incoming pod.
 	for _, ni := range a.snap.nodes {
-		for _, p := range ni.pods {
+		for _, p := range ni.withRequiredAnti {
 			for _, term := range requiredAntiAffinityTerms(p) {
 				if sameTopology(ni.node, cand.node, term.TopologyKey) && termMatches(&term, p, a.pod, a.snap.nsLabels) {
 					return msgExistingAntiAffinity

@@ -51,6 +51,10 @@ type Scheduler struct {
 	namespaces corelisters.NamespaceLister
 	classes    storagelisters.StorageClassLister
 
+	// cache holds the pods and nodes of the informers per node, for
+	// snapshot; updated by the event handlers before anything else.
+	cache *podCache
+
 	// runner is the active queue: pods to try, one at a time, keyed
 	// namespace/name; a failed attempt is retried after the pod's back-off.
 	runner *runner.Runner[string]
@@ -84,6 +88,7 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 		assumed:  map[string]*v1.Pod{},
 		reserved: map[string]*v1.Pod{},
 		parked:   map[string]time.Time{},
+		cache:    newPodCache(),
 	}
 	podInf := factory.Core().V1().Pods()
 	nodeInf := factory.Core().V1().Nodes()
@@ -108,21 +113,45 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 		synced = append(synced, reg.HasSynced)
 	}
 	add(podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { s.podChanged(nil, obj) },
-		UpdateFunc: s.podChanged,
-		DeleteFunc: s.podDeleted,
+		AddFunc: func(obj any) {
+			if p, ok := obj.(*v1.Pod); ok {
+				s.cache.setPod(p)
+			}
+			s.podChanged(nil, obj)
+		},
+		UpdateFunc: func(old, obj any) {
+			if p, ok := obj.(*v1.Pod); ok {
+				s.cache.setPod(p)
+			}
+			s.podChanged(old, obj)
+		},
+		DeleteFunc: func(obj any) {
+			s.cache.deletePod(obj)
+			s.podDeleted(obj)
+		},
 	}))
 	add(nodeInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { s.clusterChanged() },
+		AddFunc: func(obj any) {
+			if n, ok := obj.(*v1.Node); ok {
+				s.cache.setNode(n)
+			}
+			s.clusterChanged()
+		},
 		UpdateFunc: func(old, obj any) {
-			o, ok1 := old.(*v1.Node)
 			n, ok2 := obj.(*v1.Node)
+			if ok2 {
+				s.cache.setNode(n)
+			}
+			o, ok1 := old.(*v1.Node)
 			if ok1 && ok2 && !nodeSchedulingChanged(o, n) {
 				return
 			}
 			s.clusterChanged()
 		},
-		DeleteFunc: func(any) { s.clusterChanged() },
+		DeleteFunc: func(obj any) {
+			s.cache.deleteNode(obj)
+			s.clusterChanged()
+		},
 	}))
 	anyChange := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { s.clusterChanged() },
@@ -345,7 +374,10 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 	bound := pod.DeepCopy()
 	bound.Spec.NodeName = node.node.Name
 	s.mu.Lock()
-	if cur, err := s.pods.Pods(ns).Get(name); err == nil && cur.UID == pod.UID && cur.Spec.NodeName == "" {
+	// The cache, not the lister: the pod counts in the next snapshot either
+	// as assumed or, once the cache saw it bound, from the cache (whose
+	// handler then drops it from assumed).
+	if cur := s.cache.pod(key); cur != nil && cur.UID == pod.UID && cur.Spec.NodeName == "" {
 		s.assumed[key] = bound
 	}
 	delete(s.reserved, key)

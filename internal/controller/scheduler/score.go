@@ -66,11 +66,7 @@ func score(pod *v1.Pod, snap *snapshot, feasible []*nodeInfo) []scored {
 	if owner := metav1.GetControllerOf(pod); owner != nil {
 		raw := make([]int64, n)
 		for i, ni := range feasible {
-			for _, p := range ni.pods {
-				if o := metav1.GetControllerOf(p); o != nil && o.UID == owner.UID && p.Namespace == pod.Namespace {
-					raw[i]++
-				}
-			}
+			raw[i] = int64(ni.owned[ownerRef{pod.Namespace, owner.UID}])
 		}
 		add(weightSpread, raw, true)
 	}
@@ -150,7 +146,11 @@ func interPodScores(pod *v1.Pod, snap *snapshot, feasible []*nodeInfo) []int64 {
 		}
 	}
 	for _, ni := range snap.nodes {
-		for _, p := range ni.pods {
+		pods := ni.pods
+		if len(aff) == 0 && len(anti) == 0 {
+			pods = ni.withAffinity // only the existing pods' terms can apply
+		}
+		for _, p := range pods {
 			var pAff, pAnti []v1.WeightedPodAffinityTerm
 			if a := p.Spec.Affinity; a != nil {
 				if a.PodAffinity != nil {

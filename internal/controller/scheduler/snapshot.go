@@ -1,29 +1,39 @@
 package scheduler
 
 import (
-	"fmt"
-	"sort"
-
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	resourcehelper "k8s.io/component-helpers/resource"
 )
 
 // nodeInfo is one node and the pods placed on it, as one scheduling
-// attempt sees them.
+// attempt sees them. Attempts share nodeInfos (see podCache): they are not
+// modified once built.
 type nodeInfo struct {
 	node *v1.Node
 	pods []*v1.Pod
+	// withAffinity are the pods with pod affinity or anti-affinity
+	// terms, withRequiredAnti those with required anti-affinity terms.
+	withAffinity, withRequiredAnti []*v1.Pod
+	// owned counts the pods by controller (for spreading).
+	owned map[ownerRef]int
 	// requested sums the requests of pods; nonZero does the same with
 	// upstream's defaults for pods that request no cpu or memory (scoring).
 	requested v1.ResourceList
 	nonZero   v1.ResourceList
 }
 
+// ownerRef is a pod's controller: its namespace and UID.
+type ownerRef struct {
+	namespace string
+	uid       types.UID
+}
+
 type snapshot struct {
-	nodes  []*nodeInfo // sorted by name
-	byName map[string]*nodeInfo
+	nodes []*nodeInfo // sorted by name
 	// nsLabels returns a namespace's labels (for namespaceSelector).
 	nsLabels func(string) labels.Set
 }
@@ -36,33 +46,11 @@ const (
 )
 
 // snapshot returns the cluster as the next decision must see it: pods the
-// informer shows bound, plus pods this scheduler bound (assumed) or holds a
-// node for while their volumes bind (reserved), except the pod being
-// scheduled (self).
+// informer shows bound (and not finished), plus pods this scheduler bound
+// (assumed) or holds a node for while their volumes bind (reserved), except
+// the pod being scheduled (self). It costs O(nodes): the pods are kept per
+// node by the cache (cache.go).
 func (s *Scheduler) snapshot(self string) (*snapshot, error) {
-	nodes, err := s.nodes.List(labels.Everything())
-	if err != nil {
-		return nil, fmt.Errorf("listing nodes: %w", err)
-	}
-	pods, err := s.pods.List(labels.Everything())
-	if err != nil {
-		return nil, fmt.Errorf("listing pods: %w", err)
-	}
-	snap := &snapshot{byName: map[string]*nodeInfo{}}
-	snap.nsLabels = func(name string) labels.Set {
-		ns, err := s.namespaces.Get(name)
-		if err != nil {
-			return nil
-		}
-		return ns.Labels
-	}
-	for _, n := range nodes {
-		ni := &nodeInfo{node: n, requested: v1.ResourceList{}, nonZero: v1.ResourceList{}}
-		snap.nodes = append(snap.nodes, ni)
-		snap.byName[n.Name] = ni
-	}
-	sort.Slice(snap.nodes, func(i, j int) bool { return snap.nodes[i].node.Name < snap.nodes[j].node.Name })
-
 	s.mu.Lock()
 	placed := make(map[string]*v1.Pod, len(s.assumed)+len(s.reserved))
 	for k, p := range s.reserved {
@@ -73,37 +61,40 @@ func (s *Scheduler) snapshot(self string) (*snapshot, error) {
 	}
 	s.mu.Unlock()
 	delete(placed, self)
-	for _, p := range pods {
-		if p.Spec.NodeName == "" {
-			if a, ok := placed[podKey(p)]; ok && a.UID == p.UID && p.DeletionTimestamp == nil {
-				p = a
-			} else {
-				continue
-			}
+	snap := &snapshot{nodes: s.cache.snapshot(placed)}
+	snap.nsLabels = func(name string) labels.Set {
+		ns, err := s.namespaces.Get(name)
+		if err != nil {
+			return nil
 		}
-		if p.Status.Phase == v1.PodSucceeded || p.Status.Phase == v1.PodFailed {
-			continue
-		}
-		ni, ok := snap.byName[p.Spec.NodeName]
-		if !ok {
-			continue
-		}
-		ni.addPod(p)
+		return ns.Labels
 	}
 	return snap, nil
 }
 
+// addPod adds p to a nodeInfo the caller owns.
 func (ni *nodeInfo) addPod(p *v1.Pod) {
 	ni.pods = append(ni.pods, p)
-	req := podRequests(p)
-	for name, q := range req {
-		cur := ni.requested[name]
-		cur.Add(q)
-		ni.requested[name] = cur
+	ni.notePod(p)
+	addRequests(ni.requested, ni.nonZero, podRequests(p), 1)
+}
+
+// notePod records p in the indexes of ni (by affinity, by controller).
+func (ni *nodeInfo) notePod(p *v1.Pod) {
+	if o := metav1.GetControllerOf(p); o != nil {
+		if ni.owned == nil {
+			ni.owned = map[ownerRef]int{}
+		}
+		ni.owned[ownerRef{p.Namespace, o.UID}]++
 	}
-	cpu, mem := nonZeroRequests(req)
-	addMilli(ni.nonZero, v1.ResourceCPU, cpu)
-	addValue(ni.nonZero, v1.ResourceMemory, mem)
+	a := p.Spec.Affinity
+	if a == nil || (a.PodAffinity == nil && a.PodAntiAffinity == nil) {
+		return
+	}
+	ni.withAffinity = append(ni.withAffinity, p)
+	if len(requiredAntiAffinityTerms(p)) > 0 {
+		ni.withRequiredAnti = append(ni.withRequiredAnti, p)
+	}
 }
 
 func podRequests(p *v1.Pod) v1.ResourceList {
