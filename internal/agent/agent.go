@@ -279,6 +279,11 @@ func New(cfg Config) (*Agent, error) {
 		Fields:    a.fields,
 		Tokens:    token.New(cfg.Client),
 		Client:    cfg.Client,
+		// Every resync rewrites projected files from the objects (as
+		// kubelet's periodic sync remounts them); the syncs a pod's own
+		// status changes cause in between read nothing.
+		RefreshPeriod: cfg.ResyncPeriod / 2,
+		Now:           a.clock.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agent: %w", err)

@@ -9,8 +9,12 @@
 //     checks (DirectoryOrCreate, Directory, FileOrCreate, File, Socket,
 //     CharDevice, BlockDevice); emptyDir as a per-pod directory; configMap,
 //     secret, downwardAPI and projected volumes as per-pod directories whose
-//     files are (re)written on every Mount, so calling Mount again refreshes
-//     them after the source objects change. Files are replaced atomically
+//     files are written on a pod's first Mount and rewritten by a later Mount
+//     once the refresh period has passed (or at once when the pod's labels or
+//     annotations changed), so the agent's periodic resync refreshes them
+//     after the source objects change; other Mounts of a pod read no object
+//     and return what was set up (a pod's volumes and its claims' bindings
+//     never change). Files are replaced atomically
 //     (write to a temporary name, rename) and files no longer projected are
 //     removed.
 //   - fsGroup (SetOwnership): the pod's fsGroup applied as kubelet's

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 )
 
@@ -83,8 +84,8 @@ func TestMountClaimBeingDeleted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pod := func(claimName string) *corev1.Pod {
-		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "ns", UID: "u"}, Spec: corev1.PodSpec{Volumes: []corev1.Volume{{
+	pod := func(claimName string) *corev1.Pod { // one pod (UID) per claim: a pod's volumes never change
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "ns", UID: types.UID("u-" + claimName)}, Spec: corev1.PodSpec{Volumes: []corev1.Volume{{
 			Name: "www", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claimName}}}}}}
 	}
 	if _, err := m.Mount(context.Background(), pod("protected")); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // A claim bound to a shared volume gets its directory under the node's
@@ -35,9 +36,9 @@ func TestMountSharedVolume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pod := func(claim string) *corev1.Pod {
+	pod := func(claim string) *corev1.Pod { // one pod (UID) per claim: a pod's volumes never change
 		return &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "ns", UID: "u1"},
+			ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "ns", UID: types.UID("u-" + claim)},
 			Spec: corev1.PodSpec{Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
 				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim},
 			}}}},

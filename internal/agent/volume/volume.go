@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -79,6 +81,13 @@ type Config struct {
 	Tokens TokenSource
 	// Client updates PVs during reclaim; nil disables ReconcilePV.
 	Client kubernetes.Interface
+	// RefreshPeriod is how long a pod's configMap, secret, downwardAPI and
+	// projected files are kept before a Mount writes them again from the
+	// objects (0: 30 s). Within it, Mount returns what it set up before,
+	// reading nothing, unless the pod's labels or annotations changed.
+	RefreshPeriod time.Duration
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
 }
 
 // ErrUnsupported marks a volume of a kind petset cannot mount (a cloud
@@ -131,6 +140,20 @@ type Manager struct {
 
 	mu    sync.Mutex
 	owned map[string]bool // "<pod uid>/<volume>" whose fsGroup ownership is applied
+	// mounted is what Mount set up for each pod, until Unmount.
+	mounted map[types.UID]*podMounts
+}
+
+// podMounts is one pod's set-up volumes. Claims, hostPath and emptyDir
+// volumes stay as they are for the pod's life (a pod's volumes and its
+// claims' bindings cannot change); projected files are rewritten when
+// refreshed passes the refresh period or the pod's metadata that
+// downwardAPI files show changes.
+type podMounts struct {
+	vols        map[string]Volume
+	refreshed   time.Time
+	labels      map[string]string
+	annotations map[string]string
 }
 
 // Volume is one prepared pod volume.
@@ -149,7 +172,13 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Objects == nil || cfg.Fields == nil {
 		return nil, errors.New("volume: Objects and Fields are required")
 	}
-	return &Manager{cfg: cfg, owned: map[string]bool{}}, nil
+	if cfg.RefreshPeriod <= 0 {
+		cfg.RefreshPeriod = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Manager{cfg: cfg, owned: map[string]bool{}, mounted: map[types.UID]*podMounts{}}, nil
 }
 
 // PodDir is the per-pod directory of a pod.
@@ -157,11 +186,30 @@ func (m *Manager) PodDir(uid types.UID) string {
 	return filepath.Join(m.cfg.PodsDir, string(uid))
 }
 
-// Mount prepares every volume of pod and returns them by volume name.
+// Mount prepares every volume of pod and returns them by volume name. The
+// first Mount of a pod reads every object its volumes name; later ones
+// return the same volumes, rewriting the projected files (configMap,
+// secret, downwardAPI, projected) only once the refresh period has passed
+// or the pod's labels or annotations changed, as kubelet's volume manager
+// mounts once and remounts only those on its periodic sync.
 func (m *Manager) Mount(ctx context.Context, pod *corev1.Pod) (map[string]Volume, error) {
+	m.mu.Lock()
+	st := m.mounted[pod.UID]
+	m.mu.Unlock()
+	now := m.cfg.Now()
+	if st != nil && now.Sub(st.refreshed) < m.cfg.RefreshPeriod &&
+		maps.Equal(st.labels, pod.Labels) && maps.Equal(st.annotations, pod.Annotations) {
+		return maps.Clone(st.vols), nil
+	}
 	out := make(map[string]Volume, len(pod.Spec.Volumes))
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
+		if st != nil && !projected(v) {
+			if vol, ok := st.vols[v.Name]; ok {
+				out[v.Name] = vol
+				continue
+			}
+		}
 		vol, err := m.mountOne(ctx, pod, v)
 		if err == nil {
 			err = m.applyFSGroup(pod, v, vol)
@@ -171,7 +219,16 @@ func (m *Manager) Mount(ctx context.Context, pod *corev1.Pod) (map[string]Volume
 		}
 		out[v.Name] = vol
 	}
-	return out, nil
+	m.mu.Lock()
+	m.mounted[pod.UID] = &podMounts{vols: out, refreshed: now, labels: maps.Clone(pod.Labels), annotations: maps.Clone(pod.Annotations)}
+	m.mu.Unlock()
+	return maps.Clone(out), nil
+}
+
+// projected reports whether v's files are written from API objects or the
+// pod's fields (and so are refreshed).
+func projected(v *corev1.Volume) bool {
+	return v.ConfigMap != nil || v.Secret != nil || v.DownwardAPI != nil || v.Projected != nil
 }
 
 func (m *Manager) volDir(pod *corev1.Pod, name string) string {
@@ -468,6 +525,9 @@ func (m *Manager) Unmount(_ context.Context, uid types.UID) error {
 		return errors.New("volume: unmount needs a pod UID")
 	}
 	m.forgetOwnership(string(uid))
+	m.mu.Lock()
+	delete(m.mounted, uid)
+	m.mu.Unlock()
 	if m.cfg.Tokens != nil {
 		m.cfg.Tokens.Forget(uid)
 	}

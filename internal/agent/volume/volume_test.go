@@ -3,9 +3,11 @@ package volume
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,6 +21,14 @@ type objects struct {
 	secs map[string]*corev1.Secret
 	pvcs map[string]*corev1.PersistentVolumeClaim
 	pvs  map[string]*corev1.PersistentVolume
+	// reads counts the objects read, by kind, when set.
+	reads map[string]int
+}
+
+func (o objects) read(kind string) {
+	if o.reads != nil {
+		o.reads[kind]++
+	}
 }
 
 func nf(res, name string) error {
@@ -26,24 +36,28 @@ func nf(res, name string) error {
 }
 
 func (o objects) ConfigMap(ns, name string) (*corev1.ConfigMap, error) {
+	o.read("configmap")
 	if c, ok := o.cms[ns+"/"+name]; ok {
 		return c, nil
 	}
 	return nil, nf("configmaps", name)
 }
 func (o objects) Secret(ns, name string) (*corev1.Secret, error) {
+	o.read("secret")
 	if c, ok := o.secs[ns+"/"+name]; ok {
 		return c, nil
 	}
 	return nil, nf("secrets", name)
 }
 func (o objects) PersistentVolumeClaim(ns, name string) (*corev1.PersistentVolumeClaim, error) {
+	o.read("pvc")
 	if c, ok := o.pvcs[ns+"/"+name]; ok {
 		return c, nil
 	}
 	return nil, nf("persistentvolumeclaims", name)
 }
 func (o objects) PersistentVolume(name string) (*corev1.PersistentVolume, error) {
+	o.read("pv")
 	if c, ok := o.pvs[name]; ok {
 		return c, nil
 	}
@@ -85,9 +99,12 @@ func TestMountResolvesVolumes(t *testing.T) {
 		pvcs: map[string]*corev1.PersistentVolumeClaim{"ns/data-web-0": {
 			Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "pvc-123"}, Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound},
 		}},
-		pvs: map[string]*corev1.PersistentVolume{"pvc-123": localPV("pvc-123", "n1", pvPath)},
+		pvs:   map[string]*corev1.PersistentVolume{"pvc-123": localPV("pvc-123", "n1", pvPath)},
+		reads: map[string]int{},
 	}
-	m, err := New(Config{NodeName: "n1", VolumeDir: volDir, PodsDir: filepath.Join(dir, "pods"), Objects: objs, Fields: fieldsStub{}})
+	now := time.Unix(1_000_000, 0)
+	m, err := New(Config{NodeName: "n1", VolumeDir: volDir, PodsDir: filepath.Join(dir, "pods"), Objects: objs, Fields: fieldsStub{},
+		RefreshPeriod: 30 * time.Second, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,13 +168,44 @@ func TestMountResolvesVolumes(t *testing.T) {
 		t.Error("read-only flags wrong")
 	}
 
-	// A change of the ConfigMap is picked up by the next Mount.
+	want := map[string]int{"pvc": 1, "pv": 1, "configmap": 2, "secret": 1}
+	if !maps.Equal(objs.reads, want) {
+		t.Errorf("first mount read %v, want %v", objs.reads, want)
+	}
+
+	// Within the refresh period a Mount reads nothing and writes nothing.
 	objs.cms["ns/cfg"].Data["a.conf"] = "A2"
+	now = now.Add(29 * time.Second)
+	again, err := m.Mount(context.Background(), pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(again, vols) {
+		t.Errorf("second mount %v, want %v", again, vols)
+	}
+	if got := read("cfg", "sub/a.conf"); got != "A" || !maps.Equal(objs.reads, want) {
+		t.Errorf("within the refresh period: cfg = %q, reads %v", got, objs.reads)
+	}
+
+	// After it, a change of the ConfigMap is picked up; the claim is not
+	// read again.
+	now = now.Add(2 * time.Second)
 	if _, err := m.Mount(context.Background(), pod); err != nil {
 		t.Fatal(err)
 	}
-	if got := read("cfg", "sub/a.conf"); got != "A2" {
-		t.Errorf("refreshed cfg = %q", got)
+	want = map[string]int{"pvc": 1, "pv": 1, "configmap": 4, "secret": 2}
+	if got := read("cfg", "sub/a.conf"); got != "A2" || !maps.Equal(objs.reads, want) {
+		t.Errorf("refreshed cfg = %q, reads %v, want %v", got, objs.reads, want)
+	}
+
+	// A label change (downwardAPI may show labels) refreshes at once.
+	objs.cms["ns/cfg"].Data["a.conf"] = "A3"
+	pod.Labels = map[string]string{"app": "web"}
+	if _, err := m.Mount(context.Background(), pod); err != nil {
+		t.Fatal(err)
+	}
+	if got := read("cfg", "sub/a.conf"); got != "A3" {
+		t.Errorf("cfg after a label change = %q", got)
 	}
 
 	// Unmount removes per-pod directories, never the PV's.
