@@ -6,13 +6,29 @@ import (
 	"fmt"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	restclient "k8s.io/client-go/rest"
 
 	"petset/internal/agent/runtime/linux"
+	"petset/internal/logging"
+	"petset/internal/memtrim"
 	"petset/internal/node"
 )
+
+// trimSettle is how long after the ready line the start-up's memory is
+// given back (memtrim): the first informer syncs and node status writes
+// are over by then.
+const trimSettle = 3 * time.Second
+
+// trimAfterStart gives back the memory only start-up used (memtrim); a
+// failure costs only memory, so it is logged.
+func trimAfterStart(ctx context.Context, cmd *cobra.Command) {
+	if err := memtrim.AfterStart(ctx, trimSettle); err != nil {
+		logging.FromContext(cmd.Context()).Warn("give back start-up memory", "err", err)
+	}
+}
 
 func newUpCommand() *cobra.Command {
 	var f controlPlaneFlags
@@ -95,6 +111,7 @@ N simulated nodes run instead, whose pods become Ready without running anything.
 			select {
 			case <-nodesReady:
 				fmt.Fprintf(cmd.OutOrStdout(), "petset is ready; kubeconfig: %s\n", cp.KubeconfigPath())
+				go trimAfterStart(ctx, cmd)
 			case err := <-nodesErr:
 				cancel()
 				<-cpErr
