@@ -92,6 +92,11 @@ func (s *Server) installOpenAPI(cfg *genericapiserver.Config, ext *apiextensions
 	crds := ext.Informers.Apiextensions().V1().CustomResourceDefinitions()
 	v2, static := routes.OpenAPI{Config: cfg.OpenAPIConfig}.InstallV2(all, s.generic.Handler.NonGoRestfulMux)
 	v3 := routes.OpenAPI{V3Config: cfg.OpenAPIV3Config}.InstallV3(all, s.generic.Handler.NonGoRestfulMux)
+	// Every group's v3 spec is built now; the map of all definitions that
+	// DefaultOpenAPIV3Config computed for building them (≈6 MB) would
+	// otherwise stay for the server's lifetime. A later build calls
+	// GetDefinitions again.
+	cfg.OpenAPIV3Config.Definitions = nil
 	ctrl2, ctrl3 := openapicontroller.NewController(crds), openapiv3controller.NewController(crds)
 	s.generic.AddPostStartHookOrDie("crd-openapi-controllers", func(hc genericapiserver.PostStartHookContext) error {
 		go ctrl2.Run(static, v2, hc.Done())

@@ -142,6 +142,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := secure.ApplyTo(&c.SecureServing, &c.LoopbackClientConfig); err != nil {
 		return nil, fmt.Errorf("secure serving: %w", err)
 	}
+	// In-process clients ask for plain responses: the server otherwise
+	// gzips every watch event (per flush) to them, and each open watch holds
+	// a gzip reader on the client side and a flate writer on the server's.
+	c.LoopbackClientConfig.DisableCompression = true
 	objects := &storeObjects{}
 	var saTokens authenticator.Token
 	if len(cfg.ServiceAccountKeys) > 0 {

@@ -86,6 +86,9 @@ N simulated nodes run instead, whose pods become Ready without running anything.
 				Host:            cp.ServerURL(),
 				TLSClientConfig: restclient.TLSClientConfig{CAFile: cp.CAFile()},
 				QPS:             200, Burst: 400, UserAgent: "petset-agent",
+				// The node agent runs in this process: no gzip of its
+				// watches and lists (see the API server's loopback config).
+				DisableCompression: true,
 			}
 			nf.stopPodsOnExit = true
 			nf.sharedDir = f.sharedDir
