@@ -12,7 +12,6 @@ import (
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	apiextensionslisters "k8s.io/apiextensions-apiserver/pkg/client/listers/apiextensions/v1"
 	apiextensionsoptions "k8s.io/apiextensions-apiserver/pkg/cmd/server/options"
-	openapicontroller "k8s.io/apiextensions-apiserver/pkg/controller/openapi"
 	openapiv3controller "k8s.io/apiextensions-apiserver/pkg/controller/openapiv3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -29,6 +28,8 @@ import (
 	"k8s.io/apiserver/pkg/util/webhook"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
+
+	"petset/internal/apiserver/crdopenapi"
 )
 
 // newExtensions builds the apiextensions-apiserver that serves
@@ -90,14 +91,15 @@ func (s *Server) installOpenAPI(cfg *genericapiserver.Config, ext *apiextensions
 		}
 	}
 	crds := ext.Informers.Apiextensions().V1().CustomResourceDefinitions()
-	v2, static := routes.OpenAPI{Config: cfg.OpenAPIConfig}.InstallV2(all, s.generic.Handler.NonGoRestfulMux)
+	// The v2 spec is built on its first request (crdopenapi).
+	v2, static := crdopenapi.InstallV2(all, cfg.OpenAPIConfig, s.generic.Handler.NonGoRestfulMux)
 	v3 := routes.OpenAPI{V3Config: cfg.OpenAPIV3Config}.InstallV3(all, s.generic.Handler.NonGoRestfulMux)
 	// Every group's v3 spec is built now; the map of all definitions that
 	// DefaultOpenAPIV3Config computed for building them (≈6 MB) would
 	// otherwise stay for the server's lifetime. A later build calls
 	// GetDefinitions again.
 	cfg.OpenAPIV3Config.Definitions = nil
-	ctrl2, ctrl3 := openapicontroller.NewController(crds), openapiv3controller.NewController(crds)
+	ctrl2, ctrl3 := crdopenapi.NewController(crds), openapiv3controller.NewController(crds)
 	s.generic.AddPostStartHookOrDie("crd-openapi-controllers", func(hc genericapiserver.PostStartHookContext) error {
 		go ctrl2.Run(static, v2, hc.Done())
 		go ctrl3.Run(v3, hc.Done())
