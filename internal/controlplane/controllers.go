@@ -30,6 +30,7 @@ func (c *ControlPlane) runControllers(ctx context.Context, loopback *restclient.
 	cfg := restclient.CopyConfig(loopback)
 	cfg.QPS, cfg.Burst = 1000, 2000
 	cfg.UserAgent = "petset-controller-manager"
+	apiclient.Protobuf(cfg)
 	// The API's deprecation warnings (v1 Endpoints) are for users, not for
 	// the controllers that must keep writing them.
 	cfg.WarningHandler = restclient.NoWarnings{}

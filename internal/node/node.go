@@ -156,6 +156,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	// The node's last writes at a stop (lease, status) finish.
 	nodeClient := creds.clientConfig(cfg.Client)
+	apiclient.Protobuf(nodeClient)
 	apiclient.DrainOnStop(nodeClient)
 	client, err := kubernetes.NewForConfig(nodeClient)
 	if err != nil {

@@ -74,6 +74,11 @@ type Scheduler struct {
 	// events counts cluster changes; a scheduling attempt that saw the
 	// counter move while it ran retries instead of parking.
 	events uint64
+	// inflight holds the pods being tried; missed those of them that an
+	// event meant only for some pods (a claim's change) would have woken:
+	// they too retry instead of parking.
+	inflight map[string]bool
+	missed   map[string]bool
 }
 
 // New wires the scheduler to the informers of factory; nothing runs until
@@ -88,6 +93,8 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 		assumed:  map[string]*v1.Pod{},
 		reserved: map[string]*v1.Pod{},
 		parked:   map[string]time.Time{},
+		inflight: map[string]bool{},
+		missed:   map[string]bool{},
 		cache:    newPodCache(),
 	}
 	podInf := factory.Core().V1().Pods()
@@ -153,14 +160,25 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 			s.clusterChanged()
 		},
 	}))
-	anyChange := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { s.clusterChanged() },
-		UpdateFunc: func(any, any) { s.clusterChanged() },
-		DeleteFunc: func(any) { s.clusterChanged() },
+	// A claim's change can only make the pods that use it schedulable
+	// (upstream's queueing hints for VolumeBinding): waking every parked pod
+	// on each of the several updates a claim gets while it is provisioned
+	// and bound made scheduling N pods with claims cost N² attempts.
+	claimChange := func(obj any) { s.claimChanged(obj) }
+	add(claimInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    claimChange,
+		UpdateFunc: func(_, obj any) { claimChange(obj) },
+		DeleteFunc: claimChange,
+	}))
+	// Volumes and classes matter to pods still looking for a place; a pod
+	// holding a node while its claims bind is woken by its claims.
+	storageChange := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { s.storageChanged() },
+		UpdateFunc: func(any, any) { s.storageChanged() },
+		DeleteFunc: func(any) { s.storageChanged() },
 	}
-	add(claimInf.Informer().AddEventHandler(anyChange))
-	add(volumeInf.Informer().AddEventHandler(anyChange))
-	add(classInf.Informer().AddEventHandler(anyChange))
+	add(volumeInf.Informer().AddEventHandler(storageChange))
+	add(classInf.Informer().AddEventHandler(storageChange))
 	add(nsInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(any) { s.clusterChanged() },
 		UpdateFunc: func(old, obj any) {
@@ -256,13 +274,73 @@ func (s *Scheduler) podDeleted(obj any) {
 	}
 }
 
+// claimChanged moves the parked pods that use the claim back to the queue.
+func (s *Scheduler) claimChanged(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	claim, ok := obj.(*v1.PersistentVolumeClaim)
+	if !ok {
+		s.clusterChanged()
+		return
+	}
+	s.wake(false, func(key string) bool {
+		ns, name, err := cache.SplitMetaNamespaceKey(key)
+		if err != nil || ns != claim.Namespace {
+			return false
+		}
+		pod, err := s.pods.Pods(ns).Get(name)
+		return err == nil && usesClaim(pod, claim.Name)
+	})
+}
+
+// usesClaim reports whether pod's volumes name the claim (directly, or as
+// the claim of an ephemeral volume).
+func usesClaim(pod *v1.Pod, claim string) bool {
+	for _, vol := range pod.Spec.Volumes {
+		if (vol.PersistentVolumeClaim != nil && vol.PersistentVolumeClaim.ClaimName == claim) ||
+			(vol.Ephemeral != nil && pod.Name+"-"+vol.Name == claim) {
+			return true
+		}
+	}
+	return false
+}
+
+// storageChanged moves the parked pods that hold no node (unschedulable
+// ones) back to the queue.
+func (s *Scheduler) storageChanged() {
+	s.wake(false, func(key string) bool {
+		_, held := s.reserved[key]
+		return !held
+	})
+}
+
 // clusterChanged moves every parked pod back to the queue, honouring what
 // remains of its backoff.
 func (s *Scheduler) clusterChanged() {
+	s.wake(true, func(string) bool { return true })
+}
+
+// wake moves the parked pods that match back to the queue, honouring what
+// remains of their backoff; pods being tried that match retry after their
+// attempt. An event for every pod (all) is counted instead. match runs with
+// s.mu held.
+func (s *Scheduler) wake(all bool, match func(key string) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.events++
+	if all {
+		s.events++
+	} else {
+		for key := range s.inflight {
+			if match(key) {
+				s.missed[key] = true
+			}
+		}
+	}
 	for key, until := range s.parked {
+		if !match(key) {
+			continue
+		}
 		delete(s.parked, key)
 		if d := time.Until(until); d > 0 {
 			s.runner.EnqueueAfter(key, d)
@@ -282,7 +360,8 @@ func (s *Scheduler) park(key string, seenEvents uint64, backoff bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.events != seenEvents {
+	if s.events != seenEvents || s.missed[key] {
+		delete(s.missed, key)
 		s.runner.EnqueueAfter(key, d)
 		return
 	}
@@ -308,7 +387,15 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 	s.mu.Lock()
 	_, isAssumed := s.assumed[key]
 	seen := s.events
+	s.inflight[key] = true
+	delete(s.missed, key)
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.inflight, key)
+		delete(s.missed, key)
+		s.mu.Unlock()
+	}()
 	if !responsible(pod) || isAssumed {
 		return nil
 	}

@@ -2,13 +2,17 @@ package scheduler
 
 import (
 	"context"
+	"slices"
+	"sort"
 
 	"testing"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/cache"
 	storagehelpers "k8s.io/component-helpers/storage/volume"
 
 	"petset/internal/controller/volume"
@@ -305,4 +309,67 @@ func TestSharedClassNeedsARootNode(t *testing.T) {
 	h.waitFor("node2 selected for the claim", func() (bool, error) {
 		return h.claim("data").Annotations[storagehelpers.AnnSelectedNode] == "node2", nil
 	})
+}
+
+// A claim's change wakes only the parked pods that use it (and marks such a
+// pod that is being tried); volume changes wake only pods that hold no node.
+// Waking every parked pod on each claim update made scheduling N pods with
+// claims cost N² attempts.
+func TestClaimChangeWakesItsPods(t *testing.T) {
+	h, factory, recorder := newHarness(t,
+		newPod("web-0", claimVolume("data-web-0")),
+		newPod("web-1", claimVolume("data-web-1")),
+		newPod("other", nodeSelector("disk", "ssd")),
+	)
+	s := New(h.ctx, h.client, factory, recorder, 1)
+	factory.Start(h.ctx.Done())
+	factory.WaitForCacheSync(h.ctx.Done())
+	later := time.Now().Add(time.Hour)
+	park := func(keys ...string) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, k := range keys {
+			s.parked[k] = later
+		}
+	}
+	parked := func() []string {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		var out []string
+		for k := range s.parked {
+			out = append(out, k)
+		}
+		sort.Strings(out)
+		return out
+	}
+	park("default/web-0", "default/web-1", "default/other")
+	s.claimChanged(newClaim("data-web-1", "-", "1Gi"))
+	if got := parked(); !slices.Equal(got, []string{"default/other", "default/web-0"}) {
+		t.Fatalf("after data-web-1 changed, parked %v", got)
+	}
+	s.claimChanged(cache.DeletedFinalStateUnknown{Key: "default/data-web-0", Obj: newClaim("data-web-0", "-", "1Gi")})
+	if got := parked(); !slices.Equal(got, []string{"default/other"}) {
+		t.Fatalf("after data-web-0 was deleted, parked %v", got)
+	}
+
+	// A pod being tried when its claim changes retries instead of parking.
+	s.mu.Lock()
+	s.inflight["default/web-0"] = true
+	seen := s.events
+	s.mu.Unlock()
+	s.claimChanged(newClaim("data-web-0", "-", "1Gi"))
+	s.park("default/web-0", seen, false)
+	if got := parked(); slices.Contains(got, "default/web-0") {
+		t.Fatalf("web-0 parked although its claim changed during its attempt: %v", got)
+	}
+
+	// A volume's change wakes pods looking for a place, not those holding one.
+	park("default/web-1")
+	s.mu.Lock()
+	s.reserved["default/web-1"] = h.pod("web-1")
+	s.mu.Unlock()
+	s.storageChanged()
+	if got := parked(); !slices.Equal(got, []string{"default/web-1"}) {
+		t.Fatalf("after a volume changed, parked %v", got)
+	}
 }

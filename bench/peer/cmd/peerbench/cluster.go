@@ -522,7 +522,7 @@ var petsetDelays = []string{"--simulate-start-delay", "50ms", "--simulate-ready-
 
 // startPetset starts `petset up --simulate-nodes 10` on a fresh dataDir and
 // waits for its ready line and its nodes.
-func startPetset(ctx context.Context, bin, dataDir string) (c *cluster, err error) {
+func startPetset(ctx context.Context, bin, dataDir, pprof string) (c *cluster, err error) {
 	c = &cluster{system: "petset"}
 	started := c // c is nil on the error returns
 	defer func() {
@@ -537,6 +537,9 @@ func startPetset(ctx context.Context, bin, dataDir string) (c *cluster, err erro
 		"--listen", fmt.Sprintf("127.0.0.1:%d", petsetPort), "--bridge", "pspeer0",
 		"--pod-cidr", "10.239.40.0/24", "--service-cidr", "10.139.40.0/24", "--dns-forward", "none",
 		"--simulate-nodes", fmt.Sprint(nodes)}, petsetDelays...)
+	if pprof != "" {
+		args = append(args, "--profiling-address", pprof)
+	}
 	p, err := start("petset", dataDir, bin, args...)
 	if err != nil {
 		return nil, err

@@ -33,6 +33,7 @@ type options struct {
 	report    string
 	w3, w6    bool
 	fromJSON  string
+	pprof     string
 }
 
 func main() {
@@ -64,6 +65,7 @@ func main() {
 	flag.BoolVar(&o.w3, "w3", false, "also W3: 100 sets × 10, OrderedReady (minutes per run)")
 	flag.BoolVar(&o.w6, "w6", false, "also W6: 100 sets × 100, Parallel, then a rollout with maxUnavailable 10 (not built yet)")
 	flag.StringVar(&o.fromJSON, "from", "", "write the report from this results.json instead of running")
+	flag.StringVar(&o.pprof, "petset-pprof", "", "loopback host:port: petset serves pprof there and a CPU profile of its first 10 s of W2 is saved in -out as petset-w2-run<N>.pprof")
 	flag.Parse()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "peerbench:", err)
@@ -93,6 +95,7 @@ type runResult struct {
 	// usage), and Requests the API requests served during it.
 	PerWorkload map[string]map[string]usage `json:"perWorkload,omitempty"`
 	Requests    map[string]float64          `json:"requests,omitempty"`
+	RequestsBy  map[string][]string         `json:"requestsBy,omitempty"` // workload → top "VERB resource: N"
 	W2ReadyAt   []float64                   `json:"w2ReadyAt,omitempty"`
 	Err         string                      `json:"error,omitempty"`
 }
@@ -162,7 +165,7 @@ func runSystem(ctx context.Context, o options, sys string, r int, self string, m
 	var err error
 	switch sys {
 	case "petset":
-		c, err = startPetset(ctx, o.petsetBin, dir)
+		c, err = startPetset(ctx, o.petsetBin, dir, o.pprof)
 	case peerDefault.name:
 		c, err = startPeer(ctx, o.peerBin, self, dir, peerDefault)
 	case peerTuned.name:
@@ -192,17 +195,19 @@ func runSystem(ctx context.Context, o options, sys string, r int, self string, m
 func workloads(ctx context.Context, o options, c *cluster, m workload.Manifests, rr *runResult) error {
 	const bound = 5 * time.Minute
 	cs := c.cs
-	rr.PerWorkload, rr.Requests = map[string]map[string]usage{}, map[string]float64{}
+	rr.PerWorkload, rr.Requests, rr.RequestsBy = map[string]map[string]usage{}, map[string]float64{}, map[string][]string{}
 	var s *sampler
 	var reqs0 float64
+	var by0 map[string]float64
 	begin := func() {
-		reqs0, _ = apiRequests(ctx, cs)
+		reqs0, by0, _ = apiRequests(ctx, cs)
 		s = startSampler(c.procs)
 	}
 	record := func(name string, r workload.Result) {
 		rr.PerWorkload[name] = s.stop()
-		if n, err := apiRequests(ctx, cs); err == nil && reqs0 > 0 {
+		if n, by, err := apiRequests(ctx, cs); err == nil && reqs0 > 0 {
 			rr.Requests[name] = n - reqs0
+			rr.RequestsBy[name] = topDiffs(by0, by, 8)
 		} else if err != nil {
 			progress("  %s %s: API requests not counted: %v", rr.System, name, err)
 		}
@@ -237,6 +242,10 @@ func workloads(ctx context.Context, o options, c *cluster, m workload.Manifests,
 		return err
 	}
 	begin()
+	if o.pprof != "" && c.system == "petset" {
+		done := profile(ctx, o.pprof, 10, filepath.Join(o.out, fmt.Sprintf("petset-w2-run%d.pprof", rr.Run)))
+		defer func() { <-done }()
+	}
 	if r, err = set.W2(ctx, 100); err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,4 +96,36 @@ func (p *proc) waitFor(ctx context.Context, bound time.Duration, what string, co
 		}
 	}
 	return nil
+}
+
+// profile fetches a CPU profile of seconds from the pprof server at addr
+// into path, in the background; the channel closes when it is done.
+func profile(ctx context.Context, addr string, seconds int, path string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), nil)
+		if err != nil {
+			progress("  profile: %v", err)
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			progress("  profile: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode == http.StatusOK {
+			err = os.WriteFile(path, b, 0o644)
+		} else if err == nil {
+			err = fmt.Errorf("%s", resp.Status)
+		}
+		if err != nil {
+			progress("  profile: %v", err)
+			return
+		}
+		progress("  CPU profile: %s", path)
+	}()
+	return done
 }

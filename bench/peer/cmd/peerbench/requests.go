@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -16,17 +17,19 @@ import (
 // from /metrics (both systems serve k8s.io/apiserver's metrics; petset's
 // controllers call its API server over loopback, so their requests count as
 // kube-controller-manager's and kube-scheduler's do).
-func apiRequests(ctx context.Context, cs kubernetes.Interface) (float64, error) {
+func apiRequests(ctx context.Context, cs kubernetes.Interface) (float64, map[string]float64, error) {
 	b, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("metrics: %w", err)
+		return 0, nil, fmt.Errorf("metrics: %w", err)
 	}
 	return sumMetric(b, "apiserver_request_total")
 }
 
-// sumMetric sums the samples of a counter in Prometheus's text format.
-func sumMetric(text []byte, name string) (float64, error) {
+// sumMetric sums the samples of a counter in Prometheus's text format, in
+// all and by "VERB resource[/subresource]".
+func sumMetric(text []byte, name string) (float64, map[string]float64, error) {
 	var sum float64
+	by := map[string]float64{}
 	found := false
 	sc := bufio.NewScanner(bytes.NewReader(text))
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -45,16 +48,59 @@ func sumMetric(text []byte, name string) (float64, error) {
 		}
 		v, err := strconv.ParseFloat(f[0], 64)
 		if err != nil {
-			return 0, fmt.Errorf("metric line %q: %w", line, err)
+			return 0, nil, fmt.Errorf("metric line %q: %w", line, err)
 		}
 		sum += v
 		found = true
+		labels := labelsOf(rest)
+		key := labels["verb"] + " " + labels["resource"]
+		if sub := labels["subresource"]; sub != "" {
+			key += "/" + sub
+		}
+		by[key] += v
 	}
 	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("metrics: %w", err)
+		return 0, nil, fmt.Errorf("metrics: %w", err)
 	}
 	if !found {
-		return 0, fmt.Errorf("no %s in /metrics", name)
+		return 0, nil, fmt.Errorf("no %s in /metrics", name)
 	}
-	return sum, nil
+	return sum, by, nil
+}
+
+// labelsOf parses a sample's {k="v",…} (label values here hold no quotes
+// or commas).
+func labelsOf(rest string) map[string]string {
+	out := map[string]string{}
+	i, j := strings.IndexByte(rest, '{'), strings.LastIndexByte(rest, '}')
+	if i < 0 || j < i {
+		return out
+	}
+	for _, kv := range strings.Split(rest[i+1:j], ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			out[k] = strings.Trim(v, `"`)
+		}
+	}
+	return out
+}
+
+// topDiffs is the n largest increases from before to after, as
+// "KEY: N" sorted by size.
+func topDiffs(before, after map[string]float64, n int) []string {
+	type kv struct {
+		k string
+		v float64
+	}
+	var d []kv
+	for k, v := range after {
+		if x := v - before[k]; x > 0 {
+			d = append(d, kv{k, x})
+		}
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i].v > d[j].v || (d[i].v == d[j].v && d[i].k < d[j].k) })
+	var out []string
+	for i := 0; i < len(d) && i < n; i++ {
+		out = append(out, fmt.Sprintf("%s: %.0f", d[i].k, d[i].v))
+	}
+	return out
 }
