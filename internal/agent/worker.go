@@ -55,6 +55,7 @@ type podWorker struct {
 	fail       *failures // what the last actions recorded, for the status
 	mountRetry time.Time // no volume set-up before this (back-off after a failure)
 	terminated bool      // graceful termination done, pod deletion requested
+	deleteSent time.Time // when the grace-0 delete was last sent
 	killAt     time.Time // when a terminating pod's containers get SIGKILL (zero: not terminating)
 	waitingFor types.UID // the other pod of this name whose teardown this one waits for
 	wake       interface{ Stop() bool }
@@ -301,6 +302,13 @@ func (a *Agent) terminate(ctx context.Context, w *podWorker, pod *corev1.Pod) ti
 		// Terminating until the node is back or someone force-deletes it.
 		return 5 * time.Second
 	}
+	// One delete, as kubelet's status manager sends it once: the events it
+	// causes (the final status, the delete itself) kick this worker again
+	// before the pod is gone from the cache. Sent again only if the pod is
+	// still there after deleteRetry.
+	if left := w.deleteSent.Add(deleteRetry).Sub(a.clock.Now()); !w.deleteSent.IsZero() && left > 0 {
+		return left
+	}
 	err := a.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
 		GracePeriodSeconds: ptrInt64(0),
 		Preconditions:      &metav1.Preconditions{UID: &pod.UID},
@@ -309,8 +317,13 @@ func (a *Agent) terminate(ctx context.Context, w *podWorker, pod *corev1.Pod) ti
 		log.Warn("deleting pod", logging.ErrKey, err)
 		return 2 * time.Second
 	}
-	return 5 * time.Second
+	w.deleteSent = a.clock.Now()
+	return deleteRetry
 }
+
+// deleteRetry is how long after its grace-0 delete a pod still in the API
+// is deleted again.
+const deleteRetry = 5 * time.Second
 
 // stopContainers runs the preStop hooks and stops the pod's live containers
 // by w.killAt, and returns when they have all exited. Meanwhile every kick
