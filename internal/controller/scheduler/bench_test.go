@@ -66,12 +66,13 @@ func benchAttempt(b *testing.B, bound int, changed bool) {
 			Status: v1.PodStatus{Phase: v1.PodRunning},
 		}
 	}
-	var boundPods []*v1.Pod
+	var versions [2][]*v1.Pod // two objects per bound pod, set in turn
 	for i := 0; i < bound; i++ {
 		p := setPod(i%100, i/100)
 		p.Spec.NodeName = fmt.Sprint("node-", i%nodes)
 		objs = append(objs, p)
-		boundPods = append(boundPods, p)
+		versions[0] = append(versions[0], p)
+		versions[1] = append(versions[1], p.DeepCopy())
 	}
 	pending := setPod(0, bound)
 	pending.Status.Phase = v1.PodPending
@@ -106,7 +107,7 @@ func benchAttempt(b *testing.B, bound int, changed bool) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if changed {
-			s.cache.setPod(boundPods[i%bound])
+			s.cache.setPod(versions[(i/bound)%2][i%bound])
 		}
 		snap, err := s.snapshot(key)
 		if err != nil {

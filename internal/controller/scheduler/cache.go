@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"maps"
 	"sort"
 	"sync"
 
@@ -17,26 +16,32 @@ import (
 // pods, name for nodes): an update replaces what the cache holds for the key
 // whatever the event's old object says, so stale old objects, a changed UID
 // (a pod deleted and recreated while the watch was down) and tombstones need
-// no special case. Per node it keeps the pods that count on it (bound, not
-// Succeeded or Failed, terminating or not) and their summed requests; pods
-// bound to a node the cache does not know (yet) are kept until it appears.
+// no special case. The scheduler also tells it its assumed and reserved pods.
+// Per key at most one pod counts on a node (countedPod); per node the cache
+// keeps those pods and their summed requests. Pods counting on a node the
+// cache does not know (yet) are kept until it appears.
 //
 // For every node the cache builds, on demand, an immutable nodeInfo that
-// attempts share until the node or its pods change; snapshot then costs one
+// attempts share until the node or its pods change; a snapshot costs one
 // pointer per node, plus a copy of the nodes that changed since the last
-// attempt and of the nodes the attempt's assumed and reserved pods go to.
+// attempt.
 type podCache struct {
-	mu    sync.Mutex
-	pods  map[string]*cachedPod // every pod of the informer, by namespace/name
-	nodes map[string]*nodeState // nodes that exist or have pods counting on them
-	names []string              // sorted names of the nodes that exist
+	mu       sync.Mutex
+	pods     map[string]*v1.Pod    // the informer's pods, by namespace/name
+	assumed  map[string]*v1.Pod    // the scheduler's assumed pods
+	reserved map[string]*v1.Pod    // the scheduler's reserved pods
+	counted  map[string]*cachedPod // by key, the pod that counts on a node
+	nodes    map[string]*nodeState // nodes that exist or have pods counting on them
+	names    []string              // sorted names of the nodes that exist
 }
 
 type cachedPod struct {
-	pod *v1.Pod
-	// node is the node the pod counts on, "" if none.
+	pod  *v1.Pod
 	node string
 	req  v1.ResourceList
+	// placed: pod is the scheduler's assumed or reserved pod, not the
+	// informer's object.
+	placed bool
 }
 
 type nodeState struct {
@@ -50,32 +55,71 @@ type nodeState struct {
 }
 
 func newPodCache() *podCache {
-	return &podCache{pods: map[string]*cachedPod{}, nodes: map[string]*nodeState{}}
+	return &podCache{
+		pods:     map[string]*v1.Pod{},
+		assumed:  map[string]*v1.Pod{},
+		reserved: map[string]*v1.Pod{},
+		counted:  map[string]*cachedPod{},
+		nodes:    map[string]*nodeState{},
+	}
 }
 
-// countsOnNode reports whether an informer pod takes room on its node: it is
-// bound and has not finished. Terminating pods still count.
-func countsOnNode(p *v1.Pod) bool {
-	return p.Spec.NodeName != "" && p.Status.Phase != v1.PodSucceeded && p.Status.Phase != v1.PodFailed
+// countedPod returns the pod of key that takes room on a node, if any: the
+// informer's pod when it is bound and has not finished (terminating pods
+// count); else the scheduler's assumed (or else reserved) pod while the
+// informer shows the same pod unbound and not terminating, unless it
+// finished.
+func (c *podCache) countedPod(key string) (pod *v1.Pod, placed bool) {
+	p := c.pods[key]
+	if p == nil {
+		return nil, false
+	}
+	if p.Spec.NodeName != "" {
+		if finished(p) {
+			return nil, false
+		}
+		return p, false
+	}
+	a := c.assumed[key]
+	if a == nil {
+		a = c.reserved[key]
+	}
+	if a == nil || a.UID != p.UID || p.DeletionTimestamp != nil || finished(a) {
+		return nil, false
+	}
+	return a, true
+}
+
+func finished(p *v1.Pod) bool {
+	return p.Status.Phase == v1.PodSucceeded || p.Status.Phase == v1.PodFailed
+}
+
+// recount moves key's pod to where countedPod says it counts now.
+func (c *podCache) recount(key string) {
+	pod, placed := c.countedPod(key)
+	old := c.counted[key]
+	if old != nil && old.pod == pod {
+		return
+	}
+	if old != nil {
+		delete(c.counted, key)
+		c.unplace(key, old)
+	}
+	if pod == nil {
+		return
+	}
+	cp := &cachedPod{pod: pod, node: pod.Spec.NodeName, req: podRequests(pod), placed: placed}
+	c.counted[key] = cp
+	c.place(key, cp)
 }
 
 // setPod records pod as the informer's current object for its key.
 func (c *podCache) setPod(pod *v1.Pod) {
 	key := podKey(pod)
-	cp := &cachedPod{pod: pod}
-	if countsOnNode(pod) {
-		cp.node = pod.Spec.NodeName
-		cp.req = podRequests(pod)
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.pods[key]; old != nil && old.node != "" {
-		c.unplace(key, old)
-	}
-	c.pods[key] = cp
-	if cp.node != "" {
-		c.place(key, cp)
-	}
+	c.pods[key] = pod
+	c.recount(key)
 }
 
 // deletePod forgets the pod of a delete event (a *v1.Pod or a tombstone).
@@ -86,13 +130,31 @@ func (c *podCache) deletePod(obj any) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := c.pods[key]
-	if old == nil {
-		return
-	}
 	delete(c.pods, key)
-	if old.node != "" {
-		c.unplace(key, old)
+	c.recount(key)
+}
+
+// assume records the pod of key the scheduler bound (spec.nodeName set),
+// or forgets it (pod nil).
+func (c *podCache) assume(key string, pod *v1.Pod) { c.setPlaced(c.assumed, key, pod) }
+
+// reserve records the pod of key that holds a node while its volumes bind
+// (spec.nodeName set), or forgets it (pod nil).
+func (c *podCache) reserve(key string, pod *v1.Pod) { c.setPlaced(c.reserved, key, pod) }
+
+func (c *podCache) setPlaced(m map[string]*v1.Pod, key string, pod *v1.Pod) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	setOrDelete(m, key, pod)
+	c.recount(key)
+}
+
+// setOrDelete sets m[key] to pod, or deletes key if pod is nil.
+func setOrDelete(m map[string]*v1.Pod, key string, pod *v1.Pod) {
+	if pod == nil {
+		delete(m, key)
+	} else {
+		m[key] = pod
 	}
 }
 
@@ -100,10 +162,7 @@ func (c *podCache) deletePod(obj any) {
 func (c *podCache) pod(key string) *v1.Pod {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cp := c.pods[key]; cp != nil {
-		return cp.pod
-	}
-	return nil
+	return c.pods[key]
 }
 
 func (c *podCache) state(name string) *nodeState {
@@ -178,76 +237,46 @@ func (c *podCache) deleteNode(obj any) {
 	}
 }
 
-// snapshot returns the nodes, sorted by name, with the pods counting on them
-// plus those of placed (assumed and reserved pods, by key) whose informer
-// object is still the same pod, unbound and not terminating. The nodeInfos
-// may be shared with other attempts and must not be modified.
-func (c *podCache) snapshot(placed map[string]*v1.Pod) []*nodeInfo {
+// snapshot returns the nodes, sorted by name, with the pods counting on
+// them, except the assumed or reserved pod of self (the pod being scheduled;
+// the informer's pod of self counts if it is bound). The nodeInfos may be
+// shared with other attempts and must not be modified.
+func (c *podCache) snapshot(self string) []*nodeInfo {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	nodes := make([]*nodeInfo, len(c.names))
 	for i, name := range c.names {
 		ns := c.nodes[name]
 		if ns.view == nil {
-			ns.view = ns.build()
+			ns.view = ns.build("")
 		}
 		nodes[i] = ns.view
 	}
-	var extra []*v1.Pod
-	for key, a := range placed {
-		cp := c.pods[key]
-		if cp == nil || cp.pod.UID != a.UID || cp.pod.Spec.NodeName != "" || cp.pod.DeletionTimestamp != nil {
-			continue
+	if cp := c.counted[self]; cp != nil && cp.placed {
+		if i := sort.SearchStrings(c.names, cp.node); i < len(c.names) && c.names[i] == cp.node {
+			nodes[i] = c.nodes[cp.node].build(self)
 		}
-		extra = append(extra, a)
-	}
-	c.mu.Unlock()
-
-	var copied map[int]bool
-	for _, a := range extra {
-		if a.Status.Phase == v1.PodSucceeded || a.Status.Phase == v1.PodFailed {
-			continue
-		}
-		name := a.Spec.NodeName
-		i := sort.Search(len(nodes), func(i int) bool { return nodes[i].node.Name >= name })
-		if i == len(nodes) || nodes[i].node.Name != name {
-			continue
-		}
-		if !copied[i] {
-			if copied == nil {
-				copied = map[int]bool{}
-			}
-			copied[i] = true
-			nodes[i] = nodes[i].clone()
-		}
-		nodes[i].addPod(a)
 	}
 	return nodes
 }
 
-func (ns *nodeState) build() *nodeInfo {
+// build returns the nodeInfo of ns, without the pod of key skip.
+func (ns *nodeState) build(skip string) *nodeInfo {
 	ni := &nodeInfo{
 		node:      ns.node,
 		pods:      make([]*v1.Pod, 0, len(ns.pods)),
 		requested: ns.requested.DeepCopy(),
 		nonZero:   ns.nonZero.DeepCopy(),
 	}
-	for _, cp := range ns.pods {
+	for key, cp := range ns.pods {
+		if key == skip {
+			addRequests(ni.requested, ni.nonZero, cp.req, -1)
+			continue
+		}
 		ni.pods = append(ni.pods, cp.pod)
 		ni.notePod(cp.pod)
 	}
 	return ni
-}
-
-func (ni *nodeInfo) clone() *nodeInfo {
-	return &nodeInfo{
-		node:             ni.node,
-		pods:             append([]*v1.Pod(nil), ni.pods...),
-		withAffinity:     append([]*v1.Pod(nil), ni.withAffinity...),
-		withRequiredAnti: append([]*v1.Pod(nil), ni.withRequiredAnti...),
-		requested:        ni.requested.DeepCopy(),
-		nonZero:          ni.nonZero.DeepCopy(),
-		owned:            maps.Clone(ni.owned),
-	}
 }
 
 // addRequests adds (sign 1) or subtracts (sign -1) the requests req of one

@@ -53,6 +53,13 @@ func rebuild(nodes []*v1.Node, pods []*v1.Pod, placed map[string]*v1.Pod, self s
 	return out
 }
 
+// addPod adds p to ni (as the snapshot did before the cache).
+func (ni *nodeInfo) addPod(p *v1.Pod) {
+	ni.pods = append(ni.pods, p)
+	ni.notePod(p)
+	addRequests(ni.requested, ni.nonZero, podRequests(p), 1)
+}
+
 // sameNodeInfos returns how got differs from want, or "".
 func sameNodeInfos(got, want []*nodeInfo) string {
 	if len(got) != len(want) {
@@ -131,7 +138,8 @@ func TestCacheMatchesRebuild(t *testing.T) {
 	c := newPodCache()
 	pods := map[string]*v1.Pod{}   // the informer's store
 	nodes := map[string]*v1.Node{} // the informer's store
-	placed := map[string]*v1.Pod{} // assumed and reserved
+	assumed := map[string]*v1.Pod{}
+	reserved := map[string]*v1.Pod{}
 	nodeNames := []string{"", "n0", "n1", "n2", "n3", "n4"}
 	uid := 0
 	newUID := func() types.UID { uid++; return types.UID(fmt.Sprint("u", uid)) }
@@ -216,20 +224,29 @@ func TestCacheMatchesRebuild(t *testing.T) {
 		case op < 18:
 			a := randomPod(name)
 			a.Spec.NodeName = nodeNames[1+rng.IntN(len(nodeNames)-1)]
-			placed[key] = a
-			what = fmt.Sprintf("assume %s uid %s on %s", key, a.UID, a.Spec.NodeName)
-		default:
-			delete(placed, key)
+			if rng.IntN(2) == 0 {
+				assumed[key] = a
+				c.assume(key, a)
+				what = "assume"
+			} else {
+				reserved[key] = a
+				c.reserve(key, a)
+				what = "reserve"
+			}
+			what += fmt.Sprintf(" %s uid %s on %s", key, a.UID, a.Spec.NodeName)
+		case op < 19:
+			delete(assumed, key)
+			c.assume(key, nil)
 			what = "forget assumed " + key
+		default:
+			delete(reserved, key)
+			c.reserve(key, nil)
+			what = "forget reserved " + key
 		}
 
 		self := fmt.Sprint("ns/p", rng.IntN(30))
-		others := map[string]*v1.Pod{}
-		for k, p := range placed {
-			if k != self {
-				others[k] = p
-			}
-		}
+		placed := maps.Clone(reserved)
+		maps.Copy(placed, assumed)
 		var nodeList []*v1.Node
 		for _, n := range nodes {
 			nodeList = append(nodeList, n)
@@ -238,15 +255,15 @@ func TestCacheMatchesRebuild(t *testing.T) {
 		for _, p := range pods {
 			podList = append(podList, p)
 		}
-		got := c.snapshot(others)
+		got := c.snapshot(self)
 		if d := sameNodeInfos(got, rebuild(nodeList, podList, placed, self)); d != "" {
 			t.Fatalf("step %d (%s), self %s: %s", step, what, self, d)
 		}
 	}
 }
 
-// TestCacheSnapshotsAreNotShared: an attempt's assumed pods do not leak into
-// the nodeInfos later attempts share.
+// TestCacheSnapshotsAreNotShared: leaving out the pod being scheduled does
+// not change the nodeInfos other attempts share.
 func TestCacheSnapshotsAreNotShared(t *testing.T) {
 	c := newPodCache()
 	node := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}
@@ -255,18 +272,19 @@ func TestCacheSnapshotsAreNotShared(t *testing.T) {
 	c.setPod(bound)
 	pending := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "b", UID: "ub"}}
 	c.setPod(pending)
-	assumed := pending.DeepCopy()
-	assumed.Spec.NodeName = "n1"
+	reserved := pending.DeepCopy()
+	reserved.Spec.NodeName = "n1"
+	c.reserve("ns/b", reserved)
 
-	first := c.snapshot(map[string]*v1.Pod{"ns/b": assumed})
-	if len(first[0].pods) != 2 {
-		t.Fatalf("with the assumed pod: %d pods on n1, want 2", len(first[0].pods))
+	other := c.snapshot("ns/c")
+	if len(other[0].pods) != 2 {
+		t.Fatalf("with the reserved pod: %d pods on n1, want 2", len(other[0].pods))
 	}
-	second := c.snapshot(nil)
-	if len(second[0].pods) != 1 || second[0].pods[0] != bound {
-		t.Fatalf("without it: pods %v, want only the bound pod", second[0].pods)
+	self := c.snapshot("ns/b")
+	if len(self[0].pods) != 1 || self[0].pods[0] != bound {
+		t.Fatalf("for the reserved pod itself: pods %v, want only the bound pod", self[0].pods)
 	}
-	if len(first[0].pods) != 2 {
-		t.Fatalf("the first snapshot changed: %d pods", len(first[0].pods))
+	if again := c.snapshot("ns/c"); len(again[0].pods) != 2 || again[0] != other[0] {
+		t.Fatalf("the shared view changed: %d pods", len(again[0].pods))
 	}
 }

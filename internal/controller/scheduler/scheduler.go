@@ -63,7 +63,9 @@ type Scheduler struct {
 
 	mu sync.Mutex
 	// assumed holds pods this scheduler bound that the informer still shows
-	// unbound, keyed namespace/name, with spec.nodeName set.
+	// unbound, keyed namespace/name, with spec.nodeName set. It and
+	// reserved change only through setAssumed and setReserved, which tell
+	// the cache.
 	assumed map[string]*v1.Pod
 	// reserved holds pods waiting for their volumes to bind, with
 	// spec.nodeName set to the node chosen for them, so that other pods
@@ -242,8 +244,8 @@ func (s *Scheduler) podChanged(oldObj, obj any) {
 		return
 	}
 	s.mu.Lock()
-	delete(s.assumed, key)
-	delete(s.reserved, key)
+	s.setAssumed(key, nil)
+	s.setReserved(key, nil)
 	s.mu.Unlock()
 	old, _ := oldObj.(*v1.Pod)
 	if old == nil || old.Spec.NodeName == "" || old.Status.Phase != pod.Status.Phase ||
@@ -264,8 +266,8 @@ func (s *Scheduler) podDeleted(obj any) {
 	s.mu.Lock()
 	_, wasAssumed := s.assumed[key]
 	_, wasReserved := s.reserved[key]
-	delete(s.assumed, key)
-	delete(s.reserved, key)
+	s.setAssumed(key, nil)
+	s.setReserved(key, nil)
 	delete(s.parked, key)
 	s.mu.Unlock()
 	s.backoff.Forget(key)
@@ -313,6 +315,20 @@ func (s *Scheduler) storageChanged() {
 		_, held := s.reserved[key]
 		return !held
 	})
+}
+
+// setAssumed records in s.assumed and the cache the pod of key this
+// scheduler bound, or forgets it (pod nil). s.mu must be held.
+func (s *Scheduler) setAssumed(key string, pod *v1.Pod) {
+	setOrDelete(s.assumed, key, pod)
+	s.cache.assume(key, pod)
+}
+
+// setReserved records in s.reserved and the cache the pod of key that holds
+// a node while its volumes bind, or forgets it (pod nil). s.mu must be held.
+func (s *Scheduler) setReserved(key string, pod *v1.Pod) {
+	setOrDelete(s.reserved, key, pod)
+	s.cache.reserve(key, pod)
 }
 
 // clusterChanged moves every parked pod back to the queue, honouring what
@@ -441,7 +457,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 		held := pod.DeepCopy()
 		held.Spec.NodeName = node.node.Name
 		s.mu.Lock()
-		s.reserved[key] = held
+		s.setReserved(key, held)
 		s.mu.Unlock()
 		s.park(key, seen, false)
 		return nil
@@ -465,9 +481,9 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 	// as assumed or, once the cache saw it bound, from the cache (whose
 	// handler then drops it from assumed).
 	if cur := s.cache.pod(key); cur != nil && cur.UID == pod.UID && cur.Spec.NodeName == "" {
-		s.assumed[key] = bound
+		s.setAssumed(key, bound)
 	}
-	delete(s.reserved, key)
+	s.setReserved(key, nil)
 	delete(s.parked, key)
 	s.mu.Unlock()
 	s.backoff.Forget(key)
@@ -482,7 +498,7 @@ var errNoNodes = errors.New("no nodes available to schedule pods")
 // condition, a FailedScheduling event, and parks the pod.
 func (s *Scheduler) unschedulable(ctx context.Context, pod *v1.Pod, seen uint64, msg string) error {
 	s.mu.Lock()
-	delete(s.reserved, podKey(pod))
+	s.setReserved(podKey(pod), nil)
 	s.mu.Unlock()
 	s.recorder.Event(pod, v1.EventTypeWarning, "FailedScheduling", msg)
 	logging.FromContext(ctx).Info("pod unschedulable", "reason", msg)

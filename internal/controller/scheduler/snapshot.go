@@ -51,17 +51,7 @@ const (
 // the pod being scheduled (self). It costs O(nodes): the pods are kept per
 // node by the cache (cache.go).
 func (s *Scheduler) snapshot(self string) (*snapshot, error) {
-	s.mu.Lock()
-	placed := make(map[string]*v1.Pod, len(s.assumed)+len(s.reserved))
-	for k, p := range s.reserved {
-		placed[k] = p
-	}
-	for k, p := range s.assumed {
-		placed[k] = p
-	}
-	s.mu.Unlock()
-	delete(placed, self)
-	snap := &snapshot{nodes: s.cache.snapshot(placed)}
+	snap := &snapshot{nodes: s.cache.snapshot(self)}
 	snap.nsLabels = func(name string) labels.Set {
 		ns, err := s.namespaces.Get(name)
 		if err != nil {
@@ -70,13 +60,6 @@ func (s *Scheduler) snapshot(self string) (*snapshot, error) {
 		return ns.Labels
 	}
 	return snap, nil
-}
-
-// addPod adds p to a nodeInfo the caller owns.
-func (ni *nodeInfo) addPod(p *v1.Pod) {
-	ni.pods = append(ni.pods, p)
-	ni.notePod(p)
-	addRequests(ni.requested, ni.nonZero, podRequests(p), 1)
 }
 
 // notePod records p in the indexes of ni (by affinity, by controller).
