@@ -699,7 +699,7 @@ func (a *Agent) syncContainers(ctx context.Context, w *podWorker, pod *corev1.Po
 	}
 	soon(plan.wake)
 	envPod := podEnvPod(pod, podIP, a.cfg.NodeIP)
-	changed := false
+	var started []string
 	for _, act := range plan.actions {
 		switch act.kind {
 		case actBackOff:
@@ -709,14 +709,25 @@ func (a *Agent) syncContainers(ctx context.Context, w *podWorker, pod *corev1.Po
 				a.restartBackoff.Next(restartKey(pod.UID, act.name), act.finishedAt)
 			}
 			soon(a.startContainer(ctx, w, envPod, act.container, act.attempt, mounts, hostsPath))
-			changed = true
+			started = append(started, act.name)
 		}
 	}
-	if changed {
+	// A container the runtime has not reported running yet (a simulated
+	// node's start delay) holds this sync's status back: the runtime's
+	// event when it runs or fails syncs the pod again, and that status is
+	// the one worth writing (kubelet too writes the pod's status once its
+	// containers have started, not in between).
+	starting := false
+	if len(started) > 0 {
 		if in, err = a.observe(ctx, w, pod, podIP, false); err != nil {
 			return 2 * time.Second, err
 		}
 		plan = computePod(in)
+		for _, name := range started {
+			if l := in.containers[name]; len(l) > 0 && l[0].State == runtime.StateCreated {
+				starting = true
+			}
+		}
 	}
 
 	probed := map[string]bool{}
@@ -731,8 +742,10 @@ func (a *Agent) syncContainers(ctx context.Context, w *podWorker, pod *corev1.Po
 	}
 	a.probes.Retain(string(pod.UID), probed)
 
-	if err := a.postPodStatus(ctx, w, pod, plan.status); err != nil {
-		return time.Second, err
+	if !starting {
+		if err := a.postPodStatus(ctx, w, pod, plan.status); err != nil {
+			return time.Second, err
+		}
 	}
 	if plan.has(actStopPod) {
 		a.stopTerminal(ctx, pod.UID)
