@@ -22,6 +22,8 @@ type Result struct {
 	Took    time.Duration
 	Detail  string
 	ReadyAt []time.Duration
+	// Rollout is W6's second phase: patch of every set → all rolled out.
+	Rollout time.Duration
 }
 
 // readyTimeline is, for pods of t that turned Ready after t0, the time from
