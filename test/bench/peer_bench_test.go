@@ -138,30 +138,11 @@ func w3Size(b *testing.B, v string) (sets, size int) {
 func runW3(ctx context.Context, b *testing.B, c *cluster, i, sets, size int) {
 	cs := c.client()
 	ns := createNamespace(ctx, b, cs, fmt.Sprintf("w3-%d", i))
-	cpu0, _ := workload.CPUSeconds(c.pid())
-	peak := workload.MemoryOf(c.pid())
-	stopSampling := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // peak RSS, sampled
-		defer wg.Done()
-		for {
-			select {
-			case <-stopSampling:
-				return
-			case <-time.After(250 * time.Millisecond):
-			}
-			if m := workload.MemoryOf(c.pid()); m.RSS > peak.RSS {
-				peak = m
-			}
-		}
-	}()
+	s := startPeak(c.pid())
 	r, err := workload.W3(ctx, cs, manifests(b), ns, sets, size, w3Bound)
-	close(stopSampling)
-	wg.Wait()
-	cpu1, _ := workload.CPUSeconds(c.pid())
-	b.ReportMetric(peak.RSSMiB(), "peak-rss-MiB")
-	b.ReportMetric(cpu1-cpu0, "cpu-s")
+	cpu, peak := s.stop()
+	b.ReportMetric(peak, "peak-rss-MiB")
+	b.ReportMetric(cpu, "cpu-s")
 	if err != nil {
 		b.ReportMetric(float64(len(r.ReadyAt)), "pods-ready-at-bound")
 		b.Fatal(err)
@@ -171,3 +152,105 @@ func runW3(ctx context.Context, b *testing.B, c *cluster, i, sets, size int) {
 
 // w3Bound is how long W3 may take before it is reported unfinished.
 const w3Bound = 10 * time.Minute
+
+// w6Nodes is W6's cluster: issue 12's 50 simulated nodes, with the peer's
+// delays and, as the peer's kwok nodes, room for 1,000 pods each (a
+// simulated node's default is kwok's 110: 50 × 110 < 10,000).
+var w6Nodes = node{simulate: 50, flags: append(append([]string(nil), simulatedNodes.flags...),
+	"--simulate-node-capacity", "pods=1000")}
+
+// w6Bound is how long each phase of W6 may take before it is reported
+// unfinished.
+const w6Bound = 30 * time.Minute
+
+// BenchmarkW6 is issue 12's W6 on a cluster of its own with 50 simulated
+// nodes: 100 Parallel kubia sets × 100 (PETSET_BENCH_W6=1) or S × R
+// (PETSET_BENCH_W6=SxR, e.g. 10x20) → all Ready, then a rollout of every
+// set with maxUnavailable 10 → all rolled out. It reports both phases'
+// seconds, petset up's CPU seconds and peak RSS over each, and the per-pod
+// cost of phase 1 (to set beside W3's). Skipped without PETSET_BENCH_W6.
+func BenchmarkW6(b *testing.B) {
+	v := os.Getenv("PETSET_BENCH_W6")
+	if v == "" {
+		b.Skip("PETSET_BENCH_W6 not set (1: 100 sets × 100; SxR: scaled down)")
+	}
+	sets, size := 100, 100
+	if v != "1" {
+		if _, err := fmt.Sscanf(v, "%dx%d", &sets, &size); err != nil || sets <= 0 || size <= 0 {
+			b.Fatalf("PETSET_BENCH_W6=%q: want 1 or SETSxREPLICAS, e.g. 10x20", v)
+		}
+	}
+	c := startCluster(b, w6Nodes)
+	defer c.stop()
+	cs := c.client()
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		ns := createNamespace(ctx, b, cs, fmt.Sprintf("w6-%d", i))
+		w, err := workload.NewBigRollout(ctx, cs, manifests(b), ns, sets, size, w6Bound)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pods := float64(w.Pods())
+		s := startPeak(c.pid())
+		r, err := w.Create(ctx)
+		cpu, peak := s.stop()
+		b.ReportMetric(peak, "create-peak-rss-MiB")
+		b.ReportMetric(cpu, "create-cpu-s")
+		if err != nil {
+			b.ReportMetric(float64(len(r.ReadyAt)), "pods-ready-at-bound")
+			b.Fatal(err)
+		}
+		b.Log(r.Detail)
+		b.ReportMetric(seconds(r.Took), "create-s")
+		b.ReportMetric(1000*seconds(r.Took)/pods, "create-ms/pod")
+		b.ReportMetric(1000*cpu/pods, "create-cpu-ms/pod")
+		b.ReportMetric(peak/pods, "create-peak-rss-MiB/pod")
+		s = startPeak(c.pid())
+		ro, err := w.Rollout(ctx, 10)
+		cpu, peak = s.stop()
+		b.ReportMetric(peak, "rollout-peak-rss-MiB")
+		b.ReportMetric(cpu, "rollout-cpu-s")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(seconds(ro.Took), "rollout-s")
+	}
+}
+
+// peakSampler samples a process's RSS every 250 ms for its peak, and its
+// CPU seconds at the start and the end.
+type peakSampler struct {
+	pid  int
+	cpu0 float64
+	peak workload.Memory
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startPeak(pid int) *peakSampler {
+	s := &peakSampler{pid: pid, peak: workload.MemoryOf(pid), done: make(chan struct{})}
+	s.cpu0, _ = workload.CPUSeconds(pid)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			select {
+			case <-s.done:
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+			if m := workload.MemoryOf(pid); m.RSS > s.peak.RSS {
+				s.peak = m
+			}
+		}
+	}()
+	return s
+}
+
+// stop ends the sampling: CPU seconds since the start, peak RSS in MiB.
+func (s *peakSampler) stop() (cpu, peakMiB float64) {
+	close(s.done)
+	s.wg.Wait()
+	cpu1, _ := workload.CPUSeconds(s.pid)
+	return cpu1 - s.cpu0, s.peak.RSSMiB()
+}
