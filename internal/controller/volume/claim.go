@@ -266,6 +266,11 @@ func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *
 		}
 	}
 
+	if claimBound(claim, vol) {
+		// Nothing to write on the claim side (every sync of a bound claim
+		// comes here): no read of the claim from the API server either.
+		return nil
+	}
 	cur, err := c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Get(ctx, claim.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil // deleted meanwhile; the volume side releases the volume
@@ -305,6 +310,15 @@ func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *
 		log.Info("claim bound")
 	}
 	return nil
+}
+
+// claimBound reports whether claim (as the cache shows it) already is
+// what bind makes of it: pointing at vol, bind-completed, and Bound with
+// vol's access modes and capacity.
+func claimBound(claim *v1.PersistentVolumeClaim, vol *v1.PersistentVolume) bool {
+	_, completed := claim.Annotations[storagehelpers.AnnBindCompleted]
+	return claim.Spec.VolumeName == vol.Name && completed && claim.Status.Phase == v1.ClaimBound &&
+		equalModes(claim.Status.AccessModes, vol.Spec.AccessModes) && equalResources(claim.Status.Capacity, vol.Spec.Capacity)
 }
 
 func (c *Controller) setClaimPhase(ctx context.Context, claim *v1.PersistentVolumeClaim, phase v1.PersistentVolumeClaimPhase) error {
