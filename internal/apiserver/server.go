@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -28,6 +29,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/apiserver/pkg/server/options"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
@@ -40,6 +42,7 @@ import (
 
 	"petset/internal/apiserver/openapi"
 	"petset/internal/logging"
+	"petset/internal/pki"
 	"petset/internal/rbac"
 	"petset/internal/registry"
 	"petset/internal/serviceaccount"
@@ -127,7 +130,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	c := genericapiserver.NewConfig(codecs)
 	c.EffectiveVersion = compatibility.NewEffectiveVersionFromString(KubernetesVersion.Major+"."+KubernetesVersion.Minor+".2", "", "")
 
-	secure := options.NewSecureServingOptions().WithLoopback()
+	secure := options.NewSecureServingOptions()
 	secure.BindAddress = cfg.BindAddress
 	secure.BindPort = cfg.Port
 	secure.ServerCert.CertKey = options.CertKey{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile}
@@ -139,8 +142,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		secure.Listener = ln
 		secure.BindPort = ln.Addr().(*net.TCPAddr).Port
 	}
-	if err := secure.ApplyTo(&c.SecureServing, &c.LoopbackClientConfig); err != nil {
+	if err := secure.ApplyTo(&c.SecureServing); err != nil {
 		return nil, fmt.Errorf("secure serving: %w", err)
+	}
+	if err := applyLoopback(c); err != nil {
+		return nil, err
 	}
 	// In-process clients ask for plain responses: the server otherwise
 	// gzips every watch event (per flush) to them, and each open watch holds
@@ -481,4 +487,31 @@ func serveVersion(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// loopbackLifetime is the loopback certificate's validity, as
+// kube-apiserver's (made again on every start).
+const loopbackLifetime = (3*365 + 1) * 24 * time.Hour
+
+// applyLoopback does what options.SecureServingOptionsWithLoopback.ApplyTo
+// does for the privileged in-process client — a self-signed serving
+// certificate for the fake name apiserver-loopback-client, served by SNI in
+// front of the others, and a client config with a fresh token that trusts
+// it — with an ECDSA key instead of two RSA 2048 keys (pki.SelfSigned).
+func applyLoopback(c *genericapiserver.Config) error {
+	certPEM, keyPEM, err := pki.SelfSigned(genericapiserver.LoopbackClientServerNameOverride, loopbackLifetime)
+	if err != nil {
+		return fmt.Errorf("loopback certificate: %w", err)
+	}
+	provider, err := dynamiccertificates.NewStaticSNICertKeyContent("self-signed loopback", certPEM, keyPEM, genericapiserver.LoopbackClientServerNameOverride)
+	if err != nil {
+		return fmt.Errorf("loopback certificate: %w", err)
+	}
+	c.SecureServing.SNICerts = append([]dynamiccertificates.SNICertKeyContentProvider{provider}, c.SecureServing.SNICerts...)
+	loopback, err := c.SecureServing.NewLoopbackClientConfig(uuid.New().String(), certPEM)
+	if err != nil {
+		return fmt.Errorf("loopback client config: %w", err)
+	}
+	c.LoopbackClientConfig = loopback
+	return nil
 }
