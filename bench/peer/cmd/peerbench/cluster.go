@@ -31,12 +31,17 @@ const (
 	petsetPort     = 18760
 )
 
-// nodes is how many simulated nodes both systems get.
+// nodes is how many simulated nodes both systems get for W1–W5 (and W3);
+// W6 runs on a cluster of its own with w6Nodes.
 const nodes = 10
+
+// w6Nodes is W6's cluster size (issue 12: 50 simulated nodes).
+const w6Nodes = 50
 
 // cluster is one running system: its processes (by role) and a client.
 type cluster struct {
 	system string
+	nodes  int // simulated nodes
 	procs  []*proc
 	cfg    *rest.Config
 	cs     kubernetes.Interface
@@ -344,8 +349,8 @@ spec:
 // kube-scheduler, kwok and the claim provisioner on a fresh dataDir, creates
 // the default StorageClass and the simulated nodes, and waits until the
 // nodes are Ready.
-func startPeer(ctx context.Context, binDir, self, dataDir string, pc peerConfig) (c *cluster, err error) {
-	c = &cluster{system: pc.name}
+func startPeer(ctx context.Context, binDir, self, dataDir string, pc peerConfig, nodes int) (c *cluster, err error) {
+	c = &cluster{system: pc.name, nodes: nodes}
 	started := c // c is nil on the error returns
 	defer func() {
 		if err != nil {
@@ -442,7 +447,7 @@ leaderElection:
 	if _, err := run("provisioner", self, "provision", "--kubeconfig", cred.kubeconfig); err != nil {
 		return nil, err
 	}
-	if err := createNodes(ctx, c.cs); err != nil {
+	if err := createNodes(ctx, c.cs, nodes); err != nil {
 		return nil, err
 	}
 	return c, waitNodes(ctx, c)
@@ -479,7 +484,7 @@ func createStorageClass(ctx context.Context, cs kubernetes.Interface) error {
 
 // createNodes registers the kwok nodes sim-1 … sim-N with room for 1,000
 // pods each (peer.md).
-func createNodes(ctx context.Context, cs kubernetes.Interface) error {
+func createNodes(ctx context.Context, cs kubernetes.Interface, nodes int) error {
 	for i := 1; i <= nodes; i++ {
 		name := fmt.Sprintf("sim-%d", i)
 		capacity := corev1.ResourceList{
@@ -507,7 +512,7 @@ func waitNodes(ctx context.Context, c *cluster) error {
 	if err != nil {
 		return fmt.Errorf("%s: nodes: %w", c.system, err)
 	}
-	if _, err := t.WaitUntil(ctx, 3*time.Minute, workload.NodesReady(nodes)); err != nil {
+	if _, err := t.WaitUntil(ctx, 3*time.Minute, workload.NodesReady(c.nodes)); err != nil {
 		return fmt.Errorf("%s: nodes not Ready: %w", c.system, err)
 	}
 	return nil
@@ -520,10 +525,14 @@ var petsetReady = regexp.MustCompile(`petset is ready; kubeconfig: (\S+)`)
 // about 80 ms after the pod starts, deleted 10 ms after the request.
 var petsetDelays = []string{"--simulate-start-delay", "50ms", "--simulate-ready-delay", "30ms", "--simulate-stop-delay", "10ms"}
 
-// startPetset starts `petset up --simulate-nodes 10` on a fresh dataDir and
-// waits for its ready line and its nodes.
-func startPetset(ctx context.Context, bin, dataDir, pprof string) (c *cluster, err error) {
-	c = &cluster{system: "petset"}
+// petsetW6Capacity gives petset's simulated nodes of W6 the peer's room
+// for 1,000 pods each (their default is kwok's 110: 50 × 110 < 10,000).
+var petsetW6Capacity = []string{"--simulate-node-capacity", "pods=1000"}
+
+// startPetset starts `petset up --simulate-nodes N` (and extra flags) on a
+// fresh dataDir and waits for its ready line and its nodes.
+func startPetset(ctx context.Context, bin, dataDir, pprof string, nodes int, extra ...string) (c *cluster, err error) {
+	c = &cluster{system: "petset", nodes: nodes}
 	started := c // c is nil on the error returns
 	defer func() {
 		if err != nil {
@@ -537,6 +546,7 @@ func startPetset(ctx context.Context, bin, dataDir, pprof string) (c *cluster, e
 		"--listen", fmt.Sprintf("127.0.0.1:%d", petsetPort), "--bridge", "pspeer0",
 		"--pod-cidr", "10.239.40.0/24", "--service-cidr", "10.139.40.0/24", "--dns-forward", "none",
 		"--simulate-nodes", fmt.Sprint(nodes)}, petsetDelays...)
+	args = append(args, extra...)
 	if pprof != "" {
 		args = append(args, "--profiling-address", pprof)
 	}

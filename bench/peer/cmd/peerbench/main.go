@@ -32,6 +32,7 @@ type options struct {
 	out       string
 	report    string
 	w3, w6    bool
+	w6Size    string
 	fromJSON  string
 	pprof     string
 }
@@ -63,7 +64,8 @@ func main() {
 	flag.StringVar(&o.out, "out", "/tmp/peer-results", "where results.json and the plot go before the report")
 	flag.StringVar(&o.report, "report", "docs/bench/REPORT.md", "report to write the side-by-side section into (empty: none)")
 	flag.BoolVar(&o.w3, "w3", false, "also W3: 100 sets × 10, OrderedReady (minutes per run)")
-	flag.BoolVar(&o.w6, "w6", false, "also W6: 100 sets × 100, Parallel, then a rollout with maxUnavailable 10 (not built yet)")
+	flag.BoolVar(&o.w6, "w6", false, "also W6, on a fresh cluster of 50 nodes per system: 100 sets × 100, Parallel, then a rollout of all with maxUnavailable 10")
+	flag.StringVar(&o.w6Size, "w6-size", "100x100", "W6's SETSxREPLICAS (scaled down, e.g. 10x20)")
 	flag.StringVar(&o.fromJSON, "from", "", "write the report from this results.json instead of running")
 	flag.StringVar(&o.pprof, "petset-pprof", "", "loopback host:port: petset serves pprof there and a CPU profile of its first 10 s of W2 is saved in -out as petset-w2-run<N>.pprof")
 	flag.Parse()
@@ -95,6 +97,7 @@ type runResult struct {
 	// usage), and Requests the API requests served during it.
 	PerWorkload map[string]map[string]usage `json:"perWorkload,omitempty"`
 	Requests    map[string]float64          `json:"requests,omitempty"`
+	Pods        map[string]int              `json:"pods,omitempty"`       // workload → pods it made Ready (per-pod cost)
 	RequestsBy  map[string][]string         `json:"requestsBy,omitempty"` // workload → top "VERB resource: N"
 	W2ReadyAt   []float64                   `json:"w2ReadyAt,omitempty"`
 	Err         string                      `json:"error,omitempty"`
@@ -112,8 +115,9 @@ func run(ctx context.Context, o options) error {
 		}
 		return writeReport(o, &r)
 	}
-	if o.w6 {
-		return errors.New("-w6: W6 (10,000 pods on 50 nodes) is not built yet")
+	w6Sets, w6Replicas, err := parseSize(o.w6Size)
+	if err != nil {
+		return fmt.Errorf("-w6-size: %w", err)
 	}
 	m, err := workload.LoadKubia(filepath.Join(o.repo, "examples", "kubia"))
 	if err != nil {
@@ -135,6 +139,9 @@ func run(ctx context.Context, o options) error {
 			step++
 			progress("[%d/%d] %s run %d: starting", step, total, sys, r)
 			rr := runSystem(ctx, o, sys, r, self, m)
+			if o.w6 && rr.Err == "" && ctx.Err() == nil {
+				runW6(ctx, o, sys, self, m, w6Sets, w6Replicas, &rr)
+			}
 			if rr.Err != "" {
 				progress("[%d/%d] %s run %d: FAILED: %s", step, total, sys, r, firstLine(rr.Err))
 				res.Failures = append(res.Failures, fmt.Sprintf("%s run %d: %s", sys, r, rr.Err))
@@ -158,21 +165,10 @@ func run(ctx context.Context, o options) error {
 
 // runSystem starts sys fresh, runs the workloads on it and stops it.
 func runSystem(ctx context.Context, o options, sys string, r int, self string, m workload.Manifests) runResult {
-	rr := runResult{System: sys, Run: r, Seconds: map[string]float64{}, Detail: map[string]string{}}
-	dir := filepath.Join(o.dataDir, sys)
+	rr := runResult{System: sys, Run: r, Seconds: map[string]float64{}, Detail: map[string]string{},
+		PerWorkload: map[string]map[string]usage{}, Requests: map[string]float64{}, RequestsBy: map[string][]string{}, Pods: map[string]int{}}
 	t0 := time.Now()
-	var c *cluster
-	var err error
-	switch sys {
-	case "petset":
-		c, err = startPetset(ctx, o.petsetBin, dir, o.pprof)
-	case peerDefault.name:
-		c, err = startPeer(ctx, o.peerBin, self, dir, peerDefault)
-	case peerTuned.name:
-		c, err = startPeer(ctx, o.peerBin, self, dir, peerTuned)
-	default:
-		err = fmt.Errorf("unknown system %q", sys)
-	}
+	c, err := startSystem(ctx, o, sys, self, nodes)
 	if err != nil {
 		rr.Err = err.Error()
 		return rr
@@ -189,34 +185,120 @@ func runSystem(ctx context.Context, o options, sys string, r int, self string, m
 	return rr
 }
 
+// startSystem starts sys fresh with n simulated nodes.
+func startSystem(ctx context.Context, o options, sys, self string, n int) (*cluster, error) {
+	dir := filepath.Join(o.dataDir, sys)
+	if n == w6Nodes {
+		dir += "-w6"
+	}
+	switch sys {
+	case "petset":
+		var extra []string
+		if n == w6Nodes {
+			extra = petsetW6Capacity
+		}
+		return startPetset(ctx, o.petsetBin, dir, o.pprof, n, extra...)
+	case peerDefault.name:
+		return startPeer(ctx, o.peerBin, self, dir, peerDefault, n)
+	case peerTuned.name:
+		return startPeer(ctx, o.peerBin, self, dir, peerTuned, n)
+	}
+	return nil, fmt.Errorf("unknown system %q", sys)
+}
+
+// runW6 runs W6 (sets × replicas, then a rollout with maxUnavailable 10)
+// on a fresh cluster of sys with w6Nodes nodes, recorded in rr as "W6"
+// (create → all Ready) and "W6 rollout" (patch → all rolled out).
+func runW6(ctx context.Context, o options, sys, self string, m workload.Manifests, sets, replicas int, rr *runResult) {
+	const bound = 30 * time.Minute
+	fail := func(err error) {
+		rr.Err = fmt.Sprintf("W6: %v", err)
+	}
+	c, err := startSystem(ctx, o, sys, self, w6Nodes)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer c.stop()
+	progress("  %s up for W6 with %d nodes", sys, w6Nodes)
+	if err := workload.CreateNamespace(ctx, c.cs, "w6"); err != nil {
+		fail(err)
+		return
+	}
+	if err := waitServiceAccount(ctx, c.cs, "w6"); err != nil {
+		fail(err)
+		return
+	}
+	w, err := workload.NewBigRollout(ctx, c.cs, m, "w6", sets, replicas, bound)
+	if err != nil {
+		fail(err)
+		return
+	}
+	mt := &meter{ctx: ctx, c: c, rr: rr}
+	mt.begin()
+	r, err := w.Create(ctx)
+	if err != nil {
+		fail(err)
+		return
+	}
+	mt.record("W6", r)
+	rr.Pods["W6"] = w.Pods()
+	mt.begin()
+	if r, err = w.Rollout(ctx, 10); err != nil {
+		fail(err)
+		return
+	}
+	mt.record("W6 rollout", r)
+}
+
+// parseSize reads SETSxREPLICAS.
+func parseSize(v string) (sets, replicas int, err error) {
+	if _, err := fmt.Sscanf(v, "%dx%d", &sets, &replicas); err != nil || sets <= 0 || replicas <= 0 {
+		return 0, 0, fmt.Errorf("%q: want SETSxREPLICAS, e.g. 10x20", v)
+	}
+	return sets, replicas, nil
+}
+
+// meter measures one workload on c: the CPU and memory of every process,
+// and the API requests served, recorded in rr with its seconds.
+type meter struct {
+	ctx   context.Context
+	c     *cluster
+	rr    *runResult
+	s     *sampler
+	reqs0 float64
+	by0   map[string]float64
+}
+
+func (m *meter) begin() {
+	m.reqs0, m.by0, _ = apiRequests(m.ctx, m.c.cs)
+	m.s = startSampler(m.c.procs)
+}
+
+func (m *meter) record(name string, r workload.Result) {
+	rr := m.rr
+	rr.PerWorkload[name] = m.s.stop()
+	if n, by, err := apiRequests(m.ctx, m.c.cs); err == nil && m.reqs0 > 0 {
+		rr.Requests[name] = n - m.reqs0
+		rr.RequestsBy[name] = topDiffs(m.by0, by, 8)
+	} else if err != nil {
+		progress("  %s %s: API requests not counted: %v", rr.System, name, err)
+	}
+	rr.Seconds[name] = r.Took.Seconds()
+	if r.Detail != "" {
+		rr.Detail[name] = r.Detail
+	}
+	progress("  %s %s: %.2f s, %.0f API requests", rr.System, name, r.Took.Seconds(), rr.Requests[name])
+}
+
 // workloads runs W1, W2, W4, W5 (and W3) on one cluster, as peer.md orders
 // them: W2, W4 and W5 on one set. Each is measured on its own too: the
 // CPU and memory of every process, and the API requests served.
 func workloads(ctx context.Context, o options, c *cluster, m workload.Manifests, rr *runResult) error {
 	const bound = 5 * time.Minute
 	cs := c.cs
-	rr.PerWorkload, rr.Requests, rr.RequestsBy = map[string]map[string]usage{}, map[string]float64{}, map[string][]string{}
-	var s *sampler
-	var reqs0 float64
-	var by0 map[string]float64
-	begin := func() {
-		reqs0, by0, _ = apiRequests(ctx, cs)
-		s = startSampler(c.procs)
-	}
-	record := func(name string, r workload.Result) {
-		rr.PerWorkload[name] = s.stop()
-		if n, by, err := apiRequests(ctx, cs); err == nil && reqs0 > 0 {
-			rr.Requests[name] = n - reqs0
-			rr.RequestsBy[name] = topDiffs(by0, by, 8)
-		} else if err != nil {
-			progress("  %s %s: API requests not counted: %v", rr.System, name, err)
-		}
-		rr.Seconds[name] = r.Took.Seconds()
-		if r.Detail != "" {
-			rr.Detail[name] = r.Detail
-		}
-		progress("  %s %s: %.2f s, %.0f API requests", rr.System, name, r.Took.Seconds(), rr.Requests[name])
-	}
+	mt := &meter{ctx: ctx, c: c, rr: rr}
+	begin, record := mt.begin, mt.record
 	ns := func(name string) (string, error) {
 		if err := workload.CreateNamespace(ctx, cs, name); err != nil {
 			return "", err
@@ -233,6 +315,7 @@ func workloads(ctx context.Context, o options, c *cluster, m workload.Manifests,
 		return err
 	}
 	record("W1", r)
+	rr.Pods["W1"] = 3
 	w2, err := ns("w2")
 	if err != nil {
 		return err
@@ -250,6 +333,7 @@ func workloads(ctx context.Context, o options, c *cluster, m workload.Manifests,
 		return err
 	}
 	record("W2", r)
+	rr.Pods["W2"] = 100
 	for _, d := range r.ReadyAt {
 		rr.W2ReadyAt = append(rr.W2ReadyAt, d.Seconds())
 	}
@@ -273,6 +357,7 @@ func workloads(ctx context.Context, o options, c *cluster, m workload.Manifests,
 			return err
 		}
 		record("W3", r)
+		rr.Pods["W3"] = 100 * 10
 	}
 	return nil
 }

@@ -33,7 +33,50 @@ var workloadRows = []struct{ name, what, floor string }{
 	{"W3", "100 sets × 10, OrderedReady → 1,000 ready", "peer 0.5–0.8, petset 0.8 (10 in turn per set)"},
 	{"W4", "W2's set, image changed → rollout complete (one pod at a time)", "peer 5–8, petset 9 (100 × stop + start)"},
 	{"W5", "W2's set 100 → 0 → no pods left", "peer ≈0 (kwok deletes at once), petset 0.01"},
+	{"W6", "100 sets × 100 (or `-w6-size`), Parallel, claim template, headless Service, on a fresh cluster of 50 nodes → all ready", "peer 0.05–0.08, petset 0.08 (plus creating every pod and claim)"},
+	{"W6 rollout", "W6's sets, template changed, maxUnavailable 10 → every set rolled out", "≈ replicas ÷ 10 batches: 100 × 100: peer 0.5–0.8, petset 0.9"},
 }
+
+// defaultPods are the pods each workload makes Ready, for results saved
+// before runs recorded them.
+var defaultPods = map[string]int{"W1": 3, "W2": 100, "W3": 1000, "W6": 10000}
+
+// costRow is one workload's per-pod cost on one system.
+type costRow struct {
+	pods           int
+	ms, cpuMS, mib stat
+}
+
+// perPod is, over sys's runs of w, the milliseconds, CPU milliseconds (all
+// processes) and peak RSS MiB (sum of the processes' peaks) per pod.
+func perPod(r *results, sys, w string) costRow {
+	var ms, cpu, mib []float64
+	row := costRow{}
+	for _, rr := range r.Runs {
+		secs, ok := rr.Seconds[w]
+		if !ok || rr.System != sys {
+			continue
+		}
+		n := rr.Pods[w]
+		if n == 0 {
+			n = defaultPods[w]
+		}
+		row.pods = n
+		ms = append(ms, 1000*secs/float64(n))
+		if u, ok := rr.PerWorkload[w]; ok {
+			var c, k float64
+			for _, x := range u {
+				c, k = c+x.CPUSeconds, k+x.PeakRSSMiB
+			}
+			cpu, mib = append(cpu, 1000*c/float64(n)), append(mib, k/float64(n))
+		}
+	}
+	row.ms, row.cpuMS, row.mib = statOf(ms), statOf(cpu), statOf(mib)
+	return row
+}
+
+// costWorkloads are the workloads of the per-pod cost table, in order.
+var costWorkloads = []string{"W1", "W3", "W6"}
 
 func commit(repo string) string {
 	out, err := exec.Command("git", "-C", repo, "rev-parse", "--short", "HEAD").Output()
@@ -160,6 +203,7 @@ func goals(r *results) []goal {
 		{"W4", 8.5, "≤ floor + 0.5 s = 8.5 s (100 × 80 ms start → Ready)"},
 		{"W5", 0.3, "≤ 0.3 s"},
 	}
+	out = append(out, w6Goal(r)...)
 	for _, b := range bounds {
 		ps := seconds(r, "petset", b.w)
 		if ps.n == 0 {
@@ -186,6 +230,59 @@ func goals(r *results) []goal {
 	return out
 }
 
+// w6Goal is issue 12's "W6 completes, per-pod cost ≤ W3's" for petset:
+// both phases done, and W6's create costs no more per pod than W3's in
+// time, CPU and peak RSS (medians). None without a W6 of petset.
+func w6Goal(r *results) []goal {
+	const name = "W6 completes, per-pod cost ≤ W3's"
+	if seconds(r, "petset", "W6").n == 0 {
+		return nil
+	}
+	if seconds(r, "petset", "W6 rollout").n == 0 {
+		return []goal{{name, "rollout did not complete", "**not met**"}}
+	}
+	w3, w6 := perPod(r, "petset", "W3"), perPod(r, "petset", "W6")
+	if w3.ms.n == 0 || w3.cpuMS.n == 0 || w6.cpuMS.n == 0 {
+		return []goal{{name, fmt.Sprintf("W6 %.2f ms/pod; no W3 to compare (`-w3`)", w6.ms.median), "—"}}
+	}
+	ok := w6.ms.median <= w3.ms.median && w6.cpuMS.median <= w3.cpuMS.median && w6.mib.median <= w3.mib.median
+	met := "**not met**"
+	if ok {
+		met = "**met**"
+	}
+	return []goal{{name, fmt.Sprintf("per pod W6 vs W3: %.2f vs %.2f ms, %.2f vs %.2f CPU-ms, %.3f vs %.3f MiB",
+		w6.ms.median, w3.ms.median, w6.cpuMS.median, w3.cpuMS.median, w6.mib.median, w3.mib.median), met}}
+}
+
+// costTable renders the per-pod cost of W1 → W3 → W6, per system.
+func costTable(r *results) string {
+	var b strings.Builder
+	for _, sys := range []string{"petset", peerDefault.name, peerTuned.name} {
+		for _, w := range costWorkloads {
+			c := perPod(r, sys, w)
+			if c.ms.n == 0 {
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s |\n", sys, w, c.pods, c.ms, c.cpuMS, c.mib.fixed(3))
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "| system | workload | pods | ms per pod | CPU-ms per pod | peak RSS MiB per pod |\n|---|---|---|---|---|---|\n" + b.String()
+}
+
+// fixed is s with d decimals.
+func (s stat) fixed(d int) string {
+	switch s.n {
+	case 0:
+		return "—"
+	case 1:
+		return fmt.Sprintf("%.*f", d, s.median)
+	}
+	return fmt.Sprintf("%.*f (%.*f–%.*f)", d, s.median, d, s.min, d, s.max)
+}
+
 // section renders the report's side-by-side section.
 func section(r *results) string {
 	runs := 0
@@ -200,6 +297,7 @@ func section(r *results) string {
 	p("- Machine: %s.\n", r.Machine)
 	p("- Peer: etcd v3.7.0, kube-apiserver, kube-controller-manager and kube-scheduler v1.37.2 (built from the Go module proxy by `bench/peer/build.sh`), kwok v0.8.0 with 10 nodes (room for 1,000 pods each) whose pods turn Ready 50–80 ms after kwok sees them bound and are deleted at once, and a one-at-a-time local claim provisioner (`peerbench provision`) for the default WaitForFirstConsumer StorageClass. **default**: controller-manager at 20 requests/s (burst 30), 5 concurrent StatefulSet syncs, scheduler at 50/s (burst 100); **tuned**: 1,000/s (burst 2,000), 20 syncs.\n")
 	p("- petset: `petset up --simulate-nodes 10 %s` (pods Running 50 ms after they start, Ready 30 ms later; stopped 10 ms after a delete).\n", strings.Join(petsetDelays, " "))
+	p("- W6 (with `-w6`) runs on a fresh cluster of each system with 50 nodes: the peer's kwok nodes as above, petset's with `%s` (a simulated node's default is kwok's 110 pods). The CPU and memory table below covers the other workloads' cluster; W6's own are in the per-pod cost table.\n", strings.Join(petsetW6Capacity, " "))
 	p("- Same client for both: client-go with its rate limit lifted; times run from the client-go call to the watch event that makes the condition true. Each system is started fresh for each of the %d runs; within a run the systems take turns, so load from others on the machine falls on all of them.\n\n", runs)
 	p("### Seconds, median (min–max); petset ÷ peer < 1 means petset is faster\n\n")
 	p("| workload | petset | peer default | peer tuned | petset ÷ default | petset ÷ tuned | floor from the delays |\n|---|---|---|---|---|---|---|\n")
@@ -264,12 +362,16 @@ func section(r *results) string {
 		}
 		p("| %s | %s | %s | %s |\n", w.name, ps.whole(), pd.whole(), pt.whole())
 	}
+	if t := costTable(r); t != "" {
+		p("\n### Per-pod cost W1 → W3 → W6, median (min–max)\n\n")
+		p("Each workload's seconds, CPU seconds (all processes) and peak RSS (sum of the processes' peaks) divided by the pods it made Ready; W6's is its first phase (create → all Ready), as W3's.\n\n%s", t)
+	}
 	p("\n### Goals of issue 12 measured by this runner (petset's medians)\n\n")
 	p("| goal | petset | met? |\n|---|---|---|\n")
 	for _, g := range goals(r) {
 		p("| %s | %s | %s |\n", g.goal, g.measured, g.met)
 	}
-	p("\nW6 (10,000 pods) and the real-process goals (R1–R3, start → API ready, idle RSS with R1) are measured by `test/bench` (see the sections below).\n")
+	p("\nThe real-process goals (R1–R3, start → API ready, idle RSS with R1) are measured by `test/bench` (see the sections below).\n")
 	p("\n![W2: pods Ready over time, first complete run of each system](%s)\n\n", plotName)
 	if len(r.Failures) > 0 {
 		p("### Runs that failed\n\n")
@@ -278,7 +380,7 @@ func section(r *results) string {
 		}
 		p("\n")
 	}
-	p("W3 is behind `-w3` (minutes per run).\n\n%s\n", endMarker)
+	p("W3 is behind `-w3` (minutes per run), W6 behind `-w6` (scaled down with `-w6-size`).\n\n%s\n", endMarker)
 	return b.String()
 }
 

@@ -70,3 +70,63 @@ func TestWriteReportKeepsTheRest(t *testing.T) {
 		t.Errorf("plot: %v", err)
 	}
 }
+
+// W6's rows, the per-pod cost table (W1 → W3 → W6) and the goal "W6
+// completes, per-pod cost ≤ W3's".
+func TestW6Report(t *testing.T) {
+	use := func(cpu, peak float64) map[string]usage {
+		return map[string]usage{"petset": {CPUSeconds: cpu, PeakRSSMiB: peak}}
+	}
+	petset := runResult{System: "petset", Run: 1,
+		Seconds:     map[string]float64{"W1": 0.3, "W3": 2, "W6": 4, "W6 rollout": 9},
+		PerWorkload: map[string]map[string]usage{"W1": use(0.3, 150), "W3": use(20, 300), "W6": use(100, 1000)},
+		Pods:        map[string]int{"W1": 3, "W3": 1000, "W6": 10000}}
+	peer := runResult{System: peerTuned.name, Run: 1, Seconds: map[string]float64{"W6": 50, "W6 rollout": 90},
+		PerWorkload: map[string]map[string]usage{"W6": {"kube-apiserver": {CPUSeconds: 300, PeakRSSMiB: 2000}, "etcd": {CPUSeconds: 100, PeakRSSMiB: 500}}}}
+	text := section(&results{Runs: []runResult{petset, peer}})
+	for _, want := range []string{
+		"| W6 rollout: W6's sets, template changed, maxUnavailable 10 → every set rolled out | 9.00 | — | 90.00 |",
+		"| petset | W1 | 3 | 100.00 | 100.00 | 50.000 |",
+		"| petset | W3 | 1000 | 2.00 | 20.00 | 0.300 |",
+		"| petset | W6 | 10000 | 0.40 | 10.00 | 0.100 |",
+		// no Pods recorded: the default 10,000; both processes summed
+		"| peer-tuned | W6 | 10000 | 5.00 | 40.00 | 0.250 |",
+		"| W6 completes, per-pod cost ≤ W3's | per pod W6 vs W3: 0.40 vs 2.00 ms, 10.00 vs 20.00 CPU-ms, 0.100 vs 0.300 MiB | **met** |",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in:\n%s", want, text)
+		}
+	}
+
+	// More CPU per pod than W3: not met.
+	petset.PerWorkload["W6"] = use(300, 1000)
+	if g := w6Goal(&results{Runs: []runResult{petset}}); len(g) != 1 || g[0].met != "**not met**" {
+		t.Errorf("W6 dearer than W3: %+v", g)
+	}
+	// The rollout did not complete: not met, whatever the cost.
+	delete(petset.Seconds, "W6 rollout")
+	if g := w6Goal(&results{Runs: []runResult{petset}}); len(g) != 1 || g[0].met != "**not met**" || g[0].measured != "rollout did not complete" {
+		t.Errorf("W6 without its rollout: %+v", g)
+	}
+	// No W3 to compare: said so, neither met nor not.
+	petset.Seconds["W6 rollout"] = 9
+	delete(petset.Seconds, "W3")
+	if g := w6Goal(&results{Runs: []runResult{petset}}); len(g) != 1 || g[0].met != "—" {
+		t.Errorf("W6 without W3: %+v", g)
+	}
+	// No W6: no goal line, no W6 rows.
+	if g := w6Goal(&results{Runs: []runResult{{System: "petset", Seconds: map[string]float64{"W3": 2}}}}); g != nil {
+		t.Errorf("goal without W6: %+v", g)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	if s, r, err := parseSize("10x20"); err != nil || s != 10 || r != 20 {
+		t.Errorf("parseSize(10x20) = %d, %d, %v", s, r, err)
+	}
+	for _, bad := range []string{"", "10", "0x5", "ax5"} {
+		if _, _, err := parseSize(bad); err == nil {
+			t.Errorf("parseSize(%q) accepted", bad)
+		}
+	}
+}
