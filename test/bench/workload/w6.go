@@ -64,7 +64,7 @@ func (w *BigRollout) Create(ctx context.Context) (Result, error) {
 	at, err := w.pods.WaitUntil(ctx, w.bound, AllReady(want))
 	if err != nil {
 		_, ready := w.pods.Snapshot()
-		return Result{ReadyAt: readyTimeline(w.pods, t0)}, fmt.Errorf("W6: %d of %d pods Ready after %s: %w", len(ready), want, w.bound, err)
+		return Result{ReadyAt: readyTimeline(w.pods, t0)}, fmt.Errorf("W6: %d of %d pods Ready after %.0f s: %w", len(ready), want, time.Since(t0).Seconds(), err)
 	}
 	lat := PodLatencies(w.pods)
 	detail := fmt.Sprintf("%d × %d: pod create→Ready p50 %.3fs p99 %.3fs; %s", w.sets, w.replicas,
@@ -89,7 +89,7 @@ func (w *BigRollout) Rollout(ctx context.Context, maxUnavailable int) (Result, e
 	}
 	at, err := w.sts.WaitUntil(ctx, w.bound, AllRolledOut(w.generations))
 	if err != nil {
-		return Result{}, fmt.Errorf("W6 rollout: %d of %d sets rolled out after %s: %w", w.rolledOut(), w.sets, w.bound, err)
+		return Result{}, fmt.Errorf("W6 rollout: %d of %d sets rolled out after %.0f s: %w", w.rolledOut(), w.sets, time.Since(t0).Seconds(), err)
 	}
 	return Result{Took: at.Sub(t0), Detail: fmt.Sprintf("%d sets × %d, maxUnavailable %d", w.sets, w.replicas, maxUnavailable)}, nil
 }
