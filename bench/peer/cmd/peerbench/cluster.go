@@ -441,6 +441,12 @@ leaderElection:
 	}
 	if _, err := run("kwok", bin("kwok"), "--kubeconfig", cred.kubeconfig, "--config", stages,
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
+		// The node-heartbeat-with-lease stage refreshes node status only every
+		// 10 min: liveness comes from the node Leases, which kwok keeps only
+		// when told their duration (a stages-only --config leaves it 0), else
+		// the controller-manager sees no heartbeat for its grace period, marks
+		// every node NotReady and evicts the pods.
+		"--node-lease-duration-seconds", "40",
 		"--server-address", fmt.Sprintf("127.0.0.1:%d", kwokPort), "--cidr", "10.240.0.0/16"); err != nil {
 		return nil, err
 	}
