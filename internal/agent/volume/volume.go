@@ -253,7 +253,7 @@ func (m *Manager) mountOne(ctx context.Context, pod *corev1.Pod, v *corev1.Volum
 			return Volume{}, fmt.Errorf("emptyDir: %w", err)
 		}
 		return Volume{HostPath: dir}, nil
-	case v.ConfigMap != nil, v.Secret != nil, v.DownwardAPI != nil, v.Projected != nil:
+	case projected(v):
 		files, err := m.projectedFiles(ctx, pod, v)
 		if err != nil {
 			return Volume{}, err

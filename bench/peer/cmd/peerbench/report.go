@@ -129,20 +129,19 @@ func ratio(petset, peer stat) string {
 
 // seconds collects workload w's seconds of sys over its runs.
 func seconds(r *results, sys, w string) stat {
-	var xs []float64
-	for _, rr := range r.Runs {
-		if v, ok := rr.Seconds[w]; ok && rr.System == sys {
-			xs = append(xs, v)
-		}
-	}
-	return statOf(xs)
+	return collect(r, sys, w, func(rr runResult) map[string]float64 { return rr.Seconds })
 }
 
 // requests collects the API requests workload w caused on sys over its runs.
 func requests(r *results, sys, w string) stat {
+	return collect(r, sys, w, func(rr runResult) map[string]float64 { return rr.Requests })
+}
+
+// collect is the stat of workload w's values in field over sys's runs.
+func collect(r *results, sys, w string, field func(runResult) map[string]float64) stat {
 	var xs []float64
 	for _, rr := range r.Runs {
-		if v, ok := rr.Requests[w]; ok && rr.System == sys {
+		if v, ok := field(rr)[w]; ok && rr.System == sys {
 			xs = append(xs, v)
 		}
 	}
