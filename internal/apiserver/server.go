@@ -453,6 +453,11 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // LoopbackConfig is a privileged client config for in-process clients.
 func (s *Server) LoopbackConfig() *restclient.Config { return restclient.CopyConfig(s.loopback) }
 
+// Handler is the server's full handler chain, the one its TLS listener
+// serves (authentication, authorization, audit, admission, priority and
+// fairness): in-process clients reach it through package inproc.
+func (s *Server) Handler() http.Handler { return s.generic.Handler }
+
 // Port is the port the server listens on.
 func (s *Server) Port() int { return s.port }
 

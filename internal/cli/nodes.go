@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,9 @@ type nodeFlags struct {
 	simulateOne  bool
 	// stopPodsOnExit: petset up stops its pods when it stops.
 	stopPodsOnExit bool
+	// inProcess is the API server's handler when the nodes run in its
+	// process (petset up): their clients reach it without TLS.
+	inProcess http.Handler
 	// ca, when set, issues the nodes' certificates directly (petset up);
 	// otherwise each node requests its own with the bootstrap token.
 	ca         *pki.CA
@@ -91,7 +95,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Simulate: true, StreamAddr: f.streamAddr,
 			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop, SimInitDuration: f.simInit,
 			SimCapacity: simCap, SharedVolumeDir: f.sharedDir,
-			BootstrapToken: token, CA: f.ca, Logger: log,
+			BootstrapToken: token, CA: f.ca, InProcess: f.inProcess, Logger: log,
 		})
 		if err != nil {
 			return nil, err
@@ -102,7 +106,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 		n, err := node.New(node.Config{
 			Name: f.name, Client: client, DataDir: filepath.Join(dataDir, "node"),
 			NodeIP: f.nodeIP, PodCIDR: f.podCIDR, Bridge: f.bridge, Isolation: f.isolation,
-			StreamAddr: f.streamAddr, BootstrapToken: token, CA: f.ca, ImageCatalog: f.imageCatalog, OtherServers: f.otherServers,
+			StreamAddr: f.streamAddr, BootstrapToken: token, CA: f.ca, InProcess: f.inProcess, ImageCatalog: f.imageCatalog, OtherServers: f.otherServers,
 			DNSForward: f.dnsForward, StopPodsOnExit: f.stopPodsOnExit, SharedVolumeDir: f.sharedDir, Logger: log,
 			FenceTimeout: f.fenceTimeout, LeaseDuration: f.leaseDuration,
 		})
@@ -123,7 +127,7 @@ func (f *nodeFlags) nodes(client *restclient.Config, dataDir, token string, cmd 
 			NodeIP: f.nodeIP, PodCIDR: fmt.Sprintf("10.89.%d.0/24", i), Simulate: true,
 			SimStartDelay: f.simStart, SimReadyDelay: f.simReady, SimStopDelay: f.simStop, SimInitDuration: f.simInit,
 			SimCapacity: simCap, SharedVolumeDir: f.sharedDir,
-			BootstrapToken: token, CA: f.ca, Logger: log,
+			BootstrapToken: token, CA: f.ca, InProcess: f.inProcess, Logger: log,
 		})
 		if err != nil {
 			return nil, err

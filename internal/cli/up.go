@@ -91,6 +91,7 @@ N simulated nodes run instead, whose pods become Ready without running anything.
 				DisableCompression: true,
 			}
 			nf.stopPodsOnExit = true
+			nf.inProcess = cp.Handler()
 			nf.sharedDir = f.sharedDir
 			// The local nodes get certificates from the CA at hand.
 			if nf.ca, err = cp.CA(); err != nil {

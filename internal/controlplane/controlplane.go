@@ -26,6 +26,7 @@ import (
 	"petset/internal/controller/nodelifecycle"
 	"petset/internal/controller/podgc"
 	"petset/internal/etcd"
+	"petset/internal/inproc"
 	"petset/internal/logging"
 	"petset/internal/nodeauth"
 	"petset/internal/pki"
@@ -111,6 +112,7 @@ type ControlPlane struct {
 	joinToken  string
 	saKey      *rsa.PrivateKey
 	loopback   *restclient.Config
+	handler    http.Handler
 	server     string
 	etcdURLs   []string
 	etcdTLS    etcd.TLS
@@ -269,6 +271,14 @@ func (c *ControlPlane) LoopbackConfig() *restclient.Config {
 	return restclient.CopyConfig(c.loopback)
 }
 
+// Handler is the API server's full handler chain, for clients in this
+// process (package inproc); valid once Ready.
+func (c *ControlPlane) Handler() http.Handler {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.handler
+}
+
 // Run starts everything and blocks until ctx is done, then stops in order.
 func (c *ControlPlane) Run(ctx context.Context) error {
 	// Everything started below logs through the configured logger.
@@ -415,9 +425,17 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 			c.keepKubeconfig(runCtx, etcdClient, serverURL, serversRev)
 		}()
 	}
-	loopback := srv.LoopbackConfig()
+	// In-process clients (controllers, leader election, the scheduler,
+	// the bootstrap and the Node authorizer's view) reach the handler
+	// chain directly, without TLS, TCP and HTTP/2 (package inproc).
+	loopback, err := inproc.Config(srv.LoopbackConfig(), srv.Handler(), c.log)
+	if err != nil {
+		cancel()
+		wg.Wait()
+		return fmt.Errorf("loopback client: %w", err)
+	}
 	c.mu.Lock()
-	c.loopback, c.server = loopback, serverURL
+	c.loopback, c.server, c.handler = loopback, serverURL, srv.Handler()
 	c.mu.Unlock()
 
 	client, err := kubernetes.NewForConfig(loopback)

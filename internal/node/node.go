@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -36,6 +37,7 @@ import (
 	"petset/internal/apiclient"
 	"petset/internal/clusterservice"
 	"petset/internal/dns"
+	"petset/internal/inproc"
 	"petset/internal/logging"
 	"petset/internal/pki"
 	"petset/internal/proxy"
@@ -49,6 +51,11 @@ type Config struct {
 	// Client is where the API server is and how to trust it (host and CA);
 	// the node authenticates with its own client certificate.
 	Client *restclient.Config
+	// InProcess, when set, is the API server's handler chain in this
+	// process (petset up): the node's API clients hand their requests to
+	// it (package inproc) with the node's client certificate, instead of
+	// going through TLS.
+	InProcess http.Handler
 	// OtherServers are the URLs of the cluster's other API servers
 	// (petset agent --server with several): the relay its pods reach the API
 	// through tries them after Client.Host's.
@@ -156,6 +163,12 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	// The node's last writes at a stop (lease, status) finish.
 	nodeClient := creds.clientConfig(cfg.Client)
+	if cfg.InProcess != nil {
+		var err error
+		if nodeClient, err = inproc.Config(nodeClient, cfg.InProcess, n.log); err != nil {
+			return fmt.Errorf("node %s: %w", cfg.Name, err)
+		}
+	}
 	apiclient.Protobuf(nodeClient)
 	apiclient.DrainOnStop(nodeClient)
 	client, err := kubernetes.NewForConfig(nodeClient)
