@@ -264,7 +264,9 @@ func (c *ControlPlane) AdminConfig() *restclient.Config {
 	}
 }
 
-// LoopbackConfig is a privileged in-process client config; valid once Ready.
+// LoopbackConfig is a privileged in-process client config whose requests go
+// straight to the API server's handler chain (package inproc); valid once
+// Ready.
 func (c *ControlPlane) LoopbackConfig() *restclient.Config {
 	c.mu.Lock()
 	defer c.mu.Unlock()
