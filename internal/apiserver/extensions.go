@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"petset/internal/apiserver/crdopenapi"
+	"petset/internal/etcdstorage"
 )
 
 // newExtensions builds the apiextensions-apiserver that serves
@@ -41,7 +42,7 @@ import (
 // under the same prefix: CustomResourceDefinitions as
 // /registry/apiextensions.k8s.io/customresourcedefinitions/<name>, custom
 // resources as /registry/<group>/<plural>/[<namespace>/]<name>.
-func newExtensions(cfg genericapiserver.Config, etcd options.EtcdOptions, kubeInformers informers.SharedInformerFactory,
+func newExtensions(cfg genericapiserver.Config, etcd options.EtcdOptions, shared *etcdstorage.Shared, kubeInformers informers.SharedInformerFactory,
 	services webhook.ServiceResolver, auth webhook.AuthenticationInfoResolverWrapper) (*apiextensionsapiserver.CustomResourceDefinitions, error) {
 	// Only what differs from petset's server is changed on the copy.
 	cfg.PostStartHooks = map[string]genericapiserver.PostStartHookConfigEntry{}
@@ -54,11 +55,12 @@ func newExtensions(cfg genericapiserver.Config, etcd options.EtcdOptions, kubeIn
 	if err := etcd.ApplyTo(&cfg); err != nil {
 		return nil, fmt.Errorf("apiextensions storage: %w", err)
 	}
+	cfg.RESTOptionsGetter = shared.Getter(cfg.RESTOptionsGetter, etcd.EnableWatchCache)
 	cfg.MergedResourceConfig = apiextensionsapiserver.DefaultAPIResourceConfigSource()
 	extCfg := &apiextensionsapiserver.Config{
 		GenericConfig: &genericapiserver.RecommendedConfig{Config: cfg, SharedInformerFactory: kubeInformers},
 		ExtraConfig: apiextensionsapiserver.ExtraConfig{
-			CRDRESTOptionsGetter: apiextensionsoptions.NewCRDRESTOptionsGetter(etcd, cfg.ResourceTransformers, cfg.StorageObjectCountTracker),
+			CRDRESTOptionsGetter: shared.Getter(apiextensionsoptions.NewCRDRESTOptionsGetter(etcd, cfg.ResourceTransformers, cfg.StorageObjectCountTracker), etcd.EnableWatchCache),
 			MasterCount:          1,
 			ServiceResolver:      services,
 			AuthResolverWrapper:  auth,

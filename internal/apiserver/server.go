@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -41,6 +42,7 @@ import (
 	"k8s.io/component-base/compatibility"
 
 	"petset/internal/apiserver/openapi"
+	"petset/internal/etcdstorage"
 	"petset/internal/logging"
 	"petset/internal/pki"
 	"petset/internal/rbac"
@@ -80,7 +82,11 @@ type Config struct {
 	// service-account tokens are issued or accepted.
 	ServiceAccountIssuer *serviceaccount.Issuer
 	ServiceAccountKeys   []*rsa.PublicKey
-	// EtcdServers are the etcd client URLs.
+	// Etcd is the etcd client every resource's storage shares (package
+	// etcdstorage); its owner closes it after the server has stopped.
+	Etcd *clientv3.Client
+	// EtcdServers are the etcd client URLs, which the etcd health and
+	// readiness checks and the database size monitor dial.
 	EtcdServers []string
 	// EtcdCAFile, EtcdCertFile and EtcdKeyFile secure the connection to
 	// etcd (kube-apiserver's --etcd-cafile/--etcd-certfile/--etcd-keyfile).
@@ -230,6 +236,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := etcdOpts.ApplyWithStorageFactoryTo(storageFactory, c); err != nil {
 		return nil, fmt.Errorf("etcd storage: %w", err)
 	}
+	shared := etcdstorage.New(ctx, cfg.Etcd, etcdOpts.StorageConfig.CompactionInterval)
+	c.RESTOptionsGetter = shared.Getter(c.RESTOptionsGetter, etcdOpts.EnableWatchCache)
 
 	namer := openapinamer.NewDefinitionNamer(scheme, apiextensionsapiserver.Scheme)
 	c.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, namer)
@@ -263,7 +271,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// webhooks last.
 	c.AdmissionControl = admission.NewChainHandler(append(handlers, mutatingWebhooks, policies, validatingWebhooks)...)
 
-	ext, err := newExtensions(*c, *etcdOpts, informerFactory, services, webhookAuth)
+	ext, err := newExtensions(*c, *etcdOpts, shared, informerFactory, services, webhookAuth)
 	if err != nil {
 		return nil, err
 	}

@@ -360,7 +360,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		BindAddress: net.ParseIP(c.host), Port: c.port,
 		CertFile: c.files.ServingCert(), KeyFile: c.files.ServingKey(),
 		AdminToken: c.adminToken, JoinToken: c.joinToken, TokenAuthFile: c.cfg.TokenAuthFile, ClientCAFile: c.files.CACert(),
-		EtcdServers: endpoints, EtcdCAFile: c.etcdTLS.CAFile, EtcdCertFile: c.etcdTLS.CertFile, EtcdKeyFile: c.etcdTLS.KeyFile,
+		Etcd: etcdClient, EtcdServers: endpoints, EtcdCAFile: c.etcdTLS.CAFile, EtcdCertFile: c.etcdTLS.CertFile, EtcdKeyFile: c.etcdTLS.KeyFile,
 		DisableWatchCache: c.cfg.DisableWatchCache,
 		Unauthenticated:   unauthenticated,
 		Registry: registry.Deps{

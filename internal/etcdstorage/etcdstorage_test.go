@@ -1,0 +1,154 @@
+package etcdstorage_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/storage"
+	cacherstorage "k8s.io/apiserver/pkg/storage/cacher"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"petset/internal/etcd"
+	"petset/internal/etcdstorage"
+	"petset/internal/pki"
+)
+
+// codec stores and reads core/v1 as JSON.
+func codec(t *testing.T) runtime.Codec {
+	info, ok := runtime.SerializerInfoForMediaType(scheme.Codecs.SupportedMediaTypes(), runtime.ContentTypeJSON)
+	if !ok {
+		t.Fatal("no JSON serializer")
+	}
+	return scheme.Codecs.CodecForVersions(info.Serializer, info.Serializer, corev1.SchemeGroupVersion, corev1.SchemeGroupVersion)
+}
+
+var configMaps = schema.GroupResource{Resource: "configmaps"}
+
+// build makes the configmaps storage through the getter, as a registry
+// store does with its REST options.
+func build(t *testing.T, g generic.RESTOptionsGetter) (storage.Interface, factory.DestroyFunc) {
+	t.Helper()
+	opts, err := g.GetRESTOptions(configMaps, &corev1.ConfigMap{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFunc := func(obj runtime.Object) (string, error) {
+		return storage.NamespaceKeyFunc(opts.ResourcePrefix+"/", obj)
+	}
+	s, destroy, err := opts.Decorator(opts.StorageConfig, opts.ResourcePrefix, keyFunc,
+		func() runtime.Object { return &corev1.ConfigMap{} }, func() runtime.Object { return &corev1.ConfigMapList{} },
+		storage.DefaultNamespaceScopedAttr, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, destroy
+}
+
+// TestStoragesShareOneClient builds storages of a resource without and
+// with the watch cache on one client of an embedded etcd, and
+// checks what one writes the other reads and watches, and that destroying
+// one (as the API server does per resource) leaves the shared client to
+// the other, where the factory's storage would close its own.
+func TestStoragesShareOneClient(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f := pki.Files{Dir: filepath.Join(t.TempDir(), "pki")}
+	if err := f.EnsureEtcd(); err != nil {
+		t.Fatal(err)
+	}
+	e, err := etcd.Start(ctx, etcd.Config{
+		Dir:     t.TempDir(),
+		Serving: etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdServerCert(), KeyFile: f.EtcdServerKey()},
+		Peer:    etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdPeerCert(), KeyFile: f.EtcdPeerKey()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	cfg, err := etcd.ClientConfig(ctx, []string{e.ClientURL()}, etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdClientCert(), KeyFile: f.EtcdClientKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := clientv3.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+
+	shared := etcdstorage.New(ctx, client, time.Minute)
+	base := generic.RESTOptions{
+		StorageConfig: &storagebackend.ConfigForResource{
+			Config:        *storagebackend.NewDefaultConfig("/registry", codec(t)),
+			GroupResource: configMaps,
+		},
+		Decorator:      generic.UndecoratedStorage,
+		ResourcePrefix: "/configmaps",
+	}
+	raw, destroyRaw := build(t, shared.Getter(base, false))
+	cached, destroyCached := build(t, shared.Getter(base, true))
+	defer destroyCached()
+	if _, ok := raw.(*cacherstorage.CacheDelegator); ok {
+		t.Errorf("storage without watch cache is %T", raw)
+	}
+	if _, ok := cached.(*cacherstorage.CacheDelegator); !ok {
+		t.Fatalf("storage with watch cache is %T", cached)
+	}
+
+	// The watch cache serves once it has listed.
+	if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		return cached.ReadinessCheck() == nil, nil
+	}); err != nil {
+		t.Fatalf("watch cache not ready: %v", cached.ReadinessCheck())
+	}
+	w, err := cached.Watch(ctx, "/configmaps/default", storage.ListOptions{ResourceVersion: "0", Recursive: true, Predicate: storage.Everything})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	put := func(s storage.Interface, name string) {
+		t.Helper()
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}, Data: map[string]string{"k": name}}
+		if err := s.Create(ctx, "/configmaps/default/"+name, cm, &corev1.ConfigMap{}, 0); err != nil {
+			t.Fatalf("create %s: %v", name, err)
+		}
+	}
+	watched := func(name string) {
+		t.Helper()
+		select {
+		case ev := <-w.ResultChan():
+			// The watch cache sends its caching wrapper of the object.
+			m, err := meta.Accessor(ev.Object)
+			if ev.Type != watch.Added || err != nil || m.GetName() != name {
+				t.Fatalf("watch: %s %#v, want %s added", ev.Type, ev.Object, name)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("watch: no event for %s", name)
+		}
+	}
+	put(raw, "a")
+	watched("a")
+	var got corev1.ConfigMap
+	if err := cached.Get(ctx, "/configmaps/default/a", storage.GetOptions{}, &got); err != nil || got.Data["k"] != "a" {
+		t.Fatalf("get a through the cached storage: %v %v", err, got.Data)
+	}
+
+	destroyRaw()
+	put(cached, "b")
+	watched("b")
+	if err := cached.Get(ctx, "/configmaps/default/b", storage.GetOptions{}, &got); err != nil || got.Data["k"] != "b" {
+		t.Fatalf("get b after the other storage was destroyed: %v %v", err, got.Data)
+	}
+}
