@@ -35,6 +35,10 @@ type Controller struct {
 	writes  *writeTracker
 
 	podLister corelisters.PodLister
+	// pods indexes pods by controller (PodsByController), so a sync
+	// reads the set's own pods and the namespace's orphans, never every
+	// pod of the namespace.
+	pods      cache.Indexer
 	setLister appslisters.StatefulSetLister
 	synced    []cache.InformerSynced
 
@@ -61,7 +65,13 @@ func NewController(ctx context.Context, client kubernetes.Interface,
 	podInformer coreinformers.PodInformer, setInformer appsinformers.StatefulSetInformer,
 	pvcInformer coreinformers.PersistentVolumeClaimInformer, revInformer appsinformers.ControllerRevisionInformer,
 	recorder record.EventRecorder, workers int, opts Options) *Controller {
-	c := newController(client, podInformer.Lister(), setInformer.Lister(), pvcInformer.Lister(), revInformer.Lister(), recorder, workers)
+	log := logging.FromContext(ctx)
+	if _, ok := podInformer.Informer().GetIndexer().GetIndexers()[PodsByController]; !ok {
+		if err := podInformer.Informer().AddIndexers(cache.Indexers{PodsByController: IndexPodByController}); err != nil {
+			log.Error("statefulset controller: adding the pod index", logging.ErrKey, err)
+		}
+	}
+	c := newController(client, podInformer.Informer().GetIndexer(), setInformer.Lister(), pvcInformer.Lister(), revInformer.Lister(), recorder, workers)
 	c.control.autoFailover = opts.AutoFailover
 	c.writes.podsSeen = podInformer.Informer().LastSyncResourceVersion
 	c.writes.pvcsSeen = pvcInformer.Informer().LastSyncResourceVersion
@@ -71,7 +81,6 @@ func NewController(ctx context.Context, client kubernetes.Interface,
 		pvcInformer.Informer().HasSynced,
 		revInformer.Informer().HasSynced,
 	}
-	log := logging.FromContext(ctx)
 	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.addPod,
 		UpdateFunc: c.updatePod,
@@ -91,11 +100,12 @@ func NewController(ctx context.Context, client kubernetes.Interface,
 
 // newController builds a controller over the given listers, without event
 // handlers; NewController adds them. Tests drive it with listers over
-// indexers they fill themselves.
-func newController(client kubernetes.Interface, podLister corelisters.PodLister, setLister appslisters.StatefulSetLister,
+// indexers they fill themselves; pods must have the PodsByController index.
+func newController(client kubernetes.Interface, pods cache.Indexer, setLister appslisters.StatefulSetLister,
 	pvcLister corelisters.PersistentVolumeClaimLister, revLister appslisters.ControllerRevisionLister,
 	recorder record.EventRecorder, workers int) *Controller {
 	writes := &writeTracker{}
+	podLister := corelisters.NewPodLister(pods)
 	hist := &history{client: client, lister: revLister}
 	c := &Controller{
 		client:  client,
@@ -116,6 +126,7 @@ func newController(client kubernetes.Interface, podLister corelisters.PodLister,
 			now:      time.Now,
 		},
 		podLister: podLister,
+		pods:      pods,
 		setLister: setLister,
 	}
 	c.runner = runner.New(runner.Config[string]{
@@ -224,9 +235,9 @@ func (a *adoptionCheck) check(ctx context.Context) error {
 // claimPods returns the pods the set owns, adopting matching orphans and
 // releasing owned pods that no longer match (§7).
 func (c *Controller) claimPods(ctx context.Context, set *apps.StatefulSet, selector labels.Selector, adopt *adoptionCheck) ([]*v1.Pod, error) {
-	all, err := c.podLister.Pods(set.Namespace).List(labels.Everything())
+	all, err := podsOf(c.pods, set)
 	if err != nil {
-		return nil, fmt.Errorf("list pods: %w", err)
+		return nil, err
 	}
 	matches := func(pod *v1.Pod) bool {
 		return !selector.Empty() && selector.Matches(labels.Set(pod.Labels)) && isMemberOf(set, pod)

@@ -111,7 +111,7 @@ func newHarness(t testing.TB) *harness {
 		graceful: true,
 		deleted:  map[types.UID]bool{},
 	}
-	h.podIdx = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	h.podIdx = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, PodsByController: IndexPodByController})
 	h.setIdx = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	h.pvcIdx = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	h.revIdx = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
@@ -123,7 +123,7 @@ func newHarness(t testing.TB) *harness {
 // newController builds a fresh controller (as after a restart) over the caches.
 func (h *harness) newController() *Controller {
 	c := newController(h.client,
-		corelisters.NewPodLister(h.podIdx), appslisters.NewStatefulSetLister(h.setIdx),
+		h.podIdx, appslisters.NewStatefulSetLister(h.setIdx),
 		corelisters.NewPersistentVolumeClaimLister(h.pvcIdx), appslisters.NewControllerRevisionLister(h.revIdx),
 		h.events, 1)
 	c.control.now = h.clock
