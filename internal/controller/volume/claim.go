@@ -10,7 +10,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 	storagehelpers "k8s.io/component-helpers/storage/volume"
 )
@@ -165,9 +164,9 @@ func (c *Controller) delayBinding(claim *v1.PersistentVolumeClaim) (bool, error)
 // Under delayed binding only pre-bound volumes are returned: choosing among
 // unbound volumes is the scheduler's job there.
 func (c *Controller) findBestMatch(claim *v1.PersistentVolumeClaim, delay bool) (*v1.PersistentVolume, error) {
-	all, err := c.volumes.List(labels.Everything())
+	all, err := c.candidates(claim)
 	if err != nil {
-		return nil, fmt.Errorf("listing volumes: %w", err)
+		return nil, err
 	}
 	for _, v := range all {
 		if v.Spec.ClaimRef != nil && storagehelpers.IsVolumeBoundToClaim(v, claim) && v.DeletionTimestamp == nil {
@@ -207,6 +206,26 @@ func (c *Controller) findBestMatch(claim *v1.PersistentVolumeClaim, delay bool) 
 		}
 	}
 	return nil, nil
+}
+
+// candidates are the volumes that may serve claim: those whose claimRef
+// names it and those with no claimRef. A volume bound to another claim never
+// matches (FindMatchingVolume skips it), so the bound volumes of a big
+// cluster cost a claim's sync nothing.
+func (c *Controller) candidates(claim *v1.PersistentVolumeClaim) ([]*v1.PersistentVolume, error) {
+	var out []*v1.PersistentVolume
+	for _, key := range []string{claim.Namespace + "/" + claim.Name, unclaimedKey} {
+		objs, err := c.byClaim.ByIndex(claimRefIndex, key)
+		if err != nil {
+			return nil, fmt.Errorf("listing volumes: %w", err)
+		}
+		for _, o := range objs {
+			if v, ok := o.(*v1.PersistentVolume); ok {
+				out = append(out, v)
+			}
+		}
+	}
+	return out, nil
 }
 
 // volumeSatisfiesClaim returns why vol cannot serve claim, or "".
@@ -271,16 +290,11 @@ func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *
 		// comes here): no read of the claim from the API server either.
 		return nil
 	}
-	cur, err := c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Get(ctx, claim.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil // deleted meanwhile; the volume side releases the volume
-	}
-	if err != nil {
-		return fmt.Errorf("getting claim %s/%s: %w", claim.Namespace, claim.Name, err)
-	}
-	if cur.UID != claim.UID {
-		return fmt.Errorf("claim %s/%s was replaced while binding", claim.Namespace, claim.Name)
-	}
+	// The claim is written from the copy at hand (the cache's, or the one
+	// provisioning just wrote), as upstream's binder does: a stale copy
+	// fails with a conflict and the claim is synced again, so no read of
+	// the claim precedes the write.
+	cur := claim
 	upd := cur.DeepCopy()
 	changed := false
 	if upd.Spec.VolumeName != vol.Name {
@@ -293,7 +307,11 @@ func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *
 		changed = true
 	}
 	if changed {
+		var err error
 		upd, err = c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Update(ctx, upd, metav1.UpdateOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil // deleted meanwhile; the volume side releases the volume
+		}
 		if err != nil {
 			return fmt.Errorf("binding claim %s/%s to volume %s: %w", claim.Namespace, claim.Name, vol.Name, err)
 		}

@@ -164,13 +164,21 @@ func (c *Controller) Run(ctx context.Context) error {
 	return errors.Join(<-claimsDone, err)
 }
 
-// claimRefIndex indexes volumes by the claim their spec.claimRef names.
+// claimRefIndex indexes volumes by the claim their spec.claimRef names
+// (namespace/name), and volumes without a claimRef under unclaimedKey.
 const claimRefIndex = "claimRef"
+
+// unclaimedKey is the claimRefIndex key of volumes without a claimRef; a
+// claim's key always holds a "/".
+const unclaimedKey = ""
 
 func indexByClaimRef(obj any) ([]string, error) {
 	vol, ok := obj.(*v1.PersistentVolume)
-	if !ok || vol.Spec.ClaimRef == nil {
+	if !ok {
 		return nil, nil
+	}
+	if vol.Spec.ClaimRef == nil {
+		return []string{unclaimedKey}, nil
 	}
 	return []string{vol.Spec.ClaimRef.Namespace + "/" + vol.Spec.ClaimRef.Name}, nil
 }
