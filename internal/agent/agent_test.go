@@ -721,12 +721,22 @@ func TestSimulatedTimeline(t *testing.T) {
 			return false
 		}
 		w := p.Status.ContainerStatuses[0].State.Waiting
-		return p.Status.Phase == corev1.PodPending && w != nil && w.Reason == "ContainerCreating" && p.Status.PodIP != ""
+		return p.Status.Phase == corev1.PodPending && w != nil && w.Reason == "ContainerCreating"
+	}, nil)
+	// The container is created, not yet running: the agent holds the
+	// status back until it runs (kubelet writes no state in between).
+	eventually(t, "the container created", func() bool {
+		p := h.pod("sim-0")
+		if p == nil {
+			return false
+		}
+		cs, err := rt.ListContainers(context.Background(), string(p.UID))
+		return err == nil && len(cs) == 1 && cs[0].State == runtime.StateCreated
 	}, nil)
 	clk.Step(2 * time.Second)
 	eventually(t, "running, not ready", func() bool {
 		p := h.pod("sim-0")
-		return p.Status.Phase == corev1.PodRunning && !isTrue(p, corev1.PodReady)
+		return p.Status.Phase == corev1.PodRunning && !isTrue(p, corev1.PodReady) && p.Status.PodIP != ""
 	}, nil)
 	eventually(t, "ready after the ready delay", func() bool {
 		return isTrue(h.pod("sim-0"), corev1.PodReady)
@@ -782,18 +792,36 @@ func TestSimulatedInitContainers(t *testing.T) {
 	if s := states(); s != "Pending running waiting:PodInitializing waiting:PodInitializing" {
 		t.Fatalf("before its init duration: %s", s)
 	}
+	// created waits until the runtime holds the named container, created
+	// and not yet running: that holds the pod's status back until it runs
+	// (its start delay here).
+	created := func(name string) {
+		t.Helper()
+		eventually(t, name+" created", func() bool {
+			l, err := h.rt.ListContainers(context.Background(), string(h.pod("db-0").UID))
+			if err != nil {
+				return false
+			}
+			for _, c := range l {
+				if c.Name == name && c.State == runtime.StateCreated {
+					return true
+				}
+			}
+			return false
+		}, nil)
+	}
 	clk.Step(time.Second)
-	want("second init container created", "Pending terminated:Completed:0 waiting:PodInitializing waiting:PodInitializing")
+	created("init-schema")
 	clk.Step(time.Second)
 	want("second init container running", "Pending terminated:Completed:0 running waiting:PodInitializing")
 	waitTimer()
 	clk.Step(3 * time.Second)
-	want("app container created", "Pending terminated:Completed:0 terminated:Completed:0 waiting:PodInitializing")
+	created("main")
+	clk.Step(time.Second)
+	want("app container running", "Running terminated:Completed:0 terminated:Completed:0 running")
 	if p := h.pod("db-0"); !isTrue(p, corev1.PodInitialized) {
 		t.Errorf("Initialized %+v once both init containers completed", cond(p, corev1.PodInitialized))
 	}
-	clk.Step(time.Second)
-	want("app container running", "Running terminated:Completed:0 terminated:Completed:0 running")
 	eventually(t, "ready", func() bool { return isTrue(h.pod("db-0"), corev1.PodReady) }, nil)
 	if p := h.pod("db-0"); p.Status.InitContainerStatuses[0].State.Terminated.FinishedAt.Sub(p.Status.InitContainerStatuses[0].State.Terminated.StartedAt.Time) != 3*time.Second {
 		t.Errorf("first init container ran %v, want the 3s init duration", p.Status.InitContainerStatuses[0].State.Terminated)

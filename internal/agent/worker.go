@@ -665,6 +665,10 @@ func (a *Agent) observe(ctx context.Context, w *podWorker, pod *corev1.Pod, podI
 	return in, nil
 }
 
+// startingHold is how long a created container that has not yet run holds
+// its pod's status back (syncContainers).
+const startingHold = time.Second
+
 // syncContainers computes the pod's plan and applies it: probe-failed
 // containers are killed first (and the pod observed again), then
 // containers are started or wait out their back-off; after the runtime
@@ -712,21 +716,28 @@ func (a *Agent) syncContainers(ctx context.Context, w *podWorker, pod *corev1.Po
 			started = append(started, act.name)
 		}
 	}
-	// A container the runtime has not reported running yet (a simulated
-	// node's start delay) holds this sync's status back: the runtime's
-	// event when it runs or fails syncs the pod again, and that status is
-	// the one worth writing (kubelet too writes the pod's status once its
-	// containers have started, not in between).
-	starting := false
+	// A container the runtime created less than startingHold ago but has
+	// not reported running yet (a simulated node's start delay) holds the
+	// pod's status back, in this sync and in any sync another runtime event
+	// brings meanwhile: the runtime's event when it runs or fails syncs the
+	// pod again, and that status is the one worth writing (kubelet too
+	// writes the pod's status once its containers have started, not in
+	// between). A container stuck in Created past the hold is reported.
 	if len(started) > 0 {
 		if in, err = a.observe(ctx, w, pod, podIP, false); err != nil {
 			return 2 * time.Second, err
 		}
 		plan = computePod(in)
-		for _, name := range started {
-			if l := in.containers[name]; len(l) > 0 && l[0].State == runtime.StateCreated {
-				starting = true
-			}
+	}
+	starting := false
+	now := a.clock.Now()
+	for _, l := range in.containers {
+		if len(l) == 0 || l[0].State != runtime.StateCreated {
+			continue
+		}
+		if left := l[0].CreatedAt.Add(startingHold).Sub(now); left > 0 {
+			starting = true
+			soon(left)
 		}
 	}
 
