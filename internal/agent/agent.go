@@ -27,6 +27,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"petset/internal/agent/image"
+	"petset/internal/agent/objcache"
 	"petset/internal/agent/probe"
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/token"
@@ -158,6 +159,8 @@ type Agent struct {
 	pods       cache.SharedIndexInformer
 	podLister  corelisters.PodLister
 	pvLister   corelisters.PersistentVolumeLister
+	// objects follows the ConfigMaps and Secrets the node's pods name.
+	objects objectCache
 
 	queue   *workqueue.Typed[types.UID]
 	pvQueue *workqueue.Typed[string]
@@ -269,6 +272,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.podLister = a.podFactory.Core().V1().Pods().Lister()
 	a.pvLister = a.pvFactory.Core().V1().PersistentVolumes().Lister()
+	a.objects = objcache.New(a.client)
 
 	vm, err := volume.New(volume.Config{
 		NodeName:  cfg.NodeName,
@@ -299,8 +303,19 @@ func New(cfg Config) (*Agent, error) {
 	return a, nil
 }
 
-// apiObjects reads the objects a pod refers to from the API server, by
-// name (GET), as kubelet's "Get" object managers do.
+// objectCache is the agent's view of the ConfigMaps and Secrets its pods
+// name (objcache.Cache).
+type objectCache interface {
+	Register(pod *corev1.Pod)
+	Unregister(uid types.UID)
+	ConfigMap(ctx context.Context, namespace, name string) (*corev1.ConfigMap, error)
+	Secret(ctx context.Context, namespace, name string) (*corev1.Secret, error)
+	Stop()
+}
+
+// apiObjects reads the objects a pod refers to: ConfigMaps and Secrets
+// from the watches of the node's object cache (kubelet's default "Watch"
+// managers), claims and volumes from the API server by name.
 type apiObjects struct{ a *Agent }
 
 // objectTimeout bounds one read of a pod's object.
@@ -309,12 +324,12 @@ const objectTimeout = 30 * time.Second
 func (o apiObjects) ConfigMap(ns, name string) (*corev1.ConfigMap, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), objectTimeout)
 	defer cancel()
-	return o.a.client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	return o.a.objects.ConfigMap(ctx, ns, name)
 }
 func (o apiObjects) Secret(ns, name string) (*corev1.Secret, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), objectTimeout)
 	defer cancel()
-	return o.a.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	return o.a.objects.Secret(ctx, ns, name)
 }
 func (o apiObjects) PersistentVolumeClaim(ns, name string) (*corev1.PersistentVolumeClaim, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), objectTimeout)
@@ -344,6 +359,7 @@ func (a *Agent) NodeName() string { return a.cfg.NodeName }
 // Run registers the node and runs pods until ctx is cancelled. Pods keep
 // running when Run returns; a new agent adopts them.
 func (a *Agent) Run(ctx context.Context) error {
+	defer a.objects.Stop()
 	defer a.queue.ShutDown()
 	defer a.pvQueue.ShutDown()
 	sink := a.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.client.CoreV1().Events("")})

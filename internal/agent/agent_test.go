@@ -37,6 +37,8 @@ type harness struct {
 	clock  Clock
 	dir    string
 	agent  *Agent // the last one started
+	// wrapObjects, when set, wraps a started agent's object cache.
+	wrapObjects func(objectCache) objectCache
 }
 
 func newHarness(t *testing.T, clk Clock) *harness {
@@ -76,6 +78,9 @@ func (h *harness) start(cfg Config) (stop func()) {
 		h.t.Fatal(err)
 	}
 	h.agent = a
+	if h.wrapObjects != nil {
+		a.objects = h.wrapObjects(a.objects)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

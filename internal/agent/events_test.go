@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	apiruntime "k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -59,12 +58,15 @@ func TestMissingConfigMapFailedMountBackOffAndRecovery(t *testing.T) {
 		readsMu sync.Mutex
 		reads   []time.Time
 	)
-	h.client.PrependReactor("get", "configmaps", func(k8stesting.Action) (bool, apiruntime.Object, error) {
-		readsMu.Lock()
-		defer readsMu.Unlock()
-		reads = append(reads, clk.Now())
-		return false, nil, nil
-	})
+	var objects objectCache // the agent's own, unrecorded
+	h.wrapObjects = func(o objectCache) objectCache {
+		objects = o
+		return readRecorder{objectCache: o, read: func() {
+			readsMu.Lock()
+			defer readsMu.Unlock()
+			reads = append(reads, clk.Now())
+		}}
+	}
 	h.start(h.config())
 	p := simplePod("cm-0")
 	p.Spec.Containers[0].ReadinessProbe = nil
@@ -81,13 +83,9 @@ func TestMissingConfigMapFailedMountBackOffAndRecovery(t *testing.T) {
 	}, nil)
 
 	cmGets := func() int {
-		n := 0
-		for _, a := range h.client.Actions() {
-			if g, ok := a.(k8stesting.GetAction); ok && g.GetVerb() == "get" && g.GetResource().Resource == "configmaps" {
-				n++
-			}
-		}
-		return n
+		readsMu.Lock()
+		defer readsMu.Unlock()
+		return len(reads)
 	}
 	// Back-off: a retry after 500ms, the next a further 1s later (the
 	// times of the reads are checked once the pod runs).
@@ -104,6 +102,12 @@ func TestMissingConfigMapFailedMountBackOffAndRecovery(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The agent follows the ConfigMap by a watch: the retry reads it once
+	// the watch has delivered it.
+	eventually(t, "the agent's watch delivers the ConfigMap", func() bool {
+		_, err := objects.ConfigMap(context.Background(), "default", "mysql")
+		return err == nil
+	}, nil)
 	clk.Step(100 * time.Millisecond)
 	eventually(t, "running once the ConfigMap exists", func() bool { return h.pod("cm-0").Status.Phase == corev1.PodRunning }, nil)
 	readsMu.Lock()
@@ -267,4 +271,15 @@ func TestUnhealthyEvent(t *testing.T) {
 	if got := h.events("unready-0"); got[want] == 0 || isTrue(h.pod("unready-0"), corev1.PodReady) {
 		t.Errorf("events:%s", dump(got))
 	}
+}
+
+// readRecorder calls read at every read of a ConfigMap.
+type readRecorder struct {
+	objectCache
+	read func()
+}
+
+func (r readRecorder) ConfigMap(ctx context.Context, namespace, name string) (*corev1.ConfigMap, error) {
+	r.read()
+	return r.objectCache.ConfigMap(ctx, namespace, name)
 }

@@ -124,6 +124,7 @@ func (a *Agent) work(ctx context.Context, w *podWorker) {
 			}
 			delete(a.workers, w.uid)
 			a.mu.Unlock()
+			a.objects.Unregister(w.uid)
 			a.releaseIdentity(w.uid)
 			return
 		}
@@ -565,6 +566,9 @@ func (a *Agent) setUpPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (st
 		return "", nil, "", 0, nil
 	}
 	w.waitingFor = ""
+	// The ConfigMaps and Secrets the pod names are followed by watches from
+	// now until its worker ends.
+	a.objects.Register(pod)
 
 	// As kubelet, say at once that the pod is being set up: its containers
 	// wait with ContainerCreating (PodInitializing behind init containers)

@@ -108,7 +108,15 @@ func (n *NodeAuth) Authorize(ctx context.Context, a authorizer.Attributes) (auth
 func (n *NodeAuth) allowed(node string, a authorizer.Attributes) (bool, string) {
 	verb, group, res, sub, name := a.GetVerb(), a.GetAPIGroup(), a.GetResource(), a.GetSubresource(), a.GetName()
 	switch group + "/" + res {
-	case "/secrets", "/configmaps", "/persistentvolumeclaims":
+	case "/secrets", "/configmaps":
+		// get, or list and watch of one object (a metadata.name field
+		// selector, which request info turns into the name): how the
+		// agent follows the objects its pods name, as kubelet does.
+		if !oneOf(verb, readVerbs...) || sub != "" || name == "" {
+			return false, fmt.Sprintf("node %q may only read individual %s", node, res)
+		}
+		return n.referenced(node, res, a.GetNamespace(), name)
+	case "/persistentvolumeclaims":
 		if verb != "get" || sub != "" || name == "" {
 			return false, fmt.Sprintf("node %q may only get individual %s", node, res)
 		}

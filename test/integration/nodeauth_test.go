@@ -11,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
@@ -99,6 +100,27 @@ func TestNodeAuthorization(t *testing.T) {
 	mustForbid(t, "node a lists all secrets", err)
 	_, err = nodeA.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
 	mustForbid(t, "node a lists the secrets of a namespace", err)
+	// One object by a metadata.name field selector: list and watch, as the
+	// agent follows what its pods name.
+	byName := func(name string) metav1.ListOptions {
+		return metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()}
+	}
+	list, err := nodeA.CoreV1().ConfigMaps(ns).List(ctx, byName("ca"))
+	mustAllow(t, "node a lists the configmap of its pod by name", err)
+	if err == nil && (len(list.Items) != 1 || list.Items[0].Name != "ca") {
+		t.Errorf("node a's list of configmap ca: %d items", len(list.Items))
+	}
+	w, err := nodeA.CoreV1().Secrets(ns).Watch(ctx, byName("sa"))
+	mustAllow(t, "node a watches the secret of its pod by name", err)
+	if err == nil {
+		w.Stop()
+	}
+	_, err = nodeA.CoreV1().ConfigMaps(ns).List(ctx, byName("cb"))
+	mustForbid(t, "node a lists the configmap of node b's pod by name", err)
+	_, err = nodeA.CoreV1().Secrets(ns).Watch(ctx, byName("sb"))
+	mustForbid(t, "node a watches the secret of node b's pod by name", err)
+	_, err = nodeA.CoreV1().PersistentVolumeClaims(ns).List(ctx, byName("x"))
+	mustForbid(t, "node a lists claims by name", err)
 
 	// Nodes: its own, not others.
 	_, err = nodeA.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "a", Labels: map[string]string{"kubernetes.io/hostname": "a"}}}, metav1.CreateOptions{})
