@@ -185,6 +185,11 @@ func (c *control) reconcile(ctx context.Context, set *apps.StatefulSet, current,
 	}
 	monotonic := set.Spec.PodManagementPolicy != apps.ParallelPodManagement
 
+	// Pods created by this sync count in its status at once, as upstream
+	// counts them: the status written after an ordered step already says
+	// the next pod exists, instead of a second write once the cache shows
+	// it. Parallel creations run concurrently, hence the lock.
+	var statusMu sync.Mutex
 	processReplica := func(i int) (bool, error) {
 		pod := replicas[i]
 		if isFailedOrSucceeded(pod) {
@@ -225,6 +230,9 @@ func (c *control) reconcile(ctx context.Context, set *apps.StatefulSet, current,
 			if err := c.pods.createPod(ctx, set, pod); err != nil {
 				return true, err
 			}
+			statusMu.Lock()
+			countCreated(status, pod)
+			statusMu.Unlock()
 			if monotonic {
 				return true, nil
 			}

@@ -345,9 +345,11 @@ func (c *Controller) enqueueSet(obj interface{}) {
 func (c *Controller) deleteSet(obj interface{}) {
 	if set, ok := obj.(*apps.StatefulSet); ok {
 		c.writes.forget(set.UID)
+		c.control.status.forget(set.UID)
 	} else if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		if set, ok := tomb.Obj.(*apps.StatefulSet); ok {
 			c.writes.forget(set.UID)
+			c.control.status.forget(set.UID)
 		}
 	}
 	c.enqueueSet(obj)

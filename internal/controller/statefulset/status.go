@@ -3,11 +3,13 @@ package statefulset
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	apps "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	"k8s.io/client-go/util/retry"
@@ -17,15 +19,38 @@ import (
 type statusUpdater struct {
 	client    kubernetes.Interface
 	setLister appslisters.StatefulSetLister
+
+	// written maps a set's UID to its last status write: the
+	// resourceVersion it was written over and the one it produced. A sync
+	// that comes before the cache shows that write starts from the version
+	// it produced instead of conflicting on the stale copy.
+	mu      sync.Mutex
+	written map[types.UID]statusWrite
 }
+
+type statusWrite struct{ over, as string }
 
 // update writes status, reapplying it to a fresh copy from the cache on conflict.
 func (su *statusUpdater) update(ctx context.Context, set *apps.StatefulSet, status *apps.StatefulSetStatus) error {
 	set = set.DeepCopy()
 	set.Status = *status
+	su.mu.Lock()
+	if w, ok := su.written[set.UID]; ok && w.over == set.ResourceVersion {
+		// Nothing changed the set but our own write, which the cache has
+		// not shown yet.
+		set.ResourceVersion = w.as
+	}
+	su.mu.Unlock()
 	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-		_, err := su.client.AppsV1().StatefulSets(set.Namespace).UpdateStatus(ctx, set, metav1.UpdateOptions{})
+		over := set.ResourceVersion
+		out, err := su.client.AppsV1().StatefulSets(set.Namespace).UpdateStatus(ctx, set, metav1.UpdateOptions{})
 		if err == nil {
+			su.mu.Lock()
+			if su.written == nil {
+				su.written = map[types.UID]statusWrite{}
+			}
+			su.written[set.UID] = statusWrite{over: over, as: out.ResourceVersion}
+			su.mu.Unlock()
 			return nil
 		}
 		if fresh, getErr := su.setLister.StatefulSets(set.Namespace).Get(set.Name); getErr == nil {
@@ -38,6 +63,13 @@ func (su *statusUpdater) update(ctx context.Context, set *apps.StatefulSet, stat
 		return fmt.Errorf("update status of statefulset %s/%s: %w", set.Namespace, set.Name, err)
 	}
 	return nil
+}
+
+// forget drops what update remembers of a deleted set.
+func (su *statusUpdater) forget(uid types.UID) {
+	su.mu.Lock()
+	defer su.mu.Unlock()
+	delete(su.written, uid)
 }
 
 // countPods computes the pod counts of status from pods; placeholders (no
@@ -66,6 +98,19 @@ func countPods(status *apps.StatefulSetStatus, pods []*v1.Pod, minReadySeconds i
 		if rev == status.UpdateRevision {
 			status.UpdatedReplicas++
 		}
+	}
+}
+
+// countCreated adds a pod this sync created to status, as countPods would
+// count it once the cache shows it.
+func countCreated(status *apps.StatefulSetStatus, pod *v1.Pod) {
+	status.Replicas++
+	rev := podRevision(pod)
+	if rev == status.CurrentRevision {
+		status.CurrentReplicas++
+	}
+	if rev == status.UpdateRevision {
+		status.UpdatedReplicas++
 	}
 }
 

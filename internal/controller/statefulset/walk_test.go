@@ -285,11 +285,14 @@ func (w *walker) checkStep(set *apps.StatefulSet, before, after []*v1.Pod, injec
 	if injected {
 		return
 	}
-	// Status matches the pods the sync saw.
+	// Status matches the pods the sync saw and those it created.
 	st := h.set(w.name).Status
 	var want apps.StatefulSetStatus
 	want.CurrentRevision, want.UpdateRevision = st.CurrentRevision, st.UpdateRevision
 	countPods(&want, before, set.Spec.MinReadySeconds, now)
+	for _, p := range created {
+		countCreated(&want, p)
+	}
 	if st.ObservedGeneration != set.Generation {
 		w.fatalf("observedGeneration %d, generation %d", st.ObservedGeneration, set.Generation)
 	}
