@@ -131,6 +131,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if rw.err != nil {
 			return nil, rw.err
 		}
+		// A handler that answered because the client cancelled.
+		if err := clientCtx.Err(); err != nil {
+			rw.resp.Body.Close()
+			return nil, err
+		}
 		return rw.resp, nil
 	case <-clientCtx.Done():
 		cancel()
