@@ -281,11 +281,34 @@ func (c *ControlPlane) Handler() http.Handler {
 	return c.handler
 }
 
+// etcdClient is the etcd client of the API server (every resource's
+// storage), the allocators and the cluster's records. A server alone calls
+// its embedded etcd in-process: no TCP, TLS or gRPC between the API server
+// and the etcd in the same process. Otherwise it dials endpoints: the
+// server's own member in a cluster (which forwards what needs the leader),
+// or an external etcd.
+func (c *ControlPlane) etcdClient(ctx context.Context, alone *etcd.Server, endpoints []string) (*clientv3.Client, error) {
+	if alone != nil {
+		return alone.Client(), nil
+	}
+	cfg, err := etcd.ClientConfig(context.WithoutCancel(ctx), endpoints, c.etcdTLS)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := clientv3.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("etcd client: %w", err)
+	}
+	return cl, nil
+}
+
 // Run starts everything and blocks until ctx is done, then stops in order.
 func (c *ControlPlane) Run(ctx context.Context) error {
 	// Everything started below logs through the configured logger.
 	ctx = logging.IntoContext(ctx, c.log)
 	endpoints := c.cfg.EtcdEndpoints
+	// alone is the embedded etcd of a server alone (not clustered).
+	var alone *etcd.Server
 	if len(endpoints) == 0 {
 		f := c.files
 		ec := etcd.Config{
@@ -313,6 +336,8 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 			if err := c.settleMembership(ctx, e); err != nil {
 				return err
 			}
+		} else {
+			alone = e
 		}
 		// The API server talks to this server's own member, which
 		// forwards what needs the leader.
@@ -323,14 +348,10 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	c.etcdURLs = endpoints
 	c.mu.Unlock()
 	// The client outlives ctx: the kubernetes Service's stop still writes
-	// through it; the deferred Close ends it.
-	etcdCfg, err := etcd.ClientConfig(context.WithoutCancel(ctx), endpoints, c.etcdTLS)
+	// through it; the deferred Close ends it, before etcd's.
+	etcdClient, err := c.etcdClient(ctx, alone, endpoints)
 	if err != nil {
 		return err
-	}
-	etcdClient, err := clientv3.New(etcdCfg)
-	if err != nil {
-		return fmt.Errorf("etcd client: %w", err)
 	}
 	defer etcdClient.Close()
 

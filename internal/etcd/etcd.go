@@ -13,6 +13,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 
 	"petset/internal/logging"
 )
@@ -140,8 +141,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// The API server compacts history itself (every 5 minutes, as kube-apiserver does).
 	ec.AutoCompactionMode = embed.CompactorModePeriodic
 	ec.AutoCompactionRetention = "0"
-	// Several MB objects must fit: match kube-apiserver's 1.5 MiB request limit with room.
-	ec.MaxRequestBytes = 3 * 1024 * 1024
+	// Objects of several MB must fit: kube-apiserver's etcd takes 1.5 MiB
+	// requests; this one 2 MiB, the most a network client sends (clientv3's
+	// default send limit), so that a client in-process (Client), which has
+	// no such limit, is refused the same objects.
+	ec.MaxRequestBytes = MaxRequestBytes
 
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
@@ -182,6 +186,15 @@ func memberURL(s string) (url.URL, error) {
 	}
 	return *u, nil
 }
+
+// MaxRequestBytes is the largest request the embedded etcd accepts.
+const MaxRequestBytes = 2 * 1024 * 1024
+
+// Client is a client of this member that calls it in-process: no socket,
+// TLS or gRPC, and no client certificate (the client-cert check guards
+// the network listeners only, which stay for every other client). Close
+// it before Close.
+func (s *Server) Client() *clientv3.Client { return v3client.New(s.e.Server) }
 
 // ClientURL is the URL clients use to reach this etcd.
 func (s *Server) ClientURL() string {

@@ -2,11 +2,9 @@ package etcdstorage_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,9 +19,8 @@ import (
 	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
 	"k8s.io/client-go/kubernetes/scheme"
 
-	"petset/internal/etcd"
+	"petset/internal/etcd/etcdtest"
 	"petset/internal/etcdstorage"
-	"petset/internal/pki"
 )
 
 // codec stores and reads core/v1 as JSON.
@@ -58,34 +55,15 @@ func build(t *testing.T, g generic.RESTOptionsGetter) (storage.Interface, factor
 }
 
 // TestStoragesShareOneClient builds storages of a resource without and
-// with the watch cache on one client of an embedded etcd, and
+// with the watch cache on one in-process client of an embedded etcd, and
 // checks what one writes the other reads and watches, and that destroying
 // one (as the API server does per resource) leaves the shared client to
 // the other, where the factory's storage would close its own.
 func TestStoragesShareOneClient(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f := pki.Files{Dir: filepath.Join(t.TempDir(), "pki")}
-	if err := f.EnsureEtcd(); err != nil {
-		t.Fatal(err)
-	}
-	e, err := etcd.Start(ctx, etcd.Config{
-		Dir:     t.TempDir(),
-		Serving: etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdServerCert(), KeyFile: f.EtcdServerKey()},
-		Peer:    etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdPeerCert(), KeyFile: f.EtcdPeerKey()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	cfg, err := etcd.ClientConfig(ctx, []string{e.ClientURL()}, etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdClientCert(), KeyFile: f.EtcdClientKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := clientv3.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, _ := etcdtest.Start(t)
+	client := e.Client()
 	defer client.Close()
 
 	shared := etcdstorage.New(ctx, client, time.Minute)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -39,6 +40,11 @@ func tooLarge(err error) error {
 }
 
 func isTooLarge(err error) bool {
+	// etcd's refusal as its client returns it (rpctypes.Error): no gRPC
+	// status left, the same from a client in-process and on the network.
+	if errors.Is(err, rpctypes.ErrRequestTooLarge) {
+		return true
+	}
 	var st interface{ GRPCStatus() *grpcstatus.Status }
 	if !errors.As(err, &st) {
 		return false

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +19,9 @@ func TestTooLarge(t *testing.T) {
 		want bool
 	}{
 		{"etcd request too large", grpcstatus.Error(codes.InvalidArgument, "etcdserver: request is too large"), true},
+		{"etcd client's error", rpctypes.ErrRequestTooLarge, true},
+		{"etcd client's error wrapped", fmt.Errorf("txn: %w", rpctypes.ErrRequestTooLarge), true},
+		{"etcd client's other error", rpctypes.ErrEmptyKey, false},
 		{"client send limit", grpcstatus.Error(codes.ResourceExhausted, "trying to send message larger than max (2560955 vs. 2097152)"), true},
 		{"wrapped", fmt.Errorf("txn: %w", grpcstatus.Error(codes.InvalidArgument, "etcdserver: request is too large")), true},
 		{"other invalid argument", grpcstatus.Error(codes.InvalidArgument, "etcdserver: key is not provided"), false},

@@ -24,6 +24,7 @@ import (
 
 	"petset/internal/controlplane"
 	"petset/internal/etcd"
+	"petset/internal/etcd/etcdtest"
 	"petset/internal/pki"
 )
 
@@ -32,20 +33,8 @@ import (
 // client URL and the client credentials it accepts.
 func startExternalEtcd(t *testing.T) (string, etcd.TLS) {
 	t.Helper()
-	f := pki.Files{Dir: filepath.Join(t.TempDir(), "pki")}
-	if err := f.EnsureEtcd(); err != nil {
-		t.Fatal(err)
-	}
-	e, err := etcd.Start(context.Background(), etcd.Config{
-		Dir:     t.TempDir(),
-		Serving: etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdServerCert(), KeyFile: f.EtcdServerKey()},
-		Peer:    etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdPeerCert(), KeyFile: f.EtcdPeerKey()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	return e.ClientURL(), etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdClientCert(), KeyFile: f.EtcdClientKey()}
+	e, creds := etcdtest.Start(t)
+	return e.ClientURL(), creds
 }
 
 // etcdClient is a clientv3 client with creds, closed when the test ends.

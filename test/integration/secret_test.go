@@ -91,8 +91,9 @@ func TestSecretStringData(t *testing.T) {
 }
 
 // TestObjectTooLargeForStorage: an object the request-size limit lets
-// through but etcd's client refuses gets kube's 413, not a 500 carrying a
-// gRPC error; the same on update. A smaller one is stored.
+// through but etcd refuses (its 2 MiB request limit; the API server calls
+// the embedded etcd in-process) gets kube's 413, not a 500 carrying an
+// etcd error; the same on update. A smaller one is stored.
 func TestObjectTooLargeForStorage(t *testing.T) {
 	c := startCluster(t, "")
 	ctx := context.Background()
