@@ -82,8 +82,10 @@ type Config struct {
 	// service-account tokens are issued or accepted.
 	ServiceAccountIssuer *serviceaccount.Issuer
 	ServiceAccountKeys   []*rsa.PublicKey
-	// Etcd is the etcd client every resource's storage shares (package
-	// etcdstorage); its owner closes it after the server has stopped.
+	// Etcd, when set, is the etcd client every resource's storage shares
+	// (package etcdstorage); its owner closes it after the server has
+	// stopped. Nil: each storage dials its own client to EtcdServers, as
+	// k8s.io/apiserver's storage factory does.
 	Etcd *clientv3.Client
 	// EtcdServers are the etcd client URLs, which the etcd health and
 	// readiness checks and the database size monitor dial.
@@ -236,7 +238,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := etcdOpts.ApplyWithStorageFactoryTo(storageFactory, c); err != nil {
 		return nil, fmt.Errorf("etcd storage: %w", err)
 	}
-	shared := etcdstorage.New(ctx, cfg.Etcd, etcdOpts.StorageConfig.CompactionInterval)
+	var shared *etcdstorage.Shared
+	if cfg.Etcd != nil {
+		shared = etcdstorage.New(ctx, cfg.Etcd, etcdOpts.StorageConfig.CompactionInterval)
+	}
 	c.RESTOptionsGetter = shared.Getter(c.RESTOptionsGetter, etcdOpts.EnableWatchCache)
 
 	namer := openapinamer.NewDefinitionNamer(scheme, apiextensionsapiserver.Scheme)

@@ -354,6 +354,15 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		return err
 	}
 	defer etcdClient.Close()
+	// Alone, every resource's storage shares the in-process client.
+	// Clustered servers and an external etcd keep a client per resource
+	// (k8s.io/apiserver's): with one shared network client a clustered
+	// server (--cluster-init) never became ready (a watch of the API server
+	// waited for its watch cache to catch up; TestHAServerKillNine).
+	var storageClient *clientv3.Client
+	if alone != nil {
+		storageClient = etcdClient
+	}
 
 	ipRange, err := allocator.NewIPRange(c.cfg.ServiceCIDR)
 	if err != nil {
@@ -381,7 +390,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		BindAddress: net.ParseIP(c.host), Port: c.port,
 		CertFile: c.files.ServingCert(), KeyFile: c.files.ServingKey(),
 		AdminToken: c.adminToken, JoinToken: c.joinToken, TokenAuthFile: c.cfg.TokenAuthFile, ClientCAFile: c.files.CACert(),
-		Etcd: etcdClient, EtcdServers: endpoints, EtcdCAFile: c.etcdTLS.CAFile, EtcdCertFile: c.etcdTLS.CertFile, EtcdKeyFile: c.etcdTLS.KeyFile,
+		Etcd: storageClient, EtcdServers: endpoints, EtcdCAFile: c.etcdTLS.CAFile, EtcdCertFile: c.etcdTLS.CertFile, EtcdKeyFile: c.etcdTLS.KeyFile,
 		DisableWatchCache: c.cfg.DisableWatchCache,
 		Unauthenticated:   unauthenticated,
 		Registry: registry.Deps{

@@ -78,10 +78,7 @@ func (t TLS) info() transport.TLSInfo {
 func ClientConfig(ctx context.Context, endpoints []string, t TLS) (clientv3.Config, error) {
 	// The client logs through the logger ctx carries (source=etcd),
 	// warnings and errors only.
-	cfg := clientv3.Config{Endpoints: endpoints, Context: ctx, Logger: zapLogger(logging.FromContext(ctx), nil),
-		// kube-apiserver's keepalive: a member that stops answering is
-		// found out within 40 s and the client moves on to another.
-		DialKeepAliveTime: 30 * time.Second, DialKeepAliveTimeout: 10 * time.Second}
+	cfg := clientv3.Config{Endpoints: endpoints, Context: ctx, Logger: zapLogger(logging.FromContext(ctx), nil)}
 	if err := t.Validate(); err != nil {
 		return cfg, err
 	}

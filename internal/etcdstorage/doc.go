@@ -13,6 +13,11 @@
 // (encryption at rest), lease manager configuration and the one compactor,
 // and the watch cache in front as the registry's StorageWithCacher does.
 //
+// The control plane uses it for a server alone, on the in-process client
+// of its embedded etcd; clustered servers and an external etcd keep the
+// factory's client per resource (a --cluster-init server with one shared
+// network client never became ready; the cause is not known yet).
+//
 // It owns the compactor, not the client: the client's owner (the control
 // plane) closes it once the API server has stopped. Destroying a storage
 // ends only that storage. The etcd health and readiness checks and the

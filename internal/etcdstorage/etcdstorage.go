@@ -54,8 +54,12 @@ func New(ctx context.Context, c *clientv3.Client, interval time.Duration) *Share
 
 // Getter returns g's REST options with storage on the shared client: with
 // the watch cache in front when watchCache is set, as the options'
-// StorageWithCacher decorator has it, without otherwise.
+// StorageWithCacher decorator has it, without otherwise. A nil Shared
+// returns g.
 func (s *Shared) Getter(g generic.RESTOptionsGetter, watchCache bool) generic.RESTOptionsGetter {
+	if s == nil {
+		return g
+	}
 	return getter{shared: s, next: g, watchCache: watchCache}
 }
 
