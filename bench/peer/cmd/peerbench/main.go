@@ -67,7 +67,7 @@ func main() {
 	flag.BoolVar(&o.w6, "w6", false, "also W6, on a fresh cluster of 50 nodes per system: 100 sets × 100, Parallel, then a rollout of all with maxUnavailable 10")
 	flag.StringVar(&o.w6Size, "w6-size", "100x100", "W6's SETSxREPLICAS (scaled down, e.g. 10x20)")
 	flag.StringVar(&o.fromJSON, "from", "", "write the report from this results.json instead of running")
-	flag.StringVar(&o.pprof, "petset-pprof", "", "loopback host:port: petset serves pprof there and CPU profiles of its first 10 s of W2 and 30 s of W3 are saved in -out as petset-w2-run<N>.pprof and petset-w3-run<N>.pprof")
+	flag.StringVar(&o.pprof, "petset-pprof", "", "loopback host:port: petset serves pprof there and CPU profiles of its first 10 s of W2 and 30 s of W3 and a heap profile at the end of W3 are saved in -out as petset-w2-run<N>.pprof, petset-w3-run<N>.pprof and petset-w3-heap-run<N>.pprof")
 	flag.Parse()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "peerbench:", err)
@@ -361,6 +361,9 @@ func workloads(ctx context.Context, o options, c *cluster, m workload.Manifests,
 			return err
 		}
 		record("W3", r)
+		if o.pprof != "" && c.system == "petset" {
+			<-heapProfile(ctx, o.pprof, filepath.Join(o.out, fmt.Sprintf("petset-w3-heap-run%d.pprof", rr.Run)))
+		}
 		rr.Pods["W3"] = 100 * 10
 	}
 	return nil

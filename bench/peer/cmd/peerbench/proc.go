@@ -101,10 +101,20 @@ func (p *proc) waitFor(ctx context.Context, bound time.Duration, what string, co
 // profile fetches a CPU profile of seconds from the pprof server at addr
 // into path, in the background; the channel closes when it is done.
 func profile(ctx context.Context, addr string, seconds int, path string) <-chan struct{} {
+	return fetchProfile(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), path)
+}
+
+// heapProfile fetches a heap profile (after a GC) from the pprof server at
+// addr into path, in the background; the channel closes when it is done.
+func heapProfile(ctx context.Context, addr string, path string) <-chan struct{} {
+	return fetchProfile(ctx, fmt.Sprintf("http://%s/debug/pprof/heap?gc=1", addr), path)
+}
+
+func fetchProfile(ctx context.Context, url, path string) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			progress("  profile: %v", err)
 			return
@@ -125,7 +135,7 @@ func profile(ctx context.Context, addr string, seconds int, path string) <-chan 
 			progress("  profile: %v", err)
 			return
 		}
-		progress("  CPU profile: %s", path)
+		progress("  profile: %s", path)
 	}()
 	return done
 }
