@@ -189,31 +189,9 @@ func (c *Cache) watch(r Ref) *item {
 	var expected runtime.Object
 	switch r.Kind {
 	case ConfigMaps:
-		api := c.client.CoreV1().ConfigMaps(r.Namespace)
-		expected = &corev1.ConfigMap{}
-		lw = &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				o.FieldSelector = sel
-				return api.List(ctx, o)
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				o.FieldSelector = sel
-				return api.Watch(ctx, o)
-			},
-		}
+		expected, lw = &corev1.ConfigMap{}, byName(sel, c.client.CoreV1().ConfigMaps(r.Namespace))
 	default:
-		api := c.client.CoreV1().Secrets(r.Namespace)
-		expected = &corev1.Secret{}
-		lw = &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				o.FieldSelector = sel
-				return api.List(ctx, o)
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				o.FieldSelector = sel
-				return api.Watch(ctx, o)
-			},
-		}
+		expected, lw = &corev1.Secret{}, byName(sel, c.client.CoreV1().Secrets(r.Namespace))
 	}
 	store := &listedStore{Store: cache.NewStore(cache.MetaNamespaceKeyFunc)}
 	// The client tells the reflector whether it can stream the initial
@@ -229,6 +207,28 @@ func (c *Cache) watch(r Ref) *item {
 		refl.Run(it.stop)
 	}()
 	return it
+}
+
+// lister is the part of a typed namespaced client a watch of one object
+// needs.
+type lister[L runtime.Object] interface {
+	List(ctx context.Context, o metav1.ListOptions) (L, error)
+	Watch(ctx context.Context, o metav1.ListOptions) (watch.Interface, error)
+}
+
+// byName lists and watches through api only the objects that sel (a
+// metadata.name selector) picks.
+func byName[L runtime.Object](sel string, api lister[L]) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = sel
+			return api.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
+			return api.Watch(ctx, o)
+		},
+	}
 }
 
 // release drops uid's reference to r; c.mu is held.
