@@ -32,6 +32,7 @@ import (
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/token"
 	"petset/internal/agent/volume"
+	"petset/internal/apiclient"
 	"petset/internal/fencing"
 	"petset/internal/logging"
 )
@@ -252,6 +253,7 @@ func New(cfg Config) (*Agent, error) {
 	a.pullBackoff.Clock = cfg.Clock
 
 	a.podFactory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0,
+		informers.WithTransform(apiclient.DropManagedFields),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fieldsel.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 		}))
@@ -259,7 +261,7 @@ func New(cfg Config) (*Agent, error) {
 	// volumes; ConfigMaps, Secrets and claims are read one by one, by name,
 	// when a pod needs them (the Node authorizer lets a node read only
 	// those of its own pods).
-	a.pvFactory = informers.NewSharedInformerFactory(cfg.Client, 0)
+	a.pvFactory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0, informers.WithTransform(apiclient.DropManagedFields))
 	a.pods = a.podFactory.Core().V1().Pods().Informer()
 	if err := a.pods.AddIndexers(cache.Indexers{"uid": func(obj any) ([]string, error) {
 		p, ok := obj.(*corev1.Pod)

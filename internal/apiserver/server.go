@@ -41,6 +41,7 @@ import (
 	restclient "k8s.io/client-go/rest"
 	"k8s.io/component-base/compatibility"
 
+	"petset/internal/apiclient"
 	"petset/internal/apiserver/openapi"
 	"petset/internal/etcdstorage"
 	"petset/internal/logging"
@@ -184,7 +185,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loopback client: %w", err)
 	}
-	informerFactory := informers.NewSharedInformerFactory(loopbackClient, 0)
+	informerFactory := informers.NewSharedInformerFactoryWithOptions(loopbackClient, 0, informers.WithTransform(apiclient.DropManagedFields))
 	rbacInformers := informerFactory.Rbac().V1()
 	resolver := rbac.NewResolver(rbac.Listers{
 		RoleLister: rbacInformers.Roles().Lister(), ClusterRoleLister: rbacInformers.ClusterRoles().Lister(),

@@ -117,7 +117,7 @@ func (c *ControlPlane) LeaderIdentity() string { return memberName(c.cfg.DataDir
 
 // startControllers runs every controller until ctx ends.
 func (c *ControlPlane) startControllers(ctx context.Context, cfg *restclient.Config, client kubernetes.Interface) error {
-	factory := informers.NewSharedInformerFactory(client, 0)
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(apiclient.DropManagedFields))
 	var runs []func(context.Context) error
 	for _, start := range controllers {
 		run, err := start(ctx, controllerContext{Config: cfg, Client: client, Informers: factory, PKI: c.files, PodGC: c.cfg.PodGC, NodeLifecycle: c.cfg.NodeLifecycle,

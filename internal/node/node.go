@@ -239,7 +239,7 @@ func (n *Node) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("node %s: dns: %w", cfg.Name, err)
 		}
-		factory := informers.NewSharedInformerFactory(client, 0)
+		factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(apiclient.DropManagedFields))
 		svcInformer, sliceInformer := factory.Core().V1().Services(), factory.Discovery().V1().EndpointSlices()
 		srv, err := dns.New(runCtx, dns.Config{Addrs: []string{net.JoinHostPort(gw, "53")}, Forward: forward},
 			svcInformer, sliceInformer)

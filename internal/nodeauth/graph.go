@@ -8,6 +8,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"petset/internal/apiclient"
 )
 
 const byNode = "nodeName"
@@ -23,7 +25,7 @@ type graph struct {
 }
 
 func newGraph(client kubernetes.Interface) (*graph, error) {
-	factory := informers.NewSharedInformerFactory(client, 0)
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(apiclient.DropManagedFields))
 	podInf := factory.Core().V1().Pods().Informer()
 	if err := podInf.AddIndexers(cache.Indexers{byNode: func(obj any) ([]string, error) {
 		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {
