@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"petset/internal/logging"
+	"petset/internal/sharedvolume"
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -306,6 +307,13 @@ func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *
 		setAnn(&upd.ObjectMeta, storagehelpers.AnnBindCompleted, annYes)
 		changed = true
 	}
+	// A volume petset provisioned for the claim: the claim names its
+	// provisioner (provision leaves that to this write).
+	if p := provisionedBy(vol); p != "" && isProvisionedFor(vol, claim) && !hasProvisionerAnnotations(upd, p) {
+		setAnn(&upd.ObjectMeta, storagehelpers.AnnStorageProvisioner, p)
+		setAnn(&upd.ObjectMeta, storagehelpers.AnnBetaStorageProvisioner, p)
+		changed = true
+	}
 	if changed {
 		var err error
 		upd, err = c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Update(ctx, upd, metav1.UpdateOptions{})
@@ -335,8 +343,27 @@ func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *
 // vol's access modes and capacity.
 func claimBound(claim *v1.PersistentVolumeClaim, vol *v1.PersistentVolume) bool {
 	_, completed := claim.Annotations[storagehelpers.AnnBindCompleted]
+	if p := provisionedBy(vol); p != "" && isProvisionedFor(vol, claim) && !hasProvisionerAnnotations(claim, p) {
+		return false
+	}
 	return claim.Spec.VolumeName == vol.Name && completed && claim.Status.Phase == v1.ClaimBound &&
 		equalModes(claim.Status.AccessModes, vol.Spec.AccessModes) && equalResources(claim.Status.Capacity, vol.Spec.Capacity)
+}
+
+// provisionedBy is the petset provisioner that made vol ("" for a volume
+// made otherwise).
+func provisionedBy(vol *v1.PersistentVolume) string {
+	switch p := vol.Annotations[storagehelpers.AnnDynamicallyProvisioned]; p {
+	case ProvisionerName, sharedvolume.ProvisionerName:
+		return p
+	}
+	return ""
+}
+
+// isProvisionedFor reports whether vol was provisioned for claim (named
+// after its UID) rather than bound to it later.
+func isProvisionedFor(vol *v1.PersistentVolume, claim *v1.PersistentVolumeClaim) bool {
+	return vol.Name == ProvisionedVolumeName(claim)
 }
 
 func (c *Controller) setClaimPhase(ctx context.Context, claim *v1.PersistentVolumeClaim, phase v1.PersistentVolumeClaimPhase) error {

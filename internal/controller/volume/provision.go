@@ -58,6 +58,13 @@ func DefaultStorageClass() *storagev1.StorageClass {
 	}
 }
 
+// hasProvisionerAnnotations reports whether claim names provisioner in both
+// storage-provisioner annotations (GA and beta), as upstream writes them.
+func hasProvisionerAnnotations(claim *v1.PersistentVolumeClaim, provisioner string) bool {
+	return claim.Annotations[storagehelpers.AnnStorageProvisioner] == provisioner &&
+		claim.Annotations[storagehelpers.AnnBetaStorageProvisioner] == provisioner
+}
+
 // ProvisionedVolumeName is the name of the PV provisioned for claim.
 func ProvisionedVolumeName(claim *v1.PersistentVolumeClaim) string {
 	return "pvc-" + string(claim.UID)
@@ -78,8 +85,12 @@ func (c *Controller) provision(ctx context.Context, claim *v1.PersistentVolumeCl
 		c.recorder.Eventf(claim, v1.EventTypeNormal, reasonFailedBinding, "no persistent volumes available for this claim and storage class %q does not provision volumes", className)
 		return nil
 	}
-	if claim.Annotations[storagehelpers.AnnStorageProvisioner] != class.Provisioner ||
-		claim.Annotations[storagehelpers.AnnBetaStorageProvisioner] != class.Provisioner {
+	ownProvisioner := class.Provisioner == ProvisionerName || class.Provisioner == sharedvolume.ProvisionerName
+	// An external provisioner learns from these annotations that the claim
+	// is its to provision, so they are written first. petset's own
+	// provisioners need no such signal: bind writes them together with the
+	// volume name, one write of the claim fewer.
+	if !ownProvisioner && !hasProvisionerAnnotations(claim, class.Provisioner) {
 		upd := claim.DeepCopy()
 		setAnn(&upd.ObjectMeta, storagehelpers.AnnStorageProvisioner, class.Provisioner)
 		setAnn(&upd.ObjectMeta, storagehelpers.AnnBetaStorageProvisioner, class.Provisioner)
@@ -92,7 +103,7 @@ func (c *Controller) provision(ctx context.Context, claim *v1.PersistentVolumeCl
 			"storage class %q is provisioned by %s, but this petset server has no --shared-volume-dir: start every server with the directory the nodes share", className, sharedvolume.ProvisionerName)
 		return nil
 	}
-	if class.Provisioner != ProvisionerName && class.Provisioner != sharedvolume.ProvisionerName {
+	if !ownProvisioner {
 		c.recorder.Eventf(claim, v1.EventTypeNormal, reasonExternalProvisioning,
 			"Waiting for a volume to be created either by the external provisioner '%s' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.",
 			class.Provisioner)

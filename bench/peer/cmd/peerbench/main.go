@@ -280,7 +280,7 @@ func (m *meter) record(name string, r workload.Result) {
 	rr.PerWorkload[name] = m.s.stop()
 	if n, by, err := apiRequests(m.ctx, m.c.cs); err == nil && m.reqs0 > 0 {
 		rr.Requests[name] = n - m.reqs0
-		rr.RequestsBy[name] = topDiffs(m.by0, by, 8)
+		rr.RequestsBy[name] = topDiffs(m.by0, by, 16)
 	} else if err != nil {
 		progress("  %s %s: API requests not counted: %v", rr.System, name, err)
 	}
