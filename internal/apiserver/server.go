@@ -228,6 +228,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	etcdOpts.StorageConfig.Transport.CertFile = cfg.EtcdCertFile
 	etcdOpts.StorageConfig.Transport.KeyFile = cfg.EtcdKeyFile
 	etcdOpts.EnableWatchCache = !cfg.DisableWatchCache
+	etcdOpts.WatchCacheSizes = etcdstorage.WatchCacheSizes()
 	resourceConfig := serverstorage.NewResourceConfig()
 	resourceConfig.EnableVersions(servedGroupVersions...)
 	storageFactory := serverstorage.NewDefaultStorageFactory(etcdOpts.StorageConfig, "application/vnd.kubernetes.protobuf",

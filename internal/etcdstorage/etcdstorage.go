@@ -75,10 +75,35 @@ func (g getter) GetRESTOptions(resource schema.GroupResource, example runtime.Ob
 		return opts, err
 	}
 	opts.Decorator = g.shared.raw
-	if g.watchCache {
+	if g.watchCache && !isUncached(resource) {
 		opts.Decorator = g.shared.cached
 	}
 	return opts, nil
+}
+
+// Uncached are the resources served straight from etcd even with the watch
+// cache on, as kube-apiserver's default --watch-cache-sizes has them:
+// events, written once or twice each and rarely watched, whose cache would
+// hold every event of the last hour in memory and decode each write again.
+var Uncached = []schema.GroupResource{{Resource: "events"}, {Group: "events.k8s.io", Resource: "events"}}
+
+// WatchCacheSizes is Uncached as options.EtcdOptions.WatchCacheSizes takes
+// it ("resource[.group]#0"), for storage that is not on a Shared client.
+func WatchCacheSizes() []string {
+	var sizes []string
+	for _, gr := range Uncached {
+		sizes = append(sizes, gr.String()+"#0")
+	}
+	return sizes
+}
+
+func isUncached(gr schema.GroupResource) bool {
+	for _, u := range Uncached {
+		if u == gr {
+			return true
+		}
+	}
+	return false
 }
 
 // raw is generic.UndecoratedStorage on the shared client.

@@ -130,3 +130,49 @@ func TestStoragesShareOneClient(t *testing.T) {
 		t.Fatalf("get b after the other storage was destroyed: %v %v", err, got.Data)
 	}
 }
+
+// TestEventsBypassTheWatchCache: with the watch cache on, events (core and
+// events.k8s.io) are stored straight in etcd, as kube-apiserver's default
+// --watch-cache-sizes has them, while other resources get the cache.
+func TestEventsBypassTheWatchCache(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e, _ := etcdtest.Start(t)
+	client := e.Client()
+	defer client.Close()
+	shared := etcdstorage.New(ctx, client, time.Minute)
+	getter := shared.Getter(generic.RESTOptions{
+		StorageConfig: &storagebackend.ConfigForResource{Config: *storagebackend.NewDefaultConfig("/registry", codec(t))},
+		Decorator:     generic.UndecoratedStorage,
+	}, true)
+	for _, tc := range []struct {
+		gr     schema.GroupResource
+		cached bool
+	}{
+		{schema.GroupResource{Resource: "events"}, false},
+		{schema.GroupResource{Group: "events.k8s.io", Resource: "events"}, false},
+		{schema.GroupResource{Resource: "pods"}, true},
+	} {
+		opts, err := getter.GetRESTOptions(tc.gr, &corev1.Event{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.StorageConfig.GroupResource = tc.gr
+		prefix := "/" + tc.gr.String()
+		s, destroy, err := opts.Decorator(opts.StorageConfig, prefix,
+			func(obj runtime.Object) (string, error) { return storage.NamespaceKeyFunc(prefix+"/", obj) },
+			func() runtime.Object { return &corev1.Event{} }, func() runtime.Object { return &corev1.EventList{} },
+			storage.DefaultNamespaceScopedAttr, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, isCached := s.(*cacherstorage.CacheDelegator)
+		destroy()
+		if isCached != tc.cached {
+			t.Errorf("%s: storage %T, cached %v, want %v", tc.gr, s, isCached, tc.cached)
+		}
+	}
+	if got := etcdstorage.WatchCacheSizes(); len(got) != 2 || got[0] != "events#0" || got[1] != "events.events.k8s.io#0" {
+		t.Errorf("WatchCacheSizes() = %v", got)
+	}
+}
