@@ -71,7 +71,12 @@ func NewController(ctx context.Context, client kubernetes.Interface,
 			log.Error("statefulset controller: adding the pod index", logging.ErrKey, err)
 		}
 	}
-	c := newController(client, podInformer.Informer().GetIndexer(), setInformer.Lister(), pvcInformer.Lister(), revInformer.Lister(), recorder, workers)
+	if _, ok := revInformer.Informer().GetIndexer().GetIndexers()[RevisionsByController]; !ok {
+		if err := revInformer.Informer().AddIndexers(cache.Indexers{RevisionsByController: IndexRevisionByController}); err != nil {
+			log.Error("statefulset controller: adding the revision index", logging.ErrKey, err)
+		}
+	}
+	c := newController(client, podInformer.Informer().GetIndexer(), setInformer.Lister(), pvcInformer.Lister(), revInformer.Informer().GetIndexer(), recorder, workers)
 	c.control.autoFailover = opts.AutoFailover
 	c.writes.podsSeen = podInformer.Informer().LastSyncResourceVersion
 	c.writes.pvcsSeen = pvcInformer.Informer().LastSyncResourceVersion
@@ -100,13 +105,14 @@ func NewController(ctx context.Context, client kubernetes.Interface,
 
 // newController builds a controller over the given listers, without event
 // handlers; NewController adds them. Tests drive it with listers over
-// indexers they fill themselves; pods must have the PodsByController index.
+// indexers they fill themselves; pods must have the PodsByController index,
+// revisions the RevisionsByController one.
 func newController(client kubernetes.Interface, pods cache.Indexer, setLister appslisters.StatefulSetLister,
-	pvcLister corelisters.PersistentVolumeClaimLister, revLister appslisters.ControllerRevisionLister,
+	pvcLister corelisters.PersistentVolumeClaimLister, revisions cache.Indexer,
 	recorder record.EventRecorder, workers int) *Controller {
 	writes := &writeTracker{}
 	podLister := corelisters.NewPodLister(pods)
-	hist := &history{client: client, lister: revLister}
+	hist := &history{client: client, revisions: revisions}
 	c := &Controller{
 		client:  client,
 		history: hist,

@@ -114,7 +114,7 @@ func newHarness(t testing.TB) *harness {
 	h.podIdx = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, PodsByController: IndexPodByController})
 	h.setIdx = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	h.pvcIdx = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	h.revIdx = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	h.revIdx = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, RevisionsByController: IndexRevisionByController})
 	h.client.PrependReactor("*", "*", h.react)
 	h.ctrl = h.newController()
 	return h
@@ -124,7 +124,7 @@ func newHarness(t testing.TB) *harness {
 func (h *harness) newController() *Controller {
 	c := newController(h.client,
 		h.podIdx, appslisters.NewStatefulSetLister(h.setIdx),
-		corelisters.NewPersistentVolumeClaimLister(h.pvcIdx), appslisters.NewControllerRevisionLister(h.revIdx),
+		corelisters.NewPersistentVolumeClaimLister(h.pvcIdx), h.revIdx,
 		h.events, 1)
 	c.control.now = h.clock
 	return c

@@ -28,6 +28,25 @@ func IndexPodByController(obj any) ([]string, error) {
 	return []string{orphanKey(pod.Namespace)}, nil
 }
 
+// RevisionsByController is the ControllerRevision index
+// IndexRevisionByController computes, keyed as PodsByController: a set's
+// sync reads its own revisions and the orphans of its namespace, not every
+// revision of the namespace (with one revision per set, that read grew
+// with the number of sets).
+const RevisionsByController = "petset.io/revisions-by-controller"
+
+// IndexRevisionByController is the index function of RevisionsByController.
+func IndexRevisionByController(obj any) ([]string, error) {
+	rev, ok := obj.(*apps.ControllerRevision)
+	if !ok {
+		return nil, nil
+	}
+	if ref := metav1.GetControllerOfNoCopy(rev); ref != nil {
+		return []string{string(ref.UID)}, nil
+	}
+	return []string{orphanKey(rev.Namespace)}, nil
+}
+
 // orphanKey is the index key of a namespace's pods without a controller; a
 // UID never contains "/".
 func orphanKey(namespace string) string { return "orphan/" + namespace }

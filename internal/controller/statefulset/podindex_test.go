@@ -75,3 +75,46 @@ func TestPodsOfReadsOwnPodsAndOrphansOnly(t *testing.T) {
 		t.Errorf("after release, b: got %v, want %v", got, want)
 	}
 }
+
+func TestHistoryListReadsOwnRevisionsAndMatchingOrphansOnly(t *testing.T) {
+	isController := true
+	a := &apps.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "a", UID: "uid-a"}}
+	rev := func(ns, name string, owner types.UID, app string) *apps.ControllerRevision {
+		r := &apps.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"app": app}}}
+		if owner != "" {
+			r.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "x", UID: owner, Controller: &isController}}
+		}
+		return r
+	}
+	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{RevisionsByController: IndexRevisionByController})
+	for _, r := range []*apps.ControllerRevision{
+		rev("ns", "a-1", "uid-a", "a"),
+		rev("ns", "a-2", "uid-a", "a"),
+		rev("ns", "b-1", "uid-b", "a"),         // another set's, even with a's labels
+		rev("ns", "orphan-a", "", "a"),         // adoptable
+		rev("ns", "orphan-other", "", "other"), // not selected
+		rev("other", "a-1", "uid-a", "a"),      // a's UID from another namespace
+		rev("other", "orphan-a", "", "a"),      // another namespace's orphan
+	} {
+		if err := idx.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &history{revisions: idx}
+	sel, err := metav1.LabelSelectorAsSelector(&metav1.LabelSelector{MatchLabels: map[string]string{"app": "a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	revs, err := h.list(a, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range revs {
+		got = append(got, r.Namespace+"/"+r.Name)
+	}
+	sort.Strings(got)
+	if want := []string{"ns/a-1", "ns/a-2", "ns/orphan-a"}; !slices.Equal(got, want) {
+		t.Errorf("history.list: got %v, want %v", got, want)
+	}
+}

@@ -20,7 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	appslisters "k8s.io/client-go/listers/apps/v1"
+	"k8s.io/client-go/tools/cache"
 )
 
 // maxRevisionPrefix is the longest set-name prefix of a revision name.
@@ -193,20 +193,24 @@ func nextRevisionNumber(sorted []*apps.ControllerRevision) int64 {
 // history reads and writes ControllerRevisions.
 type history struct {
 	client kubernetes.Interface
-	lister appslisters.ControllerRevisionLister
+	// revisions holds the ControllerRevisions with the RevisionsByController index.
+	revisions cache.Indexer
 }
 
 // list returns the revisions selected by selector that set owns or that have no controller.
+// They are read through the RevisionsByController index.
 func (h *history) list(set *apps.StatefulSet, selector labels.Selector) ([]*apps.ControllerRevision, error) {
-	all, err := h.lister.ControllerRevisions(set.Namespace).List(selector)
-	if err != nil {
-		return nil, fmt.Errorf("list revisions: %w", err)
-	}
 	var owned []*apps.ControllerRevision
-	for _, rev := range all {
-		ref := metav1.GetControllerOf(rev)
-		if ref == nil || ref.UID == set.UID {
-			owned = append(owned, rev)
+	for _, key := range []string{string(set.UID), orphanKey(set.Namespace)} {
+		objs, err := h.revisions.ByIndex(RevisionsByController, key)
+		if err != nil {
+			return nil, fmt.Errorf("list revisions: %w", err)
+		}
+		for _, o := range objs {
+			// Owner references never cross namespaces (see podsOf).
+			if rev, ok := o.(*apps.ControllerRevision); ok && rev.Namespace == set.Namespace && selector.Matches(labels.Set(rev.Labels)) {
+				owned = append(owned, rev)
+			}
 		}
 	}
 	return owned, nil
