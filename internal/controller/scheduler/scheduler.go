@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"petset/internal/controller/runner"
+	"petset/internal/controller/volume"
 )
 
 // SchedulerName is the spec.schedulerName this scheduler serves (an empty
@@ -44,10 +45,12 @@ type Scheduler struct {
 	client   kubernetes.Interface
 	recorder record.EventRecorder
 
-	pods       corelisters.PodLister
-	nodes      corelisters.NodeLister
-	claims     corelisters.PersistentVolumeClaimLister
-	volumes    corelisters.PersistentVolumeLister
+	pods    corelisters.PodLister
+	nodes   corelisters.NodeLister
+	claims  corelisters.PersistentVolumeClaimLister
+	volumes corelisters.PersistentVolumeLister
+	// volumeIdx holds the volumes with volume.EnsureClaimRefIndex's index.
+	volumeIdx  cache.Indexer
 	namespaces corelisters.NamespaceLister
 	classes    storagelisters.StorageClassLister
 
@@ -109,6 +112,10 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	s.nodes = nodeInf.Lister()
 	s.claims = claimInf.Lister()
 	s.volumes = volumeInf.Lister()
+	if err := volume.EnsureClaimRefIndex(volumeInf.Informer()); err != nil {
+		logging.FromContext(ctx).Error("scheduler: adding the volume claimRef index", logging.ErrKey, err)
+	}
+	s.volumeIdx = volumeInf.Informer().GetIndexer()
 	s.namespaces = nsInf.Lister()
 	s.classes = classInf.Lister()
 

@@ -37,8 +37,9 @@ type podVolumes struct {
 	// delayed are unbound claims of WaitForFirstConsumer classes.
 	delayed []*v1.PersistentVolumeClaim
 	classes map[string]*storagev1.StorageClass
-	// available are the PVs delayed claims may be matched with.
-	available []*v1.PersistentVolume
+	// available are, by claim name, the PVs each delayed claim may be
+	// matched with (volume.Candidates: unclaimed, or pre-bound to it).
+	available map[string][]*v1.PersistentVolume
 	// liveNodes are the nodes that exist and are Ready. A claim's
 	// selected-node annotation naming another node is honoured only while
 	// that node is live; otherwise the claim may be moved.
@@ -116,12 +117,15 @@ func (s *Scheduler) podVolumes(pod *v1.Pod) (*podVolumes, string, error) {
 		return nil, msgUnboundImmediate, nil
 	}
 	if len(pv.delayed) > 0 {
-		all, err := s.volumes.List(labels.Everything())
-		if err != nil {
-			return nil, "", fmt.Errorf("listing volumes: %w", err)
+		pv.available = map[string][]*v1.PersistentVolume{}
+		for _, claim := range pv.delayed {
+			vols, err := volume.Candidates(s.volumeIdx, claim)
+			if err != nil {
+				return nil, "", err
+			}
+			sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
+			pv.available[claim.Name] = vols
 		}
-		sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
-		pv.available = all
 	}
 	return pv, "", nil
 }
@@ -131,9 +135,9 @@ func (s *Scheduler) podVolumes(pod *v1.Pod) (*podVolumes, string, error) {
 // volume satisfies it (the volume controller binds it right away), else the
 // default class's name ("" if there is none).
 func (s *Scheduler) classOfClasslessClaim(claim *v1.PersistentVolumeClaim) (string, error) {
-	vols, err := s.volumes.List(labels.Everything())
+	vols, err := volume.Candidates(s.volumeIdx, claim)
 	if err != nil {
-		return "", fmt.Errorf("listing volumes: %w", err)
+		return "", err
 	}
 	var free []*v1.PersistentVolume
 	for _, v := range vols {
@@ -183,7 +187,7 @@ func (pv *podVolumes) matchDelayed(node *v1.Node) (map[string]*v1.PersistentVolu
 		if sel, ok := claim.Annotations[annSelectedNode]; ok && sel != node.Name && pv.liveNodes[sel] {
 			return nil, false // already being provisioned for another node
 		}
-		vol, err := storagehelpers.FindMatchingVolume(claim, pv.available, node, chosen, true, true)
+		vol, err := storagehelpers.FindMatchingVolume(claim, pv.available[claim.Name], node, chosen, true, true)
 		if err != nil {
 			return nil, false
 		}

@@ -214,9 +214,16 @@ func (c *Controller) findBestMatch(claim *v1.PersistentVolumeClaim, delay bool) 
 // matches (FindMatchingVolume skips it), so the bound volumes of a big
 // cluster cost a claim's sync nothing.
 func (c *Controller) candidates(claim *v1.PersistentVolumeClaim) ([]*v1.PersistentVolume, error) {
+	return Candidates(c.byClaim, claim)
+}
+
+// Candidates are the volumes of volumes (an indexer with EnsureClaimRefIndex's
+// index) that may serve claim: those whose claimRef names it and those with
+// no claimRef.
+func Candidates(volumes cache.Indexer, claim *v1.PersistentVolumeClaim) ([]*v1.PersistentVolume, error) {
 	var out []*v1.PersistentVolume
 	for _, key := range []string{claim.Namespace + "/" + claim.Name, unclaimedKey} {
-		objs, err := c.byClaim.ByIndex(claimRefIndex, key)
+		objs, err := volumes.ByIndex(claimRefIndex, key)
 		if err != nil {
 			return nil, fmt.Errorf("listing volumes: %w", err)
 		}

@@ -81,7 +81,7 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	c.pods = podInf.Lister()
 
 	log := logging.FromContext(ctx)
-	if err := volumeInf.Informer().AddIndexers(cache.Indexers{claimRefIndex: indexByClaimRef}); err != nil {
+	if err := EnsureClaimRefIndex(volumeInf.Informer()); err != nil {
 		log.Error("volume controller: adding the claimRef index", logging.ErrKey, err)
 	}
 	c.byClaim = volumeInf.Informer().GetIndexer()
@@ -171,6 +171,19 @@ const claimRefIndex = "claimRef"
 // unclaimedKey is the claimRefIndex key of volumes without a claimRef; a
 // claim's key always holds a "/".
 const unclaimedKey = ""
+
+// EnsureClaimRefIndex adds the claimRef index to a PersistentVolume
+// informer unless it has it (the volume controller and the scheduler share
+// one informer). Candidates reads it.
+func EnsureClaimRefIndex(inf cache.SharedIndexInformer) error {
+	if _, ok := inf.GetIndexer().GetIndexers()[claimRefIndex]; ok {
+		return nil
+	}
+	if err := inf.AddIndexers(cache.Indexers{claimRefIndex: indexByClaimRef}); err != nil {
+		return fmt.Errorf("volume claimRef index: %w", err)
+	}
+	return nil
+}
 
 func indexByClaimRef(obj any) ([]string, error) {
 	vol, ok := obj.(*v1.PersistentVolume)
