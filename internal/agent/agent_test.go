@@ -817,11 +817,17 @@ func TestSimulatedInitContainers(t *testing.T) {
 	}
 	clk.Step(time.Second)
 	created("init-schema")
+	// A completed init container is news: written while the next one is
+	// only created (kubectl shows Init:1/2).
+	want("second init container created", "Pending terminated:Completed:0 waiting:PodInitializing waiting:PodInitializing")
 	clk.Step(time.Second)
 	want("second init container running", "Pending terminated:Completed:0 running waiting:PodInitializing")
 	waitTimer()
 	clk.Step(3 * time.Second)
 	created("main")
+	// All init containers completed, the app container created, not yet
+	// running: kubectl shows PodInitializing.
+	want("app container created", "Pending terminated:Completed:0 terminated:Completed:0 waiting:PodInitializing")
 	clk.Step(time.Second)
 	want("app container running", "Running terminated:Completed:0 terminated:Completed:0 running")
 	if p := h.pod("db-0"); !isTrue(p, corev1.PodInitialized) {

@@ -744,6 +744,13 @@ func (a *Agent) syncContainers(ctx context.Context, w *podWorker, pod *corev1.Po
 			soon(left)
 		}
 	}
+	// An init container that completed since the status the API server
+	// holds is news worth writing at once, even while the next container
+	// is only created: kubelet shows each step (Init:1/2, then
+	// PodInitializing before the app containers run).
+	if starting && initCompleted(&plan.status) > initCompleted(&pod.Status) {
+		starting = false
+	}
 
 	probed := map[string]bool{}
 	for _, act := range plan.actions {
@@ -773,6 +780,21 @@ func (a *Agent) syncContainers(ctx context.Context, w *podWorker, pod *corev1.Po
 		}
 	}
 	return wake, nil
+}
+
+// initCompleted counts the init containers status shows terminated with
+// exit code 0.
+func initCompleted(status *corev1.PodStatus) int {
+	if status == nil {
+		return 0
+	}
+	n := 0
+	for _, cs := range status.InitContainerStatuses {
+		if t := cs.State.Terminated; t != nil && t.ExitCode == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // killUnhealthy stops a container whose liveness or startup probe failed.
