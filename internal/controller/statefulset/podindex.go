@@ -17,16 +17,7 @@ import (
 const PodsByController = "petset.io/pods-by-controller"
 
 // IndexPodByController is the index function of PodsByController.
-func IndexPodByController(obj any) ([]string, error) {
-	pod, ok := obj.(*v1.Pod)
-	if !ok {
-		return nil, nil
-	}
-	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
-		return []string{string(ref.UID)}, nil
-	}
-	return []string{orphanKey(pod.Namespace)}, nil
-}
+func IndexPodByController(obj any) ([]string, error) { return indexByController[*v1.Pod](obj) }
 
 // RevisionsByController is the ControllerRevision index
 // IndexRevisionByController computes, keyed as PodsByController: a set's
@@ -37,18 +28,25 @@ const RevisionsByController = "petset.io/revisions-by-controller"
 
 // IndexRevisionByController is the index function of RevisionsByController.
 func IndexRevisionByController(obj any) ([]string, error) {
-	rev, ok := obj.(*apps.ControllerRevision)
+	return indexByController[*apps.ControllerRevision](obj)
+}
+
+// indexByController indexes an object of type T under its controller's UID,
+// or under orphanKey(namespace) when it has none; an object of another type
+// is not indexed.
+func indexByController[T metav1.Object](obj any) ([]string, error) {
+	o, ok := obj.(T)
 	if !ok {
 		return nil, nil
 	}
-	if ref := metav1.GetControllerOfNoCopy(rev); ref != nil {
+	if ref := metav1.GetControllerOfNoCopy(o); ref != nil {
 		return []string{string(ref.UID)}, nil
 	}
-	return []string{orphanKey(rev.Namespace)}, nil
+	return []string{orphanKey(o.GetNamespace())}, nil
 }
 
-// orphanKey is the index key of a namespace's pods without a controller; a
-// UID never contains "/".
+// orphanKey is the index key of a namespace's objects (pods, revisions)
+// without a controller; a UID never contains "/".
 func orphanKey(namespace string) string { return "orphan/" + namespace }
 
 // podsOf returns the pods set controls and the orphans of its namespace:
