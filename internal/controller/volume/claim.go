@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	"petset/internal/logging"
-	"petset/internal/sharedvolume"
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -316,7 +315,7 @@ func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *
 	}
 	// A volume petset provisioned for the claim: the claim names its
 	// provisioner (provision leaves that to this write).
-	if p := provisionedBy(vol); p != "" && isProvisionedFor(vol, claim) && !hasProvisionerAnnotations(upd, p) {
+	if p := provisionerToAnnotate(upd, vol); p != "" {
 		setAnn(&upd.ObjectMeta, storagehelpers.AnnStorageProvisioner, p)
 		setAnn(&upd.ObjectMeta, storagehelpers.AnnBetaStorageProvisioner, p)
 		changed = true
@@ -350,21 +349,24 @@ func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *
 // vol's access modes and capacity.
 func claimBound(claim *v1.PersistentVolumeClaim, vol *v1.PersistentVolume) bool {
 	_, completed := claim.Annotations[storagehelpers.AnnBindCompleted]
-	if p := provisionedBy(vol); p != "" && isProvisionedFor(vol, claim) && !hasProvisionerAnnotations(claim, p) {
+	if provisionerToAnnotate(claim, vol) != "" {
 		return false
 	}
 	return claim.Spec.VolumeName == vol.Name && completed && claim.Status.Phase == v1.ClaimBound &&
 		equalModes(claim.Status.AccessModes, vol.Spec.AccessModes) && equalResources(claim.Status.Capacity, vol.Spec.Capacity)
 }
 
-// provisionedBy is the petset provisioner that made vol ("" for a volume
-// made otherwise).
-func provisionedBy(vol *v1.PersistentVolume) string {
-	switch p := vol.Annotations[storagehelpers.AnnDynamicallyProvisioned]; p {
-	case ProvisionerName, sharedvolume.ProvisionerName:
-		return p
+// provisionerToAnnotate is the petset provisioner claim still has to be
+// annotated with: the one that made vol for claim, when claim does not
+// name it yet in both storage-provisioner annotations ("" when there is
+// none to write: vol was made otherwise, or for another claim, or claim
+// already names it).
+func provisionerToAnnotate(claim *v1.PersistentVolumeClaim, vol *v1.PersistentVolume) string {
+	p := vol.Annotations[storagehelpers.AnnDynamicallyProvisioned]
+	if !isOwnProvisioner(p) || !isProvisionedFor(vol, claim) || hasProvisionerAnnotations(claim, p) {
+		return ""
 	}
-	return ""
+	return p
 }
 
 // isProvisionedFor reports whether vol was provisioned for claim (named

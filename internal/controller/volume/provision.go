@@ -58,6 +58,13 @@ func DefaultStorageClass() *storagev1.StorageClass {
 	}
 }
 
+// isOwnProvisioner reports whether name is one of petset's own
+// provisioners (node-local or shared), the ones this controller provisions
+// and deletes volumes for.
+func isOwnProvisioner(name string) bool {
+	return name == ProvisionerName || name == sharedvolume.ProvisionerName
+}
+
 // hasProvisionerAnnotations reports whether claim names provisioner in both
 // storage-provisioner annotations (GA and beta), as upstream writes them.
 func hasProvisionerAnnotations(claim *v1.PersistentVolumeClaim, provisioner string) bool {
@@ -85,7 +92,7 @@ func (c *Controller) provision(ctx context.Context, claim *v1.PersistentVolumeCl
 		c.recorder.Eventf(claim, v1.EventTypeNormal, reasonFailedBinding, "no persistent volumes available for this claim and storage class %q does not provision volumes", className)
 		return nil
 	}
-	ownProvisioner := class.Provisioner == ProvisionerName || class.Provisioner == sharedvolume.ProvisionerName
+	ownProvisioner := isOwnProvisioner(class.Provisioner)
 	// An external provisioner learns from these annotations that the claim
 	// is its to provision, so they are written first. petset's own
 	// provisioners need no such signal: bind writes them together with the

@@ -125,7 +125,7 @@ func (c *Controller) reclaim(ctx context.Context, vol *v1.PersistentVolume) erro
 	case v1.PersistentVolumeReclaimRetain, "":
 		return nil
 	case v1.PersistentVolumeReclaimDelete:
-		if p := vol.Annotations[storagehelpers.AnnDynamicallyProvisioned]; p != ProvisionerName && p != sharedvolume.ProvisionerName {
+		if !isOwnProvisioner(vol.Annotations[storagehelpers.AnnDynamicallyProvisioned]) {
 			msg := fmt.Sprintf("error getting deleter volume plugin for volume %q: no deletable volume plugin matched", vol.Name)
 			c.recorder.Event(vol, v1.EventTypeWarning, reasonVolumeFailedDelete, msg)
 			return c.setVolumePhase(ctx, vol, v1.VolumeFailed, msg)
