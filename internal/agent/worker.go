@@ -785,9 +785,6 @@ func (a *Agent) syncContainers(ctx context.Context, w *podWorker, pod *corev1.Po
 // initCompleted counts the init containers status shows terminated with
 // exit code 0.
 func initCompleted(status *corev1.PodStatus) int {
-	if status == nil {
-		return 0
-	}
 	n := 0
 	for _, cs := range status.InitContainerStatuses {
 		if t := cs.State.Terminated; t != nil && t.ExitCode == 0 {
