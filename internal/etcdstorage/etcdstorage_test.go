@@ -34,6 +34,19 @@ func codec(t *testing.T) runtime.Codec {
 
 var configMaps = schema.GroupResource{Resource: "configmaps"}
 
+// startShared starts an embedded etcd and returns the Shared storages of
+// one in-process client of it, with the context they run under; both are
+// ended (the context canceled, the client closed) when t ends.
+func startShared(t *testing.T) (context.Context, *etcdstorage.Shared) {
+	t.Helper()
+	e, _ := etcdtest.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	client := e.Client()
+	t.Cleanup(func() { client.Close() })
+	return ctx, etcdstorage.New(ctx, client, time.Minute)
+}
+
 // build makes the configmaps storage through the getter, as a registry
 // store does with its REST options.
 func build(t *testing.T, g generic.RESTOptionsGetter) (storage.Interface, factory.DestroyFunc) {
@@ -60,13 +73,7 @@ func build(t *testing.T, g generic.RESTOptionsGetter) (storage.Interface, factor
 // one (as the API server does per resource) leaves the shared client to
 // the other, where the factory's storage would close its own.
 func TestStoragesShareOneClient(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	e, _ := etcdtest.Start(t)
-	client := e.Client()
-	defer client.Close()
-
-	shared := etcdstorage.New(ctx, client, time.Minute)
+	ctx, shared := startShared(t)
 	base := generic.RESTOptions{
 		StorageConfig: &storagebackend.ConfigForResource{
 			Config:        *storagebackend.NewDefaultConfig("/registry", codec(t)),
@@ -135,12 +142,7 @@ func TestStoragesShareOneClient(t *testing.T) {
 // events.k8s.io) are stored straight in etcd, as kube-apiserver's default
 // --watch-cache-sizes has them, while other resources get the cache.
 func TestEventsBypassTheWatchCache(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	e, _ := etcdtest.Start(t)
-	client := e.Client()
-	defer client.Close()
-	shared := etcdstorage.New(ctx, client, time.Minute)
+	_, shared := startShared(t)
 	getter := shared.Getter(generic.RESTOptions{
 		StorageConfig: &storagebackend.ConfigForResource{Config: *storagebackend.NewDefaultConfig("/registry", codec(t))},
 		Decorator:     generic.UndecoratedStorage,
