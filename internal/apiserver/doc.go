@@ -7,11 +7,12 @@
 // Node authorizer → RBAC), admission (namespace lifecycle, service accounts, CSR approval and
 // signing rights, the default StorageClass of new claims, injected plugins
 // such as NodeRestriction, then k8s.io/apiserver's mutating webhook,
-// ValidatingAdmissionPolicy and validating webhook plugins), discovery, OpenAPI, the
-// review resources (access, rules, self-subject and token reviews, answered
-// by the server's own authorizer and authenticator), the RBAC post-start hooks
-// (informers, bootstrap policy), and the installation of the stores that
-// internal/registry builds. Behind it, as its delegate, runs
+// ValidatingAdmissionPolicy and validating webhook plugins), discovery, OpenAPI,
+// service-account issuer discovery (/.well-known/openid-configuration,
+// /openid/v1/jwks), the review resources (access, rules, self-subject and
+// token reviews, answered by the server's own authorizer and authenticator),
+// the RBAC post-start hooks (informers, bootstrap policy), and the
+// installation of the stores that internal/registry builds. Behind it, as its delegate, runs
 // k8s.io/apiextensions-apiserver (CustomResourceDefinitions and custom
 // resources, with the library's own controllers as post-start hooks);
 // OpenAPI and discovery cover both (extensions.go). It does not run

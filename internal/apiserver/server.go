@@ -2,13 +2,14 @@ package apiserver
 
 import (
 	"context"
-	"crypto/rsa"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"time"
@@ -79,10 +80,12 @@ type Config struct {
 	// (common name = user, organizations = groups); "" accepts none.
 	ClientCAFile string
 	// ServiceAccountIssuer signs the tokens of serviceaccounts/token;
-	// ServiceAccountKeys verify service-account tokens. Without them no
-	// service-account tokens are issued or accepted.
+	// ServiceAccountKeys (each an *rsa.PublicKey or an *ecdsa.PublicKey)
+	// verify service-account tokens and are served for issuer discovery
+	// (/.well-known/openid-configuration, /openid/v1/jwks). Without them
+	// no service-account tokens are issued or accepted.
 	ServiceAccountIssuer *serviceaccount.Issuer
-	ServiceAccountKeys   []*rsa.PublicKey
+	ServiceAccountKeys   []crypto.PublicKey
 	// Etcd, when set, is the etcd client every resource's storage shares
 	// (package etcdstorage); its owner closes it after the server has
 	// stopped. Nil: each storage dials its own client to EtcdServers, as
@@ -163,12 +166,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	c.LoopbackClientConfig.DisableCompression = true
 	objects := &storeObjects{}
 	var saTokens authenticator.Token
+	saIssuer := ""
+	if cfg.ServiceAccountIssuer != nil {
+		saIssuer = cfg.ServiceAccountIssuer.Name()
+	}
 	if len(cfg.ServiceAccountKeys) > 0 {
-		iss := ""
-		if cfg.ServiceAccountIssuer != nil {
-			iss = cfg.ServiceAccountIssuer.Name()
+		a, err := serviceaccount.NewAuthenticator(saIssuer, cfg.ServiceAccountKeys, nil, objects)
+		if err != nil {
+			return nil, fmt.Errorf("service-account token authenticator: %w", err)
 		}
-		saTokens = serviceaccount.NewAuthenticator(iss, cfg.ServiceAccountKeys, nil, objects)
+		saTokens = a
 	}
 	authn, clientCA, err := newAuthenticator(cfg, saTokens)
 	if err != nil {
@@ -296,6 +303,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	guardSource.stores = s.stores
 	s.installOpenAPI(c, ext)
+	if len(cfg.ServiceAccountKeys) > 0 {
+		jwksURI := (&url.URL{Scheme: "https", Host: c.ExternalAddress, Path: serviceaccount.JWKSPath}).String()
+		if err := installIssuerDiscovery(gen.Handler.NonGoRestfulMux, saIssuer, jwksURI, cfg.ServiceAccountKeys); err != nil {
+			return nil, err
+		}
+	}
 	crdInformer := ext.Informers.Apiextensions().V1().CustomResourceDefinitions()
 	if _, err := newCRDGroups(gen.DiscoveryGroupManager, crdInformer.Informer(), crdInformer.Lister()); err != nil {
 		return nil, err

@@ -2,8 +2,10 @@ package apiserver
 
 import (
 	"context"
+	"crypto"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/server/mux"
 
 	"petset/internal/serviceaccount"
 )
@@ -147,4 +150,37 @@ func (s *serviceAccountAdmission) lookup(ctx context.Context, namespace, name st
 		case <-time.After(interval):
 		}
 	}
+}
+
+// installIssuerDiscovery serves service-account issuer discovery as
+// kube-apiserver does: the OpenID Connect discovery document of issuer
+// iss at /.well-known/openid-configuration and the key set of keys at
+// /openid/v1/jwks (jwksURI, as the document names it), behind the usual
+// authentication and authorization (the bootstrap policy grants both
+// paths to system:serviceaccounts).
+func installIssuerDiscovery(m *mux.PathRecorderMux, iss, jwksURI string, keys []crypto.PublicKey) error {
+	md, err := serviceaccount.NewOpenIDMetadata(iss, jwksURI, keys)
+	if err != nil {
+		return fmt.Errorf("service-account issuer discovery: %w", err)
+	}
+	m.Handle(serviceaccount.OpenIDConfigurationPath, serveStatic("application/json", md.Configuration))
+	m.Handle(serviceaccount.JWKSPath, serveStatic("application/jwk-set+json", md.KeySet))
+	return nil
+}
+
+// serveStatic answers GET with body as contentType, cacheable for an hour
+// (kube's max-age for issuer discovery).
+func serveStatic(contentType string, body []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(body)
+		}
+	})
 }

@@ -2,7 +2,7 @@ package controlplane
 
 import (
 	"context"
-	"crypto/rsa"
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -110,7 +110,7 @@ type ControlPlane struct {
 	mu         sync.Mutex
 	adminToken string
 	joinToken  string
-	saKey      *rsa.PrivateKey
+	saKey      crypto.Signer
 	loopback   *restclient.Config
 	handler    http.Handler
 	server     string
@@ -386,7 +386,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	srv, err := apiserver.New(ctx, apiserver.Config{
 		Authorizers:          []authzunion.NamedAuthorizer{{AuthorizerName: "node", Authorizer: authorizer.AuthorizerFunc(nodes.Authorize)}},
 		Admission:            []admission.Interface{nodes.Admission()},
-		ServiceAccountIssuer: issuer, ServiceAccountKeys: []*rsa.PublicKey{&c.saKey.PublicKey},
+		ServiceAccountIssuer: issuer, ServiceAccountKeys: []crypto.PublicKey{c.saKey.Public()},
 		BindAddress: net.ParseIP(c.host), Port: c.port,
 		CertFile: c.files.ServingCert(), KeyFile: c.files.ServingKey(),
 		AdminToken: c.adminToken, JoinToken: c.joinToken, TokenAuthFile: c.cfg.TokenAuthFile, ClientCAFile: c.files.CACert(),

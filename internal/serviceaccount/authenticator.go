@@ -2,9 +2,10 @@ package serviceaccount
 
 import (
 	"context"
-	"crypto/rsa"
+	"crypto"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,28 +29,48 @@ type Getter interface {
 	Pod(ctx context.Context, namespace, name string) (*corev1.Pod, error)
 }
 
-// Authenticator validates service-account tokens of one issuer: the RS256
-// signature by one of its keys, exp/nbf/iat, an audience it accepts, and
-// that the ServiceAccount (and the pod the token is bound to) still exist
-// with the UIDs in the token.
+// Authenticator validates service-account tokens of one issuer: the
+// signature by one of its keys (RS256 for an RSA key, ES256 for an ECDSA
+// P-256 key: the token's alg must be its key's), exp/nbf/iat, an audience
+// it accepts, and that the ServiceAccount (and the pod the token is bound
+// to) still exist with the UIDs in the token.
 type Authenticator struct {
 	iss       string
-	keys      []*rsa.PublicKey
+	keys      []verificationKey
+	algs      []jose.SignatureAlgorithm
 	audiences []string
 	objects   Getter
 	now       func() time.Time
 }
 
+// verificationKey is a public key and the one algorithm it verifies.
+type verificationKey struct {
+	key crypto.PublicKey
+	alg jose.SignatureAlgorithm
+}
+
 // NewAuthenticator accepts tokens of issuer iss ("" for DefaultIssuer)
-// signed by keys, for any of audiences (none: the issuer itself).
-func NewAuthenticator(iss string, keys []*rsa.PublicKey, audiences []string, objects Getter) *Authenticator {
+// signed by keys (each an *rsa.PublicKey or an *ecdsa.PublicKey), for any
+// of audiences (none: the issuer itself).
+func NewAuthenticator(iss string, keys []crypto.PublicKey, audiences []string, objects Getter) (*Authenticator, error) {
 	if iss == "" {
 		iss = DefaultIssuer
 	}
 	if len(audiences) == 0 {
 		audiences = []string{iss}
 	}
-	return &Authenticator{iss: iss, keys: keys, audiences: audiences, objects: objects, now: time.Now}
+	a := &Authenticator{iss: iss, audiences: audiences, objects: objects, now: time.Now}
+	for _, k := range keys {
+		alg, err := algorithm(k)
+		if err != nil {
+			return nil, err
+		}
+		a.keys = append(a.keys, verificationKey{key: k, alg: alg})
+		if !slices.Contains(a.algs, alg) {
+			a.algs = append(a.algs, alg)
+		}
+	}
+	return a, nil
 }
 
 var _ authenticator.Token = &Authenticator{}
@@ -67,10 +88,13 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*a
 	if strings.Count(token, ".") != 2 {
 		return nil, false, nil
 	}
-	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil {
+	// Only the algorithms of the keys parse: "none", HMAC and any other
+	// algorithm is not a token of ours.
+	tok, err := jwt.ParseSigned(token, a.algs)
+	if err != nil || len(tok.Headers) != 1 {
 		return nil, false, nil
 	}
+	alg := jose.SignatureAlgorithm(tok.Headers[0].Algorithm)
 	var unverified jwt.Claims
 	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil || unverified.Issuer != a.iss {
 		return nil, false, nil
@@ -79,7 +103,12 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*a
 	var pc PrivateClaims
 	verified := false
 	for _, k := range a.keys {
-		if err := tok.Claims(k, &sc, &pc); err == nil {
+		// A key verifies only its own algorithm's signatures (no RS256
+		// header checked against an ECDSA key, nor the reverse).
+		if k.alg != alg {
+			continue
+		}
+		if err := tok.Claims(k.key, &sc, &pc); err == nil {
 			verified = true
 			break
 		}

@@ -1,8 +1,10 @@
 // Package serviceaccount owns Kubernetes' service-account credentials: the
-// RSA signing key pair (<data-dir>/pki/sa.key, sa.pub), the issuer of bound
-// service-account tokens (RS256 JWTs with kube's claims), the token
-// authenticator that turns a valid token back into the user
-// system:serviceaccount:<ns>:<name>, and the pod mutation the
+// signing key pair (<data-dir>/pki/sa.key, sa.pub: ECDSA P-256 when made,
+// or the RSA key of a data dir made before, kept as it is), the issuer of
+// bound service-account tokens (JWTs with kube's claims, ES256 or RS256 by
+// the key), the token authenticator that turns a valid token back into the
+// user system:serviceaccount:<ns>:<name> (a token's alg must be its key's),
+// the issuer-discovery document and JWKS, and the pod mutation the
 // ServiceAccount admission plugin applies (default serviceAccountName, the
 // kube-api-access-xxxxx projected volume and its mounts).
 //

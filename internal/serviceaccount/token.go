@@ -1,7 +1,7 @@
 package serviceaccount
 
 import (
-	"crypto/rsa"
+	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -64,22 +64,29 @@ func Claims(sa *corev1.ServiceAccount, pod *corev1.Pod, node *corev1.Node, now t
 	return sc, pc
 }
 
-// Issuer signs tokens with the service-account key (RS256).
+// Issuer signs tokens with the service-account key: ES256 with the ECDSA
+// P-256 key EnsureKeys generates, RS256 with an RSA key.
 type Issuer struct {
 	iss    string
 	signer jose.Signer
 }
 
-// NewIssuer returns an issuer named iss ("" for DefaultIssuer) signing with key.
-func NewIssuer(iss string, key *rsa.PrivateKey) (*Issuer, error) {
+// NewIssuer returns an issuer named iss ("" for DefaultIssuer) signing with
+// key, an *rsa.PrivateKey or an *ecdsa.PrivateKey (the algorithm follows
+// from the key, as kube's does).
+func NewIssuer(iss string, key crypto.Signer) (*Issuer, error) {
 	if iss == "" {
 		iss = DefaultIssuer
 	}
-	kid, err := keyID(&key.PublicKey)
+	alg, err := algorithm(key.Public())
 	if err != nil {
 		return nil, err
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
+	kid, err := keyID(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
 		(&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		return nil, fmt.Errorf("service-account token signer: %w", err)
@@ -102,7 +109,7 @@ func (i *Issuer) Issue(sc *jwt.Claims, pc *PrivateClaims) (string, error) {
 }
 
 // keyID is kube's key id: the unpadded base64url SHA-256 of the DER public key.
-func keyID(pub *rsa.PublicKey) (string, error) {
+func keyID(pub crypto.PublicKey) (string, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return "", fmt.Errorf("service-account key id: %w", err)

@@ -5,7 +5,8 @@ package e2e
 // /var/run/secrets/kubernetes.io/serviceaccount and reaches the API server
 // at $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT with them, as
 // client-go's in-cluster config does: discovery answers 200, listing
-// Secrets 403 (the token is a service account's, not the admin's).
+// Secrets 403 (the token is a service account's, not the admin's), and
+// service-account issuer discovery (the ES256 key of a new data dir) 200.
 
 import (
 	"encoding/base64"
@@ -28,6 +29,9 @@ func TestSecurityServiceAccountToken(t *testing.T) {
 	r := k.MustRun(t, "create", "token", "default", "--duration", "15m")
 	if claims := jwtClaims(t, strings.TrimSpace(r.Stdout)); claims["sub"] != "system:serviceaccount:default:default" {
 		t.Fatalf("kubectl create token: sub %v", claims["sub"])
+	}
+	if h := jwtPart(t, r.Stdout, 0); h["alg"] != "ES256" {
+		t.Errorf("kubectl create token: alg %v, want ES256 (a new data dir's ECDSA key)", h["alg"])
 	}
 
 	pod := u.WriteFile(t, "sa-client.yaml", `apiVersion: v1
@@ -71,22 +75,33 @@ spec:
 	if code := call("/api/v1/namespaces/default/secrets"); code != "403" {
 		t.Errorf("listing secrets from the pod with its token: %s, want 403", code)
 	}
+	for _, path := range []string{"/.well-known/openid-configuration", "/openid/v1/jwks"} {
+		if code := call(path); code != "200" {
+			t.Errorf("GET %s from the pod with its token: %s, want 200", path, code)
+		}
+	}
 }
 
 // jwtClaims decodes a JWT's payload (no verification: the API server does that).
 func jwtClaims(t *testing.T, tok string) map[string]any {
 	t.Helper()
+	return jwtPart(t, tok, 1)
+}
+
+// jwtPart decodes part i of a JWT: 0 the header, 1 the payload.
+func jwtPart(t *testing.T, tok string, i int) map[string]any {
+	t.Helper()
 	parts := strings.Split(strings.TrimSpace(tok), ".")
 	if len(parts) != 3 {
 		t.Fatalf("not a JWT: %q", tok)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	b, err := base64.RawURLEncoding.DecodeString(parts[i])
 	if err != nil {
-		t.Fatalf("JWT payload: %v", err)
+		t.Fatalf("JWT part %d: %v", i, err)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("JWT payload: %v", err)
+		t.Fatalf("JWT part %d: %v", i, err)
 	}
 	return m
 }

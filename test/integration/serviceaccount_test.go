@@ -2,6 +2,12 @@ package integration
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -146,6 +152,18 @@ func TestServiceAccountTokens(t *testing.T) {
 	if code := status(saClient, "/api"); code != http.StatusOK {
 		t.Errorf("GET /api with the token: %d, want 200", code)
 	}
+	// A new data dir signs with an ECDSA P-256 key, and issuer discovery
+	// (granted to service accounts) describes it.
+	h := tokenHeader(t, tr.Status.Token)
+	if h["alg"] != "ES256" {
+		t.Errorf("token alg %v, want ES256", h["alg"])
+	}
+	if jwk := checkIssuerDiscovery(t, ctx, saClient, "ES256"); jwk["kty"] != "EC" || jwk["crv"] != "P-256" || jwk["x"] == "" || jwk["y"] == "" || jwk["kid"] != h["kid"] {
+		t.Errorf("JWK %v, want an EC P-256 key with the token's kid %v", jwk, h["kid"])
+	}
+	if anonymous, _ := asToken(""); status(anonymous, serviceaccount.JWKSPath) == http.StatusOK {
+		t.Errorf("GET %s anonymously was served", serviceaccount.JWKSPath)
+	}
 	_, err = saClient.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
 	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `User "system:serviceaccount:sa-test:default" cannot list resource "secrets"`) {
 		t.Errorf("listing secrets with the token: %v, want 403 for system:serviceaccount:sa-test:default", err)
@@ -193,4 +211,117 @@ func TestServiceAccountTokens(t *testing.T) {
 	eventually(t, "the deleted pod's token refused", func() (bool, error) {
 		return status(saClient, "/api") == http.StatusUnauthorized, nil
 	})
+}
+
+// TestServiceAccountRSAKeyKept: a data dir made before ECDSA keys, whose
+// sa.key is RSA, keeps it: the control plane signs RS256 with it, tokens
+// the key signed before stay valid, and issuer discovery serves it.
+func TestServiceAccountRSAKeyKept(t *testing.T) {
+	dataDir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dataDir, "pki"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rk)})
+	keyPath := controlplane.ServiceAccountKeyPath(dataDir)
+	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := startCluster(t, dataDir)
+	ctx := context.Background()
+	sas := c.client.CoreV1().ServiceAccounts("default")
+	var sa *corev1.ServiceAccount
+	eventually(t, "the default ServiceAccount", func() (bool, error) {
+		sa, err = sas.Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, err
+	})
+	tr, err := sas.CreateToken(ctx, "default", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alg := tokenHeader(t, tr.Status.Token)["alg"]; alg != "RS256" {
+		t.Errorf("token alg %v, want RS256 (the data dir's RSA key)", alg)
+	}
+	// A token the RSA key signed outside this server (as before an upgrade).
+	issuer, err := serviceaccount.NewIssuer("", rk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, pc := serviceaccount.Claims(sa, nil, nil, time.Now(), time.Hour, []string{serviceaccount.DefaultIssuer})
+	old, err := issuer.Issue(sc, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saClient kubernetes.Interface
+	for what, tok := range map[string]string{"TokenRequest token": tr.Status.Token, "token signed with the RSA key": old} {
+		cfg := restclient.AnonymousClientConfig(c.config)
+		cfg.BearerToken = tok
+		cl, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var code int
+		cl.Discovery().RESTClient().Get().AbsPath("/api").Do(ctx).StatusCode(&code)
+		if code != http.StatusOK {
+			t.Errorf("GET /api with the %s: %d, want 200", what, code)
+		}
+		saClient = cl
+	}
+	if b, err := os.ReadFile(keyPath); err != nil || string(b) != string(keyPEM) {
+		t.Errorf("sa.key was rewritten (%v)", err)
+	}
+	if jwk := checkIssuerDiscovery(t, ctx, saClient, "RS256"); jwk["kty"] != "RSA" || jwk["n"] == "" || jwk["e"] == "" {
+		t.Errorf("JWK %v, want an RSA key", jwk)
+	}
+}
+
+// tokenHeader is a JWT's decoded JOSE header.
+func tokenHeader(t *testing.T, token string) map[string]any {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string]any
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// checkIssuerDiscovery reads the OpenID discovery document and key set as
+// cl, checks both advertise alg alone, and returns the one key.
+func checkIssuerDiscovery(t *testing.T, ctx context.Context, cl kubernetes.Interface, alg string) map[string]string {
+	t.Helper()
+	get := func(path string, into any) {
+		t.Helper()
+		b, err := cl.Discovery().RESTClient().Get().AbsPath(path).DoRaw(ctx)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		if err := json.Unmarshal(b, into); err != nil {
+			t.Fatalf("GET %s: %v: %s", path, err, b)
+		}
+	}
+	var conf struct {
+		Issuer  string   `json:"issuer"`
+		JWKSURI string   `json:"jwks_uri"`
+		Algs    []string `json:"id_token_signing_alg_values_supported"`
+	}
+	get(serviceaccount.OpenIDConfigurationPath, &conf)
+	if conf.Issuer != serviceaccount.DefaultIssuer || !strings.HasSuffix(conf.JWKSURI, serviceaccount.JWKSPath) ||
+		len(conf.Algs) != 1 || conf.Algs[0] != alg {
+		t.Errorf("discovery document %+v, want issuer %s, jwks_uri …%s and algs [%s]", conf, serviceaccount.DefaultIssuer, serviceaccount.JWKSPath, alg)
+	}
+	var set struct {
+		Keys []map[string]string `json:"keys"`
+	}
+	get(serviceaccount.JWKSPath, &set)
+	if len(set.Keys) != 1 || set.Keys[0]["alg"] != alg || set.Keys[0]["use"] != "sig" || set.Keys[0]["kid"] == "" {
+		t.Fatalf("key set %v, want one %s signing key with a kid", set.Keys, alg)
+	}
+	return set.Keys[0]
 }
