@@ -44,9 +44,14 @@
 // Concurrency: the active queue is the shared controller runner
 // (internal/controller/runner), keyed by pod (namespace/name, "pod" in the
 // per-item logger), with one worker in the control plane, so pods are
-// scheduled one at a time against one view of the cluster; an attempt that
-// failed on the API is retried after the pod's back-off (100ms doubling to
-// 10s). The control plane starts the informers; Run waits for their caches.
+// decided one at a time against one view of the cluster. A decision's API
+// writes (pre-binding volumes or asking for them, then the binding) run in a
+// goroutine of their own, as kube-scheduler's binding cycle, at most 64 at
+// once: the pod counts on its node from the decision on (assumed, or
+// reserved while its volumes bind), the next pod is decided meanwhile, and
+// an attempt for a pod whose writes are still in flight only marks it to be
+// tried again when they end. A write that failed on the API gives the node
+// back and retries the pod after its back-off (100ms doubling to 10s). The control plane starts the informers; Run waits for their caches.
 // Pods bound but not yet seen bound by the informer are kept as "assumed" so
 // the next decision accounts for them. The view of the cluster each attempt
 // decides on is a snapshot of a cache (cache.go) that the pod and node event

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -84,7 +85,14 @@ type Scheduler struct {
 	// they too retry instead of parking.
 	inflight map[string]bool
 	missed   map[string]bool
+
+	// cycles bounds the binding cycles in flight; running counts them.
+	cycles  chan struct{}
+	running sync.WaitGroup
 }
+
+// maxBindingCycles is how many pods' API writes run at once.
+const maxBindingCycles = 64
 
 // New wires the scheduler to the informers of factory; nothing runs until
 // Run, and the factory is started by the caller. workers pods are tried at
@@ -101,6 +109,7 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 		inflight: map[string]bool{},
 		missed:   map[string]bool{},
 		cache:    newPodCache(),
+		cycles:   make(chan struct{}, maxBindingCycles),
 	}
 	podInf := factory.Core().V1().Pods()
 	nodeInf := factory.Core().V1().Nodes()
@@ -219,7 +228,11 @@ func (s *Scheduler) Ready() <-chan struct{} { return s.runner.Ready() }
 // Run waits for the caches and schedules pods until ctx is done. It returns
 // after its workers stopped, with an error only if ctx ended before the
 // caches synced.
-func (s *Scheduler) Run(ctx context.Context) error { return s.runner.Run(ctx) }
+func (s *Scheduler) Run(ctx context.Context) error {
+	err := s.runner.Run(ctx)
+	s.running.Wait()
+	return err
+}
 
 // responsible reports whether pod is one this scheduler must place.
 func responsible(pod *v1.Pod) bool {
@@ -395,6 +408,14 @@ func (s *Scheduler) park(key string, seenEvents uint64, backoff bool) {
 // scheduleOne makes one scheduling attempt for the pod named key. A returned
 // error is transient (API failures) and retried with backoff; a pod that does
 // not fit is parked, not an error.
+//
+// The decision (snapshot, filters, scores) is made here, one pod at a time;
+// its API writes — pre-binding volumes, the binding — run in a goroutine of
+// their own (the binding cycle, as kube-scheduler's), so that the next pod is
+// decided while they are in flight. The pod counts on its node from the
+// decision on (assumed, or reserved while its volumes bind), and stays in
+// inflight until its writes end: an attempt for it meanwhile only marks it
+// missed, to be tried again once they end.
 func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
@@ -408,16 +429,22 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 		return fmt.Errorf("getting pod %s: %w", key, err)
 	}
 	s.mu.Lock()
+	if s.inflight[key] {
+		// Its binding cycle still runs; it retries when that ends.
+		s.missed[key] = true
+		s.mu.Unlock()
+		return nil
+	}
 	_, isAssumed := s.assumed[key]
 	seen := s.events
 	s.inflight[key] = true
 	delete(s.missed, key)
 	s.mu.Unlock()
+	handedOff := false
 	defer func() {
-		s.mu.Lock()
-		delete(s.inflight, key)
-		delete(s.missed, key)
-		s.mu.Unlock()
+		if !handedOff {
+			s.attemptDone(key)
+		}
 	}()
 	if !responsible(pod) || isAssumed {
 		return nil
@@ -454,49 +481,135 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 		return s.unschedulable(ctx, pod, seen, fitError(len(snap.nodes), "", failures))
 	}
 	node := pickBest(score(pod, snap, feasible))
+	placed := pod.DeepCopy()
+	placed.Spec.NodeName = node.node.Name
 
 	if len(pv.delayed) > 0 || pv.binding {
-		// Volumes first: the pod is bound once its claims are.
-		if err := s.prepareVolumes(ctx, pod, node, pv); err != nil {
-			return err
-		}
-		log.Debug("waiting for volumes to bind before binding pod", "node", node.node.Name)
-		held := pod.DeepCopy()
-		held.Spec.NodeName = node.node.Name
+		// Volumes first: the pod is bound once its claims are. It holds
+		// the node meanwhile.
 		s.mu.Lock()
-		s.setReserved(key, held)
+		s.setReserved(key, placed)
 		s.mu.Unlock()
-		s.park(key, seen, false)
+		handedOff = true
+		s.goBindingCycle(ctx, func(ctx context.Context) {
+			s.reserveVolumes(ctx, key, pod, placed, node, pv, seen)
+		})
 		return nil
 	}
 
-	binding := &v1.Binding{
-		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID},
-		Target:     v1.ObjectReference{Kind: "Node", Name: node.node.Name},
-	}
-	if err := s.client.CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{}); err != nil {
-		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-			return nil // deleted, or bound by someone else meanwhile
-		}
-		s.recorder.Eventf(pod, v1.EventTypeWarning, "FailedScheduling", "Binding rejected: %v", err)
-		return fmt.Errorf("binding pod %s to %s: %w", key, node.node.Name, err)
-	}
-	bound := pod.DeepCopy()
-	bound.Spec.NodeName = node.node.Name
 	s.mu.Lock()
-	// The cache, not the lister: the pod counts in the next snapshot either
-	// as assumed or, once the cache saw it bound, from the cache (whose
-	// handler then drops it from assumed).
-	if cur := s.cache.pod(key); cur != nil && cur.UID == pod.UID && cur.Spec.NodeName == "" {
-		s.setAssumed(key, bound)
+	// The cache, not the lister: the pod counts in the next snapshot as
+	// assumed until the cache sees it bound (whose handler then drops it
+	// from assumed).
+	if cur := s.cache.pod(key); cur == nil || cur.UID != pod.UID || cur.Spec.NodeName != "" {
+		s.mu.Unlock()
+		return nil // deleted, replaced or bound meanwhile: its own event retries it
 	}
+	s.setAssumed(key, placed)
 	s.setReserved(key, nil)
 	delete(s.parked, key)
 	s.mu.Unlock()
-	s.backoff.Forget(key)
-	s.recorder.Eventf(pod, v1.EventTypeNormal, "Scheduled", "Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, node.node.Name)
-	log.Info("pod bound", "node", node.node.Name)
+	handedOff = true
+	s.goBindingCycle(ctx, func(ctx context.Context) {
+		defer s.attemptDone(key)
+		s.bind(ctx, key, pod, placed)
+	})
+	log.Debug("pod assumed", "node", node.node.Name)
 	return nil
+}
+
+// goBindingCycle runs a pod's API writes in a goroutine, at most
+// maxBindingCycles at once (the decisions wait for a free one); Run waits
+// for them before it returns.
+func (s *Scheduler) goBindingCycle(ctx context.Context, cycle func(ctx context.Context)) {
+	select {
+	case s.cycles <- struct{}{}:
+	case <-ctx.Done():
+		cycle(ctx) // stopping: its writes fail at once and it cleans up
+		return
+	}
+	s.running.Add(1)
+	go func() {
+		defer s.running.Done()
+		defer func() { <-s.cycles }()
+		defer func() {
+			if p := recover(); p != nil {
+				logging.FromContext(ctx).Error("binding cycle panicked", "panic", p, "stack", string(debug.Stack()))
+			}
+		}()
+		cycle(ctx)
+	}()
+}
+
+// attemptDone ends the attempt for key: a pod that an event missed
+// meanwhile is tried again.
+func (s *Scheduler) attemptDone(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.inflight, key)
+	if s.missed[key] {
+		delete(s.missed, key)
+		s.runner.Enqueue(key)
+	}
+}
+
+// bind writes the binding of the assumed pod (placed: pod with its node).
+// A failed write forgets the assumption and retries the pod after its
+// back-off; a pod deleted or bound by someone else meanwhile is left to its
+// own events.
+func (s *Scheduler) bind(ctx context.Context, key string, pod, placed *v1.Pod) {
+	log := logging.FromContext(ctx)
+	nodeName := placed.Spec.NodeName
+	binding := &v1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID},
+		Target:     v1.ObjectReference{Kind: "Node", Name: nodeName},
+	}
+	err := s.client.CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{})
+	if err == nil {
+		s.backoff.Forget(key)
+		s.recorder.Eventf(pod, v1.EventTypeNormal, "Scheduled", "Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, nodeName)
+		log.Info("pod bound", "node", nodeName)
+		return
+	}
+	s.mu.Lock()
+	if s.assumed[key] == placed {
+		s.setAssumed(key, nil)
+	}
+	s.mu.Unlock()
+	s.clusterChanged() // the node it held is free again
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) || ctx.Err() != nil {
+		return // deleted, or bound by someone else meanwhile; or stopping
+	}
+	s.recorder.Eventf(pod, v1.EventTypeWarning, "FailedScheduling", "Binding rejected: %v", err)
+	log.Error("binding pod", "node", nodeName, logging.ErrKey, err)
+	s.runner.EnqueueAfter(key, s.backoff.When(key))
+}
+
+// reserveVolumes pre-binds the pod's volumes (or asks for them to be
+// provisioned) on the node chosen for it and parks the pod until its claims
+// bind. A failed write gives up the reservation and retries the pod after
+// its back-off.
+func (s *Scheduler) reserveVolumes(ctx context.Context, key string, pod, placed *v1.Pod, node *nodeInfo, pv *podVolumes, seen uint64) {
+	log := logging.FromContext(ctx)
+	err := s.prepareVolumes(ctx, pod, node, pv)
+	if err == nil {
+		log.Debug("waiting for volumes to bind before binding pod", "node", node.node.Name)
+		s.park(key, seen, false)
+		s.attemptDone(key)
+		return
+	}
+	s.mu.Lock()
+	if s.reserved[key] == placed {
+		s.setReserved(key, nil)
+	}
+	s.mu.Unlock()
+	s.attemptDone(key)
+	s.clusterChanged() // the node it held is free again
+	if ctx.Err() != nil {
+		return
+	}
+	log.Error("preparing volumes", "node", node.node.Name, logging.ErrKey, err)
+	s.runner.EnqueueAfter(key, s.backoff.When(key))
 }
 
 var errNoNodes = errors.New("no nodes available to schedule pods")
