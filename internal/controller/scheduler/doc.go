@@ -58,12 +58,18 @@
 // handlers keep per node (pods counting on it, their summed requests, those
 // with pod affinity terms, counts by controller), as upstream's scheduler
 // cache does: an attempt costs O(nodes), plus the nodes that changed since
-// the last one, instead of listing and summing every pod. What differs from a controller, as
-// kube-scheduler's queue differs (its unschedulable pods pool): a pod that
-// does not fit is not an error to retry but is parked with its own per-pod
-// exponential back-off, and requeued only when nodes, pods, claims, volumes
-// or classes change (and, as upstream, at the latest after five minutes); an
-// attempt during which the cluster changed requeues at once after the
-// back-off. The parked and assumed maps are guarded by a mutex shared with
-// the event handlers; parking puts keys back through the runner.
+// the last one, instead of listing and summing every pod. What differs from
+// a controller, as kube-scheduler's queue differs (its unschedulable pods
+// pool): a pod that does not fit is not an error to retry but is parked
+// (parking.go) with its own per-pod exponential back-off, and requeued only
+// when nodes, namespaces, pods, its claims, volumes or classes change; a pod
+// holding a node while its claims bind is parked too, and requeued only when
+// its claims or nodes change (another pod's binding cannot undo its place).
+// Both wait at the latest five minutes, as upstream. Claims are indexed to
+// the parked pods that use them, so a claim's change costs its own pods, not
+// a scan of every parked pod. An attempt during which an event it would
+// have waited for came requeues at once (after the back-off); the
+// selected-node annotation this scheduler writes is no such event. The
+// parked, assumed and reserved maps are guarded by a mutex shared with the
+// event handlers; parking puts keys back through the runner.
 package scheduler

@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
 	"petset/internal/logging"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
@@ -75,11 +78,14 @@ type Scheduler struct {
 	// spec.nodeName set to the node chosen for them, so that other pods
 	// are placed around them meanwhile.
 	reserved map[string]*v1.Pod
-	// parked holds unschedulable pods and when their backoff ends.
-	parked map[string]time.Time
-	// events counts cluster changes; a scheduling attempt that saw the
-	// counter move while it ran retries instead of parking.
-	events uint64
+	// parked holds the pods waiting for an event: unschedulable ones and
+	// those holding a node (in reserved) while their claims bind.
+	parked *parkingLot
+	// events counts the cluster changes that may make an unschedulable pod
+	// fit (nodes, namespaces, pods placed or gone), nodeEvents those that
+	// may undo a node a pod holds (nodes, namespaces); an attempt that saw
+	// its counter move while it ran retries instead of parking.
+	events, nodeEvents uint64
 	// inflight holds the pods being tried; missed those of them that an
 	// event meant only for some pods (a claim's change) would have woken:
 	// they too retry instead of parking.
@@ -105,7 +111,7 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 		backoff:  workqueue.NewTypedItemExponentialFailureRateLimiter[string](initialBackoff, maxBackoff),
 		assumed:  map[string]*v1.Pod{},
 		reserved: map[string]*v1.Pod{},
-		parked:   map[string]time.Time{},
+		parked:   newParkingLot(),
 		inflight: map[string]bool{},
 		missed:   map[string]bool{},
 		cache:    newPodCache(),
@@ -184,8 +190,13 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	// and bound made scheduling N pods with claims cost N² attempts.
 	claimChange := func(obj any) { s.claimChanged(obj) }
 	add(claimInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    claimChange,
-		UpdateFunc: func(_, obj any) { claimChange(obj) },
+		AddFunc: claimChange,
+		UpdateFunc: func(old, obj any) {
+			if o, ok := old.(*v1.PersistentVolumeClaim); ok && onlyNodeSelected(o, obj) {
+				return // this scheduler's own write: nothing it waits for
+			}
+			claimChange(obj)
+		},
 		DeleteFunc: claimChange,
 	}))
 	// Volumes and classes matter to pods still looking for a place; a pod
@@ -255,7 +266,7 @@ func (s *Scheduler) podChanged(oldObj, obj any) {
 			return // our own status write, or a resync
 		}
 		s.mu.Lock()
-		delete(s.parked, key)
+		s.parked.remove(key)
 		s.mu.Unlock()
 		s.runner.Enqueue(key)
 		return
@@ -270,7 +281,7 @@ func (s *Scheduler) podChanged(oldObj, obj any) {
 	old, _ := oldObj.(*v1.Pod)
 	if old == nil || old.Spec.NodeName == "" || old.Status.Phase != pod.Status.Phase ||
 		!reflect.DeepEqual(old.Labels, pod.Labels) || (old.DeletionTimestamp == nil) != (pod.DeletionTimestamp == nil) {
-		s.clusterChanged()
+		s.podsChanged()
 	}
 }
 
@@ -288,15 +299,16 @@ func (s *Scheduler) podDeleted(obj any) {
 	_, wasReserved := s.reserved[key]
 	s.setAssumed(key, nil)
 	s.setReserved(key, nil)
-	delete(s.parked, key)
+	s.parked.remove(key)
 	s.mu.Unlock()
 	s.backoff.Forget(key)
 	if pod.Spec.NodeName != "" || wasAssumed || wasReserved {
-		s.clusterChanged()
+		s.podsChanged()
 	}
 }
 
-// claimChanged moves the parked pods that use the claim back to the queue.
+// claimChanged moves the parked pods that use the claim back to the queue;
+// pods being tried that use it retry after their attempt.
 func (s *Scheduler) claimChanged(obj any) {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
@@ -306,35 +318,54 @@ func (s *Scheduler) claimChanged(obj any) {
 		s.clusterChanged()
 		return
 	}
-	s.wake(false, func(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for key := range s.inflight {
 		ns, name, err := cache.SplitMetaNamespaceKey(key)
 		if err != nil || ns != claim.Namespace {
-			return false
+			continue
 		}
-		pod, err := s.pods.Pods(ns).Get(name)
-		return err == nil && usesClaim(pod, claim.Name)
-	})
+		if pod, err := s.pods.Pods(ns).Get(name); err == nil && usesClaim(pod, claim.Name) {
+			s.missed[key] = true
+		}
+	}
+	s.wakeLocked(s.parked.users(claim.Namespace + "/" + claim.Name))
+}
+
+// onlyNodeSelected reports whether the update of a claim from old to obj
+// only gave it the selected-node annotation (as prepareVolumes does).
+func onlyNodeSelected(old *v1.PersistentVolumeClaim, obj any) bool {
+	claim, ok := obj.(*v1.PersistentVolumeClaim)
+	if !ok || old.Annotations[annSelectedNode] != "" || claim.Annotations[annSelectedNode] == "" {
+		return false
+	}
+	o := old.DeepCopy()
+	o.Annotations = maps.Clone(o.Annotations)
+	if o.Annotations == nil {
+		o.Annotations = map[string]string{}
+	}
+	o.Annotations[annSelectedNode] = claim.Annotations[annSelectedNode]
+	o.ResourceVersion, o.ManagedFields = claim.ResourceVersion, claim.ManagedFields
+	return equality.Semantic.DeepEqual(o, claim)
 }
 
 // usesClaim reports whether pod's volumes name the claim (directly, or as
 // the claim of an ephemeral volume).
 func usesClaim(pod *v1.Pod, claim string) bool {
-	for _, vol := range pod.Spec.Volumes {
-		if (vol.PersistentVolumeClaim != nil && vol.PersistentVolumeClaim.ClaimName == claim) ||
-			(vol.Ephemeral != nil && pod.Name+"-"+vol.Name == claim) {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(podClaims(pod), pod.Namespace+"/"+claim)
 }
 
-// storageChanged moves the parked pods that hold no node (unschedulable
-// ones) back to the queue.
+// storageChanged moves the unschedulable pods back to the queue (a pod
+// holding a node while its claims bind is woken by its claims).
 func (s *Scheduler) storageChanged() {
-	s.wake(false, func(key string) bool {
-		_, held := s.reserved[key]
-		return !held
-	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for key := range s.inflight {
+		if _, held := s.reserved[key]; !held {
+			s.missed[key] = true
+		}
+	}
+	s.wakeLocked(s.parked.unschedulableKeys())
 }
 
 // setAssumed records in s.assumed and the cache the pod of key this
@@ -351,33 +382,32 @@ func (s *Scheduler) setReserved(key string, pod *v1.Pod) {
 	s.cache.reserve(key, pod)
 }
 
-// clusterChanged moves every parked pod back to the queue, honouring what
-// remains of its backoff.
+// clusterChanged (a node or namespace changed) moves every parked pod back
+// to the queue, honouring what remains of its backoff.
 func (s *Scheduler) clusterChanged() {
-	s.wake(true, func(string) bool { return true })
-}
-
-// wake moves the parked pods that match back to the queue, honouring what
-// remains of their backoff; pods being tried that match retry after their
-// attempt. An event for every pod (all) is counted instead. match runs with
-// s.mu held.
-func (s *Scheduler) wake(all bool, match func(key string) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if all {
-		s.events++
-	} else {
-		for key := range s.inflight {
-			if match(key) {
-				s.missed[key] = true
-			}
-		}
-	}
-	for key, until := range s.parked {
-		if !match(key) {
-			continue
-		}
-		delete(s.parked, key)
+	s.events++
+	s.nodeEvents++
+	s.wakeLocked(s.parked.unschedulableKeys())
+	s.wakeLocked(s.parked.holdingKeys())
+}
+
+// podsChanged (a pod was placed, changed or gone, or gave back the node it
+// held) moves the unschedulable pods back to the queue: pods holding a node
+// do not care.
+func (s *Scheduler) podsChanged() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events++
+	s.wakeLocked(s.parked.unschedulableKeys())
+}
+
+// wakeLocked moves the parked pods of keys back to the queue, honouring
+// what remains of their backoff. s.mu must be held.
+func (s *Scheduler) wakeLocked(keys []string) {
+	for _, key := range keys {
+		until := s.parked.remove(key)
 		if d := time.Until(until); d > 0 {
 			s.runner.EnqueueAfter(key, d)
 		} else {
@@ -386,22 +416,33 @@ func (s *Scheduler) wake(all bool, match func(key string) bool) {
 	}
 }
 
-// park records an unschedulable pod. It is requeued by the next cluster
-// event after its backoff, or after maxParked regardless. If the cluster
-// changed while the attempt ran, it is requeued after its backoff at once.
-func (s *Scheduler) park(key string, seenEvents uint64, backoff bool) {
+// seenEvents are the event counters when an attempt began.
+type seenEvents struct{ all, nodes uint64 }
+
+// park records pod as waiting for an event: unschedulable (requeued by the
+// next cluster event after its backoff), or holding a node while its claims
+// bind (requeued by a change of its claims or of nodes); after maxParked
+// regardless. If such an event came while the attempt ran, it is requeued
+// (after its backoff) at once.
+func (s *Scheduler) park(pod *v1.Pod, seen seenEvents, holding bool) {
+	key := podKey(pod)
 	var d time.Duration
-	if backoff {
+	if !holding {
 		d = s.backoff.When(key)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.events != seenEvents || s.missed[key] {
+	moved := s.events != seen.all
+	if holding {
+		moved = s.nodeEvents != seen.nodes
+	}
+	if moved || s.missed[key] {
 		delete(s.missed, key)
+		s.parked.remove(key)
 		s.runner.EnqueueAfter(key, d)
 		return
 	}
-	s.parked[key] = time.Now().Add(d)
+	s.parked.park(key, podClaims(pod), holding, time.Now().Add(d))
 	s.runner.EnqueueAfter(key, maxParked)
 }
 
@@ -436,7 +477,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 		return nil
 	}
 	_, isAssumed := s.assumed[key]
-	seen := s.events
+	seen := seenEvents{all: s.events, nodes: s.nodeEvents}
 	s.inflight[key] = true
 	delete(s.missed, key)
 	s.mu.Unlock()
@@ -507,7 +548,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) error {
 	}
 	s.setAssumed(key, placed)
 	s.setReserved(key, nil)
-	delete(s.parked, key)
+	s.parked.remove(key)
 	s.mu.Unlock()
 	handedOff = true
 	s.goBindingCycle(ctx, func(ctx context.Context) {
@@ -576,7 +617,7 @@ func (s *Scheduler) bind(ctx context.Context, key string, pod, placed *v1.Pod) {
 		s.setAssumed(key, nil)
 	}
 	s.mu.Unlock()
-	s.clusterChanged() // the node it held is free again
+	s.podsChanged() // the node it held is free again
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) || ctx.Err() != nil {
 		return // deleted, or bound by someone else meanwhile; or stopping
 	}
@@ -589,12 +630,12 @@ func (s *Scheduler) bind(ctx context.Context, key string, pod, placed *v1.Pod) {
 // provisioned) on the node chosen for it and parks the pod until its claims
 // bind. A failed write gives up the reservation and retries the pod after
 // its back-off.
-func (s *Scheduler) reserveVolumes(ctx context.Context, key string, pod, placed *v1.Pod, node *nodeInfo, pv *podVolumes, seen uint64) {
+func (s *Scheduler) reserveVolumes(ctx context.Context, key string, pod, placed *v1.Pod, node *nodeInfo, pv *podVolumes, seen seenEvents) {
 	log := logging.FromContext(ctx)
 	err := s.prepareVolumes(ctx, pod, node, pv)
 	if err == nil {
 		log.Debug("waiting for volumes to bind before binding pod", "node", node.node.Name)
-		s.park(key, seen, false)
+		s.park(pod, seen, true)
 		s.attemptDone(key)
 		return
 	}
@@ -604,7 +645,7 @@ func (s *Scheduler) reserveVolumes(ctx context.Context, key string, pod, placed 
 	}
 	s.mu.Unlock()
 	s.attemptDone(key)
-	s.clusterChanged() // the node it held is free again
+	s.podsChanged() // the node it held is free again
 	if ctx.Err() != nil {
 		return
 	}
@@ -616,7 +657,7 @@ var errNoNodes = errors.New("no nodes available to schedule pods")
 
 // unschedulable records why pod cannot be placed: the PodScheduled=False
 // condition, a FailedScheduling event, and parks the pod.
-func (s *Scheduler) unschedulable(ctx context.Context, pod *v1.Pod, seen uint64, msg string) error {
+func (s *Scheduler) unschedulable(ctx context.Context, pod *v1.Pod, seen seenEvents, msg string) error {
 	s.mu.Lock()
 	s.setReserved(podKey(pod), nil)
 	s.mu.Unlock()
@@ -625,7 +666,7 @@ func (s *Scheduler) unschedulable(ctx context.Context, pod *v1.Pod, seen uint64,
 	if err := s.setScheduledCondition(ctx, pod, v1.PodReasonUnschedulable, msg); err != nil {
 		return err
 	}
-	s.park(podKey(pod), seen, true)
+	s.park(pod, seen, false)
 	return nil
 }
 

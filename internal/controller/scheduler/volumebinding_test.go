@@ -325,24 +325,23 @@ func TestClaimChangeWakesItsPods(t *testing.T) {
 	factory.Start(h.ctx.Done())
 	factory.WaitForCacheSync(h.ctx.Done())
 	later := time.Now().Add(time.Hour)
-	park := func(keys ...string) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		for _, k := range keys {
-			s.parked[k] = later
+	parkAs := func(holding bool, names ...string) {
+		for _, name := range names {
+			pod := h.pod(name)
+			s.mu.Lock()
+			s.parked.park(podKey(pod), podClaims(pod), holding, later)
+			s.mu.Unlock()
 		}
 	}
+	park := func(names ...string) { parkAs(false, names...) }
 	parked := func() []string {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		var out []string
-		for k := range s.parked {
-			out = append(out, k)
-		}
+		out := append(s.parked.unschedulableKeys(), s.parked.holdingKeys()...)
 		sort.Strings(out)
 		return out
 	}
-	park("default/web-0", "default/web-1", "default/other")
+	park("web-0", "web-1", "other")
 	s.claimChanged(newClaim("data-web-1", "-", "1Gi"))
 	if got := parked(); !slices.Equal(got, []string{"default/other", "default/web-0"}) {
 		t.Fatalf("after data-web-1 changed, parked %v", got)
@@ -355,21 +354,96 @@ func TestClaimChangeWakesItsPods(t *testing.T) {
 	// A pod being tried when its claim changes retries instead of parking.
 	s.mu.Lock()
 	s.inflight["default/web-0"] = true
-	seen := s.events
+	seen := seenEvents{all: s.events, nodes: s.nodeEvents}
 	s.mu.Unlock()
 	s.claimChanged(newClaim("data-web-0", "-", "1Gi"))
-	s.park("default/web-0", seen, false)
+	s.park(h.pod("web-0"), seen, false)
 	if got := parked(); slices.Contains(got, "default/web-0") {
 		t.Fatalf("web-0 parked although its claim changed during its attempt: %v", got)
 	}
 
-	// A volume's change wakes pods looking for a place, not those holding one.
-	park("default/web-1")
+	// A volume's change, or a pod's, wakes pods looking for a place, not
+	// those holding one; a node's change wakes both.
 	s.mu.Lock()
-	s.reserved["default/web-1"] = h.pod("web-1")
+	delete(s.inflight, "default/web-0")
 	s.mu.Unlock()
+	parkAs(true, "web-1")
+	park("other")
 	s.storageChanged()
 	if got := parked(); !slices.Equal(got, []string{"default/web-1"}) {
 		t.Fatalf("after a volume changed, parked %v", got)
+	}
+	park("other")
+	s.podsChanged()
+	if got := parked(); !slices.Equal(got, []string{"default/web-1"}) {
+		t.Fatalf("after a pod changed, parked %v", got)
+	}
+	s.clusterChanged()
+	if got := parked(); len(got) != 0 {
+		t.Fatalf("after a node changed, parked %v", got)
+	}
+	// The claims index is emptied with the pods.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.parked.podsOf) != 0 || len(s.parked.claimsOf) != 0 {
+		t.Fatalf("claims index left: %v %v", s.parked.podsOf, s.parked.claimsOf)
+	}
+}
+
+// A holding pod that parks after a pod event (not a node or claim event)
+// during its attempt stays parked; one that saw a node event retries.
+func TestHoldingPodIgnoresPodEvents(t *testing.T) {
+	h, factory, recorder := newHarness(t, newPod("web-0", claimVolume("data-web-0")))
+	s := New(h.ctx, h.client, factory, recorder, 1)
+	factory.Start(h.ctx.Done())
+	factory.WaitForCacheSync(h.ctx.Done())
+	pod := h.pod("web-0")
+	seen := func() seenEvents {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return seenEvents{all: s.events, nodes: s.nodeEvents}
+	}
+	isParked := func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.parked.holding["default/web-0"]
+	}
+	before := seen()
+	s.podsChanged()
+	s.park(pod, before, true)
+	if !isParked() {
+		t.Fatal("a pod event during the attempt requeued a pod holding a node")
+	}
+	before = seen()
+	s.clusterChanged() // wakes it
+	s.park(pod, before, true)
+	if isParked() {
+		t.Fatal("a node event during the attempt did not requeue a pod holding a node")
+	}
+}
+
+// The scheduler's own selected-node write wakes nobody; any other change of
+// the claim does.
+func TestOnlyNodeSelected(t *testing.T) {
+	old := newClaim("data-web-0", "standard", "1Gi")
+	old.ResourceVersion = "1"
+	sel := old.DeepCopy()
+	sel.ResourceVersion = "2"
+	sel.Annotations = map[string]string{annSelectedNode: "node1"}
+	if !onlyNodeSelected(old, sel) {
+		t.Fatal("selected-node write not recognised")
+	}
+	bound := sel.DeepCopy()
+	bound.Spec.VolumeName = "pv-1"
+	if onlyNodeSelected(old, bound) {
+		t.Fatal("a bind with the selected-node write counted as only that")
+	}
+	if onlyNodeSelected(sel, sel) {
+		t.Fatal("an update of a claim that already had a selected node counted")
+	}
+	moved := sel.DeepCopy()
+	moved.Annotations[annSelectedNode] = "node2"
+	if onlyNodeSelected(sel, moved) {
+		t.Fatal("a changed selected node counted")
 	}
 }
