@@ -5,13 +5,13 @@ import (
 	"errors"
 	"sync"
 	"testing"
-	"time"
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 )
@@ -23,16 +23,7 @@ var errTest = errors.New("etcd is not answering")
 // block); a non-nil error fails the write as the API server would.
 func startWithBindHook(t *testing.T, hook func(pod string) error, objs ...runtime.Object) *harness {
 	t.Helper()
-	h, factory, recorder := newHarness(t, objs...)
-	s := New(h.ctx, hookedClient{h.client, hook}, factory, recorder, 1)
-	factory.Start(h.ctx.Done())
-	h.run(s.Run)
-	select {
-	case <-s.Ready():
-	case <-time.After(30 * time.Second):
-		t.Fatal("scheduler never became ready")
-	}
-	return h
+	return startSchedulerWith(t, func(c *fake.Clientset) kubernetes.Interface { return hookedClient{c, hook} }, objs...)
 }
 
 type hookedClient struct {

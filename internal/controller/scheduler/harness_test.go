@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -73,8 +74,19 @@ func newHarness(t *testing.T, objs ...runtime.Object) (*harness, informers.Share
 
 // startScheduler runs a scheduler until the test ends.
 func startScheduler(t *testing.T, objs ...runtime.Object) *harness {
+	return startSchedulerWith(t, nil, objs...)
+}
+
+// startSchedulerWith runs a scheduler until the test ends whose API client
+// is wrap(the harness's fake clientset), or the fake itself (wrap nil).
+func startSchedulerWith(t *testing.T, wrap func(*fake.Clientset) kubernetes.Interface, objs ...runtime.Object) *harness {
+	t.Helper()
 	h, factory, recorder := newHarness(t, objs...)
-	s := New(h.ctx, h.client, factory, recorder, 1)
+	var client kubernetes.Interface = h.client
+	if wrap != nil {
+		client = wrap(h.client)
+	}
+	s := New(h.ctx, client, factory, recorder, 1)
 	factory.Start(h.ctx.Done())
 	h.run(s.Run)
 	select {

@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -114,6 +116,9 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("results: %w", err)
 		}
 		return writeReport(o, &r)
+	}
+	if err := checkPprof(o.pprof); err != nil {
+		return fmt.Errorf("-petset-pprof: %w", err)
 	}
 	w6Sets, w6Replicas, err := parseSize(o.w6Size)
 	if err != nil {
@@ -422,4 +427,26 @@ func machine() string {
 	return fmt.Sprintf("%d CPUs (%s), %s, Linux %s, %s, load average at start %s",
 		runtime.NumCPU(), model, mem, strings.TrimSpace(string(kernel)), runtime.Version(),
 		strings.Join(strings.Fields(string(load))[:3], " "))
+}
+
+// checkPprof refuses a profiling address petset could not serve: not a
+// loopback host:port, or one of the ports the clusters listen on (petset
+// then fails to start, its API server finding the port taken).
+func checkPprof(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%s is not a loopback address", addr)
+	}
+	for _, p := range []int{etcdClientPort, etcdPeerPort, apiserverPort, kwokPort, petsetPort} {
+		if port == strconv.Itoa(p) {
+			return fmt.Errorf("port %s is one the clusters listen on (%d–%d, %d)", port, etcdClientPort, kwokPort, petsetPort)
+		}
+	}
+	return nil
 }
