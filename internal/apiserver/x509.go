@@ -3,6 +3,7 @@ package apiserver
 import (
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/binary"
 	"fmt"
 	"net/http"
 	"os"
@@ -86,11 +87,7 @@ func (v *verifiedChains) AuthenticateRequest(req *http.Request) (*authenticator.
 func chainKey(chain []*x509.Certificate) [sha256.Size]byte {
 	h := sha256.New()
 	for _, c := range chain {
-		var n [8]byte
-		for i, l := 0, uint64(len(c.Raw)); i < 8; i++ {
-			n[i] = byte(l >> (8 * i))
-		}
-		h.Write(n[:])
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(c.Raw))))
 		h.Write(c.Raw)
 	}
 	var k [sha256.Size]byte

@@ -631,7 +631,19 @@ func (s *Scheduler) bind(ctx context.Context, key string, pod, placed *v1.Pod) {
 		return // deleted, or bound by someone else meanwhile; or stopping
 	}
 	s.recorder.Eventf(pod, v1.EventTypeWarning, "FailedScheduling", "Binding rejected: %v", err)
-	log.Error("binding pod", "node", nodeName, logging.ErrKey, err)
+	s.retryLater(ctx, key, fmt.Errorf("binding pod to %s: %w", nodeName, err))
+}
+
+// retryLater logs the failed write of a binding cycle as the runner logs a
+// failed reconcile (a conflict at debug level, anything else as a warning)
+// and tries the pod again after its back-off.
+func (s *Scheduler) retryLater(ctx context.Context, key string, err error) {
+	log := logging.FromContext(ctx)
+	if apierrors.IsConflict(err) {
+		log.Debug("binding cycle conflicted; retrying", logging.ErrKey, err)
+	} else {
+		log.Warn("binding cycle failed; retrying", logging.ErrKey, err)
+	}
 	s.runner.EnqueueAfter(key, s.backoff.When(key))
 }
 
@@ -658,8 +670,7 @@ func (s *Scheduler) reserveVolumes(ctx context.Context, key string, pod, placed 
 	if ctx.Err() != nil {
 		return
 	}
-	log.Error("preparing volumes", "node", node.node.Name, logging.ErrKey, err)
-	s.runner.EnqueueAfter(key, s.backoff.When(key))
+	s.retryLater(ctx, key, err)
 }
 
 var errNoNodes = errors.New("no nodes available to schedule pods")
