@@ -39,6 +39,13 @@ type harness struct {
 
 func newHarness(t *testing.T, objs ...runtime.Object) (*harness, informers.SharedInformerFactory, record.EventRecorder) {
 	t.Helper()
+	// Every object an API server stores has a resourceVersion; without
+	// one, serveLikeAPIServer cannot refuse a write from a stale copy.
+	for _, o := range objs {
+		if m, err := meta.Accessor(o); err == nil && m.GetResourceVersion() == "" {
+			m.SetResourceVersion("1")
+		}
+	}
 	client := fake.NewClientset(objs...)
 	serveLikeAPIServer(client)
 	podsGVR := v1.SchemeGroupVersion.WithResource("pods")
