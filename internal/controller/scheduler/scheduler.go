@@ -192,8 +192,8 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	add(claimInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: claimChange,
 		UpdateFunc: func(old, obj any) {
-			if o, ok := old.(*v1.PersistentVolumeClaim); ok && onlyNodeSelected(o, obj) {
-				return // this scheduler's own write: nothing it waits for
+			if o, ok := old.(*v1.PersistentVolumeClaim); ok && (onlyNodeSelected(o, obj) || bindingHalfway(o, obj)) {
+				return // nothing a pod waits for
 			}
 			claimChange(obj)
 		},
@@ -347,6 +347,15 @@ func onlyNodeSelected(old *v1.PersistentVolumeClaim, obj any) bool {
 	o.Annotations[annSelectedNode] = claim.Annotations[annSelectedNode]
 	o.ResourceVersion, o.ManagedFields = claim.ResourceVersion, claim.ManagedFields
 	return equality.Semantic.DeepEqual(o, claim)
+}
+
+// bindingHalfway reports whether the update of a claim from old to obj is
+// the first of the volume controller's two binding writes: the volume named,
+// the claim not yet Bound. Its pods wait for Bound, the second write.
+func bindingHalfway(old *v1.PersistentVolumeClaim, obj any) bool {
+	claim, ok := obj.(*v1.PersistentVolumeClaim)
+	return ok && old.Spec.VolumeName == "" && claim.Spec.VolumeName != "" &&
+		claim.Status.Phase != v1.ClaimBound && claim.DeletionTimestamp == nil
 }
 
 // usesClaim reports whether pod's volumes name the claim (directly, or as

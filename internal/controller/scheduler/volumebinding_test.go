@@ -446,4 +446,17 @@ func TestOnlyNodeSelected(t *testing.T) {
 	if onlyNodeSelected(sel, moved) {
 		t.Fatal("a changed selected node counted")
 	}
+
+	// The volume controller's first binding write (volume named, claim
+	// not yet Bound) wakes nobody; the second (Bound) does.
+	named := sel.DeepCopy()
+	named.Spec.VolumeName = "pv-1"
+	if !bindingHalfway(sel, named) {
+		t.Fatal("the first binding write not recognised")
+	}
+	boundClaim := named.DeepCopy()
+	boundClaim.Status.Phase = v1.ClaimBound
+	if bindingHalfway(named, boundClaim) || bindingHalfway(sel, boundClaim) {
+		t.Fatal("a claim turning Bound counted as halfway")
+	}
 }
