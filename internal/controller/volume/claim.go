@@ -42,6 +42,7 @@ func (c *Controller) syncClaim(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("getting claim %s: %w", key, err)
 	}
+	claim = c.writtenClaims.latest(claim)
 	if _, done := claim.Annotations[storagehelpers.AnnBindCompleted]; done {
 		return c.syncBoundClaim(ctx, claim)
 	}
@@ -75,7 +76,7 @@ func (c *Controller) syncUnboundClaim(ctx context.Context, claim *v1.PersistentV
 		if def != nil {
 			upd := claim.DeepCopy()
 			upd.Spec.StorageClassName = &def.Name
-			if _, err := c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
+			if _, err := c.updateClaim(ctx, upd); err != nil {
 				return fmt.Errorf("assigning default storage class %q to claim %s/%s: %w", def.Name, claim.Namespace, claim.Name, err)
 			}
 			return nil // the update brings the claim back
@@ -97,7 +98,7 @@ func (c *Controller) syncUnboundClaim(ctx context.Context, claim *v1.PersistentV
 
 // syncPreboundClaim handles a claim whose user set spec.volumeName.
 func (c *Controller) syncPreboundClaim(ctx context.Context, claim *v1.PersistentVolumeClaim) error {
-	vol, err := c.volumes.Get(claim.Spec.VolumeName)
+	vol, err := c.volume(claim.Spec.VolumeName)
 	if apierrors.IsNotFound(err) {
 		return c.setClaimPhase(ctx, claim, v1.ClaimPending)
 	}
@@ -122,7 +123,7 @@ func (c *Controller) syncBoundClaim(ctx context.Context, claim *v1.PersistentVol
 		}
 		return c.setClaimPhase(ctx, claim, v1.ClaimLost)
 	}
-	vol, err := c.volumes.Get(claim.Spec.VolumeName)
+	vol, err := c.volume(claim.Spec.VolumeName)
 	if apierrors.IsNotFound(err) {
 		if claim.Status.Phase != v1.ClaimLost {
 			c.recorder.Event(claim, v1.EventTypeWarning, reasonClaimLost, "Bound claim has lost its PersistentVolume. Data on the volume is lost!")
@@ -275,7 +276,7 @@ func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *
 		return fmt.Errorf("binding volume %s: %w", vol.Name, err)
 	}
 	if dirty {
-		newVol, err = c.client.CoreV1().PersistentVolumes().Update(ctx, newVol, metav1.UpdateOptions{})
+		newVol, err = c.updateVolume(ctx, newVol)
 		if err != nil {
 			return fmt.Errorf("binding volume %s to claim %s/%s: %w", vol.Name, claim.Namespace, claim.Name, err)
 		}
@@ -287,7 +288,7 @@ func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *
 		upd.Status.Reason = ""
 		t := metav1.NewTime(now())
 		upd.Status.LastPhaseTransitionTime = &t
-		if _, err := c.client.CoreV1().PersistentVolumes().UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil {
+		if _, err := c.updateVolumeStatus(ctx, upd); err != nil {
 			return fmt.Errorf("marking volume %s Bound: %w", vol.Name, err)
 		}
 	}
@@ -322,7 +323,7 @@ func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *
 	}
 	if changed {
 		var err error
-		upd, err = c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Update(ctx, upd, metav1.UpdateOptions{})
+		upd, err = c.updateClaim(ctx, upd)
 		if apierrors.IsNotFound(err) {
 			return nil // deleted meanwhile; the volume side releases the volume
 		}
@@ -336,7 +337,7 @@ func (c *Controller) bind(ctx context.Context, vol *v1.PersistentVolume, claim *
 	want.Status.Capacity = vol.Spec.Capacity
 	if upd.Status.Phase != want.Status.Phase || !equalModes(upd.Status.AccessModes, want.Status.AccessModes) ||
 		!equalResources(upd.Status.Capacity, want.Status.Capacity) {
-		if _, err := c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).UpdateStatus(ctx, want, metav1.UpdateOptions{}); err != nil {
+		if _, err := c.updateClaimStatus(ctx, want); err != nil {
 			return fmt.Errorf("marking claim %s/%s Bound: %w", claim.Namespace, claim.Name, err)
 		}
 		log.Info("claim bound")
@@ -381,7 +382,7 @@ func (c *Controller) setClaimPhase(ctx context.Context, claim *v1.PersistentVolu
 	}
 	upd := claim.DeepCopy()
 	upd.Status.Phase = phase
-	if _, err := c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil {
+	if _, err := c.updateClaimStatus(ctx, upd); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}

@@ -40,6 +40,11 @@ type Controller struct {
 	claimRunner  *runner.Runner[string]
 	volumeRunner *runner.Runner[string]
 
+	// writtenClaims and writtenVolumes hold what the controller wrote
+	// until the informers show it; syncs read the newer of the two.
+	writtenClaims  *written[*v1.PersistentVolumeClaim]
+	writtenVolumes *written[*v1.PersistentVolume]
+
 	// shared is the shared volume root this server provisions under and
 	// reclaims from (ServeSharedRoot); zero without one.
 	shared sharedRoot
@@ -68,7 +73,8 @@ const Workers = 8
 // handlers only; nothing runs until Run, and the factory is started by the
 // caller. workers claims and workers volumes are synced at once.
 func New(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory, recorder record.EventRecorder, workers int) *Controller {
-	c := &Controller{client: client, recorder: recorder}
+	c := &Controller{client: client, recorder: recorder,
+		writtenClaims: newWritten[*v1.PersistentVolumeClaim](), writtenVolumes: newWritten[*v1.PersistentVolume]()}
 	claimInf := factory.Core().V1().PersistentVolumeClaims()
 	volumeInf := factory.Core().V1().PersistentVolumes()
 	classInf := factory.Storage().V1().StorageClasses()
@@ -101,7 +107,7 @@ func New(ctx context.Context, client kubernetes.Interface, factory informers.Sha
 	add(volumeInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.volumeChanged,
 		UpdateFunc: func(_, obj any) { c.volumeChanged(obj) },
-		DeleteFunc: c.volumeChanged,
+		DeleteFunc: c.volumeDeleted,
 	}))
 	add(classInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { c.enqueueUnboundClaims(func(*v1.PersistentVolumeClaim) bool { return true }) },
@@ -205,6 +211,9 @@ func (c *Controller) claimChanged(obj any) {
 	if err != nil {
 		return
 	}
+	if claim, ok := obj.(*v1.PersistentVolumeClaim); ok {
+		c.writtenClaims.seen(claim, false)
+	}
 	c.claimRunner.Enqueue(key)
 	c.enqueueVolumesOf(key)
 }
@@ -229,6 +238,7 @@ func (c *Controller) claimDeleted(obj any) {
 	if !ok {
 		return
 	}
+	c.writtenClaims.seen(claim, true)
 	if claim.Spec.VolumeName != "" {
 		c.volumeRunner.Enqueue(claim.Spec.VolumeName)
 	}
@@ -244,7 +254,11 @@ func podOf(obj any) (*v1.Pod, bool) {
 	return pod, ok
 }
 
-func (c *Controller) volumeChanged(obj any) {
+func (c *Controller) volumeChanged(obj any) { c.volumeEvent(obj, false) }
+
+func (c *Controller) volumeDeleted(obj any) { c.volumeEvent(obj, true) }
+
+func (c *Controller) volumeEvent(obj any, deleted bool) {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
@@ -252,6 +266,7 @@ func (c *Controller) volumeChanged(obj any) {
 	if !ok {
 		return
 	}
+	c.writtenVolumes.seen(vol, deleted)
 	c.volumeRunner.Enqueue(vol.Name)
 	if ref := vol.Spec.ClaimRef; ref != nil {
 		c.claimRunner.Enqueue(ref.Namespace + "/" + ref.Name)

@@ -101,7 +101,7 @@ func (c *Controller) provision(ctx context.Context, claim *v1.PersistentVolumeCl
 		upd := claim.DeepCopy()
 		setAnn(&upd.ObjectMeta, storagehelpers.AnnStorageProvisioner, class.Provisioner)
 		setAnn(&upd.ObjectMeta, storagehelpers.AnnBetaStorageProvisioner, class.Provisioner)
-		if claim, err = c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
+		if claim, err = c.updateClaim(ctx, upd); err != nil {
 			return fmt.Errorf("annotating claim %s/%s with its provisioner: %w", upd.Namespace, upd.Name, err)
 		}
 	}
@@ -138,7 +138,7 @@ func (c *Controller) provision(ctx context.Context, claim *v1.PersistentVolumeCl
 			return fmt.Errorf("making shared volume directory %s: %w", dir, err)
 		}
 	}
-	vol, err := c.client.CoreV1().PersistentVolumes().Create(ctx, newVol, metav1.CreateOptions{})
+	vol, err := c.createVolume(ctx, newVol)
 	if apierrors.IsAlreadyExists(err) {
 		// Provisioned earlier; the informer has not caught up yet.
 		vol, err = c.client.CoreV1().PersistentVolumes().Get(ctx, ProvisionedVolumeName(claim), metav1.GetOptions{})

@@ -195,7 +195,7 @@ func (c *Controller) unbindVolume(ctx context.Context, vol *v1.PersistentVolume)
 		upd.Spec.ClaimRef.UID = ""
 		upd.Spec.ClaimRef.ResourceVersion = ""
 	}
-	upd, err := c.client.CoreV1().PersistentVolumes().Update(ctx, upd, metav1.UpdateOptions{})
+	upd, err := c.updateVolume(ctx, upd)
 	if err != nil {
 		return fmt.Errorf("making recycled volume %s available: %w", vol.Name, err)
 	}

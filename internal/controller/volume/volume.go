@@ -32,7 +32,7 @@ func (c *Controller) deleteSharedData(ctx context.Context, vol *v1.PersistentVol
 	}
 	upd := vol.DeepCopy()
 	upd.Finalizers = slices.DeleteFunc(upd.Finalizers, func(f string) bool { return f == sharedvolume.Finalizer })
-	if _, err := c.client.CoreV1().PersistentVolumes().Update(ctx, upd, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+	if _, err := c.updateVolume(ctx, upd); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("removing finalizer %s of volume %s: %w", sharedvolume.Finalizer, vol.Name, err)
 	}
 	logging.FromContext(ctx).Info("shared volume's data deleted", "path", dir)
@@ -40,7 +40,7 @@ func (c *Controller) deleteSharedData(ctx context.Context, vol *v1.PersistentVol
 }
 
 func (c *Controller) syncVolume(ctx context.Context, name string) error {
-	vol, err := c.volumes.Get(name)
+	vol, err := c.volume(name)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -67,6 +67,9 @@ func (c *Controller) syncVolume(ctx context.Context, name string) error {
 		return c.setVolumePhase(ctx, vol, v1.VolumeAvailable, "")
 	}
 	claim, err := c.claims.PersistentVolumeClaims(ref.Namespace).Get(ref.Name)
+	if err == nil {
+		claim = c.writtenClaims.latest(claim)
+	}
 	if apierrors.IsNotFound(err) {
 		// The cache may lag behind; only the API server can say it is gone.
 		claim, err = c.client.CoreV1().PersistentVolumeClaims(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
@@ -95,7 +98,7 @@ func (c *Controller) syncVolume(ctx context.Context, name string) error {
 			upd.Spec.ClaimRef.UID = ""
 			upd.Spec.ClaimRef.ResourceVersion = ""
 		}
-		upd, err = c.client.CoreV1().PersistentVolumes().Update(ctx, upd, metav1.UpdateOptions{})
+		upd, err = c.updateVolume(ctx, upd)
 		if err != nil {
 			return fmt.Errorf("unbinding volume %s: %w", vol.Name, err)
 		}
@@ -160,7 +163,7 @@ func (c *Controller) setVolumePhase(ctx context.Context, vol *v1.PersistentVolum
 		t := metav1.NewTime(now())
 		upd.Status.LastPhaseTransitionTime = &t
 	}
-	if _, err := c.client.CoreV1().PersistentVolumes().UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil {
+	if _, err := c.updateVolumeStatus(ctx, upd); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
