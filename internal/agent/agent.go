@@ -35,6 +35,7 @@ import (
 	"petset/internal/apiclient"
 	"petset/internal/fencing"
 	"petset/internal/logging"
+	"petset/internal/pvnode"
 )
 
 // imageResolver turns an image and a container's command and args into
@@ -257,11 +258,15 @@ func New(cfg Config) (*Agent, error) {
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fieldsel.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 		}))
-	// PersistentVolumes are watched for the reclaim of this node's local
-	// volumes; ConfigMaps, Secrets and claims are read one by one, by name,
-	// when a pod needs them (the Node authorizer lets a node read only
-	// those of its own pods).
-	a.pvFactory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0, informers.WithTransform(apiclient.DropManagedFields))
+	// The PersistentVolumes pinned to this node are watched for the
+	// reclaim of its local volumes (only those: a watch of every volume
+	// costs each node a decoded copy of the cluster's volumes);
+	// ConfigMaps, Secrets and claims are read one by one, by name, when a
+	// pod needs them (the Node authorizer lets a node read only those of
+	// its own pods).
+	a.pvFactory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0,
+		informers.WithTransform(apiclient.DropManagedFields),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = pvnode.Selector(cfg.NodeName) }))
 	a.pods = a.podFactory.Core().V1().Pods().Informer()
 	if err := a.pods.AddIndexers(cache.Indexers{"uid": func(obj any) ([]string, error) {
 		p, ok := obj.(*corev1.Pod)
@@ -479,7 +484,7 @@ func (a *Agent) enqueuePod(obj any) {
 }
 
 func (a *Agent) enqueuePV(obj any) {
-	if pv, ok := obj.(*corev1.PersistentVolume); ok && volume.NodeOf(pv) == a.cfg.NodeName {
+	if pv, ok := obj.(*corev1.PersistentVolume); ok && pvnode.Of(pv) == a.cfg.NodeName {
 		a.pvQueue.Add(pv.Name)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apiserver/pkg/admission"
+
+	"petset/internal/pvnode"
 )
 
 // NodeRestrictionPrefix is the label namespace nodes may never set.
@@ -190,27 +192,11 @@ func (r restriction) volume(node string, a admission.Attributes) error {
 	}
 	obj, ok1 := a.GetObject().(*corev1.PersistentVolume)
 	old, ok2 := a.GetOldObject().(*corev1.PersistentVolume)
-	if !ok1 || !ok2 || pinnedTo(old) != node {
+	if !ok1 || !ok2 || pvnode.Of(old) != node {
 		return forbid(a, "node %q may not update persistent volume %s, which is not on it", node, a.GetName())
 	}
 	if !apiequality.Semantic.DeepEqual(obj.Spec, old.Spec) || !apiequality.Semantic.DeepEqual(obj.Labels, old.Labels) {
 		return forbid(a, "node %q may change only the annotations and finalizers of persistent volume %s", node, a.GetName())
 	}
 	return nil
-}
-
-// pinnedTo is the node a volume's required node affinity names by
-// kubernetes.io/hostname (petset's local volumes), or "".
-func pinnedTo(pv *corev1.PersistentVolume) string {
-	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
-		return ""
-	}
-	for _, t := range pv.Spec.NodeAffinity.Required.NodeSelectorTerms {
-		for _, e := range t.MatchExpressions {
-			if e.Key == corev1.LabelHostname && e.Operator == corev1.NodeSelectorOpIn && len(e.Values) == 1 {
-				return e.Values[0]
-			}
-		}
-	}
-	return ""
 }

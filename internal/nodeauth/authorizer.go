@@ -10,6 +10,8 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"petset/internal/pvnode"
 )
 
 // Node identities.
@@ -123,9 +125,15 @@ func (n *NodeAuth) allowed(node string, a authorizer.Attributes) (bool, string) 
 		return n.referenced(node, res, a.GetNamespace(), name)
 	case "/persistentvolumes":
 		switch {
-		case sub == "" && oneOf(verb, readVerbs...):
-			// The agent reclaims its local volumes: it follows all of them.
+		case sub == "" && verb == "get":
 			return true, ""
+		case sub == "" && oneOf(verb, "list", "watch"):
+			// The agent reclaims its local volumes: it follows those
+			// pinned to its node, and only those.
+			if reqs, err := a.GetFieldSelector(); err == nil && pvnode.SelectsNode(reqs, node) {
+				return true, ""
+			}
+			return false, fmt.Sprintf("node %q may list and watch only the persistent volumes pinned to it (fieldSelector %s)", node, pvnode.Selector(node))
 		case sub == "" && oneOf(verb, writeVerbs...):
 			return true, "" // NodeRestriction: only volumes pinned to the node
 		}

@@ -12,7 +12,9 @@
 // indexed by spec.nodeName (and of claims, for their volumes), so a pod
 // scheduled to a node grants access as soon as the API server's informer
 // sees it. petset's agent also reclaims its node's local volumes, so nodes
-// may list and watch PersistentVolumes and update those pinned to them.
+// may get PersistentVolumes, list and watch those pinned to them (the
+// field selector petset.io/pinned-node=<node>, package pvnode, and no
+// other) and update those.
 //
 // Admission (NodeRestriction) checks the objects: a node may create,
 // update or delete only its own Node and Lease, may not set labels under

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"petset/internal/pvnode"
 	"petset/internal/registry/defaults"
 	"petset/internal/registry/printers"
 	"petset/internal/registry/validation"
@@ -35,7 +36,8 @@ func persistentVolumeKind() *Kind {
 			}
 		},
 		Fields: func(obj runtime.Object) fields.Set {
-			return fields.Set{"name": obj.(*corev1.PersistentVolume).Name}
+			pv := obj.(*corev1.PersistentVolume)
+			return fields.Set{"name": pv.Name, pvnode.Field: pvnode.Of(pv)}
 		},
 		WarningsOnCreate: func(obj runtime.Object) []string { return persistentVolumeWarnings(obj.(*corev1.PersistentVolume)) },
 		WarningsOnUpdate: func(obj, _ runtime.Object) []string {

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
@@ -17,6 +18,7 @@ import (
 	restclient "k8s.io/client-go/rest"
 
 	"petset/internal/pki"
+	"petset/internal/pvnode"
 )
 
 // nodePod is a pod bound to node that mounts secret and reads configMap.
@@ -121,6 +123,52 @@ func TestNodeAuthorization(t *testing.T) {
 	mustForbid(t, "node a watches the secret of node b's pod by name", err)
 	_, err = nodeA.CoreV1().PersistentVolumeClaims(ns).List(ctx, byName("x"))
 	mustForbid(t, "node a lists claims by name", err)
+
+	// PersistentVolumes: list and watch only those pinned to the node, by
+	// the petset.io/pinned-node field selector.
+	for _, pin := range []struct{ name, node string }{{"pv-a", "a"}, {"pv-b", "b"}, {"pv-none", ""}} {
+		pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: pin.name}, Spec: corev1.PersistentVolumeSpec{
+			Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+			AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			PersistentVolumeSource: corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: "/data/" + pin.name}},
+		}}
+		if pin.node != "" {
+			pv.Spec.NodeAffinity = &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{pin.node}}}}}}}
+		} else {
+			pv.Spec.Local = nil
+			pv.Spec.HostPath = &corev1.HostPathVolumeSource{Path: "/data/none"}
+		}
+		if _, err := c.client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pinned := func(node string) metav1.ListOptions {
+		return metav1.ListOptions{FieldSelector: pvnode.Selector(node)}
+	}
+	pvs, err := nodeA.CoreV1().PersistentVolumes().List(ctx, pinned("a"))
+	mustAllow(t, "node a lists the volumes pinned to it", err)
+	if err == nil && (len(pvs.Items) != 1 || pvs.Items[0].Name != "pv-a") {
+		t.Errorf("node a's volumes: %d items, want pv-a only", len(pvs.Items))
+	}
+	w, err = nodeA.CoreV1().PersistentVolumes().Watch(ctx, pinned("a"))
+	mustAllow(t, "node a watches the volumes pinned to it", err)
+	if err == nil {
+		w.Stop()
+	}
+	_, err = nodeA.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
+	mustForbid(t, "node a lists all volumes", err)
+	_, err = nodeA.CoreV1().PersistentVolumes().Watch(ctx, metav1.ListOptions{})
+	mustForbid(t, "node a watches all volumes", err)
+	_, err = nodeA.CoreV1().PersistentVolumes().List(ctx, pinned("b"))
+	mustForbid(t, "node a lists node b's volumes", err)
+	_, err = nodeA.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{FieldSelector: pvnode.Selector("a") + ",metadata.name=pv-b"})
+	mustForbid(t, "node a lists with its selector and another term", err)
+	// The field, as any selectable field, serves everyone.
+	pvs, err = c.client.CoreV1().PersistentVolumes().List(ctx, pinned(""))
+	if err != nil || len(pvs.Items) != 1 || pvs.Items[0].Name != "pv-none" {
+		t.Errorf("admin's list of volumes pinned to no node: %v, %v", pvs, err)
+	}
 
 	// Nodes: its own, not others.
 	_, err = nodeA.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "a", Labels: map[string]string{"kubernetes.io/hostname": "a"}}}, metav1.CreateOptions{})

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	"petset/internal/pvnode"
 	"petset/internal/sharedvolume"
 )
 
@@ -556,22 +557,6 @@ func (m *Manager) PodDirs() ([]types.UID, error) {
 	return out, nil
 }
 
-// NodeOf returns the node a PV's required node affinity pins it to via
-// kubernetes.io/hostname, or "".
-func NodeOf(pv *corev1.PersistentVolume) string {
-	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
-		return ""
-	}
-	for _, t := range pv.Spec.NodeAffinity.Required.NodeSelectorTerms {
-		for _, e := range t.MatchExpressions {
-			if e.Key == corev1.LabelHostname && e.Operator == corev1.NodeSelectorOpIn && len(e.Values) == 1 {
-				return e.Values[0]
-			}
-		}
-	}
-	return ""
-}
-
 func pvPath(pv *corev1.PersistentVolume) string {
 	switch {
 	case pv.Spec.Local != nil:
@@ -585,7 +570,7 @@ func pvPath(pv *corev1.PersistentVolume) string {
 // ReconcilePV does this node's part of reclaiming pv (see the package
 // comment). PVs of other nodes are ignored.
 func (m *Manager) ReconcilePV(ctx context.Context, pv *corev1.PersistentVolume) error {
-	if m.cfg.Client == nil || NodeOf(pv) != m.cfg.NodeName {
+	if m.cfg.Client == nil || pvnode.Of(pv) != m.cfg.NodeName {
 		return nil
 	}
 	path := pvPath(pv)
