@@ -2,8 +2,8 @@ package statefulset
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	apps "k8s.io/api/apps/v1"
@@ -31,21 +31,33 @@ var (
 	podKind = v1.SchemeGroupVersion.WithKind("Pod")
 )
 
-// podNameRegexp splits "<parent>-<ordinal>" with a greedy parent.
-var podNameRegexp = regexp.MustCompile(`(.*)-([0-9]+)$`)
-
 // parsePodName returns the parent set name and the ordinal encoded in a pod
-// name. The ordinal is -1 when the name carries none or it overflows int32.
+// name: "<parent>-<ordinal>" split at the last "-", as upstream's
+// `(.*)-([0-9]+)$` does (its "." matches no newline, so the parent starts
+// after the last one; names of pods have none). The ordinal is -1 when
+// the name carries none or it overflows int32. It runs for every pod of a
+// set on every sync, so it is written out rather than a regexp (which was
+// 3 % of W6's CPU).
 func parsePodName(name string) (string, int) {
-	m := podNameRegexp.FindStringSubmatch(name)
-	if len(m) != 3 {
+	i := strings.LastIndexByte(name, '-')
+	if i < 0 || i == len(name)-1 {
 		return "", -1
 	}
-	ord, err := strconv.ParseInt(m[2], 10, 32)
-	if err != nil {
-		return m[1], -1
+	digits := name[i+1:]
+	for j := 0; j < len(digits); j++ {
+		if digits[j] < '0' || digits[j] > '9' {
+			return "", -1
+		}
 	}
-	return m[1], int(ord)
+	parent := name[:i]
+	if nl := strings.LastIndexByte(parent, '\n'); nl >= 0 {
+		parent = parent[nl+1:]
+	}
+	ord, err := strconv.ParseInt(digits, 10, 32)
+	if err != nil {
+		return parent, -1
+	}
+	return parent, int(ord)
 }
 
 func podOrdinal(pod *v1.Pod) int {
@@ -78,7 +90,7 @@ func podName(set *apps.StatefulSet, ord int) string {
 }
 
 func claimName(set *apps.StatefulSet, claim *v1.PersistentVolumeClaim, ord int) string {
-	return fmt.Sprintf("%s-%s-%d", claim.Name, set.Name, ord)
+	return claim.Name + "-" + set.Name + "-" + strconv.Itoa(ord)
 }
 
 // isMemberOf reports whether the pod's name makes it a replica of set.
@@ -101,14 +113,15 @@ func storageMatches(set *apps.StatefulSet, pod *v1.Pod) bool {
 	if ord < 0 {
 		return false
 	}
-	vols := make(map[string]v1.Volume, len(pod.Spec.Volumes))
-	for _, v := range pod.Spec.Volumes {
-		vols[v.Name] = v
-	}
 	for i := range set.Spec.VolumeClaimTemplates {
 		tmpl := &set.Spec.VolumeClaimTemplates[i]
-		v, ok := vols[tmpl.Name]
-		if !ok || v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != claimName(set, tmpl, ord) {
+		var v *v1.Volume // the last of the name, should a pod repeat one
+		for j := range pod.Spec.Volumes {
+			if pod.Spec.Volumes[j].Name == tmpl.Name {
+				v = &pod.Spec.Volumes[j]
+			}
+		}
+		if v == nil || v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != claimName(set, tmpl, ord) {
 			return false
 		}
 	}
@@ -121,23 +134,40 @@ func podClaims(set *apps.StatefulSet, pod *v1.Pod) map[string]v1.PersistentVolum
 	claims := make(map[string]v1.PersistentVolumeClaim, len(set.Spec.VolumeClaimTemplates))
 	for i := range set.Spec.VolumeClaimTemplates {
 		tmpl := &set.Spec.VolumeClaimTemplates[i]
-		claim := tmpl.DeepCopy()
-		claim.Name = claimName(set, tmpl, ord)
-		claim.Namespace = set.Namespace
-		claim.ResourceVersion = ""
-		claim.UID = ""
-		claim.OwnerReferences = nil
-		if set.Spec.Selector != nil && len(set.Spec.Selector.MatchLabels) > 0 {
-			if claim.Labels == nil {
-				claim.Labels = make(map[string]string, len(set.Spec.Selector.MatchLabels))
-			}
-			for k, v := range set.Spec.Selector.MatchLabels {
-				claim.Labels[k] = v
-			}
-		}
-		claims[tmpl.Name] = *claim
+		claims[tmpl.Name] = *podClaim(set, tmpl, ord)
 	}
 	return claims
+}
+
+// podClaim is the claim the pod of ordinal ord needs from template tmpl.
+func podClaim(set *apps.StatefulSet, tmpl *v1.PersistentVolumeClaim, ord int) *v1.PersistentVolumeClaim {
+	claim := tmpl.DeepCopy()
+	claim.Name = claimName(set, tmpl, ord)
+	claim.Namespace = set.Namespace
+	claim.ResourceVersion = ""
+	claim.UID = ""
+	claim.OwnerReferences = nil
+	if set.Spec.Selector != nil && len(set.Spec.Selector.MatchLabels) > 0 {
+		if claim.Labels == nil {
+			claim.Labels = make(map[string]string, len(set.Spec.Selector.MatchLabels))
+		}
+		for k, v := range set.Spec.Selector.MatchLabels {
+			claim.Labels[k] = v
+		}
+	}
+	return claim
+}
+
+// podClaimNames returns the names of the claims the pod needs, in template
+// order: what the checks that run on every sync need, without building
+// (deep-copying) the claims themselves.
+func podClaimNames(set *apps.StatefulSet, pod *v1.Pod) []string {
+	ord := podOrdinal(pod)
+	names := make([]string, len(set.Spec.VolumeClaimTemplates))
+	for i := range set.Spec.VolumeClaimTemplates {
+		names[i] = claimName(set, &set.Spec.VolumeClaimTemplates[i], ord)
+	}
+	return names
 }
 
 // updateStorage rewrites the pod's claim volumes to the expected claims.

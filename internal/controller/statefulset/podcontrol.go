@@ -138,50 +138,43 @@ func (pc *podControl) deletePod(ctx context.Context, set *apps.StatefulSet, pod 
 // claim that is being deleted is an error: the pod must wait for it to go.
 func (pc *podControl) createMissingClaims(ctx context.Context, set *apps.StatefulSet, pod *v1.Pod) error {
 	var errs []error
-	claims := podClaims(set, pod)
-	for _, name := range claimTemplateNames(set) {
-		claim := claims[name]
-		existing, err := pc.pvcLister.PersistentVolumeClaims(claim.Namespace).Get(claim.Name)
+	ord := podOrdinal(pod)
+	for i := range set.Spec.VolumeClaimTemplates {
+		tmpl := &set.Spec.VolumeClaimTemplates[i]
+		name := claimName(set, tmpl, ord)
+		existing, err := pc.pvcLister.PersistentVolumeClaims(set.Namespace).Get(name)
 		switch {
 		case apierrors.IsNotFound(err):
-			created, err := pc.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Create(ctx, &claim, metav1.CreateOptions{})
+			claim := podClaim(set, tmpl, ord)
+			created, err := pc.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Create(ctx, claim, metav1.CreateOptions{})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("create claim %s: %w", claim.Name, err))
 			} else {
 				pc.writes.record(set, created)
 			}
 			if err == nil || !apierrors.IsAlreadyExists(err) {
-				pc.claimEvent(set, pod, &claim, err)
+				pc.claimEvent(set, pod, claim, err)
 			}
 		case err != nil:
-			errs = append(errs, fmt.Errorf("get claim %s: %w", claim.Name, err))
-			pc.claimEvent(set, pod, &claim, err)
+			errs = append(errs, fmt.Errorf("get claim %s: %w", name, err))
+			pc.claimEvent(set, pod, podClaim(set, tmpl, ord), err)
 		case existing.DeletionTimestamp != nil:
-			errs = append(errs, fmt.Errorf("claim %s is being deleted", claim.Name))
+			errs = append(errs, fmt.Errorf("claim %s is being deleted", name))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// claimTemplateNames lists the claim template names in spec order.
-func claimTemplateNames(set *apps.StatefulSet) []string {
-	names := make([]string, 0, len(set.Spec.VolumeClaimTemplates))
-	for i := range set.Spec.VolumeClaimTemplates {
-		names = append(names, set.Spec.VolumeClaimTemplates[i].Name)
-	}
-	return names
-}
-
 // claimsMatchPolicy reports whether every existing claim of pod carries the
 // owner references the retention policy asks for.
 func (pc *podControl) claimsMatchPolicy(set *apps.StatefulSet, pod *v1.Pod) (bool, error) {
-	for _, claim := range podClaims(set, pod) {
-		existing, err := pc.pvcLister.PersistentVolumeClaims(set.Namespace).Get(claim.Name)
+	for _, name := range podClaimNames(set, pod) {
+		existing, err := pc.pvcLister.PersistentVolumeClaims(set.Namespace).Get(name)
 		if apierrors.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("get claim %s: %w", claim.Name, err)
+			return false, fmt.Errorf("get claim %s: %w", name, err)
 		}
 		if !claimOwnershipMatches(existing, set, pod) {
 			return false, nil
@@ -193,15 +186,13 @@ func (pc *podControl) claimsMatchPolicy(set *apps.StatefulSet, pod *v1.Pod) (boo
 // fixClaimOwnership rewrites the owner references of pod's existing claims to
 // follow the retention policy.
 func (pc *podControl) fixClaimOwnership(ctx context.Context, set *apps.StatefulSet, pod *v1.Pod) error {
-	claims := podClaims(set, pod)
-	for _, name := range claimTemplateNames(set) {
-		claim := claims[name]
-		existing, err := pc.pvcLister.PersistentVolumeClaims(set.Namespace).Get(claim.Name)
+	for _, name := range podClaimNames(set, pod) {
+		existing, err := pc.pvcLister.PersistentVolumeClaims(set.Namespace).Get(name)
 		if apierrors.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("get claim %s: %w", claim.Name, err)
+			return fmt.Errorf("get claim %s: %w", name, err)
 		}
 		if claimOwnershipMatches(existing, set, pod) {
 			continue
@@ -210,11 +201,11 @@ func (pc *podControl) fixClaimOwnership(ctx context.Context, set *apps.StatefulS
 		if rewriteClaimRefs(fixed, set, pod) {
 			pc.recorder.Eventf(set, v1.EventTypeWarning, "ConflictingController",
 				"Claim %s of Pod %s in StatefulSet %s has a conflicting controller; the retention policy is not applied to it",
-				claim.Name, pod.Name, set.Name)
+				name, pod.Name, set.Name)
 		}
 		updated, err := pc.client.CoreV1().PersistentVolumeClaims(set.Namespace).Update(ctx, fixed, metav1.UpdateOptions{})
 		if err != nil {
-			return fmt.Errorf("update ownership of claim %s: %w", claim.Name, err)
+			return fmt.Errorf("update ownership of claim %s: %w", name, err)
 		}
 		pc.writes.record(set, updated)
 	}
@@ -224,13 +215,13 @@ func (pc *podControl) fixClaimOwnership(ctx context.Context, set *apps.StatefulS
 // claimIsStale reports whether one of pod's claims still belongs to an earlier
 // pod of the same name; the pod must not be created until it is collected.
 func (pc *podControl) claimIsStale(set *apps.StatefulSet, pod *v1.Pod) (bool, error) {
-	for _, claim := range podClaims(set, pod) {
-		existing, err := pc.pvcLister.PersistentVolumeClaims(set.Namespace).Get(claim.Name)
+	for _, name := range podClaimNames(set, pod) {
+		existing, err := pc.pvcLister.PersistentVolumeClaims(set.Namespace).Get(name)
 		if apierrors.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("get claim %s: %w", claim.Name, err)
+			return false, fmt.Errorf("get claim %s: %w", name, err)
 		}
 		for _, ref := range existing.OwnerReferences {
 			if refersTo(ref, podKind, pod.Name) && ref.UID != pod.UID {

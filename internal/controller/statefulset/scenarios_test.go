@@ -2,6 +2,9 @@ package statefulset
 
 import (
 	"context"
+	"math/rand"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -722,6 +725,44 @@ func TestParsePodName(t *testing.T) {
 		parent, ord := parsePodName(c.name)
 		if parent != c.parent || ord != c.ord {
 			t.Errorf("parsePodName(%q) = %q, %d; want %q, %d", c.name, parent, ord, c.parent, c.ord)
+		}
+	}
+}
+
+// parsePodName splits names as upstream's regexp does, on random names over
+// an alphabet of the characters that matter (replay with
+// PETSET_TEST_SEED=<seed>).
+func TestParsePodNameAsUpstreamRegexp(t *testing.T) {
+	upstream := regexp.MustCompile(`(.*)-([0-9]+)$`)
+	seed := time.Now().UnixNano()
+	if s := os.Getenv("PETSET_TEST_SEED"); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("PETSET_TEST_SEED: %v", err)
+		}
+		seed = v
+	}
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	const alphabet = "ab-09\n"
+	for range 20000 {
+		b := make([]byte, rng.Intn(14))
+		for i := range b {
+			b[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		name := string(b)
+		if rng.Intn(4) == 0 {
+			name += "-" + strconv.FormatUint(rng.Uint64()>>uint(rng.Intn(64)), 10)
+		}
+		wantParent, wantOrd := "", -1
+		if m := upstream.FindStringSubmatch(name); len(m) == 3 {
+			wantParent = m[1]
+			if v, err := strconv.ParseInt(m[2], 10, 32); err == nil {
+				wantOrd = int(v)
+			}
+		}
+		if parent, ord := parsePodName(name); parent != wantParent || ord != wantOrd {
+			t.Fatalf("parsePodName(%q) = %q, %d; upstream's regexp: %q, %d (seed %d)", name, parent, ord, wantParent, wantOrd, seed)
 		}
 	}
 }
