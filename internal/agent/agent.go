@@ -84,6 +84,9 @@ type Config struct {
 	// CapacityOnly reports Capacity as the node's whole capacity (and
 	// allocatable), detecting nothing from the host: simulated nodes.
 	CapacityOnly bool
+	// VolumesOffDisk sets pods' volumes up without touching the disk
+	// (volume.Config.Simulated): simulated nodes, whose pods run nothing.
+	VolumesOffDisk bool
 	// Labels are added to the Node's labels.
 	Labels map[string]string
 	// Annotations are set on the Node (e.g. petset.io/cluster-dns, where
@@ -289,6 +292,7 @@ func New(cfg Config) (*Agent, error) {
 		Objects:   apiObjects{a},
 		Fields:    a.fields,
 		Tokens:    token.New(cfg.Client),
+		Simulated: cfg.VolumesOffDisk,
 		Client:    cfg.Client,
 		// Every resync rewrites projected files from the objects (as
 		// kubelet's periodic sync remounts them); the syncs a pod's own

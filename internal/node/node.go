@@ -377,6 +377,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	if cfg.Simulate {
 		acfg.Capacity, acfg.CapacityOnly = SimCapacity(cfg.SimCapacity), true
+		acfg.VolumesOffDisk = true
 	}
 	a, err := agent.New(acfg)
 	if err != nil {

@@ -89,6 +89,13 @@ type Config struct {
 	RefreshPeriod time.Duration
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Simulated sets volumes up without touching the disk: no directory
+	// made, no file written, no ownership changed (a simulated node runs
+	// no process that would read them). The objects are still read and the
+	// tokens requested as for a pod that runs, so a mount fails alike (a
+	// missing ConfigMap, a claim not bound). The paths are those a real
+	// node would use.
+	Simulated bool
 }
 
 // ErrUnsupported marks a volume of a kind petset cannot mount (a cloud
@@ -212,7 +219,7 @@ func (m *Manager) Mount(ctx context.Context, pod *corev1.Pod) (map[string]Volume
 			}
 		}
 		vol, err := m.mountOne(ctx, pod, v)
-		if err == nil {
+		if err == nil && !m.cfg.Simulated {
 			err = m.applyFSGroup(pod, v, vol)
 		}
 		if err != nil {
@@ -241,12 +248,18 @@ func (m *Manager) mountOne(ctx context.Context, pod *corev1.Pod, v *corev1.Volum
 	case v.PersistentVolumeClaim != nil:
 		return m.mountClaim(pod, v.PersistentVolumeClaim)
 	case v.HostPath != nil:
+		if m.cfg.Simulated {
+			return Volume{HostPath: v.HostPath.Path}, nil
+		}
 		if err := prepareHostPath(v.HostPath.Path, v.HostPath.Type); err != nil {
 			return Volume{}, err
 		}
 		return Volume{HostPath: v.HostPath.Path}, nil
 	case v.EmptyDir != nil:
 		dir := m.volDir(pod, v.Name)
+		if m.cfg.Simulated {
+			return Volume{HostPath: dir}, nil
+		}
 		if err := os.MkdirAll(dir, 0o777); err != nil {
 			return Volume{}, fmt.Errorf("emptyDir: %w", err)
 		}
@@ -260,6 +273,9 @@ func (m *Manager) mountOne(ctx context.Context, pod *corev1.Pod, v *corev1.Volum
 			return Volume{}, err
 		}
 		dir := m.volDir(pod, v.Name)
+		if m.cfg.Simulated {
+			return Volume{HostPath: dir, ReadOnly: true}, nil
+		}
 		if err := writeFiles(dir, files); err != nil {
 			return Volume{}, err
 		}
@@ -294,6 +310,9 @@ func (m *Manager) mountClaim(pod *corev1.Pod, src *corev1.PersistentVolumeClaimV
 		path = pv.Spec.HostPath.Path
 	default:
 		return Volume{}, fmt.Errorf("%w: persistentvolume %q is %s (petset mounts local and hostPath persistent volumes)", ErrUnsupported, pv.Name, sourceKind(pv.Spec.PersistentVolumeSource))
+	}
+	if m.cfg.Simulated {
+		return Volume{HostPath: path, ReadOnly: src.ReadOnly, Local: pv.Spec.Local != nil}, nil
 	}
 	if m.underVolumeDir(path) || sharedvolume.Under(m.cfg.SharedDir, path) {
 		if err := os.MkdirAll(path, 0o777); err != nil {

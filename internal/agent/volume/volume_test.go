@@ -360,3 +360,64 @@ func TestMountErrorMessages(t *testing.T) {
 		}
 	}
 }
+
+// A simulated node's mounts read the objects as a real node's do (and fail
+// as they do) but leave the disk untouched.
+func TestSimulatedMountWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	volDir := filepath.Join(dir, "volumes")
+	objs := objects{
+		cms: map[string]*corev1.ConfigMap{"ns/cfg": {Data: map[string]string{"a.conf": "A"}}},
+		pvcs: map[string]*corev1.PersistentVolumeClaim{
+			"ns/data-web-0": {Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "pvc-123"}, Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound}},
+			"ns/pending":    {},
+		},
+		pvs:   map[string]*corev1.PersistentVolume{"pvc-123": localPV("pvc-123", "n1", filepath.Join(volDir, "pvc-123"))},
+		reads: map[string]int{},
+	}
+	m, err := New(Config{NodeName: "n1", VolumeDir: volDir, PodsDir: filepath.Join(dir, "pods"), Objects: objs, Fields: fieldsStub{}, Simulated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirOrCreate := corev1.HostPathDirectoryOrCreate
+	group := int64(2000)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "ns", UID: "u1"},
+		Spec: corev1.PodSpec{SecurityContext: &corev1.PodSecurityContext{FSGroup: &group}, Volumes: []corev1.Volume{
+			{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data-web-0"}}},
+			{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: filepath.Join(dir, "host"), Type: &dirOrCreate}}},
+			{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}},
+		}},
+	}
+	vols, err := m.Mount(context.Background(), pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := vols["data"].HostPath; got != filepath.Join(volDir, "pvc-123") {
+		t.Errorf("claim volume at %q", got)
+	}
+	if got := vols["cfg"].HostPath; got != filepath.Join(m.PodDir("u1"), "volumes", "cfg") {
+		t.Errorf("configMap volume at %q", got)
+	}
+	if objs.reads["configmap"] != 1 || objs.reads["pvc"] != 1 || objs.reads["pv"] != 1 {
+		t.Errorf("objects read: %v", objs.reads)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("simulated mount wrote %d entries under %s, the first %s", len(entries), dir, entries[0].Name())
+	}
+
+	for name, v := range map[string]corev1.VolumeSource{
+		"unbound claim":     {PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "pending"}},
+		"missing configmap": {ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "nope"}}},
+	} {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u2"}, Spec: corev1.PodSpec{Volumes: []corev1.Volume{{Name: "v", VolumeSource: v}}}}
+		if _, err := m.Mount(context.Background(), p); err == nil {
+			t.Errorf("simulated %s: no error", name)
+		}
+	}
+}
