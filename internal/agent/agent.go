@@ -87,6 +87,13 @@ type Config struct {
 	// VolumesOffDisk sets pods' volumes up without touching the disk
 	// (volume.Config.Simulated): simulated nodes, whose pods run nothing.
 	VolumesOffDisk bool
+	// WarningEventsOnly records only Warning events about pods (failed
+	// mounts, pulls and starts, back-offs, failed probes), not the Normal
+	// ones that narrate work done (Pulling, Pulled, Created, Started,
+	// Killing): simulated nodes, which do none of it — kwok's pods record
+	// no events at all — and three events per pod were a seventh of the
+	// API requests of a simulated rollout.
+	WarningEventsOnly bool
 	// Labels are added to the Node's labels.
 	Labels map[string]string
 	// Annotations are set on the Node (e.g. petset.io/cluster-dns, where

@@ -46,13 +46,25 @@ func newEventBroadcaster(nodeName string) (record.EventBroadcaster, record.Event
 
 // podEvent records an event about the pod.
 func (a *Agent) podEvent(pod *corev1.Pod, eventType, reason, msg string) {
+	if !a.records(eventType) {
+		return
+	}
 	a.recorder.Event(pod, eventType, reason, msg)
+}
+
+// records reports whether events of eventType about pods are recorded
+// (Config.WarningEventsOnly).
+func (a *Agent) records(eventType string) bool {
+	return !a.cfg.WarningEventsOnly || eventType == corev1.EventTypeWarning
 }
 
 // containerEvent records an event about one of the pod's containers: the
 // involved object is the pod with kubelet's fieldPath
 // spec.containers{name} or spec.initContainers{name}.
 func (a *Agent) containerEvent(pod *corev1.Pod, c *corev1.Container, eventType, reason, msg string) {
+	if !a.records(eventType) {
+		return
+	}
 	ref, err := reference.GetPartialReference(scheme.Scheme, pod, containerFieldPath(pod, c.Name))
 	if err != nil {
 		a.log.Debug("no reference for container event", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, logging.ErrKey, err)

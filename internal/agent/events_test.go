@@ -283,3 +283,25 @@ func (r readRecorder) ConfigMap(ctx context.Context, namespace, name string) (*c
 	r.read()
 	return r.objectCache.ConfigMap(ctx, namespace, name)
 }
+
+// An agent that records Warning events only (simulated nodes) records a
+// crash-looping container's back-off but none of the Normal events of its
+// starts (Pulled, Created, Started), which the agent emitted before the
+// back-off and its recorder writes in order.
+func TestWarningEventsOnly(t *testing.T) {
+	h := newHarness(t, nil)
+	cfg := h.config()
+	cfg.WarningEventsOnly = true
+	h.start(cfg)
+	c := simplePod("crash-0")
+	c.Spec.Containers[0].ReadinessProbe = nil
+	c.Annotations = map[string]string{rtfake.SimulateAnnotation: "fail"}
+	h.createPod(c)
+	want := `Warning BackOff spec.containers{main}: Back-off restarting failed container main in pod crash-0_default(uid-crash-0)`
+	eventually(t, "crash loop back-off event", func() bool { return h.events("crash-0")[want] >= 1 }, nil)
+	for k := range h.events("crash-0") {
+		if strings.HasPrefix(k, "Normal ") {
+			t.Errorf("Normal event recorded: %s", k)
+		}
+	}
+}

@@ -377,7 +377,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	if cfg.Simulate {
 		acfg.Capacity, acfg.CapacityOnly = SimCapacity(cfg.SimCapacity), true
-		acfg.VolumesOffDisk = true
+		acfg.VolumesOffDisk, acfg.WarningEventsOnly = true, true
 	}
 	a, err := agent.New(acfg)
 	if err != nil {
