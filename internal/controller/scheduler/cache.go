@@ -1,10 +1,12 @@
 package scheduler
 
 import (
+	"maps"
 	"sort"
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -42,11 +44,26 @@ type cachedPod struct {
 	// placed: pod is the scheduler's assumed or reserved pod, not the
 	// informer's object.
 	placed bool
+	// What a nodeInfo indexes the pod by, worked out once per pod object:
+	// its controller (owned; nil without one), whether it has pod
+	// (anti-)affinity terms and required anti-affinity terms.
+	owner                  *ownerRef
+	affinity, requiredAnti bool
+	// at is the pod's index in its nodeState's list.
+	at int
 }
 
 type nodeState struct {
-	node      *v1.Node // nil: not (or no longer) known to the informer
-	pods      map[string]*cachedPod
+	node *v1.Node // nil: not (or no longer) known to the informer
+	pods map[string]*cachedPod
+	// list holds the same pods as pods, in no order, so that a view
+	// copies a slice; owned and affinity are kept as pods come and go, so
+	// that a view copies them rather than looking at every pod (a node's
+	// view is rebuilt whenever one of its pods changes, hundreds of pods
+	// each at W6's size).
+	list      []*cachedPod
+	owned     map[ownerRef]int
+	affinity  int // pods with pod (anti-)affinity terms
 	requested v1.ResourceList
 	nonZero   v1.ResourceList
 	// view is the immutable nodeInfo of the current state, nil when it
@@ -109,6 +126,13 @@ func (c *podCache) recount(key string) {
 		return
 	}
 	cp := &cachedPod{pod: pod, node: pod.Spec.NodeName, req: podRequests(pod), placed: placed}
+	if o := metav1.GetControllerOf(pod); o != nil {
+		cp.owner = &ownerRef{pod.Namespace, o.UID}
+	}
+	if a := pod.Spec.Affinity; a != nil && (a.PodAffinity != nil || a.PodAntiAffinity != nil) {
+		cp.affinity = true
+		cp.requiredAnti = len(requiredAntiAffinityTerms(pod)) > 0
+	}
 	c.counted[key] = cp
 	c.place(key, cp)
 }
@@ -177,6 +201,17 @@ func (c *podCache) state(name string) *nodeState {
 func (c *podCache) place(key string, cp *cachedPod) {
 	ns := c.state(cp.node)
 	ns.pods[key] = cp
+	cp.at = len(ns.list)
+	ns.list = append(ns.list, cp)
+	if cp.owner != nil {
+		if ns.owned == nil {
+			ns.owned = map[ownerRef]int{}
+		}
+		ns.owned[*cp.owner]++
+	}
+	if cp.affinity {
+		ns.affinity++
+	}
 	addRequests(ns.requested, ns.nonZero, cp.req, 1)
 	ns.view = nil
 }
@@ -187,6 +222,17 @@ func (c *podCache) unplace(key string, cp *cachedPod) {
 		return
 	}
 	delete(ns.pods, key)
+	last := len(ns.list) - 1
+	ns.list[cp.at] = ns.list[last]
+	ns.list[cp.at].at = cp.at
+	ns.list[last] = nil
+	ns.list = ns.list[:last]
+	if cp.owner != nil {
+		uncount(ns.owned, *cp.owner)
+	}
+	if cp.affinity {
+		ns.affinity--
+	}
 	ns.view = nil
 	if len(ns.pods) == 0 {
 		// Start the sums afresh rather than keep zeroes.
@@ -260,23 +306,46 @@ func (c *podCache) snapshot(self string) []*nodeInfo {
 	return nodes
 }
 
-// build returns the nodeInfo of ns, without the pod of key skip.
+// build returns the nodeInfo of ns, without the pod of key skip: copies of
+// what ns keeps, so O(pods on the node) pointer copies and no look at the
+// pods themselves.
 func (ns *nodeState) build(skip string) *nodeInfo {
 	ni := &nodeInfo{
 		node:      ns.node,
-		pods:      make([]*v1.Pod, 0, len(ns.pods)),
+		pods:      make([]*v1.Pod, 0, len(ns.list)),
 		requested: ns.requested.DeepCopy(),
 		nonZero:   ns.nonZero.DeepCopy(),
 	}
-	for key, cp := range ns.pods {
-		if key == skip {
+	if len(ns.owned) > 0 {
+		ni.owned = maps.Clone(ns.owned)
+	}
+	skipped := ns.pods[skip] // nil when skip has no pod here
+	for _, cp := range ns.list {
+		if cp == skipped {
 			addRequests(ni.requested, ni.nonZero, cp.req, -1)
+			if cp.owner != nil {
+				uncount(ni.owned, *cp.owner)
+			}
 			continue
 		}
 		ni.pods = append(ni.pods, cp.pod)
-		ni.notePod(cp.pod)
+		if ns.affinity > 0 && cp.affinity {
+			ni.withAffinity = append(ni.withAffinity, cp.pod)
+			if cp.requiredAnti {
+				ni.withRequiredAnti = append(ni.withRequiredAnti, cp.pod)
+			}
+		}
 	}
 	return ni
+}
+
+// uncount takes one pod of owner off the counts.
+func uncount(owned map[ownerRef]int, owner ownerRef) {
+	if owned[owner] <= 1 {
+		delete(owned, owner)
+	} else {
+		owned[owner]--
+	}
 }
 
 // addRequests adds (sign 1) or subtracts (sign -1) the requests req of one

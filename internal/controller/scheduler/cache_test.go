@@ -53,6 +53,26 @@ func rebuild(nodes []*v1.Node, pods []*v1.Pod, placed map[string]*v1.Pod, self s
 	return out
 }
 
+// notePod records p in the indexes of ni (by affinity, by controller),
+// from the pod itself: the oracle the cache's kept indexes are checked
+// against.
+func (ni *nodeInfo) notePod(p *v1.Pod) {
+	if o := metav1.GetControllerOf(p); o != nil {
+		if ni.owned == nil {
+			ni.owned = map[ownerRef]int{}
+		}
+		ni.owned[ownerRef{p.Namespace, o.UID}]++
+	}
+	a := p.Spec.Affinity
+	if a == nil || (a.PodAffinity == nil && a.PodAntiAffinity == nil) {
+		return
+	}
+	ni.withAffinity = append(ni.withAffinity, p)
+	if len(requiredAntiAffinityTerms(p)) > 0 {
+		ni.withRequiredAnti = append(ni.withRequiredAnti, p)
+	}
+}
+
 // addPod adds p to ni (as the snapshot did before the cache).
 func (ni *nodeInfo) addPod(p *v1.Pod) {
 	ni.pods = append(ni.pods, p)

@@ -3,7 +3,6 @@ package scheduler
 import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	resourcehelper "k8s.io/component-helpers/resource"
@@ -60,24 +59,6 @@ func (s *Scheduler) snapshot(self string) (*snapshot, error) {
 		return ns.Labels
 	}
 	return snap, nil
-}
-
-// notePod records p in the indexes of ni (by affinity, by controller).
-func (ni *nodeInfo) notePod(p *v1.Pod) {
-	if o := metav1.GetControllerOf(p); o != nil {
-		if ni.owned == nil {
-			ni.owned = map[ownerRef]int{}
-		}
-		ni.owned[ownerRef{p.Namespace, o.UID}]++
-	}
-	a := p.Spec.Affinity
-	if a == nil || (a.PodAffinity == nil && a.PodAntiAffinity == nil) {
-		return
-	}
-	ni.withAffinity = append(ni.withAffinity, p)
-	if len(requiredAntiAffinityTerms(p)) > 0 {
-		ni.withRequiredAnti = append(ni.withRequiredAnti, p)
-	}
 }
 
 func podRequests(p *v1.Pod) v1.ResourceList {
