@@ -84,8 +84,9 @@ type Config struct {
 	// CapacityOnly reports Capacity as the node's whole capacity (and
 	// allocatable), detecting nothing from the host: simulated nodes.
 	CapacityOnly bool
-	// VolumesOffDisk sets pods' volumes up without touching the disk
-	// (volume.Config.Simulated): simulated nodes, whose pods run nothing.
+	// VolumesOffDisk sets pods' volumes (and the /etc/hosts file a pod
+	// mounts) up without touching the disk (volume.Config.Simulated):
+	// simulated nodes, whose pods run nothing.
 	VolumesOffDisk bool
 	// WarningEventsOnly records only Warning events about pods (failed
 	// mounts, pulls and starts, back-offs, failed probes), not the Normal

@@ -621,8 +621,10 @@ func (a *Agent) setUpPod(ctx context.Context, w *podWorker, pod *corev1.Pod) (st
 	w.fail.mount, w.mountRetry = "", time.Time{}
 	a.mountBackoff.DeleteEntry(string(pod.UID))
 	hostsPath := filepath.Join(a.volumes.PodDir(pod.UID), "etc-hosts")
-	if err := writeIfChanged(hostsPath, hostsFile(pod, podIP, a.cfg.DNS.ClusterDomain)); err != nil {
-		return "", nil, "", 2 * time.Second, err
+	if !a.cfg.VolumesOffDisk {
+		if err := writeIfChanged(hostsPath, hostsFile(pod, podIP, a.cfg.DNS.ClusterDomain)); err != nil {
+			return "", nil, "", 2 * time.Second, err
+		}
 	}
 	if mounts == nil {
 		mounts = map[string]volume.Volume{}

@@ -47,6 +47,9 @@ type Manager struct {
 	wg         sync.WaitGroup
 	mu         sync.Mutex
 	containers map[string]*instance // by container ID
+	// byPod holds the IDs of containers by pod UID, so that Retain (every
+	// sync of a pod) looks at that pod's containers, not the node's.
+	byPod map[string]map[string]bool
 }
 
 // Failure is one failed probe run, reported as kubelet's Unhealthy event
@@ -77,7 +80,7 @@ func NewManager(runner Runner, clk clock.Clock, notify func(podUID string)) *Man
 	if notify == nil {
 		notify = func(string) {}
 	}
-	return &Manager{runner: runner, clock: clk, notify: notify, containers: map[string]*instance{}}
+	return &Manager{runner: runner, clock: clk, notify: notify, containers: map[string]*instance{}, byPod: map[string]map[string]bool{}}
 }
 
 // WithFailures makes the manager call report (without locks held) after
@@ -104,6 +107,10 @@ func (m *Manager) Start(ctx context.Context, podUID, containerID string, started
 		hasReadiness: probes.Readiness != nil,
 	}
 	m.containers[containerID] = inst
+	if m.byPod[podUID] == nil {
+		m.byPod[podUID] = map[string]bool{}
+	}
+	m.byPod[podUID][containerID] = true
 	t.ContainerID = containerID
 	for kind, p := range map[Kind]*corev1.Probe{Startup: probes.Startup, Liveness: probes.Liveness, Readiness: probes.Readiness} {
 		if p == nil {
@@ -135,9 +142,20 @@ func (m *Manager) Status(containerID string) (State, bool) {
 func (m *Manager) StopContainer(containerID string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if inst, ok := m.containers[containerID]; ok {
-		inst.cancel()
-		delete(m.containers, containerID)
+	if _, ok := m.containers[containerID]; ok {
+		m.stopLocked(containerID)
+	}
+}
+
+// stopLocked stops probing the container instance id, which is probed.
+func (m *Manager) stopLocked(id string) {
+	inst := m.containers[id]
+	inst.cancel()
+	delete(m.containers, id)
+	ids := m.byPod[inst.podUID]
+	delete(ids, id)
+	if len(ids) == 0 {
+		delete(m.byPod, inst.podUID)
 	}
 }
 
@@ -145,10 +163,9 @@ func (m *Manager) StopContainer(containerID string) {
 func (m *Manager) Retain(podUID string, keep map[string]bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for id, inst := range m.containers {
-		if inst.podUID == podUID && !keep[id] {
-			inst.cancel()
-			delete(m.containers, id)
+	for id := range m.byPod[podUID] {
+		if !keep[id] {
+			m.stopLocked(id)
 		}
 	}
 }

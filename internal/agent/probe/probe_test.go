@@ -242,6 +242,15 @@ func TestManagerThresholdsAndGating(t *testing.T) {
 	if _, ok := m.Status("c3"); ok {
 		t.Error("c3 still probed after StopPod")
 	}
+	// Another pod's Retain and StopPod leave pod1 alone; pod2 is forgotten.
+	if _, ok := m.Status("c1"); !ok {
+		t.Error("pod1's c1 no longer probed after pod2's Retain and StopPod")
+	}
+	m.mu.Lock()
+	if len(m.byPod) != 1 || !m.byPod["pod1"]["c1"] {
+		t.Errorf("containers by pod: %v", m.byPod)
+	}
+	m.mu.Unlock()
 }
 
 func TestStartupFailureAndInitialDelay(t *testing.T) {
