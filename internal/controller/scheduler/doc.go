@@ -69,7 +69,8 @@
 // the parked pods that use them, so a claim's change costs its own pods, not
 // a scan of every parked pod. An attempt during which an event it would
 // have waited for came requeues at once (after the back-off); the
-// selected-node annotation this scheduler writes is no such event. The
+// selected-node annotation this scheduler writes is no such event, nor the
+// volume controller's first binding write (volume named, claim not Bound). The
 // parked, assumed and reserved maps are guarded by a mutex shared with the
 // event handlers; parking puts keys back through the runner.
 package scheduler
