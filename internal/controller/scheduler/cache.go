@@ -57,13 +57,12 @@ type nodeState struct {
 	node *v1.Node // nil: not (or no longer) known to the informer
 	pods map[string]*cachedPod
 	// list holds the same pods as pods, in no order, so that a view
-	// copies a slice; owned and affinity are kept as pods come and go, so
-	// that a view copies them rather than looking at every pod (a node's
+	// copies a slice; owned is kept as pods come and go, so that a view
+	// copies it rather than looking at every pod's controller (a node's
 	// view is rebuilt whenever one of its pods changes, hundreds of pods
 	// each at W6's size).
 	list      []*cachedPod
 	owned     map[ownerRef]int
-	affinity  int // pods with pod (anti-)affinity terms
 	requested v1.ResourceList
 	nonZero   v1.ResourceList
 	// view is the immutable nodeInfo of the current state, nil when it
@@ -209,9 +208,6 @@ func (c *podCache) place(key string, cp *cachedPod) {
 		}
 		ns.owned[*cp.owner]++
 	}
-	if cp.affinity {
-		ns.affinity++
-	}
 	addRequests(ns.requested, ns.nonZero, cp.req, 1)
 	ns.view = nil
 }
@@ -229,9 +225,6 @@ func (c *podCache) unplace(key string, cp *cachedPod) {
 	ns.list = ns.list[:last]
 	if cp.owner != nil {
 		uncount(ns.owned, *cp.owner)
-	}
-	if cp.affinity {
-		ns.affinity--
 	}
 	ns.view = nil
 	if len(ns.pods) == 0 {
@@ -329,7 +322,7 @@ func (ns *nodeState) build(skip string) *nodeInfo {
 			continue
 		}
 		ni.pods = append(ni.pods, cp.pod)
-		if ns.affinity > 0 && cp.affinity {
+		if cp.affinity {
 			ni.withAffinity = append(ni.withAffinity, cp.pod)
 			if cp.requiredAnti {
 				ni.withRequiredAnti = append(ni.withRequiredAnti, cp.pod)
