@@ -246,6 +246,7 @@ func New(cfg Config) (*Agent, error) {
 
 		heartbeatChanged: make(chan struct{}, 1),
 	}
+	a.fence.closed = true // until a first confirmation
 	a.fence.revoked = map[types.UID]bool{}
 	a.fence.admitted = map[types.UID]netip.Addr{}
 	if cfg.Fence != nil {
@@ -440,7 +441,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		if err := a.cfg.Fence.Ensure(); err != nil {
 			return fmt.Errorf("agent: %w", err)
 		}
-		a.confirm(ctx)
+		if a.confirm(ctx); !a.confirmedOnce() {
+			a.log.Info("fence closed until the API confirms the node's pods; they wait for it", "fenceTimeout", a.cfg.FenceTimeout)
+		}
 	}
 
 	// Adopt what the runtime still runs: each sandbox gets a worker, which

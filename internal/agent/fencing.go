@@ -34,8 +34,9 @@ type fenceState struct {
 	// confirmedAt is when the last successful confirmation began (zero:
 	// never). The fence's elements expire FenceTimeout after it.
 	confirmedAt time.Time
-	// closed is whether the last check found confirmedAt too old: the
-	// pods are fenced and opted-in ones are being killed.
+	// closed is whether the last check found confirmedAt too old (or
+	// zero: a new agent starts closed): the pods are fenced and opted-in
+	// ones are being killed.
 	closed bool
 	// revoked holds UIDs that had a sandbox here before a confirmation
 	// whose LIST did not return them: deleted, never to run again.
@@ -59,6 +60,13 @@ func (a *Agent) fenceClosedLocked(now time.Time) bool {
 	return a.fence.confirmedAt.IsZero() || now.Sub(a.fence.confirmedAt) >= a.cfg.FenceTimeout
 }
 
+// confirmedOnce reports whether any confirmation has succeeded.
+func (a *Agent) confirmedOnce() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return !a.fence.confirmedAt.IsZero()
+}
+
 // revokedPod reports whether a confirmation found the pod no longer
 // assigned to the node.
 func (a *Agent) revokedPod(uid types.UID) bool {
@@ -68,17 +76,41 @@ func (a *Agent) revokedPod(uid types.UID) bool {
 }
 
 // fenceLoop confirms the node's pods every third of FenceTimeout and keeps
-// the fence open for the confirmed ones.
+// the fence open for the confirmed ones. Until a first confirmation has
+// succeeded — a new node's Lease is created by the lease loop, which starts
+// with it, so the confirmation before it usually finds none — it retries
+// sooner (firstConfirmRetry), so that a new node does not hold its pods
+// for a third of the fence timeout.
 func (a *Agent) fenceLoop(ctx context.Context) {
 	every := a.cfg.FenceTimeout / 3
+	var retry time.Duration
 	for {
+		retry = nextConfirm(!a.confirmedOnce(), retry, every)
 		select {
 		case <-ctx.Done():
 			return
-		case <-a.clock.After(every):
+		case <-a.clock.After(retry):
 		}
 		a.confirm(ctx)
 	}
+}
+
+// firstConfirmRetry is the first wait between confirmations while none has
+// succeeded yet; it doubles up to the regular interval.
+const firstConfirmRetry = 100 * time.Millisecond
+
+// nextConfirm is the wait before the next confirmation: every, once one has
+// succeeded (never false); before that, firstConfirmRetry doubled after
+// each wait (prev), up to every.
+func nextConfirm(never bool, prev, every time.Duration) time.Duration {
+	if !never {
+		return every
+	}
+	next := firstConfirmRetry
+	if prev > 0 {
+		next = 2 * prev
+	}
+	return min(next, every)
 }
 
 // confirm asks the API which pods the node runs — a quorum read of the
@@ -103,8 +135,10 @@ func (a *Agent) confirm(ctx context.Context) {
 		log.Warn("fence closed: no confirmation from the API within the fence timeout; the node's pods are cut off", "fenceTimeout", a.cfg.FenceTimeout)
 		a.enqueueAll()
 	case ok && wasClosed && !nowClosed:
-		log.Info("fence open again: the API confirmed the node's pods")
+		log.Info("fence open: the API confirmed the node's pods")
 		a.enqueueAll()
+	case !ok && nowClosed && !a.confirmedOnce():
+		log.Debug("fence: not confirmed yet; the node's pods wait for a first confirmation")
 	}
 }
 

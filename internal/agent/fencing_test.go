@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -256,5 +257,28 @@ func TestFenceConfirmation(t *testing.T) {
 	h.agent.confirm(ctx)
 	if fence.allowCount() != before {
 		t.Error("the agent extended its fence although the lease carries the fenced-at mark")
+	}
+}
+
+// TestNextConfirm: before a first confirmation the agent retries from
+// 100ms, doubling, never beyond the regular interval; after one, every
+// third of the fence timeout.
+func TestNextConfirm(t *testing.T) {
+	every := 2 * time.Second
+	var got []time.Duration
+	var d time.Duration
+	for range 7 {
+		d = nextConfirm(true, d, every)
+		got = append(got, d)
+	}
+	want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond, every, every}
+	if !slices.Equal(got, want) {
+		t.Errorf("waits before a first confirmation = %v, want %v", got, want)
+	}
+	if d := nextConfirm(false, 200*time.Millisecond, every); d != every {
+		t.Errorf("wait after a confirmation = %v, want %v", d, every)
+	}
+	if d := nextConfirm(true, 0, 50*time.Millisecond); d != 50*time.Millisecond {
+		t.Errorf("first wait with a 150ms fence timeout = %v, want its third", d)
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -41,6 +42,9 @@ them as /.petset/petset example APP; run one by hand to try it, e.g.
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			// An app runs as long as its pod: give back the heap that
+			// the binary's package inits grew (≈ 5 MB per app).
+			debug.FreeOSMemory()
 			return main(ctx, args[1:])
 		},
 	}

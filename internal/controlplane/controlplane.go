@@ -316,6 +316,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 			Serving: etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdServerCert(), KeyFile: f.EtcdServerKey()},
 			Peer:    etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdPeerCert(), KeyFile: f.EtcdPeerKey()},
 		}
+		ec.Alone = !c.cfg.clustered()
 		if c.cfg.clustered() {
 			ec.Name = memberName(c.cfg.DataDir)
 			ec.ClientURL, ec.PeerURL = c.cfg.etcdURLs()

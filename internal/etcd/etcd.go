@@ -50,7 +50,25 @@ type Config struct {
 	// then starts from its data.
 	Join           bool
 	InitialCluster string
+	// Alone is a member that never has peers (a server that is not part of
+	// a cluster). It ticks raft every aloneTick instead of etcd's 100 ms,
+	// so that it elects itself soon after it starts: with the default
+	// ticks a new or restarted member waits 1 to 11 ticks for its
+	// randomized election timeout (from start to ready, 20 starts and
+	// restarts on the development machine: 108 ms to 1.01 s, mean 664 ms;
+	// with 20 ms ticks 28–112 ms, mean 72 ms). Heartbeats, the other use
+	// of the tick, go to no one; the ticks cost an idle `petset up` ≈ 5 ms
+	// of CPU a second more (30 s idle: 360–450 ms of CPU with 100 ms
+	// ticks, 540 ms with 20 ms ticks).
+	Alone bool
 }
+
+// A member alone ticks every aloneTick and campaigns after aloneElection
+// (etcd requires the election timeout to be at least five ticks).
+const (
+	aloneTick     = 20 * time.Millisecond
+	aloneElection = 100 * time.Millisecond
+)
 
 // TLS names the files of one side of a mutual-TLS etcd connection: the CA
 // that verifies the other side, and this side's certificate and key.
@@ -143,6 +161,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// default send limit), so that a client in-process (Client), which has
 	// no such limit, is refused the same objects.
 	ec.MaxRequestBytes = MaxRequestBytes
+	if cfg.Alone {
+		ec.TickMs, ec.ElectionMs = uint(aloneTick/time.Millisecond), uint(aloneElection/time.Millisecond)
+	}
 
 	e, err := embed.StartEtcd(ec)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync/atomic"
 
 	"go.uber.org/zap"
@@ -28,6 +29,20 @@ var expected = map[string]bool{
 	"Running http and grpc server on single port. This is not recommended for production.": true,
 	"simple token is not cryptographically signed":                                         true,
 }
+
+// beforeFirstCommit are warnings a new member gives when it reads its
+// backend before the first batch holding its raft term was committed
+// (etcd commits every 100 ms): its storage-version monitor runs as soon as
+// the member has elected itself, which a member alone does in tens of
+// milliseconds (Config.Alone), and tries again 4 s later. With that error
+// ("missing term information", which only a backend without any commit
+// gives) they are logged at debug.
+var beforeFirstCommit = map[string]bool{
+	"Failed to detect schema version":  true,
+	"failed to update storage version": true,
+}
+
+const missingTerm = "missing term information"
 
 // slogCore is a zapcore.Core writing to a slog.Handler.
 type slogCore struct {
@@ -54,7 +69,8 @@ func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	if e.Level >= zapcore.ErrorLevel {
 		level = slog.LevelError
 	}
-	if expected[e.Message] || (c.quiet != nil && c.quiet.Load()) {
+	if expected[e.Message] || (c.quiet != nil && c.quiet.Load()) ||
+		(beforeFirstCommit[e.Message] && errorContains(fields, missingTerm)) {
 		level = slog.LevelDebug
 	}
 	ctx := context.Background()
@@ -85,3 +101,13 @@ func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 }
 
 func (c *slogCore) Sync() error { return nil }
+
+// errorContains reports whether an error field of fields says text.
+func errorContains(fields []zapcore.Field, text string) bool {
+	for _, f := range fields {
+		if err, ok := f.Interface.(error); ok && f.Type == zapcore.ErrorType && strings.Contains(err.Error(), text) {
+			return true
+		}
+	}
+	return false
+}

@@ -20,6 +20,9 @@ func TestZapLoggerWritesToSlog(t *testing.T) {
 	lg.Warn("slow fdatasync", zap.Error(errors.New("disk")))
 	lg.Error("lost leader")
 	lg.Warn("simple token is not cryptographically signed")
+	lg.Warn("Failed to detect schema version", zap.Error(errors.New("missing term information")))
+	lg.Error("failed to update storage version", zap.Error(errors.New("cannot detect storage schema version: missing term information")))
+	lg.Error("failed to update storage version", zap.Error(errors.New("bolt: disk full")))
 	quiet.Store(true)
 	lg.Error("setting up serving from embedded etcd failed.", zap.Error(errors.New("http: Server closed")))
 
@@ -28,6 +31,9 @@ func TestZapLoggerWritesToSlog(t *testing.T) {
 		`level=WARN msg="slow fdatasync" source=etcd err=disk member=petset`,
 		`level=ERROR msg="lost leader" source=etcd member=petset`,
 		`level=DEBUG msg="simple token is not cryptographically signed" source=etcd member=petset`,
+		`level=DEBUG msg="Failed to detect schema version" source=etcd err="missing term information" member=petset`,
+		`level=DEBUG msg="failed to update storage version" source=etcd err="cannot detect storage schema version: missing term information" member=petset`,
+		`level=ERROR msg="failed to update storage version" source=etcd err="bolt: disk full" member=petset`,
 		`level=DEBUG msg="setting up serving from embedded etcd failed." source=etcd err="http: Server closed" member=petset`,
 	}
 	if len(lines) != len(want) {

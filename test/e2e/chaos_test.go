@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -462,8 +463,12 @@ func (s *chaosSampler) finish() {
 type chaosWrite struct {
 	seq     int
 	pod     string // the pod it was sent to
+	ip      string
 	value   string
+	sent    time.Time
+	took    time.Duration
 	ackedBy string
+	err     error
 }
 
 // chaosWriter stores values in the sets' pods and creates ConfigMaps,
@@ -481,7 +486,7 @@ type chaosWriter struct {
 
 func (w *chaosWriter) run() {
 	defer close(w.done)
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: abortingTransport()}
 	for seq := 0; ; seq++ {
 		select {
 		case <-w.stop:
@@ -501,8 +506,9 @@ func (w *chaosWriter) run() {
 		}
 		w.s.mu.Unlock()
 		if pod != "" {
-			wr := chaosWrite{seq: seq, pod: pod, value: fmt.Sprintf("%s-w%d", pod, seq)}
+			wr := chaosWrite{seq: seq, pod: pod, ip: ip, value: fmt.Sprintf("%s-w%d", pod, seq), sent: time.Now()}
 			resp, err := client.Post("http://"+ip+":8080/", "text/plain", strings.NewReader(wr.value))
+			wr.took, wr.err = time.Since(wr.sent), err
 			if err == nil {
 				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
@@ -522,6 +528,46 @@ func (w *chaosWriter) run() {
 			w.cms = append(w.cms, name)
 		}
 	}
+}
+
+// abortingTransport is the writer's HTTP transport. Its connections close
+// with a reset (SO_LINGER 0), which drops what the kernel has not delivered
+// yet: a request that timed out while a link was cut is gone, instead of
+// being retransmitted by the kernel once the link is back and landing after
+// writes acknowledged since — the model of expected() (an unacknowledged
+// write lands before its timeout, or never).
+func abortingTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	d := &net.Dialer{Timeout: 2 * time.Second}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			if err := tc.SetLinger(0); err != nil {
+				tc.Close()
+				return nil, err
+			}
+		}
+		return c, err
+	}
+	return tr
+}
+
+// history says what the writer sent to pod (or that pod acknowledged), in
+// order: for a lost-write violation.
+func (w *chaosWriter) history(pod string) string {
+	var b strings.Builder
+	for _, wr := range w.writes {
+		if wr.pod != pod && wr.ackedBy != pod {
+			continue
+		}
+		fmt.Fprintf(&b, "\n  %s %s to %s (%s) took %v:", wr.sent.Format("15:04:05.000"), wr.value, wr.pod, wr.ip, wr.took.Round(time.Millisecond))
+		if wr.ackedBy != "" {
+			fmt.Fprintf(&b, " acknowledged by %s", wr.ackedBy)
+		} else {
+			fmt.Fprintf(&b, " not acknowledged (%v)", wr.err)
+		}
+	}
+	return b.String()
 }
 
 // expected returns, per pod, the values its volume may hold at the end:
@@ -891,7 +937,7 @@ func runChaos(t *testing.T, defaultFaults int, netCfg harness.MultiNodeConfig) {
 		}
 		b, err := os.ReadFile(filepath.Join(shared, pvc.Spec.VolumeName, "kubia.txt"))
 		if err != nil || !contains(valid, string(b)) {
-			sampler.violation("lost write: %s's volume %s holds %q (%v), want one of %q", pod, pvc.Spec.VolumeName, b, err, valid)
+			sampler.violation("lost write: %s's volume %s holds %q (%v), want one of %q; the writes:%s", pod, pvc.Spec.VolumeName, b, err, valid, writer.history(pod))
 		}
 		p, err := cs.CoreV1().Pods("default").Get(ctx, pod, metav1.GetOptions{})
 		if err != nil || p.Status.PodIP == "" {

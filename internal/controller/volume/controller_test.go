@@ -44,7 +44,7 @@ func start(t *testing.T, objs ...runtime.Object) *harness {
 // startWith is start with configure applied to the controller before Run.
 func startWith(t *testing.T, configure func(*Controller), objs ...runtime.Object) *harness {
 	t.Helper()
-	client := fake.NewClientset(objs...)
+	client := newClientset(objs...)
 	return startClient(t, client, client, Workers, configure)
 }
 
@@ -405,7 +405,7 @@ func TestProvisionConcurrently(t *testing.T) {
 	for i := range n {
 		objs = append(objs, claimOf(fmt.Sprintf("data-%d", i), "local-now", "1Gi"))
 	}
-	client := fake.NewClientset(objs...)
+	client := newClientset(objs...)
 	var mu sync.Mutex
 	inFlight, most := 0, 0
 	all := make(chan struct{})
@@ -611,15 +611,50 @@ func TestDefaultStorageClass(t *testing.T) {
 	}
 }
 
-// serveLikeAPIServer makes the fake clientset's updates behave as the API
-// server's do for the kinds these controllers write: optimistic concurrency
-// on metadata.resourceVersion (a stale update gets 409 Conflict), the status
-// subresource changing only status, and the main resource leaving status
-// alone. Without it a controller writing from a stale cache would silently
-// clobber newer data in the fake, which a real server never allows.
+// newClientset is a fake clientset holding objs, each with a
+// resourceVersion as the API server gives every object it stores. An
+// object without one would take any update unconditionally (the API server
+// allows that for an update without a resourceVersion): two workers that
+// read it at once could then both write it.
+func newClientset(objs ...runtime.Object) *fake.Clientset {
+	stamped := make([]runtime.Object, 0, len(objs))
+	for _, o := range objs {
+		o = o.DeepCopyObject()
+		if m, err := meta.Accessor(o); err == nil && m.GetResourceVersion() == "" {
+			m.SetResourceVersion("1")
+		}
+		stamped = append(stamped, o)
+	}
+	return fake.NewClientset(stamped...)
+}
+
+// serveLikeAPIServer makes the fake clientset's writes behave as the API
+// server's do for the kinds these controllers write: every created claim or
+// volume gets a resourceVersion, optimistic concurrency on it (a stale
+// update gets 409 Conflict), the status subresource changing only status,
+// and the main resource leaving status alone. Without it a controller
+// writing from a stale cache would silently clobber newer data in the fake,
+// which a real server never allows.
 func serveLikeAPIServer(client *fake.Clientset) {
 	var mu sync.Mutex
 	var rv int64 = 1000
+	for _, resource := range []string{"persistentvolumes", "persistentvolumeclaims"} {
+		client.PrependReactor("create", resource, func(action k8stesting.Action) (bool, runtime.Object, error) {
+			obj := action.(k8stesting.CreateAction).GetObject().DeepCopyObject()
+			m, err := meta.Accessor(obj)
+			if err != nil {
+				return false, nil, nil
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			rv++
+			m.SetResourceVersion(strconv.FormatInt(rv, 10))
+			if err := client.Tracker().Create(action.GetResource(), obj, action.GetNamespace()); err != nil {
+				return true, nil, err
+			}
+			return true, obj, nil
+		})
+	}
 	client.PrependReactor("update", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		ua := action.(k8stesting.UpdateAction)
 		obj := ua.GetObject()

@@ -24,6 +24,7 @@ func Start(t testing.TB) (*etcd.Server, etcd.TLS) {
 		Dir:     t.TempDir(),
 		Serving: etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdServerCert(), KeyFile: f.EtcdServerKey()},
 		Peer:    etcd.TLS{CAFile: f.EtcdCACert(), CertFile: f.EtcdPeerCert(), KeyFile: f.EtcdPeerKey()},
+		Alone:   true,
 	})
 	if err != nil {
 		t.Fatal(err)

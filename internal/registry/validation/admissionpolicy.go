@@ -105,7 +105,7 @@ func ValidateValidatingAdmissionPolicyBindingUpdate(b, _ *admissionregistrationv
 func validatePolicy(p *admissionregistrationv1.ValidatingAdmissionPolicy, env environment.Type, skipConditions bool) field.ErrorList {
 	errs := apimachineryvalidation.ValidateObjectMeta(&p.ObjectMeta, false, apimachineryvalidation.NameIsDNSSubdomain, metadataPath)
 	spec, sp := &p.Spec, field.NewPath("spec")
-	var compiler plugincel.Compiler = celCompiler
+	var compiler plugincel.Compiler = celCompiler()
 	if len(spec.Variables) > 0 {
 		composited, err := plugincel.NewCompositedCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
 		if err != nil {

@@ -6,6 +6,7 @@ package workload
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -178,6 +179,9 @@ func (t *Tracker) apply(typ watch.EventType, obj runtime.Object, now time.Time) 
 	t.waiters = kept
 }
 
+// ErrBound is the error of a wait that reached its bound.
+var ErrBound = errors.New("bound reached")
+
 // WaitUntil returns the arrival time of the event after which cond first
 // held (now, if it holds already), or an error after bound.
 func (t *Tracker) WaitUntil(ctx context.Context, bound time.Duration, cond func(*State) bool) (time.Time, error) {
@@ -213,7 +217,7 @@ func (t *Tracker) WaitUntil(ctx context.Context, bound time.Duration, cond func(
 				break
 			}
 		}
-		return time.Time{}, fmt.Errorf("condition not met within %s (%d objects)", bound, len(t.state.objs))
+		return time.Time{}, fmt.Errorf("%w: condition not met within %s (%d objects)", ErrBound, bound, len(t.state.objs))
 	}
 }
 

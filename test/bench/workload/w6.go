@@ -46,6 +46,22 @@ func (w *BigRollout) Pods() int { return w.sets * w.replicas }
 
 func (w *BigRollout) setName(i int) string { return fmt.Sprintf("set-%03d", i) }
 
+// Progress is how far W6 has come: pods Ready now (phase 1), and in
+// phase 2 (zeros before it) the pods the sets' controllers report updated
+// and the sets rolled out. Safe to call while a phase runs.
+type Progress struct {
+	Ready, Updated, RolledOut int
+}
+
+// Progress says how far W6 has come.
+func (w *BigRollout) Progress() Progress {
+	w.pods.mu.Lock()
+	ready := w.pods.state.nReady
+	w.pods.mu.Unlock()
+	updated, rolledOut := w.rollProgress()
+	return Progress{Ready: ready, Updated: updated, RolledOut: rolledOut}
+}
+
 // Create (phase 1) creates the seed's headless Service and the sets
 // (Parallel, the seed's claim template, all named by the Service) and
 // times until all their pods are Ready.
@@ -85,26 +101,32 @@ func (w *BigRollout) Rollout(ctx context.Context, maxUnavailable int) (Result, e
 		if err != nil {
 			return Result{}, fmt.Errorf("W6 rollout of %s: %w", name, err)
 		}
+		w.sts.mu.Lock() // rollProgress reads generations under it
 		w.generations[name] = set.Generation
+		w.sts.mu.Unlock()
 	}
 	at, err := w.sts.WaitUntil(ctx, w.bound, AllRolledOut(w.generations))
 	if err != nil {
-		return Result{}, fmt.Errorf("W6 rollout: %d of %d sets rolled out after %.0f s: %w", w.rolledOut(), w.sets, time.Since(t0).Seconds(), err)
+		updated, rolledOut := w.rollProgress()
+		return Result{}, fmt.Errorf("W6 rollout: %d of %d sets rolled out (%d of %d pods updated) after %.0f s: %w", rolledOut, w.sets, updated, w.Pods(), time.Since(t0).Seconds(), err)
 	}
 	return Result{Took: at.Sub(t0), Detail: fmt.Sprintf("%d sets × %d, maxUnavailable %d", w.sets, w.replicas, maxUnavailable)}, nil
 }
 
-// rolledOut counts the sets that are rolled out now.
-func (w *BigRollout) rolledOut() int {
+// rollProgress counts the pods of the rollout's generation that the sets'
+// status reports updated, and the sets rolled out now.
+func (w *BigRollout) rollProgress() (updated, rolledOut int) {
 	w.sts.mu.Lock()
 	defer w.sts.mu.Unlock()
-	n := 0
 	for name, gen := range w.generations {
 		if RolledOut(name, gen)(&w.sts.state) {
-			n++
+			rolledOut++
+		}
+		if o, ok := w.sts.state.objs[name].(*appsv1.StatefulSet); ok && o.Status.ObservedGeneration >= gen {
+			updated += int(o.Status.UpdatedReplicas)
 		}
 	}
-	return n
+	return updated, rolledOut
 }
 
 // AllRolledOut is true when every named set is rolled out (RolledOut) at

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,9 @@ type options struct {
 	report    string
 	w3, w6    bool
 	w6Size    string
+	w6Runs    int
+	w6Systems string
+	w6Bound   time.Duration
 	fromJSON  string
 	pprof     string
 }
@@ -68,6 +72,9 @@ func main() {
 	flag.BoolVar(&o.w3, "w3", false, "also W3: 100 sets × 10, OrderedReady (minutes per run)")
 	flag.BoolVar(&o.w6, "w6", false, "also W6, on a fresh cluster of 50 nodes per system: 100 sets × 100, Parallel, then a rollout of all with maxUnavailable 10")
 	flag.StringVar(&o.w6Size, "w6-size", "100x100", "W6's SETSxREPLICAS (scaled down, e.g. 10x20)")
+	flag.IntVar(&o.w6Runs, "w6-runs", 1, "W6 in the first this many runs only (W6 takes many minutes per system)")
+	flag.StringVar(&o.w6Systems, "w6-systems", "", "systems that run W6 (default: all of -systems)")
+	flag.DurationVar(&o.w6Bound, "w6-bound", 30*time.Minute, "how long each W6 phase may take; a system not done by then is reported with the pods or sets it finished")
 	flag.StringVar(&o.fromJSON, "from", "", "write the report from this results.json instead of running")
 	flag.StringVar(&o.pprof, "petset-pprof", "", "loopback host:port: petset serves pprof there and CPU profiles of its first 10 s of W2 and 30 s of W3 and a heap profile at the end of W3 are saved in -out as petset-w2-run<N>.pprof, petset-w3-run<N>.pprof and petset-w3-heap-run<N>.pprof")
 	flag.Parse()
@@ -85,6 +92,17 @@ type results struct {
 	Commit   string      `json:"commit"`
 	Runs     []runResult `json:"runs"`
 	Failures []string    `json:"failures,omitempty"`
+	// W6 is how W6 was run (nil without -w6).
+	W6 *w6Plan `json:"w6,omitempty"`
+}
+
+// w6Plan is how W6 was run: its size, in which runs, on which systems, and
+// each phase's bound.
+type w6Plan struct {
+	Size    string   `json:"size"`
+	Runs    int      `json:"runs"`
+	Systems []string `json:"systems"`
+	BoundS  float64  `json:"boundSeconds"`
 }
 
 // runResult is one system's run on a fresh cluster.
@@ -102,7 +120,11 @@ type runResult struct {
 	Pods        map[string]int              `json:"pods,omitempty"`       // workload → pods it made Ready (per-pod cost)
 	RequestsBy  map[string][]string         `json:"requestsBy,omitempty"` // workload → top "VERB resource: N"
 	W2ReadyAt   []float64                   `json:"w2ReadyAt,omitempty"`
-	Err         string                      `json:"error,omitempty"`
+	W6ReadyAt   []float64                   `json:"w6ReadyAt,omitempty"`
+	// Unfinished are the workloads that reached their bound (workload →
+	// how far they came); they have no Seconds.
+	Unfinished map[string]unfinished `json:"unfinished,omitempty"`
+	Err        string                `json:"error,omitempty"`
 }
 
 func run(ctx context.Context, o options) error {
@@ -124,6 +146,10 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("-w6-size: %w", err)
 	}
+	w6On := map[string]bool{}
+	for _, sys := range strings.Split(cmp.Or(o.w6Systems, o.systems), ",") {
+		w6On[sys] = true
+	}
 	m, err := workload.LoadKubia(filepath.Join(o.repo, "examples", "kubia"))
 	if err != nil {
 		return err
@@ -137,6 +163,14 @@ func run(ctx context.Context, o options) error {
 	}
 	res := &results{Started: time.Now().UTC(), Machine: machine(), Commit: commit(o.repo)}
 	systems := strings.Split(o.systems, ",")
+	if o.w6 {
+		res.W6 = &w6Plan{Size: o.w6Size, Runs: min(o.w6Runs, o.runs), BoundS: o.w6Bound.Seconds()}
+		for _, sys := range systems {
+			if w6On[sys] {
+				res.W6.Systems = append(res.W6.Systems, sys)
+			}
+		}
+	}
 	total := o.runs * len(systems)
 	step := 0
 	for r := 1; r <= o.runs; r++ {
@@ -144,7 +178,7 @@ func run(ctx context.Context, o options) error {
 			step++
 			progress("[%d/%d] %s run %d: starting", step, total, sys, r)
 			rr := runSystem(ctx, o, sys, r, self, m)
-			if o.w6 && rr.Err == "" && ctx.Err() == nil {
+			if o.w6 && r <= o.w6Runs && w6On[sys] && rr.Err == "" && ctx.Err() == nil {
 				runW6(ctx, o, sys, self, m, w6Sets, w6Replicas, &rr)
 			}
 			if rr.Err != "" {
@@ -215,7 +249,6 @@ func startSystem(ctx context.Context, o options, sys, self string, n int) (*clus
 // on a fresh cluster of sys with w6Nodes nodes, recorded in rr as "W6"
 // (create → all Ready) and "W6 rollout" (patch → all rolled out).
 func runW6(ctx context.Context, o options, sys, self string, m workload.Manifests, sets, replicas int, rr *runResult) {
-	const bound = 30 * time.Minute
 	fail := func(err error) {
 		rr.Err = fmt.Sprintf("W6: %v", err)
 	}
@@ -234,15 +267,24 @@ func runW6(ctx context.Context, o options, sys, self string, m workload.Manifest
 		fail(err)
 		return
 	}
-	w, err := workload.NewBigRollout(ctx, c.cs, m, "w6", sets, replicas, bound)
+	w, err := workload.NewBigRollout(ctx, c.cs, m, "w6", sets, replicas, o.w6Bound)
 	if err != nil {
 		fail(err)
 		return
 	}
+	stop := reportProgress(sys, w)
+	defer stop()
 	mt := &meter{ctx: ctx, c: c, rr: rr}
 	mt.begin()
 	r, err := w.Create(ctx)
+	for _, d := range r.ReadyAt {
+		rr.W6ReadyAt = append(rr.W6ReadyAt, d.Seconds())
+	}
 	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, workload.ErrBound) {
+			mt.unfinished("W6", unfinished{Done: w.Progress().Ready, Of: w.Pods(), Unit: "pods Ready", AfterS: o.w6Bound.Seconds()})
+			return
+		}
 		fail(err)
 		return
 	}
@@ -250,10 +292,54 @@ func runW6(ctx context.Context, o options, sys, self string, m workload.Manifest
 	rr.Pods["W6"] = w.Pods()
 	mt.begin()
 	if r, err = w.Rollout(ctx, 10); err != nil {
+		if ctx.Err() == nil && errors.Is(err, workload.ErrBound) {
+			p := w.Progress()
+			mt.unfinished("W6 rollout", unfinished{Done: p.RolledOut, Of: sets, Unit: "sets rolled out", AfterS: o.w6Bound.Seconds(),
+				Also: fmt.Sprintf("%d of %d pods updated", p.Updated, w.Pods())})
+			return
+		}
 		fail(err)
 		return
 	}
 	mt.record("W6 rollout", r)
+}
+
+// unfinished is how far a workload came before its bound.
+type unfinished struct {
+	Done   int     `json:"done"`
+	Of     int     `json:"of"`
+	Unit   string  `json:"unit"` // "pods Ready", "sets rolled out"
+	AfterS float64 `json:"afterSeconds"`
+	// Also is more of how far it came, in other units ("3412 of 10000
+	// pods updated"); empty in results of runs before it was recorded.
+	Also string `json:"also,omitempty"`
+}
+
+func (u unfinished) String() string {
+	also := ""
+	if u.Also != "" {
+		also = " (" + u.Also + ")"
+	}
+	return fmt.Sprintf("not done: %d of %d %s%s at the %.0f s bound", u.Done, u.Of, u.Unit, also, u.AfterS)
+}
+
+// reportProgress prints W6's progress every 30 s until stop is called.
+func reportProgress(sys string, w *workload.BigRollout) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				p := w.Progress()
+				progress("  %s W6: %d of %d pods Ready, %d pods updated, %d sets rolled out", sys, p.Ready, w.Pods(), p.Updated, p.RolledOut)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // parseSize reads SETSxREPLICAS.
@@ -282,6 +368,18 @@ func (m *meter) begin() {
 
 func (m *meter) record(name string, r workload.Result) {
 	rr := m.rr
+	m.usage(name)
+	rr.Seconds[name] = r.Took.Seconds()
+	if r.Detail != "" {
+		rr.Detail[name] = r.Detail
+	}
+	progress("  %s %s: %.2f s, %.0f API requests", rr.System, name, r.Took.Seconds(), rr.Requests[name])
+}
+
+// usage records the CPU and memory of every process and the API requests
+// served since begin, as workload name's.
+func (m *meter) usage(name string) {
+	rr := m.rr
 	rr.PerWorkload[name] = m.s.stop()
 	if n, by, err := apiRequests(m.ctx, m.c.cs); err == nil && m.reqs0 > 0 {
 		rr.Requests[name] = n - m.reqs0
@@ -289,11 +387,17 @@ func (m *meter) record(name string, r workload.Result) {
 	} else if err != nil {
 		progress("  %s %s: API requests not counted: %v", rr.System, name, err)
 	}
-	rr.Seconds[name] = r.Took.Seconds()
-	if r.Detail != "" {
-		rr.Detail[name] = r.Detail
+}
+
+// unfinished records a workload that reached its bound: its usage until
+// then and how far it came, without seconds.
+func (m *meter) unfinished(name string, u unfinished) {
+	m.usage(name)
+	if m.rr.Unfinished == nil {
+		m.rr.Unfinished = map[string]unfinished{}
 	}
-	progress("  %s %s: %.2f s, %.0f API requests", rr.System, name, r.Took.Seconds(), rr.Requests[name])
+	m.rr.Unfinished[name] = u
+	progress("  %s %s: %s", m.rr.System, name, u)
 }
 
 // workloads runs W1, W2, W4, W5 (and W3) on one cluster, as peer.md orders

@@ -130,3 +130,59 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// A peer whose W6 reached its bound: shown with how far it came, the ratio
+// as an upper bound, and petset faster when it finished within that bound.
+func TestW6PeerNotDone(t *testing.T) {
+	dir := t.TempDir()
+	petset := runResult{System: "petset", Run: 1,
+		Seconds:   map[string]float64{"W6": 240, "W6 rollout": 300},
+		Requests:  map[string]float64{"W6": 150000},
+		W6ReadyAt: []float64{1, 2, 240}}
+	tuned := runResult{System: peerTuned.name, Run: 1,
+		Requests:   map[string]float64{"W6": 90000},
+		Unfinished: map[string]unfinished{"W6": {Done: 2345, Of: 10000, Unit: "pods Ready", AfterS: 1800}},
+		W6ReadyAt:  []float64{3, 4}}
+	r := &results{Runs: []runResult{petset, tuned},
+		W6: &w6Plan{Size: "100x100", Runs: 1, Systems: []string{peerTuned.name, "petset"}, BoundS: 1800}}
+	text := section(r)
+	for _, want := range []string{
+		"| 240.00 | — | not done: 2345 of 10000 pods Ready at the 1800 s bound | — | **< 0.13** |",
+		"| W6 faster than the peer at its best | 240.00 s vs not done in 1800 s (÷ < 0.13) | **met** |",
+		"| W6 | 150000 | — | 90000 (up to the bound in runs not done) |",
+		"- W6 this time: 100x100, in the first 1 run(s), on peer-tuned, petset; each phase may take 30 min",
+		"(" + plotW6Name + ")",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in:\n%s", want, text)
+		}
+	}
+	// The rollout: petset's only; no goal line without a peer's.
+	if strings.Contains(text, "W6 rollout faster") {
+		t.Errorf("rollout goal without a peer's rollout:\n%s", text)
+	}
+	// A peer whose rollout reached the bound: the pods it updated too.
+	rolling := tuned
+	rolling.Unfinished = map[string]unfinished{"W6 rollout": {Done: 0, Of: 100, Unit: "sets rolled out", AfterS: 1800, Also: "3412 of 10000 pods updated"}}
+	rolling.Seconds = map[string]float64{"W6": 700}
+	r.Runs[1] = rolling
+	if text := section(r); !strings.Contains(text, "not done: 0 of 100 sets rolled out (3412 of 10000 pods updated) at the 1800 s bound") {
+		t.Errorf("rollout not done, pods updated not shown:\n%s", text)
+	}
+	// A peer that finished faster: not met, the real ratio.
+	tuned.Seconds = map[string]float64{"W6": 200}
+	tuned.Unfinished = nil
+	r.Runs[1] = tuned
+	if text := section(r); !strings.Contains(text, "| W6 faster than the peer at its best | 240.00 s vs 200.00 s (÷ 1.20) | **not met** |") {
+		t.Errorf("peer faster, goal wrong:\n%s", text)
+	}
+	o := options{out: dir, report: filepath.Join(dir, "REPORT.md")}
+	if err := writeReport(o, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{plotName, plotW6Name} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("plot: %v", err)
+		}
+	}
+}

@@ -529,7 +529,10 @@ func (r *Runtime) startSandbox(ctx context.Context, cfg runtime.SandboxConfig) (
 		return rec, err
 	}
 	defer readyR.Close()
-	env := append(os.Environ(), roleEnv+"="+roleInit, initConfigEnv+"="+cfgPath)
+	// Init gets only what it needs, not the agent's environment: its
+	// configuration is in the file, and a container's environment is in
+	// its spec.
+	env := []string{gcOff, roleEnv + "=" + roleInit, initConfigEnv + "=" + cfgPath}
 	pidfd := -1
 	pid, err := syscall.ForkExec(r.cfg.Executable, []string{"petset-sandbox-init", cfg.UID}, &syscall.ProcAttr{
 		Dir:   "/",

@@ -220,3 +220,36 @@ func TestTTYContainerTerminal(t *testing.T) {
 		t.Fatalf("tty container: exit %d: %q", st.ExitCode, out)
 	}
 }
+
+// TestSandboxInitEnvironment: a sandbox's init, the PID 1 its containers
+// see, gets its role and configuration and nothing of the agent's
+// environment; the container gets exactly its spec's.
+func TestSandboxInitEnvironment(t *testing.T) {
+	requireRoot(t)
+	t.Setenv("PETSET_TEST_AGENT_ONLY", "agent-secret")
+	cfg := newTestConfig(t)
+	rt := startRuntime(t, cfg)
+	sb := runSandbox(t, rt, "env-0")
+	rt.mu.Lock()
+	rec := rt.sandboxes[sb.UID].rec
+	rt.mu.Unlock()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", rec.InitPID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	want := []string{gcOff, roleEnv + "=" + roleInit, initConfigEnv + "="}
+	if len(env) != len(want) {
+		t.Errorf("sandbox init's environment %q, want exactly %q…", env, want)
+	}
+	for i, w := range want {
+		if i >= len(env) || !strings.HasPrefix(env[i], w) {
+			t.Errorf("sandbox init's environment %q, want %q…", env, want)
+			break
+		}
+	}
+	code, out := runIn(t, rt, sb.UID, "env", runtime.ContainerConfig{Env: []string{"DECLARED=yes"}}, "env")
+	if code != 0 || strings.Contains(out, "agent-secret") || strings.Contains(out, "GOGC") || !strings.Contains(out, "DECLARED=yes") {
+		t.Errorf("container's environment (exit %d):\n%s\nwant DECLARED=yes and nothing of the agent's or the inits'", code, out)
+	}
+}
