@@ -471,7 +471,7 @@ func (b *builder) volume(rootfd int, m Mount) error {
 		return nil
 	}
 	// The target path now leads onto the new mount.
-	mnt, err := unix.Openat2(rootfd, rel, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	mnt, err := openat2(rootfd, rel, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
 	if err != nil {
 		return err
 	}
@@ -481,6 +481,25 @@ func (b *builder) volume(rootfd int, m Mount) error {
 
 func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
+// openat2Tries bounds how often openat2 retries a scoped lookup that the
+// kernel refused with EAGAIN.
+const openat2Tries = 1000
+
+// openat2 is unix.Openat2 retried on EAGAIN. A lookup scoped by
+// RESOLVE_IN_ROOT or RESOLVE_BENEATH that walks ".." (a rootfs's var/run ->
+// ../run) fails with EAGAIN when any mount or rename happened on the machine
+// meanwhile, because the kernel cannot then prove that ".." stayed inside;
+// the kernel's documented answer is to try again. Pods starting side by side
+// mount all the time.
+func openat2(dirfd int, path string, how *unix.OpenHow) (int, error) {
+	for i := 1; ; i++ {
+		fd, err := unix.Openat2(dirfd, path, how)
+		if !errors.Is(err, unix.EAGAIN) || i == openat2Tries {
+			return fd, err
+		}
+	}
+}
+
 // openInRoot opens rel below rootfd as if rootfd were "/" (symlinks cannot
 // lead out of it), creating missing directories and, for a file mount, an
 // empty file as the last element.
@@ -488,7 +507,7 @@ func openInRoot(rootfd int, rel string, dir bool) (int, error) {
 	how := func(flags uint64) *unix.OpenHow {
 		return &unix.OpenHow{Flags: flags | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
 	}
-	if fd, err := unix.Openat2(rootfd, rel, how(unix.O_PATH)); err == nil {
+	if fd, err := openat2(rootfd, rel, how(unix.O_PATH)); err == nil {
 		return fd, nil
 	} else if !errors.Is(err, unix.ENOENT) {
 		return -1, fmt.Errorf("open %s: %w", rel, err)
@@ -496,7 +515,7 @@ func openInRoot(rootfd int, rel string, dir bool) (int, error) {
 	parts := strings.Split(rel, "/")
 	for i := range parts {
 		prefix := strings.Join(parts[:i+1], "/")
-		fd, err := unix.Openat2(rootfd, prefix, how(unix.O_PATH))
+		fd, err := openat2(rootfd, prefix, how(unix.O_PATH))
 		if err == nil {
 			if i == len(parts)-1 {
 				return fd, nil
@@ -509,7 +528,7 @@ func openInRoot(rootfd int, rel string, dir bool) (int, error) {
 		}
 		parent := rootfd
 		if i > 0 {
-			if parent, err = unix.Openat2(rootfd, strings.Join(parts[:i], "/"), how(unix.O_PATH|unix.O_DIRECTORY)); err != nil {
+			if parent, err = openat2(rootfd, strings.Join(parts[:i], "/"), how(unix.O_PATH|unix.O_DIRECTORY)); err != nil {
 				return -1, fmt.Errorf("open %s: %w", strings.Join(parts[:i], "/"), err)
 			}
 		}
@@ -529,7 +548,7 @@ func openInRoot(rootfd int, rel string, dir bool) (int, error) {
 			return -1, fmt.Errorf("create mount point %s: %w", prefix, err)
 		}
 		if i == len(parts)-1 {
-			return unix.Openat2(rootfd, prefix, how(unix.O_PATH))
+			return openat2(rootfd, prefix, how(unix.O_PATH))
 		}
 	}
 	return -1, fmt.Errorf("open %s: empty path", rel)
@@ -552,7 +571,7 @@ func OpenSubPath(source, sub string) (int, error) {
 	how := func(flags uint64) *unix.OpenHow {
 		return &unix.OpenHow{Flags: flags | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS}
 	}
-	if fd, err := unix.Openat2(root, rel, how(unix.O_PATH)); err == nil {
+	if fd, err := openat2(root, rel, how(unix.O_PATH)); err == nil {
 		return fd, nil
 	} else if !errors.Is(err, unix.ENOENT) {
 		return -1, fmt.Errorf("subPath %q: %w", sub, err)
@@ -564,7 +583,7 @@ func OpenSubPath(source, sub string) (int, error) {
 	parts := strings.Split(rel, "/")
 	for i := range parts {
 		prefix := strings.Join(parts[:i+1], "/")
-		fd, err := unix.Openat2(root, prefix, how(unix.O_PATH|unix.O_DIRECTORY))
+		fd, err := openat2(root, prefix, how(unix.O_PATH|unix.O_DIRECTORY))
 		if err == nil {
 			if i == len(parts)-1 {
 				return fd, nil
@@ -577,7 +596,7 @@ func OpenSubPath(source, sub string) (int, error) {
 		}
 		parent := root
 		if i > 0 {
-			if parent, err = unix.Openat2(root, strings.Join(parts[:i], "/"), how(unix.O_PATH|unix.O_DIRECTORY)); err != nil {
+			if parent, err = openat2(root, strings.Join(parts[:i], "/"), how(unix.O_PATH|unix.O_DIRECTORY)); err != nil {
 				return -1, fmt.Errorf("subPath %q: %w", sub, err)
 			}
 		}
@@ -593,7 +612,7 @@ func OpenSubPath(source, sub string) (int, error) {
 			return -1, fmt.Errorf("subPath %q: create %s: %w", sub, prefix, err)
 		}
 	}
-	return unix.Openat2(root, rel, how(unix.O_PATH))
+	return openat2(root, rel, how(unix.O_PATH))
 }
 
 // pivot makes root the process's "/" and detaches the old root.

@@ -3,9 +3,12 @@ package ctrinit
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"petset/internal/testenv"
 )
 
 func TestOpenSubPath(t *testing.T) {
@@ -105,5 +108,68 @@ func TestOpenInRoot(t *testing.T) {
 		if err != nil || fi.IsDir() != tc.dir {
 			t.Errorf("%s: created %v, %v", tc.rel, fi, err)
 		}
+	}
+}
+
+// TestOpenInRootDuringMounts resolves a path through a ".." symlink while
+// mounts come and go elsewhere on the machine, as they do when pods start side
+// by side: the kernel then fails a scoped lookup with EAGAIN, which openInRoot
+// must retry rather than fail the container.
+func TestOpenInRootDuringMounts(t *testing.T) {
+	testenv.RequireRoot(t, "mounting a tmpfs")
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "run", "secrets"), 0o755)
+	os.MkdirAll(filepath.Join(root, "var"), 0o755)
+	os.Symlink("../run", filepath.Join(root, "var", "run"))
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(rfd)
+
+	// Mount and unmount a tmpfs in a mount namespace of a thread of its own,
+	// so nothing of this reaches the host's mount table.
+	target := t.TempDir()
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread leaves with its namespace
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			done <- err
+			return
+		}
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			done <- err
+			return
+		}
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if err := unix.Mount("tmpfs", target, "tmpfs", 0, ""); err != nil {
+				done <- err
+				return
+			}
+			if err := unix.Unmount(target, 0); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	for i := 0; i < 20000; i++ {
+		fd, err := openInRoot(rfd, "var/run/secrets", true)
+		if err != nil {
+			close(stop)
+			<-done
+			t.Fatalf("open %d: %v", i, err)
+		}
+		unix.Close(fd)
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("mounting: %v", err)
 	}
 }
