@@ -11,26 +11,27 @@
 // (nothing propagates back), mounts a fresh /proc, reaps every zombie of the
 // pod, and serves a control socket in the runtime's state directory.
 //
-// Per container a root filesystem of its own: init starts each container
-// (and each exec session) through package ctrinit, the petset binary in a
-// second hidden role. For a container it runs in a new mount namespace,
-// assembles the root (host programs read-only, generated /etc with the
-// pod's hosts and resolv.conf, fresh /dev, masked /proc, read-only /sys, the
-// petset binary at ctrinit.PetsetPath, the declared volumes with subPath
-// resolved beneath them) on an empty directory <state>/containers/<id>/rootfs,
-// pivots into it, applies the container's credentials (Security: user,
-// groups, capabilities, no_new_privs, read-only root) and execs the program,
-// which it looks up in its own PATH. It reports failure on a socket that
-// closes on exec, which init records as StartError. Init keeps the
+// Per container a root filesystem of its own, built by init itself with
+// package ctrinit (ctrinit.Start), without starting another process: on a
+// goroutine locked to a thread that unshares its filesystem state and mount
+// namespace, it assembles the root (host programs read-only, generated /etc
+// with the pod's hosts and resolv.conf, fresh /dev, masked /proc, read-only
+// /sys, the petset binary at ctrinit.PetsetPath, the declared volumes with
+// subPath resolved beneath them) on an empty directory
+// <state>/containers/<id>/rootfs, pivots that thread into it, limits the
+// thread's capabilities (bounding, ambient, inheritable, no_new_privs),
+// looks the program up in the container's PATH and forks it from that
+// thread with the container's uid, gid and groups; the thread is then ended
+// (init's main goroutine holds the main thread, which Go never ends). A
+// failure before the program runs is recorded as StartError. Init keeps the
 // container's mount namespace open; an exec session is started from a
 // goroutine locked to a thread that did unshare(CLONE_FS) and setns into
 // it (setns of a mount namespace is refused to a thread sharing its
 // filesystem state with others), a thread never reused afterwards, and runs
-// ctrinit from /.petset/petset inside the container to apply the same
-// credentials. Terminals come from the container's own devpts: for a TTY
-// container ctrinit opens it and passes the master back on its status
-// socket; for exec -t the runtime opens /proc/<pid>/root/dev/ptmx (peer by
-// TIOCGPTPEER).
+// ctrinit's role from /.petset/petset inside the container to apply the
+// same credentials. Terminals come from the container's own devpts: for a
+// TTY container init opens it on the thread that built the root; for exec
+// -t the runtime opens /proc/<pid>/root/dev/ptmx (peer by TIOCGPTPEER).
 //
 // Joining namespaces: apart from that one setns, containers and exec
 // sessions are started by init itself (fork+exec from inside) on request

@@ -2,7 +2,6 @@ package linux
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,6 +45,20 @@ type initConfig struct {
 	Socket      string
 }
 
+// A sandbox init starts containers and exec sessions from threads that
+// change their mount namespace, root and capabilities and are then ended
+// (ctrinit.Start, spawnExecSession). Go never ends the main thread: a
+// goroutine that exits locked to it leaves it parked in that state, and
+// /proc/<init pid> (the main thread's view) would show the container's
+// mount namespace and root. Locking the main goroutine, which runs the init,
+// to the main thread from an init function keeps every other goroutine off
+// it.
+func init() {
+	if os.Getenv(roleEnv) == roleInit {
+		goruntime.LockOSThread()
+	}
+}
+
 // Main runs the hidden re-exec roles of this package. cmd/petset/main.go
 // (and TestMain of tests that start sandboxes) call it first thing: when the
 // process was started as a sandbox init it runs that role and exits, never
@@ -64,7 +77,6 @@ func Main() bool {
 type initServer struct {
 	cfg initConfig
 	log *slog.Logger
-	exe string // the petset binary (/proc/self/exe), started as each container's init
 
 	// mu guards procs and is held across fork+register and around wait4,
 	// so the reaper never reaps a child before its handler is known.
@@ -209,7 +221,7 @@ func runInit() int {
 	os.Chmod(cfg.Socket, 0o600)
 	// Container inits are started from the running binary itself, even if
 	// the file was replaced since (an upgrade while pods run).
-	s := &initServer{cfg: cfg, log: log, exe: "/proc/self/exe", procs: map[int]func(syscall.WaitStatus){},
+	s := &initServer{cfg: cfg, log: log, procs: map[int]func(syscall.WaitStatus){},
 		ctrs: map[string]*ictr{}, execs: map[int]struct{}{}}
 	io.WriteString(ready, "ok\n")
 	ready.Close()
@@ -370,24 +382,25 @@ func (s *initServer) spawn(path string, argv, env []string, dir string, files []
 // allocate ≈ 15 MB, and with the default GOGC the collector runs four
 // times during them: about 30 % of the CPU a start of the binary costs
 // (`perf stat -r 30 petset version` on the development machine: 65–78 ms
-// task-clock with GOGC=off, 96–108 without). A container init (ctrinit) execs
-// the container's program — with the container's environment, not its
-// own — milliseconds after; a sandbox init turns the collector back on first
+// task-clock with GOGC=off, 96–108 without). An exec session (ctrinit) execs
+// the program — with the container's environment, not its own —
+// milliseconds after; a sandbox init turns the collector back on first
 // thing (runInit).
 const gcOff = "GOGC=off"
 
-// containerSpec is what a container's init (ctrinit) needs: with setup,
-// to build the container's root filesystem and start its program; without,
-// to run an exec session in it.
+// containerSpec is a container's program and security context, with
+// setup what building its root filesystem needs (ctrinit.Start); without,
+// it describes an exec session in it.
 func (s *initServer) containerSpec(sp startSpec, setup bool, path string, argv []string) ctrinit.Spec {
-	cs := ctrinit.Spec{Setup: setup, Security: sp.Security, Path: path, Argv: argv,
+	cs := ctrinit.Spec{Security: sp.Security, Path: path, Argv: argv,
 		Env: containerEnv(sp, s.cfg.Hostname), Dir: sp.WorkingDir}
 	if !setup {
 		return cs
 	}
 	hostname, _ := os.Hostname() // the pod's UTS namespace: the node's with host network
-	// Bound by path: a container init in its new mount namespace cannot
-	// bind /proc/self/exe, which belongs to this namespace's mounts.
+	// Bound by path: the thread building the root filesystem in its new
+	// mount namespace cannot bind /proc/self/exe, which belongs to this
+	// namespace's mounts.
 	petset, _ := os.Executable()
 	cs.Rootfs, cs.Petset, cs.Hostname = sp.Rootfs, petset, hostname
 	cs.HostsFile, cs.ResolvFile = s.cfg.HostsFile, s.cfg.ResolvFile
@@ -397,24 +410,59 @@ func (s *initServer) containerSpec(sp startSpec, setup bool, path string, argv [
 	return cs
 }
 
-// spawnContainerInit starts a container's init (the petset binary in the
-// ctrinit role) with files as its stdio and waits until it has executed
-// the container's program. Without mntns it gets a new mount namespace and
-// builds the container's root filesystem there (the namespace is returned
-// for later exec sessions); with mntns it is started from a thread that
-// joined that namespace (setns of a mount namespace needs a thread that
-// shares no filesystem state, hence unshare(CLONE_FS) on a locked thread
-// that is never reused). When the init reports an error after the fork,
-// the pid is returned with the error; onExit still runs.
-func (s *initServer) spawnContainerInit(spec ctrinit.Spec, mntns *os.File, files []*os.File, tty bool, cg cgroupPaths, onExit func(syscall.WaitStatus)) (int, *os.File, *os.File, error) {
-	specR, specW, err := os.Pipe()
+// startContainer builds a new container's root filesystem and starts its
+// program from this process (ctrinit.Start), with files as its stdio; it
+// returns the container's mount namespace for later exec sessions and,
+// with spec.TTY, the master of the container's terminal.
+func (s *initServer) startContainer(spec ctrinit.Spec, files []*os.File, cg cgroupPaths, onExit func(syscall.WaitStatus)) (int, *os.File, *os.File, error) {
+	attr := syscall.SysProcAttr{Setsid: true}
+	if cg.Mode == cgroupV2 && len(cg.Dirs) == 1 {
+		f, err := os.Open(cg.Dirs[0])
+		if err != nil {
+			return 0, nil, nil, fmt.Errorf("open cgroup: %w", err)
+		}
+		defer f.Close()
+		attr.UseCgroupFD = true
+		attr.CgroupFD = int(f.Fd())
+	}
+	st, err := ctrinit.Start(&spec, files, attr, func(path string, argv []string, pa *syscall.ProcAttr) (int, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		pid, err := syscall.ForkExec(path, argv, pa)
+		if err == nil {
+			s.procs[pid] = onExit
+		}
+		return pid, err
+	})
 	if err != nil {
 		return 0, nil, nil, err
+	}
+	if cg.Mode == cgroupV1 {
+		if err := cg.join(st.PID); err != nil {
+			s.log.Warn("container runs without its resource limits", "pid", st.PID, logging.ErrKey, err)
+		}
+	}
+	return st.PID, st.MountNS, st.Terminal, nil
+}
+
+// spawnExecSession starts an exec session in a running container: the
+// petset binary in the ctrinit role, from the container's copy at
+// ctrinit.PetsetPath, forked from a thread that joined the container's
+// mount namespace (setns of a mount namespace needs a thread that shares no
+// filesystem state, hence unshare(CLONE_FS) on a locked thread that is
+// never reused). The role applies the container's credentials, finds the
+// program in the container's PATH and execs it with files as its stdio;
+// this waits until it has. When the role reports an error after the fork,
+// the pid is returned with the error; onExit still runs.
+func (s *initServer) spawnExecSession(spec ctrinit.Spec, mntns *os.File, files []*os.File, tty bool, cg cgroupPaths, onExit func(syscall.WaitStatus)) (int, error) {
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return 0, err
 	}
 	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		closeFiles([]*os.File{specR, specW})
-		return 0, nil, nil, err
+		return 0, err
 	}
 	statusR, statusW := os.NewFile(uintptr(sp[0]), "status"), os.NewFile(uintptr(sp[1]), "status-child")
 	defer statusR.Close()
@@ -427,7 +475,7 @@ func (s *initServer) spawnContainerInit(spec ctrinit.Spec, mntns *os.File, files
 		f, err := os.Open(cg.Dirs[0])
 		if err != nil {
 			closeFiles([]*os.File{specR, specW, statusW})
-			return 0, nil, nil, fmt.Errorf("open cgroup: %w", err)
+			return 0, fmt.Errorf("open cgroup: %w", err)
 		}
 		defer f.Close()
 		attr.UseCgroupFD = true
@@ -438,119 +486,57 @@ func (s *initServer) spawnContainerInit(spec ctrinit.Spec, mntns *os.File, files
 		fds = append(fds, f.Fd())
 	}
 	fds = append(fds, specR.Fd(), statusW.Fd())
-	exe := s.exe
-	if mntns != nil {
-		exe = ctrinit.PetsetPath
-	} else {
-		attr.Cloneflags = unix.CLONE_NEWNS
+	type result struct {
+		pid int
+		err error
 	}
-	fork := func() (int, error) {
+	rc := make(chan result, 1)
+	go func() {
+		// Exits locked to its thread: the thread ends with it.
+		goruntime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			rc <- result{0, fmt.Errorf("unshare filesystem state: %w", err)}
+			return
+		}
+		if err := unix.Setns(int(mntns.Fd()), unix.CLONE_NEWNS); err != nil {
+			rc <- result{0, fmt.Errorf("join the container's mount namespace: %w", err)}
+			return
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		pid, err := syscall.ForkExec(exe, []string{"petset-container-init"}, &syscall.ProcAttr{
+		pid, err := syscall.ForkExec(ctrinit.PetsetPath, []string{"petset-container-init"}, &syscall.ProcAttr{
 			Dir: "/", Env: []string{ctrinit.RoleEnv + "=" + ctrinit.Role, gcOff}, Files: fds, Sys: attr})
 		if err == nil {
 			s.procs[pid] = onExit
 		}
-		return pid, err
-	}
-	var pid int
-	var ns *os.File
-	if mntns == nil {
-		if pid, err = fork(); err == nil {
-			ns, err = os.Open(fmt.Sprintf("/proc/%d/ns/mnt", pid))
-			if err != nil {
-				syscall.Kill(pid, syscall.SIGKILL)
-				err = fmt.Errorf("container mount namespace: %w", err)
-			}
-		}
-	} else {
-		type result struct {
-			pid int
-			err error
-		}
-		rc := make(chan result, 1)
-		go func() {
-			// Exits locked to its thread: the thread ends with it.
-			goruntime.LockOSThread()
-			if err := unix.Unshare(unix.CLONE_FS); err != nil {
-				rc <- result{0, fmt.Errorf("unshare filesystem state: %w", err)}
-				return
-			}
-			if err := unix.Setns(int(mntns.Fd()), unix.CLONE_NEWNS); err != nil {
-				rc <- result{0, fmt.Errorf("join the container's mount namespace: %w", err)}
-				return
-			}
-			pid, err := fork()
-			rc <- result{pid, err}
-		}()
-		r := <-rc
-		pid, err = r.pid, r.err
-	}
+		rc <- result{pid, err}
+	}()
+	r := <-rc
 	closeFiles([]*os.File{specR, statusW})
-	if err != nil {
+	if r.err != nil {
 		specW.Close()
-		return pid, nil, nil, err
+		return r.pid, r.err
 	}
 	go func() {
 		json.NewEncoder(specW).Encode(spec)
 		specW.Close()
 	}()
-	msg, passed := readStatus(statusR)
-	var master *os.File
-	for i, f := range passed {
-		if i == 0 && spec.TTY {
-			master = f
-		} else {
-			f.Close()
-		}
-	}
-	if len(msg) > 0 {
-		if ns != nil {
-			ns.Close()
-		}
-		if master != nil {
-			master.Close()
-		}
-		return pid, nil, nil, errors.New(string(msg))
+	if msg := readStatus(statusR); len(msg) > 0 {
+		return r.pid, errors.New(string(msg))
 	}
 	if cg.Mode == cgroupV1 {
-		if err := cg.join(pid); err != nil {
-			s.log.Warn("container runs without its resource limits", "pid", pid, logging.ErrKey, err)
+		if err := cg.join(r.pid); err != nil {
+			s.log.Warn("exec session runs without the container's resource limits", "pid", r.pid, logging.ErrKey, err)
 		}
 	}
-	return pid, ns, master, nil
+	return r.pid, nil
 }
 
-// readStatus reads a container init's status socket to its end: the text
-// is an error, descriptors passed with a NUL byte are files (the terminal).
-func readStatus(f *os.File) ([]byte, []*os.File) {
-	var msg []byte
-	var files []*os.File
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4*4))
-	for {
-		n, oobn, _, _, err := unix.Recvmsg(int(f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if oobn > 0 {
-			if cms, perr := unix.ParseSocketControlMessage(oob[:oobn]); perr == nil {
-				for _, cm := range cms {
-					if fds, rerr := unix.ParseUnixRights(&cm); rerr == nil {
-						for _, fd := range fds {
-							files = append(files, os.NewFile(uintptr(fd), "passed"))
-						}
-					}
-				}
-			}
-		}
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || n == 0 {
-			break
-		}
-		msg = append(msg, bytes.ReplaceAll(buf[:n], []byte{0}, nil)...)
-	}
-	return msg, files
+// readStatus reads an exec session's status socket to its end: any text
+// is the error that kept the program from being executed.
+func readStatus(f *os.File) []byte {
+	msg, _ := io.ReadAll(f)
+	return msg
 }
 
 // reap collects every exited child; init is PID 1 of the pod, so this also
@@ -670,8 +656,8 @@ func (s *initServer) startProcess(c *ictr) error {
 	var stdoutR, stderrR *os.File
 	ownTTY := sp.TTY && s.cfg.Mounts
 	if ownTTY {
-		// The container's init opens the terminal in the container's own
-		// devpts and passes the master back (spawnContainerInit).
+		// The terminal is opened in the container's own devpts once its
+		// root filesystem is built (ctrinit.Start).
 		devnull, err := os.Open(os.DevNull)
 		if err != nil {
 			lg.close()
@@ -724,10 +710,10 @@ func (s *initServer) startProcess(c *ictr) error {
 	if s.cfg.Mounts {
 		cs := s.containerSpec(sp, true, sp.Path, sp.Argv)
 		cs.TTY = sp.TTY
-		pid, mntns, master, err = s.spawnContainerInit(cs, nil, child, false, sp.Cgroup, onExit)
+		pid, mntns, master, err = s.startContainer(cs, child, sp.Cgroup, onExit)
 		if err == nil && ownTTY {
 			if master == nil {
-				err = errors.New("the container's init passed no terminal")
+				err = errors.New("the container got no terminal")
 				syscall.Kill(pid, syscall.SIGKILL)
 			} else {
 				c.pty, stdoutR = master, master
@@ -752,6 +738,11 @@ func (s *initServer) startProcess(c *ictr) error {
 			// program; it exits, and exited records the StartError.
 			c.pid, c.startErr = pid, err.Error()
 			close(c.started)
+			return err
+		}
+		if s.cfg.Mounts {
+			// Why the container could not start, said as its init would
+			// (the root filesystem, the program's lookup, the exec).
 			return err
 		}
 		return fmt.Errorf("start %s: %w", sp.Path, err)
@@ -939,7 +930,7 @@ func (s *initServer) exec(cc *ctlConn, req request, files []*os.File) {
 			cc.send(reply{Error: fmt.Sprintf("container %s is not running (%v)", req.ID, err)})
 			return
 		}
-		pid, _, _, err = s.spawnContainerInit(s.containerSpec(c.spec, false, req.Path, req.Argv), ns, files, req.TTY, c.spec.Cgroup, onExit)
+		pid, err = s.spawnExecSession(s.containerSpec(c.spec, false, req.Path, req.Argv), ns, files, req.TTY, c.spec.Cgroup, onExit)
 		ns.Close()
 	} else {
 		pid, err = s.spawn(req.Path, req.Argv, containerEnv(c.spec, s.cfg.Hostname), workDir(c.spec.WorkingDir), files, req.TTY, c.spec.Cgroup, onExit)

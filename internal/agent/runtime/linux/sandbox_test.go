@@ -124,6 +124,14 @@ func TestContainerSecurity(t *testing.T) {
 		t.Errorf("privileged: exit %d:\n%s", code, out)
 	}
 
+	// The containers were started from threads of the sandbox init, each
+	// limited and then ended: every thread left keeps the init's own
+	// credentials, capabilities and mount namespace.
+	rt.mu.Lock()
+	initPID := rt.sandboxes[sb.UID].rec.InitPID
+	rt.mu.Unlock()
+	checkInitThreads(t, initPID)
+
 	// exec runs with the container's user and in its root filesystem.
 	st := start(t, rt, sb.UID, runtime.ContainerConfig{Name: "long", Argv: []string{"sleep", "1000"},
 		Security: runtime.Security{RunAsUser: 1000, RunAsGroup: 1000}})
@@ -251,5 +259,55 @@ func TestSandboxInitEnvironment(t *testing.T) {
 	code, out := runIn(t, rt, sb.UID, "env", runtime.ContainerConfig{Env: []string{"DECLARED=yes"}}, "env")
 	if code != 0 || strings.Contains(out, "agent-secret") || strings.Contains(out, "GOGC") || !strings.Contains(out, "DECLARED=yes") {
 		t.Errorf("container's environment (exit %d):\n%s\nwant DECLARED=yes and nothing of the agent's or the inits'", code, out)
+	}
+}
+
+// checkInitThreads fails unless every thread of the sandbox init runs as
+// root with this test's capabilities, no no_new_privs and the init's mount
+// namespace and root.
+func checkInitThreads(t *testing.T, pid int) {
+	t.Helper()
+	self := map[string]string{}
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		self[k] = strings.TrimSpace(v)
+	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		dir := fmt.Sprintf("/proc/%d/task/%s", pid, task.Name())
+		b, err := os.ReadFile(dir + "/status")
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		got := map[string]string{}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(line, ":")
+			got[k] = strings.TrimSpace(v)
+		}
+		for _, k := range []string{"CapPrm", "CapEff", "CapBnd"} {
+			if got[k] != self[k] {
+				t.Errorf("sandbox init thread %s: %s %s, want %s", task.Name(), k, got[k], self[k])
+			}
+		}
+		if got["Uid"] != "0\t0\t0\t0" || got["Gid"] != "0\t0\t0\t0" || got["NoNewPrivs"] != "0" || got["CapAmb"] != self["CapAmb"] {
+			t.Errorf("sandbox init thread %s: Uid %q Gid %q NoNewPrivs %q CapAmb %q", task.Name(), got["Uid"], got["Gid"], got["NoNewPrivs"], got["CapAmb"])
+		}
+		if tns, err := os.Readlink(dir + "/ns/mnt"); err == nil && tns != ns {
+			t.Errorf("sandbox init thread %s is in mount namespace %s, the init's is %s", task.Name(), tns, ns)
+		}
+		if root, err := os.Readlink(dir + "/root"); err == nil && root != "/" {
+			t.Errorf("sandbox init thread %s has root %s", task.Name(), root)
+		}
 	}
 }

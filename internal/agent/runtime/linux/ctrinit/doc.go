@@ -1,12 +1,17 @@
-// Package ctrinit is the per-container init of the Linux runtime: a
-// re-exec of the petset binary (hidden role "container-init") that sits
-// between the pod's sandbox init and a container's program, as runc's init
-// does, and turns into that program with execve.
+// Package ctrinit starts a container's program in a root filesystem of its
+// own with the container's credentials, as runc's init does.
+//
+// A new container starts without a new petset process (Start): the sandbox
+// init builds the root filesystem on a thread of its own in a new mount
+// namespace and forks the program from that thread. An exec session runs
+// the hidden role "container-init" (Main): the petset binary, re-executed
+// inside the container's mount namespace, applies the credentials and turns
+// into the program with execve.
 //
 // # What it owns
 //
 // The container's root filesystem, built in a mount namespace of its own
-// and entered with pivot_root (Spec.Setup):
+// and entered with pivot_root (Start):
 //   - a tmpfs as "/", holding the generated /etc (passwd and group with
 //     root, nobody and the container's user and groups, hostname,
 //     nsswitch.conf, and the pod's hosts and resolv.conf), empty /tmp,
@@ -30,15 +35,17 @@
 //     outside it;
 //   - readOnlyRootFilesystem: "/" remounted read-only last.
 //
-// The container's credentials (Spec.Security), applied on the thread that
-// calls execve: capability bounding set reduced to the container's set
-// (containerd's default set, capabilities.add/drop, all for privileged),
-// supplementary groups, gid and uid, an empty inheritable and ambient set,
-// and no_new_privs unless privilege escalation is allowed.
+// The container's credentials (Spec.Security): capability bounding set
+// reduced to the container's set (containerd's default set,
+// capabilities.add/drop, all for privileged), an empty inheritable and
+// ambient set and no_new_privs unless privilege escalation is allowed, on
+// the thread the program is forked from (limitThread); supplementary
+// groups, gid and uid in the forked child (Go's syscall.Setuid would change
+// every thread of the sandbox init).
 //
-// Exec sessions use the same role without Setup: the sandbox init starts
-// them from a thread that has joined the container's mount namespace, and
-// the role applies the container's credentials before execve.
+// Exec sessions use the role without building anything: the sandbox init
+// starts them from a thread that has joined the container's mount
+// namespace, and the role applies the same credentials before execve.
 //
 // # What it does not own
 //
@@ -49,11 +56,12 @@
 //
 // # Protocol and concurrency
 //
-// The parent passes the Spec as JSON on file descriptor 3 (a pipe) and
-// reads file descriptor 4 (a unix stream socket, close-on-exec in the
-// child) until end of file: no text means the program was executed, text is
-// the error that prevented it; with Spec.TTY the master of the container's
-// terminal arrives on it first (SCM_RIGHTS with one NUL byte).
-// The role is single-purpose: one goroutine locked to its thread does all
-// the work and execs.
+// Start runs on one goroutine locked to its thread, never unlocked: the
+// thread ends with it, taking its namespace, root and capability state.
+// The exec-session role reads its Spec as JSON on file descriptor 3 (a
+// pipe) and the parent reads file descriptor 4 (a unix stream socket,
+// close-on-exec in the child) until end of file: no text means the program
+// was executed, text is the error that prevented it. The role is
+// single-purpose: one goroutine locked to its thread does all the work and
+// execs.
 package ctrinit

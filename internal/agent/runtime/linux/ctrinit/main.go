@@ -49,16 +49,6 @@ func run() int {
 	if err != nil {
 		return fail(fmt.Errorf("container init: read spec: %w", err))
 	}
-	if s.Setup {
-		if err := buildRootfs(&s); err != nil {
-			return fail(err)
-		}
-		if s.TTY {
-			if err := takeTerminal(); err != nil {
-				return fail(err)
-			}
-		}
-	}
 	env := withHome(s.Env, s.Security.UID)
 	dir := s.Dir
 	if dir == "" {
@@ -124,33 +114,13 @@ func executable(p string) error {
 	return nil
 }
 
-// applySecurity gives the calling thread the container's credentials:
-// the bounding set reduced to the container's capabilities, empty ambient
-// and inheritable sets, groups, gid and uid, and no_new_privs. A non-root
-// user ends with no effective capabilities (as with containerd: setuid
-// clears them and execve does not restore them).
+// applySecurity gives this process (an exec session about to execve) the
+// container's credentials: limitThread's capability state, then groups,
+// gid and uid. A non-root user ends with no capabilities (as with
+// containerd: setuid clears them and execve does not restore them).
 func applySecurity(sec Security) error {
-	keep, err := CapMask(sec.Caps)
-	if err != nil {
+	if err := limitThread(sec); err != nil {
 		return err
-	}
-	unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-	for c := 0; c <= unix.CAP_LAST_CAP; c++ {
-		if keep&(1<<uint(c)) != 0 {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
-			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
-		}
-	}
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capget: %w", err)
-	}
-	data[0].Inheritable, data[1].Inheritable = 0, 0
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capset: %w", err)
 	}
 	groups := make([]int, 0, len(sec.SupplementalGroups))
 	for _, g := range sec.SupplementalGroups {
@@ -164,53 +134,6 @@ func applySecurity(sec Security) error {
 	}
 	if err := syscall.Setuid(int(sec.UID)); err != nil {
 		return fmt.Errorf("setuid %d: %w", sec.UID, err)
-	}
-	if sec.UID == 0 {
-		// Never more than this process has (privileged in a restricted
-		// host gets the host's set).
-		keep &= uint64(data[0].Permitted) | uint64(data[1].Permitted)<<32
-		data[0].Effective, data[0].Permitted = uint32(keep), uint32(keep)
-		data[1].Effective, data[1].Permitted = uint32(keep>>32), uint32(keep>>32)
-		if err := unix.Capset(&hdr, &data[0]); err != nil {
-			return fmt.Errorf("capset: %w", err)
-		}
-	}
-	if sec.NoNewPrivs {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("no_new_privs: %w", err)
-		}
-	}
-	return nil
-}
-
-// takeTerminal opens a terminal of the container's devpts, passes its
-// master to the parent and makes the slave this process's stdio and
-// controlling terminal (the process leads its own session).
-func takeTerminal() error {
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open terminal: %w", err)
-	}
-	defer m.Close()
-	mfd := int(m.Fd())
-	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
-		return fmt.Errorf("unlock terminal: %w", err)
-	}
-	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(mfd), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
-	if errno != 0 {
-		return fmt.Errorf("open terminal peer: %w", errno)
-	}
-	defer unix.Close(int(sfd))
-	if err := unix.Sendmsg(statusFD, []byte{0}, unix.UnixRights(mfd), nil, 0); err != nil {
-		return fmt.Errorf("pass the terminal: %w", err)
-	}
-	for fd := 0; fd < 3; fd++ {
-		if err := unix.Dup3(int(sfd), fd, 0); err != nil {
-			return fmt.Errorf("terminal as stdio: %w", err)
-		}
-	}
-	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
-		return fmt.Errorf("controlling terminal: %w", err)
 	}
 	return nil
 }

@@ -11,11 +11,10 @@ const (
 // every container; the image catalog's built-in programs run from there.
 const PetsetPath = "/.petset/petset"
 
-// Spec is what the parent tells one container init.
+// Spec is one process of a container: its program (the container's, for
+// Start, which also builds the root filesystem from the fields up to TTY;
+// an exec session's, for the role that Main runs).
 type Spec struct {
-	// Setup builds the root filesystem (a new container); without it the
-	// process is an exec session in an existing container.
-	Setup bool
 	// Rootfs is an empty directory (visible in the parent's mount
 	// namespace) the new root is assembled on; only its mount point is
 	// used, nothing is written to it on the host.
@@ -30,8 +29,7 @@ type Spec struct {
 	ResolvFile string  `json:",omitempty"`
 	Mounts     []Mount `json:",omitempty"`
 	// TTY gives the program a terminal of the container's own devpts as
-	// its stdio and controlling terminal; the master is passed to the
-	// parent on the status socket (SCM_RIGHTS, with one NUL byte).
+	// its stdio and controlling terminal (Started.Terminal is the master).
 	TTY bool `json:",omitempty"`
 
 	Security Security
