@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"petset/internal/agent/runtime"
+	"petset/internal/agent/runtime/linux/ctrinit"
 )
 
 // liveContainer returns the record of a running container and its sandbox.
@@ -66,7 +67,9 @@ func (r *Runtime) Exec(ctx context.Context, containerID string, argv []string, s
 		if r.isolated && rec.HostPID > 0 {
 			// A terminal of the container's own devpts, so that its name
 			// (/dev/pts/N) resolves inside the container.
-			open = func() (*os.File, *os.File, error) { return openPTY(fmt.Sprintf("/proc/%d/root/dev/ptmx", rec.HostPID)) }
+			open = func() (*os.File, *os.File, error) {
+				return ctrinit.OpenPTY(fmt.Sprintf("/proc/%d/root/dev/ptmx", rec.HostPID))
+			}
 		}
 		master, slave, err := open()
 		if err != nil {
@@ -461,24 +464,4 @@ func (r *Runtime) Logs(ctx context.Context, containerID string, opts runtime.Log
 			return fmt.Errorf("follow logs: %w", err)
 		}
 	}
-}
-
-// openPTY opens a new terminal pair from the devpts instance behind ptmx;
-// the slave is opened with TIOCGPTPEER, never by path.
-func openPTY(ptmx string) (master, slave *os.File, err error) {
-	m, err := os.OpenFile(ptmx, os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	fd := int(m.Fd())
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		m.Close()
-		return nil, nil, fmt.Errorf("unlock pty: %w", err)
-	}
-	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
-	if errno != 0 {
-		m.Close()
-		return nil, nil, fmt.Errorf("open pty peer: %w", errno)
-	}
-	return m, os.NewFile(sfd, "pty"), nil
 }

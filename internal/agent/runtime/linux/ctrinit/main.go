@@ -49,15 +49,7 @@ func run() int {
 	if err != nil {
 		return fail(fmt.Errorf("container init: read spec: %w", err))
 	}
-	env := withHome(s.Env, s.Security.UID)
-	dir := s.Dir
-	if dir == "" {
-		dir = "/"
-	}
-	if err := os.Chdir(dir); err != nil {
-		return fail(fmt.Errorf("working directory %s: %w", dir, err))
-	}
-	path, err := lookPath(s.Path, env)
+	path, env, err := program(&s)
 	if err != nil {
 		return fail(err)
 	}
@@ -66,6 +58,21 @@ func run() int {
 	}
 	err = unix.Exec(path, s.Argv, env)
 	return fail(fmt.Errorf("exec %s: %w", path, err))
+}
+
+// program enters s.Dir ("/" when empty) and finds s.Path there; env is the
+// program's environment, with HOME if s.Env has none.
+func program(s *Spec) (path string, env []string, err error) {
+	env = withHome(s.Env, s.Security.UID)
+	dir := s.Dir
+	if dir == "" {
+		dir = "/"
+	}
+	if err := unix.Chdir(dir); err != nil {
+		return "", nil, fmt.Errorf("working directory %s: %w", dir, err)
+	}
+	path, err = lookPath(s.Path, env)
+	return path, env, err
 }
 
 func withHome(env []string, uid int64) []string {

@@ -78,7 +78,7 @@ func startOnThread(s *Spec, stdio []*os.File, sys syscall.SysProcAttr, fork Fork
 		fds[i] = f.Fd()
 	}
 	if s.TTY {
-		master, slave, err := openTerminal()
+		master, slave, err := OpenPTY("/dev/ptmx")
 		if err != nil {
 			return fail(err)
 		}
@@ -87,16 +87,8 @@ func startOnThread(s *Spec, stdio []*os.File, sys syscall.SysProcAttr, fork Fork
 		fds = []uintptr{slave.Fd(), slave.Fd(), slave.Fd()}
 		sys.Setsid, sys.Setctty, sys.Ctty = true, true, 0
 	}
-	env := withHome(s.Env, s.Security.UID)
-	dir := s.Dir
-	if dir == "" {
-		dir = "/"
-	}
 	// Only this thread's working directory: its filesystem state is its own.
-	if err := unix.Chdir(dir); err != nil {
-		return fail(fmt.Errorf("working directory %s: %w", dir, err))
-	}
-	path, err := lookPath(s.Path, env)
+	path, env, err := program(s)
 	if err != nil {
 		return fail(err)
 	}
@@ -158,19 +150,20 @@ func limitThread(sec Security) error {
 	return nil
 }
 
-// openTerminal opens a terminal of the container's devpts (the thread's
-// /dev after the pivot) and returns its master and slave.
-func openTerminal() (master, slave *os.File, err error) {
-	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+// OpenPTY opens a new terminal pair from the devpts instance behind ptmx
+// (the calling thread's view of the path); the slave is opened with
+// TIOCGPTPEER, never by path.
+func OpenPTY(ptmx string) (master, slave *os.File, err error) {
+	m, err := os.OpenFile(ptmx, os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open terminal: %w", err)
 	}
-	m := os.NewFile(uintptr(mfd), "terminal")
-	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
+	fd := int(m.Fd())
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
 		m.Close()
 		return nil, nil, fmt.Errorf("unlock terminal: %w", err)
 	}
-	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(mfd), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
 	if errno != 0 {
 		m.Close()
 		return nil, nil, fmt.Errorf("open terminal peer: %w", errno)
