@@ -97,15 +97,12 @@ type ictr struct {
 	done    chan struct{}
 	// mntns is the container's mount namespace (own root filesystem),
 	// which exec sessions join; nil with isolation=none.
-	mntns *os.File
-	// startErr is set when the container's init failed before executing
-	// its program: exited then records a StartError.
-	startErr string
-	stdinW   *os.File // write end of the stdin pipe, or the pty master
-	pty      *os.File
-	readers  sync.WaitGroup
-	outputs  []*os.File
-	log      *criLog
+	mntns   *os.File
+	stdinW  *os.File // write end of the stdin pipe, or the pty master
+	pty     *os.File
+	readers sync.WaitGroup
+	outputs []*os.File
+	log     *criLog
 
 	smu    sync.Mutex
 	sinks  []*sink
@@ -219,8 +216,6 @@ func runInit() int {
 		return fail(fmt.Errorf("listen on %s: %w", cfg.Socket, err))
 	}
 	os.Chmod(cfg.Socket, 0o600)
-	// Container inits are started from the running binary itself, even if
-	// the file was replaced since (an upgrade while pods run).
 	s := &initServer{cfg: cfg, log: log, procs: map[int]func(syscall.WaitStatus){},
 		ctrs: map[string]*ictr{}, execs: map[int]struct{}{}}
 	io.WriteString(ready, "ok\n")
@@ -266,10 +261,10 @@ func setupSandbox(cfg initConfig) error {
 			return fmt.Errorf("mount /proc: %w", err)
 		}
 	}
-	// Each container builds its own root filesystem (ctrinit) with the
-	// pod's hosts and resolv.conf; the pod's mount namespace keeps the
-	// host's view, and only this init and the containers' inits before
-	// they pivot run in it. The pod's files are bound here too, so that
+	// Each container gets its own root filesystem (ctrinit.Start) with
+	// the pod's hosts and resolv.conf; the pod's mount namespace keeps the
+	// host's view, and only this init runs in it (the threads that build
+	// containers' roots leave it first). The pod's files are bound here too, so that
 	// the namespace's mount table names them (tests find a pod's
 	// processes by it).
 	for _, m := range []struct{ src, dst string }{{cfg.HostsFile, "/etc/hosts"}, {cfg.ResolvFile, "/etc/resolv.conf"}} {
@@ -596,11 +591,6 @@ func (s *initServer) start(sp *startSpec) reply {
 		s.log.Warn("volume mounts are not applied with isolation=none", "mounts", len(sp.Mounts))
 	}
 	if err := s.startProcess(c); err != nil {
-		if c.startErr != "" {
-			// The container's init ran and failed: exited records it.
-			<-c.done
-			return reply{Error: err.Error()}
-		}
 		c.status.State = runtime.StateExited
 		c.status.ExitCode = 128
 		c.status.Reason = "StartError"
@@ -645,8 +635,8 @@ func (s *initServer) startProcess(c *ictr) error {
 	c.log = lg
 	dir := workDir(sp.WorkingDir)
 	if !s.cfg.Mounts {
-		// With a root filesystem of its own, the container's init
-		// creates it there.
+		// With a root filesystem of its own, ctrinit.Start creates it
+		// there.
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			lg.close()
 			return fmt.Errorf("working dir: %w", err)
@@ -712,14 +702,9 @@ func (s *initServer) startProcess(c *ictr) error {
 		cs.TTY = sp.TTY
 		pid, mntns, master, err = s.startContainer(cs, child, sp.Cgroup, onExit)
 		if err == nil && ownTTY {
-			if master == nil {
-				err = errors.New("the container got no terminal")
-				syscall.Kill(pid, syscall.SIGKILL)
-			} else {
-				c.pty, stdoutR = master, master
-				if sp.Stdin {
-					c.stdinW = master
-				}
+			c.pty, stdoutR = master, master
+			if sp.Stdin {
+				c.stdinW = master
 			}
 		}
 	} else {
@@ -733,16 +718,9 @@ func (s *initServer) startProcess(c *ictr) error {
 	if err != nil {
 		closeFiles([]*os.File{stdoutR, stderrR, c.stdinW})
 		lg.close()
-		if pid > 0 {
-			// The container's init reported why it could not execute the
-			// program; it exits, and exited records the StartError.
-			c.pid, c.startErr = pid, err.Error()
-			close(c.started)
-			return err
-		}
 		if s.cfg.Mounts {
-			// Why the container could not start, said as its init would
-			// (the root filesystem, the program's lookup, the exec).
+			// Why the container could not start: its root filesystem, the
+			// program's lookup, the exec (start records a StartError).
 			return err
 		}
 		return fmt.Errorf("start %s: %w", sp.Path, err)
@@ -800,18 +778,6 @@ func (s *initServer) pump(c *ictr, r *os.File, stream string) {
 // exited runs when a container's main process has been reaped.
 func (s *initServer) exited(c *ictr, ws syscall.WaitStatus) {
 	<-c.started
-	if c.startErr != "" {
-		c.smu.Lock()
-		c.status.State = runtime.StateExited
-		c.status.ExitCode = 128
-		c.status.Reason = "StartError"
-		c.status.Message = c.startErr
-		c.status.FinishedAt = time.Now().UTC()
-		s.writeStatus(c)
-		c.smu.Unlock()
-		close(c.done)
-		return
-	}
 	// Whatever the container left behind in its session dies with it.
 	syscall.Kill(-c.pid, syscall.SIGKILL)
 	drained := make(chan struct{})

@@ -858,7 +858,7 @@ func (r *Runtime) StartContainer(ctx context.Context, podUID string, cfg runtime
 }
 
 // containerSecurity turns the agent's security context into the
-// credentials a container's init applies.
+// credentials its program is started with (ctrinit).
 func containerSecurity(s runtime.Security) (ctrinit.Security, error) {
 	caps, err := ctrinit.Capabilities(s.Privileged, s.CapAdd, s.CapDrop)
 	if err != nil {

@@ -47,7 +47,7 @@ func (r *Runtime) Exec(ctx context.Context, containerID string, argv []string, s
 	if len(argv) == 0 {
 		return -1, errors.New("exec: empty command")
 	}
-	// An isolated container's init looks the program up in the
+	// For an isolated container, ctrinit looks the program up in the
 	// container's root filesystem.
 	path, err := argv[0], error(nil)
 	if !r.isolated {
