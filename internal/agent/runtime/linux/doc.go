@@ -24,14 +24,13 @@
 // thread with the container's uid, gid and groups; the thread is then ended
 // (init's main goroutine holds the main thread, which Go never ends). A
 // failure before the program runs is recorded as StartError. Init keeps the
-// container's mount namespace open; an exec session is started from a
-// goroutine locked to a thread that did unshare(CLONE_FS) and setns into
-// it (setns of a mount namespace is refused to a thread sharing its
-// filesystem state with others), a thread never reused afterwards, and runs
-// ctrinit's role from /.petset/petset inside the container to apply the
-// same credentials. Terminals come from the container's own devpts: for a
-// TTY container init opens it on the thread that built the root; for exec
-// -t the runtime opens /proc/<pid>/root/dev/ptmx (peer by TIOCGPTPEER).
+// container's mount namespace open; an exec session is forked the same way
+// (ctrinit.Exec) from a thread that did unshare(CLONE_FS) and setns into it
+// (setns of a mount namespace is refused to a thread sharing its filesystem
+// state with others), with the container's credentials. Terminals come from
+// the container's own devpts: for a TTY container init opens it on the
+// thread that built the root; for exec -t the runtime opens
+// /proc/<pid>/root/dev/ptmx (peer by TIOCGPTPEER).
 //
 // Joining namespaces: apart from that one setns, containers and exec
 // sessions are started by init itself (fork+exec from inside) on request

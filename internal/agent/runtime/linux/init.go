@@ -2,8 +2,6 @@ package linux
 
 import (
 	"bufio"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -64,9 +62,6 @@ func init() {
 // process was started as a sandbox init it runs that role and exits, never
 // returning; otherwise it returns false at once.
 func Main() bool {
-	if ctrinit.Main() {
-		return true
-	}
 	if os.Getenv(roleEnv) != roleInit {
 		return false
 	}
@@ -335,9 +330,24 @@ func isClosed(c chan struct{}) bool {
 	}
 }
 
-// spawn forks and execs one process of the pod and registers onExit.
+// spawn forks and execs one process of the pod (isolation=none) and
+// registers onExit.
 func (s *initServer) spawn(path string, argv, env []string, dir string, files []*os.File, tty bool, cg cgroupPaths, onExit func(syscall.WaitStatus)) (int, error) {
-	attr := &syscall.SysProcAttr{Setsid: true}
+	fds := make([]uintptr, len(files))
+	for i, f := range files {
+		fds[i] = f.Fd()
+	}
+	return s.launch(tty, cg, onExit, func(attr syscall.SysProcAttr, fork ctrinit.ForkExec) (int, error) {
+		return fork(path, argv, &syscall.ProcAttr{Dir: dir, Env: env, Files: fds, Sys: &attr})
+	})
+}
+
+// launch starts one process of the pod with start, giving it the pod
+// process's attributes (a session of its own, the terminal on fd 0 with
+// tty, the container's cgroup: joined at clone with cgroup v2, after with
+// v1) and a ForkExec that registers onExit.
+func (s *initServer) launch(tty bool, cg cgroupPaths, onExit func(syscall.WaitStatus), start func(syscall.SysProcAttr, ctrinit.ForkExec) (int, error)) (int, error) {
+	attr := syscall.SysProcAttr{Setsid: true}
 	if tty {
 		attr.Setctty = true
 		attr.Ctty = 0
@@ -351,22 +361,13 @@ func (s *initServer) spawn(path string, argv, env []string, dir string, files []
 		attr.UseCgroupFD = true
 		attr.CgroupFD = int(f.Fd())
 	}
-	fds := make([]uintptr, len(files))
-	for i, f := range files {
-		fds[i] = f.Fd()
-	}
-	s.mu.Lock()
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Dir: dir, Env: env, Files: fds, Sys: attr})
-	if err == nil {
-		s.procs[pid] = onExit
-	}
-	s.mu.Unlock()
+	pid, err := start(attr, s.forkExec(onExit))
 	if err != nil {
 		return 0, err
 	}
 	if cg.Mode == cgroupV1 {
 		if err := cg.join(pid); err != nil {
-			s.log.Warn("container runs without its resource limits", "pid", pid, logging.ErrKey, err)
+			s.log.Warn("process runs without its container's resource limits", "pid", pid, logging.ErrKey, err)
 		}
 	}
 	return pid, nil
@@ -377,10 +378,8 @@ func (s *initServer) spawn(path string, argv, env []string, dir string, files []
 // allocate ≈ 15 MB, and with the default GOGC the collector runs four
 // times during them: about 30 % of the CPU a start of the binary costs
 // (`perf stat -r 30 petset version` on the development machine: 65–78 ms
-// task-clock with GOGC=off, 96–108 without). An exec session (ctrinit) execs
-// the program — with the container's environment, not its own —
-// milliseconds after; a sandbox init turns the collector back on first
-// thing (runInit).
+// task-clock with GOGC=off, 96–108 without). A sandbox init turns the
+// collector back on first thing (runInit).
 const gcOff = "GOGC=off"
 
 // containerSpec is a container's program and security context, with
@@ -410,17 +409,32 @@ func (s *initServer) containerSpec(sp startSpec, setup bool, path string, argv [
 // returns the container's mount namespace for later exec sessions and,
 // with spec.TTY, the master of the container's terminal.
 func (s *initServer) startContainer(spec ctrinit.Spec, files []*os.File, cg cgroupPaths, onExit func(syscall.WaitStatus)) (int, *os.File, *os.File, error) {
-	attr := syscall.SysProcAttr{Setsid: true}
-	if cg.Mode == cgroupV2 && len(cg.Dirs) == 1 {
-		f, err := os.Open(cg.Dirs[0])
-		if err != nil {
-			return 0, nil, nil, fmt.Errorf("open cgroup: %w", err)
-		}
-		defer f.Close()
-		attr.UseCgroupFD = true
-		attr.CgroupFD = int(f.Fd())
+	var st ctrinit.Started
+	pid, err := s.launch(false, cg, onExit, func(attr syscall.SysProcAttr, fork ctrinit.ForkExec) (int, error) {
+		var err error
+		st, err = ctrinit.Start(&spec, files, attr, fork)
+		return st.PID, err
+	})
+	if err != nil {
+		return 0, nil, nil, err
 	}
-	st, err := ctrinit.Start(&spec, files, attr, func(path string, argv []string, pa *syscall.ProcAttr) (int, error) {
+	return pid, st.MountNS, st.Terminal, nil
+}
+
+// spawnExecSession starts an exec session in a running container from
+// this process (ctrinit.Exec): forked from a thread that joined the
+// container's mount namespace, with the container's credentials and files
+// as its stdio.
+func (s *initServer) spawnExecSession(spec ctrinit.Spec, mntns *os.File, files []*os.File, tty bool, cg cgroupPaths, onExit func(syscall.WaitStatus)) (int, error) {
+	return s.launch(tty, cg, onExit, func(attr syscall.SysProcAttr, fork ctrinit.ForkExec) (int, error) {
+		return ctrinit.Exec(&spec, mntns, files, attr, fork)
+	})
+}
+
+// forkExec is ctrinit's ForkExec: fork and exec under mu, registering
+// onExit for the pid before the reaper can see it exit.
+func (s *initServer) forkExec(onExit func(syscall.WaitStatus)) ctrinit.ForkExec {
+	return func(path string, argv []string, pa *syscall.ProcAttr) (int, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		pid, err := syscall.ForkExec(path, argv, pa)
@@ -428,110 +442,7 @@ func (s *initServer) startContainer(spec ctrinit.Spec, files []*os.File, cg cgro
 			s.procs[pid] = onExit
 		}
 		return pid, err
-	})
-	if err != nil {
-		return 0, nil, nil, err
 	}
-	if cg.Mode == cgroupV1 {
-		if err := cg.join(st.PID); err != nil {
-			s.log.Warn("container runs without its resource limits", "pid", st.PID, logging.ErrKey, err)
-		}
-	}
-	return st.PID, st.MountNS, st.Terminal, nil
-}
-
-// spawnExecSession starts an exec session in a running container: the
-// petset binary in the ctrinit role, from the container's copy at
-// ctrinit.PetsetPath, forked from a thread that joined the container's
-// mount namespace (setns of a mount namespace needs a thread that shares no
-// filesystem state, hence unshare(CLONE_FS) on a locked thread that is
-// never reused). The role applies the container's credentials, finds the
-// program in the container's PATH and execs it with files as its stdio;
-// this waits until it has. When the role reports an error after the fork,
-// the pid is returned with the error; onExit still runs.
-func (s *initServer) spawnExecSession(spec ctrinit.Spec, mntns *os.File, files []*os.File, tty bool, cg cgroupPaths, onExit func(syscall.WaitStatus)) (int, error) {
-	specR, specW, err := os.Pipe()
-	if err != nil {
-		return 0, err
-	}
-	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		closeFiles([]*os.File{specR, specW})
-		return 0, err
-	}
-	statusR, statusW := os.NewFile(uintptr(sp[0]), "status"), os.NewFile(uintptr(sp[1]), "status-child")
-	defer statusR.Close()
-	attr := &syscall.SysProcAttr{Setsid: true}
-	if tty {
-		attr.Setctty = true
-		attr.Ctty = 0
-	}
-	if cg.Mode == cgroupV2 && len(cg.Dirs) == 1 {
-		f, err := os.Open(cg.Dirs[0])
-		if err != nil {
-			closeFiles([]*os.File{specR, specW, statusW})
-			return 0, fmt.Errorf("open cgroup: %w", err)
-		}
-		defer f.Close()
-		attr.UseCgroupFD = true
-		attr.CgroupFD = int(f.Fd())
-	}
-	fds := make([]uintptr, 0, len(files)+2)
-	for _, f := range files {
-		fds = append(fds, f.Fd())
-	}
-	fds = append(fds, specR.Fd(), statusW.Fd())
-	type result struct {
-		pid int
-		err error
-	}
-	rc := make(chan result, 1)
-	go func() {
-		// Exits locked to its thread: the thread ends with it.
-		goruntime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			rc <- result{0, fmt.Errorf("unshare filesystem state: %w", err)}
-			return
-		}
-		if err := unix.Setns(int(mntns.Fd()), unix.CLONE_NEWNS); err != nil {
-			rc <- result{0, fmt.Errorf("join the container's mount namespace: %w", err)}
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		pid, err := syscall.ForkExec(ctrinit.PetsetPath, []string{"petset-container-init"}, &syscall.ProcAttr{
-			Dir: "/", Env: []string{ctrinit.RoleEnv + "=" + ctrinit.Role, gcOff}, Files: fds, Sys: attr})
-		if err == nil {
-			s.procs[pid] = onExit
-		}
-		rc <- result{pid, err}
-	}()
-	r := <-rc
-	closeFiles([]*os.File{specR, statusW})
-	if r.err != nil {
-		specW.Close()
-		return r.pid, r.err
-	}
-	go func() {
-		json.NewEncoder(specW).Encode(spec)
-		specW.Close()
-	}()
-	if msg := readStatus(statusR); len(msg) > 0 {
-		return r.pid, errors.New(string(msg))
-	}
-	if cg.Mode == cgroupV1 {
-		if err := cg.join(r.pid); err != nil {
-			s.log.Warn("exec session runs without the container's resource limits", "pid", r.pid, logging.ErrKey, err)
-		}
-	}
-	return r.pid, nil
-}
-
-// readStatus reads an exec session's status socket to its end: any text
-// is the error that kept the program from being executed.
-func readStatus(f *os.File) []byte {
-	msg, _ := io.ReadAll(f)
-	return msg
 }
 
 // reap collects every exited child; init is PID 1 of the pod, so this also

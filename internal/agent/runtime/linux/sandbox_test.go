@@ -87,7 +87,8 @@ func TestContainerRootfs(t *testing.T) {
 
 // TestContainerSecurity: runAsUser/runAsGroup/supplementalGroups, dropped
 // and added capabilities, no_new_privs, readOnlyRootFilesystem, privileged,
-// and exec sessions with the container's credentials.
+// and exec sessions with the container's credentials; the sandbox init that
+// starts them keeps its own on every thread.
 func TestContainerSecurity(t *testing.T) {
 	requireRoot(t)
 	rt := startRuntime(t, newTestConfig(t))
@@ -144,6 +145,9 @@ func TestContainerSecurity(t *testing.T) {
 		!strings.Contains(err.Error(), "executable file not found") {
 		t.Errorf("exec of a missing program: %v", err)
 	}
+	// Exec sessions, too, were forked from threads that joined the
+	// container and were limited, then ended.
+	checkInitThreads(t, initPID)
 }
 
 // TestSubPath: a subPath is created below its volume, and one that a

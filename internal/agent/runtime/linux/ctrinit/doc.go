@@ -1,12 +1,11 @@
 // Package ctrinit starts a container's program in a root filesystem of its
 // own with the container's credentials, as runc's init does.
 //
-// A new container starts without a new petset process (Start): the sandbox
-// init builds the root filesystem on a thread of its own in a new mount
-// namespace and forks the program from that thread. An exec session runs
-// the hidden role "container-init" (Main): the petset binary, re-executed
-// inside the container's mount namespace, applies the credentials and turns
-// into the program with execve.
+// It runs inside the pod's sandbox init and starts no petset process of its
+// own: for a new container (Start) the init builds the root filesystem on a
+// thread in a new mount namespace and forks the program from that thread;
+// for an exec session (Exec) the thread joins the running container's mount
+// namespace and forks the program from there.
 //
 // # What it owns
 //
@@ -43,9 +42,9 @@
 // groups, gid and uid in the forked child (Go's syscall.Setuid would change
 // every thread of the sandbox init).
 //
-// Exec sessions use the role without building anything: the sandbox init
-// starts them from a thread that has joined the container's mount
-// namespace, and the role applies the same credentials before execve.
+// Exec sessions build nothing: the thread joins the container's mount
+// namespace (setns, which makes the container's root its root) and forks
+// the program with the same credentials.
 //
 // # What it does not own
 //
@@ -54,14 +53,11 @@
 // ownership (the agent), user namespaces, seccomp and AppArmor (none are
 // applied; see docs/isolation.md).
 //
-// # Protocol and concurrency
+// # Concurrency
 //
-// Start runs on one goroutine locked to its thread, never unlocked: the
-// thread ends with it, taking its namespace, root and capability state.
-// The exec-session role reads its Spec as JSON on file descriptor 3 (a
-// pipe) and the parent reads file descriptor 4 (a unix stream socket,
-// close-on-exec in the child) until end of file: no text means the program
-// was executed, text is the error that prevented it. The role is
-// single-purpose: one goroutine locked to its thread does all the work and
-// execs.
+// Start and Exec each run on one goroutine locked to its thread, never
+// unlocked: the thread ends with it, taking its namespace, root and
+// capability state. The caller keeps its main goroutine locked to the main
+// thread (Go parks the main thread instead of ending it). Nothing else in
+// the process is touched, so starts may run side by side.
 package ctrinit

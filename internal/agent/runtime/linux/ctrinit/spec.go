@@ -1,36 +1,29 @@
 package ctrinit
 
-// Role names the hidden re-exec role: the petset binary started with
-// RoleEnv=Role runs Main's role instead of its command line.
-const (
-	RoleEnv = "PETSET_RUNTIME_ROLE"
-	Role    = "container-init"
-)
-
 // PetsetPath is where the petset binary is visible (read-only) inside
 // every container; the image catalog's built-in programs run from there.
 const PetsetPath = "/.petset/petset"
 
 // Spec is one process of a container: its program (the container's, for
 // Start, which also builds the root filesystem from the fields up to TTY;
-// an exec session's, for the role that Main runs).
+// an exec session's, for Exec).
 type Spec struct {
 	// Rootfs is an empty directory (visible in the parent's mount
 	// namespace) the new root is assembled on; only its mount point is
 	// used, nothing is written to it on the host.
-	Rootfs string `json:",omitempty"`
+	Rootfs string
 	// Petset is the host path of the petset binary (bound at PetsetPath).
-	Petset   string `json:",omitempty"`
-	Hostname string `json:",omitempty"`
+	Petset   string
+	Hostname string
 	// HostsFile and ResolvFile are host files bound at /etc/hosts and
 	// /etc/resolv.conf ("" writes a default /etc/hosts, or copies the
 	// host's resolv.conf).
-	HostsFile  string  `json:",omitempty"`
-	ResolvFile string  `json:",omitempty"`
-	Mounts     []Mount `json:",omitempty"`
+	HostsFile  string
+	ResolvFile string
+	Mounts     []Mount
 	// TTY gives the program a terminal of the container's own devpts as
 	// its stdio and controlling terminal (Started.Terminal is the master).
-	TTY bool `json:",omitempty"`
+	TTY bool
 
 	Security Security
 	// Path is the program to execute: absolute, relative to Dir when it
@@ -49,19 +42,19 @@ type Mount struct {
 	// SubPath, if set, is a path below Source that is mounted instead;
 	// it must stay within Source (symlinks included). Missing directories
 	// are created with Source's mode and owner.
-	SubPath  string `json:",omitempty"`
+	SubPath  string
 	Target   string
-	ReadOnly bool `json:",omitempty"`
+	ReadOnly bool
 }
 
 // Security is a container's effective security context.
 type Security struct {
 	UID                int64
 	GID                int64
-	SupplementalGroups []int64 `json:",omitempty"`
+	SupplementalGroups []int64
 	// Caps are the capability names (CAP_CHOWN, …) the container keeps.
 	Caps           []string
-	NoNewPrivs     bool `json:",omitempty"`
-	Privileged     bool `json:",omitempty"`
-	ReadOnlyRootfs bool `json:",omitempty"`
+	NoNewPrivs     bool
+	Privileged     bool
+	ReadOnlyRootfs bool
 }

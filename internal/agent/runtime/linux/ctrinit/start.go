@@ -87,25 +87,70 @@ func startOnThread(s *Spec, stdio []*os.File, sys syscall.SysProcAttr, fork Fork
 		fds = []uintptr{slave.Fd(), slave.Fd(), slave.Fd()}
 		sys.Setsid, sys.Setctty, sys.Ctty = true, true, 0
 	}
-	// Only this thread's working directory: its filesystem state is its own.
-	path, env, err := program(s)
+	pid, err := forkProgram(s, fds, &sys, fork)
 	if err != nil {
 		return fail(err)
 	}
+	st.PID = pid
+	return st, nil
+}
+
+// Exec starts an exec session in a running container: s's program, with the
+// container's credentials, in the container whose mount namespace is mntns.
+// Like Start it works on a goroutine locked to a thread that is then ended:
+// the thread unshares its filesystem state, joins mntns (which makes the
+// container's root its root) and forks the program as Start does. stdio are
+// the session's standard files; sys carries the caller's session,
+// controlling-terminal and cgroup settings.
+func Exec(s *Spec, mntns *os.File, stdio []*os.File, sys syscall.SysProcAttr, fork ForkExec) (int, error) {
+	type result struct {
+		pid int
+		err error
+	}
+	rc := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			rc <- result{0, fmt.Errorf("unshare filesystem state: %w", err)}
+			return
+		}
+		if err := unix.Setns(int(mntns.Fd()), unix.CLONE_NEWNS); err != nil {
+			rc <- result{0, fmt.Errorf("join the container's mount namespace: %w", err)}
+			return
+		}
+		fds := make([]uintptr, len(stdio))
+		for i, f := range stdio {
+			fds[i] = f.Fd()
+		}
+		pid, err := forkProgram(s, fds, &sys, fork)
+		rc <- result{pid, err}
+	}()
+	r := <-rc
+	return r.pid, r.err
+}
+
+// forkProgram, on a thread whose root and mount namespace are the
+// container's and whose filesystem state is its own, enters s.Dir, finds
+// the program, limits the thread (limitThread) and forks the program with
+// the container's uid, gid and groups.
+func forkProgram(s *Spec, fds []uintptr, sys *syscall.SysProcAttr, fork ForkExec) (int, error) {
+	path, env, err := program(s)
+	if err != nil {
+		return 0, err
+	}
 	if err := limitThread(s.Security); err != nil {
-		return fail(err)
+		return 0, err
 	}
 	groups := make([]uint32, 0, len(s.Security.SupplementalGroups))
 	for _, g := range s.Security.SupplementalGroups {
 		groups = append(groups, uint32(g))
 	}
 	sys.Credential = &syscall.Credential{Uid: uint32(s.Security.UID), Gid: uint32(s.Security.GID), Groups: groups}
-	pid, err := fork(path, s.Argv, &syscall.ProcAttr{Env: env, Files: fds, Sys: &sys})
+	pid, err := fork(path, s.Argv, &syscall.ProcAttr{Env: env, Files: fds, Sys: sys})
 	if err != nil {
-		return fail(fmt.Errorf("exec %s: %w", path, err))
+		return 0, fmt.Errorf("exec %s: %w", path, err)
 	}
-	st.PID = pid
-	return st, nil
+	return pid, nil
 }
 
 // limitThread gives the calling thread the capability state a container's
