@@ -40,18 +40,25 @@ type Started struct {
 // settings. A failure before the fork leaves nothing behind: the thread's
 // mounts go with its namespace.
 func Start(s *Spec, stdio []*os.File, sys syscall.SysProcAttr, fork ForkExec) (Started, error) {
+	return onThrowawayThread(func() (Started, error) { return startOnThread(s, stdio, sys, fork) })
+}
+
+// onThrowawayThread runs f on a new goroutine locked to its thread and never
+// unlocked, so that the thread, with whatever namespace, root and
+// capability state f gave it, ends with the goroutine.
+func onThrowawayThread[T any](f func() (T, error)) (T, error) {
 	type result struct {
-		st  Started
+		v   T
 		err error
 	}
 	rc := make(chan result, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		st, err := startOnThread(s, stdio, sys, fork)
-		rc <- result{st, err}
+		runtime.LockOSThread()
+		v, err := f()
+		rc <- result{v, err}
 	}()
 	r := <-rc
-	return r.st, r.err
+	return r.v, r.err
 }
 
 func startOnThread(s *Spec, stdio []*os.File, sys syscall.SysProcAttr, fork ForkExec) (Started, error) {
@@ -103,30 +110,19 @@ func startOnThread(s *Spec, stdio []*os.File, sys syscall.SysProcAttr, fork Fork
 // the session's standard files; sys carries the caller's session,
 // controlling-terminal and cgroup settings.
 func Exec(s *Spec, mntns *os.File, stdio []*os.File, sys syscall.SysProcAttr, fork ForkExec) (int, error) {
-	type result struct {
-		pid int
-		err error
-	}
-	rc := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+	return onThrowawayThread(func() (int, error) {
 		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			rc <- result{0, fmt.Errorf("unshare filesystem state: %w", err)}
-			return
+			return 0, fmt.Errorf("unshare filesystem state: %w", err)
 		}
 		if err := unix.Setns(int(mntns.Fd()), unix.CLONE_NEWNS); err != nil {
-			rc <- result{0, fmt.Errorf("join the container's mount namespace: %w", err)}
-			return
+			return 0, fmt.Errorf("join the container's mount namespace: %w", err)
 		}
 		fds := make([]uintptr, len(stdio))
 		for i, f := range stdio {
 			fds[i] = f.Fd()
 		}
-		pid, err := forkProgram(s, fds, &sys, fork)
-		rc <- result{pid, err}
-	}()
-	r := <-rc
-	return r.pid, r.err
+		return forkProgram(s, fds, &sys, fork)
+	})
 }
 
 // forkProgram, on a thread whose root and mount namespace are the
