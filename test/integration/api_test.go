@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	appsv1 "k8s.io/api/apps/v1"
@@ -186,7 +187,15 @@ func TestCompactedHistoryIsGone(t *testing.T) {
 			t.Fatalf("watch from compacted rv: want 410, got %v", err)
 		}
 	} else {
-		ev := <-w.ResultChan()
+		// Bounded, so that a watch that never answers fails here instead of
+		// hanging the package (seen once in CI under load, 2026-12-05).
+		var ev watch.Event
+		select {
+		case ev = <-w.ResultChan():
+		case <-time.After(time.Minute):
+			w.Stop()
+			t.Fatalf("watch from compacted rv %s: no event within a minute, want an ERROR event with code 410", first.ResourceVersion)
+		}
 		w.Stop()
 		status, ok := ev.Object.(*metav1.Status)
 		if ev.Type != watch.Error || !ok || status.Code != 410 {
