@@ -62,10 +62,22 @@ func init() {
 // process was started as a sandbox init it runs that role and exits, never
 // returning; otherwise it returns false at once.
 func Main() bool {
-	if os.Getenv(roleEnv) != roleInit {
+	switch role := os.Getenv(roleEnv); role {
+	case "":
 		return false
+	case roleInit:
+		os.Exit(runInit())
+	default:
+		// A sandbox init of an older build, still running after an
+		// upgrade, starts exec sessions as the binary it finds in the
+		// container in the role "container-init" and reads its failure
+		// from descriptor 4. This build has no such role: fail there,
+		// rather than run petset's command line as the session.
+		msg := fmt.Sprintf("petset: this build has no runtime role %q; the pod was started by an older petset build: delete it to have it recreated", role)
+		os.NewFile(4, "status").WriteString(msg)
+		fmt.Fprintln(os.Stderr, msg)
+		os.Exit(127)
 	}
-	os.Exit(runInit())
 	return true
 }
 

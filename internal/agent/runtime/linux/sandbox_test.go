@@ -2,11 +2,16 @@ package linux
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"petset/internal/agent/runtime"
 	"petset/internal/agent/runtime/linux/ctrinit"
@@ -313,5 +318,33 @@ func checkInitThreads(t *testing.T, pid int) {
 		if root, err := os.Readlink(dir + "/root"); err == nil && root != "/" {
 			t.Errorf("sandbox init thread %s has root %s", task.Name(), root)
 		}
+	}
+}
+
+// TestUnknownRoleFails: the binary started in a runtime role it does not
+// have (an older sandbox init's "container-init" for exec sessions) reports
+// that on descriptor 4 and exits 127 instead of running the command line.
+func TestUnknownRoleFails(t *testing.T) {
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, child := os.NewFile(uintptr(sp[0]), "status"), os.NewFile(uintptr(sp[1]), "status-child")
+	defer parent.Close()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "-test.run=^$")
+	cmd.Env = []string{roleEnv + "=container-init"}
+	devnull, _ := os.Open(os.DevNull)
+	defer devnull.Close()
+	cmd.ExtraFiles = []*os.File{devnull, child} // descriptors 3 and 4
+	err = cmd.Run()
+	child.Close()
+	msg, _ := io.ReadAll(parent)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 127 || !strings.Contains(string(msg), `no runtime role "container-init"`) {
+		t.Errorf("binary in an unknown role: %v, status %q; want exit 127 and the reason on descriptor 4", err, msg)
 	}
 }
